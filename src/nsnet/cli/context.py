@@ -1,0 +1,28 @@
+"""The CLI's shared state: global options and a lazily built Engine."""
+
+import click
+
+from ..engine import Engine
+
+
+class Context:
+    def __init__(self, host_netns, state_dir, as_json):
+        self.host_netns = host_netns
+        self.state_dir = state_dir
+        self.as_json = as_json
+        self._engine = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine(host_netns=self.host_netns, state_dir=self.state_dir)
+        return self._engine
+
+    def close(self):
+        if self._engine is not None:
+            self._engine.close()
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+dry_run_option = click.option("--dry-run", is_flag=True, help="Print the plan as ip commands; change nothing.")

@@ -1,0 +1,290 @@
+"""Records table and answer logic of the nsnet DNS server: pure, no sockets.
+
+The server hands over raw query bytes plus the network the query arrived on
+and gets back reply bytes, or a parsed request to forward upstream.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+
+from dnslib import (
+    AAAA,
+    EDNS0,
+    OPCODE,
+    PTR,
+    QTYPE,
+    RCODE,
+    RR,
+    A,
+    DNSBuffer,
+    DNSError,
+    DNSHeader,
+    DNSRecord,
+)
+
+TTL = 60
+MAX_UDP_REPLY = 4096      # ceiling on the EDNS payload size we honour
+OUR_EDNS_PAYLOAD = 1232   # the size we advertise (DNS flag day 2020)
+_ANY = QTYPE.ANY
+_NOTIMP_TYPES = frozenset((QTYPE.AXFR, QTYPE.IXFR, 253, 254))  # zone transfers, MAILB, MAILA
+_CLASSES = frozenset((1, 255))                                 # IN, ANY
+
+
+class ConfigError(ValueError):
+    """The config file is unreadable or invalid; the message says where."""
+
+
+@dataclass(slots=True)
+class Network:
+    name: str
+    listen: tuple[str, ...]
+    domain: bytes
+    forward: bool
+    names: dict[bytes, tuple[list, list]]  # every accepted name form -> (A rdata, AAAA rdata)
+    ptrs: dict[bytes, list]                # reverse name -> PTR rdata
+
+
+@dataclass(slots=True)
+class Config:
+    upstreams: tuple[tuple[str, int], ...] = ()
+    networks: dict[str, Network] = field(default_factory=dict)
+    by_addr: dict[str, Network] = field(default_factory=dict)  # listen address -> network
+    known: frozenset = frozenset()      # names of every network: NXDOMAIN when asked elsewhere
+    domains: frozenset = frozenset()    # every configured domain, e.g. b"devops"
+    domain_suffixes: tuple = ()         # the same with a leading dot, for bytes.endswith
+    port: int = 53
+    timeout: float = 2.0                # per upstream, seconds
+
+
+# ---------------------------------------------------------------- config
+
+
+def load_config(path: str) -> Config:
+    try:
+        with open(path, encoding="utf-8") as f:
+            obj = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot read DNS config {path}: {e}") from None
+    return parse_config(obj)
+
+
+def _check_keys(obj, allowed: set[str], where: str) -> None:
+    if not isinstance(obj, dict):
+        raise ConfigError(f"{where}: expected an object, got {type(obj).__name__}")
+    unknown = set(obj) - allowed
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+
+
+def _ip(text, where: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        raise ConfigError(f"{where}: {text!r} is not an IP address") from None
+
+
+def _name(text, where: str) -> bytes:
+    if not isinstance(text, str):
+        raise ConfigError(f"{where}: name must be a string, got {text!r}")
+    name = text.lower().rstrip(".")
+    labels = name.split(".")
+    if (not name or len(name) > 253 or any(not x or len(x) > 63 for x in labels)
+            or any(c.isspace() for c in name)):
+        raise ConfigError(f"{where}: {text!r} is not a valid DNS name")
+    try:
+        return name.encode("ascii")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{where}: {text!r} must be ASCII (use punycode)") from None
+
+
+def _upstream(text, where: str) -> tuple[str, int]:
+    """'10.0.0.1', '10.0.0.1:53', 'fd00::1' or '[fd00::1]:53'."""
+    if not isinstance(text, str):
+        raise ConfigError(f"{where}: expected 'ip[:port]', got {text!r}")
+    host, port = text, "53"
+    if text.startswith("["):
+        host, _, port = text[1:].partition("]:")
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{where}: bad port in {text!r}")
+    return _ip(host, where).compressed, int(port)
+
+
+def _network(name: str, obj) -> Network:
+    where = f"networks.{name}"
+    _check_keys(obj, {"listen", "domain", "records", "forward"}, where)
+    listen = obj.get("listen", [])
+    if not isinstance(listen, list):
+        raise ConfigError(f"{where}.listen: expected a list of addresses")
+    listen = tuple(dict.fromkeys(_ip(a, f"{where}.listen").compressed for a in listen))
+    domain = _name(obj["domain"], f"{where}.domain") if obj.get("domain") else b""
+    forward = obj.get("forward", True)
+    if not isinstance(forward, bool):
+        raise ConfigError(f"{where}.forward: expected true or false")
+    records = obj.get("records", {})
+    if not isinstance(records, dict):
+        raise ConfigError(f"{where}.records: expected an object name -> [addresses]")
+
+    names: dict[bytes, tuple[list, list]] = {}
+    ptrs: dict[bytes, list] = {}
+    for rname, addrs in records.items():
+        key = _name(rname, f"{where}.records")
+        if isinstance(addrs, str):
+            addrs = [addrs]
+        if not isinstance(addrs, list):
+            raise ConfigError(f"{where}.records.{rname}: expected a list of addresses")
+        v4, v6 = [], []
+        fqdn = (key + b"." + domain if domain else key).decode() + "."
+        for text in dict.fromkeys(addrs):
+            ip = _ip(text, f"{where}.records.{rname}")
+            (v4 if ip.version == 4 else v6).append(A(str(ip)) if ip.version == 4 else AAAA(str(ip)))
+            ptrs.setdefault(ip.reverse_pointer.encode(), []).append(PTR(fqdn))
+        # "web1" and "web1.devops" are the same record; a name may appear twice only
+        # through case or a trailing dot, and then its addresses add up.
+        for form in (key, key + b"." + domain) if domain else (key,):
+            old = names.get(form)
+            names[form] = (old[0] + v4, old[1] + v6) if old else (v4, v6)
+    return Network(name, listen, domain, forward, names, ptrs)
+
+
+def parse_config(obj) -> Config:
+    _check_keys(obj, {"upstreams", "networks", "port", "upstream_timeout"}, "config")
+    ups = obj.get("upstreams", [])
+    if not isinstance(ups, list):
+        raise ConfigError("upstreams: expected a list of 'ip[:port]'")
+    port = obj.get("port", 53)
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise ConfigError(f"port: expected 1..65535, got {port!r}")
+    timeout = obj.get("upstream_timeout", 2.0)
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= 30:
+        raise ConfigError(f"upstream_timeout: expected seconds in (0, 30], got {timeout!r}")
+    nets_obj = obj.get("networks", {})
+    if not isinstance(nets_obj, dict):
+        raise ConfigError("networks: expected an object name -> network")
+
+    cfg = Config(upstreams=tuple(_upstream(u, "upstreams") for u in ups), port=port,
+                 timeout=float(timeout))
+    known: set[bytes] = set()
+    for name, nobj in nets_obj.items():
+        net = _network(name, nobj)
+        for addr in net.listen:
+            if addr in cfg.by_addr:
+                raise ConfigError(f"networks.{name}.listen: {addr} is already the listen "
+                                  f"address of network '{cfg.by_addr[addr].name}'")
+            cfg.by_addr[addr] = net
+        cfg.networks[name] = net
+        known.update(net.names)
+        known.update(net.ptrs)
+    cfg.known = frozenset(known)
+    cfg.domains = frozenset(n.domain for n in cfg.networks.values() if n.domain)
+    cfg.domain_suffixes = tuple(b"." + d for d in cfg.domains)
+    return cfg
+
+
+# ---------------------------------------------------------------- answers
+
+
+def udp_limit(req: DNSRecord) -> int:
+    """Largest UDP reply the asker accepts: 512, or its EDNS payload size."""
+    for rr in req.ar:
+        if rr.rtype == QTYPE.OPT:
+            return max(512, min(rr.rclass, MAX_UDP_REPLY))
+    return 512
+
+
+def error(req: DNSRecord, rcode: int, ra: int = 1) -> DNSRecord:
+    """An empty reply with `rcode`; echoes the question only when there is exactly one."""
+    h = req.header
+    return DNSRecord(DNSHeader(id=h.id, bitmap=h.bitmap, qr=1, aa=0, ra=ra, rcode=rcode),
+                     questions=req.questions[:1] if len(req.questions) == 1 else None)
+
+
+def formerr(data: bytes) -> bytes | None:
+    """FORMERR for a packet whose header at least parses; None (drop) otherwise."""
+    try:
+        h = DNSHeader.parse(DNSBuffer(data))
+    except DNSError:   # too short to carry an ID: nobody to answer
+        return None
+    if h.qr:           # never answer a response: that is how reply loops start
+        return None
+    return DNSRecord(DNSHeader(id=h.id, bitmap=0, qr=1, opcode=h.opcode, rd=h.rd,
+                               rcode=RCODE.FORMERR)).pack()
+
+
+def answer(cfg: Config, net: Network, req: DNSRecord) -> DNSRecord | None:
+    """The reply to one question from `net`, or None when it should go upstream."""
+    q = req.questions[0]
+    qtype = q.qtype
+    if q.qclass not in _CLASSES or qtype in _NOTIMP_TYPES:
+        return error(req, RCODE.NOTIMP)
+    key = b".".join(q.qname.label).lower()
+    reply = req.reply(ra=1 if net.forward else 0)
+
+    entry = net.names.get(key)
+    if entry is not None:
+        # Other types of an existing name: empty NOERROR ("no data"), not NXDOMAIN.
+        if qtype == QTYPE.A or qtype == _ANY:
+            reply.rr.extend(RR(q.qname, QTYPE.A, ttl=TTL, rdata=rd) for rd in entry[0])
+        if qtype == QTYPE.AAAA or qtype == _ANY:
+            reply.rr.extend(RR(q.qname, QTYPE.AAAA, ttl=TTL, rdata=rd) for rd in entry[1])
+        return reply
+    ptrs = net.ptrs.get(key)
+    if ptrs is not None:
+        if qtype == QTYPE.PTR or qtype == _ANY:
+            reply.rr.extend(RR(q.qname, QTYPE.PTR, ttl=TTL, rdata=rd) for rd in ptrs)
+        return reply
+    # Sandboxes of other networks, and anything under our domains, do not exist
+    # here: never leak them to (or let them be answered by) the upstream.
+    if (not net.forward or key in cfg.known or key in cfg.domains
+            or key.endswith(cfg.domain_suffixes)):
+        reply.header.rcode = RCODE.NXDOMAIN
+        return reply
+    return None
+
+
+def finish(req: DNSRecord, reply: DNSRecord, udp: bool) -> bytes:
+    """Pack a reply: echo EDNS, and truncate (TC) what does not fit in UDP."""
+    if any(rr.rtype == QTYPE.OPT for rr in req.ar):
+        reply.ar.append(EDNS0(udp_len=OUR_EDNS_PAYLOAD))
+    out = reply.pack()
+    if udp and len(out) > 512 and len(out) > udp_limit(req):
+        return truncated(reply)
+    return out
+
+
+def truncated(reply: DNSRecord) -> bytes:
+    """Header and question only, TC set: the client retries over TCP."""
+    t = DNSRecord(DNSHeader(id=reply.header.id, bitmap=reply.header.bitmap),
+                  questions=reply.questions[:1])
+    t.header.tc = 1
+    return t.pack()
+
+
+def respond(cfg: Config, net: Network | None, data: bytes, udp: bool = True):
+    """Handle one query packet.
+
+    Returns (reply_bytes, None), or (None, request) when the request must be
+    forwarded upstream, or (None, None) when the packet is to be dropped.
+    """
+    try:
+        req = DNSRecord.parse(data)
+    # Not just DNSError: a chain of compression pointers gives RecursionError.
+    except Exception:  # noqa: BLE001
+        return formerr(data), None
+    h = req.header
+    if h.qr:
+        return None, None
+    if h.opcode != OPCODE.QUERY:
+        return finish(req, error(req, RCODE.REFUSED), udp), None
+    if len(req.questions) != 1:
+        return finish(req, error(req, RCODE.FORMERR), udp), None
+    if net is None:  # the address was just removed from the config
+        return finish(req, error(req, RCODE.REFUSED), udp), None
+    reply = answer(cfg, net, req)
+    if reply is None:
+        return None, req
+    return finish(req, reply, udp), None

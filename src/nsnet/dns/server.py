@@ -1,0 +1,399 @@
+"""The nsnet DNS server: one process and one selector loop for every network of a host.
+
+Each listen address gets a UDP and a TCP socket on the config's port; the
+address a query arrives on says which network asks. Reloads swap the records
+table and touch only the sockets of added or removed addresses, so queries in
+flight on the others are never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import selectors
+import signal
+import socket
+import time
+
+from dnslib import RCODE, DNSRecord
+
+from .records import Config, error, load_config, respond, truncated, udp_limit
+
+log = logging.getLogger("nsnet.dns")
+
+IP_FREEBIND = 15       # not exported by the socket module; lets us bind before
+IPV6_FREEBIND = 78     # the engine has put the address on the bridge
+POLL = 0.05            # config mtime poll; also the granularity of upstream timeouts
+BIND_RETRY = 1.0       # seconds between retries of listen addresses that failed to bind
+MAX_QUERY = 4096       # larger queries are dropped (UDP) or close the connection (TCP)
+BATCH = 64             # packets read per readiness event: fewer select() calls under load
+MAX_PENDING = 2048     # forwarded queries awaiting an upstream; beyond that SERVFAIL at once
+MAX_TCP = 256          # open TCP connections; the least recently active one is evicted
+TCP_IDLE = 10.0
+MAX_TCP_OUT = 256 * 1024  # unsent bytes for a client that does not read: close it
+
+
+class _Pending:
+    __slots__ = ("deadline", "dest", "idx", "limit", "orig_id", "reply", "req", "timeout",
+                 "upstreams", "wire")
+
+
+class _Conn:
+    __slots__ = ("cb", "closed", "events", "inbuf", "ip", "last", "out", "sock")
+
+
+class Server:
+    def __init__(self, config_path: str, pidfile: str | None = None):
+        self.path = config_path
+        self.pidfile = pidfile
+        self.sel = selectors.DefaultSelector()
+        self.cfg = Config()
+        self.listeners: dict[tuple[str, int], tuple[socket.socket, socket.socket]] = {}
+        self.unbound: set[tuple[str, int]] = set()
+        self.pending: dict[int, _Pending] = {}   # our query ID -> forwarded query
+        self.fwd: dict[int, socket.socket] = {}  # address family -> upstream socket
+        self.conns: dict[int, _Conn] = {}        # fd -> TCP client, least recently active first
+        self.errors = 0
+        self._stat = None
+        self._stop = self._hup = False
+        self._next_bind = 0.0
+
+    # ------------------------------------------------------------ lifecycle
+
+    def run(self) -> int:
+        # Handlers first: a SIGHUP right after the pidfile appears must not kill us.
+        rd, wr = socket.socketpair()
+        rd.setblocking(False)
+        wr.setblocking(False)
+        signal.set_wakeup_fd(wr.fileno(), warn_on_full_buffer=False)
+        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        self.sel.register(rd, selectors.EVENT_READ, lambda s, m: s.recv(4096))
+        try:
+            self._stat = self._stat_key()
+            self._apply(load_config(self.path))   # a bad config at startup is fatal
+            if self.pidfile:  # written once the sockets are bound: the pidfile means "ready"
+                with open(self.pidfile, "w") as f:
+                    f.write(f"{os.getpid()}\n")
+            self._loop()
+        finally:
+            signal.set_wakeup_fd(-1)
+            self._shutdown()
+            rd.close()
+            wr.close()
+        return 0
+
+    def _on_signal(self, signum, _frame) -> None:
+        if signum == signal.SIGHUP:
+            self._hup = True
+        else:
+            self._stop = True
+
+    def _loop(self) -> None:
+        next_tick = time.monotonic() + POLL
+        while not self._stop:
+            for key, mask in self.sel.select(max(0.0, next_tick - time.monotonic())):
+                key.data(key.fileobj, mask)
+            now = time.monotonic()
+            if self._hup or now >= next_tick:
+                self._tick(now)
+                next_tick = now + POLL
+
+    def _tick(self, now: float) -> None:
+        hup, self._hup = self._hup, False
+        stat = self._stat_key()
+        if hup or (stat is not None and stat != self._stat):
+            self._stat = stat
+            self._reload()
+        elif self.unbound and now >= self._next_bind:
+            self._bind_missing()
+        for qid, p in [(q, p) for q, p in self.pending.items() if p.deadline <= now]:
+            self._send_upstream(qid, p)      # timed out: next upstream, or SERVFAIL
+        for c in list(self.conns.values()):  # ordered by activity: stop at the first live one
+            if now - c.last < TCP_IDLE:
+                break
+            self._close_conn(c)
+
+    def _stat_key(self):
+        try:
+            st = os.stat(self.path)
+        except OSError:  # between unlink and rename, or gone: keep what we have
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size
+
+    def _reload(self) -> None:
+        try:
+            cfg = load_config(self.path)
+        except ValueError as e:  # keep serving the last good config
+            log.error("reload failed, keeping the previous config: %s", e)
+            return
+        self._apply(cfg)
+        log.info("reloaded: %d networks, %d listen addresses",
+                 len(cfg.networks), len(cfg.by_addr))
+
+    def _shutdown(self) -> None:
+        for c in list(self.conns.values()):
+            self._close_conn(c)
+        for addr in list(self.listeners):
+            self._close_listener(addr)
+        for s in self.fwd.values():
+            s.close()
+        self.sel.close()
+        if self.pidfile:
+            try:
+                with open(self.pidfile) as f:
+                    mine = f.read().strip() == str(os.getpid())
+                if mine:
+                    os.unlink(self.pidfile)
+            except OSError:
+                pass
+
+    # ------------------------------------------------------------ listeners
+
+    def _apply(self, cfg: Config) -> None:
+        self.cfg = cfg
+        want = {(ip, cfg.port) for ip in cfg.by_addr}
+        for addr in [a for a in self.listeners if a not in want]:
+            self._close_listener(addr)
+        self.unbound = want - self.listeners.keys()
+        self._bind_missing()
+
+    def _bind_missing(self) -> None:
+        self._next_bind = time.monotonic() + BIND_RETRY
+        for ip, port in sorted(self.unbound):
+            try:
+                udp, tcp = self._bind(ip, port)
+            except OSError as e:
+                log.warning("cannot listen on %s port %d yet (%s); will retry", ip, port, e)
+                continue
+            self.unbound.discard((ip, port))
+            self.listeners[(ip, port)] = (udp, tcp)
+            self.sel.register(udp, selectors.EVENT_READ, lambda s, m, ip=ip: self._on_udp(s, ip))
+            self.sel.register(tcp, selectors.EVENT_READ,
+                              lambda s, m, ip=ip: self._on_accept(s, ip))
+
+    @staticmethod
+    def _bind(ip: str, port: int) -> tuple[socket.socket, socket.socket]:
+        v6 = ":" in ip
+        fam = socket.AF_INET6 if v6 else socket.AF_INET
+        socks = []
+        try:
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                s = socket.socket(fam, kind)
+                socks.append(s)
+                if v6:
+                    s.setsockopt(socket.IPPROTO_IPV6, IPV6_FREEBIND, 1)
+                    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                else:
+                    s.setsockopt(socket.IPPROTO_IP, IP_FREEBIND, 1)
+                if kind == socket.SOCK_STREAM:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.setblocking(False)
+                s.bind((ip, port))
+                if kind == socket.SOCK_STREAM:
+                    s.listen(128)
+        except OSError:
+            for s in socks:
+                s.close()
+            raise
+        return socks[0], socks[1]
+
+    def _close_listener(self, addr) -> None:
+        for s in self.listeners.pop(addr):
+            self.sel.unregister(s)
+            s.close()
+
+    # ------------------------------------------------------------ UDP
+
+    def _on_udp(self, sock: socket.socket, ip: str) -> None:
+        cfg = self.cfg
+        net = cfg.by_addr.get(ip)
+        for _ in range(BATCH):
+            try:
+                data, peer = sock.recvfrom(MAX_QUERY + 1)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                continue
+            if len(data) > MAX_QUERY:
+                continue
+            try:
+                out, fwd = respond(cfg, net, data, True)
+                if out is not None:
+                    sock.sendto(out, peer)
+                elif fwd is not None:
+                    self._forward(fwd, udp_limit(fwd), lambda b, s=sock, p=peer: s.sendto(b, p))
+            except OSError:
+                pass  # the client is gone or our send buffer is full: it will retry
+            except Exception:  # noqa: BLE001 - see _bug
+                self._bug()
+
+    def _bug(self) -> None:
+        # A query that trips a bug costs that query, never the server; log a few.
+        self.errors += 1
+        if self.errors <= 20:
+            log.exception("error while handling a query")
+
+    # ------------------------------------------------------------ forwarding
+
+    def _forward(self, req: DNSRecord, limit: int, reply) -> None:
+        cfg = self.cfg
+        if not cfg.upstreams or len(self.pending) >= MAX_PENDING:
+            reply(error(req, RCODE.SERVFAIL).pack())
+            return
+        p = _Pending()
+        p.req, p.orig_id, p.reply, p.limit = req, req.header.id, reply, limit
+        p.upstreams, p.idx, p.timeout = cfg.upstreams, -1, cfg.timeout
+        # A fresh ID of our own: two clients may well use the same one.
+        qid = secrets.randbits(16)
+        while qid in self.pending:
+            qid = secrets.randbits(16)
+        req.header.id = qid
+        p.wire = req.pack()
+        self._send_upstream(qid, p)
+
+    def _send_upstream(self, qid: int, p: _Pending) -> None:
+        """Send to the next upstream; SERVFAIL when there is none left."""
+        self.pending.pop(qid, None)
+        while True:
+            p.idx += 1
+            if p.idx >= len(p.upstreams):
+                p.req.header.id = p.orig_id
+                try:
+                    p.reply(error(p.req, RCODE.SERVFAIL).pack())
+                except OSError:
+                    pass
+                return
+            p.dest = p.upstreams[p.idx]
+            try:
+                self._fwd_sock(":" in p.dest[0]).sendto(p.wire, p.dest)
+            except OSError as e:
+                log.debug("upstream %s: %s", p.dest, e)
+                continue
+            p.deadline = time.monotonic() + p.timeout
+            self.pending[qid] = p
+            return
+
+    def _fwd_sock(self, v6: bool) -> socket.socket:
+        fam = socket.AF_INET6 if v6 else socket.AF_INET
+        s = self.fwd.get(fam)
+        if s is None:
+            s = self.fwd[fam] = socket.socket(fam, socket.SOCK_DGRAM)
+            s.setblocking(False)
+            self.sel.register(s, selectors.EVENT_READ, self._on_upstream)
+        return s
+
+    def _on_upstream(self, sock: socket.socket, _mask) -> None:
+        for _ in range(BATCH):
+            try:
+                data, src = sock.recvfrom(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                continue
+            try:
+                resp = DNSRecord.parse(data)
+            except Exception:  # noqa: BLE001, S112 - garbage: that query times out
+                continue
+            p = self.pending.get(resp.header.id)
+            # Accept only the reply of the upstream we asked, to the question we asked.
+            if (p is None or not resp.header.qr or (src[0], src[1]) != p.dest
+                    or resp.questions[:1] != p.req.questions[:1]):
+                continue
+            del self.pending[resp.header.id]
+            resp.header.id = p.orig_id
+            try:
+                out = resp.pack()
+                p.reply(out if len(out) <= p.limit else truncated(resp))
+            except OSError:
+                pass
+            except Exception:  # noqa: BLE001 - see _bug
+                self._bug()
+
+    # ------------------------------------------------------------ TCP
+
+    def _on_accept(self, lsock: socket.socket, ip: str) -> None:
+        for _ in range(BATCH):
+            try:
+                sock, _peer = lsock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # e.g. out of file descriptors: leave it in the backlog
+                return
+            if len(self.conns) >= MAX_TCP:
+                self._close_conn(next(iter(self.conns.values())))
+            sock.setblocking(False)
+            c = _Conn()
+            c.sock, c.ip, c.inbuf, c.out = sock, ip, bytearray(), bytearray()
+            c.last, c.events, c.closed = time.monotonic(), selectors.EVENT_READ, False
+            c.cb = lambda s, m, c=c: self._on_conn(c, m)
+            self.conns[sock.fileno()] = c
+            self.sel.register(sock, c.events, c.cb)
+
+    def _on_conn(self, c: _Conn, mask: int) -> None:
+        if mask & selectors.EVENT_WRITE:
+            self._flush(c)
+        if c.closed or not mask & selectors.EVENT_READ:
+            return
+        try:
+            data = c.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close_conn(c)
+            return
+        c.last = time.monotonic()
+        fd = c.sock.fileno()
+        self.conns[fd] = self.conns.pop(fd)  # most recently active goes last
+        c.inbuf += data
+        while len(c.inbuf) >= 2 and not c.closed:  # 2-byte length framing (RFC 1035 4.2.2)
+            n = int.from_bytes(c.inbuf[:2], "big")
+            if n == 0 or n > MAX_QUERY:
+                self._close_conn(c)
+                return
+            if len(c.inbuf) < 2 + n:
+                break
+            msg = bytes(c.inbuf[2:2 + n])
+            del c.inbuf[:2 + n]
+            try:
+                out, fwd = respond(self.cfg, self.cfg.by_addr.get(c.ip), msg, False)
+                if out is not None:
+                    self._send_tcp(c, out)
+                elif fwd is not None:
+                    self._forward(fwd, 65535, lambda b, c=c: self._send_tcp(c, b))
+            except Exception:  # noqa: BLE001 - see _bug
+                self._bug()
+
+    def _send_tcp(self, c: _Conn, msg: bytes) -> None:
+        if c.closed:
+            return
+        c.out += len(msg).to_bytes(2, "big") + msg
+        if len(c.out) > MAX_TCP_OUT:
+            self._close_conn(c)
+        else:
+            self._flush(c)
+
+    def _flush(self, c: _Conn) -> None:
+        try:
+            n = c.sock.send(c.out)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError:
+            self._close_conn(c)
+            return
+        del c.out[:n]
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if c.out else 0)
+        if events != c.events:
+            c.events = events
+            self.sel.modify(c.sock, events, c.cb)
+
+    def _close_conn(self, c: _Conn) -> None:
+        if c.closed:
+            return
+        c.closed = True
+        self.conns.pop(c.sock.fileno(), None)
+        self.sel.unregister(c.sock)
+        c.sock.close()

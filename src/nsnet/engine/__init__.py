@@ -1,0 +1,33 @@
+"""The nsnet engine: the documented Python API behind the CLI, the topology
+files and the CNI plugin.
+
+    from nsnet import Engine
+    with Engine(host_netns="lab", state_dir="/tmp/lab") as eng:
+        eng.network_create("devops", subnet="192.168.1.0/24")
+        eng.sandbox_create("web1", networks=["devops"])
+
+Every changing call validates everything first, then applies one plan (rolled
+back on failure) and takes `dry_run=True` to return the plan's `ip` commands.
+"""
+
+from ..kernel import Kernel
+from ..store import Store
+from .base import EngineBase, Settings
+from .endpoints import Endpoints
+from .explain import Explain
+from .links import Links
+from .lookup import Lookups
+from .networks import Networks
+from .routes import Routes
+from .sandboxes import Sandboxes
+
+
+class Engine(Sandboxes, Networks, Endpoints, Links, Routes, Explain, Lookups, EngineBase):
+    def __init__(self, host_netns: str | None = None, state_dir: str | None = None,
+                 netns_prefix: str | None = None, kernel: Kernel | None = None,
+                 store: Store | None = None):
+        settings = Settings.resolve(host_netns, state_dir, netns_prefix)
+        super().__init__(settings, kernel or Kernel(settings.host_netns), store or Store(settings.state_dir))
+
+
+__all__ = ["Engine", "Settings"]

@@ -1,0 +1,106 @@
+"""Engine plumbing: settings, privileges, and the validate -> plan -> apply
+wrapper every changing call goes through."""
+
+import functools
+import os
+from dataclasses import dataclass, field
+
+from ..errors import NotFound, PermissionDenied
+from ..kernel import Kernel
+from ..plan import Plan, execute
+from ..store import Store
+
+CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
+DEFAULT_STATE_DIR = "/var/lib/nsnet"
+
+
+@dataclass
+class Settings:
+    host_netns: str | None = None
+    state_dir: str = DEFAULT_STATE_DIR
+    netns_prefix: str = ""
+
+    @classmethod
+    def resolve(cls, host_netns=None, state_dir=None, netns_prefix=None) -> "Settings":
+        """Explicit arguments win, then NSNET_* environment variables, then defaults."""
+        host = host_netns or os.environ.get("NSNET_HOST_NETNS") or None
+        state = state_dir or os.environ.get("NSNET_STATE_DIR") or DEFAULT_STATE_DIR
+        prefix = netns_prefix if netns_prefix is not None else os.environ.get("NSNET_NETNS_PREFIX")
+        if prefix is None:
+            # Sandboxes of an engine whose host is a namespace are named after it,
+            # so two engines never collide in /run/netns.
+            prefix = f"{host}-" if host else ""
+        return cls(host, state, prefix)
+
+
+def _has_caps() -> bool:
+    if os.geteuid() == 0:
+        return True
+    try:
+        with open("/proc/self/status") as f:
+            caps = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
+    except (OSError, StopIteration):
+        return False
+    return bool(caps & (1 << CAP_NET_ADMIN)) and bool(caps & (1 << CAP_SYS_ADMIN))
+
+
+class DryRun(Exception):
+    """Raised inside a transaction to roll the store back and return the plan."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+
+
+def changing(method):
+    """Decorator for every call that changes state: checks privileges (except for
+    --dry-run), holds one store transaction across validation, planning and the
+    kernel steps, and turns a dry run into {'dry_run': True, 'commands': [...]}."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, dry_run: bool = False, **kwargs):
+        if not dry_run:
+            self.require_privileges()
+        try:
+            with self.store.transaction():
+                self._dry_run = dry_run
+                return method(self, *args, **kwargs)
+        except DryRun as dry:
+            return {"dry_run": True, "commands": dry.plan.explain()}
+        finally:
+            self._dry_run = False
+
+    return wrapper
+
+
+@dataclass
+class EngineBase:
+    settings: Settings
+    kernel: Kernel
+    store: Store
+    _dry_run: bool = field(default=False, init=False)
+
+    def apply(self, plan: Plan) -> None:
+        """The one place plans meet the kernel (or are only explained)."""
+        if self._dry_run:
+            raise DryRun(plan)
+        execute(plan, self.kernel)
+
+    def require_privileges(self) -> None:
+        if not _has_caps():
+            raise PermissionDenied("nsnet needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to change networks")
+        host = self.settings.host_netns
+        if host and not self.kernel.netns_exists(host):
+            raise NotFound(f"host network namespace '{host}' does not exist (create it or unset --host-netns)")
+
+    def netns_name(self, sandbox: str) -> str:
+        return self.settings.netns_prefix + sandbox
+
+    def close(self) -> None:
+        self.kernel.close()
+        self.store.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

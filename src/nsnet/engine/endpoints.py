@@ -1,0 +1,105 @@
+"""Attaching sandboxes to networks: IPAM, interface names, the default route."""
+
+import ipaddress
+
+from .. import ipam
+from ..drivers import get_driver
+from ..errors import Conflict
+from ..names import check_ifname, host_veth_name
+from ..plan import Plan, execute_best_effort
+from ..steps import AddRoute
+from .base import changing
+
+
+class Endpoints:
+    @changing
+    def network_connect(self, network: str, sandbox: str, ip: str | None = None,
+                        ifname: str | None = None) -> dict:
+        plan = Plan()
+        self._plan_connect(plan, network, sandbox, ip, ifname)
+        self.apply(plan)
+        return self.store.endpoint(network, sandbox)
+
+    def _plan_connect(self, plan: Plan, network: str, sandbox: str, ip=None, ifname=None) -> dict:
+        """Validate, reserve the address in the store and add the steps to `plan`."""
+        net = self.get_network(network)
+        sb = self.get_sandbox(sandbox)
+        drv = get_driver(net["driver"])
+        if self.store.endpoint(network, sandbox):
+            raise Conflict(f"sandbox '{sandbox}' is already connected to network '{network}'")
+        current = self.store.endpoints(sandbox=sandbox)
+        if current and (drv.exclusive or sb["mode"] != "netns"):
+            other = current[0]["network"]
+            raise Conflict(f"sandbox '{sandbox}' is on network '{other}'; a '{drv.name if drv.exclusive else sb['mode']}' "
+                           "network cannot be combined with others")
+        if drv.exclusive and self.store.links(sandbox):
+            raise Conflict(f"sandbox '{sandbox}' has direct links; it cannot join a '{drv.name}' network")
+        if not drv.uses_subnet:
+            if ip or ifname:
+                raise Conflict(f"network '{network}' (driver {drv.name}) takes no --ip or --ifname")
+            ep_id = self.store.add_endpoint(network, sandbox, None, None, False)
+            self.store.set_sandbox_mode(sandbox, drv.sandbox_mode)
+            return self.store.endpoint(network, sandbox)
+
+        used_names = self.used_ifnames(sandbox)
+        if ifname:
+            check_ifname(ifname)
+            if ifname in used_names:
+                raise Conflict(f"sandbox '{sandbox}' already has an interface named {ifname}")
+        else:
+            ifname = next(f"eth{i}" for i in range(len(used_names) + 1) if f"eth{i}" not in used_names)
+        subnet = ipaddress.ip_network(net["subnet"])
+        reserved = self.store.used_ips(network) + [net["gateway"]]
+        if ip:
+            addr = ipam.parse_ip(ip, "--ip")
+            ipam.check_in_subnet(addr, subnet, "--ip")
+            if str(addr) in reserved:
+                owner = "the gateway" if str(addr) == net["gateway"] else "another sandbox"
+                raise Conflict(f"address {addr} on network '{network}' is already taken by {owner}")
+        else:
+            addr = ipam.allocate(subnet, reserved)
+        has_default = any(ep["is_gateway"] for ep in current) or self.store.route(sandbox, "0.0.0.0/0")
+        ep_id = self.store.add_endpoint(network, sandbox, ifname, str(addr), not has_default)
+        self.store.set_endpoint_host_ifname(ep_id, host_veth_name(ep_id))
+        ep = self.store.endpoint(network, sandbox)
+        plan.extend(drv.plan_connect(net, ep, sb["netns"], default_route=not has_default))
+        return ep
+
+    @changing
+    def network_disconnect(self, network: str, sandbox: str) -> dict:
+        net = self.get_network(network)
+        self.get_sandbox(sandbox)
+        ep = self.store.endpoint(network, sandbox)
+        if ep is None:
+            raise Conflict(f"sandbox '{sandbox}' is not connected to network '{network}'")
+        plan = Plan(self._plan_disconnect(net, ep))
+        plan.extend(self._plan_move_default_route(sandbox, ep))
+        if self._dry_run:
+            self.apply(plan)
+        errors = execute_best_effort(plan, self.kernel)
+        return {"disconnected": sandbox, "network": network, "errors": errors}
+
+    def _plan_disconnect(self, net: dict, ep: dict) -> list:
+        """Forget the endpoint (frees its address) and the routes that used it."""
+        sb = self.store.sandbox(ep["sandbox"])
+        self.store.remove_endpoint(ep["id"])
+        if net["subnet"]:
+            subnet = ipaddress.ip_network(net["subnet"])
+            for route in self.store.routes(ep["sandbox"]):
+                if route["via"] and ipaddress.ip_address(route["via"]) in subnet:
+                    self.store.remove_route(ep["sandbox"], route["dest"])
+        if not self.store.endpoints(sandbox=ep["sandbox"]):
+            self.store.set_sandbox_mode(ep["sandbox"], "netns")
+        return get_driver(net["driver"]).plan_disconnect(net, ep, sb["netns"])
+
+    def _plan_move_default_route(self, sandbox: str, gone: dict) -> list:
+        """If the gateway network went away, the next network takes the default route."""
+        if not gone["is_gateway"]:
+            return []
+        for ep in self.store.endpoints(sandbox=sandbox):
+            net = self.store.network(ep["network"])
+            if net["gateway"]:
+                self.store.set_endpoint_gateway(ep["id"])
+                sb = self.store.sandbox(sandbox)
+                return [AddRoute(sb["netns"], "0.0.0.0/0", via=net["gateway"])]
+        return []

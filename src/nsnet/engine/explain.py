@@ -1,0 +1,55 @@
+"""`explain`: the commands that would rebuild what exists, made from the same
+Steps the engine applies (so what is printed is what nsnet does)."""
+
+from ..drivers import get_driver
+from ..errors import NotFound
+from ..plan import Plan
+from ..steps import AddAddress, AddRoute, CreateNetns, CreateVeth
+
+
+class Explain:
+    def rebuild_plan(self, target: str | None = None) -> Plan:
+        nets = self.store.networks()
+        sandboxes = self.store.sandboxes()
+        if target is not None:
+            if self.store.network(target):
+                nets = [n for n in nets if n["name"] == target]
+                plan = Plan()
+                for net in nets:
+                    plan.extend(get_driver(net["driver"]).plan_create(net))
+                    for ep in self.store.endpoints(network=target):
+                        sb = self.store.sandbox(ep["sandbox"])
+                        plan.extend(self._connect_steps(net, ep, sb))
+                return plan
+            if self.store.sandbox(target):
+                nets = []
+                sandboxes = [s for s in sandboxes if s["name"] == target]
+            else:
+                raise NotFound(f"no sandbox or network named '{target}'")
+        plan = Plan()
+        for net in nets:
+            plan.extend(get_driver(net["driver"]).plan_create(net))
+        names = {s["name"] for s in sandboxes}
+        for sb in sandboxes:
+            plan.add(CreateNetns(sb["netns"]))
+        for sb in sandboxes:
+            for ep in self.store.endpoints(sandbox=sb["name"]):
+                plan.extend(self._connect_steps(self.store.network(ep["network"]), ep, sb))
+        for link in self.store.links():
+            if link["a"] in names or link["b"] in names:
+                ns_a = self.store.sandbox(link["a"])["netns"]
+                ns_b = self.store.sandbox(link["b"])["netns"]
+                plan.add(CreateVeth(ns_a, link["ifname_a"], ns_b, link["ifname_b"]))
+                if link["ip_a"]:
+                    plan.add(AddAddress(ns_a, link["ifname_a"], link["ip_a"]),
+                             AddAddress(ns_b, link["ifname_b"], link["ip_b"]))
+        for sb in sandboxes:
+            for route in self.store.routes(sb["name"]):
+                plan.add(AddRoute(sb["netns"], route["dest"], via=route["via"]))
+        return plan
+
+    def _connect_steps(self, net, ep, sb) -> list:
+        return get_driver(net["driver"]).plan_connect(net, ep, sb["netns"], bool(ep["is_gateway"]))
+
+    def explain(self, target: str | None = None) -> list[str]:
+        return self.rebuild_plan(target).explain()

@@ -1,0 +1,113 @@
+"""Networks: create / remove / list / inspect."""
+
+import ipaddress
+
+from .. import ipam
+from ..drivers import get_driver
+from ..errors import Conflict, InvalidInput
+from ..names import bridge_name, check_ifname, check_name
+from ..plan import Plan, execute_best_effort
+from .base import changing
+
+MIN_MTU, MAX_MTU = 68, 65535
+
+
+class Networks:
+    @changing
+    def network_create(
+        self,
+        name: str,
+        driver: str = "bridge",
+        subnet: str | None = None,
+        gateway: str | None = None,
+        mtu: int | None = None,
+        bridge: str | None = None,
+        internal: bool = False,
+        masquerade: bool = True,
+    ) -> dict:
+        check_name("network", name)
+        drv = get_driver(driver)
+        if self.store.network(name):
+            raise Conflict(f"network '{name}' already exists")
+        if mtu is not None and not MIN_MTU <= int(mtu) <= MAX_MTU:
+            raise InvalidInput(f"mtu {mtu} is out of range ({MIN_MTU}..{MAX_MTU})")
+        if not drv.uses_subnet:
+            if subnet or gateway or bridge or mtu:
+                raise InvalidInput(f"driver '{driver}' takes no --subnet, --gateway, --bridge or --mtu")
+            if any(n["driver"] == driver for n in self.store.networks()):
+                raise Conflict(f"a network with driver '{driver}' already exists; only one is allowed")
+            net = {"name": name, "driver": driver, "subnet": None, "gateway": None, "bridge": None, "mtu": None}
+        else:
+            net = self._prepare_bridge(name, subnet, gateway, mtu, bridge)
+        options = {"internal": bool(internal), "masquerade": bool(masquerade) and not internal}
+        self.store.add_network(net["name"], driver, net["subnet"], net["gateway"], net["bridge"], net["mtu"], options)
+        net["options"] = options
+        self.apply(Plan(drv.plan_create(net)))
+        return self.network_inspect(name)
+
+    def _prepare_bridge(self, name, subnet, gateway, mtu, bridge) -> dict:
+        others = {n["name"]: ipaddress.ip_network(n["subnet"]) for n in self.store.networks() if n["subnet"]}
+        if subnet:
+            net = ipam.parse_subnet(subnet)
+            clash = ipam.overlapping(net, others)
+            if clash:
+                raise Conflict(f"subnet {net} overlaps network '{clash}' ({others[clash]})")
+            route = self._host_route_overlap(net)
+            if route:
+                raise Conflict(f"subnet {net} overlaps route {route} in the host namespace")
+        else:
+            taken = list(others.values()) + [ipaddress.ip_network(r["dest"]) for r in self._host_routes()]
+            net = ipam.pick_subnet(taken)
+        gw = ipam.parse_ip(gateway, "gateway") if gateway else ipam.default_gateway(net)
+        ipam.check_in_subnet(gw, net, "gateway")
+        bridge = check_ifname(bridge) if bridge else bridge_name(name)
+        if any(n["bridge"] == bridge for n in self.store.networks()):
+            raise Conflict(f"bridge {bridge} is already used by another network")
+        if not self._dry_run and self.kernel.link_exists(None, bridge):
+            raise Conflict(f"an interface named {bridge} already exists in the host namespace (not ours)")
+        return {"name": name, "subnet": str(net), "gateway": str(gw), "bridge": bridge,
+                "mtu": int(mtu) if mtu else None}
+
+    def _host_routes(self) -> list[dict]:
+        """Routes already in the host namespace, minus the default route and ours."""
+        ours = {n["bridge"] for n in self.store.networks() if n["bridge"]}
+        return [r for r in self.kernel.routes(None)
+                if r["dest"] != "0.0.0.0/0" and r["dev"] not in ours and r["dev"] != "lo"]
+
+    def _host_route_overlap(self, net) -> str | None:
+        for route in self._host_routes():
+            if net.overlaps(ipaddress.ip_network(route["dest"])):
+                return f"{route['dest']} (dev {route['dev']})"
+        return None
+
+    @changing
+    def network_rm(self, name: str, force: bool = False) -> dict:
+        net = self.get_network(name)
+        endpoints = self.store.endpoints(network=name)
+        if endpoints and not force:
+            who = ", ".join(ep["sandbox"] for ep in endpoints)
+            raise Conflict(f"network '{name}' has {len(endpoints)} sandbox(es) attached ({who}); "
+                           "disconnect them or use --force")
+        plan = Plan()
+        for ep in endpoints:
+            plan.extend(self._plan_disconnect(net, ep))
+        plan.extend(get_driver(net["driver"]).plan_remove(net))
+        self.store.remove_network(name)
+        if self._dry_run:
+            self.apply(plan)
+        errors = execute_best_effort(plan, self.kernel)
+        return {"removed": name, "errors": errors}
+
+    def network_ls(self) -> list[dict]:
+        counts = {}
+        for ep in self.store.endpoints():
+            counts[ep["network"]] = counts.get(ep["network"], 0) + 1
+        return [dict(n, sandboxes=counts.get(n["name"], 0)) for n in self.store.networks()]
+
+    def network_inspect(self, name: str) -> dict:
+        net = self.get_network(name)
+        net["endpoints"] = [
+            {k: ep[k] for k in ("sandbox", "ifname", "ip", "host_ifname", "is_gateway")}
+            for ep in self.store.endpoints(network=name)
+        ]
+        return net

@@ -1,0 +1,92 @@
+"""Sandboxes: a named network namespace with `lo` up."""
+
+from ..errors import Conflict, InvalidInput
+from ..names import check_name
+from ..plan import Plan, execute_best_effort
+from ..steps import CreateNetns, DeleteLink, DeleteNetns
+from .base import changing
+
+
+class Sandboxes:
+    @changing
+    def sandbox_create(self, name: str, networks: list | None = None) -> dict:
+        """`networks`: [(network, ip or None), ...] to attach in the same plan,
+        so a failure in any attachment removes the sandbox too."""
+        check_name("sandbox", name)
+        if self.store.sandbox(name):
+            raise Conflict(f"sandbox '{name}' already exists")
+        netns = self.netns_name(name)
+        if self.kernel.netns_exists(netns):
+            raise Conflict(f"a network namespace named '{netns}' already exists (not made by nsnet)")
+        self.store.add_sandbox(name, netns)
+        plan = Plan([CreateNetns(netns)])
+        seen = set()
+        for item in networks or []:
+            net, ip = (item, None) if isinstance(item, str) else (item[0], item[1])
+            if net in seen:
+                raise InvalidInput(f"network '{net}' is given twice")
+            seen.add(net)
+            self._plan_connect(plan, net, name, ip)
+        self.apply(plan)
+        return self.sandbox_inspect(name, live=False)
+
+    @changing
+    def sandbox_rm(self, name: str) -> dict:
+        sb = self.get_sandbox(name)
+        plan = Plan()
+        for ep in self.store.endpoints(sandbox=name):
+            plan.extend(self._plan_disconnect(self.store.network(ep["network"]), ep))
+        for link in self.store.links(name):
+            self.store.remove_link(link["id"])
+            own_end = link["ifname_a"] if link["a"] == name else link["ifname_b"]
+            plan.add(DeleteLink(sb["netns"], own_end))
+        for route in self.store.routes(name):
+            self.store.remove_route(name, route["dest"])
+        self.store.remove_sandbox(name)
+        plan.add(DeleteNetns(sb["netns"]))
+        if self._dry_run:
+            self.apply(plan)
+        errors = execute_best_effort(plan, self.kernel)
+        return {"removed": name, "errors": errors}
+
+    def sandbox_ls(self) -> list[dict]:
+        by_sandbox: dict[str, list] = {}
+        for ep in self.store.endpoints():
+            by_sandbox.setdefault(ep["sandbox"], []).append(
+                f"{ep['network']}:{ep['ip']}" if ep["ip"] else ep["network"])
+        return [
+            {"name": sb["name"], "netns": sb["netns"], "mode": sb["mode"],
+             "networks": by_sandbox.get(sb["name"], []),
+             "exists": self.kernel.netns_exists(sb["netns"])}
+            for sb in self.store.sandboxes()
+        ]
+
+    def sandbox_inspect(self, name: str, live: bool = True) -> dict:
+        sb = self.get_sandbox(name)
+        out = {
+            "name": name, "netns": sb["netns"], "mode": sb["mode"],
+            "endpoints": [
+                {k: ep[k] for k in ("network", "ifname", "ip", "host_ifname", "is_gateway")}
+                for ep in self.store.endpoints(sandbox=name)
+            ],
+            "links": [
+                {"peer": link["b"] if link["a"] == name else link["a"],
+                 "ifname": link["ifname_a"] if link["a"] == name else link["ifname_b"],
+                 "ip": link["ip_a"] if link["a"] == name else link["ip_b"]}
+                for link in self.store.links(name)
+            ],
+            "routes": [{"dest": r["dest"], "via": r["via"], "dev": r["dev"]} for r in self.store.routes(name)],
+        }
+        if live and sb["mode"] == "netns" and self.kernel.netns_exists(sb["netns"]):
+            out["kernel"] = {
+                "addresses": [a for a in self.kernel.addrs(sb["netns"]) if a["family"] == 2],
+                "routes": self.kernel.routes(sb["netns"]),
+            }
+        return out
+
+    def exec_netns(self, name: str) -> str | None:
+        """The namespace a command in this sandbox runs in (None: the caller's own)."""
+        sb = self.get_sandbox(name)
+        if sb["mode"] == "host":
+            return self.settings.host_netns
+        return sb["netns"]

@@ -1,0 +1,43 @@
+"""One exception hierarchy. The CLI maps each class to an exit code in one place."""
+
+
+class NsnetError(Exception):
+    """Base class: the message is a complete, one-line explanation for a user."""
+
+    exit_code = 1
+
+
+class InvalidInput(NsnetError):
+    """The request itself is malformed (bad name, bad CIDR, address outside subnet...)."""
+
+    exit_code = 2
+
+
+class NotFound(NsnetError):
+    exit_code = 3
+
+
+class Conflict(NsnetError):
+    """Valid request that clashes with what exists (duplicate, overlap, in use)."""
+
+    exit_code = 4
+
+
+class PermissionDenied(NsnetError):
+    exit_code = 5
+
+
+class KernelError(NsnetError):
+    """A kernel call failed; keeps the errno so callers can tell EEXIST from EPERM."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, errno: int = 0):
+        super().__init__(message)
+        self.errno = errno
+
+
+class RollbackError(NsnetError):
+    """A plan failed and undoing it also failed: the kernel may hold leftovers."""
+
+    exit_code = 7

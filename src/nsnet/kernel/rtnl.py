@@ -1,0 +1,370 @@
+"""The kernel executor: the only code that changes links, addresses, routes,
+namespaces and sysctls. Every method names its namespace (None = the host
+namespace this engine manages) and raises KernelError with the errno kept.
+
+Teardown verbs are idempotent: removing what is already gone returns False.
+"""
+
+import errno
+import ipaddress
+import os
+import socket
+
+from pyroute2.netlink import NLM_F_CREATE, NLM_F_EXCL
+from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl import (
+    RTM_DELADDR,
+    RTM_DELLINK,
+    RTM_DELROUTE,
+    RTM_GETADDR,
+    RTM_GETLINK,
+    RTM_GETROUTE,
+    RTM_NEWADDR,
+    RTM_NEWLINK,
+    RTM_NEWROUTE,
+)
+from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+from pyroute2.netlink.rtnl.rtmsg import rtmsg
+
+from ..errors import KernelError, PermissionDenied
+from . import nsfs
+from .channel import Channel
+
+IFF_UP = 1
+RT_TABLE_MAIN = 254
+RTPROT_STATIC = 4
+RTN_UNICAST = 1
+RT_SCOPE_UNIVERSE, RT_SCOPE_LINK = 0, 253
+_GONE = {errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL}
+
+
+def _fail(what: str, exc: Exception) -> KernelError:
+    code = getattr(exc, "code", None) or getattr(exc, "errno", 0) or 0
+    text = exc.args[1] if len(getattr(exc, "args", ())) > 1 and exc.args[1] else os.strerror(code)
+    if code == errno.EPERM:
+        return PermissionDenied(f"{what}: operation not permitted (run as root / CAP_NET_ADMIN)")
+    return KernelError(f"{what}: {text}", code)
+
+
+class Kernel:
+    def __init__(self, host_netns: str | None = None):
+        self.host_netns = host_netns
+        self._channels: dict[str | None, Channel] = {}
+        self._index_cache: dict[tuple[str | None, str], int] = {}
+
+    # -- namespaces -------------------------------------------------------
+    def channel(self, ns: str | None) -> Channel:
+        chan = self._channels.get(ns)
+        if chan is None:
+            target = ns if ns is not None else self.host_netns
+            fd = None
+            if target is not None:
+                try:
+                    fd = nsfs.open_fd(target)
+                except FileNotFoundError:
+                    raise KernelError(f"network namespace '{target}' does not exist", errno.ENOENT)
+            try:
+                with nsfs.entered(fd):
+                    chan = Channel()
+            except PermissionError as exc:
+                raise _fail(f"entering namespace '{target}'", exc)
+            finally:
+                if fd is not None:
+                    os.close(fd)
+            self._channels[ns] = chan
+        return chan
+
+    def host_fd(self) -> int | None:
+        """A fresh fd of the host namespace (None: the caller's own namespace)."""
+        return nsfs.open_fd(self.host_netns) if self.host_netns else None
+
+    def netns_create(self, name: str) -> None:
+        """New namespace with `lo` up; its netlink socket is opened from inside."""
+        try:
+            chan = nsfs.create(name, on_enter=Channel)
+        except FileExistsError:
+            raise KernelError(f"network namespace '{name}' already exists", errno.EEXIST)
+        except OSError as exc:
+            raise _fail(f"creating network namespace '{name}'", exc)
+        self._channels[name] = chan
+        self.link_set(name, "lo", up=True)
+
+    def netns_delete(self, name: str) -> bool:
+        self._forget(name)
+        try:
+            return nsfs.delete(name)
+        except OSError as exc:
+            raise _fail(f"deleting network namespace '{name}'", exc)
+
+    def netns_exists(self, name: str) -> bool:
+        return nsfs.exists(name)
+
+    def _forget(self, ns: str) -> None:
+        chan = self._channels.pop(ns, None)
+        if chan:
+            chan.close()
+        for key in [k for k in self._index_cache if k[0] == ns]:
+            del self._index_cache[key]
+
+    def close(self) -> None:
+        for chan in self._channels.values():
+            chan.close()
+        self._channels.clear()
+
+    # -- links ------------------------------------------------------------
+    def link_index(self, ns: str | None, ifname: str) -> int | None:
+        cached = self._index_cache.get((ns, ifname))
+        if cached is not None:
+            return cached
+        msg = ifinfmsg()
+        msg["attrs"] = [("IFLA_IFNAME", ifname)]
+        try:
+            index = self.channel(ns).link_index(msg, RTM_GETLINK)
+        except NetlinkError as exc:
+            raise _fail(f"looking up {ifname}", exc)
+        if index is not None:
+            self._index_cache[(ns, ifname)] = index
+        return index
+
+    def _require_index(self, ns: str | None, ifname: str) -> int:
+        index = self.link_index(ns, ifname)
+        if index is None:
+            raise KernelError(f"interface {ifname} not found", errno.ENODEV)
+        return index
+
+    def _newlink(self, ns, what, attrs, up=False, flags=NLM_F_CREATE | NLM_F_EXCL):
+        msg = ifinfmsg()
+        if up:
+            msg["flags"] = msg["change"] = IFF_UP
+        msg["attrs"] = attrs
+        try:
+            self.channel(ns).request(msg, RTM_NEWLINK, flags)
+        except NetlinkError as exc:
+            raise _fail(what, exc)
+
+    def bridge_add(self, ifname: str, mtu: int | None = None) -> None:
+        attrs = [("IFLA_IFNAME", ifname), ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "bridge")]})]
+        if mtu:
+            attrs.append(("IFLA_MTU", mtu))
+        self._newlink(None, f"creating bridge {ifname}", attrs, up=True)
+
+    def veth_add(
+        self,
+        ns: str | None,
+        ifname: str,
+        peer_ns: str | None,
+        peer_ifname: str,
+        master: str | None = None,
+        mtu: int | None = None,
+    ) -> None:
+        """A veth pair with the peer created directly inside `peer_ns`; both ends up.
+        (The kernel refuses IFF_UP on a peer before the pair exists, so the peer is
+        raised with a second request.)"""
+        peer_fd = nsfs.open_fd(peer_ns if peer_ns is not None else self.host_netns) if (
+            peer_ns is not None or self.host_netns
+        ) else os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            peer_attrs = [("IFLA_IFNAME", peer_ifname), ("IFLA_NET_NS_FD", peer_fd)]
+            attrs = [("IFLA_IFNAME", ifname)]
+            if mtu:
+                attrs.append(("IFLA_MTU", mtu))
+                peer_attrs.append(("IFLA_MTU", mtu))
+            if master:
+                attrs.append(("IFLA_MASTER", self._require_index(ns, master)))
+            peer = {"attrs": peer_attrs}
+            info = {"attrs": [("VETH_INFO_PEER", peer)]}
+            attrs.append(
+                ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "veth"), ("IFLA_INFO_DATA", info)]})
+            )
+            self._newlink(ns, f"creating veth {ifname}", attrs, up=True)
+        finally:
+            os.close(peer_fd)
+        self.link_set(peer_ns, peer_ifname, up=True)
+
+    def link_set(self, ns, ifname, up=None, master=None, mtu=None) -> None:
+        msg = ifinfmsg()
+        if up is not None:
+            msg["change"] = IFF_UP
+            msg["flags"] = IFF_UP if up else 0
+        msg["attrs"] = [("IFLA_IFNAME", ifname)]
+        if master is not None:
+            msg["attrs"].append(("IFLA_MASTER", self._require_index(ns, master) if master else 0))
+        if mtu:
+            msg["attrs"].append(("IFLA_MTU", mtu))
+        try:
+            self.channel(ns).request(msg, RTM_NEWLINK, 0)
+        except NetlinkError as exc:
+            raise _fail(f"setting {ifname}", exc)
+
+    def link_del(self, ns: str | None, ifname: str) -> bool:
+        msg = ifinfmsg()
+        msg["attrs"] = [("IFLA_IFNAME", ifname)]
+        self._index_cache.pop((ns, ifname), None)
+        try:
+            self.channel(ns).request(msg, RTM_DELLINK)
+        except NetlinkError as exc:
+            if exc.code in _GONE:
+                return False
+            raise _fail(f"deleting {ifname}", exc)
+        return True
+
+    def link_exists(self, ns: str | None, ifname: str) -> bool:
+        self._index_cache.pop((ns, ifname), None)
+        return self.link_index(ns, ifname) is not None
+
+    # -- addresses and routes ----------------------------------------------
+    def _addr_msg(self, ns, ifname, cidr):
+        iface = ipaddress.ip_interface(cidr)
+        msg = ifaddrmsg()
+        msg["family"] = socket.AF_INET if iface.version == 4 else socket.AF_INET6
+        msg["prefixlen"] = iface.network.prefixlen
+        msg["index"] = self._require_index(ns, ifname)
+        ip = str(iface.ip)
+        msg["attrs"] = [("IFA_LOCAL", ip), ("IFA_ADDRESS", ip)]
+        if iface.version == 4 and iface.network.prefixlen < 31:
+            msg["attrs"].append(("IFA_BROADCAST", str(iface.network.broadcast_address)))
+        return msg
+
+    def addr_add(self, ns: str | None, ifname: str, cidr: str) -> None:
+        try:
+            self.channel(ns).request(self._addr_msg(ns, ifname, cidr), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL)
+        except NetlinkError as exc:
+            raise _fail(f"adding address {cidr} to {ifname}", exc)
+
+    def addr_del(self, ns: str | None, ifname: str, cidr: str) -> bool:
+        if self.link_index(ns, ifname) is None:
+            return False
+        try:
+            self.channel(ns).request(self._addr_msg(ns, ifname, cidr), RTM_DELADDR)
+        except NetlinkError as exc:
+            if exc.code in _GONE:
+                return False
+            raise _fail(f"deleting address {cidr} from {ifname}", exc)
+        return True
+
+    def _route_msg(self, ns, dest, via, dev):
+        net = ipaddress.ip_network(dest)
+        msg = rtmsg()
+        msg["family"] = socket.AF_INET if net.version == 4 else socket.AF_INET6
+        msg["dst_len"] = net.prefixlen
+        msg["table"] = RT_TABLE_MAIN
+        msg["proto"] = RTPROT_STATIC
+        msg["type"] = RTN_UNICAST
+        msg["scope"] = RT_SCOPE_UNIVERSE if via else RT_SCOPE_LINK
+        attrs = []
+        if net.prefixlen:
+            attrs.append(("RTA_DST", str(net.network_address)))
+        if via:
+            attrs.append(("RTA_GATEWAY", str(via)))
+        if dev:
+            attrs.append(("RTA_OIF", self._require_index(ns, dev)))
+        msg["attrs"] = attrs
+        return msg
+
+    def route_add(self, ns, dest: str, via: str | None = None, dev: str | None = None) -> None:
+        try:
+            self.channel(ns).request(self._route_msg(ns, dest, via, dev), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL)
+        except NetlinkError as exc:
+            hint = ""
+            if exc.code == errno.ENETUNREACH:
+                hint = f" (gateway {via} is not on a directly connected network)"
+            raise _fail(f"adding route {dest} via {via or dev}{hint}", exc)
+
+    def route_del(self, ns, dest: str, via: str | None = None, dev: str | None = None) -> bool:
+        if dev and self.link_index(ns, dev) is None:
+            return False
+        try:
+            self.channel(ns).request(self._route_msg(ns, dest, via, dev), RTM_DELROUTE)
+        except NetlinkError as exc:
+            if exc.code in _GONE:
+                return False
+            raise _fail(f"deleting route {dest}", exc)
+        return True
+
+    # -- reads (inspect, explain, overlap checks; not on the hot path) ------
+    def links(self, ns: str | None) -> list[dict]:
+        out = []
+        for msg in self.channel(ns).dump(ifinfmsg(), RTM_GETLINK):
+            info = msg.get_attr("IFLA_LINKINFO")
+            out.append(
+                {
+                    "index": msg["index"],
+                    "ifname": msg.get_attr("IFLA_IFNAME"),
+                    "kind": info.get_attr("IFLA_INFO_KIND") if info else None,
+                    "master": msg.get_attr("IFLA_MASTER"),
+                    "up": bool(msg["flags"] & IFF_UP),
+                    "mtu": msg.get_attr("IFLA_MTU"),
+                    "mac": msg.get_attr("IFLA_ADDRESS"),
+                }
+            )
+        return out
+
+    def addrs(self, ns: str | None) -> list[dict]:
+        names = {link["index"]: link["ifname"] for link in self.links(ns)}
+        out = []
+        for msg in self.channel(ns).dump(ifaddrmsg(), RTM_GETADDR):
+            out.append(
+                {
+                    "ifname": names.get(msg["index"]),
+                    "cidr": f"{msg.get_attr('IFA_ADDRESS')}/{msg['prefixlen']}",
+                    "family": msg["family"],
+                }
+            )
+        return out
+
+    def routes(self, ns: str | None, family: int = socket.AF_INET) -> list[dict]:
+        names = {link["index"]: link["ifname"] for link in self.links(ns)}
+        req = rtmsg()
+        req["family"] = family
+        out = []
+        for msg in self.channel(ns).dump(req, RTM_GETROUTE):
+            if msg["table"] != RT_TABLE_MAIN or msg["type"] != RTN_UNICAST:
+                continue
+            dst = msg.get_attr("RTA_DST") or ("0.0.0.0" if family == socket.AF_INET else "::")
+            out.append(
+                {
+                    "dest": f"{dst}/{msg['dst_len']}",
+                    "via": msg.get_attr("RTA_GATEWAY"),
+                    "dev": names.get(msg.get_attr("RTA_OIF")),
+                    "proto": msg["proto"],
+                }
+            )
+        return out
+
+    # -- sysctl ------------------------------------------------------------
+    def sysctl_get(self, ns: str | None, key: str) -> str:
+        with self._inside(ns):
+            with open("/proc/sys/" + key.replace(".", "/")) as f:
+                return f.read().strip()
+
+    def sysctl_set(self, ns: str | None, key: str, value: str) -> None:
+        """/proc/sys/net is per network namespace: write it from inside."""
+        try:
+            with self._inside(ns):
+                with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+                    f.write(str(value))
+        except OSError as exc:
+            raise _fail(f"setting sysctl {key}", exc)
+
+    def _inside(self, ns: str | None):
+        target = ns if ns is not None else self.host_netns
+        if target is None:
+            return nsfs.entered(None)
+        return _EnteredByName(target)
+
+
+class _EnteredByName:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self):
+        self.fd = nsfs.open_fd(self.name)
+        self.ctx = nsfs.entered(self.fd)
+        self.ctx.__enter__()
+
+    def __exit__(self, *exc):
+        try:
+            self.ctx.__exit__(*exc)
+        finally:
+            os.close(self.fd)

@@ -1,0 +1,64 @@
+"""Names: validation of user-given names and derivation of kernel object names.
+
+Kernel interface names are limited to IFNAMSIZ-1 = 15 bytes, so objects nsnet
+makes in the host namespace get short, prefixed names that mark them as ours.
+"""
+
+import hashlib
+import re
+
+from .errors import InvalidInput
+
+IFNAMSIZ = 15
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:+-]*$")
+MAX_NAME = 48
+
+BRIDGE_PREFIX = "nsbr-"
+HOST_VETH_PREFIX = "nsv"
+
+
+def check_name(kind: str, name: str) -> str:
+    """Sandbox, network and topology names: letters, digits, '_', '.', '-'."""
+    if not isinstance(name, str) or not name:
+        raise InvalidInput(f"{kind} name must not be empty")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"{kind} name '{name}' is too long ({len(name)} > {MAX_NAME} characters)")
+    if not _NAME.match(name):
+        raise InvalidInput(
+            f"{kind} name '{name}' has invalid characters "
+            "(use letters, digits, '_', '.', '-'; start with a letter or digit)"
+        )
+    return name
+
+
+def check_ifname(name: str) -> str:
+    """An interface name the kernel accepts: 1..15 bytes, no '/', no whitespace."""
+    if not name:
+        raise InvalidInput("interface name must not be empty")
+    if len(name.encode()) > IFNAMSIZ:
+        raise InvalidInput(
+            f"interface name '{name}' is too long ({len(name.encode())} > {IFNAMSIZ} bytes)"
+        )
+    if not _IFNAME.match(name) or name in (".", ".."):
+        raise InvalidInput(f"interface name '{name}' has invalid characters")
+    return name
+
+
+def bridge_name(network: str) -> str:
+    """Readable when it fits ('nsbr-devops'), else a stable hash ('nsbr-3f9a0c21d4')."""
+    name = BRIDGE_PREFIX + network
+    if len(name) <= IFNAMSIZ and _IFNAME.match(name):
+        return name
+    return BRIDGE_PREFIX + hashlib.sha1(network.encode()).hexdigest()[: IFNAMSIZ - len(BRIDGE_PREFIX)]
+
+
+def host_veth_name(endpoint_id: int) -> str:
+    """Host end of a sandbox's veth: 'nsv' + the endpoint id in hex (ids never repeat)."""
+    return f"{HOST_VETH_PREFIX}{endpoint_id:x}"
+
+
+def default_link_ifname(peer: str) -> str:
+    """Direct-link end named after the other side, as in the seeds ('veth-blue')."""
+    name = f"veth-{peer}"
+    return name if len(name) <= IFNAMSIZ else "veth-" + hashlib.sha1(peer.encode()).hexdigest()[:10]

@@ -1,0 +1,208 @@
+"""The embedded state store: one SQLite file (WAL) under the state directory.
+
+The store is the truth for what should exist; the kernel for what does. Every
+changing engine call runs inside `transaction()` (BEGIN IMMEDIATE), held across
+its kernel steps: concurrent nsnet processes serialise instead of racing for
+addresses or names, and a failed call leaves the store as it was.
+"""
+
+import contextlib
+import json
+import os
+import sqlite3
+
+from .errors import PermissionDenied
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS networks (
+    name TEXT PRIMARY KEY, driver TEXT NOT NULL, subnet TEXT, gateway TEXT,
+    bridge TEXT, mtu INTEGER, options TEXT NOT NULL DEFAULT '{}',
+    created REAL NOT NULL DEFAULT ((julianday('now') - 2440587.5) * 86400.0));
+CREATE TABLE IF NOT EXISTS sandboxes (
+    name TEXT PRIMARY KEY, netns TEXT NOT NULL UNIQUE, mode TEXT NOT NULL DEFAULT 'netns',
+    options TEXT NOT NULL DEFAULT '{}',
+    created REAL NOT NULL DEFAULT ((julianday('now') - 2440587.5) * 86400.0));
+CREATE TABLE IF NOT EXISTS endpoints (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    network TEXT NOT NULL REFERENCES networks(name),
+    sandbox TEXT NOT NULL REFERENCES sandboxes(name),
+    ifname TEXT, host_ifname TEXT, ip TEXT, is_gateway INTEGER NOT NULL DEFAULT 0,
+    options TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (network, sandbox));
+CREATE UNIQUE INDEX IF NOT EXISTS endpoint_ip ON endpoints (network, ip);
+CREATE TABLE IF NOT EXISTS links (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    a TEXT NOT NULL REFERENCES sandboxes(name), b TEXT NOT NULL REFERENCES sandboxes(name),
+    ifname_a TEXT NOT NULL, ifname_b TEXT NOT NULL, ip_a TEXT, ip_b TEXT,
+    UNIQUE (a, b));
+CREATE TABLE IF NOT EXISTS routes (
+    sandbox TEXT NOT NULL REFERENCES sandboxes(name), dest TEXT NOT NULL,
+    via TEXT, dev TEXT, PRIMARY KEY (sandbox, dest));
+"""
+
+JSON_COLUMNS = ("options",)
+
+
+def _row(row: sqlite3.Row | None) -> dict | None:
+    if row is None:
+        return None
+    out = dict(row)
+    for col in JSON_COLUMNS:
+        if col in out:
+            out[col] = json.loads(out[col] or "{}")
+    return out
+
+
+class Store:
+    def __init__(self, state_dir: str):
+        self.state_dir = state_dir
+        try:
+            os.makedirs(state_dir, mode=0o755, exist_ok=True)
+        except PermissionError:
+            raise PermissionDenied(f"cannot create state directory {state_dir} (run as root?)")
+        path = os.path.join(state_dir, "state.db")
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.executescript(SCHEMA)
+        self._depth = 0
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """BEGIN IMMEDIATE; nested uses join the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def _one(self, sql, *args):
+        return _row(self.db.execute(sql, args).fetchone())
+
+    def _all(self, sql, *args):
+        return [_row(r) for r in self.db.execute(sql, args).fetchall()]
+
+    # networks
+    def network(self, name):
+        return self._one("SELECT * FROM networks WHERE name=?", name)
+
+    def networks(self):
+        return self._all("SELECT * FROM networks ORDER BY created, name")
+
+    def add_network(self, name, driver, subnet, gateway, bridge, mtu, options):
+        self.db.execute(
+            "INSERT INTO networks (name, driver, subnet, gateway, bridge, mtu, options) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (name, driver, subnet, gateway, bridge, mtu, json.dumps(options)),
+        )
+
+    def remove_network(self, name):
+        self.db.execute("DELETE FROM networks WHERE name=?", (name,))
+
+    # sandboxes
+    def sandbox(self, name):
+        return self._one("SELECT * FROM sandboxes WHERE name=?", name)
+
+    def sandboxes(self):
+        return self._all("SELECT * FROM sandboxes ORDER BY created, name")
+
+    def add_sandbox(self, name, netns, options=None):
+        self.db.execute(
+            "INSERT INTO sandboxes (name, netns, options) VALUES (?,?,?)",
+            (name, netns, json.dumps(options or {})),
+        )
+
+    def set_sandbox_mode(self, name, mode):
+        self.db.execute("UPDATE sandboxes SET mode=? WHERE name=?", (mode, name))
+
+    def remove_sandbox(self, name):
+        self.db.execute("DELETE FROM sandboxes WHERE name=?", (name,))
+
+    # endpoints
+    def endpoints(self, network=None, sandbox=None):
+        sql, args = "SELECT * FROM endpoints WHERE 1=1", []
+        if network is not None:
+            sql += " AND network=?"
+            args.append(network)
+        if sandbox is not None:
+            sql += " AND sandbox=?"
+            args.append(sandbox)
+        return self._all(sql + " ORDER BY id", *args)
+
+    def endpoint(self, network, sandbox):
+        return self._one("SELECT * FROM endpoints WHERE network=? AND sandbox=?", network, sandbox)
+
+    def used_ips(self, network):
+        return [r[0] for r in self.db.execute("SELECT ip FROM endpoints WHERE network=? AND ip IS NOT NULL", (network,))]
+
+    def add_endpoint(self, network, sandbox, ifname, ip, is_gateway, options=None) -> int:
+        cur = self.db.execute(
+            "INSERT INTO endpoints (network, sandbox, ifname, ip, is_gateway, options) VALUES (?,?,?,?,?,?)",
+            (network, sandbox, ifname, ip, int(is_gateway), json.dumps(options or {})),
+        )
+        return cur.lastrowid
+
+    def set_endpoint_host_ifname(self, endpoint_id, host_ifname):
+        self.db.execute("UPDATE endpoints SET host_ifname=? WHERE id=?", (host_ifname, endpoint_id))
+
+    def set_endpoint_gateway(self, endpoint_id):
+        self.db.execute("UPDATE endpoints SET is_gateway=1 WHERE id=?", (endpoint_id,))
+
+    def remove_endpoint(self, endpoint_id):
+        self.db.execute("DELETE FROM endpoints WHERE id=?", (endpoint_id,))
+
+    # direct links
+    def links(self, sandbox=None):
+        if sandbox is None:
+            return self._all("SELECT * FROM links ORDER BY id")
+        return self._all("SELECT * FROM links WHERE a=? OR b=? ORDER BY id", sandbox, sandbox)
+
+    def link(self, a, b):
+        return self._one("SELECT * FROM links WHERE (a=? AND b=?) OR (a=? AND b=?)", a, b, b, a)
+
+    def add_link(self, a, b, ifname_a, ifname_b, ip_a, ip_b):
+        self.db.execute(
+            "INSERT INTO links (a, b, ifname_a, ifname_b, ip_a, ip_b) VALUES (?,?,?,?,?,?)",
+            (a, b, ifname_a, ifname_b, ip_a, ip_b),
+        )
+
+    def remove_link(self, link_id):
+        self.db.execute("DELETE FROM links WHERE id=?", (link_id,))
+
+    # routes
+    def routes(self, sandbox=None):
+        if sandbox is None:
+            return self._all("SELECT * FROM routes ORDER BY sandbox, dest")
+        return self._all("SELECT * FROM routes WHERE sandbox=? ORDER BY dest", sandbox)
+
+    def route(self, sandbox, dest):
+        return self._one("SELECT * FROM routes WHERE sandbox=? AND dest=?", sandbox, dest)
+
+    def add_route(self, sandbox, dest, via, dev):
+        self.db.execute("INSERT INTO routes (sandbox, dest, via, dev) VALUES (?,?,?,?)", (sandbox, dest, via, dev))
+
+    def remove_route(self, sandbox, dest):
+        self.db.execute("DELETE FROM routes WHERE sandbox=? AND dest=?", (sandbox, dest))
+
+    def snapshot(self) -> dict:
+        """Every row of every table: tests compare it before/after a refused call."""
+        tables = ("networks", "sandboxes", "endpoints", "links", "routes")
+        return {t: [tuple(r) for r in self.db.execute(f"SELECT * FROM {t} ORDER BY rowid")] for t in tables}

@@ -1,0 +1,222 @@
+"""Records table and answers of the DNS server, checked on the wire format (no sockets)."""
+
+import json
+import struct
+
+import pytest
+from dnslib import EDNS0, OPCODE, QTYPE, RCODE, DNSHeader, DNSQuestion, DNSRecord
+
+from nsnet.dns.records import ConfigError, load_config, parse_config, respond
+
+CONFIG = {
+    "upstreams": ["10.77.0.2:53", "[fd00::53]:5353", "10.77.0.3"],
+    "networks": {
+        "devops": {"listen": ["192.168.1.1"], "domain": "devops",
+                   "records": {"web1": ["192.168.1.2"], "db": ["192.168.1.3"],
+                               "api": ["192.168.1.2"], "v6": ["192.168.1.6", "fd00:1::6"]}},
+        "db": {"listen": ["192.168.2.1", "fd00:2::1"], "records": {"ns": ["192.168.2.9"]}},
+        "intern": {"listen": ["10.9.0.1"], "forward": False, "records": {"box": ["10.9.0.2"]}},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return parse_config(CONFIG)
+
+
+def ask(cfg, listen, name, qtype="A", udp=True, edns=None, qid=4242):
+    """Send one query 'to' a listen address; return (parsed reply or None, request to forward)."""
+    q = DNSRecord.question(name, qtype)
+    q.header.id = qid
+    if edns:
+        q.add_ar(EDNS0(udp_len=edns))
+    out, fwd = respond(cfg, cfg.by_addr.get(listen), q.pack(), udp)
+    return (DNSRecord.parse(out) if out is not None else None), fwd
+
+
+def addrs(reply):
+    return sorted(str(rr.rdata) for rr in reply.rr)
+
+
+# ---------------------------------------------------------------- config
+
+
+def test_config_parses_upstreams_and_listen_addresses(cfg):
+    assert cfg.upstreams == (("10.77.0.2", 53), ("fd00::53", 5353), ("10.77.0.3", 53))
+    assert set(cfg.by_addr) == {"192.168.1.1", "192.168.2.1", "fd00:2::1", "10.9.0.1"}
+    assert cfg.by_addr["fd00:2::1"].name == "db"
+    assert cfg.port == 53 and cfg.timeout == 2.0
+
+
+@pytest.mark.parametrize("bad, words", [
+    ({"networks": {"a": {"listen": ["300.1.1.1"]}}}, "not an IP address"),
+    ({"networks": {"a": {"listen": ["10.0.0.1"]}, "b": {"listen": ["10.0.0.1"]}}},
+     "already the listen address of network 'a'"),
+    ({"networks": {"a": {"listne": []}}}, "unknown key"),
+    ({"upstreams": ["10.0.0.1:99999"]}, "bad port"),
+    ({"networks": {"a": {"records": {"bad name": ["10.0.0.2"]}}}}, "not a valid DNS name"),
+    ({"networks": {"a": {"records": {"x": ["nope"]}}}}, "not an IP address"),
+    ({"networks": {"a": {"forward": "no"}}}, "true or false"),
+    ({"port": 0}, "port"),
+])
+def test_bad_config_is_rejected_with_a_useful_message(bad, words):
+    with pytest.raises(ConfigError, match=words):
+        parse_config(bad)
+
+
+def test_load_config_reads_a_file_and_reports_a_broken_one(tmp_path):
+    p = tmp_path / "dns.json"
+    p.write_text(json.dumps(CONFIG))
+    assert set(load_config(str(p)).networks) == {"devops", "db", "intern"}
+    p.write_text("{not json")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(str(p))
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(str(tmp_path / "missing.json"))
+
+
+# ---------------------------------------------------------------- lookups
+
+
+@pytest.mark.parametrize("name", ["web1", "web1.", "web1.devops", "WeB1.DevOps.", "API"])
+def test_a_record_with_or_without_domain_any_case(cfg, name):
+    reply, fwd = ask(cfg, "192.168.1.1", name)
+    assert fwd is None
+    assert reply.header.rcode == RCODE.NOERROR and reply.header.aa
+    assert addrs(reply) == ["192.168.1.2"]
+    assert reply.header.id == 4242
+    assert str(reply.rr[0].rname) == str(DNSRecord.question(name).q.qname)  # case echoed (0x20)
+
+
+def test_aaaa_answers_v6_and_is_empty_noerror_without_v6(cfg):
+    reply, _ = ask(cfg, "192.168.1.1", "v6", "AAAA")
+    assert addrs(reply) == ["fd00:1::6"]
+    reply, _ = ask(cfg, "192.168.1.1", "web1", "AAAA")
+    assert reply.header.rcode == RCODE.NOERROR and reply.rr == []
+    reply, _ = ask(cfg, "192.168.1.1", "v6", "ANY")
+    assert addrs(reply) == ["192.168.1.6", "fd00:1::6"]
+
+
+def test_other_types_of_a_known_name_give_empty_noerror(cfg):
+    for qtype in ("MX", "TXT", "SRV", "HTTPS"):
+        reply, fwd = ask(cfg, "192.168.1.1", "db.devops", qtype)
+        assert fwd is None and reply.header.rcode == RCODE.NOERROR and reply.rr == []
+
+
+def test_names_of_other_networks_are_nxdomain_not_forwarded(cfg):
+    reply, fwd = ask(cfg, "192.168.1.1", "ns")      # ns lives on network db only
+    assert fwd is None and reply.header.rcode == RCODE.NXDOMAIN
+    reply, fwd = ask(cfg, "192.168.2.1", "web1")    # and web1 on devops only
+    assert fwd is None and reply.header.rcode == RCODE.NXDOMAIN
+    reply, fwd = ask(cfg, "fd00:2::1", "web1.devops")
+    assert fwd is None and reply.header.rcode == RCODE.NXDOMAIN
+    reply, _ = ask(cfg, "192.168.2.1", "ns")
+    assert addrs(reply) == ["192.168.2.9"]
+
+
+def test_unknown_names_under_our_domain_are_nxdomain(cfg):
+    for name in ("nope.devops", "a.b.devops"):
+        reply, fwd = ask(cfg, "192.168.1.1", name)
+        assert fwd is None and reply.header.rcode == RCODE.NXDOMAIN
+
+
+def test_other_names_are_forwarded_unless_forwarding_is_off(cfg):
+    reply, fwd = ask(cfg, "192.168.1.1", "example.com")
+    assert reply is None and str(fwd.q.qname) == "example.com." and fwd.header.id == 4242
+    reply, fwd = ask(cfg, "10.9.0.1", "example.com")
+    assert fwd is None and reply.header.rcode == RCODE.NXDOMAIN and not reply.header.ra
+    reply, _ = ask(cfg, "10.9.0.1", "box")
+    assert addrs(reply) == ["10.9.0.2"]
+
+
+def test_ptr_lists_every_name_of_an_address_and_hides_other_networks(cfg):
+    reply, _ = ask(cfg, "192.168.1.1", "2.1.168.192.in-addr.arpa", "PTR")
+    assert [str(rr.rdata) for rr in reply.rr] == ["web1.devops.", "api.devops."]
+    reply, _ = ask(cfg, "192.168.1.1", "6.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0"
+                   ".1.0.0.0.0.0.d.f.ip6.arpa", "PTR")
+    assert [str(rr.rdata) for rr in reply.rr] == ["v6.devops."]
+    reply, _ = ask(cfg, "192.168.2.1", "9.2.168.192.in-addr.arpa", "PTR")
+    assert [str(rr.rdata) for rr in reply.rr] == ["ns."]
+    reply, fwd = ask(cfg, "192.168.1.1", "9.2.168.192.in-addr.arpa", "PTR")
+    assert fwd is None and reply.header.rcode == RCODE.NXDOMAIN
+    _, fwd = ask(cfg, "192.168.1.1", "4.3.2.1.in-addr.arpa", "PTR")
+    assert fwd is not None
+
+
+def test_address_removed_from_config_gets_refused(cfg):
+    q = DNSRecord.question("web1")
+    out, _ = respond(cfg, None, q.pack())
+    assert DNSRecord.parse(out).header.rcode == RCODE.REFUSED
+
+
+# ---------------------------------------------------------------- robustness
+
+
+def test_zone_transfers_and_other_classes_are_notimp(cfg):
+    reply, _ = ask(cfg, "192.168.1.1", "devops", "AXFR")
+    assert reply.header.rcode == RCODE.NOTIMP
+    q = DNSRecord(q=DNSQuestion("version.bind", QTYPE.TXT, 3))  # class CH
+    out, fwd = respond(cfg, cfg.by_addr["192.168.1.1"], q.pack())
+    assert fwd is None and DNSRecord.parse(out).header.rcode == RCODE.NOTIMP
+
+
+@pytest.mark.parametrize("opcode", [OPCODE.IQUERY, OPCODE.STATUS, OPCODE.NOTIFY, OPCODE.UPDATE])
+def test_non_query_opcodes_are_refused(cfg, opcode):
+    q = DNSRecord.question("web1")
+    q.header.opcode = opcode
+    out, fwd = respond(cfg, cfg.by_addr["192.168.1.1"], q.pack())
+    reply = DNSRecord.parse(out)
+    assert fwd is None and reply.header.rcode == RCODE.REFUSED and reply.header.opcode == opcode
+
+
+def test_garbage_gets_formerr_when_it_has_an_id_and_is_dropped_otherwise(cfg):
+    net = cfg.by_addr["192.168.1.1"]
+    assert respond(cfg, net, b"") == (None, None)
+    assert respond(cfg, net, b"\x12\x34\x01") == (None, None)
+    out, fwd = respond(cfg, net, b"\x12\x34\x01\x00\x00\x01" + b"\xff" * 30)
+    reply = DNSRecord.parse(out)
+    assert fwd is None and reply.header.id == 0x1234 and reply.header.rcode == RCODE.FORMERR
+
+
+def test_question_count_other_than_one_is_formerr(cfg):
+    net = cfg.by_addr["192.168.1.1"]
+    for questions in ([], [DNSQuestion("web1"), DNSQuestion("db")]):
+        out, _ = respond(cfg, net, DNSRecord(DNSHeader(id=7), questions=questions).pack())
+        assert DNSRecord.parse(out).header.rcode == RCODE.FORMERR
+
+
+def test_responses_are_never_answered(cfg):
+    reply = DNSRecord.question("web1").reply()
+    assert respond(cfg, cfg.by_addr["192.168.1.1"], reply.pack()) == (None, None)
+    broken = bytearray(reply.pack())
+    broken[12:] = b"\xff" * 20  # even when unparseable: no reply loops between servers
+    assert respond(cfg, cfg.by_addr["192.168.1.1"], bytes(broken)) == (None, None)
+
+
+def test_compression_pointer_chain_is_formerr_not_recursion_error(cfg):
+    # 1,500 pointers each pointing at the previous one: dnslib recurses past the
+    # interpreter's limit on this (RecursionError), which must not escape.
+    pkt = struct.pack("!6H", 99, 0x0100, 1, 2, 0, 0) + b"\x01a\x00" + struct.pack("!HH", 1, 1)
+    n = 1500
+    head = b"\x00" + struct.pack("!HHIH", 999, 1, 0, 2 * n)
+    start, prev, chain = len(pkt) + len(head), 12, b""
+    for i in range(n):
+        chain += struct.pack("!H", 0xC000 | prev)
+        prev = start + 2 * i
+    pkt += head + chain + struct.pack("!H", 0xC000 | prev) + struct.pack("!HHIH", 1, 1, 0, 4)
+    pkt += b"\x01\x02\x03\x04"
+    out, fwd = respond(cfg, cfg.by_addr["192.168.1.1"], pkt)
+    assert fwd is None and DNSRecord.parse(out).header.rcode == RCODE.FORMERR
+
+
+def test_big_answers_are_truncated_over_udp_but_not_over_tcp():
+    many = [f"10.0.{i // 250}.{i % 250 + 1}" for i in range(100)]
+    cfg = parse_config({"networks": {"n": {"listen": ["10.0.0.254"], "records": {"big": many}}}})
+    reply, _ = ask(cfg, "10.0.0.254", "big")
+    assert reply.header.tc and reply.rr == [] and str(reply.q.qname) == "big."
+    reply, _ = ask(cfg, "10.0.0.254", "big", edns=4096)  # 100 * 16 bytes fit in 4096
+    assert not reply.header.tc and len(reply.rr) == 100
+    assert any(rr.rtype == QTYPE.OPT for rr in reply.ar)   # EDNS is echoed
+    reply, _ = ask(cfg, "10.0.0.254", "big", udp=False)
+    assert not reply.header.tc and len(reply.rr) == 100
