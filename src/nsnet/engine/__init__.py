@@ -10,7 +10,6 @@ Every changing call validates everything first, then applies one plan (rolled
 back on failure) and takes `dry_run=True` to return the plan's `ip` commands.
 """
 
-from ..kernel import Kernel
 from ..store import Store
 from .base import EngineBase, Settings
 from .endpoints import Endpoints
@@ -24,10 +23,8 @@ from .sandboxes import Sandboxes
 
 class Engine(Sandboxes, Networks, Endpoints, Links, Routes, Explain, Lookups, EngineBase):
     def __init__(self, host_netns: str | None = None, state_dir: str | None = None,
-                 netns_prefix: str | None = None, kernel: Kernel | None = None,
-                 store: Store | None = None):
-        settings = Settings.resolve(host_netns, state_dir, netns_prefix)
-        super().__init__(settings, kernel or Kernel(settings.host_netns), store or Store(settings.state_dir))
+                 netns_prefix: str | None = None, kernel=None, store: Store | None = None):
+        super().__init__(Settings.resolve(host_netns, state_dir, netns_prefix), kernel, store)
 
 
 __all__ = ["Engine", "Settings"]

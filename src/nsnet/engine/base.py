@@ -3,10 +3,9 @@ wrapper every changing call goes through."""
 
 import functools
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..errors import NotFound, PermissionDenied
-from ..kernel import Kernel
 from ..plan import Plan, execute
 from ..store import Store
 
@@ -72,12 +71,27 @@ def changing(method):
     return wrapper
 
 
-@dataclass
 class EngineBase:
-    settings: Settings
-    kernel: Kernel
-    store: Store
-    _dry_run: bool = field(default=False, init=False)
+    def __init__(self, settings: Settings, kernel=None, store: Store | None = None):
+        self.settings = settings
+        self._kernel = kernel
+        self._store = store
+        self._dry_run = False
+
+    @property
+    def kernel(self):
+        """Built on first use, so read-only commands never load netlink code."""
+        if self._kernel is None:
+            from ..kernel.rtnl import Kernel
+
+            self._kernel = Kernel(self.settings.host_netns)
+        return self._kernel
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings.state_dir)
+        return self._store
 
     def apply(self, plan: Plan) -> None:
         """The one place plans meet the kernel (or are only explained)."""
@@ -96,8 +110,10 @@ class EngineBase:
         return self.settings.netns_prefix + sandbox
 
     def close(self) -> None:
-        self.kernel.close()
-        self.store.close()
+        if self._kernel is not None:
+            self._kernel.close()
+        if self._store is not None:
+            self._store.close()
 
     def __enter__(self):
         return self

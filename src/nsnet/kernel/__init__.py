@@ -1,5 +1,12 @@
-"""Everything that touches the kernel lives in this package."""
+"""Everything that touches the kernel lives in this package.
 
-from .rtnl import Kernel
+`Kernel` is imported lazily: commands that only read the state store (ls, ps)
+should not pay for loading the netlink message classes."""
 
-__all__ = ["Kernel"]
+
+def __getattr__(name):
+    if name == "Kernel":
+        from .rtnl import Kernel
+
+        return Kernel
+    raise AttributeError(name)

@@ -10,9 +10,7 @@ import os
 import socket
 import struct
 
-from pyroute2.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR
-from pyroute2.netlink.exceptions import NetlinkError
-from pyroute2.netlink.rtnl.marshal import MarshalRtnl
+from ._pyroute2 import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NetlinkError
 
 NETLINK_ROUTE = 0
 _HEADER = struct.Struct("IHHII")
@@ -29,7 +27,16 @@ class Channel:
         self.sock.setsockopt(270, 11, 1)  # SOL_NETLINK, NETLINK_EXT_ACK: kernel says why
         self.sock.bind((0, 0))
         self.seq = 0
-        self.marshal = MarshalRtnl()
+        self._marshal = None
+
+    @property
+    def marshal(self):
+        """pyroute2's decoder; imported on first dump/error (it pulls in asyncio)."""
+        if self._marshal is None:
+            from pyroute2.netlink.rtnl.marshal import MarshalRtnl
+
+            self._marshal = MarshalRtnl()
+        return self._marshal
 
     def close(self) -> None:
         self.sock.close()

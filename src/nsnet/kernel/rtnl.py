@@ -10,9 +10,11 @@ import ipaddress
 import os
 import socket
 
-from pyroute2.netlink import NLM_F_CREATE, NLM_F_EXCL
-from pyroute2.netlink.exceptions import NetlinkError
-from pyroute2.netlink.rtnl import (
+from ..errors import KernelError, PermissionDenied
+from . import nsfs
+from ._pyroute2 import (
+    NLM_F_CREATE,
+    NLM_F_EXCL,
     RTM_DELADDR,
     RTM_DELLINK,
     RTM_DELROUTE,
@@ -22,13 +24,11 @@ from pyroute2.netlink.rtnl import (
     RTM_NEWADDR,
     RTM_NEWLINK,
     RTM_NEWROUTE,
+    NetlinkError,
+    ifaddrmsg,
+    ifinfmsg,
+    rtmsg,
 )
-from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
-from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
-from pyroute2.netlink.rtnl.rtmsg import rtmsg
-
-from ..errors import KernelError, PermissionDenied
-from . import nsfs
 from .channel import Channel
 
 IFF_UP = 1
@@ -161,9 +161,8 @@ class Kernel:
         """A veth pair with the peer created directly inside `peer_ns`; both ends up.
         (The kernel refuses IFF_UP on a peer before the pair exists, so the peer is
         raised with a second request.)"""
-        peer_fd = nsfs.open_fd(peer_ns if peer_ns is not None else self.host_netns) if (
-            peer_ns is not None or self.host_netns
-        ) else os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        peer_target = peer_ns if peer_ns is not None else self.host_netns
+        peer_fd = nsfs.open_fd(peer_target) if peer_target else nsfs.current_netns_fd()
         try:
             peer_attrs = [("IFLA_IFNAME", peer_ifname), ("IFLA_NET_NS_FD", peer_fd)]
             attrs = [("IFLA_IFNAME", ifname)]

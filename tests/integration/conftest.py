@@ -1,0 +1,27 @@
+import pytest
+
+from .helpers import Host, wait_until
+
+
+@pytest.fixture
+def host():
+    """A throwaway host with an engine; asserts that nothing nsnet made leaked."""
+    h = Host()
+    try:
+        yield h
+    finally:
+        h.destroy()
+
+
+@pytest.fixture
+def clean_host():
+    """Like `host`, but the test must leave no sandbox namespace and no link behind
+    by itself (checked before the fixture's own cleanup)."""
+    h = Host()
+    try:
+        yield h
+        assert h.sandbox_namespaces() == [], "sandbox namespaces leaked"
+        assert h.engine.store.snapshot()["sandboxes"] == [], "sandboxes left in the store"
+        assert wait_until(lambda: h.host_links() == ["lo"], timeout=10), f"links leaked: {h.host_links()}"
+    finally:
+        h.destroy()

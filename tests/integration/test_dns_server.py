@@ -1,0 +1,400 @@
+"""The DNS server on real sockets, in throwaway network namespaces.
+
+    ndca-*  eth0 192.168.1.2 ---- a0 192.168.1.1  \
+    ndcb-*  eth0 192.168.2.9 ---- b0 192.168.2.1   ndsrv-*  (runs python -m nsnet.dns)
+    ndup-*  eth0 10.77.0.2   ---- u0 10.77.0.1    /
+            (a tiny dnslib upstream)
+
+Queries are sent in-process from sockets created inside the client namespaces.
+"""
+
+import ctypes
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from dnslib import RCODE, DNSRecord
+
+import nsnet.dns
+
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)"),
+    pytest.mark.skipif(shutil.which("ip") is None, reason="needs iproute2"),
+]
+
+SRC = str(Path(nsnet.dns.__file__).resolve().parents[2])
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+UPSTREAM = r'''
+import socket, sys, time
+from dnslib import A, QTYPE, RCODE, RR, DNSRecord
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+s.settimeout(0.5)
+end = time.monotonic() + float(sys.argv[2])   # never outlive the test run
+while time.monotonic() < end:
+    try:
+        data, peer = s.recvfrom(4096)
+    except socket.timeout:
+        continue
+    q = DNSRecord.parse(data)
+    r = q.reply(aa=0)
+    if str(q.q.qname).lower().startswith("nx."):
+        r.header.rcode = RCODE.NXDOMAIN
+    elif q.q.qtype == QTYPE.A:
+        r.add_answer(RR(q.q.qname, QTYPE.A, ttl=30, rdata=A("203.0.113.7")))
+    s.sendto(r.pack(), peer)
+'''
+
+
+def ip(*args):
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+
+def ns_socket(ns, kind=socket.SOCK_DGRAM):
+    """A socket that lives in namespace `ns`: created by a thread that entered it."""
+    out = {}
+
+    def enter():
+        with open(f"/run/netns/{ns}") as f:
+            if _libc.setns(f.fileno(), CLONE_NEWNET) != 0:
+                out["err"] = OSError(ctypes.get_errno(), f"setns {ns}")
+                return
+        out["sock"] = socket.socket(socket.AF_INET, kind)
+
+    t = threading.Thread(target=enter)
+    t.start()
+    t.join()
+    if "err" in out:
+        raise out["err"]
+    return out["sock"]
+
+
+class Client:
+    """Queries from inside one client namespace."""
+
+    def __init__(self, ns):
+        self.ns = ns
+        self.sock = ns_socket(ns)
+
+    def query(self, server, name, qtype="A", timeout=1.0):
+        """The parsed reply, or None on timeout."""
+        q = DNSRecord.question(name, qtype)
+        self.sock.settimeout(timeout)
+        self.sock.sendto(q.pack(), (server, 53))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except (TimeoutError, ConnectionRefusedError):
+                return None
+            reply = DNSRecord.parse(data)
+            if reply.header.id == q.header.id:  # skip late replies to earlier queries
+                return reply
+        return None
+
+    def query_tcp(self, server, name, qtype="A"):
+        with ns_socket(self.ns, socket.SOCK_STREAM) as s:
+            s.settimeout(2)
+            s.connect((server, 53))
+            wire = DNSRecord.question(name, qtype).pack()
+            s.sendall(len(wire).to_bytes(2, "big") + wire)
+            buf = b""
+            while len(buf) < 2 or len(buf) < 2 + int.from_bytes(buf[:2], "big"):
+                chunk = s.recv(65535)
+                assert chunk, "server closed the TCP connection"
+                buf += chunk
+            return DNSRecord.parse(buf[2:])
+
+    def close(self):
+        self.sock.close()
+
+
+def addrs(reply):
+    return sorted(str(rr.rdata) for rr in reply.rr)
+
+
+@pytest.fixture(scope="module")
+def topo(tmp_path_factory):
+    tag = secrets.token_hex(3)
+    names = {k: f"nd{k}-{tag}" for k in ("srv", "ca", "cb", "cc", "up")}
+    procs = []
+    try:
+        for ns in names.values():
+            ip("netns", "add", ns)
+            ip("-n", ns, "link", "set", "lo", "up")
+        # Veths are created inside ndsrv-* and their peer moved straight into the
+        # client namespace: nothing ever appears in the machine's own namespace.
+        for side, peer, srv_ip, peer_ip in (("a0", "ca", "192.168.1.1", "192.168.1.2"),
+                                             ("b0", "cb", "192.168.2.1", "192.168.2.9"),
+                                             ("u0", "up", "10.77.0.1", "10.77.0.2")):
+            ip("-n", names["srv"], "link", "add", side, "type", "veth",
+               "peer", "name", "eth0", "netns", names[peer])
+            ip("-n", names["srv"], "addr", "add", f"{srv_ip}/24", "dev", side)
+            ip("-n", names[peer], "addr", "add", f"{peer_ip}/24", "dev", "eth0")
+            ip("-n", names["srv"], "link", "set", side, "up")
+            ip("-n", names[peer], "link", "set", "eth0", "up")
+        # c0/cc stays unconfigured: a test adds its addresses later (IP_FREEBIND).
+        ip("-n", names["srv"], "link", "add", "c0", "type", "veth",
+           "peer", "name", "eth0", "netns", names["cc"])
+        script = tmp_path_factory.mktemp("up") / "upstream.py"
+        script.write_text(UPSTREAM)
+        procs.append(subprocess.Popen(
+            ["ip", "netns", "exec", names["up"], sys.executable, str(script), "10.77.0.2", "600"]))
+        names["upstream_proc"] = procs[0]
+        clients = {k: Client(names[k]) for k in ("ca", "cb", "cc")}
+        names.update(clients)
+        yield names
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait(timeout=5)
+        for k in ("ca", "cb", "cc"):
+            if k in names and isinstance(names[k], Client):
+                names[k].close()
+        for k in ("srv", "ca", "cb", "cc", "up"):
+            subprocess.run(["ip", "netns", "del", f"nd{k}-{tag}"], check=False,
+                           capture_output=True, timeout=10)
+        left = subprocess.run(["ip", "netns", "list"], check=True, capture_output=True,
+                              text=True).stdout
+        assert tag not in left, f"namespaces leaked: {left}"
+
+
+BASE = {
+    "upstreams": ["10.77.0.2:53"],
+    "upstream_timeout": 0.3,
+    "networks": {
+        "devops": {"listen": ["192.168.1.1"], "domain": "devops",
+                   "records": {"web1": ["192.168.1.2"], "db": ["192.168.1.3"]}},
+        "db": {"listen": ["192.168.2.1"], "records": {"ns": ["192.168.2.9"]}},
+    },
+}
+
+
+class Dns:
+    """One server process in ndsrv-*, with its config file."""
+
+    def __init__(self, topo, tmp_path, cfg):
+        self.path = tmp_path / "dns.json"
+        self.pidfile = tmp_path / "dns.pid"
+        self.log = tmp_path / "dns.log"
+        self.write(cfg)
+        env = dict(os.environ, PYTHONPATH=SRC)
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(
+                ["ip", "netns", "exec", topo["srv"], sys.executable, "-m", "nsnet.dns",
+                 "--config", str(self.path), "--pidfile", str(self.pidfile)],
+                env=env, stderr=log)
+        deadline = time.monotonic() + 10
+        while not self.pidfile.exists():  # the pidfile appears once the sockets are bound
+            assert self.proc.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.01)
+
+    def write(self, cfg):
+        """Write the config the way the engine does: a new file renamed over the old one."""
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(cfg))
+        os.rename(tmp, self.path)
+
+    def hup(self):
+        self.proc.send_signal(signal.SIGHUP)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=5)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+@pytest.fixture
+def dns(topo, tmp_path):
+    servers = []
+
+    def start(cfg=BASE):
+        servers.append(Dns(topo, tmp_path, cfg))
+        return servers[-1]
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+def test_answers_depend_on_the_network_asking(topo, dns):
+    dns()
+    ca, cb = topo["ca"], topo["cb"]
+    assert addrs(ca.query("192.168.1.1", "web1")) == ["192.168.1.2"]
+    assert addrs(ca.query("192.168.1.1", "DB.devops.")) == ["192.168.1.3"]
+    assert addrs(cb.query("192.168.2.1", "ns")) == ["192.168.2.9"]
+    # Sandboxes of the other network do not exist here (and are not forwarded:
+    # the upstream would have answered 203.0.113.7).
+    assert ca.query("192.168.1.1", "ns").header.rcode == RCODE.NXDOMAIN
+    assert cb.query("192.168.2.1", "web1").header.rcode == RCODE.NXDOMAIN
+    empty = ca.query("192.168.1.1", "web1", "AAAA")
+    assert empty.header.rcode == RCODE.NOERROR and empty.rr == []
+    ptr = ca.query("192.168.1.1", "2.1.168.192.in-addr.arpa", "PTR")
+    assert [str(rr.rdata) for rr in ptr.rr] == ["web1.devops."]
+    assert addrs(ca.query_tcp("192.168.1.1", "web1.devops")) == ["192.168.1.2"]
+
+
+def test_forwarding_relays_upstream_answers_and_servfails_without_one(topo, dns):
+    server = dns()
+    ca = topo["ca"]
+    reply = ca.query("192.168.1.1", "www.example.com")
+    assert reply.header.rcode == RCODE.NOERROR and addrs(reply) == ["203.0.113.7"]
+    assert ca.query("192.168.1.1", "nx.example.com").header.rcode == RCODE.NXDOMAIN
+    assert addrs(ca.query_tcp("192.168.1.1", "tcp.example.com")) == ["203.0.113.7"]
+    # Nobody at 10.77.0.3: after 0.3 s, on to the real one; then none answering at all.
+    server.write({**BASE, "upstreams": ["10.77.0.3", "10.77.0.2"]})
+    server.hup()
+    time.sleep(0.2)
+    t = time.monotonic()
+    assert addrs(ca.query("192.168.1.1", "two.example.com", timeout=2)) == ["203.0.113.7"]
+    assert 0.25 < time.monotonic() - t < 1.0
+    server.write({**BASE, "upstreams": ["10.77.0.3"]})
+    server.hup()
+    time.sleep(0.2)
+    reply = ca.query("192.168.1.1", "www.example.com", timeout=2)
+    assert reply is not None and reply.header.rcode == RCODE.SERVFAIL
+
+
+def test_internal_network_does_not_forward(topo, dns):
+    cfg = json.loads(json.dumps(BASE))
+    cfg["networks"]["devops"]["forward"] = False
+    dns(cfg)
+    reply = topo["ca"].query("192.168.1.1", "www.example.com")
+    assert reply.header.rcode == RCODE.NXDOMAIN and reply.rr == []
+
+
+@pytest.mark.parametrize("signal_it", [True, False], ids=["sighup", "mtime-poll"])
+def test_reload_adds_a_name_within_100ms_while_queries_keep_flowing(topo, dns, signal_it):
+    server = dns()
+    ca, cb = topo["ca"], topo["cb"]
+    results, stop = [], threading.Event()
+    loop_client = Client(topo["ca"].ns)
+
+    def hammer():  # bounded: at most 20 s or 50,000 queries
+        end = time.monotonic() + 20
+        for _ in range(50_000):
+            if stop.is_set() or time.monotonic() > end:
+                break
+            results.append(loop_client.query("192.168.1.1", "web1", timeout=0.5))
+
+    t = threading.Thread(target=hammer)
+    t.start()
+    try:
+        time.sleep(0.2)
+        cfg = json.loads(json.dumps(BASE))
+        cfg["networks"]["devops"]["records"]["newbox"] = ["192.168.1.50"]
+        cfg["networks"]["db"]["records"]["newbox"] = ["192.168.2.50"]
+        t0 = time.monotonic()
+        server.write(cfg)
+        if signal_it:
+            server.hup()
+        seen = None
+        while time.monotonic() - t0 < 2:
+            r = ca.query("192.168.1.1", "newbox", timeout=0.5)
+            if r is not None and r.rr:
+                seen = time.monotonic() - t0
+                break
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        t.join(timeout=30)
+        loop_client.close()
+    assert seen is not None and seen <= 0.1, f"new name visible after {seen} s"
+    assert addrs(ca.query("192.168.1.1", "newbox")) == ["192.168.1.50"]
+    assert addrs(cb.query("192.168.2.1", "newbox")) == ["192.168.2.50"]
+    assert len(results) > 50
+    lost = sum(r is None or addrs(r) != ["192.168.1.2"] for r in results)
+    assert lost == 0, f"{lost} of {len(results)} queries failed during the reload"
+
+
+def test_listen_addresses_come_and_go_with_the_config(topo, dns):
+    cfg = json.loads(json.dumps(BASE))
+    cfg["networks"]["late"] = {"listen": ["192.168.3.1"], "records": {"x": ["192.168.3.2"]}}
+    server = dns(cfg)  # 192.168.3.1 exists nowhere yet: binding must not fail
+    srv, cc = topo["srv"], topo["cc"]
+    ip("-n", srv, "addr", "add", "192.168.3.1/24", "dev", "c0")
+    ip("-n", topo["cc"].ns, "addr", "add", "192.168.3.2/24", "dev", "eth0")
+    ip("-n", srv, "link", "set", "c0", "up")
+    ip("-n", topo["cc"].ns, "link", "set", "eth0", "up")
+    try:
+        reply = None
+        for _ in range(40):  # a fresh veth takes a moment to carry traffic (DAD, carrier)
+            reply = cc.query("192.168.3.1", "x", timeout=0.25)
+            if reply is not None:
+                break
+        assert reply is not None and addrs(reply) == ["192.168.3.2"]
+        # Dropping the network closes its sockets; the other networks carry on.
+        server.write(BASE)
+        server.hup()
+        time.sleep(0.2)
+        assert cc.query("192.168.3.1", "x", timeout=0.3) is None
+        assert addrs(topo["ca"].query("192.168.1.1", "web1")) == ["192.168.1.2"]
+    finally:
+        ip("-n", srv, "addr", "flush", "dev", "c0")
+        ip("-n", topo["cc"].ns, "addr", "flush", "dev", "eth0")
+
+
+def test_garbage_does_not_kill_the_server(topo, dns):
+    server = dns()
+    with ns_socket(topo["ca"].ns) as s:
+        s.settimeout(1)
+        s.sendto(b"\x12\x34\x01\x00\x00\x01" + b"\xff" * 40, ("192.168.1.1", 53))
+        reply = DNSRecord.parse(s.recvfrom(4096)[0])
+        assert reply.header.id == 0x1234 and reply.header.rcode == RCODE.FORMERR
+        for junk in (b"", b"\x00", os.urandom(11), os.urandom(5000),
+                     DNSRecord.question("web1").reply().pack(), *(os.urandom(60) for _ in range(200))):
+            s.sendto(junk, ("192.168.1.1", 53))
+    with ns_socket(topo["ca"].ns, socket.SOCK_STREAM) as t:  # absurd TCP length prefix
+        t.settimeout(2)
+        t.connect(("192.168.1.1", 53))
+        t.sendall(b"\xff\xff" + os.urandom(100))
+        assert t.recv(10) == b""  # closed by the server
+    reply = topo["ca"].query("192.168.1.1", "web1")
+    assert addrs(reply) == ["192.168.1.2"]
+    assert server.proc.poll() is None
+
+
+def test_bad_config_on_reload_keeps_the_old_one(topo, dns):
+    server = dns()
+    server.path.write_text("{ broken")
+    server.hup()
+    time.sleep(0.15)
+    assert server.proc.poll() is None
+    assert addrs(topo["ca"].query("192.168.1.1", "web1")) == ["192.168.1.2"]
+
+
+def test_pidfile_and_clean_exit_on_sigterm(topo, dns):
+    server = dns()
+    assert int(server.pidfile.read_text()) == server.proc.pid  # ip netns exec execs python
+    t = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - t < 1
+    assert not server.pidfile.exists()
+    assert topo["ca"].query("192.168.1.1", "web1", timeout=0.3) is None
+
+
+def test_qtype_any_and_unknown_types(topo, dns):
+    dns()
+    ca = topo["ca"]
+    assert addrs(ca.query("192.168.1.1", "web1", "ANY")) == ["192.168.1.2"]
+    mx = ca.query("192.168.1.1", "web1", "MX")
+    assert mx.header.rcode == RCODE.NOERROR and mx.rr == []
+    assert ca.query("192.168.1.1", "devops", "AXFR").header.rcode == RCODE.NOTIMP
