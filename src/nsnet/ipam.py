@@ -34,8 +34,10 @@ def parse_subnet(text: str, where: str = "subnet") -> IPv4Network:
 
 
 def parse_ip(text: str, where: str = "ip") -> ipaddress.IPv4Address:
+    if "/" in str(text):
+        raise InvalidInput(f"{where}: '{text}' is not a valid IP address (give it without a prefix)")
     try:
-        ip = ipaddress.ip_address(str(text).split("/")[0])
+        ip = ipaddress.ip_address(str(text))
     except ValueError:
         raise InvalidInput(f"{where}: '{text}' is not a valid IP address")
     if ip.version != 4:

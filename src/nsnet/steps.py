@@ -131,7 +131,7 @@ class AddRoute(Step):
         dest = "default" if self.dest in ("0.0.0.0/0", "::/0") else self.dest
         via = f" via {self.via}" if self.via else ""
         dev = f" dev {self.dev}" if self.dev else ""
-        return [_ip(self.ns, f"route add {dest}{via}{dev}")]
+        return [_ip(self.ns, f"route add {dest}{via}{dev} proto static")]
 
 
 @dataclass

@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -14,6 +15,7 @@ from nsnet import Engine
 from nsnet.kernel import nsfs
 
 PREFIX = "nt"
+NSNET = os.path.join(os.path.dirname(sys.executable), "nsnet")  # the venv's console script
 
 
 def sh(*argv, check=True, timeout=20, **kw):
@@ -56,7 +58,7 @@ class Host:
         return links(self.name)
 
     def cli(self, *args, check=False, input=None, timeout=30):
-        return subprocess.run(["nsnet", *args], env=self.env, capture_output=True, text=True,
+        return subprocess.run([NSNET, *args], env=self.env, capture_output=True, text=True,
                               input=input, timeout=timeout, check=check)
 
     def destroy(self) -> None:

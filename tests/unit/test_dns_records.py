@@ -220,3 +220,42 @@ def test_big_answers_are_truncated_over_udp_but_not_over_tcp():
     assert any(rr.rtype == QTYPE.OPT for rr in reply.ar)   # EDNS is echoed
     reply, _ = ask(cfg, "10.0.0.254", "big", udp=False)
     assert not reply.header.tc and len(reply.rr) == 100
+
+
+def test_reply_flags_do_not_echo_what_only_a_query_may_set(cfg):
+    q = DNSRecord.question("web1")
+    q.header.ad = 1  # dig sets AD in queries; we vouch for no DNSSEC
+    q.header.cd = 1
+    out, _ = respond(cfg, cfg.by_addr["192.168.1.1"], q.pack())
+    h = DNSRecord.parse(out).header
+    assert (h.qr, h.aa, h.ad, h.cd, h.rd, h.ra) == (1, 1, 0, 1, 1, 1)
+
+
+def test_cache_replays_a_reply_with_the_new_id_and_only_for_local_answers(cfg):
+    net, cache = cfg.by_addr["192.168.1.1"], {}
+    first = DNSRecord.question("web1.devops")
+    first.header.id = 1
+    out1, _ = respond(cfg, net, first.pack(), True, cache)
+    assert len(cache) == 1
+    first.header.id = 2
+    out2, _ = respond(cfg, net, first.pack(), True, cache)
+    assert out2[2:] == out1[2:] and DNSRecord.parse(out2).header.id == 2
+    # Forwarded and garbage queries are not cached.
+    respond(cfg, net, DNSRecord.question("example.com").pack(), True, cache)
+    respond(cfg, net, b"\x12\x34\x01\x00\x00\x01" + b"\xff" * 30, True, cache)
+    assert len(cache) == 1
+    # A reloaded config comes with a new cache: the old answer is not served.
+    new = parse_config({"networks": {"devops": {"listen": ["192.168.1.1"], "domain": "devops",
+                                                "records": {"web1": ["192.168.1.99"]}}}})
+    reply = DNSRecord.parse(respond(new, new.by_addr["192.168.1.1"], first.pack(), True, {})[0])
+    assert addrs(reply) == ["192.168.1.99"]
+
+
+@pytest.mark.parametrize("qname", [
+    b"".join(b"\x3f" + b"a" * 63 for _ in range(5)) + b"\x04web1\x00",  # 325 bytes: > 253
+    b"\x50" + b"a" * 80 + b"\x06devops\x00",                              # one label > 63
+])
+def test_names_dnslib_parses_but_cannot_pack_are_formerr(cfg, qname):
+    pkt = struct.pack("!6H", 5, 0x0100, 1, 0, 0, 0) + qname + struct.pack("!HH", 1, 1)
+    out, fwd = respond(cfg, cfg.by_addr["192.168.1.1"], pkt)
+    assert fwd is None and DNSRecord.parse(out).header.rcode == RCODE.FORMERR

@@ -17,8 +17,9 @@ import socket
 import time
 
 from dnslib import RCODE, DNSRecord
+from dnslib.label import DNSLabelError
 
-from .records import Config, error, load_config, respond, truncated, udp_limit
+from .records import Config, error, load_config, pack, respond, udp_limit
 
 log = logging.getLogger("nsnet.dns")
 
@@ -51,6 +52,7 @@ class Server:
         self.cfg = Config()
         self.listeners: dict[tuple[str, int], tuple[socket.socket, socket.socket]] = {}
         self.unbound: set[tuple[str, int]] = set()
+        self.caches: dict[str, dict] = {}        # listen address -> reply cache (UDP)
         self.pending: dict[int, _Pending] = {}   # our query ID -> forwarded query
         self.fwd: dict[int, socket.socket] = {}  # address family -> upstream socket
         self.conns: dict[int, _Conn] = {}        # fd -> TCP client, least recently active first
@@ -153,6 +155,7 @@ class Server:
 
     def _apply(self, cfg: Config) -> None:
         self.cfg = cfg
+        self.caches = {}  # replies of the old records must never be served again
         want = {(ip, cfg.port) for ip in cfg.by_addr}
         for addr in [a for a in self.listeners if a not in want]:
             self._close_listener(addr)
@@ -209,6 +212,9 @@ class Server:
     def _on_udp(self, sock: socket.socket, ip: str) -> None:
         cfg = self.cfg
         net = cfg.by_addr.get(ip)
+        cache = self.caches.get(ip)
+        if cache is None:
+            cache = self.caches[ip] = {}
         for _ in range(BATCH):
             try:
                 data, peer = sock.recvfrom(MAX_QUERY + 1)
@@ -219,7 +225,7 @@ class Server:
             if len(data) > MAX_QUERY:
                 continue
             try:
-                out, fwd = respond(cfg, net, data, True)
+                out, fwd = respond(cfg, net, data, True, cache)
                 if out is not None:
                     sock.sendto(out, peer)
                 elif fwd is not None:
@@ -250,7 +256,10 @@ class Server:
         while qid in self.pending:
             qid = secrets.randbits(16)
         req.header.id = qid
-        p.wire = req.pack()
+        try:
+            p.wire = req.pack()
+        except DNSLabelError:  # an overlong name inside some record's data: drop it
+            return
         self._send_upstream(qid, p)
 
     def _send_upstream(self, qid: int, p: _Pending) -> None:
@@ -304,8 +313,7 @@ class Server:
             del self.pending[resp.header.id]
             resp.header.id = p.orig_id
             try:
-                out = resp.pack()
-                p.reply(out if len(out) <= p.limit else truncated(resp))
+                p.reply(pack(resp, p.limit))
             except OSError:
                 pass
             except Exception:  # noqa: BLE001 - see _bug

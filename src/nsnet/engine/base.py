@@ -9,7 +9,6 @@ from ..errors import NotFound, PermissionDenied
 from ..plan import Plan, execute
 from ..store import Store
 
-CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
 DEFAULT_STATE_DIR = "/var/lib/nsnet"
 
 
@@ -30,17 +29,6 @@ class Settings:
             # so two engines never collide in /run/netns.
             prefix = f"{host}-" if host else ""
         return cls(host, state, prefix)
-
-
-def _has_caps() -> bool:
-    if os.geteuid() == 0:
-        return True
-    try:
-        with open("/proc/self/status") as f:
-            caps = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
-    except (OSError, StopIteration):
-        return False
-    return bool(caps & (1 << CAP_NET_ADMIN)) and bool(caps & (1 << CAP_SYS_ADMIN))
 
 
 class DryRun(Exception):
@@ -100,7 +88,7 @@ class EngineBase:
         execute(plan, self.kernel)
 
     def require_privileges(self) -> None:
-        if not _has_caps():
+        if not self.kernel.privileged():
             raise PermissionDenied("nsnet needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) to change networks")
         host = self.settings.host_netns
         if host and not self.kernel.netns_exists(host):

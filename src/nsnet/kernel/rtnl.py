@@ -31,6 +31,7 @@ from ._pyroute2 import (
 )
 from .channel import Channel
 
+CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
 IFF_UP = 1
 RT_TABLE_MAIN = 254
 RTPROT_STATIC = 4
@@ -52,6 +53,18 @@ class Kernel:
         self.host_netns = host_netns
         self._channels: dict[str | None, Channel] = {}
         self._index_cache: dict[tuple[str | None, str], int] = {}
+
+    @staticmethod
+    def privileged() -> bool:
+        """Root, or both CAP_NET_ADMIN (netlink) and CAP_SYS_ADMIN (setns, mounts)."""
+        if os.geteuid() == 0:
+            return True
+        try:
+            with open("/proc/self/status") as f:
+                caps = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
+        except (OSError, StopIteration):
+            return False
+        return bool(caps & (1 << CAP_NET_ADMIN)) and bool(caps & (1 << CAP_SYS_ADMIN))
 
     # -- namespaces -------------------------------------------------------
     def channel(self, ns: str | None) -> Channel:

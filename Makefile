@@ -1,0 +1,22 @@
+# Two commands for a fresh machine (run as root):
+#   make demo   set everything up, then run the demo in a throwaway host namespace
+#   make test   set everything up, then run the unit and integration tests
+.PHONY: setup demo test unit lint bench clean
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	@scripts/demo.sh
+
+test: setup
+	.venv/bin/pytest -q tests
+
+unit: setup
+	.venv/bin/pytest -q tests/unit
+
+lint: setup
+	.venv/bin/ruff check src tests bench
+
+clean:
+	rm -rf .venv build src/*.egg-info .pytest_cache

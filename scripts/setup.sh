@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up everything nsnet needs on a fresh Debian machine: system packages and a
+# virtualenv (.venv) with nsnet installed in it. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pair in ip:iproute2 nft:nftables ping:iputils-ping setpriv:util-linux nsenter:util-linux \
+            sysctl:procps dot:graphviz; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
+echo "setup: ok ($(.venv/bin/nsnet --version))"

@@ -1,0 +1,46 @@
+"""Real TCP and UDP round trips between namespaces (servers are one-shot and
+time-bounded)."""
+
+import subprocess
+import time
+
+SERVER = r"""
+import socket, sys
+proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+s = socket.socket(socket.AF_INET, kind)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, port)); s.settimeout(10)
+print("ready", flush=True)
+if proto == "tcp":
+    s.listen(1); c, peer = s.accept(); data = c.recv(100); c.sendall(data.upper() + b" " + peer[0].encode()); c.close()
+else:
+    data, peer = s.recvfrom(100); s.sendto(data.upper() + b" " + peer[0].encode(), peer)
+"""
+
+CLIENT = r"""
+import socket, sys
+proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+s = socket.socket(socket.AF_INET, kind); s.settimeout(3)
+if proto == "tcp":
+    s.connect((addr, port)); s.sendall(b"ping"); print(s.recv(100).decode())
+else:
+    s.sendto(b"ping", (addr, port)); print(s.recvfrom(100)[0].decode())
+"""
+
+
+def roundtrip(server_ns, client_ns, addr, port=5555, proto="tcp", bind="0.0.0.0") -> str | None:
+    """Start a one-shot server in server_ns, connect from client_ns to addr:port.
+    Returns the reply ('PING <client address as the server saw it>') or None."""
+    srv = subprocess.Popen(["ip", "netns", "exec", server_ns, "python3", "-c", SERVER, proto, bind, str(port)],
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        assert srv.stdout.readline().strip() == "ready"
+        cli = subprocess.run(["ip", "netns", "exec", client_ns, "python3", "-c", CLIENT, proto, addr, str(port)],
+                             capture_output=True, text=True, timeout=10)
+        return cli.stdout.strip() if cli.returncode == 0 else None
+    finally:
+        srv.kill()
+        srv.wait(timeout=5)
+        time.sleep(0)

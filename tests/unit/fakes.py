@@ -1,0 +1,72 @@
+"""A fake kernel for unit tests: records every verb, keeps a tiny model of
+namespaces and links, and can be told to fail."""
+
+
+class FakeKernel:
+    def __init__(self, fail_on: str | None = None):
+        self.calls: list[tuple] = []
+        self.namespaces: set[str] = set()
+        self.host_links: set[str] = {"lo"}
+        self.fail_on = fail_on
+
+    def privileged(self):
+        return True
+
+    def _call(self, verb, *args):
+        if verb == self.fail_on:
+            from nsnet.errors import KernelError
+
+            raise KernelError(f"fake failure in {verb}", 1)
+        self.calls.append((verb, *args))
+
+    def netns_create(self, name):
+        self._call("netns_create", name)
+        self.namespaces.add(name)
+
+    def netns_delete(self, name):
+        self._call("netns_delete", name)
+        self.namespaces.discard(name)
+        return True
+
+    def netns_exists(self, name):
+        return name in self.namespaces
+
+    def bridge_add(self, ifname, mtu=None):
+        self._call("bridge_add", ifname, mtu)
+        self.host_links.add(ifname)
+
+    def veth_add(self, ns, ifname, peer_ns, peer_ifname, master=None, mtu=None):
+        self._call("veth_add", ns, ifname, peer_ns, peer_ifname, master, mtu)
+        if ns is None:
+            self.host_links.add(ifname)
+
+    def link_del(self, ns, ifname):
+        self._call("link_del", ns, ifname)
+        self.host_links.discard(ifname)
+        return True
+
+    def link_exists(self, ns, ifname):
+        return ns is None and ifname in self.host_links
+
+    def addr_add(self, ns, ifname, cidr):
+        self._call("addr_add", ns, ifname, cidr)
+
+    def addr_del(self, ns, ifname, cidr):
+        self._call("addr_del", ns, ifname, cidr)
+        return True
+
+    def route_add(self, ns, dest, via=None, dev=None):
+        self._call("route_add", ns, dest, via, dev)
+
+    def route_del(self, ns, dest, via=None, dev=None):
+        self._call("route_del", ns, dest, via, dev)
+        return True
+
+    def routes(self, ns):
+        return [{"dest": "10.0.2.0/24", "via": None, "dev": "eth0", "proto": 2}] if ns is None else []
+
+    def close(self):
+        pass
+
+    def verbs(self):
+        return [c[0] for c in self.calls]

@@ -1,0 +1,123 @@
+"""Engine validation against a fake kernel: bad input is refused before the
+first kernel call and leaves the store exactly as it was."""
+
+import pytest
+
+from nsnet.errors import Conflict, InvalidInput, NotFound
+
+
+@pytest.fixture
+def lab(engine):
+    engine.network_create("devops", subnet="192.168.1.0/24")
+    engine.network_create("db", subnet="192.168.2.0/24")
+    engine.sandbox_create("web", networks=[("devops", None)])
+    engine.sandbox_create("red")
+    engine.sandbox_create("blue")
+    return engine
+
+
+BAD = [
+    ("network_create", ("x",), {"subnet": "10.0.0.0/33"}, InvalidInput, "not a valid CIDR"),
+    ("network_create", ("x",), {"subnet": "192.168.1.128/25"}, Conflict, "overlaps network 'devops'"),
+    ("network_create", ("x",), {"subnet": "10.0.2.0/24"}, Conflict, "overlaps route 10.0.2.0/24"),
+    ("network_create", ("x",), {"subnet": "10.9.0.0/24", "gateway": "10.9.1.1"}, InvalidInput, "gateway"),
+    ("network_create", ("devops",), {}, Conflict, "already exists"),
+    ("network_create", ("bad name",), {}, InvalidInput, "invalid characters"),
+    ("network_create", ("x",), {"driver": "macvlan"}, InvalidInput, "unknown driver"),
+    ("network_create", ("x",), {"mtu": 10}, InvalidInput, "mtu"),
+    ("network_create", ("x",), {"bridge": "b" * 16}, InvalidInput, "too long"),
+    ("network_create", ("x",), {"driver": "host", "subnet": "10.1.0.0/24"}, InvalidInput, "takes no"),
+    ("network_rm", ("devops",), {}, Conflict, "has 1 sandbox"),
+    ("network_rm", ("nope",), {}, NotFound, "not found"),
+    ("network_connect", ("devops", "web"), {}, Conflict, "already connected"),
+    ("network_connect", ("devops", "red"), {"ip": "192.168.1.2"}, Conflict, "already taken"),
+    ("network_connect", ("devops", "red"), {"ip": "192.168.1.1"}, Conflict, "gateway"),
+    ("network_connect", ("devops", "red"), {"ip": "192.168.3.7"}, InvalidInput, "not a usable address"),
+    ("network_connect", ("devops", "red"), {"ifname": "x" * 20}, InvalidInput, "too long"),
+    ("network_connect", ("nope", "red"), {}, NotFound, "network 'nope'"),
+    ("network_connect", ("devops", "nope"), {}, NotFound, "sandbox 'nope'"),
+    ("network_disconnect", ("db", "web"), {}, Conflict, "not connected"),
+    ("sandbox_create", ("web",), {}, Conflict, "already exists"),
+    ("sandbox_create", ("x" * 60,), {}, InvalidInput, "too long"),
+    ("sandbox_create", ("new",), {"networks": [("devops", "192.168.1.2")]}, Conflict, "already taken"),
+    ("sandbox_create", ("new",), {"networks": [("devops", None), ("devops", None)]}, InvalidInput, "twice"),
+    ("sandbox_rm", ("nope",), {}, NotFound, "not found"),
+    ("link_add", ("red", "red"), {}, InvalidInput, "two different"),
+    ("link_add", ("red", "blue"), {"subnet": "10.0.0.0/24", "ip_a": "10.0.0.1/24"}, InvalidInput, "either"),
+    ("link_add", ("red", "blue"), {"ip_a": "10.0.0.1/24", "ip_b": "10.0.1.2/24"}, InvalidInput, "same subnet"),
+    ("link_add", ("red", "blue"), {"ip_a": "10.0.0.1"}, InvalidInput, "both"),
+    ("route_add", ("web", "10.5.0.0/16", "10.9.9.9"), {}, InvalidInput, "not on any network"),
+    ("route_add", ("web", "default", "192.168.1.9"), {}, Conflict, "already has a default route"),
+    ("route_add", ("web", "10.5.0.0/33", "192.168.1.9"), {}, InvalidInput, "not a valid CIDR"),
+    ("route_rm", ("web", "10.5.0.0/16"), {}, NotFound, "no route"),
+]
+
+
+@pytest.mark.parametrize("method,args,kwargs,exc,text", BAD, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD)])
+def test_bad_input_changes_nothing(lab, kernel, method, args, kwargs, exc, text):
+    before = lab.store.snapshot()
+    calls = len(kernel.calls)
+    with pytest.raises(exc, match=text) as info:
+        getattr(lab, method)(*args, **kwargs)
+    assert "\n" not in str(info.value)
+    assert lab.store.snapshot() == before
+    assert len(kernel.calls) == calls, "a refused call touched the kernel"
+
+
+def test_host_and_none_are_exclusive(engine):
+    engine.network_create("hostnet", driver="host")
+    engine.network_create("bridged", subnet="10.3.0.0/24")
+    engine.sandbox_create("s", networks=[("hostnet", None)])
+    assert engine.sandbox_inspect("s", live=False)["mode"] == "host"
+    with pytest.raises(Conflict, match="cannot be combined"):
+        engine.network_connect("bridged", "s")
+    assert engine.exec_netns("s") == "h"  # runs in the host namespace
+    with pytest.raises(Conflict, match="only one is allowed"):
+        engine.network_create("hostnet2", driver="host")
+
+
+def test_kernel_failure_rolls_back_store(engine, kernel):
+    engine.network_create("n", subnet="10.4.0.0/24")
+    before = engine.store.snapshot()
+    kernel.fail_on = "route_add"
+    with pytest.raises(Exception, match="fake failure"):
+        engine.sandbox_create("s", networks=[("n", None)])
+    assert engine.store.snapshot() == before
+    assert "netns_delete" in kernel.verbs()
+
+
+def test_dry_run_returns_commands_and_changes_nothing(engine, kernel):
+    engine.network_create("n", subnet="10.4.0.0/24")
+    before = engine.store.snapshot()
+    calls = len(kernel.calls)
+    out = engine.sandbox_create("s", networks=[("n", "10.4.0.9")], dry_run=True)
+    assert out["dry_run"] is True
+    assert "ip -n h-s addr add 10.4.0.9/24 dev eth0" in out["commands"]
+    assert engine.store.snapshot() == before and len(kernel.calls) == calls
+
+
+def test_first_network_gets_default_route_and_disconnect_moves_it(engine, kernel):
+    engine.network_create("a", subnet="10.5.0.0/24")
+    engine.network_create("b", subnet="10.6.0.0/24")
+    engine.sandbox_create("s", networks=[("a", None), ("b", None)])
+    routes = [c for c in kernel.calls if c[0] == "route_add"]
+    assert routes == [("route_add", "h-s", "0.0.0.0/0", "10.5.0.1", None)]
+    engine.network_disconnect("a", "s")
+    assert kernel.calls[-1] == ("route_add", "h-s", "0.0.0.0/0", "10.6.0.1", None)
+
+
+def test_addresses_are_freed_and_reused(engine):
+    engine.network_create("n", subnet="10.7.0.0/24")
+    engine.sandbox_create("s1", networks=["n"])
+    engine.sandbox_create("s2", networks=["n"])
+    engine.sandbox_rm("s1")
+    engine.sandbox_create("s3", networks=["n"])
+    ips = {ep["sandbox"]: ep["ip"] for ep in engine.store.endpoints()}
+    assert ips == {"s2": "10.7.0.3", "s3": "10.7.0.2"}
+
+
+def test_default_subnet_avoids_host_routes_and_other_networks(engine):
+    engine.network_create("one")
+    engine.network_create("two")
+    subnets = [n["subnet"] for n in engine.network_ls()]
+    assert subnets == ["172.17.0.0/16", "172.18.0.0/16"]

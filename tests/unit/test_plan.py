@@ -1,0 +1,43 @@
+import pytest
+
+from nsnet.errors import KernelError
+from nsnet.plan import Plan, execute
+from nsnet.steps import AddAddress, AddRoute, CreateBridge, CreateNetns, CreateVeth
+
+from .fakes import FakeKernel
+
+
+def test_failure_rolls_back_applied_steps_in_reverse():
+    k = FakeKernel(fail_on="route_add")
+    plan = Plan([CreateNetns("s"), CreateVeth(None, "nsv1", "s", "eth0", master="br"),
+                 AddAddress("s", "eth0", "10.0.0.2/24"), AddRoute("s", "0.0.0.0/0", via="10.0.0.1")])
+    with pytest.raises(KernelError, match="route_add"):
+        execute(plan, k)
+    assert k.verbs() == ["netns_create", "veth_add", "addr_add", "addr_del", "link_del", "netns_delete"]
+
+
+def test_injected_failure(monkeypatch):
+    monkeypatch.setenv("NSNET_FAIL_STEP", "addr_add")
+    k = FakeKernel()
+    with pytest.raises(KernelError, match="injected"):
+        execute(Plan([CreateBridge("br0"), AddAddress(None, "br0", "10.0.0.1/24")]), k)
+    assert k.verbs() == ["bridge_add", "link_del"]
+
+
+def test_explain_golden():
+    plan = Plan([CreateNetns("red"), CreateBridge("v-net-0", 1400),
+                 CreateVeth(None, "nsv1", "red", "eth0", master="v-net-0"),
+                 AddAddress("red", "eth0", "192.168.15.1/24"), AddRoute("red", "0.0.0.0/0", via="192.168.15.5"),
+                 AddRoute("red", "10.0.0.0/8", via="192.168.15.9")])
+    assert plan.explain() == [
+        "ip netns add red",
+        "ip -n red link set lo up",
+        "ip link add v-net-0 mtu 1400 type bridge",
+        "ip link set v-net-0 up",
+        "ip link add nsv1 type veth peer name eth0 netns red",
+        "ip link set nsv1 master v-net-0 up",
+        "ip -n red link set eth0 up",
+        "ip -n red addr add 192.168.15.1/24 dev eth0",
+        "ip -n red route add default via 192.168.15.5 proto static",
+        "ip -n red route add 10.0.0.0/8 via 192.168.15.9 proto static",
+    ]
