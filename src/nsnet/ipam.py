@@ -5,6 +5,7 @@ processes never hand out the same address.
 """
 
 import ipaddress
+import socket
 from collections.abc import Iterable
 
 from .errors import Conflict, InvalidInput
@@ -55,8 +56,9 @@ def check_in_subnet(ip, subnet: IPv4Network, what: str) -> None:
 
 
 def allocate(subnet: IPv4Network, reserved: Iterable) -> ipaddress.IPv4Address:
-    """Lowest free host address (integers: a set lookup per candidate)."""
-    used = {int(ipaddress.ip_address(a)) for a in reserved}
+    """Lowest free host address. Addresses become integers through inet_aton
+    (a C call): ipaddress' parser made this O(N) loop cost ~1 ms at N=200."""
+    used = {int.from_bytes(socket.inet_aton(a), "big") for a in map(str, reserved)}
     first, last = int(subnet.network_address) + 1, int(subnet.broadcast_address) - 1
     candidate = first
     while candidate <= last:

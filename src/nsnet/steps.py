@@ -1,6 +1,7 @@
 """The concrete Steps. Each maps to one kernel verb and explains itself as the
 `ip` command that does the same, runnable with `ip -batch` (without the 'ip ')."""
 
+import ipaddress
 from dataclasses import dataclass
 
 from .plan import Step
@@ -8,6 +9,46 @@ from .plan import Step
 
 def _ip(ns: str | None, rest: str) -> str:
     return f"ip -n {ns} {rest}" if ns else f"ip {rest}"
+
+
+# -- check() helpers: "is this step's effect present in the kernel?" ----------
+# They use only the kernel's read verbs (netns_exists, links, addrs, routes), so a
+# memoizing view (engine/reconcile.py) can answer them from one dump per namespace.
+
+
+def _ns_ok(k, ns: str | None) -> bool:
+    return ns is None or k.netns_exists(ns)
+
+
+def _link(k, ns: str | None, ifname: str) -> dict | None:
+    if not _ns_ok(k, ns):
+        return None
+    return next((link for link in k.links(ns) if link["ifname"] == ifname), None)
+
+
+def _master_name(k, ns: str | None, link: dict) -> str | None:
+    if not link.get("master"):
+        return None
+    return next((m["ifname"] for m in k.links(ns) if m["index"] == link["master"]), None)
+
+
+def _has_addr(k, ns: str | None, ifname: str, cidr: str) -> bool:
+    if not _ns_ok(k, ns):
+        return False
+    want = ipaddress.ip_interface(cidr)
+    return any(a["ifname"] == ifname and ipaddress.ip_interface(a["cidr"]) == want for a in k.addrs(ns))
+
+
+def _find_route(k, ns: str | None, dest: str) -> list[dict]:
+    if not _ns_ok(k, ns):
+        return []
+    want = ipaddress.ip_network(dest)
+    return [r for r in k.routes(ns) if ipaddress.ip_network(r["dest"]) == want]
+
+
+def _has_route(k, ns, dest, via, dev) -> bool:
+    return any((via is None or r["via"] == via) and (dev is None or r["dev"] == dev)
+               for r in _find_route(k, ns, dest))
 
 
 @dataclass
@@ -24,6 +65,10 @@ class CreateNetns(Step):
     def explain(self):
         return [f"ip netns add {self.name}", _ip(self.name, "link set lo up")]
 
+    def check(self, k):
+        lo = _link(k, self.name, "lo")
+        return bool(lo and lo["up"])
+
 
 @dataclass
 class DeleteNetns(Step):
@@ -35,6 +80,9 @@ class DeleteNetns(Step):
 
     def explain(self):
         return [f"ip netns del {self.name}"]
+
+    def check(self, k):
+        return not k.netns_exists(self.name)
 
 
 @dataclass
@@ -52,6 +100,11 @@ class CreateBridge(Step):
     def explain(self):
         mtu = f" mtu {self.mtu}" if self.mtu else ""
         return [f"ip link add {self.ifname}{mtu} type bridge", f"ip link set {self.ifname} up"]
+
+    def check(self, k):
+        link = _link(k, None, self.ifname)
+        return bool(link and link["kind"] == "bridge" and link["up"]
+                    and (not self.mtu or link.get("mtu") == self.mtu))
 
 
 @dataclass
@@ -82,6 +135,20 @@ class CreateVeth(Step):
             _ip(self.peer_ns, f"link set {self.peer_ifname} up"),
         ]
 
+    def check(self, k):
+        """Both ends present, up and veths; enslaved to `master`; paired with
+        each other when the kernel says so (IFLA_LINK holds the peer's index)."""
+        end, peer = _link(k, self.ns, self.ifname), _link(k, self.peer_ns, self.peer_ifname)
+        if not (end and peer and end["up"] and peer["up"]):
+            return False
+        if end["kind"] != "veth" or peer["kind"] != "veth":
+            return False
+        if self.master and _master_name(k, self.ns, end) != self.master:
+            return False
+        if end.get("peer_index") and peer.get("peer_index"):
+            return end["peer_index"] == peer["index"] and peer["peer_index"] == end["index"]
+        return True
+
 
 @dataclass
 class DeleteLink(Step):
@@ -94,6 +161,9 @@ class DeleteLink(Step):
 
     def explain(self):
         return [_ip(self.ns, f"link del {self.ifname}")]
+
+    def check(self, k):
+        return _link(k, self.ns, self.ifname) is None
 
 
 @dataclass
@@ -111,6 +181,9 @@ class AddAddress(Step):
 
     def explain(self):
         return [_ip(self.ns, f"addr add {self.cidr} dev {self.ifname}")]
+
+    def check(self, k):
+        return _has_addr(k, self.ns, self.ifname, self.cidr)
 
 
 @dataclass
@@ -133,6 +206,9 @@ class AddRoute(Step):
         dev = f" dev {self.dev}" if self.dev else ""
         return [_ip(self.ns, f"route add {dest}{via}{dev} proto static")]
 
+    def check(self, k):
+        return _has_route(k, self.ns, self.dest, self.via, self.dev)
+
 
 @dataclass
 class DeleteRoute(Step):
@@ -152,3 +228,6 @@ class DeleteRoute(Step):
         dest = "default" if self.dest in ("0.0.0.0/0", "::/0") else self.dest
         via = f" via {self.via}" if self.via else ""
         return [_ip(self.ns, f"route del {dest}{via}")]
+
+    def check(self, k):
+        return not _has_route(k, self.ns, self.dest, self.via, self.dev)

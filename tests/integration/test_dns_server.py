@@ -208,6 +208,11 @@ class Dns:
         tmp.write_text(json.dumps(cfg))
         os.rename(tmp, self.path)
 
+    def sockets(self):
+        """Inodes of the server's open sockets: a reload must keep the ones it still needs."""
+        fds = Path(f"/proc/{self.proc.pid}/fd")
+        return {os.readlink(fd) for fd in fds.iterdir() if os.readlink(fd).startswith("socket:")}
+
     def hup(self):
         self.proc.send_signal(signal.SIGHUP)
 
@@ -299,6 +304,7 @@ def test_reload_adds_a_name_within_100ms_while_queries_keep_flowing(topo, dns, s
     t.start()
     try:
         time.sleep(0.2)
+        before = server.sockets()
         cfg = json.loads(json.dumps(BASE))
         cfg["networks"]["devops"]["records"]["newbox"] = ["192.168.1.50"]
         cfg["networks"]["db"]["records"]["newbox"] = ["192.168.2.50"]
@@ -318,6 +324,7 @@ def test_reload_adds_a_name_within_100ms_while_queries_keep_flowing(topo, dns, s
         t.join(timeout=30)
         loop_client.close()
     assert seen is not None and seen <= 0.1, f"new name visible after {seen} s"
+    assert before <= server.sockets()  # no listening socket was closed and reopened
     assert addrs(ca.query("192.168.1.1", "newbox")) == ["192.168.1.50"]
     assert addrs(cb.query("192.168.2.1", "newbox")) == ["192.168.2.50"]
     assert len(results) > 50
@@ -341,15 +348,33 @@ def test_listen_addresses_come_and_go_with_the_config(topo, dns):
             if reply is not None:
                 break
         assert reply is not None and addrs(reply) == ["192.168.3.2"]
-        # Dropping the network closes its sockets; the other networks carry on.
+        # Dropping the network closes its two sockets and no other; the others carry on.
+        before = server.sockets()
         server.write(BASE)
         server.hup()
         time.sleep(0.2)
+        after = server.sockets()
+        assert after < before and len(before - after) == 2
         assert cc.query("192.168.3.1", "x", timeout=0.3) is None
         assert addrs(topo["ca"].query("192.168.1.1", "web1")) == ["192.168.1.2"]
     finally:
         ip("-n", srv, "addr", "flush", "dev", "c0")
         ip("-n", topo["cc"].ns, "addr", "flush", "dev", "eth0")
+
+
+def test_an_address_taken_by_someone_else_is_retried(topo, dns):
+    squatter = ns_socket(topo["srv"])
+    squatter.bind(("192.168.1.1", 53))
+    try:
+        dns()  # cannot bind 192.168.1.1 yet: must serve the other networks anyway
+        assert addrs(topo["cb"].query("192.168.2.1", "ns")) == ["192.168.2.9"]
+        assert topo["ca"].query("192.168.1.1", "web1", timeout=0.2) is None
+    finally:
+        squatter.close()
+    reply, t = None, time.monotonic()
+    while reply is None and time.monotonic() - t < 3:  # retried about every second
+        reply = topo["ca"].query("192.168.1.1", "web1", timeout=0.2)
+    assert reply is not None and addrs(reply) == ["192.168.1.2"]
 
 
 def test_garbage_does_not_kill_the_server(topo, dns):

@@ -1,6 +1,6 @@
 import json
 
-from .helpers import in_ns, ping
+from .helpers import in_ns, ping, wait_until
 from .traffic import roundtrip
 
 
@@ -39,4 +39,23 @@ def test_sandbox_rm_removes_its_links(host):
     host.engine.link_add("a", "b", subnet="10.30.0.0/24")
     host.engine.sandbox_rm("a")
     assert host.engine.link_ls() == []
-    assert "veth-a" not in in_ns(host.prefix + "b", "ip", "-o", "link").stdout
+    assert wait_until(lambda: "veth-a" not in in_ns(host.prefix + "b", "ip", "-o", "link").stdout)
+
+
+def test_sandbox_rm_cuts_cables_when_a_process_is_still_inside(host):
+    """A process inside keeps the namespace alive after rm: nsnet must then delete
+    the veths itself, or the old address would stay reachable."""
+    import subprocess
+
+    host.engine.network_create("n", subnet="10.31.0.0/24")
+    host.engine.sandbox_create("a", networks=["n"])
+    host.engine.sandbox_create("b", networks=["n"])
+    holder = subprocess.Popen(["ip", "netns", "exec", host.prefix + "a", "sleep", "30"])
+    try:
+        assert wait_until(lambda: host.engine.kernel.netns_in_use(host.prefix + "a"))
+        host.engine.sandbox_rm("a")
+        assert not ping(host.prefix + "b", "10.31.0.2")
+        assert "nsv1" not in host.host_links()
+    finally:
+        holder.kill()
+        holder.wait()

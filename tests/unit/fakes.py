@@ -28,6 +28,9 @@ class FakeKernel:
         self.namespaces.discard(name)
         return True
 
+    def netns_in_use(self, name):
+        return False
+
     def netns_exists(self, name):
         return name in self.namespaces
 

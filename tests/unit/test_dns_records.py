@@ -47,6 +47,8 @@ def test_config_parses_upstreams_and_listen_addresses(cfg):
     assert set(cfg.by_addr) == {"192.168.1.1", "192.168.2.1", "fd00:2::1", "10.9.0.1"}
     assert cfg.by_addr["fd00:2::1"].name == "db"
     assert cfg.port == 53 and cfg.timeout == 2.0
+    assert parse_config({"upstreams": ["[fd00::1]", "fd00::2"]}).upstreams == (
+        ("fd00::1", 53), ("fd00::2", 53))
 
 
 @pytest.mark.parametrize("bad, words", [

@@ -81,6 +81,8 @@ def _check_keys(obj, allowed: set[str], where: str) -> None:
 
 
 def _ip(text, where: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    if not isinstance(text, str):
+        raise ConfigError(f"{where}: expected an address as a string, got {text!r}")
     try:
         return ipaddress.ip_address(text)
     except ValueError:
@@ -107,7 +109,8 @@ def _upstream(text, where: str) -> tuple[str, int]:
         raise ConfigError(f"{where}: expected 'ip[:port]', got {text!r}")
     host, port = text, "53"
     if text.startswith("["):
-        host, _, port = text[1:].partition("]:")
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") if rest else "53"
     elif text.count(":") == 1:
         host, port = text.split(":")
     if not port.isdigit() or not 0 < int(port) < 65536:
@@ -140,9 +143,11 @@ def _network(name: str, obj) -> Network:
             raise ConfigError(f"{where}.records.{rname}: expected a list of addresses")
         v4, v6 = [], []
         fqdn = (key + b"." + domain if domain else key).decode() + "."
-        for text in dict.fromkeys(addrs):
-            ip = _ip(text, f"{where}.records.{rname}")
-            (v4 if ip.version == 4 else v6).append(A(str(ip)) if ip.version == 4 else AAAA(str(ip)))
+        for ip in dict.fromkeys(_ip(a, f"{where}.records.{rname}") for a in addrs):
+            if ip.version == 4:
+                v4.append(A(str(ip)))
+            else:
+                v6.append(AAAA(str(ip)))
             ptrs.setdefault(ip.reverse_pointer.encode(), []).append(PTR(fqdn))
         # "web1" and "web1.devops" are the same record; a name may appear twice only
         # through case or a trailing dot, and then its addresses add up.

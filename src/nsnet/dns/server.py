@@ -19,7 +19,7 @@ import time
 from dnslib import RCODE, DNSRecord
 from dnslib.label import DNSLabelError
 
-from .records import Config, error, load_config, pack, respond, udp_limit
+from .records import Config, ConfigError, error, load_config, pack, respond, udp_limit
 
 log = logging.getLogger("nsnet.dns")
 
@@ -51,7 +51,7 @@ class Server:
         self.sel = selectors.DefaultSelector()
         self.cfg = Config()
         self.listeners: dict[tuple[str, int], tuple[socket.socket, socket.socket]] = {}
-        self.unbound: set[tuple[str, int]] = set()
+        self.unbound: dict[tuple[str, int], str] = {}  # not yet bound -> last error
         self.caches: dict[str, dict] = {}        # listen address -> reply cache (UDP)
         self.pending: dict[int, _Pending] = {}   # our query ID -> forwarded query
         self.fwd: dict[int, socket.socket] = {}  # address family -> upstream socket
@@ -75,6 +75,8 @@ class Server:
         try:
             self._stat = self._stat_key()
             self._apply(load_config(self.path))   # a bad config at startup is fatal
+            log.info("serving %d networks on %d addresses", len(self.cfg.networks),
+                     len(self.listeners))
             if self.pidfile:  # written once the sockets are bound: the pidfile means "ready"
                 with open(self.pidfile, "w") as f:
                     f.write(f"{os.getpid()}\n")
@@ -127,8 +129,11 @@ class Server:
     def _reload(self) -> None:
         try:
             cfg = load_config(self.path)
-        except ValueError as e:  # keep serving the last good config
+        except ConfigError as e:  # keep serving the last good config
             log.error("reload failed, keeping the previous config: %s", e)
+            return
+        except Exception:  # a validation gap must not take DNS down (logged with traceback)
+            log.exception("reload failed, keeping the previous config")
             return
         self._apply(cfg)
         log.info("reloaded: %d networks, %d listen addresses",
@@ -159,18 +164,20 @@ class Server:
         want = {(ip, cfg.port) for ip in cfg.by_addr}
         for addr in [a for a in self.listeners if a not in want]:
             self._close_listener(addr)
-        self.unbound = want - self.listeners.keys()
+        self.unbound = {a: self.unbound.get(a, "") for a in want - self.listeners.keys()}
         self._bind_missing()
 
     def _bind_missing(self) -> None:
         self._next_bind = time.monotonic() + BIND_RETRY
-        for ip, port in sorted(self.unbound):
+        for (ip, port), last in sorted(self.unbound.items()):
             try:
                 udp, tcp = self._bind(ip, port)
             except OSError as e:
-                log.warning("cannot listen on %s port %d yet (%s); will retry", ip, port, e)
+                if str(e) != last:  # once per new error, not every retry
+                    log.warning("cannot listen on %s port %d yet (%s); will retry", ip, port, e)
+                self.unbound[(ip, port)] = str(e)
                 continue
-            self.unbound.discard((ip, port))
+            del self.unbound[(ip, port)]
             self.listeners[(ip, port)] = (udp, tcp)
             self.sel.register(udp, selectors.EVENT_READ, lambda s, m, ip=ip: self._on_udp(s, ip))
             self.sel.register(tcp, selectors.EVENT_READ,

@@ -17,11 +17,12 @@ from .explain import Explain
 from .links import Links
 from .lookup import Lookups
 from .networks import Networks
+from .reconcile import Reconcile
 from .routes import Routes
 from .sandboxes import Sandboxes
 
 
-class Engine(Sandboxes, Networks, Endpoints, Links, Routes, Explain, Lookups, EngineBase):
+class Engine(Sandboxes, Networks, Endpoints, Links, Routes, Explain, Reconcile, Lookups, EngineBase):
     def __init__(self, host_netns: str | None = None, state_dir: str | None = None,
                  netns_prefix: str | None = None, kernel=None, store: Store | None = None):
         super().__init__(Settings.resolve(host_netns, state_dir, netns_prefix), kernel, store)

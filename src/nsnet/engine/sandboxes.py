@@ -33,13 +33,18 @@ class Sandboxes:
     @changing
     def sandbox_rm(self, name: str) -> dict:
         sb = self.get_sandbox(name)
+        # Unpinning the namespace makes the kernel delete its veths (in batches,
+        # ~50x faster than one RTM_DELLINK each). Only if a process is still
+        # inside, and would keep the namespace alive, are the cables cut first.
+        in_use = self.kernel.netns_in_use(sb["netns"])
         plan = Plan()
         for ep in self.store.endpoints(sandbox=name):
-            plan.extend(self._plan_disconnect(self.store.network(ep["network"]), ep))
+            steps = self._plan_disconnect(self.store.network(ep["network"]), ep)
+            plan.extend(steps if in_use else [])
         for link in self.store.links(name):
             self.store.remove_link(link["id"])
             own_end = link["ifname_a"] if link["a"] == name else link["ifname_b"]
-            plan.add(DeleteLink(sb["netns"], own_end))
+            plan.extend([DeleteLink(sb["netns"], own_end)] if in_use else [])
         for route in self.store.routes(name):
             self.store.remove_route(name, route["dest"])
         self.store.remove_sandbox(name)

@@ -126,3 +126,23 @@ def list_names() -> list[str]:
         return sorted(os.listdir(NETNS_RUN_DIR))
     except FileNotFoundError:
         return []
+
+
+def holders(name: str) -> list[int]:
+    """Pids of processes (other than this one) whose threads are inside namespace
+    `name`. Unpinning a namespace frees it only when nobody is left inside."""
+    try:
+        st = os.stat(netns_path(name))
+    except FileNotFoundError:
+        return []
+    me, found = os.getpid(), []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            ns = os.stat(f"/proc/{entry.name}/ns/net")
+        except OSError:
+            continue
+        if (ns.st_dev, ns.st_ino) == (st.st_dev, st.st_ino):
+            found.append(int(entry.name))
+    return found

@@ -110,6 +110,9 @@ class Kernel:
         except OSError as exc:
             raise _fail(f"deleting network namespace '{name}'", exc)
 
+    def netns_in_use(self, name: str) -> bool:
+        return bool(nsfs.holders(name))
+
     def netns_exists(self, name: str) -> bool:
         return nsfs.exists(name)
 
@@ -195,17 +198,24 @@ class Kernel:
         self.link_set(peer_ns, peer_ifname, up=True)
 
     def link_set(self, ns, ifname, up=None, master=None, mtu=None) -> None:
-        msg = ifinfmsg()
-        if up is not None:
-            msg["change"] = IFF_UP
-            msg["flags"] = IFF_UP if up else 0
-        msg["attrs"] = [("IFLA_IFNAME", ifname)]
+        master_index = None
         if master is not None:
-            msg["attrs"].append(("IFLA_MASTER", self._require_index(ns, master) if master else 0))
-        if mtu:
-            msg["attrs"].append(("IFLA_MTU", mtu))
+            master_index = self._require_index(ns, master) if master else 0
+
+        def build():
+            msg = ifinfmsg()
+            if up is not None:
+                msg["change"] = IFF_UP
+                msg["flags"] = IFF_UP if up else 0
+            msg["attrs"] = [("IFLA_IFNAME", ifname)]
+            if master_index is not None:
+                msg["attrs"].append(("IFLA_MASTER", master_index))
+            if mtu:
+                msg["attrs"].append(("IFLA_MTU", mtu))
+            return msg
+
         try:
-            self.channel(ns).request(msg, RTM_NEWLINK, 0)
+            self.channel(ns).request(build, RTM_NEWLINK, 0, key=("link_set", ifname, up, master_index, mtu))
         except NetlinkError as exc:
             raise _fail(f"setting {ifname}", exc)
 
@@ -275,8 +285,10 @@ class Kernel:
         return msg
 
     def route_add(self, ns, dest: str, via: str | None = None, dev: str | None = None) -> None:
+        oif = self._require_index(ns, dev) if dev else None
         try:
-            self.channel(ns).request(self._route_msg(ns, dest, via, dev), RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL)
+            self.channel(ns).request(lambda: self._route_msg(ns, dest, via, dev), RTM_NEWROUTE,
+                                     NLM_F_CREATE | NLM_F_EXCL, key=("route_add", dest, via, oif))
         except NetlinkError as exc:
             hint = ""
             if exc.code == errno.ENETUNREACH:
@@ -343,6 +355,13 @@ class Kernel:
                 }
             )
         return out
+
+    def snapshot(self, ns: str | None) -> dict:
+        """links, IPv4 addrs and main-table routes of `ns` in three raw dumps
+        (no pyroute2 decoding): for drift checks over many namespaces."""
+        from . import rawdump
+
+        return rawdump.snapshot(self.channel(ns))
 
     # -- sysctl ------------------------------------------------------------
     def sysctl_get(self, ns: str | None, key: str) -> str:

@@ -1,0 +1,232 @@
+"""Drift and repair: the store says what should exist, the kernel what does.
+
+`drift()` rebuilds the plan of what exists (Engine.rebuild_plan) and asks each
+step whether its effect is present (Step.check) against a read-only view that
+dumps every namespace at most once. `repair()` re-applies the missing steps,
+removing half-present leftovers first (a veth whose peer vanished, a route to
+the same destination via another gateway), and re-applies what depends on a
+re-created object (the addresses of a re-created veth, its routes).
+"""
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from ..plan import Plan, execute_best_effort
+from ..steps import (
+    AddAddress,
+    AddRoute,
+    CreateBridge,
+    CreateNetns,
+    CreateVeth,
+    DeleteLink,
+    DeleteNetns,
+    DeleteRoute,
+)
+from .base import changing
+
+MAX_ROUNDS = 3
+
+
+class KernelView:
+    """The kernel's read verbs, memoized: one dump per namespace per view."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self._exists: dict[str, bool] = {}
+        self._snaps: dict[str | None, dict] = {}
+
+    def netns_exists(self, name: str) -> bool:
+        if name not in self._exists:
+            self._exists[name] = self.kernel.netns_exists(name)
+        return self._exists[name]
+
+    def _snap(self, ns: str | None) -> dict:
+        snap = self._snaps.get(ns)
+        if snap is None:
+            if ns is not None and not self.netns_exists(ns):
+                snap = {"links": [], "addrs": [], "routes": []}
+            elif hasattr(self.kernel, "snapshot"):
+                snap = self.kernel.snapshot(ns)
+            else:
+                snap = {"links": self.kernel.links(ns),
+                        "addrs": [a for a in self.kernel.addrs(ns) if a.get("family", 2) == 2],
+                        "routes": self.kernel.routes(ns)}
+            self._snaps[ns] = snap
+        return snap
+
+    def links(self, ns):
+        return self._snap(ns)["links"]
+
+    def addrs(self, ns):
+        return self._snap(ns)["addrs"]
+
+    def routes(self, ns):
+        return self._snap(ns)["routes"]
+
+    def link(self, ns, ifname) -> dict | None:
+        return next((x for x in self.links(ns) if x["ifname"] == ifname), None)
+
+    def link_exists(self, ns, ifname) -> bool:
+        return self.link(ns, ifname) is not None
+
+
+@dataclass
+class Drift:
+    """One step of the rebuild plan whose effect the kernel lacks."""
+
+    step: object
+    owners: list[str] = field(default_factory=list)  # "sandbox red", "network v-net-0"
+
+    @property
+    def commands(self) -> list[str]:
+        return self.step.explain()
+
+    def to_dict(self) -> dict:
+        return {"kind": self.step.kind, "owners": self.owners, "commands": self.commands}
+
+
+def present(step, view) -> bool:
+    """A step without check() (a kind this module does not know) counts as present."""
+    check = getattr(step, "check", None)
+    return True if check is None else bool(check(view))
+
+
+def _namespaces(step) -> set:
+    if isinstance(step, (CreateNetns, DeleteNetns)):
+        return {step.name}
+    return {getattr(step, a) for a in ("ns", "peer_ns") if getattr(step, a, None)}
+
+
+def _host_ifnames(step) -> set:
+    if isinstance(step, CreateBridge):
+        return {step.ifname}
+    out = set()
+    if getattr(step, "ns", "x") is None and getattr(step, "ifname", None):
+        out.add(step.ifname)
+    if getattr(step, "master", None):
+        out.add(step.master)
+    if getattr(step, "peer_ns", "x") is None and getattr(step, "peer_ifname", None):
+        out.add(step.peer_ifname)
+    return out
+
+
+class Reconcile:
+    def _owner_maps(self) -> tuple[dict, dict]:
+        by_netns = {sb["netns"]: sb["name"] for sb in self.store.sandboxes()}
+        by_bridge = {n["bridge"]: n["name"] for n in self.store.networks() if n["bridge"]}
+        return by_netns, by_bridge
+
+    def _drift_candidates(self, target=None, exclude=()) -> list[Drift]:
+        """Steps of the rebuild plan for `target` (None: all; a name; or a list of
+        sandbox/network names), minus those touching an `exclude`d object."""
+        by_netns, by_bridge = self._owner_maps()
+        names = None
+        if isinstance(target, str):
+            steps = self.rebuild_plan(target).steps
+        else:
+            steps = self.rebuild_plan().steps
+            names = None if target is None else set(target)
+        exclude = set(exclude)
+        out = []
+        for step in steps:
+            sandboxes = sorted(by_netns[n] for n in _namespaces(step) if n in by_netns)
+            networks = sorted(by_bridge[i] for i in _host_ifnames(step) if i in by_bridge)
+            related = set(sandboxes) | set(networks)
+            if related & exclude or (names is not None and not related & names):
+                continue
+            owners = [f"sandbox {s}" for s in sandboxes] or [f"network {n}" for n in networks]
+            out.append(Drift(step, owners))
+        return out
+
+    def drift(self, target=None, exclude=()) -> list[Drift]:
+        """What the kernel lacks of what the store says exists (read-only)."""
+        view = KernelView(self.kernel)
+        return [d for d in self._drift_candidates(target, exclude) if not present(d.step, view)]
+
+    @changing
+    def repair(self, target=None, exclude=()) -> dict:
+        """Re-apply what drift() finds missing. Returns the commands run and the errors."""
+        candidates = self._drift_candidates(target, exclude)
+        done, errors = [], []
+        for _ in range(MAX_ROUNDS):
+            view = KernelView(self.kernel)
+            missing = [d.step for d in candidates if not present(d.step, view)]
+            if not missing:
+                break
+            steps = _with_dependents(missing, [d.step for d in candidates])
+            clear = Plan(_leftovers(steps, view))
+            if self._dry_run:
+                self.apply(Plan(clear.steps + steps))
+            errors.extend(execute_best_effort(clear, self.kernel))
+            _refresh_caches(self.kernel, steps)
+            errors.extend(execute_best_effort(Plan(steps), self.kernel))
+            done.extend(clear.explain() + Plan(steps).explain())
+            if errors:
+                break
+        else:
+            view = KernelView(self.kernel)
+            left = [d for d in candidates if not present(d.step, view)]
+            if left:
+                errors.append("still missing after repair: " + "; ".join(left[0].commands))
+        return {"repaired": done, "errors": errors}
+
+
+def _with_dependents(missing: list, steps: list) -> list:
+    """`missing` plus the steps that a re-created object takes down with it, in plan order."""
+    redo_ns = {s.name for s in missing if isinstance(s, CreateNetns)}
+    redo_bridges = {s.ifname for s in missing if isinstance(s, CreateBridge)}
+    chosen = {id(s) for s in missing}
+    redo_links, nets = set(), {}
+    for step in steps:
+        forced = id(step) in chosen or bool(_namespaces(step) & redo_ns)
+        if isinstance(step, CreateVeth):
+            forced = forced or step.master in redo_bridges
+            if forced:
+                redo_links |= {(step.ns, step.ifname), (step.peer_ns, step.peer_ifname)}
+        elif isinstance(step, AddAddress):
+            forced = forced or (step.ns, step.ifname) in redo_links or (
+                step.ns is None and step.ifname in redo_bridges)
+            if forced:
+                nets.setdefault(step.ns, []).append(ipaddress.ip_interface(step.cidr).network)
+        elif isinstance(step, AddRoute):
+            forced = forced or (step.dev and (step.ns, step.dev) in redo_links) or (
+                step.via and any(ipaddress.ip_address(step.via) in n for n in nets.get(step.ns, [])))
+        if forced:
+            chosen.add(id(step))
+    return [s for s in steps if id(s) in chosen]
+
+
+def _leftovers(steps: list, view: KernelView) -> list:
+    """Deletions that make room for re-applying `steps` (objects half there)."""
+    out = []
+    new_ns = {s.name for s in steps if isinstance(s, CreateNetns)}
+    for step in steps:
+        if isinstance(step, CreateNetns) and view.netns_exists(step.name):
+            out.append(DeleteNetns(step.name))
+        elif isinstance(step, CreateBridge) and view.link_exists(None, step.ifname):
+            out.append(DeleteLink(None, step.ifname))
+        elif isinstance(step, CreateVeth):
+            for ns, ifname in ((step.ns, step.ifname), (step.peer_ns, step.peer_ifname)):
+                if ns not in new_ns and view.link_exists(ns, ifname):
+                    out.append(DeleteLink(ns, ifname))
+        elif isinstance(step, AddRoute) and step.ns not in new_ns:
+            for route in view.routes(step.ns):
+                if route["dest"] == str(ipaddress.ip_network(step.dest)) and route["via"] != step.via:
+                    out.append(DeleteRoute(step.ns, step.dest, via=route["via"]))
+    return out
+
+
+def _refresh_caches(kernel, steps: list) -> None:
+    """Objects deleted behind nsnet's back leave stale entries in a long-lived
+    Kernel (a netlink socket into a vanished namespace, old interface indexes):
+    drop them before re-applying."""
+    if not hasattr(kernel, "link_exists"):
+        return
+    for step in steps:
+        if isinstance(step, CreateNetns) and not kernel.netns_exists(step.name):
+            kernel.netns_delete(step.name)  # nothing on disk: forgets the cached socket only
+    for step in steps:
+        for ns, ifname in ((getattr(step, "ns", 0), getattr(step, "ifname", None)),
+                           (getattr(step, "ns", 0), getattr(step, "master", None))):
+            if ifname and ns != 0 and (ns is None or kernel.netns_exists(ns)):
+                kernel.link_exists(ns, ifname)

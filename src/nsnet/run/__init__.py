@@ -1,0 +1,19 @@
+"""Processes in sandboxes: `nsnet run`, `ps`, `logs`, `stop`.
+
+Kept import-light on purpose: `nsnet ps` and the supervisor / init processes
+(fresh interpreters started with `python -I -S`) load only the modules they
+need from here, never click, rich, sqlite3 or the engine.
+
+    state.py      one JSON record per started process, pid + start time
+    procfs.py     /proc/PID/stat: liveness that survives pid reuse
+    logfiles.py   size-capped, rotated log files; reading and following them
+    spec.py       validation of run options (env, sizes, names)
+    sysns.py      unshare / mount / prctl through libc
+    launch.py     the child side: enter the sandbox, exec; the pid-namespace chain
+    spawn.py      the parent side: detached (via a supervisor) or foreground
+    foreground.py waiting for a foreground process: tty, signals, exit code
+    supervise.py  one small process per detached command: logs, exit code
+    init.py       pid 1 of an isolated sandbox: reaps zombies
+    stop.py       SIGTERM, then SIGKILL, to process groups
+    pslist.py     `nsnet ps` rows and their plain-text table
+"""
