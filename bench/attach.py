@@ -90,8 +90,8 @@ def main(argv=None):
         for _ in range(args.rounds):
             wait_kernel_idle()
             r = one_run(n)
-            print(f"{r['n']:>6} {r['median_ms']:>10.2f} {r['p90_ms']:>8.2f} {r['teardown_s']:>11.2f} {r['drained_s']:>13.2f}",
-                  flush=True)
+            print(f"{r['n']:>6} {r['median_ms']:>10.2f} {r['p90_ms']:>8.2f} {r['teardown_s']:>11.2f} "
+                  f"{r['drained_s']:>13.2f}", flush=True)
 
 
 if __name__ == "__main__":

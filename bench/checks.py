@@ -17,7 +17,7 @@ def ping(netns: str, ip: str, tries: int = 3) -> bool:
     """One echo from inside `netns` (nsenter: enters the net namespace only)."""
     cmd = ["nsenter", f"--net={nslib.netns_path(netns)}", "ping", "-c1", "-W2", "-q", ip]
     for _ in range(tries):
-        if subprocess.run(cmd, capture_output=True, timeout=10).returncode == 0:
+        if subprocess.run(cmd, check=False, capture_output=True, timeout=10).returncode == 0:
             return True
     return False
 
@@ -80,7 +80,8 @@ def verify_endpoints(endpoints: dict, gateway: str | None, container_port: int) 
 
 def host_links() -> list[str]:
     """Link names in the calling thread's namespace (the bench host)."""
-    res = subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True)
+    res = subprocess.run(["ip", "-j", "link", "show"], check=False, capture_output=True,
+                         text=True)
     return [link["ifname"] for link in json.loads(res.stdout or "[]")]
 
 

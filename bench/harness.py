@@ -12,6 +12,7 @@ the peers live inside the host namespace and die with it.
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -42,6 +43,8 @@ class HostNamespace:
     back, kill tracked processes, delete tracked sandboxes and the host."""
 
     def __init__(self, tag: str):
+        if not (tag[:1].isalpha() and tag[1:].isdigit()):
+            raise ValueError(f"tag {tag!r}: one letter then digits, e.g. r12")
         self.tag = tag
         self.name = f"nbhost-{os.getpid()}-{tag}"
         self.path = nslib.netns_path(self.name)
@@ -194,18 +197,17 @@ class SysctlGuard:
         return False
 
 
+_OURS = re.compile(r"^nbhost-(\d+)-[a-z]\d*$|^nb(\d+)[a-z]\d*-\d+$")
+
+
 def stale_cleanup() -> list[str]:
-    """Remove nb* namespaces left by bench processes that no longer run (a
-    SIGKILLed harness).  Namespaces of a live harness are left alone."""
+    """Remove namespaces named by this harness (nbhost-<pid>-<tag>,
+    nb<pid><tag>-<i>) whose process no longer runs (a SIGKILLed harness).
+    Other nb* names and namespaces of a live harness are left alone."""
     removed = []
     for name in nslib.list_netns("nb"):
-        rest = name.removeprefix("nbhost-") if name.startswith("nbhost-") else name[2:]
-        digits = ""
-        for ch in rest:
-            if not ch.isdigit():
-                break
-            digits += ch
-        if digits and not os.path.exists(f"/proc/{digits}"):
+        m = _OURS.match(name)
+        if m and not os.path.exists(f"/proc/{m.group(1) or m.group(2)}"):
             nslib.delete_netns(name)
             removed.append(name)
     return removed

@@ -40,7 +40,7 @@ def _in_thread(fn):
     def work():
         try:
             box["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 - handed back to the caller
+        except BaseException as e:
             box["error"] = e
 
     t = threading.Thread(target=work, name="nb-netns")

@@ -1,4 +1,5 @@
-"""Run the attach workload for one tool and N, and interleave rounds of tools."""
+"""Run the attach workload for one tool and N; interleave rounds of tools
+within a time budget."""
 
 import os
 import time
@@ -13,6 +14,23 @@ def _loadavg() -> float:
         return float(f.read().split()[0])
 
 
+def _cpu() -> tuple[float, float, float]:
+    """(wall s, busy CPU s of the whole machine, CPU s of this process and its
+    waited-for children).  Busy minus ours = other people's work (noise)."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    t = os.times()
+    return time.monotonic(), busy, t.user + t.system + t.children_user + t.children_system
+
+
+def other_cpu_pct(before, after) -> float:
+    """Share of the machine's CPUs busy with work that is not ours, in %."""
+    wall = after[0] - before[0]
+    other = (after[1] - before[1]) - (after[2] - before[2])
+    return round(max(0.0, 100 * other / (wall * (os.cpu_count() or 1))), 1) if wall > 0 else 0.0
+
+
 def run_attach(tool, n: int, tag: str, settler, rnd: int = 0) -> dict:
     """One fresh host namespace: set up, N sandboxes, verify, teardown, leak
     check, leave; then wait for the kernel to free what was deleted.  Errors
@@ -23,7 +41,9 @@ def run_attach(tool, n: int, tag: str, settler, rnd: int = 0) -> dict:
         with HostNamespace(tag) as host:
             tool.setup_host(host)
             try:
+                c0 = _cpu()
                 _attach_phase(tool, n, rec)
+                rec["other_cpu_pct"] = other_cpu_pct(c0, _cpu())
                 rec["verify"] = tool.verify()
                 t0 = time.perf_counter()
                 rec["teardown_ms"] = [round(x, 3) for x in tool.teardown_all()]
@@ -31,7 +51,7 @@ def run_attach(tool, n: int, tag: str, settler, rnd: int = 0) -> dict:
                 rec["leftovers"] = tool.leftovers()
             finally:
                 tool.close()
-    except Exception as e:  # noqa: BLE001 - a failed run is data, not a crash
+    except Exception as e:
         rec["error"] = f"{type(e).__name__}: {e}"
         rec["traceback"] = traceback.format_exc(limit=6)
     rec.update(settler.wait(deleted=n))
@@ -69,6 +89,7 @@ def describe(rec: dict) -> str:
     td = summary(rec.get("teardown_ms") or [0])
     v = rec.get("verify", {})
     checks = ",".join(f"{k}={'ok' if val else 'FAIL'}" for k, val in v.items() if k != "ok")
+    checks += f"  other-cpu {rec.get('other_cpu_pct', 0):.0f}%"
     leak = f" LEFTOVERS={rec['leftovers'][:4]}" if rec.get("leftovers") else ""
     return (f"{rec['tool']:<16} N={rec['n']:<5} per-sandbox med {s['median']:7.2f} ms "
             f"p90 {s['p90']:7.2f}  total {rec['total_s']:6.2f}s  teardown "
@@ -76,21 +97,55 @@ def describe(rec: dict) -> str:
             f"settle {rec.get('settle_s', 0):.1f}s  {checks}{leak}")
 
 
-def interleaved(tools, ns, rounds_for, settler, emit) -> list[dict]:
-    """For each N: rounds A B C, B C A, ... (rotated so no tool always runs
-    first after a settle).  `rounds_for(tool, n)` says how many rounds a tool
-    gets at N (0 = skip); `emit(rec)` is called after each run."""
-    out, k = [], 0
-    for n in ns:
-        plan = {t.name: rounds_for(t, n) for t in tools}
-        for r in range(max(plan.values(), default=0)):
-            order = tools[r % len(tools):] + tools[:r % len(tools)]
-            for tool in order:
-                if r >= plan[tool.name]:
+GUESS_MS = 150.0  # per sandbox (attach + teardown) before a tool has been measured
+
+
+class Budget:
+    """Learns each tool's cost per sandbox and refuses runs that would end
+    after the deadline."""
+
+    def __init__(self, minutes: float):
+        self.t0 = time.monotonic()
+        self.deadline = self.t0 + minutes * 60
+        self.cost: dict[str, float] = {}
+
+    def fits(self, tool, n: int) -> bool:
+        est = n * self.cost.get(tool.name, GUESS_MS) / 1000 + 1.0 + 0.01 * n
+        return time.monotonic() + est < self.deadline
+
+    def learn(self, rec: dict) -> None:
+        if "error" not in rec:
+            spent = rec["total_s"] + rec.get("teardown_total_s", 0) + rec.get("settle_s", 0)
+            self.cost[rec["tool"]] = 1000 * spent / rec["n"]
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+
+def attach_grid(tools, plan, settler, budget, data) -> None:
+    """Passes over N: pass r runs round r of every N that has one, each time
+    every eligible tool in rotated order (A B C, then B C A, ...), so no tool
+    always runs first after a settle and a tight budget drops late rounds, not
+    whole N values.  plan: ns, rounds {n: k}, port_rounds {n: k}; a tool's
+    `max_n` caps its N.  Records go to data["attach"]."""
+    k = 0
+    for r in range(max(plan["rounds"].values())):
+        for n in plan["ns"]:
+            eligible = [t for t in tools if r < _rounds(plan, t, n)]
+            shift = r % max(1, len(eligible))
+            for tool in eligible[shift:] + eligible[:shift]:
+                if not budget.fits(tool, n):
+                    data["meta"]["skipped_runs"].append(f"{tool.name} N={n} round {r}")
+                    print(f"  budget: skip {tool.name} N={n} round {r}", flush=True)
                     continue
                 k += 1
                 rec = run_attach(tool, n, f"r{k}", settler, r)
-                rec["pid"] = os.getpid()
-                out.append(rec)
-                emit(rec)
-    return out
+                budget.learn(rec)
+                data["attach"].append(rec)
+                print(f"[{budget.elapsed():6.1f}s] {describe(rec)}", flush=True)
+
+
+def _rounds(plan: dict, tool, n: int) -> int:
+    if tool.max_n is not None and n > tool.max_n:
+        return 0
+    return (plan["port_rounds"] if tool.ports else plan["rounds"]).get(n, 0)

@@ -38,6 +38,7 @@ class Tool:
     batch = False
     uses_netns = True  # False: makes its own sandboxes (Mininet-like)
     bridge: str | None = None  # the bridge the tool makes, if it may outlive teardown
+    max_n: int | None = None  # largest N worth running (slow tools)
 
     def __init__(self, ports: bool = False):
         self.ports = ports

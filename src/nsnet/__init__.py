@@ -3,5 +3,5 @@
 from .engine import Engine
 from .errors import Conflict, InvalidInput, KernelError, NotFound, NsnetError, PermissionDenied
 
-__all__ = ["Engine", "NsnetError", "InvalidInput", "NotFound", "Conflict", "KernelError", "PermissionDenied"]
+__all__ = ["Conflict", "Engine", "InvalidInput", "KernelError", "NotFound", "NsnetError", "PermissionDenied"]
 __version__ = "0.1.0"

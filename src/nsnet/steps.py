@@ -51,6 +51,41 @@ def _has_route(k, ns, dest, via, dev) -> bool:
                for r in _find_route(k, ns, dest))
 
 
+def _nft_listing(k) -> dict | None:
+    """nsnet's nftables table as JSON (None: there is none)."""
+    if hasattr(k, "nft_table"):
+        return k.nft_table()
+    from .errors import KernelError
+
+    try:
+        return k.nft("list table inet nsnet")
+    except KernelError:
+        return None
+
+
+def _nft_summary(commands: list, verb: str | None) -> dict:
+    """Chains, rule comments and element counts of a batch (verb 'add') or a listing."""
+    out = {"chains": set(), "rules": {}, "elems": {}}
+    for cmd in commands:
+        obj = cmd.get(verb) if verb else cmd
+        if not isinstance(obj, dict):
+            continue
+        if "chain" in obj:
+            out["chains"].add(obj["chain"]["name"])
+        elif "rule" in obj:
+            key = (obj["rule"]["chain"], obj["rule"].get("comment"))
+            out["rules"][key] = out["rules"].get(key, 0) + 1
+        elif "element" in obj:
+            name = obj["element"]["name"]
+            out["elems"][name] = out["elems"].get(name, 0) + len(obj["element"]["elem"])
+        else:
+            for kind in ("set", "map"):
+                if kind in obj and verb is None:
+                    body = obj[kind]
+                    out["elems"][body["name"]] = out["elems"].get(body["name"], 0) + len(body.get("elem", []))
+    return out
+
+
 @dataclass
 class CreateNetns(Step):
     name: str
@@ -231,3 +266,64 @@ class DeleteRoute(Step):
 
     def check(self, k):
         return not _has_route(k, self.ns, self.dest, self.via, self.dev)
+
+
+@dataclass
+class Nft(Step):
+    """One atomic nftables transaction (JSON batch); undo is another batch."""
+
+    batch: dict
+    undo_batch: dict | None = None
+    kind = "nft"
+
+    def apply(self, k):
+        k.nft(self.batch)
+
+    def undo(self, k):
+        if self.undo_batch:
+            k.nft(self.undo_batch)
+
+    def explain(self):
+        from .firewall.nftjson import render
+
+        return render(self.batch)
+
+    def check(self, k):
+        """Every chain, rule (known by its comment) and set/map element this batch
+        adds is in the kernel's table (elements are counted, not compared)."""
+        want = _nft_summary(self.batch.get("nftables", []), "add")
+        if not want["chains"] and not want["rules"] and not want["elems"]:
+            return True
+        listing = _nft_listing(k)
+        if listing is None:
+            return False
+        have = _nft_summary(listing.get("nftables", []), None)
+        return (want["chains"] <= have["chains"]
+                and all(have["rules"].get(r, 0) >= n for r, n in want["rules"].items())
+                and all(have["elems"].get(s, 0) >= n for s, n in want["elems"].items()))
+
+
+@dataclass
+class SetSysctl(Step):
+    """A sysctl of the host namespace (forwarding, route_localnet on a bridge)."""
+
+    key: str
+    value: str
+    previous: str | None = None
+    kind = "sysctl"
+
+    def apply(self, k):
+        k.sysctl_set(None, self.key, self.value)
+
+    def undo(self, k):
+        if self.previous is not None:
+            k.sysctl_set(None, self.key, self.previous)
+
+    def explain(self):
+        return [f"sysctl -w {self.key}={self.value}"]
+
+    def check(self, k):
+        try:
+            return k.sysctl_get(None, self.key) == str(self.value)
+        except OSError:  # e.g. the bridge of a per-interface key is gone
+            return False

@@ -35,6 +35,13 @@ CREATE TABLE IF NOT EXISTS links (
     a TEXT NOT NULL REFERENCES sandboxes(name), b TEXT NOT NULL REFERENCES sandboxes(name),
     ifname_a TEXT NOT NULL, ifname_b TEXT NOT NULL, ip_a TEXT, ip_b TEXT,
     UNIQUE (a, b));
+CREATE TABLE IF NOT EXISTS ports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sandbox TEXT NOT NULL REFERENCES sandboxes(name), network TEXT NOT NULL REFERENCES networks(name),
+    sandbox_ip TEXT NOT NULL, host_ip TEXT NOT NULL DEFAULT '', host_port INTEGER NOT NULL,
+    proto TEXT NOT NULL, sandbox_port INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS port_lookup ON ports (proto, host_port);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS routes (
     sandbox TEXT NOT NULL REFERENCES sandboxes(name), dest TEXT NOT NULL,
     via TEXT, dev TEXT, PRIMARY KEY (sandbox, dest));
@@ -151,7 +158,8 @@ class Store:
         return self._one("SELECT * FROM endpoints WHERE network=? AND sandbox=?", network, sandbox)
 
     def used_ips(self, network):
-        return [r[0] for r in self.db.execute("SELECT ip FROM endpoints WHERE network=? AND ip IS NOT NULL", (network,))]
+        rows = self.db.execute("SELECT ip FROM endpoints WHERE network=? AND ip IS NOT NULL", (network,))
+        return [r[0] for r in rows]
 
     def add_endpoint(self, network, sandbox, ifname, ip, is_gateway, options=None) -> int:
         cur = self.db.execute(
@@ -202,7 +210,40 @@ class Store:
     def remove_route(self, sandbox, dest):
         self.db.execute("DELETE FROM routes WHERE sandbox=? AND dest=?", (sandbox, dest))
 
+    # published ports
+    def ports(self, sandbox=None, network=None):
+        sql, args = "SELECT * FROM ports WHERE 1=1", []
+        if sandbox is not None:
+            sql += " AND sandbox=?"
+            args.append(sandbox)
+        if network is not None:
+            sql += " AND network=?"
+            args.append(network)
+        return self._all(sql + " ORDER BY id", *args)
+
+    def ports_on(self, proto, host_port):
+        return self._all("SELECT * FROM ports WHERE proto=? AND host_port=?", proto, host_port)
+
+    def add_port(self, sandbox, network, sandbox_ip, host_ip, host_port, proto, sandbox_port):
+        self.db.execute(
+            "INSERT INTO ports (sandbox, network, sandbox_ip, host_ip, host_port, proto, sandbox_port) "
+            "VALUES (?,?,?,?,?,?,?)", (sandbox, network, sandbox_ip, host_ip, host_port, proto, sandbox_port))
+
+    def remove_ports(self, sandbox, network):
+        self.db.execute("DELETE FROM ports WHERE sandbox=? AND network=?", (sandbox, network))
+
+    # small key/value facts (e.g. the host's ip_forward before nsnet changed it)
+    def meta(self, key):
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key, value):
+        if value is None:
+            self.db.execute("DELETE FROM meta WHERE key=?", (key,))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)", (key, value))
+
     def snapshot(self) -> dict:
         """Every row of every table: tests compare it before/after a refused call."""
-        tables = ("networks", "sandboxes", "endpoints", "links", "routes")
+        tables = ("networks", "sandboxes", "endpoints", "links", "routes", "ports", "meta")
         return {t: [tuple(r) for r in self.db.execute(f"SELECT * FROM {t} ORDER BY rowid")] for t in tables}

@@ -1,6 +1,7 @@
 import pytest
 
 from .helpers import Host, wait_until
+from .outside import Outside
 
 
 @pytest.fixture
@@ -25,3 +26,13 @@ def clean_host():
         assert wait_until(lambda: h.host_links() == ["lo"], timeout=10), f"links leaked: {h.host_links()}"
     finally:
         h.destroy()
+
+
+@pytest.fixture
+def outside(host):
+    """An outside namespace wired to the host (10.77.0.1 <-> 10.77.0.2)."""
+    o = Outside(host)
+    try:
+        yield o
+    finally:
+        o.destroy()

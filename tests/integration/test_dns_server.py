@@ -152,7 +152,6 @@ def topo(tmp_path_factory):
         script.write_text(UPSTREAM)
         procs.append(subprocess.Popen(
             ["ip", "netns", "exec", names["up"], sys.executable, str(script), "10.77.0.2", "600"]))
-        names["upstream_proc"] = procs[0]
         clients = {k: Client(names[k]) for k in ("ca", "cb", "cc")}
         names.update(clients)
         yield names
@@ -210,8 +209,13 @@ class Dns:
 
     def sockets(self):
         """Inodes of the server's open sockets: a reload must keep the ones it still needs."""
-        fds = Path(f"/proc/{self.proc.pid}/fd")
-        return {os.readlink(fd) for fd in fds.iterdir() if os.readlink(fd).startswith("socket:")}
+        links = set()
+        for fd in Path(f"/proc/{self.proc.pid}/fd").iterdir():
+            try:
+                links.add(os.readlink(fd))
+            except FileNotFoundError:  # closed meanwhile
+                pass
+        return {link for link in links if link.startswith("socket:")}
 
     def hup(self):
         self.proc.send_signal(signal.SIGHUP)

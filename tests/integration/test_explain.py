@@ -20,6 +20,9 @@ def _batches(commands):
     runs = []
     for cmd in commands:
         words = cmd.split()
+        if words[0] in ("nft", "sysctl"):  # firewall lines run as shell commands in the host
+            runs.append(("shell", [cmd]))
+            continue
         assert words[0] == "ip", cmd
         ns, rest = (words[2], words[3:]) if words[1] == "-n" else (None, words[1:])
         if runs and runs[-1][0] == ns:
@@ -40,7 +43,9 @@ def test_explain_commands_rebuild_the_same_network():
         e.sandbox_create("red")
         e.link_add("red", "web", subnet="10.9.0.0/30")
         e.route_add("red", "192.168.1.0/24", "10.9.0.2")
+        e.network_connect("db", "web", publish=["8080:80", "127.0.0.1:5353:53/udp"])
         before = _normalise(kernel_snapshot(h), h.name)
+        ruleset_before = sh("ip", "netns", "exec", h.name, "nft", "list", "ruleset").stdout
         commands = e.explain()
         assert commands[0] == "ip link add nsbr-devops type bridge"
         # tear the original down (namespace names are global), keep the commands
@@ -52,12 +57,16 @@ def test_explain_commands_rebuild_the_same_network():
         for ns, lines in _batches(commands):
             # nsenter joins only the network namespace: mounts made by `netns add`
             # must land in the machine's mount namespace, as with a plain `ip`.
-            target = ["ip", "-n", ns] if ns else ["nsenter", f"--net=/run/netns/{h.name}", "ip"]
-            r = subprocess.run([*target, "-batch", "-"],
-                               input="\n".join(lines) + "\n", text=True, capture_output=True, timeout=30)
+            if ns == "shell":
+                argv, stdin = ["nsenter", f"--net=/run/netns/{h.name}", "sh", "-c", lines[0]], None
+            else:
+                target = ["ip", "-n", ns] if ns else ["nsenter", f"--net=/run/netns/{h.name}", "ip"]
+                argv, stdin = [*target, "-batch", "-"], "\n".join(lines) + "\n"
+            r = subprocess.run(argv, input=stdin, text=True, capture_output=True, timeout=30)
             assert r.returncode == 0, r.stderr
         after = _normalise(kernel_snapshot(h), h.name)
         assert after == before
+        assert sh("ip", "netns", "exec", h.name, "nft", "list", "ruleset").stdout == ruleset_before
     finally:
         h.destroy()
 

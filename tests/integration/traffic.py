@@ -30,10 +30,13 @@ else:
 """
 
 
-def roundtrip(server_ns, client_ns, addr, port=5555, proto="tcp", bind="0.0.0.0") -> str | None:
-    """Start a one-shot server in server_ns, connect from client_ns to addr:port.
-    Returns the reply ('PING <client address as the server saw it>') or None."""
-    srv = subprocess.Popen(["ip", "netns", "exec", server_ns, "python3", "-c", SERVER, proto, bind, str(port)],
+def roundtrip(server_ns, client_ns, addr, port=5555, proto="tcp", bind="0.0.0.0",
+              server_port=None) -> str | None:
+    """Start a one-shot server in server_ns (on server_port, default: port),
+    connect from client_ns to addr:port. Returns the reply ('PING <client
+    address as the server saw it>') or None."""
+    srv = subprocess.Popen(["ip", "netns", "exec", server_ns, "python3", "-c", SERVER, proto, bind,
+                            str(server_port or port)],
                            stdout=subprocess.PIPE, text=True)
     try:
         assert srv.stdout.readline().strip() == "ready"

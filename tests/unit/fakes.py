@@ -8,6 +8,8 @@ class FakeKernel:
         self.namespaces: set[str] = set()
         self.host_links: set[str] = {"lo"}
         self.fail_on = fail_on
+        self.sysctls: dict[str, str] = {}
+        self.busy_ports: set[tuple[str, int]] = set()
 
     def privileged(self):
         return True
@@ -67,6 +69,22 @@ class FakeKernel:
 
     def routes(self, ns):
         return [{"dest": "10.0.2.0/24", "via": None, "dev": "eth0", "proto": 2}] if ns is None else []
+
+    def sysctl_get(self, ns, key):
+        return self.sysctls.get(key, "0")
+
+    def sysctl_set(self, ns, key, value):
+        self._call("sysctl_set", key, value)
+        self.sysctls[key] = value
+
+    def nft(self, batch):
+        self._call("nft", batch)
+
+    def port_in_use(self, host_ip, proto, port):
+        return (proto, port) in self.busy_ports
+
+    def addrs(self, ns):
+        return [{"ifname": "eth0", "cidr": "10.0.2.15/24", "family": 2}]
 
     def close(self):
         pass

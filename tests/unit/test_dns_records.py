@@ -246,6 +246,10 @@ def test_cache_replays_a_reply_with_the_new_id_and_only_for_local_answers(cfg):
     respond(cfg, net, DNSRecord.question("example.com").pack(), True, cache)
     respond(cfg, net, b"\x12\x34\x01\x00\x00\x01" + b"\xff" * 30, True, cache)
     assert len(cache) == 1
+    # One cache serves every network: the network is part of the key.
+    other = cfg.by_addr["192.168.2.1"]
+    reply = DNSRecord.parse(respond(cfg, other, first.pack(), True, cache)[0])
+    assert reply.header.rcode == RCODE.NXDOMAIN and len(cache) == 2
     # A reloaded config comes with a new cache: the old answer is not served.
     new = parse_config({"networks": {"devops": {"listen": ["192.168.1.1"], "domain": "devops",
                                                 "records": {"web1": ["192.168.1.99"]}}}})
@@ -261,3 +265,15 @@ def test_names_dnslib_parses_but_cannot_pack_are_formerr(cfg, qname):
     pkt = struct.pack("!6H", 5, 0x0100, 1, 0, 0, 0) + qname + struct.pack("!HH", 1, 1)
     out, fwd = respond(cfg, cfg.by_addr["192.168.1.1"], pkt)
     assert fwd is None and DNSRecord.parse(out).header.rcode == RCODE.FORMERR
+
+
+def test_reload_reuses_unchanged_networks_and_rebuilds_changed_ones(cfg):
+    changed = json.loads(json.dumps(CONFIG))
+    changed["networks"]["db"]["records"]["ns2"] = ["192.168.2.10"]
+    new = parse_config(changed, previous=cfg)
+    assert new.networks["devops"] is cfg.networks["devops"]
+    assert new.networks["db"] is not cfg.networks["db"]
+    reply, _ = ask(new, "192.168.2.1", "ns2")
+    assert addrs(reply) == ["192.168.2.10"]
+    reply, fwd = ask(new, "192.168.1.1", "ns2")  # the cross-network index is rebuilt too
+    assert fwd is None and reply.header.rcode == RCODE.NXDOMAIN

@@ -26,3 +26,7 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 dry_run_option = click.option("--dry-run", is_flag=True, help="Print the plan as ip commands; change nothing.")
+
+publish_option = click.option(
+    "--publish", "-p", multiple=True, metavar="[HOST_IP:]HOST_PORT:PORT[/tcp|udp]",
+    help="Publish a port (repeatable; ranges like 8000-8010:8000-8010).")

@@ -8,10 +8,11 @@ import click
 from ..errors import NsnetError
 from . import output
 from .context import Context, pass_ctx
+from .firewall import firewall
 from .link import link
 from .network import network
 from .route import route
-from .sandbox import exec_, sandbox
+from .sandbox import exec_, port, sandbox
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,6 +41,8 @@ def explain(ctx, target):
 
 
 cli.add_command(sandbox)
+cli.add_command(port)
+cli.add_command(firewall)
 cli.add_command(network)
 cli.add_command(link)
 cli.add_command(route)

@@ -4,7 +4,7 @@ import click
 
 from . import output
 from .common import show_result
-from .context import dry_run_option, pass_ctx
+from .context import dry_run_option, pass_ctx, publish_option
 
 
 @click.group()
@@ -74,11 +74,13 @@ def rm(ctx, names, force, dry_run):
 @click.argument("sandbox")
 @click.option("--ip", help="Static address (default: next free one).")
 @click.option("--ifname", help="Interface name inside the sandbox (default: eth0, eth1, ...).")
+@publish_option
 @dry_run_option
 @pass_ctx
-def connect(ctx, network_name, sandbox, ip, ifname, dry_run):
+def connect(ctx, network_name, sandbox, ip, ifname, publish, dry_run):
     """Attach SANDBOX to NETWORK through a veth pair."""
-    result = ctx.engine.network_connect(network_name, sandbox, ip=ip, ifname=ifname, dry_run=dry_run)
+    result = ctx.engine.network_connect(network_name, sandbox, ip=ip, ifname=ifname, publish=list(publish),
+                                        dry_run=dry_run)
     where = f" as {result['ifname']} {result['ip']}" if result and result.get("ip") else ""
     show_result(ctx, result, f"connected {sandbox} to {network_name}{where}")
 

@@ -6,7 +6,7 @@ from ..errors import InvalidInput
 from ..kernel import nsexec
 from . import output
 from .common import show_result
-from .context import dry_run_option, pass_ctx
+from .context import dry_run_option, pass_ctx, publish_option
 
 
 def parse_network_arg(value: str) -> tuple[str, str | None]:
@@ -26,12 +26,13 @@ def sandbox():
 @click.argument("name")
 @click.option("--network", "networks", multiple=True, metavar="NET[:IP]",
               help="Attach to this network (repeatable); optionally with a static IP.")
+@publish_option
 @dry_run_option
 @pass_ctx
-def create(ctx, name, networks, dry_run):
+def create(ctx, name, networks, publish, dry_run):
     """Create sandbox NAME (a network namespace with lo up)."""
     nets = [parse_network_arg(n) for n in networks]
-    result = ctx.engine.sandbox_create(name, networks=nets, dry_run=dry_run)
+    result = ctx.engine.sandbox_create(name, networks=nets, publish=list(publish), dry_run=dry_run)
     addrs = ", ".join(f"{e['network']}={e['ip']}" for e in result.get("endpoints", []) if e.get("ip"))
     show_result(ctx, result, f"created sandbox {name}" + (f" ({addrs})" if addrs else ""))
 
@@ -58,12 +59,31 @@ def inspect(ctx, name):
     if data["endpoints"]:
         output.table(data["endpoints"], [("network", "NETWORK"), ("ifname", "IFNAME"), ("ip", "IP"),
                                           ("host_ifname", "HOST IF"), ("is_gateway", "GW")], "endpoints")
+    if data.get("ports"):
+        output.table(data["ports"], PORT_COLUMNS, "published ports")
     if data["links"]:
         output.table(data["links"], [("peer", "PEER"), ("ifname", "IFNAME"), ("ip", "IP")], "links")
     kernel = data.get("kernel")
     if kernel:
         output.table(kernel["addresses"], [("ifname", "IFNAME"), ("cidr", "ADDRESS")], "addresses (kernel)")
         output.table(kernel["routes"], [("dest", "DEST"), ("via", "VIA"), ("dev", "DEV")], "routes (kernel)")
+
+
+PORT_COLUMNS = [("host_ip", "HOST IP"), ("host_port", "HOST PORT"), ("proto", "PROTO"),
+                ("sandbox_ip", "SANDBOX IP"), ("sandbox_port", "PORT"), ("network", "NETWORK")]
+
+
+@click.command("port")
+@click.argument("name", required=False)
+@pass_ctx
+def port(ctx, name):
+    """List published ports (of one sandbox, or all)."""
+    rows = ctx.engine.port_ls(name)
+    if ctx.as_json:
+        return output.emit_json(rows)
+    for row in rows:
+        row["host_ip"] = row["host_ip"] or "0.0.0.0"
+    output.table(rows, [("sandbox", "SANDBOX")] + PORT_COLUMNS)
 
 
 @sandbox.command("rm")

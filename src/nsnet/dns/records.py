@@ -28,7 +28,7 @@ from dnslib import (
 TTL = 60
 MAX_UDP_REPLY = 4096      # ceiling on the EDNS payload size we honour
 OUR_EDNS_PAYLOAD = 1232   # the size we advertise (DNS flag day 2020)
-CACHE_SIZE = 4096         # packed replies kept per network (see respond)
+CACHE_SIZE = 8192         # packed replies kept, all networks together (~2.5 MB; see respond)
 _ANY = QTYPE.ANY
 _NOTIMP_TYPES = frozenset((QTYPE.AXFR, QTYPE.IXFR, 253, 254))  # zone transfers, MAILB, MAILA
 _CLASSES = frozenset((1, 255))                                 # IN, ANY
@@ -46,6 +46,7 @@ class Network:
     forward: bool
     names: dict[bytes, tuple[list, list]]  # every accepted name form -> (A rdata, AAAA rdata)
     ptrs: dict[bytes, list]                # reverse name -> PTR rdata
+    source: dict                           # its JSON object: unchanged on reload -> reused
 
 
 @dataclass(slots=True)
@@ -63,13 +64,13 @@ class Config:
 # ---------------------------------------------------------------- config
 
 
-def load_config(path: str) -> Config:
+def load_config(path: str, previous: Config | None = None) -> Config:
     try:
         with open(path, encoding="utf-8") as f:
             obj = json.load(f)
     except (OSError, ValueError) as e:
         raise ConfigError(f"cannot read DNS config {path}: {e}") from None
-    return parse_config(obj)
+    return parse_config(obj, previous)
 
 
 def _check_keys(obj, allowed: set[str], where: str) -> None:
@@ -154,10 +155,13 @@ def _network(name: str, obj) -> Network:
         for form in (key, key + b"." + domain) if domain else (key,):
             old = names.get(form)
             names[form] = (old[0] + v4, old[1] + v6) if old else (v4, v6)
-    return Network(name, listen, domain, forward, names, ptrs)
+    return Network(name, listen, domain, forward, names, ptrs, obj)
 
 
-def parse_config(obj) -> Config:
+def parse_config(obj, previous: Config | None = None) -> Config:
+    """Validate and index a config. Networks whose JSON equals their entry in
+    `previous` are reused as they are: a reload then costs about as much as
+    the networks that changed (building 1,000 names takes ~17 ms)."""
     _check_keys(obj, {"upstreams", "networks", "port", "upstream_timeout"}, "config")
     ups = obj.get("upstreams", [])
     if not isinstance(ups, list):
@@ -176,7 +180,8 @@ def parse_config(obj) -> Config:
                  timeout=float(timeout))
     known: set[bytes] = set()
     for name, nobj in nets_obj.items():
-        net = _network(name, nobj)
+        old = previous.networks.get(name) if previous else None
+        net = old if old is not None and old.source == nobj else _network(name, nobj)
         for addr in net.listen:
             if addr in cfg.by_addr:
                 raise ConfigError(f"networks.{name}.listen: {addr} is already the listen "
@@ -295,20 +300,20 @@ def respond(cfg: Config, net: Network | None, data: bytes, udp: bool = True,
     Returns (reply_bytes, None), or (None, request) when the request must be
     forwarded upstream, or (None, None) when the packet is to be dropped.
 
-    `cache` (one dict per network, emptied on every reload) maps a query minus
-    its 2-byte ID to the packed reply minus its ID: a repeated query costs a
-    dict lookup instead of a dnslib parse + build (~60 us). Every byte sent is
-    still built by dnslib; only the ID is spliced in.
+    `cache` (a dict the caller empties on every reload) maps (network, query
+    minus its 2-byte ID) to the packed reply minus its ID: a repeated query
+    costs a dict lookup instead of a dnslib parse + build (~65 us). Every byte
+    sent is still built by dnslib; only the ID is spliced in.
     """
     if cache is not None:
-        key = bytes(data[2:])
+        key = (net.name if net else None, bytes(data[2:]))
         hit = cache.get(key)
         if hit is not None:
             return data[:2] + hit, None
     try:
         req = DNSRecord.parse(data)
     # Not just DNSError: a chain of compression pointers gives RecursionError.
-    except Exception:  # noqa: BLE001
+    except Exception:
         return formerr(data), None
     h = req.header
     if h.qr:

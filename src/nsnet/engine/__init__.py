@@ -14,15 +14,18 @@ from ..store import Store
 from .base import EngineBase, Settings
 from .endpoints import Endpoints
 from .explain import Explain
+from .firewall import Firewall
 from .links import Links
 from .lookup import Lookups
 from .networks import Networks
+from .processes import Processes
 from .reconcile import Reconcile
 from .routes import Routes
 from .sandboxes import Sandboxes
 
 
-class Engine(Sandboxes, Networks, Endpoints, Links, Routes, Explain, Reconcile, Lookups, EngineBase):
+class Engine(Processes, Sandboxes, Networks, Endpoints, Links, Routes, Firewall, Explain, Reconcile, Lookups,
+             EngineBase):
     def __init__(self, host_netns: str | None = None, state_dir: str | None = None,
                  netns_prefix: str | None = None, kernel=None, store: Store | None = None):
         super().__init__(Settings.resolve(host_netns, state_dir, netns_prefix), kernel, store)

@@ -14,13 +14,15 @@ from .base import changing
 class Endpoints:
     @changing
     def network_connect(self, network: str, sandbox: str, ip: str | None = None,
-                        ifname: str | None = None) -> dict:
+                        ifname: str | None = None, publish=None) -> dict:
+        """Attach `sandbox` to `network`; `publish`: ['8080:80', '127.0.0.1:53:53/udp', ...]."""
         plan = Plan()
-        self._plan_connect(plan, network, sandbox, ip, ifname)
+        self._plan_connect(plan, network, sandbox, ip, ifname, publish)
         self.apply(plan)
-        return self.store.endpoint(network, sandbox)
+        return dict(self.store.endpoint(network, sandbox), ports=self.port_ls(sandbox))
 
-    def _plan_connect(self, plan: Plan, network: str, sandbox: str, ip=None, ifname=None) -> dict:
+    def _plan_connect(self, plan: Plan, network: str, sandbox: str, ip=None, ifname=None,
+                      publish=None) -> dict:
         """Validate, reserve the address in the store and add the steps to `plan`."""
         net = self.get_network(network)
         sb = self.get_sandbox(sandbox)
@@ -30,13 +32,14 @@ class Endpoints:
         current = self.store.endpoints(sandbox=sandbox)
         if current and (drv.exclusive or sb["mode"] != "netns"):
             other = current[0]["network"]
-            raise Conflict(f"sandbox '{sandbox}' is on network '{other}'; a '{drv.name if drv.exclusive else sb['mode']}' "
-                           "network cannot be combined with others")
+            kind = drv.name if drv.exclusive else sb["mode"]
+            raise Conflict(f"sandbox '{sandbox}' is on network '{other}'; a '{kind}' network cannot be combined "
+                           "with others")
         if drv.exclusive and self.store.links(sandbox):
             raise Conflict(f"sandbox '{sandbox}' has direct links; it cannot join a '{drv.name}' network")
         if not drv.uses_subnet:
-            if ip or ifname:
-                raise Conflict(f"network '{network}' (driver {drv.name}) takes no --ip or --ifname")
+            if ip or ifname or publish:
+                raise Conflict(f"network '{network}' (driver {drv.name}) takes no --ip, --ifname or --publish")
             ep_id = self.store.add_endpoint(network, sandbox, None, None, False)
             self.store.set_sandbox_mode(sandbox, drv.sandbox_mode)
             return self.store.endpoint(network, sandbox)
@@ -63,6 +66,7 @@ class Endpoints:
         self.store.set_endpoint_host_ifname(ep_id, host_veth_name(ep_id))
         ep = self.store.endpoint(network, sandbox)
         plan.extend(drv.plan_connect(net, ep, sb["netns"], default_route=not has_default))
+        plan.extend(self._plan_publish(net, ep, publish))
         return ep
 
     @changing
@@ -79,9 +83,11 @@ class Endpoints:
         errors = execute_best_effort(plan, self.kernel)
         return {"disconnected": sandbox, "network": network, "errors": errors}
 
-    def _plan_disconnect(self, net: dict, ep: dict) -> list:
-        """Forget the endpoint (frees its address) and the routes that used it."""
+    def _plan_disconnect(self, net: dict, ep: dict, cut_cable: bool = True) -> list:
+        """Forget the endpoint (frees its address, unpublishes its ports) and the
+        routes that used it. cut_cable=False leaves the veth to die with its namespace."""
         sb = self.store.sandbox(ep["sandbox"])
+        steps = self._plan_unpublish(ep["sandbox"], net["name"])
         self.store.remove_endpoint(ep["id"])
         if net["subnet"]:
             subnet = ipaddress.ip_network(net["subnet"])
@@ -90,7 +96,9 @@ class Endpoints:
                     self.store.remove_route(ep["sandbox"], route["dest"])
         if not self.store.endpoints(sandbox=ep["sandbox"]):
             self.store.set_sandbox_mode(ep["sandbox"], "netns")
-        return get_driver(net["driver"]).plan_disconnect(net, ep, sb["netns"])
+        if cut_cable:
+            steps += get_driver(net["driver"]).plan_disconnect(net, ep, sb["netns"])
+        return steps
 
     def _plan_move_default_route(self, sandbox: str, gone: dict) -> list:
         """If the gateway network went away, the next network takes the default route."""

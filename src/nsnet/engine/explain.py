@@ -3,8 +3,9 @@ Steps the engine applies (so what is printed is what nsnet does)."""
 
 from ..drivers import get_driver
 from ..errors import NotFound
+from ..firewall import nftjson
 from ..plan import Plan
-from ..steps import AddAddress, AddRoute, CreateNetns, CreateVeth
+from ..steps import AddAddress, AddRoute, CreateNetns, CreateVeth, SetSysctl
 
 
 class Explain:
@@ -46,7 +47,21 @@ class Explain:
         for sb in sandboxes:
             for route in self.store.routes(sb["name"]):
                 plan.add(AddRoute(sb["netns"], route["dest"], via=route["via"]))
+        if target is None:
+            plan.extend(self._firewall_rebuild_steps())
         return plan
+
+    def _firewall_rebuild_steps(self) -> list:
+        bridged = self._bridged_networks()
+        if not bridged:
+            return []
+        steps = [SetSysctl("net.ipv4.ip_forward", "1")]
+        steps += [SetSysctl(f"net.ipv4.conf.{n['bridge']}.route_localnet", "1") for n in bridged]
+        fw = self.firewall_plan()
+        if fw is not None:
+            fw.batch = nftjson.batch(*fw.batch["nftables"][2:])  # no 'delete table' on a fresh host
+            steps.append(fw)
+        return steps
 
     def _connect_steps(self, net, ep, sb) -> list:
         return get_driver(net["driver"]).plan_connect(net, ep, sb["netns"], bool(ep["is_gateway"]))

@@ -40,9 +40,13 @@ class Networks:
         else:
             net = self._prepare_bridge(name, subnet, gateway, mtu, bridge)
         options = {"internal": bool(internal), "masquerade": bool(masquerade) and not internal}
+        before = self._bridged_networks()
         self.store.add_network(net["name"], driver, net["subnet"], net["gateway"], net["bridge"], net["mtu"], options)
         net["options"] = options
-        self.apply(Plan(drv.plan_create(net)))
+        plan = Plan(drv.plan_create(net))
+        if net["bridge"]:
+            plan.extend(self._fw_network_added(net, before))
+        self.apply(plan)
         return self.network_inspect(name)
 
     def _prepare_bridge(self, name, subnet, gateway, mtu, bridge) -> dict:
@@ -88,11 +92,15 @@ class Networks:
             who = ", ".join(ep["sandbox"] for ep in endpoints)
             raise Conflict(f"network '{name}' has {len(endpoints)} sandbox(es) attached ({who}); "
                            "disconnect them or use --force")
+        before = self._bridged_networks()
         plan = Plan()
         for ep in endpoints:
             plan.extend(self._plan_disconnect(net, ep))
-        plan.extend(get_driver(net["driver"]).plan_remove(net))
         self.store.remove_network(name)
+        fw_first, fw_last = self._fw_network_removed(before) if net["bridge"] else ([], [])
+        plan.extend(fw_first)  # firewall rules go before the bridge does
+        plan.extend(get_driver(net["driver"]).plan_remove(net))
+        plan.extend(fw_last)
         if self._dry_run:
             self.apply(plan)
         errors = execute_best_effort(plan, self.kernel)

@@ -11,6 +11,7 @@ re-created object (the addresses of a re-created veth, its routes).
 import ipaddress
 from dataclasses import dataclass, field
 
+from ..errors import NsnetError
 from ..plan import Plan, execute_best_effort
 from ..steps import (
     AddAddress,
@@ -25,6 +26,7 @@ from ..steps import (
 from .base import changing
 
 MAX_ROUNDS = 3
+CONF = "net.ipv4.conf."
 
 
 class KernelView:
@@ -34,6 +36,8 @@ class KernelView:
         self.kernel = kernel
         self._exists: dict[str, bool] = {}
         self._snaps: dict[str | None, dict] = {}
+        self._sysctls: dict = {}
+        self._nft = False
 
     def netns_exists(self, name: str) -> bool:
         if name not in self._exists:
@@ -62,6 +66,26 @@ class KernelView:
 
     def routes(self, ns):
         return self._snap(ns)["routes"]
+
+    def sysctl_get(self, ns, key) -> str:
+        if (ns, key) not in self._sysctls:
+            try:
+                self._sysctls[(ns, key)] = self.kernel.sysctl_get(ns, key)
+            except OSError as exc:
+                self._sysctls[(ns, key)] = exc
+        value = self._sysctls[(ns, key)]
+        if isinstance(value, OSError):
+            raise value
+        return value
+
+    def nft_table(self) -> dict | None:
+        """nsnet's nftables table as JSON, listed once (None: there is none)."""
+        if self._nft is False:
+            try:
+                self._nft = self.kernel.nft("list table inet nsnet")
+            except NsnetError:
+                self._nft = None
+        return self._nft
 
     def link(self, ns, ifname) -> dict | None:
         return next((x for x in self.links(ns) if x["ifname"] == ifname), None)
@@ -100,6 +124,9 @@ def _namespaces(step) -> set:
 def _host_ifnames(step) -> set:
     if isinstance(step, CreateBridge):
         return {step.ifname}
+    key = getattr(step, "key", None)  # SetSysctl of one interface: net.ipv4.conf.IF.x
+    if isinstance(key, str) and key.startswith(CONF) and key.count(".") >= 4:
+        return {key[len(CONF):].rsplit(".", 1)[0]}
     out = set()
     if getattr(step, "ns", "x") is None and getattr(step, "ifname", None):
         out.add(step.ifname)
@@ -126,13 +153,16 @@ class Reconcile:
         else:
             steps = self.rebuild_plan().steps
             names = None if target is None else set(target)
+            if names is not None and not names:
+                return []
         exclude = set(exclude)
         out = []
         for step in steps:
             sandboxes = sorted(by_netns[n] for n in _namespaces(step) if n in by_netns)
             networks = sorted(by_bridge[i] for i in _host_ifnames(step) if i in by_bridge)
             related = set(sandboxes) | set(networks)
-            if related & exclude or (names is not None and not related & names):
+            # Host-wide steps (forwarding, the firewall table) go with any target list.
+            if related & exclude or (names is not None and related and not related & names):
                 continue
             owners = [f"sandbox {s}" for s in sandboxes] or [f"network {n}" for n in networks]
             out.append(Drift(step, owners))

@@ -9,9 +9,10 @@ from .base import changing
 
 class Sandboxes:
     @changing
-    def sandbox_create(self, name: str, networks: list | None = None) -> dict:
+    def sandbox_create(self, name: str, networks: list | None = None, publish=None) -> dict:
         """`networks`: [(network, ip or None), ...] to attach in the same plan,
-        so a failure in any attachment removes the sandbox too."""
+        so a failure in any attachment removes the sandbox too. `publish`
+        ports go to the sandbox's address on its first network."""
         check_name("sandbox", name)
         if self.store.sandbox(name):
             raise Conflict(f"sandbox '{name}' already exists")
@@ -21,26 +22,29 @@ class Sandboxes:
         self.store.add_sandbox(name, netns)
         plan = Plan([CreateNetns(netns)])
         seen = set()
+        if publish and not networks:
+            raise InvalidInput("publishing ports needs a network (--network)")
         for item in networks or []:
             net, ip = (item, None) if isinstance(item, str) else (item[0], item[1])
             if net in seen:
                 raise InvalidInput(f"network '{net}' is given twice")
+            self._plan_connect(plan, net, name, ip, publish=None if seen else publish)
             seen.add(net)
-            self._plan_connect(plan, net, name, ip)
         self.apply(plan)
         return self.sandbox_inspect(name, live=False)
 
     @changing
     def sandbox_rm(self, name: str) -> dict:
         sb = self.get_sandbox(name)
+        if not self._dry_run:
+            self.processes_stop_sandbox(name)
         # Unpinning the namespace makes the kernel delete its veths (in batches,
         # ~50x faster than one RTM_DELLINK each). Only if a process is still
         # inside, and would keep the namespace alive, are the cables cut first.
         in_use = self.kernel.netns_in_use(sb["netns"])
         plan = Plan()
         for ep in self.store.endpoints(sandbox=name):
-            steps = self._plan_disconnect(self.store.network(ep["network"]), ep)
-            plan.extend(steps if in_use else [])
+            plan.extend(self._plan_disconnect(self.store.network(ep["network"]), ep, cut_cable=in_use))
         for link in self.store.links(name):
             self.store.remove_link(link["id"])
             own_end = link["ifname_a"] if link["a"] == name else link["ifname_b"]
@@ -81,6 +85,7 @@ class Sandboxes:
                 for link in self.store.links(name)
             ],
             "routes": [{"dest": r["dest"], "via": r["via"], "dev": r["dev"]} for r in self.store.routes(name)],
+            "ports": self.port_ls(name),
         }
         if live and sb["mode"] == "netns" and self.kernel.netns_exists(sb["netns"]):
             out["kernel"] = {

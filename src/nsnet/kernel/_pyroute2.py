@@ -14,7 +14,7 @@ if "pyroute2" not in sys.modules:
     _spec = importlib.util.find_spec("pyroute2")
     sys.modules["pyroute2"] = importlib.util.module_from_spec(_spec)
 
-from pyroute2.netlink import (  # noqa: E402
+from pyroute2.netlink import (
     NLM_F_ACK,
     NLM_F_CREATE,
     NLM_F_DUMP,
@@ -23,8 +23,8 @@ from pyroute2.netlink import (  # noqa: E402
     NLMSG_DONE,
     NLMSG_ERROR,
 )
-from pyroute2.netlink.exceptions import NetlinkError  # noqa: E402
-from pyroute2.netlink.rtnl import (  # noqa: E402
+from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl import (
     RTM_DELADDR,
     RTM_DELLINK,
     RTM_DELROUTE,
@@ -35,13 +35,29 @@ from pyroute2.netlink.rtnl import (  # noqa: E402
     RTM_NEWLINK,
     RTM_NEWROUTE,
 )
-from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg  # noqa: E402
-from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg  # noqa: E402
-from pyroute2.netlink.rtnl.rtmsg import rtmsg  # noqa: E402
+from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 __all__ = [
-    "NLM_F_ACK", "NLM_F_CREATE", "NLM_F_DUMP", "NLM_F_EXCL", "NLM_F_REQUEST", "NLMSG_DONE",
-    "NLMSG_ERROR", "NetlinkError", "RTM_DELADDR", "RTM_DELLINK", "RTM_DELROUTE", "RTM_GETADDR",
-    "RTM_GETLINK", "RTM_GETROUTE", "RTM_NEWADDR", "RTM_NEWLINK", "RTM_NEWROUTE", "ifaddrmsg",
-    "ifinfmsg", "rtmsg",
+    "NLMSG_DONE",
+    "NLMSG_ERROR",
+    "NLM_F_ACK",
+    "NLM_F_CREATE",
+    "NLM_F_DUMP",
+    "NLM_F_EXCL",
+    "NLM_F_REQUEST",
+    "RTM_DELADDR",
+    "RTM_DELLINK",
+    "RTM_DELROUTE",
+    "RTM_GETADDR",
+    "RTM_GETLINK",
+    "RTM_GETROUTE",
+    "RTM_NEWADDR",
+    "RTM_NEWLINK",
+    "RTM_NEWROUTE",
+    "NetlinkError",
+    "ifaddrmsg",
+    "ifinfmsg",
+    "rtmsg",
 ]

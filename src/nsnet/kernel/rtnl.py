@@ -53,6 +53,7 @@ class Kernel:
         self.host_netns = host_netns
         self._channels: dict[str | None, Channel] = {}
         self._index_cache: dict[tuple[str | None, str], int] = {}
+        self._nft = None
 
     @staticmethod
     def privileged() -> bool:
@@ -127,6 +128,32 @@ class Kernel:
         for chan in self._channels.values():
             chan.close()
         self._channels.clear()
+        if self._nft is not None:
+            self._nft.close()
+            self._nft = None
+
+    # -- nftables and sockets of the host namespace -------------------------
+    def nft(self, batch) -> dict | None:
+        if self._nft is None:
+            from .nft import Nft
+
+            self._nft = Nft(self.host_netns)
+        return self._nft.run(batch)
+
+    def port_in_use(self, host_ip: str, proto: str, port: int) -> bool:
+        """Is a socket in the host namespace bound to this port? Found by trying
+        to bind it there (SO_REUSEADDR: a TIME_WAIT leftover does not count)."""
+        kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+        with self._inside(None):
+            sock = socket.socket(socket.AF_INET, kind)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host_ip or "0.0.0.0", port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+        finally:
+            sock.close()
+        return False
 
     # -- links ------------------------------------------------------------
     def link_index(self, ns: str | None, ifname: str) -> int | None:

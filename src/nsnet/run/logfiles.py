@@ -41,6 +41,9 @@ class RotatingLog:
             n = min(room, len(view))
             if n < len(view):
                 cut = bytes(view[:n]).rfind(b"\n")
+                if cut < 0 and self.size:  # no whole line fits: start the next file with it
+                    self.rotate()
+                    continue
                 if cut >= 0:
                     n = cut + 1
             self._write_all(view[:n])
@@ -70,9 +73,10 @@ class RotatingLog:
             self.fd = -1
 
 
-def read_all(path: str, max_files: int = DEFAULT_MAX_FILES, chunk: int = 65536):
-    """Every byte kept for one stream, oldest first."""
-    for p in rotated_paths(path, max_files):
+def read_all(path: str, max_files: int = DEFAULT_MAX_FILES, chunk: int = 65536, current: bool = True):
+    """Every byte kept for one stream, oldest first (without the current file:
+    only the rotated ones)."""
+    for p in rotated_paths(path, max_files)[: None if current else -1]:
         try:
             with open(p, "rb") as f:
                 while block := f.read(chunk):
@@ -84,11 +88,11 @@ def read_all(path: str, max_files: int = DEFAULT_MAX_FILES, chunk: int = 65536):
 class _Tail:
     """Follows one log path across rotations (a new inode at the path)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, at_end: bool):
         self.path = path
         self.f = None
         self.inode = None
-        self._reopen(at_end=True)
+        self._reopen(at_end)
 
     def _reopen(self, at_end: bool) -> None:
         try:
@@ -121,11 +125,12 @@ class _Tail:
             self.f.close()
 
 
-def follow(paths: dict, still_running, interval: float = 0.1, max_seconds: float | None = None):
-    """Yield (stream, bytes) as the files at `paths` ({stream: path}) grow,
-    starting at their current ends, until still_running() turns False (then a
-    last read) or max_seconds pass."""
-    tails = {stream: _Tail(path) for stream, path in paths.items()}
+def follow(paths: dict, still_running, interval: float = 0.1, max_seconds: float | None = None,
+           from_start: bool = False):
+    """Yield (stream, bytes) as the files at `paths` ({stream: path}) grow
+    (from their current ends, or their beginnings), until still_running()
+    turns False (then a last read) or max_seconds pass."""
+    tails = {stream: _Tail(path, at_end=not from_start) for stream, path in paths.items()}
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     try:
         while True:

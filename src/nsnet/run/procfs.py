@@ -4,14 +4,15 @@ field 22 of /proc/PID/stat, in clock ticks since boot, never changes for the
 life of a process and differs for any later process with the same pid."""
 
 import os
-from typing import NamedTuple
 
 
-class Stat(NamedTuple):
-    state: str  # R, S, D, Z (zombie), X (dead), T, ...
-    ppid: int
-    pgrp: int
-    starttime: int
+class Stat:
+    """state: R, S, D, Z (zombie), X (dead), T ...; starttime: clock ticks since boot."""
+
+    __slots__ = ("pgrp", "ppid", "starttime", "state")
+
+    def __init__(self, state: str, ppid: int, pgrp: int, starttime: int):
+        self.state, self.ppid, self.pgrp, self.starttime = state, ppid, pgrp, starttime
 
 
 def stat(pid: int, proc: str = "/proc") -> Stat | None:

@@ -1,0 +1,88 @@
+"""Turn the raw run records of a results file into per (tool, N) figures."""
+
+import statistics
+from collections import defaultdict
+
+from .stats import between_rounds, summary
+
+
+def ok_runs(data: dict) -> list[dict]:
+    return [r for r in data.get("attach", []) if "error" not in r]
+
+
+def by_tool_n(data: dict) -> dict:
+    """{tool: {n: figures}}, figures pooled over the rounds of that tool at N."""
+    groups = defaultdict(list)
+    for r in ok_runs(data):
+        groups[(r["tool"], r["n"])].append(r)
+    out: dict = defaultdict(dict)
+    for (tool, n), runs in groups.items():
+        out[tool][n] = figures(runs)
+    return out
+
+
+def figures(runs: list[dict]) -> dict:
+    pooled = [x for r in runs for x in r["sandbox_ms"]]
+    attach = [x for r in runs for x in r.get("attach_ms", [])]
+    netns = [x for r in runs for x in r.get("netns_ms", [])]
+    n = runs[0]["n"]
+    teardown = [x for r in runs for x in r.get("teardown_ms", [])]
+    if not teardown:  # batch tools: amortized
+        teardown = [r["teardown_total_s"] * 1000 / n for r in runs if "teardown_total_s" in r]
+    return {
+        "rounds": len(runs),
+        "sandbox": summary(pooled),
+        "attach": summary(attach) if attach else None,
+        "netns": summary(netns) if netns else None,
+        "teardown": summary(teardown) if teardown else None,
+        "total_s": statistics.median(r["total_s"] for r in runs),
+        "teardown_total_s": statistics.median(r.get("teardown_total_s", 0) for r in runs),
+        "round_spread": between_rounds([summary(r["sandbox_ms"])["median"] for r in runs]),
+        "verify_ok": sum(1 for r in runs if r.get("verify", {}).get("ok")),
+        "leftovers": sorted({x for r in runs for x in r.get("leftovers", [])}),
+        "batch": runs[0].get("batch", False),
+        "load": max(r.get("load_before", 0) for r in runs),
+        "other_cpu": max(r.get("other_cpu_pct", 0) for r in runs),
+        "settle_s": max(r.get("settle_s", 0) for r in runs),
+        "settle_timeouts": sum(1 for r in runs if r.get("timed_out")),
+    }
+
+
+def errors(data: dict) -> list[dict]:
+    return [r for r in data.get("attach", []) + data.get("mininet", []) if "error" in r]
+
+
+def mininet(data: dict) -> dict:
+    """{n: {build_s, start_s, stop_s, rounds, ok}} medians over rounds."""
+    groups = defaultdict(list)
+    for r in data.get("mininet", []):
+        if "error" not in r:
+            groups[r["n"]].append(r)
+    return {n: {"build_s": statistics.median(r["build_s"] + r["start_s"] for r in rs),
+                "stop_s": statistics.median(r["stop_s"] for r in rs),
+                "rounds": len(rs),
+                "ok": sum(1 for r in rs if r.get("ping_peer") and r.get("bridge_ports") == n
+                          and not r.get("leftovers"))}
+            for n, rs in groups.items()}
+
+
+def iperf(data: dict) -> dict:
+    groups = defaultdict(list)
+    for r in data.get("iperf", []):
+        if "error" not in r:
+            groups[r["topology"]].append(r["gbit_s"])
+    return {t: summary(v) for t, v in groups.items()}
+
+
+def nsnet_ratio(table: dict, tools: dict, peer: str, n: int) -> tuple[float, bool] | None:
+    """(median per-sandbox time of nsnet / the peer's, fallback).  nsnet with
+    the peer's port setting when measured; else plain nsnet (fallback=True)."""
+    b = table.get(peer, {}).get(n)
+    want = "nsnet-port" if tools.get(peer, {}).get("ports") else "nsnet"
+    a = table.get(want, {}).get(n)
+    fallback = a is None and want == "nsnet-port"
+    if fallback:
+        a = table.get("nsnet", {}).get(n)
+    if not a or not b:
+        return None
+    return a["sandbox"]["median"] / b["sandbox"]["median"], fallback

@@ -1,0 +1,121 @@
+"""Firewall glue: outbound NAT, isolation, internal networks and published
+ports as Steps, built from the store by firewall/ruleset.py.
+
+Each engine call adds at most one Nft step: one atomic nftables transaction."""
+
+import ipaddress
+
+from ..errors import Conflict, InvalidInput
+from ..firewall import nftjson, ruleset
+from ..firewall.ports import parse_all
+from ..steps import Nft, SetSysctl
+from .base import changing
+
+FORWARD = "net.ipv4.ip_forward"
+FORWARD_RESTORE = "ip_forward_restore"  # meta key: the host's value before nsnet
+
+
+class Firewall:
+    def _bridged_networks(self) -> list[dict]:
+        return [n for n in self.store.networks() if n["bridge"]]
+
+    def _fw_rules_step(self, before: list[dict]) -> Nft | None:
+        """Rebuild the network-level rules for the store's current networks; the
+        undo rebuilds them for `before`. Removing the last network drops the table."""
+        after = self._bridged_networks()
+        if not after and not before:
+            return None
+        if not after:
+            undo = nftjson.batch(*ruleset.skeleton(), *ruleset.rules(before))
+            return Nft(ruleset.teardown(), undo)
+        undo = nftjson.batch(*ruleset.skeleton(), *ruleset.rules(before)) if before else ruleset.teardown()
+        return Nft(nftjson.batch(*ruleset.skeleton(), *ruleset.rules(after)), undo)
+
+    def _fw_network_added(self, net: dict, before: list[dict]) -> list:
+        # route_localnet lets the host reach ports published on 127.0.0.1 through
+        # this bridge; the guard rule keeps sandboxes away from the host's 127/8.
+        steps = [SetSysctl(f"net.ipv4.conf.{net['bridge']}.route_localnet", "1")]
+        if not before:  # first bridge network: the host starts forwarding
+            current = None if self._dry_run else self.kernel.sysctl_get(None, FORWARD)
+            if current != "1":
+                if current is not None:
+                    self.store.set_meta(FORWARD_RESTORE, current)
+                steps.append(SetSysctl(FORWARD, "1", current))
+        rules = self._fw_rules_step(before)
+        return steps + ([rules] if rules else [])
+
+    def _fw_network_removed(self, before: list[dict]) -> tuple[list, list]:
+        """(steps before the bridge goes, steps after it)."""
+        rules = self._fw_rules_step(before)
+        after = []
+        if not self._bridged_networks():
+            restore = self.store.meta(FORWARD_RESTORE)
+            if restore is not None:
+                after.append(SetSysctl(FORWARD, restore, "1"))
+                self.store.set_meta(FORWARD_RESTORE, None)
+        return ([rules] if rules else []), after
+
+    # -- published ports -----------------------------------------------------
+    def _plan_publish(self, net: dict, ep: dict, specs) -> list:
+        """Validate and record published ports for an endpoint: one Nft step."""
+        ports = parse_all(specs)
+        if not ports:
+            return []
+        if not net["bridge"]:
+            raise InvalidInput(f"network '{net['name']}' (driver {net['driver']}) cannot publish ports")
+        if (net.get("options") or {}).get("internal"):
+            raise InvalidInput(f"network '{net['name']}' is internal: nothing outside it can reach its "
+                               "sandboxes, so it cannot publish ports")
+        host_ips = None
+        for port in ports:
+            if port.host_ip and not ipaddress.IPv4Address(port.host_ip).is_loopback:
+                if host_ips is None:
+                    host_ips = {a["cidr"].split("/")[0] for a in self.kernel.addrs(None)}
+                if port.host_ip not in host_ips:
+                    raise InvalidInput(f"publish {port.label()}: {port.host_ip} is not an address of the host")
+            for other in self.store.ports_on(port.proto, port.host_port):
+                if not other["host_ip"] or not port.host_ip or other["host_ip"] == port.host_ip:
+                    raise Conflict(f"host port {port.proto}/{port.host_port} is already published by sandbox "
+                                   f"'{other['sandbox']}' (network {other['network']})")
+            if not self._dry_run and self.kernel.port_in_use(port.host_ip, port.proto, port.host_port):
+                raise Conflict(f"host port {port.proto}/{port.host_port} is in use by a socket in the host "
+                               "namespace")
+        for port in ports:
+            self.store.add_port(ep["sandbox"], net["name"], ep["ip"], port.host_ip, port.host_port,
+                                port.proto, port.sandbox_port)
+        rows = self.store.ports(sandbox=ep["sandbox"], network=net["name"])
+        added = [r for r in rows if (r["host_ip"], r["host_port"], r["proto"]) in
+                 {(p.host_ip, p.host_port, p.proto) for p in ports}]
+        return [Nft(nftjson.batch(*ruleset.skeleton(), *ruleset.port_commands("add", added)),
+                    nftjson.batch(*ruleset.port_commands("delete", added)))]
+
+    def _plan_unpublish(self, sandbox: str, network: str) -> list:
+        rows = self.store.ports(sandbox=sandbox, network=network)
+        if not rows:
+            return []
+        self.store.remove_ports(sandbox, network)
+        return [Nft(nftjson.batch(*ruleset.port_commands("delete", rows)),
+                    nftjson.batch(*ruleset.skeleton(), *ruleset.port_commands("add", rows)))]
+
+    def port_ls(self, sandbox: str | None = None) -> list[dict]:
+        if sandbox is not None:
+            self.get_sandbox(sandbox)
+        return [{k: p[k] for k in ("sandbox", "network", "host_ip", "host_port", "proto", "sandbox_ip",
+                                   "sandbox_port")} for p in self.store.ports(sandbox=sandbox)]
+
+    def firewall_plan(self) -> Nft | None:
+        nets, ports = self._bridged_networks(), self.store.ports()
+        if not nets and not ports:
+            return None
+        return Nft(ruleset.full(nets, ports))
+
+    @changing
+    def firewall_reload(self) -> dict:
+        """Rebuild nsnet's table from the store (after `nft flush ruleset`, say)."""
+        step = self.firewall_plan()
+        if step is None:
+            step = Nft(ruleset.teardown())
+        from ..plan import Plan
+
+        self.apply(Plan([step]))
+        return {"reloaded": True, "networks": len(self._bridged_networks()), "ports": len(self.store.ports())}

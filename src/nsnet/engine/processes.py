@@ -1,0 +1,200 @@
+"""Processes in sandboxes: run, ps, logs, stop (the mechanics live in nsnet.run).
+
+    eng.run(["python3", "-m", "http.server", "8080"], name="web", networks=[("lan", None)],
+            detach=True)
+    eng.ps(); eng.stop("web", timeout=5)
+
+Not a @changing call as a whole: a foreground process may run for hours and
+must not hold the store's write lock; the sandbox it creates is made (and on
+failure removed) through the ordinary changing calls.
+"""
+
+import os
+import secrets
+import shlex
+import sys
+import time
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..names import check_name
+from ..run import foreground, logfiles, pslist, spawn, spec, state, stop
+from ..run.errors import NotRunning
+from ..run.launch import Launch
+
+DEFAULT_STOP_TIMEOUT = 10.0
+
+
+class Processes:
+    def run(self, argv, name: str | None = None, sandbox: str | None = None, networks=None,
+            env=None, workdir: str | None = None, detach: bool = False, rm: bool = False,
+            isolate_pid: bool = False, init: bool = True,
+            log_max_size=logfiles.DEFAULT_MAX_SIZE, log_max_files: int = logfiles.DEFAULT_MAX_FILES) -> dict:
+        """Start argv in a sandbox: an existing one (`sandbox`) or a new one named
+        after the process, attached to `networks` ([(net, ip or None)]).
+        Detached: returns once the command runs. Foreground: returns after it
+        exited, with its "exit_code". Validates everything before changing anything."""
+        argv = spec.check_argv(argv)
+        extra_env = spec.parse_env(env)
+        max_size = spec.parse_size(log_max_size)
+        max_files = spec.check_log_files(log_max_files)
+        spec.check_workdir(workdir)
+        networks = [(n, None) if isinstance(n, str) else (n[0], n[1]) for n in networks or []]
+        if sandbox is not None:
+            self.get_sandbox(sandbox)
+            if networks:
+                raise InvalidInput("--network applies to a sandbox that run creates; for an existing "
+                                   "sandbox use 'nsnet network connect'")
+            if rm:
+                raise InvalidInput("--rm removes the sandbox run creates; it cannot be used with --sandbox")
+        name = self._process_name(name, sandbox)
+        sb_name = sandbox or name
+        if sandbox is None:
+            check_name("sandbox", sb_name)
+            if self.store.sandbox(sb_name):
+                raise Conflict(f"sandbox '{sb_name}' already exists (run in it with --sandbox {sb_name}, "
+                               "or choose another --name)")
+            for net, _ in networks:
+                self.get_network(net)
+        full_env = dict(os.environ, **extra_env)
+        spec.resolve_command(argv[0], full_env, workdir)
+        self.require_privileges()
+        record = self._new_record(name, sb_name, argv, detach, rm, isolate_pid, init, sandbox is None)
+        if not state.reserve(self.settings.state_dir, name, record):
+            raise Conflict(f"a process named '{name}' is already running (stop it or choose another --name)")
+        return self._start(record, networks, full_env, workdir, max_size, max_files)
+
+    def _start(self, record, networks, env, workdir, max_size, max_files) -> dict:
+        name, sb_name, created = record["name"], record["sandbox"], record["created_sandbox"]
+        made = False
+        try:
+            if created:
+                self.sandbox_create(sb_name, networks=networks)
+                made = True
+            launch = Launch(record["argv"], env, workdir, self.exec_netns(sb_name), record["isolate_pid"],
+                            record["init"], None if record["detached"] else foreground.terminal())
+            if record["detached"]:
+                started = spawn.start_detached(launch, self._supervisor_cfg(record, max_size, max_files))
+                return {"name": name, "sandbox": sb_name, "pid": started["pid"], "detached": True,
+                        "created_sandbox": created}
+            pid, leader = spawn.start_foreground(launch)
+        except BaseException:
+            state.discard(self.settings.state_dir, name)
+            if made:
+                self._remove_quietly(sb_name)
+            raise
+        return self._wait_foreground(record, pid, leader, launch.tty)
+
+    def _wait_foreground(self, record, pid: int, leader: int, tty) -> dict:
+        name, sd = record["name"], self.settings.state_dir
+        me = os.getpid()
+        state.update(sd, name, state="running", pid=leader, pgid=leader, starttime=self._starttime(leader),
+                     supervisor_pid=me, supervisor_starttime=self._starttime(me), started_at=time.time())
+        code = foreground.wait(pid, leader, tty)
+        state.update(sd, name, state="exited", exit_code=code, signal=code - 128 if code > 128 else None,
+                     finished_at=time.time())
+        errors = []
+        if record["rm"]:
+            state.discard(sd, name)
+            errors = self._remove_quietly(record["sandbox"])
+        return {"name": name, "sandbox": record["sandbox"], "pid": leader, "exit_code": code,
+                "detached": False, "errors": errors}
+
+    def ps(self) -> list[dict]:
+        """Every process nsnet started here (running or not), oldest first."""
+        return pslist.rows(self.settings.state_dir)
+
+    def process(self, name: str) -> dict:
+        record = state.read(self.settings.state_dir, name)
+        if record is None:
+            raise NotFound(f"process '{name}' not found (see nsnet ps)")
+        return record
+
+    def logs(self, name: str, follow: bool = False, max_seconds: float | None = None):
+        """Yield (stream, bytes) of the process's stdout/stderr, oldest first;
+        with follow, keep yielding new output until the process exits."""
+        record = self.process(name)
+        if not record.get("detached"):
+            raise InvalidInput(f"process '{name}' ran in the foreground: its output went to the terminal")
+        folder = state.record_dir(self.settings.state_dir, name)
+        paths = {s: logfiles.log_path(folder, s) for s in logfiles.STREAMS}
+        return self._log_chunks(record, paths, follow, max_seconds)
+
+    def _log_chunks(self, record, paths, follow, max_seconds):
+        files = record.get("log_max_files", logfiles.DEFAULT_MAX_FILES)
+        sd, name = self.settings.state_dir, record["name"]
+        if not follow:
+            for stream, path in paths.items():
+                for block in logfiles.read_all(path, files):
+                    yield stream, block
+            return
+        # Follow: the rotated files, then the current ones from their start on.
+        for stream, path in paths.items():
+            for block in logfiles.read_all(path, files, current=False):
+                yield stream, block
+        yield from logfiles.follow(paths, lambda: state.is_running(state.read(sd, name) or {}),
+                                   max_seconds=max_seconds, from_start=True)
+
+    def stop(self, name: str, timeout: float = DEFAULT_STOP_TIMEOUT) -> dict:
+        """SIGTERM to the process's group; SIGKILL after `timeout` seconds."""
+        if timeout is None or timeout < 0:
+            raise InvalidInput("--timeout must be 0 or more seconds")
+        record = self.process(name)
+        if not state.is_running(record) or record.get("state") != "running":
+            raise NotRunning(f"process '{name}' is not running")
+        return stop.stop_records(self.settings.state_dir, [record], timeout)[0]
+
+    def processes_stop_sandbox(self, sandbox: str, timeout: float = DEFAULT_STOP_TIMEOUT) -> list[dict]:
+        """Stop everything nsnet runs in `sandbox` (before the sandbox goes)."""
+        records = [r for r in state.all_records(self.settings.state_dir) if r.get("sandbox") == sandbox]
+        return stop.stop_records(self.settings.state_dir, records, timeout)
+
+    # -- helpers ------------------------------------------------------------
+    def _process_name(self, name: str | None, sandbox: str | None) -> str:
+        if name is not None:
+            return check_name("process", name)
+        sd = self.settings.state_dir
+        if sandbox is None:
+            for _ in range(20):
+                candidate = f"run-{secrets.token_hex(3)}"
+                if not self.store.sandbox(candidate) and state.read(sd, candidate) is None:
+                    return candidate
+            raise Conflict("could not pick a free process name; give one with --name")
+        for i in range(1, 101):
+            candidate = sandbox if i == 1 else f"{sandbox}-{i}"
+            if state.read(sd, candidate) is None:
+                return check_name("process", candidate)
+        raise Conflict(f"no free process name for sandbox '{sandbox}'; give one with --name")
+
+    def _new_record(self, name, sb_name, argv, detach, rm, isolate_pid, init, created) -> dict:
+        me = os.getpid()
+        return {
+            "name": name, "sandbox": sb_name, "argv": argv, "command": shlex.join(argv),
+            "state": "starting", "detached": bool(detach), "rm": bool(rm), "isolate_pid": bool(isolate_pid),
+            "init": bool(init), "created_sandbox": created, "creator_pid": me,
+            "creator_starttime": self._starttime(me), "created_at": time.time(),
+            "host_netns": self.settings.host_netns,
+        }
+
+    def _supervisor_cfg(self, record, max_size, max_files) -> dict:
+        cfg = {"state_dir": self.settings.state_dir, "name": record["name"], "max_size": max_size,
+               "max_files": max_files, "rm": record["rm"]}
+        state.update(self.settings.state_dir, record["name"], log_max_size=max_size, log_max_files=max_files)
+        if record["rm"]:
+            cfg["rm_argv"] = [sys.executable, "-m", "nsnet.cli.main", "--state-dir", self.settings.state_dir,
+                              *(["--host-netns", self.settings.host_netns] if self.settings.host_netns else []),
+                              "sandbox", "rm", record["sandbox"]]
+        return cfg
+
+    @staticmethod
+    def _starttime(pid: int):
+        from ..run.procfs import starttime
+
+        return starttime(pid)
+
+    def _remove_quietly(self, sandbox: str) -> list[str]:
+        try:
+            return self.sandbox_rm(sandbox).get("errors", [])
+        except NotFound:
+            return []
+        except Exception as exc:
+            return [f"could not remove sandbox '{sandbox}': {exc}"]

@@ -1,0 +1,1 @@
+"""nsnet's nftables table: pure builders (ruleset, nftjson) and port specs."""

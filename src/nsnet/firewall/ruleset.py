@@ -1,0 +1,139 @@
+"""nsnet's nftables table, as pure functions of the stored networks and ports.
+
+    table inet nsnet
+      guard       prerouting/raw    no packets to 127/8 from our bridges
+      prerouting  nat/dstnat        published ports: maps keyed by (addr.)proto.port
+      output      nat/dstnat        the same for connections from the host itself
+      postrouting nat/srcnat        outbound masquerade per network, hairpin, 127.0.0.1
+      forward     filter            isolation between networks, internal networks
+
+Ports live in two maps, so a published port is one map element, not one rule
+that every packet walks: adding the 1000th costs what adding the 1st did.
+Network-level rules are rebuilt (flush + add) in the same transaction.
+"""
+
+from . import nftjson as n
+
+CHAINS = [
+    ("guard", "filter", "prerouting", -300),
+    ("prerouting", "nat", "prerouting", -100),
+    ("output", "nat", "output", -100),
+    ("postrouting", "nat", "postrouting", 100),
+    ("forward", "filter", "forward", 0),
+]
+BRIDGES = "bridges"
+# Published ports: key (host addr . proto . port) or (proto . port) -> sandbox
+# address in one map and sandbox port in its twin.
+PUB_IP, PUB_ANY = ("pub_ip_addr", "pub_ip_port"), ("pub_any_addr", "pub_any_port")
+DNAT_KEY_IP = n.concat(n.payload("ip", "daddr"), n.meta("l4proto"), n.payload("th", "dport"))
+DNAT_KEY_ANY = n.concat(n.meta("l4proto"), n.payload("th", "dport"))
+LOOPBACK = "127.0.0.0/8"
+
+
+def skeleton() -> list:
+    """Idempotent declarations: `add` of what exists is a no-op."""
+    cmds = [{"add": n.table()}]
+    cmds += [{"add": n.chain(name, t, hook, prio)} for name, t, hook, prio in CHAINS]
+    cmds += [
+        {"add": n.set_(BRIDGES, "ifname")},
+    ]
+    for (addr_map, port_map), key in ((PUB_IP, ["ipv4_addr", "inet_proto", "inet_service"]),
+                                      (PUB_ANY, ["inet_proto", "inet_service"])):
+        cmds += [{"add": n.set_(addr_map, key, "ipv4_addr")}, {"add": n.set_(port_map, key, "inet_service")}]
+    return cmds
+
+
+def _static_rules() -> list:
+    local = n.match(n.fib_daddr_type(), "local")
+    not_loopback = n.match(n.payload("ip", "daddr"), n.prefix(LOOPBACK), "!=")
+    on_bridges = n.match(n.meta("iifname"), f"@{BRIDGES}")
+    out_bridges = n.match(n.meta("oifname"), f"@{BRIDGES}")
+    return [
+        n.rule("guard", [on_bridges, n.match(n.payload("ip", "daddr"), n.prefix(LOOPBACK)), n.DROP],
+               "nsnet: sandboxes never reach 127/8 of the host"),
+        # 127/8 is excluded here (moby#45610): only the host itself reaches ports on 127.0.0.1.
+        n.rule("prerouting", [local, not_loopback, n.dnat_maps(DNAT_KEY_IP, *PUB_IP)], "nsnet: ports on one address"),
+        n.rule("prerouting", [local, not_loopback, n.dnat_maps(DNAT_KEY_ANY, *PUB_ANY)],
+               "nsnet: ports on all addresses"),
+        n.rule("output", [local, n.dnat_maps(DNAT_KEY_IP, *PUB_IP)], "nsnet: ports on one address, from the host"),
+        n.rule("output", [local, n.dnat_maps(DNAT_KEY_ANY, *PUB_ANY)], "nsnet: ports on all addresses, from the host"),
+        n.rule("postrouting", [n.match(n.payload("ip", "saddr"), n.prefix(LOOPBACK)), out_bridges, n.MASQUERADE],
+               "nsnet: host to 127.0.0.1:published port"),
+        n.rule("postrouting", [n.match(n.ct("status"), "dnat", "in"), on_bridges, out_bridges, n.MASQUERADE],
+               "nsnet: hairpin to a published port"),
+        n.rule("forward", [n.match(n.ct("state"), {"set": ["established", "related"]}, "in"), n.ACCEPT],
+               "nsnet: replies"),
+        n.rule("forward", [n.match(n.ct("status"), "dnat", "in"), out_bridges, n.ACCEPT],
+               "nsnet: published ports cross networks"),
+    ]
+
+
+def _network_rules(net: dict) -> list:
+    bridge, name = net["bridge"], net["name"]
+    opts = net.get("options") or {}
+    rules = []
+    if opts.get("masquerade") and not opts.get("internal"):
+        rules.append(n.rule("postrouting", [n.match(n.payload("ip", "saddr"), n.prefix(net["subnet"])),
+                                            n.match(n.meta("oifname"), bridge, "!="), n.MASQUERADE],
+                            f"nsnet network {name}: outbound NAT"))
+    if opts.get("internal"):
+        rules.append(n.rule("forward", [n.match(n.meta("iifname"), bridge),
+                                        n.match(n.meta("oifname"), bridge, "!="), n.DROP],
+                            f"nsnet network {name}: internal, nothing leaves"))
+        rules.append(n.rule("forward", [n.match(n.meta("oifname"), bridge),
+                                        n.match(n.meta("iifname"), bridge, "!="), n.DROP],
+                            f"nsnet network {name}: internal, nothing enters"))
+    else:
+        rules.append(n.rule("forward", [n.match(n.meta("iifname"), bridge),
+                                        n.match(n.meta("oifname"), f"@{BRIDGES}"),
+                                        n.match(n.meta("oifname"), bridge, "!="), n.DROP],
+                            f"nsnet network {name}: isolated from other networks"))
+    return rules
+
+
+def rules(networks: list[dict]) -> list:
+    """Flush every chain and the bridge set, then add all rules: one transaction."""
+    bridged = [net for net in networks if net.get("bridge")]
+    cmds = [{"flush": n.chain(name)} for name, *_ in CHAINS]
+    cmds.append({"flush": {"set": {"family": n.FAMILY, "table": n.TABLE, "name": BRIDGES}}})
+    if bridged:
+        cmds.append({"add": n.element(BRIDGES, [net["bridge"] for net in bridged])})
+    cmds += [{"add": r} for r in _static_rules()]
+    for net in bridged:
+        cmds += [{"add": r} for r in _network_rules(net)]
+    return cmds
+
+
+def _elements(ports: list[dict]) -> dict[str, list]:
+    """Stored port rows -> map elements, grouped by map (two per port)."""
+    out = {name: [] for name in PUB_IP + PUB_ANY}
+    for p in ports:
+        comment = f"sandbox {p['sandbox']} ({p['network']})"
+        if p["host_ip"]:
+            (addr_map, port_map), key = PUB_IP, n.concat(p["host_ip"], p["proto"], p["host_port"])
+        else:
+            (addr_map, port_map), key = PUB_ANY, n.concat(p["proto"], p["host_port"])
+        out[addr_map].append(n.map_elem(key, p["sandbox_ip"], comment))
+        out[port_map].append(n.map_elem(key, p["sandbox_port"], comment))
+    return out
+
+
+def port_commands(verb: str, ports: list[dict]) -> list:
+    cmds = []
+    for name, elems in _elements(ports).items():
+        if not elems:
+            continue
+        if verb == "delete":  # deletion names the keys only
+            elems = [key["elem"]["val"] for key, _ in elems]
+        cmds.append({verb: n.element(name, elems)})
+    return cmds
+
+
+def full(networks: list[dict], ports: list[dict]) -> dict:
+    """Everything from scratch (firewall reload): drop our table, rebuild it."""
+    cmds = [{"add": n.table()}, {"delete": n.table()}] + skeleton() + rules(networks)
+    return n.batch(*cmds, *port_commands("add", ports))
+
+
+def teardown() -> dict:
+    return n.batch({"add": n.table()}, {"delete": n.table()})

@@ -1,0 +1,80 @@
+"""`nsnet ps`: rows from the state files and a plain table. Imports nothing
+beyond os/json/time, so the fast entry point (cli/fast.py) can answer `ps`
+without loading click, rich or the engine."""
+
+import json
+import sys
+import time
+
+from . import state
+
+DEFAULT_STATE_DIR = "/var/lib/nsnet"  # = engine.base.DEFAULT_STATE_DIR (a unit test checks)
+COLUMNS = (("name", "NAME"), ("sandbox", "SANDBOX"), ("pid", "PID"), ("state", "STATE"),
+           ("exit", "EXIT"), ("uptime", "UPTIME"), ("command", "COMMAND"))
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(max(0, seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s // 60 % 60:02d}m"
+    return f"{s // 86400}d{s // 3600 % 24}h"
+
+
+def row(record: dict, now: float) -> dict:
+    current = state.effective_state(record)
+    started = record.get("started_at")
+    running = current == "running"
+    return {
+        "name": record["name"],
+        "sandbox": record.get("sandbox"),
+        "pid": record.get("pid"),
+        "state": current,
+        "exit_code": None if running else record.get("exit_code"),
+        "signal": None if running else record.get("signal"),
+        "uptime": (now - started) if running and started else None,
+        "started_at": started,
+        "finished_at": record.get("finished_at"),
+        "command": record.get("argv") or [],
+        "detached": record.get("detached"),
+        "isolate_pid": record.get("isolate_pid"),
+    }
+
+
+def rows(state_dir: str) -> list[dict]:
+    now = time.time()
+    return [row(r, now) for r in state.all_records(state_dir)]
+
+
+def cells(r: dict) -> dict:
+    return {
+        "name": r["name"], "sandbox": r["sandbox"] or "", "pid": "" if r["pid"] is None else str(r["pid"]),
+        "state": r["state"], "exit": "-" if r["exit_code"] is None else str(r["exit_code"]),
+        "uptime": duration(r["uptime"]), "command": _join(r["command"]),
+    }
+
+
+def _join(argv: list[str]) -> str:
+    safe = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
+    return " ".join(a if a and set(a) <= safe else "'" + a.replace("'", "'\"'\"'") + "'" for a in argv)
+
+
+def render(rs: list[dict]) -> str:
+    table = [dict(COLUMNS)] + [cells(r) for r in rs]
+    keys = [k for k, _ in COLUMNS]
+    widths = {k: max(len(t[k]) for t in table) for k in keys}
+    lines = ["  ".join(t[k].ljust(widths[k]) for k in keys).rstrip() for t in table]
+    return "\n".join(lines) + "\n"
+
+
+def main(state_dir: str | None, as_json: bool) -> int:
+    rs = rows(state_dir or DEFAULT_STATE_DIR)
+    out = json.dumps(rs, indent=2) + "\n" if as_json else render(rs)
+    sys.stdout.write(out)
+    sys.stdout.flush()
+    return 0

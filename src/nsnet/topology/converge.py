@@ -1,0 +1,181 @@
+"""`up`: make the store and the kernel match the file.
+
+Phases, each reading the store afresh: remove what the file dropped (sandboxes,
+links, routes, endpoints, networks; changed objects are removed and made
+again), create what is missing (networks, sandboxes with their attachments,
+links, routes), then repair drift in what was already there. Every step is
+an ordinary engine call, so validation, rollback and the store stay the
+engine's. A dry run makes the same calls with dry_run=True inside one store
+transaction that is rolled back at the end, so later calls see earlier ones.
+"""
+
+import inspect
+
+from ..errors import Conflict
+from . import diff, owners
+from .addresses import AddressPlan
+from .model import Topology
+from .runner import Outcome, Runner, rehearse
+
+
+def claim_or_refuse(engine, topo: Topology) -> diff.State:
+    owners.ensure(engine.store.db)
+    state = diff.State.read(engine.store)
+    problems = diff.conflicts(topo, state)
+    replaced = diff.replaced_networks(topo, state)
+    gone = state.owned(topo.name, "network") - set(topo.networks)
+    for name in sorted(set(replaced) | gone):
+        who = diff.foreign_endpoints(topo, state, name)
+        if who and name in state.networks:
+            problems.append(f"network '{name}' must be re-created or removed but sandboxes outside "
+                            f"topology '{topo.name}' are attached ({', '.join(who)})")
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise Conflict(problems[0] + more)
+    return state
+
+
+def up(engine, topo: Topology, dry_run: bool = False, progress=None) -> Outcome:
+    out = Outcome(topo.name, dry_run)
+    if not dry_run:
+        engine.require_privileges()
+    state = claim_or_refuse(engine, topo)
+    run = Runner(engine, out, progress)
+    if not dry_run:
+        return _converge(engine, topo, state, run)
+    repair = _dry_repair(engine, topo, state)
+    rehearse(engine, lambda: _converge(engine, topo, state, run, repair=False))
+    if repair:
+        out.changes.extend(f"~ repair {owner}" for owner in repair["owners"])
+        out.commands.extend(["# ~ repair drift"] + repair["commands"])
+    return out
+
+
+def _kept(topo: Topology, state: diff.State) -> tuple[list[str], set[str]]:
+    """Objects this topology had and keeps as they are (targets for drift repair)."""
+    replaced = diff.replaced_networks(topo, state)
+    nets = [n for n in topo.networks if n in state.networks and n not in replaced]
+    sbs = [s for s in topo.sandboxes if s in state.sandboxes]
+    return sbs + nets, set(replaced)
+
+
+def _dry_repair(engine, topo, state) -> dict | None:
+    targets, replaced = _kept(topo, state)
+    drift = engine.drift(target=targets, exclude=replaced)
+    if not drift:
+        return None
+    result = engine.repair(target=targets, exclude=replaced, dry_run=True)
+    owner_names = sorted({d.owners[0] if d.owners else f"host {d.step.kind}" for d in drift})
+    return {"owners": owner_names, "commands": result.get("commands", [])}
+
+
+def _converge(engine, topo: Topology, state: diff.State, run: Runner, repair: bool = True) -> Outcome:
+    store, name = engine.store, topo.name
+    before_sbs, before_nets = set(state.sandboxes), set(state.networks)
+    replaced = set(diff.replaced_networks(topo, state))
+    with store.transaction():
+        owners.claim(store.db, name, "network", topo.networks)
+        owners.claim(store.db, name, "sandbox", topo.sandboxes)
+    owned_sbs = diff.State.read(store).owned(name, "sandbox")
+    _removals(engine, topo, run, owned_sbs)
+    _creations(engine, topo, run, owned_sbs)
+    with store.transaction():
+        state = diff.State.read(store)
+        owners.release(store.db, name, "sandbox", state.owned(name, "sandbox") - set(topo.sandboxes))
+        owners.release(store.db, name, "network", state.owned(name, "network") - set(topo.networks))
+    if repair:
+        fresh = (set(topo.sandboxes) - before_sbs) | (set(topo.networks) - before_nets) | replaced
+        targets = [n for n in list(topo.sandboxes) + list(topo.networks) if n not in fresh]
+        _repair(engine, run, targets, fresh)
+    return run.out
+
+
+def _removals(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None:
+    store = engine.store
+    state = diff.State.read(store)
+    for sb in sorted(owned_sbs - set(topo.sandboxes)):
+        if sb in state.sandboxes:
+            run.call(f"- sandbox '{sb}'", engine.sandbox_rm, sb)
+    state = diff.State.read(store)
+    drop_links, _ = diff.link_changes(topo, state, owned_sbs)
+    for row, why in drop_links:
+        run.call(f"- link '{row['a']}' <-> '{row['b']}' ({why})", engine.link_rm, row["a"], row["b"])
+    state = diff.State.read(store)
+    drop_routes, _ = diff.route_changes(topo, state, owned_sbs)
+    for sb, dest, why in drop_routes:
+        run.call(f"- route '{sb}' {dest} ({why})", engine.route_rm, sb, dest)
+    state = diff.State.read(store)
+    replaced = diff.replaced_networks(topo, state)
+    statics = diff.static_ips(topo)
+    for sb in topo.sandboxes:
+        if sb in state.sandboxes:
+            drop, _ = diff.endpoint_changes(topo, state, sb, replaced, statics)
+            for net, why in drop:
+                run.call(f"- attachment '{sb}' to '{net}' ({why})", engine.network_disconnect, net, sb)
+    state = diff.State.read(store)
+    for net in sorted(state.owned(topo.name, "network") - set(topo.networks)):
+        if net in state.networks:
+            run.call(f"- network '{net}'", engine.network_rm, net, force=True)
+    for net, why in replaced.items():
+        run.call(f"~ network '{net}' re-created ({why})", engine.network_rm, net, force=True)
+
+
+def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None:
+    store = engine.store
+    state = diff.State.read(store)
+    for net in topo.networks.values():
+        if net.name not in state.networks:
+            run.call(f"+ network '{net.name}'", engine.network_create, net.name, driver=net.driver,
+                     subnet=net.subnet, gateway=net.gateway, mtu=net.mtu, bridge=net.bridge,
+                     internal=net.internal, masquerade=net.masquerade)
+    state = diff.State.read(store)
+    ips = AddressPlan(topo, store)
+    can_publish = "publish" in inspect.signature(engine.sandbox_create).parameters
+    for sb in topo.sandboxes.values():
+        if sb.name not in state.sandboxes:
+            _create_sandbox(engine, run, sb, ips, can_publish)
+            continue
+        _, make = diff.endpoint_changes(topo, state, sb.name)
+        for att in make:
+            run.call(f"+ attachment '{sb.name}' to '{att.network}'", engine.network_connect, att.network,
+                     sb.name, ip=ips.address(att.network, att.ip), ifname=att.ifname)
+    state = diff.State.read(store)
+    managed = owned_sbs | set(topo.sandboxes)
+    _, add_links = diff.link_changes(topo, state, managed)
+    for link in add_links:
+        run.call(f"+ link '{link.a}' <-> '{link.b}'", engine.link_add, link.a, link.b, ip_a=link.ip_a,
+                 ip_b=link.ip_b, ifname_a=link.ifname_a, ifname_b=link.ifname_b)
+    state = diff.State.read(store)
+    _, add_routes = diff.route_changes(topo, state, managed)
+    for sb, route in add_routes:
+        run.call(f"+ route '{sb}' {route.dest} via {route.via}", engine.route_add, sb, route.dest, route.via)
+
+
+def _create_sandbox(engine, run: Runner, sb, ips: AddressPlan, can_publish: bool) -> None:
+    kwargs = {}
+    if sb.publish:
+        if can_publish:
+            kwargs["publish"] = list(sb.publish)
+        else:
+            run.out.warnings.append(f"sandbox '{sb.name}': this nsnet cannot publish ports yet; "
+                                    f"skipped {', '.join(sb.publish)}")
+    plain = [a.ifname for a in sb.attachments if a.ifname] == [f"eth{i}" for i in range(len(sb.attachments))]
+    if plain or any(a.ifname is None for a in sb.attachments):
+        nets = [(a.network, ips.address(a.network, a.ip)) for a in sb.attachments]
+        run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, networks=nets, **kwargs)
+        return
+    run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name)
+    for i, att in enumerate(sb.attachments):
+        extra = kwargs if i == 0 else {}  # ports go to the first network, as sandbox_create does
+        run.call(f"+ attachment '{sb.name}' to '{att.network}' as {att.ifname}", engine.network_connect,
+                 att.network, sb.name, ip=ips.address(att.network, att.ip), ifname=att.ifname, **extra)
+
+
+def _repair(engine, run: Runner, targets: list[str], exclude: set[str]) -> None:
+    drift = engine.drift(target=targets, exclude=exclude)
+    if not drift:
+        return
+    result = engine.repair(target=targets, exclude=exclude)
+    run.out.errors.extend(result.get("errors") or [])
+    for owner in sorted({d.owners[0] if d.owners else f"host {d.step.kind}" for d in drift}):
+        run.out.changes.append(f"~ repair {owner}")

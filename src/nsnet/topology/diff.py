@@ -1,0 +1,162 @@
+"""The file against the store: what is missing, what changed, what is extra.
+Pure functions over one bulk read of the store (State), shared by `up`
+(which re-reads between phases) and `status`."""
+
+from dataclasses import dataclass
+
+from ..drivers import DRIVERS
+from ..names import bridge_name
+from . import owners
+from .model import Attachment, Link, Route, Topology
+from .validate import gateway_of
+
+
+@dataclass
+class State:
+    networks: dict
+    sandboxes: dict
+    endpoints: dict  # sandbox -> [endpoint rows]
+    links: list
+    routes: dict  # sandbox -> [route rows]
+    owners: dict  # (kind, name) -> topology
+
+    @classmethod
+    def read(cls, store) -> "State":
+        endpoints, routes = {}, {}
+        for ep in store.endpoints():
+            endpoints.setdefault(ep["sandbox"], []).append(ep)
+        for route in store.routes():
+            routes.setdefault(route["sandbox"], []).append(route)
+        return cls({n["name"]: n for n in store.networks()}, {s["name"]: s for s in store.sandboxes()},
+                   endpoints, store.links(), routes, owners.all_owners(store.db))
+
+    def owned(self, topology: str, kind: str) -> set[str]:
+        return {name for (k, name), t in self.owners.items() if k == kind and t == topology}
+
+
+def network_change(spec, row) -> str | None:
+    """Why the recorded network differs from the file (None: it does not)."""
+    diffs = []
+    if row["driver"] != spec.driver:
+        return f"driver {row['driver']} -> {spec.driver}"
+    if DRIVERS[spec.driver].uses_subnet:
+        gateway = gateway_of(spec)
+        for what, have, want in (("subnet", row["subnet"], spec.subnet), ("gateway", row["gateway"], gateway),
+                                 ("mtu", row["mtu"], spec.mtu),
+                                 ("bridge", row["bridge"], spec.bridge or bridge_name(spec.name))):
+            if (want is not None and have != want) or (what == "mtu" and have != want):
+                diffs.append(f"{what} {have or '-'} -> {want or '-'}")
+    options = row.get("options") or {}
+    if bool(options.get("internal")) != spec.internal:
+        diffs.append(f"internal {bool(options.get('internal'))} -> {spec.internal}")
+    if bool(options.get("masquerade", True)) != spec.masquerade:
+        diffs.append(f"masquerade {bool(options.get('masquerade', True))} -> {spec.masquerade}")
+    return ", ".join(diffs) or None
+
+
+def conflicts(topo: Topology, state: State) -> list[str]:
+    """Objects the file names that exist but are not this topology's."""
+    out = []
+    for kind, names, rows in (("network", topo.networks, state.networks),
+                              ("sandbox", topo.sandboxes, state.sandboxes)):
+        for name in names:
+            owner = state.owners.get((kind, name))
+            if name in rows and owner != topo.name:
+                whose = f"it belongs to topology '{owner}'" if owner else "it was made outside any topology"
+                out.append(f"{kind} '{name}' already exists and is not part of topology "
+                           f"'{topo.name}' ({whose}); remove it or rename it in the file")
+    return out
+
+
+def foreign_endpoints(topo: Topology, state: State, network: str) -> list[str]:
+    """Sandboxes attached to `network` that this topology does not own."""
+    mine = state.owned(topo.name, "sandbox") | set(topo.sandboxes)
+    return sorted(ep["sandbox"] for eps in state.endpoints.values() for ep in eps
+                  if ep["network"] == network and ep["sandbox"] not in mine)
+
+
+def replaced_networks(topo: Topology, state: State) -> dict[str, str]:
+    """Networks of the file recorded with other settings: name -> why."""
+    out = {}
+    for name, spec in topo.networks.items():
+        row = state.networks.get(name)
+        reason = network_change(spec, row) if row else None
+        if reason:
+            out[name] = reason
+    return out
+
+
+def static_ips(topo: Topology) -> dict[tuple[str, str], str]:
+    return {(a.network, a.ip): sb.name for sb in topo.sandboxes.values() for a in sb.attachments if a.ip}
+
+
+def endpoint_changes(topo: Topology, state: State, sandbox: str, replaced=(),
+                     statics=None) -> tuple[list[tuple[str, str]], list[Attachment]]:
+    """For a sandbox that exists: endpoints to drop [(network, why)] and attachments to make."""
+    spec = topo.sandboxes[sandbox]
+    statics = static_ips(topo) if statics is None else statics
+    current = {ep["network"]: ep for ep in state.endpoints.get(sandbox, [])}
+    wanted = {a.network: a for a in spec.attachments}
+    drop = []
+    for net, ep in current.items():
+        att = wanted.get(net)
+        if att is None:
+            why = "not in the file"
+        elif net in replaced:
+            why = f"network '{net}' is re-created"
+        elif att.ifname and ep["ifname"] != att.ifname:
+            why = f"ifname {ep['ifname']} -> {att.ifname}"
+        elif att.ip and ep["ip"] != att.ip:
+            why = f"ip {ep['ip']} -> {att.ip}"
+        elif not att.ip and statics.get((net, ep["ip"]), sandbox) != sandbox:
+            why = f"ip {ep['ip']} is given to sandbox '{statics[(net, ep['ip'])]}' in the file"
+        else:
+            continue
+        drop.append((net, why))
+    dropped = {net for net, _ in drop}
+    make = [a for a in spec.attachments if a.network not in current or a.network in dropped]
+    return drop, make
+
+
+def _ends(a, b, ifname_a, ifname_b, ip_a, ip_b) -> dict:
+    return {a: (ifname_a, ip_a), b: (ifname_b, ip_b)}
+
+
+def link_changes(topo: Topology, state: State, managed: set[str]) -> tuple[list, list[Link]]:
+    """Links among `managed` sandboxes: rows to remove [(row, why)], links to add."""
+    wanted = {link.key: link for link in topo.links}
+    drop, keep = [], set()
+    for row in state.links:
+        if row["a"] not in managed or row["b"] not in managed:
+            continue
+        key = tuple(sorted((row["a"], row["b"])))
+        spec = wanted.get(key)
+        if spec is None:
+            drop.append((row, "not in the file"))
+        elif _ends(row["a"], row["b"], row["ifname_a"], row["ifname_b"], row["ip_a"], row["ip_b"]) != \
+                _ends(spec.a, spec.b, spec.ifname_a, spec.ifname_b, spec.ip_a, spec.ip_b):
+            drop.append((row, "interface names or addresses changed"))
+        else:
+            keep.add(key)
+    return drop, [link for key, link in wanted.items() if key not in keep]
+
+
+def route_changes(topo: Topology, state: State, managed: set[str]) -> tuple[list, list]:
+    """Routes of existing `managed` sandboxes: [(sandbox, dest, why)] to remove and
+    [(sandbox, Route)] to add."""
+    drop, add = [], []
+    for name in sorted(managed):
+        if name not in state.sandboxes:
+            continue
+        have = {r["dest"]: r for r in state.routes.get(name, [])}
+        spec = topo.sandboxes.get(name)
+        want: dict[str, Route] = {r.dest: r for r in spec.routes} if spec else {}
+        for dest, row in have.items():
+            if dest not in want:
+                drop.append((name, dest, "not in the file"))
+            elif want[dest].via != row["via"]:
+                drop.append((name, dest, f"via {row['via']} -> {want[dest].via}"))
+        for dest, route in want.items():
+            if dest not in have or have[dest]["via"] != route.via:
+                add.append((name, route))
+    return drop, add

@@ -1,0 +1,79 @@
+"""What a topology file describes, after validation (plain data, no I/O)."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Network:
+    name: str
+    driver: str = "bridge"
+    subnet: str | None = None  # None: the engine picks a free one
+    gateway: str | None = None  # None: the subnet's first address
+    mtu: int | None = None
+    bridge: str | None = None  # None: nsbr-NAME
+    internal: bool = False
+    masquerade: bool = True
+
+
+@dataclass
+class Attachment:
+    network: str
+    ip: str | None = None  # None: the lowest free address at `up`
+    ifname: str | None = None  # always set after validation (eth0, eth1, ... unless given)
+
+
+@dataclass
+class Route:
+    dest: str  # normalised CIDR, "0.0.0.0/0" for default
+    via: str
+
+
+@dataclass
+class Sandbox:
+    name: str
+    attachments: list[Attachment] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    publish: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Link:
+    a: str
+    b: str
+    ip_a: str | None = None  # CIDR
+    ip_b: str | None = None
+    ifname_a: str = ""
+    ifname_b: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return tuple(sorted((self.a, self.b)))
+
+
+@dataclass
+class Expectation:
+    text: str  # as written, for messages
+    src: str  # a sandbox or "outside"
+    dst: str  # a sandbox, "outside" or "host"
+    port: int | None = None
+    proto: str = "icmp"  # icmp | tcp
+    reach: bool = True  # False: must be isolated
+    path: str = ""  # where in the file, for messages
+
+
+@dataclass
+class Outside:
+    netns: str
+    ip: str | None = None  # None: found in the namespace
+    host_ip: str | None = None  # the host's address facing it; None: found
+
+
+@dataclass
+class Topology:
+    name: str
+    networks: dict[str, Network] = field(default_factory=dict)
+    sandboxes: dict[str, Sandbox] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)
+    expect: list[Expectation] = field(default_factory=list)
+    outside: Outside | None = None
+    description: str = ""

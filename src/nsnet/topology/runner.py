@@ -1,0 +1,55 @@
+"""Running a topology's engine calls: each one recorded as a change, a dry run
+collecting the commands instead and rolled back at the end."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Outcome:
+    topology: str
+    dry_run: bool = False
+    changes: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"topology": self.topology, "dry_run": self.dry_run, "changes": self.changes,
+                "count": len(self.changes), "commands": self.commands, "errors": self.errors,
+                "warnings": self.warnings}
+
+
+class _Rollback(Exception):
+    pass
+
+
+def rehearse(engine, fn) -> None:
+    """Run fn (engine calls with dry_run=True) inside one store transaction and
+    roll it back: later calls see what earlier ones would have recorded."""
+    try:
+        with engine.store.transaction():
+            fn()
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+class Runner:
+    """Makes engine calls, records them as changes (and, dry, as commands)."""
+
+    def __init__(self, engine, outcome: Outcome, progress=None):
+        self.engine, self.out, self.progress = engine, outcome, progress
+
+    def call(self, label: str, method, *args, **kwargs):
+        if self.out.dry_run:
+            result = method(*args, dry_run=True, **kwargs)
+            self.out.commands.append(f"# {label}")
+            self.out.commands.extend(result.get("commands", []) if isinstance(result, dict) else [])
+        else:
+            result = method(*args, **kwargs)
+            if isinstance(result, dict):
+                self.out.errors.extend(result.get("errors") or [])
+        self.out.changes.append(label)
+        if self.progress:
+            self.progress(label)
+        return result

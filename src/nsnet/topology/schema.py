@@ -1,0 +1,228 @@
+"""The topology file's shape: keys, types and single-field values, turned into
+the model with a 'path: message' error for everything wrong. Checks across
+objects (references, overlaps, addresses in subnets) are in validate.py.
+
+    name: lab                      # required; owns everything `up` creates
+    networks:
+      NAME: {driver, subnet, gateway, mtu, bridge, internal, masquerade}
+    sandboxes:
+      NAME:
+        networks: [NET, ...]  or  {NET: {ip, ifname}, ...}
+        routes: ["DEST via GW", ...]  or  [{dest, via}, ...]
+        publish: ["8080:80/tcp", ...]
+    links: [{a, b, subnet | ip_a + ip_b, ifname_a, ifname_b}, ...]
+    expect: {reach: ["a -> b", "a <-> b", "a -> b:80"], isolate: [...]}
+    outside: {netns, ip, host_ip}
+"""
+
+import ipaddress
+
+from .. import ipam
+from ..drivers import DRIVERS
+from ..engine.routes import parse_dest
+from ..names import check_ifname, check_name
+from . import expect as expect_mod
+from . import publish as publish_mod
+from .model import Attachment, Link, Network, Outside, Route, Sandbox, Topology
+from .reader import Reader
+
+TOP = ("name", "description", "networks", "sandboxes", "links", "expect", "outside")
+NETWORK = ("driver", "subnet", "gateway", "mtu", "bridge", "internal", "masquerade")
+SANDBOX = ("networks", "routes", "publish")
+ATTACH = ("ip", "ifname")
+LINK = ("a", "b", "subnet", "ip_a", "ip_b", "ifname_a", "ifname_b")
+ROUTE = ("dest", "via")
+EXPECT = ("reach", "isolate")
+OUTSIDE = ("netns", "ip", "host_ip")
+MIN_MTU, MAX_MTU = 68, 65535
+
+
+def parse(data, r: Reader) -> Topology | None:
+    top = r.mapping(data, "", TOP, required=("name",)) if data is not None else None
+    if data is None:
+        r.fail("(top level)", "the file is empty; it needs at least 'name'")
+    if top is None:
+        return None
+    name = r.string(top.get("name"), "name")
+    if name is not None:
+        r.call("name", check_name, "topology", name)
+    topo = Topology(name or "", description=r.string(top.get("description"), "description") or "")
+    for net_name, spec in r.names(top.get("networks"), "networks").items():
+        topo.networks[net_name] = _network(r, net_name, spec)
+    for sb_name, spec in r.names(top.get("sandboxes"), "sandboxes").items():
+        topo.sandboxes[sb_name] = _sandbox(r, sb_name, spec)
+    for i, spec in enumerate(r.seq(top.get("links"), "links")):
+        link = _link(r, f"links[{i}]", spec)
+        if link:
+            topo.links.append(link)
+    topo.expect = _expect(r, top.get("expect"))
+    if top.get("outside") is not None:
+        topo.outside = _outside(r, top["outside"])
+    return topo
+
+
+def _network(r: Reader, name: str, spec) -> Network:
+    path = f"networks.{name}"
+    r.call(path, check_name, "network", name)
+    m = r.mapping(spec, path, NETWORK, null_ok=True) or {}
+    net = Network(name)
+    driver = r.string(m.get("driver"), f"{path}.driver")
+    if driver is not None and driver not in DRIVERS:
+        r.fail(f"{path}.driver", f"unknown driver '{driver}' (choose from: {', '.join(sorted(DRIVERS))})")
+    net.driver = driver if driver in DRIVERS else "bridge"
+    subnet = r.string(m.get("subnet"), f"{path}.subnet")
+    if subnet is not None:
+        parsed = r.call(f"{path}.subnet", ipam.parse_subnet, subnet, f"{path}.subnet", prefixed=True)
+        net.subnet = str(parsed) if parsed else None
+    gateway = r.string(m.get("gateway"), f"{path}.gateway")
+    if gateway is not None:
+        parsed = r.call(f"{path}.gateway", ipam.parse_ip, gateway, f"{path}.gateway", prefixed=True)
+        net.gateway = str(parsed) if parsed else None
+    net.mtu = r.integer(m.get("mtu"), f"{path}.mtu", MIN_MTU, MAX_MTU)
+    bridge = r.string(m.get("bridge"), f"{path}.bridge")
+    if bridge is not None and r.call(f"{path}.bridge", check_ifname, bridge):
+        net.bridge = bridge
+    net.internal = r.boolean(m.get("internal"), f"{path}.internal", False)
+    net.masquerade = r.boolean(m.get("masquerade"), f"{path}.masquerade", True) and not net.internal
+    if not DRIVERS[net.driver].uses_subnet:
+        for key in ("subnet", "gateway", "mtu", "bridge"):
+            if m.get(key) is not None:
+                r.fail(f"{path}.{key}", f"driver '{net.driver}' takes no {key}")
+    return net
+
+
+def _sandbox(r: Reader, name: str, spec) -> Sandbox:
+    path = f"sandboxes.{name}"
+    r.call(path, check_name, "sandbox", name)
+    m = r.mapping(spec, path, SANDBOX, null_ok=True) or {}
+    sb = Sandbox(name)
+    nets = m.get("networks")
+    if isinstance(nets, list):
+        for i, item in enumerate(nets):
+            net = r.string(item, f"{path}.networks[{i}]")
+            if net is not None:
+                sb.attachments.append(Attachment(net))
+    elif nets is not None:
+        for net, att in r.names(nets, f"{path}.networks").items():
+            sb.attachments.append(_attachment(r, f"{path}.networks.{net}", net, att))
+    for i, item in enumerate(r.seq(m.get("routes"), f"{path}.routes")):
+        route = _route(r, f"{path}.routes[{i}]", item)
+        if route:
+            sb.routes.append(route)
+    publish = m.get("publish")
+    for i, item in enumerate(r.seq([publish] if isinstance(publish, str) else publish, f"{path}.publish")):
+        if r.call(f"{path}.publish[{i}]", publish_mod.parse, item):
+            sb.publish.append(item)
+    return sb
+
+
+def _attachment(r: Reader, path: str, net: str, spec) -> Attachment:
+    m = r.mapping(spec, path, ATTACH, null_ok=True) or {}
+    att = Attachment(net)
+    ip = r.string(m.get("ip"), f"{path}.ip")
+    if ip is not None:
+        parsed = r.call(f"{path}.ip", ipam.parse_ip, ip, f"{path}.ip", prefixed=True)
+        att.ip = str(parsed) if parsed else None
+    ifname = r.string(m.get("ifname"), f"{path}.ifname")
+    if ifname is not None and r.call(f"{path}.ifname", check_ifname, ifname):
+        att.ifname = ifname
+    return att
+
+
+def _route(r: Reader, path: str, spec) -> Route | None:
+    if isinstance(spec, str):
+        words = spec.split()
+        if len(words) != 3 or words[1] != "via":
+            r.fail(path, f"'{spec}' is not 'DEST via GATEWAY'")
+            return None
+        dest, via = words[0], words[2]
+    else:
+        m = r.mapping(spec, path, ROUTE, required=ROUTE)
+        if m is None or m.get("dest") is None or m.get("via") is None:
+            return None
+        dest, via = r.string(m["dest"], f"{path}.dest"), r.string(m["via"], f"{path}.via")
+        if dest is None or via is None:
+            return None
+    dest = r.call(f"{path}.dest", parse_dest, dest)
+    gateway = r.call(f"{path}.via", ipam.parse_ip, via, f"{path}.via", prefixed=True)
+    if dest is None or gateway is None:
+        return None
+    return Route(dest, str(gateway))
+
+
+def _link(r: Reader, path: str, spec) -> Link | None:
+    m = r.mapping(spec, path, LINK, required=("a", "b"))
+    if m is None:
+        return None
+    a, b = r.string(m.get("a"), f"{path}.a"), r.string(m.get("b"), f"{path}.b")
+    if not a or not b:
+        return None
+    link = Link(a, b)
+    subnet = r.string(m.get("subnet"), f"{path}.subnet")
+    ip_a, ip_b = r.string(m.get("ip_a"), f"{path}.ip_a"), r.string(m.get("ip_b"), f"{path}.ip_b")
+    if subnet is not None and (ip_a or ip_b):
+        r.fail(path, "give either subnet or ip_a/ip_b, not both")
+    elif subnet is not None:
+        net = r.call(f"{path}.subnet", ipam.parse_subnet, subnet, f"{path}.subnet", prefixed=True)
+        if net:
+            hosts = net.hosts()
+            link.ip_a, link.ip_b = f"{next(hosts)}/{net.prefixlen}", f"{next(hosts)}/{net.prefixlen}"
+    elif bool(ip_a) != bool(ip_b):
+        r.fail(path, "give both ip_a and ip_b (or subnet)")
+    elif ip_a:
+        link.ip_a, link.ip_b = _cidr(r, f"{path}.ip_a", ip_a), _cidr(r, f"{path}.ip_b", ip_b)
+        if link.ip_a and link.ip_b:
+            ia, ib = ipaddress.ip_interface(link.ip_a), ipaddress.ip_interface(link.ip_b)
+            if ia.network != ib.network:
+                r.fail(f"{path}.ip_b", f"{ib} is not on the subnet of ip_a ({ia.network})")
+            elif ia.ip == ib.ip:
+                r.fail(f"{path}.ip_b", f"is the same address as ip_a ({ia.ip})")
+    for key in ("ifname_a", "ifname_b"):
+        value = r.string(m.get(key), f"{path}.{key}")
+        if value is not None and r.call(f"{path}.{key}", check_ifname, value):
+            setattr(link, key, value)
+    return link
+
+
+def _cidr(r: Reader, path: str, text: str) -> str | None:
+    if "/" not in text:
+        r.fail(path, f"'{text}' needs a prefix length (e.g. {text}/24)")
+        return None
+    try:
+        iface = ipaddress.ip_interface(text)
+    except ValueError:
+        r.fail(path, f"'{text}' is not a valid address/prefix")
+        return None
+    if iface.version != 4:
+        r.fail(path, f"'{text}': only IPv4 is supported")
+        return None
+    if iface.ip in (iface.network.network_address, iface.network.broadcast_address) \
+            and iface.network.prefixlen < 31:
+        r.fail(path, f"{iface.ip} is not a usable address in subnet {iface.network}")
+        return None
+    return str(iface)
+
+
+def _expect(r: Reader, spec) -> list:
+    m = r.mapping(spec, "expect", EXPECT, null_ok=True) if spec is not None else {}
+    out = []
+    for key, reach in (("reach", True), ("isolate", False)):
+        for i, item in enumerate(r.seq((m or {}).get(key), f"expect.{key}")):
+            parsed = r.call(f"expect.{key}[{i}]", expect_mod.parse, item, reach) or []
+            for exp in parsed:
+                exp.path = f"expect.{key}[{i}]"
+            out.extend(parsed)
+    return out
+
+
+def _outside(r: Reader, spec) -> Outside | None:
+    m = r.mapping(spec, "outside", OUTSIDE, required=("netns",))
+    if not m or not m.get("netns"):
+        return None
+    out = Outside(r.string(m["netns"], "outside.netns") or "")
+    for key in ("ip", "host_ip"):
+        value = r.string(m.get(key), f"outside.{key}")
+        if value is not None:
+            parsed = r.call(f"outside.{key}", ipam.parse_ip, value, f"outside.{key}", prefixed=True)
+            setattr(out, key, str(parsed) if parsed else None)
+    return out

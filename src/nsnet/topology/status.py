@@ -1,0 +1,139 @@
+"""`status`: what of the file exists, what is missing, what changed in the file,
+what drifted in the kernel, and what the topology owns that the file dropped.
+Read-only; one store read and one kernel dump per namespace."""
+
+from dataclasses import asdict, dataclass
+
+from ..errors import NsnetError
+from . import diff, owners
+from .model import Topology
+
+OK, MISSING, CHANGED, DRIFTED, EXTRA, CONFLICT = "ok", "missing", "changed", "drifted", "extra", "conflict"
+
+
+class Differs(NsnetError):
+    """The kernel or the store does not match the file (status exits non-zero)."""
+
+    exit_code = 1
+
+
+@dataclass
+class Row:
+    kind: str
+    name: str
+    state: str
+    detail: str = ""
+
+
+def status(engine, topo: Topology) -> list[Row]:
+    owners.ensure(engine.store.db)
+    state = diff.State.read(engine.store)
+    mine_sbs = state.owned(topo.name, "sandbox")
+    mine_nets = state.owned(topo.name, "network")
+    rows = _networks(topo, state, mine_nets) + _sandboxes(topo, state, mine_sbs)
+    rows += _links(topo, state, mine_sbs | set(topo.sandboxes))
+    rows += [Row("sandbox", n, EXTRA, "not in the file; `up` removes it")
+             for n in sorted(mine_sbs - set(topo.sandboxes)) if n in state.sandboxes]
+    rows += [Row("network", n, EXTRA, "not in the file; `up` removes it")
+             for n in sorted(mine_nets - set(topo.networks)) if n in state.networks]
+    _drift(engine, rows)
+    return rows
+
+
+def summary(rows: list[Row]) -> str | None:
+    """None when everything is ok, else a one-line count of the rest."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row.state != OK:
+            counts[row.state] = counts.get(row.state, 0) + 1
+    return ", ".join(f"{n} {state}" for state, n in counts.items()) or None
+
+
+def to_dicts(rows: list[Row]) -> list[dict]:
+    return [asdict(r) for r in rows]
+
+
+def _conflict(kind, name, state, topo) -> Row:
+    owner = state.owners.get((kind, name))
+    return Row(kind, name, CONFLICT, f"exists outside topology '{topo.name}'"
+               + (f" (in topology '{owner}')" if owner else ""))
+
+
+def _networks(topo, state, mine) -> list[Row]:
+    rows = []
+    for name, spec in topo.networks.items():
+        row = state.networks.get(name)
+        if row is None:
+            rows.append(Row("network", name, MISSING))
+        elif name not in mine:
+            rows.append(_conflict("network", name, state, topo))
+        else:
+            why = diff.network_change(spec, row)
+            rows.append(Row("network", name, CHANGED if why else OK, why or _net_detail(row)))
+    return rows
+
+
+def _net_detail(row) -> str:
+    return f"{row['subnet']} gw {row['gateway']} on {row['bridge']}" if row["subnet"] else row["driver"]
+
+
+def _sandboxes(topo, state, mine) -> list[Row]:
+    rows, statics = [], diff.static_ips(topo)
+    replaced = diff.replaced_networks(topo, state)
+    _, add_routes = diff.route_changes(topo, state, mine & set(topo.sandboxes))
+    drop_routes, _ = diff.route_changes(topo, state, mine & set(topo.sandboxes))
+    for name in topo.sandboxes:
+        if name not in state.sandboxes:
+            rows.append(Row("sandbox", name, MISSING))
+            continue
+        if name not in mine:
+            rows.append(_conflict("sandbox", name, state, topo))
+            continue
+        drop, make = diff.endpoint_changes(topo, state, name, replaced, statics)
+        why = [f"detach {net}: {reason}" for net, reason in drop]
+        why += [f"attach {a.network}" for a in make if a.network not in {n for n, _ in drop}]
+        why += [f"route {dest}: {reason}" for sb, dest, reason in drop_routes if sb == name]
+        why += [f"add route {r.dest} via {r.via}" for sb, r in add_routes if sb == name
+                and not any(d[0] == sb and d[1] == r.dest for d in drop_routes)]
+        eps = ", ".join(f"{ep['network']}:{ep['ifname']} {ep['ip']}" if ep["ip"] else ep["network"]
+                        for ep in state.endpoints.get(name, []))
+        rows.append(Row("sandbox", name, CHANGED if why else OK, "; ".join(why) or eps))
+    return rows
+
+
+def _links(topo, state, managed) -> list[Row]:
+    drop, add = diff.link_changes(topo, state, managed)
+    rows = []
+    missing = {link.key for link in add}
+    for link in topo.links:
+        name = f"{link.a}<->{link.b}"
+        changed = next((why for row, why in drop if tuple(sorted((row["a"], row["b"]))) == link.key), None)
+        if changed:
+            rows.append(Row("link", name, CHANGED, changed))
+        elif link.key in missing:
+            rows.append(Row("link", name, MISSING))
+        else:
+            rows.append(Row("link", name, OK, f"{link.ifname_a} {link.ip_a or ''} <-> "
+                                              f"{link.ifname_b} {link.ip_b or ''}".strip()))
+    rows += [Row("link", f"{row['a']}<->{row['b']}", EXTRA, "not in the file")
+             for row, why in drop if why == "not in the file"]
+    return rows
+
+
+def _drift(engine, rows: list[Row]) -> None:
+    """Mark rows whose kernel objects are missing (only rows that are otherwise ok)."""
+    targets = [r.name for r in rows if r.state == OK and r.kind in ("sandbox", "network")]
+    if not targets:
+        return
+    found: dict[str, list] = {}
+    for d in engine.drift(target=targets):
+        for owner in d.owners or [f"host {d.step.kind}"]:
+            found.setdefault(owner, []).append(d)
+    for owner in sorted(o for o in found if o.startswith("host ")):
+        rows.append(Row("host", owner.split(" ", 1)[1], OK))
+    for row in rows:
+        items = found.get(f"{row.kind} {row.name}")
+        if row.state == OK and items:
+            first = items[0].commands[0] if items[0].commands else items[0].step.kind
+            more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
+            row.state, row.detail = DRIFTED, f"kernel lacks: {first}{more}"

@@ -1,0 +1,48 @@
+"""`down`: remove everything a topology owns (its sandboxes, then its networks)
+and forget it. Twice is fine: the second time there is nothing to do."""
+
+from . import diff, owners
+from .runner import Outcome, Runner, rehearse
+
+
+def count(engine, name: str) -> int:
+    """How many objects `down` would remove (for a progress bar)."""
+    owners.ensure(engine.store.db)
+    return sum(len(names) for names in owners.owned(engine.store.db, name).values())
+
+
+def down(engine, name: str, dry_run: bool = False, progress=None) -> Outcome:
+    out = Outcome(name, dry_run)
+    if not dry_run:
+        engine.require_privileges()
+    owners.ensure(engine.store.db)
+    run = Runner(engine, out, progress)
+    if not dry_run:
+        return _down(engine, name, run)
+    rehearse(engine, lambda: _down(engine, name, run))
+    return out
+
+
+def _down(engine, name: str, run: Runner) -> Outcome:
+    store = engine.store
+    state = diff.State.read(store)
+    sandboxes = state.owned(name, "sandbox")
+    for sb in sorted(sandboxes):
+        if sb in state.sandboxes:
+            run.call(f"- sandbox '{sb}'", engine.sandbox_rm, sb)
+    state = diff.State.read(store)
+    kept = set()
+    for net in sorted(state.owned(name, "network")):
+        if net not in state.networks:
+            continue
+        others = sorted(ep["sandbox"] for eps in state.endpoints.values() for ep in eps if ep["network"] == net)
+        if others:
+            kept.add(net)
+            run.out.warnings.append(f"network '{net}' kept: sandboxes outside topology '{name}' are "
+                                    f"attached ({', '.join(others)})")
+            continue
+        run.call(f"- network '{net}'", engine.network_rm, net)
+    with store.transaction():
+        owners.release(store.db, name, "sandbox", sandboxes)
+        owners.release(store.db, name, "network", state.owned(name, "network") - kept)
+    return run.out

@@ -1,0 +1,223 @@
+"""Checks across objects: references, duplicates, overlaps, addresses inside
+their subnets, interface names (and the default ones, resolved here so that
+`up`, `status` and `graph` all agree on them)."""
+
+import ipaddress
+
+from ..drivers import DRIVERS
+from ..names import bridge_name, default_link_ifname
+from . import expect as expect_mod
+from . import publish as publish_mod
+from .model import Topology
+from .reader import Reader
+
+
+def validate(topo: Topology, r: Reader) -> None:
+    _networks(topo, r)
+    _attachments(topo, r)
+    _links(topo, r)
+    _ifnames(topo, r)
+    _overlaps(topo, r)
+    _routes(topo, r)
+    _publish(topo, r)
+    _expectations(topo, r)
+
+
+def gateway_of(net) -> str | None:
+    if net.gateway:
+        return net.gateway
+    if net.subnet:
+        return str(ipaddress.ip_network(net.subnet).network_address + 1)
+    return None
+
+
+def _networks(topo: Topology, r: Reader) -> None:
+    seen_subnets, seen_bridges, seen_drivers = {}, {}, {}
+    for name, net in topo.networks.items():
+        path = f"networks.{name}"
+        drv = DRIVERS[net.driver]
+        if not drv.uses_subnet:
+            if net.driver in seen_drivers:
+                r.fail(f"{path}.driver", f"only one '{net.driver}' network is allowed "
+                                         f"('{seen_drivers[net.driver]}' is one)")
+            seen_drivers[net.driver] = name
+            continue
+        if net.subnet:
+            subnet = ipaddress.ip_network(net.subnet)
+            for other, other_net in seen_subnets.items():
+                if subnet.overlaps(other_net):
+                    r.fail(f"{path}.subnet", f"{subnet} overlaps network '{other}' ({other_net})")
+            seen_subnets[name] = subnet
+            if net.gateway:
+                _usable(r, f"{path}.gateway", net.gateway, subnet)
+        elif net.gateway:
+            r.fail(f"{path}.gateway", "a gateway needs a subnet")
+        bridge = net.bridge or bridge_name(name)
+        if bridge in seen_bridges:
+            r.fail(f"{path}.bridge", f"bridge {bridge} is also used by network '{seen_bridges[bridge]}'")
+        seen_bridges[bridge] = name
+
+
+def _usable(r: Reader, path: str, ip: str, subnet) -> bool:
+    addr = ipaddress.ip_address(ip)
+    if addr not in subnet or addr in (subnet.network_address, subnet.broadcast_address):
+        r.fail(path, f"{addr} is not a usable address in subnet {subnet}")
+        return False
+    return True
+
+
+def _attachments(topo: Topology, r: Reader) -> None:
+    taken: dict[tuple[str, str], str] = {}  # (network, ip) -> sandbox
+    defined = ", ".join(topo.networks) or "none"
+    for sb in topo.sandboxes.values():
+        seen = set()
+        for att in sb.attachments:
+            path = f"sandboxes.{sb.name}.networks.{att.network}"
+            net = topo.networks.get(att.network)
+            if net is None:
+                r.fail(path, f"network '{att.network}' is not defined (defined: {defined})")
+                continue
+            if att.network in seen:
+                r.fail(path, "the sandbox is attached to this network twice")
+            seen.add(att.network)
+            drv = DRIVERS[net.driver]
+            if drv.exclusive and (len(sb.attachments) > 1 or sb.routes or sb.publish):
+                r.fail(path, f"a '{net.driver}' network cannot be combined with other networks, "
+                             "routes or published ports")
+            if not drv.uses_subnet and (att.ip or att.ifname):
+                r.fail(path, f"network '{att.network}' (driver {net.driver}) takes no ip or ifname")
+            if att.ip and net.subnet:
+                subnet = ipaddress.ip_network(net.subnet)
+                if not _usable(r, f"{path}.ip", att.ip, subnet):
+                    continue
+                if att.ip == gateway_of(net):
+                    r.fail(f"{path}.ip", f"{att.ip} is the gateway of network '{att.network}'")
+                elif (att.network, att.ip) in taken:
+                    r.fail(f"{path}.ip", f"{att.ip} is also given to sandbox "
+                                         f"'{taken[(att.network, att.ip)]}'")
+                taken[(att.network, att.ip)] = sb.name
+
+
+def _exclusive(topo: Topology, sandbox: str) -> bool:
+    sb = topo.sandboxes.get(sandbox)
+    return bool(sb) and any(
+        DRIVERS[topo.networks[a.network].driver].exclusive
+        for a in sb.attachments if a.network in topo.networks)
+
+
+def _links(topo: Topology, r: Reader) -> None:
+    pairs = {}
+    for i, link in enumerate(topo.links):
+        path = f"links[{i}]"
+        for side in ("a", "b"):
+            name = getattr(link, side)
+            if name not in topo.sandboxes:
+                r.fail(f"{path}.{side}", f"sandbox '{name}' is not defined")
+            elif _exclusive(topo, name):
+                r.fail(f"{path}.{side}", f"sandbox '{name}' uses a host/none network; it cannot have links")
+        if link.a == link.b:
+            r.fail(path, "a link needs two different sandboxes")
+        if link.key in pairs:
+            r.fail(path, f"'{link.a}' and '{link.b}' are already linked by {pairs[link.key]}")
+        pairs.setdefault(link.key, path)
+        link.ifname_a = link.ifname_a or default_link_ifname(link.b)
+        link.ifname_b = link.ifname_b or default_link_ifname(link.a)
+
+
+def _ifnames(topo: Topology, r: Reader) -> None:
+    """Given names must be unique per sandbox; the others become eth0, eth1, ..."""
+    used: dict[str, dict[str, str]] = {name: {"lo": "(loopback)"} for name in topo.sandboxes}
+    for sb in topo.sandboxes.values():
+        for att in sb.attachments:
+            if att.ifname:
+                _claim(r, used[sb.name], att.ifname, f"sandboxes.{sb.name}.networks.{att.network}.ifname")
+    for i, link in enumerate(topo.links):
+        for side in ("a", "b"):
+            name, ifname = getattr(link, side), getattr(link, f"ifname_{side}")
+            if name in used:
+                _claim(r, used[name], ifname, f"links[{i}].ifname_{side}")
+    for sb in topo.sandboxes.values():
+        for att in sb.attachments:
+            net = topo.networks.get(att.network)
+            if att.ifname or net is None or not DRIVERS[net.driver].uses_subnet:
+                continue
+            att.ifname = next(f"eth{i}" for i in range(len(used[sb.name]) + 1)
+                              if f"eth{i}" not in used[sb.name])
+            used[sb.name][att.ifname] = "auto"
+
+
+def _claim(r: Reader, used: dict, ifname: str, path: str) -> None:
+    if ifname in used:
+        r.fail(path, f"interface name {ifname} is already used ({used[ifname]})")
+    else:
+        used[ifname] = path
+
+
+def _subnets(topo: Topology, sandbox: str) -> list | None:
+    """The sandbox's directly connected subnets; None if one is not known yet."""
+    out = []
+    for att in topo.sandboxes[sandbox].attachments:
+        net = topo.networks.get(att.network)
+        if net and DRIVERS[net.driver].uses_subnet:
+            if not net.subnet:
+                return None
+            out.append((f"network '{att.network}'", ipaddress.ip_network(net.subnet)))
+    for link in topo.links:
+        for side, peer in (("a", link.b), ("b", link.a)):
+            cidr = getattr(link, f"ip_{side}")
+            if getattr(link, side) == sandbox and cidr:
+                out.append((f"the link to '{peer}'", ipaddress.ip_interface(cidr).network))
+    return out
+
+
+def _overlaps(topo: Topology, r: Reader) -> None:
+    for name in topo.sandboxes:
+        subnets = _subnets(topo, name) or []
+        for i, (what, net) in enumerate(subnets):
+            for other, other_net in subnets[:i]:
+                if net.overlaps(other_net):
+                    r.fail(f"sandboxes.{name}", f"the subnets of {other} ({other_net}) and {what} "
+                                                f"({net}) overlap")
+
+
+def _routes(topo: Topology, r: Reader) -> None:
+    for sb in topo.sandboxes.values():
+        subnets = _subnets(topo, sb.name)
+        has_gateway = next((a.network for a in sb.attachments if a.network in topo.networks
+                            and gateway_of(topo.networks[a.network])), None)
+        seen = set()
+        for i, route in enumerate(sb.routes):
+            path = f"sandboxes.{sb.name}.routes[{i}]"
+            if route.dest in seen:
+                r.fail(path, f"a second route to {route.dest}")
+            seen.add(route.dest)
+            if route.dest == "0.0.0.0/0" and has_gateway:
+                r.fail(path, f"the sandbox already gets its default route from network '{has_gateway}'")
+            via = ipaddress.ip_address(route.via)
+            if subnets is not None and not any(via in net for _, net in subnets):
+                r.fail(f"{path}.via", f"gateway {via} is not on any network of sandbox '{sb.name}'")
+
+
+def _publish(topo: Topology, r: Reader) -> None:
+    seen = {}
+    for sb in topo.sandboxes.values():
+        if sb.publish and not any(
+                a.network in topo.networks and DRIVERS[topo.networks[a.network].driver].uses_subnet
+                for a in sb.attachments):
+            r.fail(f"sandboxes.{sb.name}.publish", "publishing ports needs a bridge network")
+        for i, text in enumerate(sb.publish):
+            spec = publish_mod.parse(text)
+            for host_port, _ in spec.pairs():
+                key = (spec.host_ip or "0.0.0.0", host_port, spec.proto)
+                if key in seen:
+                    r.fail(f"sandboxes.{sb.name}.publish[{i}]",
+                           f"host port {host_port}/{spec.proto} is also published by {seen[key]}")
+                    break
+                seen[key] = f"sandbox '{sb.name}'"
+
+
+def _expectations(topo: Topology, r: Reader) -> None:
+    for exp in topo.expect:
+        for name in expect_mod.names(exp):
+            if name not in topo.sandboxes:
+                r.fail(exp.path, f"'{exp.text}': sandbox '{name}' is not defined")

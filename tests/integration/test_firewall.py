@@ -1,0 +1,182 @@
+"""Firewall: outbound NAT, internal networks, published ports, isolation,
+ownership. Real packets between a throwaway host, its sandboxes and an
+'outside' namespace."""
+
+import json
+import subprocess
+
+import pytest
+
+from .helpers import ping, sh
+from .outside import HOST_IP, OUTSIDE_IP
+from .traffic import roundtrip
+
+
+def nft_tables(ns):
+    return sh("ip", "netns", "exec", ns, "nft", "list", "tables").stdout.split("\n")
+
+
+def test_outbound_nat_masquerades(host, outside):
+    host.engine.network_create("n", subnet="10.1.0.0/24")
+    host.engine.sandbox_create("s", networks=["n"])
+    assert sh("ip", "netns", "exec", host.name, "sysctl", "-n", "net.ipv4.ip_forward").stdout.strip() == "1"
+    # the outside server sees the host's outside address, not the sandbox's
+    assert roundtrip(outside.name, host.prefix + "s", OUTSIDE_IP) == f"PING {HOST_IP}"
+    assert roundtrip(outside.name, host.prefix + "s", OUTSIDE_IP, proto="udp") == f"PING {HOST_IP}"
+
+
+def test_no_masquerade_keeps_sandbox_address(host, outside):
+    host.engine.network_create("n", subnet="10.2.0.0/24", masquerade=False)
+    host.engine.sandbox_create("s", networks=["n"])
+    sh("ip", "-n", outside.name, "route", "add", "10.2.0.0/24", "via", HOST_IP)
+    assert roundtrip(outside.name, host.prefix + "s", OUTSIDE_IP) == "PING 10.2.0.2"
+
+
+def test_internal_network_reaches_only_itself(host, outside):
+    r = host.cli("network", "create", "int", "--internal", "--subnet", "10.3.0.0/24")
+    assert r.returncode == 0, r.stderr
+    host.engine.network_create("other", subnet="10.4.0.0/24")
+    host.engine.sandbox_create("a", networks=["int"])
+    host.engine.sandbox_create("b", networks=["int"])
+    host.engine.sandbox_create("c", networks=["other"])
+    a = host.prefix + "a"
+    assert ping(a, "10.3.0.3")  # same network
+    assert not ping(a, OUTSIDE_IP)  # not the outside
+    assert not ping(a, "10.4.0.2")  # not other networks
+    assert not ping(host.prefix + "c", "10.3.0.2")
+    r = host.cli("network", "connect", "int", "c", "-p", "8080:80")
+    assert r.returncode == 2 and "internal" in r.stderr
+
+
+def test_isolation_between_networks(host):
+    e = host.engine
+    e.network_create("devops", subnet="192.168.1.0/24")
+    e.network_create("db", subnet="192.168.2.0/24")
+    e.sandbox_create("web1", networks=["devops"])
+    e.sandbox_create("db1", networks=["db"])
+    e.sandbox_create("ns", networks=["devops", "db"])
+    web1, db1, ns = (host.prefix + x for x in ("web1", "db1", "ns"))
+    assert not ping(web1, "192.168.2.2") and not ping(db1, "192.168.1.2")  # blocked both ways
+    assert ping(ns, "192.168.1.2") and ping(ns, "192.168.2.2")  # on both: reaches both
+    assert ping(host.name, "192.168.1.2") and ping(host.name, "192.168.2.2")  # the host reaches all
+    assert ping(web1, "192.168.1.3")
+
+
+class TestPublishedPorts:
+    @pytest.fixture
+    def lab(self, host, outside):
+        e = host.engine
+        e.network_create("web", subnet="10.10.0.0/24")
+        e.network_create("other", subnet="10.11.0.0/24")
+        r = host.cli("sandbox", "create", "srv", "--network", "web", "-p", "8080:80", "-p", "5353:53/udp",
+                     "-p", "127.0.0.1:9090:90", "-p", "7000-7002:7100-7102")
+        assert r.returncode == 0, r.stderr
+        e.sandbox_create("peer", networks=["web"])
+        e.sandbox_create("far", networks=["other"])
+        return host, outside
+
+    def test_from_outside_with_real_client_address(self, lab):
+        host, outside = lab
+        srv = host.prefix + "srv"
+        assert serve(srv, outside.name, HOST_IP, 8080, 80) == f"PING {OUTSIDE_IP}"
+        assert serve(srv, outside.name, HOST_IP, 5353, 53, "udp") == f"PING {OUTSIDE_IP}"
+        assert serve(srv, outside.name, HOST_IP, 7001, 7101) == f"PING {OUTSIDE_IP}"
+
+    def test_from_the_host_itself(self, lab):
+        host, _ = lab
+        srv = host.prefix + "srv"
+        assert serve(srv, host.name, "127.0.0.1", 8080, 80) is not None
+        assert serve(srv, host.name, HOST_IP, 8080, 80) is not None
+        assert serve(srv, host.name, "10.10.0.1", 8080, 80) is not None
+        assert serve(srv, host.name, "127.0.0.1", 9090, 90) is not None
+
+    def test_hairpin_from_sandboxes(self, lab):
+        host, _ = lab
+        srv = host.prefix + "srv"
+        assert serve(srv, host.prefix + "peer", HOST_IP, 8080, 80) is not None  # same network
+        assert serve(srv, host.prefix + "far", HOST_IP, 8080, 80) is not None  # another network
+        assert serve(srv, host.prefix + "far", "10.11.0.1", 8080, 80) is not None
+
+    def test_loopback_port_is_not_reachable_from_outside(self, lab):
+        """moby#45610: a LAN peer routing 127.0.0.1 to the host must not reach it."""
+        host, outside = lab
+        sh("ip", "netns", "exec", outside.name, "sysctl", "-qw", "net.ipv4.conf.all.route_localnet=1")
+        sh("ip", "netns", "exec", outside.name, "sysctl", "-qw", "net.ipv4.conf.eth0.route_localnet=1")
+        # the outside's own 127/8 must not swallow the packet: take it off its lo
+        sh("ip", "-n", outside.name, "addr", "del", "127.0.0.1/8", "dev", "lo")
+        sh("ip", "-n", outside.name, "route", "add", "127.0.0.1/32", "via", HOST_IP, "dev", "eth0")
+        assert serve(host.prefix + "srv", outside.name, "127.0.0.1", 9090, 90) is None
+        assert serve(host.prefix + "srv", outside.name, HOST_IP, 9090, 90) is None  # only on 127.0.0.1
+
+    def test_port_listing_and_unpublish(self, lab):
+        host, _ = lab
+        ports = json.loads(host.cli("--json", "port", "srv").stdout)
+        assert len(ports) == 6 and {p["host_port"] for p in ports} == {8080, 5353, 9090, 7000, 7001, 7002}
+        assert "8080" in host.cli("sandbox", "inspect", "srv").stdout
+        assert host.cli("network", "disconnect", "web", "srv").returncode == 0
+        elements = sh("ip", "netns", "exec", host.name, "nft", "-j", "list", "map", "inet", "nsnet",
+                      "pub_any_addr").stdout
+        assert "8080" not in elements and "srv" not in elements
+        assert json.loads(host.cli("--json", "port").stdout) == []
+
+    def test_conflicts_are_refused(self, lab):
+        host, _ = lab
+        r = host.cli("network", "connect", "web", "far", "-p", "8080:81")
+        assert r.returncode == 4 and "already published by sandbox 'srv'" in r.stderr
+        listener = subprocess.Popen(["ip", "netns", "exec", host.name, "python3", "-c",
+                                     "import socket,time;s=socket.socket();s.bind(('0.0.0.0',6060));"
+                                     "s.listen();print('ok',flush=True);time.sleep(30)"], stdout=subprocess.PIPE,
+                                    text=True)
+        try:
+            assert listener.stdout.readline().strip() == "ok"
+            r = host.cli("network", "connect", "web", "far", "-p", "6060:80")
+            assert r.returncode == 4 and "in use by a socket" in r.stderr
+        finally:
+            listener.kill()
+            listener.wait()
+        for spec, text in (("70000:80", "out of range"), ("80:80/sctp", "not tcp or udp"), ("1-3:1-2", "differ"),
+                           ("10.9.9.9:80:80", "not an address of the host"), ("abc", "expected")):
+            r = host.cli("network", "connect", "web", "far", "-p", spec)
+            assert r.returncode == 2 and text in r.stderr, (spec, r.stderr)
+
+
+def serve(server_ns, client_ns, addr, host_port, sandbox_port, proto="tcp"):
+    return roundtrip(server_ns, client_ns, addr, port=host_port, proto=proto, server_port=sandbox_port)
+
+
+def test_ownership_and_reload(host, outside):
+    """Other tables, routes and sysctls are identical after a full cycle; the
+    table can be rebuilt from the store after `nft flush ruleset`."""
+    sh("ip", "netns", "exec", host.name, "nft", "add table inet usertable; "
+       "add chain inet usertable c { type filter hook forward priority 10; }; add rule inet usertable c accept")
+
+    def world():
+        rules = sh("ip", "netns", "exec", host.name, "nft", "list", "ruleset").stdout
+        routes = sh("ip", "-n", host.name, "route").stdout
+        sysctl = sh("ip", "netns", "exec", host.name, "sysctl", "net.ipv4.ip_forward").stdout
+        return rules, routes, sysctl
+
+    before = world()
+    e = host.engine
+    e.network_create("n", subnet="10.20.0.0/24")
+    e.sandbox_create("s", networks=["n"], publish=["8080:80"])
+    rules = sh("ip", "netns", "exec", host.name, "nft", "list", "table", "inet", "nsnet").stdout
+    assert 'comment "sandbox s (n)"' in rules and 'comment "nsnet network n: outbound NAT"' in rules
+    assert "table inet usertable" in sh("ip", "netns", "exec", host.name, "nft", "list", "tables").stdout
+    # reload after a flush
+    sh("ip", "netns", "exec", host.name, "nft", "flush", "ruleset")
+    assert serve(host.prefix + "s", outside.name, HOST_IP, 8080, 80) is None
+    r = host.cli("firewall", "reload")
+    assert r.returncode == 0, r.stderr
+    assert serve(host.prefix + "s", outside.name, HOST_IP, 8080, 80) == f"PING {OUTSIDE_IP}"
+    sh("ip", "netns", "exec", host.name, "nft", "add table inet usertable; "
+       "add chain inet usertable c { type filter hook forward priority 10; }; add rule inet usertable c accept")
+    e.sandbox_rm("s")
+    e.network_rm("n")
+    assert world() == before
+
+
+def test_dry_run_shows_nft_commands(host):
+    r = host.cli("network", "create", "n", "--subnet", "10.30.0.0/24", "--dry-run")
+    assert "nft 'add table inet nsnet'" in r.stdout and "sysctl -w net.ipv4.ip_forward=1" in r.stdout
+    assert "nsnet" not in sh("ip", "netns", "exec", host.name, "nft", "list", "tables").stdout

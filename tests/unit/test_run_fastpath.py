@@ -1,0 +1,61 @@
+"""The console entry point's `ps` fast path (no root needed)."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nsnet.cli.fast import parse_ps
+from nsnet.run import procfs, pslist, state
+
+
+@pytest.fixture(autouse=True)
+def no_env_state_dir(monkeypatch):
+    monkeypatch.delenv("NSNET_STATE_DIR", raising=False)
+
+
+@pytest.mark.parametrize("argv,opts", [
+    (["ps"], {"state_dir": None, "json": False}),
+    (["--json", "ps"], {"state_dir": None, "json": True}),
+    (["ps", "--json"], {"state_dir": None, "json": True}),
+    (["--state-dir", "/x", "ps"], {"state_dir": "/x", "json": False}),
+    (["--state-dir=/y", "--host-netns", "h", "ps"], {"state_dir": "/y", "json": False}),
+    (["--host-netns=h", "--json", "ps"], {"state_dir": None, "json": True}),
+])
+def test_plain_ps_calls_take_the_fast_path(argv, opts):
+    assert parse_ps(argv) == opts
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["sandbox", "ls"], ["ps", "-h"], ["ps", "--help"], ["ps", "extra"], ["--state-dir"],
+    ["--state-dir", "ps"], ["ps", "--state-dir", "/x"], ["--version"], ["ps", "ps"], ["--state-dir=", "ps"],
+    ["logs", "ps"],
+])
+def test_everything_else_goes_to_click(argv):
+    assert parse_ps(argv) is None
+
+
+def test_env_state_dir(monkeypatch):
+    monkeypatch.setenv("NSNET_STATE_DIR", "/from/env")
+    assert parse_ps(["ps"])["state_dir"] == "/from/env"
+    assert parse_ps(["--state-dir", "/flag", "ps"])["state_dir"] == "/flag"
+
+
+def test_fast_ps_output_matches_the_rows(tmp_path):
+    sd = str(tmp_path)
+    me = os.getpid()
+    state.reserve(sd, "web", {"state": "running", "pid": me, "starttime": procfs.starttime(me), "pgid": me,
+                              "sandbox": "web", "argv": ["python3", "-m", "http.server"],
+                              "started_at": time.time()})
+    code = "import sys; from nsnet.cli.fast import run; sys.argv = ['nsnet', *sys.argv[1:]]; run()"
+    out = subprocess.run([sys.executable, "-c", code, "--state-dir", sd, "--json", "ps"],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    rows = json.loads(out)
+    assert [(r["name"], r["state"], r["pid"]) for r in rows] == [("web", "running", me)]
+    text = subprocess.run([sys.executable, "-c", code, "--state-dir", sd, "ps"],
+                          capture_output=True, text=True, timeout=30, check=True).stdout
+    assert text.splitlines()[0].split() == pslist.render([]).splitlines()[0].split()
+    assert "python3 -m http.server" in text
