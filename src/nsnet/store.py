@@ -229,6 +229,9 @@ class Store:
             "INSERT INTO ports (sandbox, network, sandbox_ip, host_ip, host_port, proto, sandbox_port) "
             "VALUES (?,?,?,?,?,?,?)", (sandbox, network, sandbox_ip, host_ip, host_port, proto, sandbox_port))
 
+    def remove_port(self, port_id):
+        self.db.execute("DELETE FROM ports WHERE id=?", (port_id,))
+
     def remove_ports(self, sandbox, network):
         self.db.execute("DELETE FROM ports WHERE sandbox=? AND network=?", (sandbox, network))
 

@@ -9,8 +9,6 @@ import signal
 import socket
 import time
 
-import pytest
-
 from nsnet.run import procfs, state
 
 from .helpers import Host, wait_until
@@ -39,9 +37,9 @@ def pids_of(state_dir: str) -> list[int]:
     return sorted(set(found))
 
 
-@pytest.fixture
-def rhost():
-    """A throwaway host. Afterwards, whatever still runs is stopped through
+def running_host():
+    """Generator for a fixture (each test module: `rhost = pytest.fixture(running_host)`).
+    A throwaway host. Afterwards, whatever still runs is stopped through
     nsnet itself; anything that then survives (a supervisor, an init, a
     command nsnet lost track of) fails the test, and is killed by pid."""
     h = Host("r")
@@ -61,6 +59,15 @@ def rhost():
         finally:
             h.destroy()
         assert leftovers == [], f"processes left running after the test: {leftovers}"
+
+
+def nsnet_argv() -> list[str]:
+    dev = os.environ.get("NSNET_RUN_DEV")  # TEMP until the commands are registered in cli/main.py
+    import sys
+
+    from .helpers import NSNET
+
+    return [sys.executable, dev] if dev else [NSNET]
 
 
 def cli(host, *args, **kw):

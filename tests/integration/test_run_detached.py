@@ -4,8 +4,13 @@ import os
 import signal
 import time
 
-from .helpers import wait_until
-from .run_support import SERVER, alive, cli, ps, record, rhost, tcp_hello, wait_listening  # noqa: F401
+import pytest
+
+from .helpers import in_ns, wait_until
+from .outside import HOST_IP, OUTSIDE_IP, Outside
+from .run_support import SERVER, alive, cli, ps, record, running_host, tcp_hello, wait_listening
+
+rhost = pytest.fixture(running_host)
 
 
 def test_detached_server_reachable_from_another_sandbox(rhost):
@@ -28,6 +33,22 @@ def test_detached_server_reachable_from_another_sandbox(rhost):
     row = ps(h)["web"]
     assert (row["state"], row["exit_code"], row["signal"]) == ("exited", 143, 15)
     assert not wait_listening(h.prefix + "client", "10.91.0.10", 8080, timeout=0.5)
+
+
+def test_published_port_reaches_the_detached_server(rhost):
+    h = rhost
+    outside = Outside(h)
+    try:
+        cli(h, "network", "create", "lan", "--subnet", "10.96.0.0/24", check=True)
+        r = cli(h, "run", "-d", "--name", "pub", "--network", "lan", "-p", "8080:80", "--",
+                "python3", "-c", SERVER, "80")
+        assert r.returncode == 0, r.stderr
+        assert wait_listening(outside.name, HOST_IP, 8080)
+        code = "import socket,sys; print(socket.create_connection((sys.argv[1], 8080), timeout=3).recv(99).decode())"
+        assert in_ns(outside.name, "python3", "-c", code, HOST_IP).stdout.strip() == f"hello {OUTSIDE_IP}"
+        assert cli(h, "stop", "pub").returncode == 0
+    finally:
+        outside.destroy()
 
 
 def test_ps_table_and_exit_codes(rhost):
@@ -106,7 +127,7 @@ def _group_gone(pgid: int) -> bool:
 def test_sandbox_rm_stops_what_runs_there(rhost):
     h = rhost
     cli(h, "run", "-d", "--name", "a", "--", "sleep", "300", check=True)
-    cli(h, "run", "-d", "--sandbox", "a", "--name", "b", "--", "sh", "-c", "trap '' TERM; sleep 300", check=True)
+    cli(h, "run", "-d", "--sandbox", "a", "--name", "b", "--isolate-pid", "--", "sleep", "300", check=True)
     cli(h, "run", "-d", "--name", "elsewhere", "--", "sleep", "300", check=True)
     recs = [record(h, n) for n in ("a", "b")]
     assert all(alive(r) for r in recs)

@@ -3,6 +3,7 @@
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -25,7 +26,7 @@ def test_rotation_keeps_max_files_of_at_most_max_size(tmp_path):
     kept = b"".join(logfiles.read_all(path, 3))
     assert written.endswith(kept) and len(kept) >= 200  # the newest output, contiguous
     for p in logfiles.rotated_paths(path, 3)[:-1]:
-        assert open(p, "rb").read().endswith(b"\n")  # cut after whole lines
+        assert Path(p).read_bytes().endswith(b"\n")  # cut after whole lines
 
 
 def test_a_line_longer_than_the_cap_is_split(tmp_path):
@@ -42,7 +43,7 @@ def test_one_file_means_truncate(tmp_path):
     log.write(b"123456789\n")
     log.write(b"abc\n")
     log.close()
-    assert open(path, "rb").read() == b"abc\n" and not os.path.exists(path + ".1")
+    assert Path(path).read_bytes() == b"abc\n" and not os.path.exists(path + ".1")
 
 
 def test_reopening_appends_and_counts_the_existing_size(tmp_path):
@@ -71,7 +72,7 @@ def test_read_all_without_the_current_file(tmp_path):
 
 def test_follow_sees_new_output_across_rotations(tmp_path):
     path = str(tmp_path / "stdout.log")
-    log = logfiles.RotatingLog(path, max_size=64, max_files=3)
+    log = logfiles.RotatingLog(path, max_size=150, max_files=3)  # ~2 rotations, ~0.1 s apart
     log.write(b"before\n")
     done = threading.Event()
     expected = b"".join(f"n{i:03d}\n".encode() for i in range(60))
@@ -85,7 +86,8 @@ def test_follow_sees_new_output_across_rotations(tmp_path):
 
     t = threading.Thread(target=writer)
     got = []
-    tail = logfiles.follow({"stdout": path}, lambda: not done.is_set(), interval=0.005, max_seconds=10)
+    tail = logfiles.follow({"stdout": path}, lambda: not done.is_set(), interval=0.005, max_seconds=10,
+                           from_start=True)
     t.start()
     try:
         for stream, data in tail:
@@ -94,7 +96,7 @@ def test_follow_sees_new_output_across_rotations(tmp_path):
     finally:
         t.join(10)
         log.close()
-    assert b"".join(got) == expected  # from the end at the start; nothing lost or repeated
+    assert b"".join(got) == b"before\n" + expected  # nothing lost or repeated across rotations
 
 
 def test_follow_picks_up_a_file_that_appears_and_stops_in_time(tmp_path):
@@ -102,7 +104,7 @@ def test_follow_picks_up_a_file_that_appears_and_stops_in_time(tmp_path):
     t0 = time.monotonic()
     assert list(logfiles.follow({"stderr": path}, lambda: True, interval=0.01, max_seconds=0.3)) == []
     assert time.monotonic() - t0 < 2
-    timer = threading.Timer(0.1, lambda: open(path, "wb").write(b"hello\n"))
+    timer = threading.Timer(0.1, lambda: Path(path).write_bytes(b"hello\n"))
     timer.start()
     try:
         chunks = logfiles.follow({"stderr": path}, lambda: True, interval=0.01, max_seconds=5)

@@ -3,6 +3,7 @@
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -61,7 +62,7 @@ def test_reserve_replace_and_discard(tmp_path):
     assert state.read(sd, "web")["state"] == "running"
     # Once that process is gone (here: a start time that does not match), it is replaced, logs and all.
     state.update(sd, "web", starttime=me()["starttime"] + 1)
-    open(os.path.join(state.record_dir(sd, "web"), "stdout.log"), "w").write("old")
+    Path(state.record_dir(sd, "web"), "stdout.log").write_text("old")
     assert state.reserve(sd, "web", {"state": "starting", "creator_pid": os.getpid(),
                                      "creator_starttime": me()["starttime"]})
     assert os.listdir(state.record_dir(sd, "web")) == ["state.json"]

@@ -12,7 +12,7 @@ from .firewall import firewall
 from .link import link
 from .network import network
 from .route import route
-from .sandbox import exec_, port, sandbox
+from .sandbox import exec_, port, publish, sandbox, unpublish
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,6 +42,8 @@ def explain(ctx, target):
 
 cli.add_command(sandbox)
 cli.add_command(port)
+cli.add_command(publish)
+cli.add_command(unpublish)
 cli.add_command(firewall)
 cli.add_command(network)
 cli.add_command(link)

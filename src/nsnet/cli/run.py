@@ -7,7 +7,7 @@ import click
 from ..errors import InvalidInput
 from ..run import pslist
 from . import output
-from .context import pass_ctx
+from .context import pass_ctx, publish_option
 from .sandbox import parse_network_arg
 
 
@@ -16,6 +16,7 @@ from .sandbox import parse_network_arg
 @click.option("--sandbox", metavar="NAME", help="Run in this existing sandbox instead of creating one.")
 @click.option("--network", "networks", multiple=True, metavar="NET[:IP]",
               help="Attach the new sandbox to this network (repeatable), optionally with a static IP.")
+@publish_option
 @click.option("--env", "-e", "env", multiple=True, metavar="K=V", help="Set an environment variable (repeatable).")
 @click.option("--workdir", "-w", metavar="DIR", help="Working directory of the command (absolute).")
 @click.option("--detach", "-d", is_flag=True, help="Start in the background and return at once.")
@@ -30,7 +31,7 @@ from .sandbox import parse_network_arg
               help="Log files kept per stream, the current one included.")
 @click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
 @pass_ctx
-def run(ctx, name, sandbox, networks, env, workdir, detach, rm, isolate_pid, no_init, log_max_size,
+def run(ctx, name, sandbox, networks, publish, env, workdir, detach, rm, isolate_pid, no_init, log_max_size,
         log_max_files, argv):
     """Run CMD in a sandbox:  nsnet run [OPTIONS] -- CMD [ARGS...]
 
@@ -43,8 +44,8 @@ def run(ctx, name, sandbox, networks, env, workdir, detach, rm, isolate_pid, no_
     if no_init and not isolate_pid:
         raise InvalidInput("--no-init only makes sense with --isolate-pid")
     nets = [parse_network_arg(n) for n in networks]
-    result = ctx.engine.run(argv, name=name, sandbox=sandbox, networks=nets, env=list(env), workdir=workdir,
-                            detach=detach, rm=rm, isolate_pid=isolate_pid, init=not no_init,
+    result = ctx.engine.run(argv, name=name, sandbox=sandbox, networks=nets, publish=list(publish), env=list(env),
+                            workdir=workdir, detach=detach, rm=rm, isolate_pid=isolate_pid, init=not no_init,
                             log_max_size=log_max_size, log_max_files=log_max_files)
     if ctx.as_json:
         output.emit_json(result)

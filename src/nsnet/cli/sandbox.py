@@ -86,6 +86,29 @@ def port(ctx, name):
     output.table(rows, [("sandbox", "SANDBOX")] + PORT_COLUMNS)
 
 
+@click.command("publish")
+@click.argument("name")
+@click.argument("specs", nargs=-1, required=True, metavar="[HOST_IP:]HOST_PORT:PORT[/PROTO]...")
+@click.option("--network", help="Publish the sandbox's address on this network (default: its first).")
+@dry_run_option
+@pass_ctx
+def publish(ctx, name, specs, network, dry_run):
+    """Publish ports of an attached sandbox."""
+    result = ctx.engine.port_publish(name, list(specs), network=network, dry_run=dry_run)
+    show_result(ctx, result if isinstance(result, dict) else {"ports": result}, f"published {', '.join(specs)}")
+
+
+@click.command("unpublish")
+@click.argument("name")
+@click.argument("specs", nargs=-1, required=True, metavar="[HOST_IP:]HOST_PORT:PORT[/PROTO]...")
+@dry_run_option
+@pass_ctx
+def unpublish(ctx, name, specs, dry_run):
+    """Withdraw published ports (named as they were published)."""
+    result = ctx.engine.port_unpublish(name, list(specs), dry_run=dry_run)
+    show_result(ctx, result if isinstance(result, dict) else {"ports": result}, f"unpublished {', '.join(specs)}")
+
+
 @sandbox.command("rm")
 @click.argument("names", nargs=-1, required=True)
 @dry_run_option

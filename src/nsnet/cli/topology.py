@@ -117,3 +117,59 @@ def status(ctx, file):
     problem = st.summary(rows)
     if problem:
         raise st.Differs(f"topology '{topo.name}' does not match the file: {problem}")
+
+
+@click.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "out", required=True, metavar="OUT",
+              help="The picture: .svg, .png, .pdf or .dot (graphviz source).")
+@pass_ctx
+def graph(ctx, file, out):
+    """Draw topology FILE (or everything nsnet manages) with graphviz."""
+    from ..topology import graph as gr
+    from ..topology import load
+
+    topo = load(file) if file else None
+    existing = {s["name"] for s in ctx.engine.store.sandboxes()}
+    if topo is not None and not set(topo.sandboxes) <= existing:
+        pic = gr.from_topology(topo, gr.host_label(ctx.engine))
+    else:
+        pic = gr.from_store(ctx.engine, topo)
+    gr.write(pic, out)
+    if ctx.as_json:
+        return output.emit_json({"written": out, "sandboxes": len(pic.sandboxes), "networks": len(pic.networks)})
+    output.console.print(f"wrote {out} ({len(pic.sandboxes)} sandboxes, {len(pic.networks)} networks)",
+                         highlight=False)
+
+
+@click.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--outside", metavar="NETNS", help="A namespace wired to the host that plays the outside "
+              "world: probed from every sandbox (NAT) and used for published ports.")
+@click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(0.1, 30),
+              help="Seconds to wait for answers (all probes run at once).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def check(ctx, file, outside, timeout, as_json):
+    """Probe every pair of sandboxes (ICMP; TCP where FILE expects ports) and print
+    the matrix; exit 1 if an expectation of FILE is not met."""
+    from ..topology import check as ck
+    from ..topology import load
+    from ..topology.model import Outside
+    from .matrix import show_report
+
+    ctx.engine.require_privileges()
+    topo = load(file) if file else None
+    spec = Outside(outside) if outside else None
+    report = ck.check(ctx.engine, topo, spec, timeout)
+    if as_json or ctx.as_json:
+        output.emit_json(report.to_dict())
+    else:
+        show_report(report)
+    failed = report.failed
+    if failed:
+        first = "; ".join(f"expected '{e['text']}' ({e['src']} -> {e['dst']}) to {e['want']}, "
+                          f"but it {'did not' if e['want'] == 'reach' else 'did'} ({e['detail']})"
+                          for e in failed[:2])
+        more = f" (and {len(failed) - 2} more)" if len(failed) > 2 else ""
+        raise ck.ExpectationsFailed(f"{len(failed)} expectation(s) not met: {first}{more}")

@@ -5,7 +5,7 @@ Each engine call adds at most one Nft step: one atomic nftables transaction."""
 
 import ipaddress
 
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, NotFound
 from ..firewall import nftjson, ruleset
 from ..firewall.ports import parse_all
 from ..steps import Nft, SetSysctl
@@ -96,6 +96,44 @@ class Firewall:
         self.store.remove_ports(sandbox, network)
         return [Nft(nftjson.batch(*ruleset.port_commands("delete", rows)),
                     nftjson.batch(*ruleset.skeleton(), *ruleset.port_commands("add", rows)))]
+
+    def _endpoint_for_ports(self, sandbox: str, network: str | None) -> tuple[dict, dict]:
+        self.get_sandbox(sandbox)
+        eps = [ep for ep in self.store.endpoints(sandbox=sandbox) if ep["ip"]]
+        if network is not None:
+            eps = [ep for ep in eps if ep["network"] == network]
+            self.get_network(network)
+        if not eps:
+            where = f"network '{network}'" if network else "any bridge network"
+            raise Conflict(f"sandbox '{sandbox}' is not on {where}: nothing to publish to")
+        return self.store.network(eps[0]["network"]), eps[0]
+
+    @changing
+    def port_publish(self, sandbox: str, specs, network: str | None = None) -> list[dict]:
+        """Publish more ports of an attached sandbox (default: its first network)."""
+        net, ep = self._endpoint_for_ports(sandbox, network)
+        from ..plan import Plan
+
+        self.apply(Plan(self._plan_publish(net, ep, specs)))
+        return self.port_ls(sandbox)
+
+    @changing
+    def port_unpublish(self, sandbox: str, specs) -> list[dict]:
+        """Withdraw published ports, named as they were published."""
+        from ..plan import Plan
+
+        self.get_sandbox(sandbox)
+        wanted = {(p.host_ip, p.host_port, p.proto) for p in parse_all(specs)}
+        rows = [r for r in self.store.ports(sandbox=sandbox) if (r["host_ip"], r["host_port"], r["proto"]) in wanted]
+        missing = wanted - {(r["host_ip"], r["host_port"], r["proto"]) for r in rows}
+        if missing:
+            ip, port, proto = sorted(missing)[0]
+            raise NotFound(f"sandbox '{sandbox}' has no published port {ip + ':' if ip else ''}{port}/{proto}")
+        for r in rows:
+            self.store.remove_port(r["id"])
+        self.apply(Plan([Nft(nftjson.batch(*ruleset.port_commands("delete", rows)),
+                             nftjson.batch(*ruleset.skeleton(), *ruleset.port_commands("add", rows)))]))
+        return self.port_ls(sandbox)
 
     def port_ls(self, sandbox: str | None = None) -> list[dict]:
         if sandbox is not None:

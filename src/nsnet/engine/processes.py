@@ -16,6 +16,7 @@ import sys
 import time
 
 from ..errors import Conflict, InvalidInput, NotFound
+from ..firewall.ports import parse_all
 from ..names import check_name
 from ..run import foreground, logfiles, pslist, spawn, spec, state, stop
 from ..run.errors import NotRunning
@@ -26,11 +27,12 @@ DEFAULT_STOP_TIMEOUT = 10.0
 
 class Processes:
     def run(self, argv, name: str | None = None, sandbox: str | None = None, networks=None,
-            env=None, workdir: str | None = None, detach: bool = False, rm: bool = False,
+            publish=None, env=None, workdir: str | None = None, detach: bool = False, rm: bool = False,
             isolate_pid: bool = False, init: bool = True,
             log_max_size=logfiles.DEFAULT_MAX_SIZE, log_max_files: int = logfiles.DEFAULT_MAX_FILES) -> dict:
         """Start argv in a sandbox: an existing one (`sandbox`) or a new one named
-        after the process, attached to `networks` ([(net, ip or None)]).
+        after the process, attached to `networks` ([(net, ip or None)]) with
+        `publish` ports (['8080:80', ...]) on the first network.
         Detached: returns once the command runs. Foreground: returns after it
         exited, with its "exit_code". Validates everything before changing anything."""
         argv = spec.check_argv(argv)
@@ -39,11 +41,15 @@ class Processes:
         max_files = spec.check_log_files(log_max_files)
         spec.check_workdir(workdir)
         networks = [(n, None) if isinstance(n, str) else (n[0], n[1]) for n in networks or []]
+        publish = list(publish or [])
+        parse_all(publish)
+        if publish and not networks and sandbox is None:
+            raise InvalidInput("publishing ports needs a network (--network)")
         if sandbox is not None:
             self.get_sandbox(sandbox)
-            if networks:
-                raise InvalidInput("--network applies to a sandbox that run creates; for an existing "
-                                   "sandbox use 'nsnet network connect'")
+            if networks or publish:
+                raise InvalidInput("--network and --publish apply to a sandbox that run creates; for an existing "
+                                   "sandbox use 'nsnet network connect' / 'nsnet publish'")
             if rm:
                 raise InvalidInput("--rm removes the sandbox run creates; it cannot be used with --sandbox")
         name = self._process_name(name, sandbox)
@@ -61,14 +67,14 @@ class Processes:
         record = self._new_record(name, sb_name, argv, detach, rm, isolate_pid, init, sandbox is None)
         if not state.reserve(self.settings.state_dir, name, record):
             raise Conflict(f"a process named '{name}' is already running (stop it or choose another --name)")
-        return self._start(record, networks, full_env, workdir, max_size, max_files)
+        return self._start(record, networks, publish, full_env, workdir, max_size, max_files)
 
-    def _start(self, record, networks, env, workdir, max_size, max_files) -> dict:
+    def _start(self, record, networks, publish, env, workdir, max_size, max_files) -> dict:
         name, sb_name, created = record["name"], record["sandbox"], record["created_sandbox"]
         made = False
         try:
             if created:
-                self.sandbox_create(sb_name, networks=networks)
+                self.sandbox_create(sb_name, networks=networks, publish=publish)
                 made = True
             launch = Launch(record["argv"], env, workdir, self.exec_netns(sb_name), record["isolate_pid"],
                             record["init"], None if record["detached"] else foreground.terminal())

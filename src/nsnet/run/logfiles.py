@@ -3,6 +3,7 @@ process's record directory, each capped at `max_size` bytes; when full it
 becomes `NAME.log.1` (the older ones shift to .2 ...), keeping `max_files`
 files in all. Cuts fall after a newline when one is near, so lines stay whole."""
 
+import itertools
 import os
 import time
 
@@ -61,7 +62,7 @@ class RotatingLog:
             os.truncate(self.path, 0)
         else:
             paths = rotated_paths(self.path, self.max_files)
-            for older, newer in zip(paths, paths[1:]):  # .1 -> .2 (the oldest goes), then log -> .1
+            for older, newer in itertools.pairwise(paths):  # .1 -> .2 (the oldest goes), then log -> .1
                 if os.path.exists(newer):
                     os.replace(newer, older)
         self.fd = self._open()
@@ -96,7 +97,7 @@ class _Tail:
 
     def _reopen(self, at_end: bool) -> None:
         try:
-            f = open(self.path, "rb")
+            f = open(self.path, "rb")  # noqa: SIM115 - kept open across reads
         except FileNotFoundError:
             return
         if self.f:

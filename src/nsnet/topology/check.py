@@ -1,0 +1,164 @@
+"""`check`: probe every ordered pair of sandboxes (ICMP to each of the target's
+addresses; reachable if any answers), each sandbox's way to the outside
+namespace when there is one, and every expectation of the file (TCP ones
+get a short-lived listener in the target). Only addresses of sandboxes, of
+the outside namespace and the host's own address facing it are probed."""
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from ..errors import InvalidInput, NotFound, NsnetError
+from . import probe as probes_mod
+from .expect import HOST, OUTSIDE
+from .model import Expectation, Outside, Topology
+from .probe import Probe
+
+
+class ExpectationsFailed(NsnetError):
+    exit_code = 1
+
+
+@dataclass
+class Target:
+    name: str
+    netns: str
+    addrs: list[str]
+
+
+@dataclass
+class Report:
+    sandboxes: list[str]
+    matrix: dict[str, dict[str, bool]]
+    outside: dict | None = None
+    expectations: list[dict] = field(default_factory=list)
+    probes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[dict]:
+        return [e for e in self.expectations if e["ok"] is False]
+
+    def to_dict(self) -> dict:
+        return {"sandboxes": self.sandboxes, "matrix": self.matrix, "outside": self.outside,
+                "expectations": self.expectations, "probes": self.probes,
+                "seconds": round(self.seconds, 3), "ok": not self.failed}
+
+
+def targets(engine, names: list[str] | None) -> dict[str, Target]:
+    """Sandboxes with their namespace and addresses (endpoints, then link ends)."""
+    rows = {s["name"]: s for s in engine.store.sandboxes()}
+    wanted = names if names is not None else list(rows)
+    addrs: dict[str, list[str]] = {n: [] for n in wanted}
+    for ep in engine.store.endpoints():
+        if ep["sandbox"] in addrs and ep["ip"]:
+            addrs[ep["sandbox"]].append(ep["ip"])
+    for link in engine.store.links():
+        for side in ("a", "b"):
+            if link[side] in addrs and link[f"ip_{side}"]:
+                addrs[link[side]].append(link[f"ip_{side}"].split("/")[0])
+    out = {}
+    for name in wanted:
+        row = rows.get(name)
+        if row is None:
+            raise NotFound(f"sandbox '{name}' does not exist (run `nsnet up` first)")
+        if row["mode"] == "netns":
+            out[name] = Target(name, row["netns"], addrs[name])
+    return out
+
+
+def find_outside(engine, spec: Outside) -> dict:
+    """The outside namespace's address and the host's address on the same subnet."""
+    if not engine.kernel.netns_exists(spec.netns):
+        raise NotFound(f"outside namespace '{spec.netns}' does not exist")
+    ip, host_ip = spec.ip, spec.host_ip
+    if ip is None:
+        cidrs = [a["cidr"] for a in engine.kernel.snapshot(spec.netns)["addrs"]
+                 if not a["cidr"].startswith("127.")]
+        if not cidrs:
+            raise InvalidInput(f"outside namespace '{spec.netns}' has no IPv4 address")
+        ip = cidrs[0].split("/")[0]
+    if host_ip is None:
+        addr = ipaddress.ip_address(ip)
+        host_ip = next((a["cidr"].split("/")[0] for a in engine.kernel.snapshot(None)["addrs"]
+                        if addr in ipaddress.ip_interface(a["cidr"]).network
+                        and a["cidr"].split("/")[0] != ip), None)
+    return {"netns": spec.netns, "ip": ip, "host_ip": host_ip}
+
+
+def check(engine, topo: Topology | None, outside: Outside | None, timeout: float = 1.0) -> Report:
+    outside = outside or (topo.outside if topo else None)
+    found = targets(engine, list(topo.sandboxes) if topo else None)
+    names = list(found)
+    world = find_outside(engine, outside) if outside else None
+    plan = _pair_probes(found, world)
+    extra = _expectation_probes(engine, topo.expect if topo else [], found, world)
+    all_probes = plan + [p for ps in extra.values() for p in ps]
+    seconds = probes_mod.run(all_probes, timeout)
+    matrix = {a: {b: False for b in names if b != a} for a in names}
+    for p in plan:
+        matrix[p.src][p.dst] = matrix[p.src].get(p.dst, False) or p.reached
+    report = Report(names, matrix, world, probes=len(all_probes), seconds=seconds)
+    for exp in topo.expect if topo else []:
+        report.expectations.append(_judge(exp, extra.get(id(exp)), matrix, world))
+    return report
+
+
+def _pair_probes(found: dict[str, Target], world: dict | None) -> list[Probe]:
+    out = []
+    for a, src in found.items():
+        for b, dst in found.items():
+            if a != b:
+                out += [Probe(a, src.netns, b, addr) for addr in dst.addrs]
+        if world:
+            out.append(Probe(a, src.netns, OUTSIDE, world["ip"]))
+    return out
+
+
+def _expectation_probes(engine, expect: list[Expectation], found, world) -> dict[int, list[Probe]]:
+    """Probes the matrix does not already hold: TCP ones and those from outside."""
+    out = {}
+    for exp in expect:
+        if exp.proto == "icmp" and exp.src != OUTSIDE:
+            continue  # read from the matrix
+        if OUTSIDE in (exp.src, exp.dst) and world is None:
+            out[id(exp)] = None
+            continue
+        src_ns = world["netns"] if exp.src == OUTSIDE else found[exp.src].netns
+        if exp.dst == HOST:
+            listen_ns, listen_port = _publisher(engine, found, exp.port)
+            addrs = [world["host_ip"]] if world["host_ip"] else []
+            out[id(exp)] = [Probe(exp.src, src_ns, exp.dst, a, "tcp", exp.port, listen_ns, listen_port)
+                            for a in addrs]
+            continue
+        if exp.dst == OUTSIDE:
+            dst_ns, addrs = world["netns"], [world["ip"]]
+        else:
+            dst_ns, addrs = found[exp.dst].netns, found[exp.dst].addrs
+        out[id(exp)] = [Probe(exp.src, src_ns, exp.dst, a, exp.proto, exp.port,
+                              listen_ns=dst_ns if exp.proto == "tcp" else None) for a in addrs]
+    return out
+
+
+def _publisher(engine, found, host_port: int) -> tuple[str | None, int | None]:
+    """The namespace and port that host port `host_port` is forwarded to."""
+    for port in engine.port_ls() if hasattr(engine, "port_ls") else []:
+        if port["proto"] == "tcp" and port["host_port"] == host_port and port["sandbox"] in found:
+            return found[port["sandbox"]].netns, port["sandbox_port"]
+    return None, None
+
+
+def _judge(exp: Expectation, probes, matrix, world) -> dict:
+    want = "reach" if exp.reach else "isolate"
+    out = {"text": exp.text, "path": exp.path, "src": exp.src, "dst": exp.dst, "port": exp.port,
+           "want": want}
+    if probes is None and (OUTSIDE in (exp.src, exp.dst)) and world is None:
+        return dict(out, got=None, ok=None, detail="skipped: no outside namespace (--outside NETNS)")
+    if probes is None:
+        got = matrix.get(exp.src, {}).get(exp.dst, False)
+        detail = "echo answered" if got else "no echo reply"
+    else:
+        got = any(p.reached for p in probes)
+        results = sorted({p.result for p in probes}) or ["nothing to probe"]
+        detail = ", ".join(f"{p.addr}:{p.port}={p.result}" if p.port else f"{p.addr}={p.result}"
+                           for p in probes) or results[0]
+    return dict(out, got=got, ok=got == exp.reach, detail=detail)

@@ -1,0 +1,152 @@
+"""`graph`: a picture of the host, its networks (bridges, subnets, gateways),
+the sandboxes with their interfaces and addresses, direct links, routes and
+published ports, drawn by graphviz left to right (host | networks |
+sandboxes), which stays readable at 50+ sandboxes: interface details sit in
+the sandbox boxes, edges carry labels only in small pictures."""
+
+import os
+from dataclasses import dataclass, field
+
+from ..errors import InvalidInput, KernelError
+from .model import Topology
+from .publish import parse as parse_publish
+
+FORMATS = ("svg", "png", "pdf", "dot", "gv")
+EDGE_LABELS_UP_TO = 16  # sandboxes; above this, details only inside the boxes
+
+
+@dataclass
+class Picture:
+    title: str
+    host: str
+    networks: list[dict] = field(default_factory=list)  # name driver subnet gateway bridge internal
+    sandboxes: list[dict] = field(default_factory=list)  # name ifaces [(ifname, ip, network)] routes
+    links: list[dict] = field(default_factory=list)  # a b ifname_a ifname_b ip_a ip_b
+    ports: list[str] = field(default_factory=list)  # "0.0.0.0:80/tcp -> blue:80"
+
+
+def from_store(engine, topo: Topology | None = None) -> Picture:
+    """What exists (the whole store, or the part of it the topology names)."""
+    store = engine.store
+    nets = [n for n in store.networks() if topo is None or n["name"] in topo.networks]
+    sbs = [s for s in store.sandboxes() if topo is None or s["name"] in topo.sandboxes]
+    names = {s["name"] for s in sbs}
+    pic = Picture(f"topology {topo.name}" if topo else "nsnet", host_label(engine))
+    pic.networks = [dict(n, internal=bool((n.get("options") or {}).get("internal"))) for n in nets]
+    eps: dict[str, list] = {}
+    for ep in store.endpoints():
+        eps.setdefault(ep["sandbox"], []).append((ep["ifname"], ep["ip"], ep["network"]))
+    routes: dict[str, list] = {}
+    for r in store.routes():
+        routes.setdefault(r["sandbox"], []).append(f"{r['dest']} via {r['via']}")
+    pic.links = [dict(link) for link in store.links() if link["a"] in names and link["b"] in names]
+    for link in pic.links:
+        for side in ("a", "b"):
+            eps.setdefault(link[side], []).append((link[f"ifname_{side}"], link[f"ip_{side}"], None))
+    pic.sandboxes = [{"name": s["name"], "mode": s["mode"], "ifaces": eps.get(s["name"], []),
+                      "routes": routes.get(s["name"], [])} for s in sbs]
+    ports = engine.port_ls() if hasattr(engine, "port_ls") else []
+    pic.ports = [f"{p['host_ip'] or '0.0.0.0'}:{p['host_port']}/{p['proto']} -> {p['sandbox']}:{p['sandbox_port']}"
+                 for p in ports if p["sandbox"] in names]
+    return pic
+
+
+def from_topology(topo: Topology, host: str = "host") -> Picture:
+    """What the file describes (for a topology that is not up): automatic
+    addresses show as 'auto'."""
+    pic = Picture(f"topology {topo.name} (not up)", host)
+    pic.networks = [{"name": n.name, "driver": n.driver, "subnet": n.subnet or "auto",
+                     "gateway": n.gateway or ("" if n.subnet is None else _first(n.subnet)),
+                     "bridge": n.bridge or f"nsbr-{n.name}", "internal": n.internal}
+                    for n in topo.networks.values()]
+    ifaces: dict[str, list] = {name: [] for name in topo.sandboxes}
+    for sb in topo.sandboxes.values():
+        ifaces[sb.name] += [(a.ifname, a.ip or "auto", a.network) for a in sb.attachments]
+    for link in topo.links:
+        pic.links.append({"a": link.a, "b": link.b, "ifname_a": link.ifname_a, "ifname_b": link.ifname_b,
+                          "ip_a": link.ip_a, "ip_b": link.ip_b})
+        ifaces[link.a].append((link.ifname_a, link.ip_a, None))
+        ifaces[link.b].append((link.ifname_b, link.ip_b, None))
+    for sb in topo.sandboxes.values():
+        pic.sandboxes.append({"name": sb.name, "mode": "netns", "ifaces": ifaces[sb.name],
+                              "routes": [f"{r.dest} via {r.via}" for r in sb.routes]})
+        for text in sb.publish:
+            spec = parse_publish(text)
+            pic.ports.append(f"{spec.host_ip or '0.0.0.0'}:{_range(spec.host_ports)}/{spec.proto} -> "
+                             f"{sb.name}:{_range(spec.ports)}")
+    return pic
+
+
+def _first(subnet: str) -> str:
+    import ipaddress
+
+    return str(ipaddress.ip_network(subnet).network_address + 1)
+
+
+def _range(ports: tuple[int, int]) -> str:
+    return str(ports[0]) if ports[0] == ports[1] else f"{ports[0]}-{ports[1]}"
+
+
+def host_label(engine) -> str:
+    host = engine.settings.host_netns
+    return f"host (netns {host})" if host else "host"
+
+
+def to_dot(pic: Picture):
+    import graphviz
+
+    g = graphviz.Graph("nsnet", graph_attr={"rankdir": "LR", "fontname": "Helvetica", "label": pic.title,
+                                            "labelloc": "t", "nodesep": "0.12", "ranksep": "1.1",
+                                            "splines": "true"},
+                       node_attr={"fontname": "Helvetica", "fontsize": "10"},
+                       edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#64748b"})
+    host_label = pic.host + "".join(f"\\npublished {p}" for p in pic.ports)
+    g.node("host", host_label, shape="box3d", style="filled", fillcolor="#e2e8f0")
+    labels = len(pic.sandboxes) <= EDGE_LABELS_UP_TO
+    for net in pic.networks:
+        lines = [f"network {net['name']}"]
+        if net.get("subnet"):
+            lines += [str(net["subnet"]), f"bridge {net['bridge']}", f"gateway {net['gateway']}"]
+        else:
+            lines.append(f"driver {net['driver']}")
+        if net.get("internal"):
+            lines.append("internal")
+        g.node(f"net {net['name']}", "\\n".join(lines), shape="box", style="rounded,filled",
+               fillcolor="#fde68a" if net.get("internal") else "#bfdbfe")
+        g.edge("host", f"net {net['name']}", label=f"{net['bridge']} {net['gateway']}"
+               if labels and net.get("subnet") else "")
+    for sb in pic.sandboxes:
+        lines = [f"{sb['name']}" + (f" ({sb['mode']})" if sb["mode"] != "netns" else "")]
+        lines += [f"{ifname or '-'} {ip or ''}".strip() for ifname, ip, _ in sb["ifaces"]]
+        lines += [f"route {r}" for r in sb["routes"]]
+        g.node(f"sb {sb['name']}", "\\n".join(lines), shape="box", style="filled", fillcolor="#dcfce7")
+        for ifname, _ip, network in sb["ifaces"]:
+            if network:
+                g.edge(f"net {network}", f"sb {sb['name']}", label=f"{ifname or ''}" if labels else "")
+    for link in pic.links:
+        g.edge(f"sb {link['a']}", f"sb {link['b']}", color="#15803d", penwidth="2", constraint="false",
+               taillabel=link["ifname_a"] if labels else "", headlabel=link["ifname_b"] if labels else "")
+    return g
+
+
+def write(pic: Picture, out: str) -> str:
+    """Write the picture to `out`; the format is its extension. Returns the path."""
+    ext = os.path.splitext(out)[1].lstrip(".").lower()
+    if ext not in FORMATS:
+        raise InvalidInput(f"-o {out}: unknown picture format '.{ext}' (use one of: "
+                           f"{', '.join('.' + f for f in FORMATS)})")
+    g = to_dot(pic)
+    if ext in ("dot", "gv"):
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(g.source)
+        return out
+    import graphviz
+
+    try:
+        data = g.pipe(format=ext)
+    except graphviz.ExecutableNotFound:
+        raise KernelError("graphviz's `dot` is not installed (apt-get install graphviz); "
+                          "or write a .dot file") from None
+    with open(out, "wb") as f:
+        f.write(data)
+    return out
