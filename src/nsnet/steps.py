@@ -1,6 +1,7 @@
 """The concrete Steps. Each maps to one kernel verb and explains itself as the
 `ip` command that does the same, runnable with `ip -batch` (without the 'ip ')."""
 
+import hashlib
 import ipaddress
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ def _ns_ok(k, ns: str | None) -> bool:
 def _link(k, ns: str | None, ifname: str) -> dict | None:
     if not _ns_ok(k, ns):
         return None
+    if hasattr(k, "link"):  # the memoizing view: a dict lookup
+        return k.link(ns, ifname)
     return next((link for link in k.links(ns) if link["ifname"] == ifname), None)
 
 
@@ -122,19 +125,28 @@ class DeleteNetns(Step):
 
 @dataclass
 class CreateBridge(Step):
+    """A bridge with a fixed MAC address: a Linux bridge otherwise takes the
+    lowest MAC of its ports, so the gateway's MAC would change whenever a
+    sandbox leaves and the others' ARP caches would point nowhere for a while."""
+
     ifname: str
     mtu: int | None = None
     kind = "bridge_add"
 
+    @property
+    def mac(self) -> str:
+        digest = hashlib.sha1(self.ifname.encode()).digest()
+        return "02:" + ":".join(f"{b:02x}" for b in digest[:5])  # locally administered
+
     def apply(self, k):
-        k.bridge_add(self.ifname, self.mtu)
+        k.bridge_add(self.ifname, self.mtu, self.mac)
 
     def undo(self, k):
         k.link_del(None, self.ifname)
 
     def explain(self):
         mtu = f" mtu {self.mtu}" if self.mtu else ""
-        return [f"ip link add {self.ifname}{mtu} type bridge", f"ip link set {self.ifname} up"]
+        return [f"ip link add {self.ifname}{mtu} address {self.mac} type bridge", f"ip link set {self.ifname} up"]
 
     def check(self, k):
         link = _link(k, None, self.ifname)

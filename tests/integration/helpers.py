@@ -3,6 +3,7 @@ host namespace ('nt' + random), with its own state dir and sandbox prefix, and
 everything is removed afterwards even when the test fails."""
 
 import contextlib
+import glob
 import os
 import shutil
 import subprocess
@@ -62,6 +63,12 @@ class Host:
                               input=input, timeout=timeout, check=check)
 
     def destroy(self) -> None:
+        with contextlib.suppress(Exception):
+            pid = self.engine.dns_pid()  # the engine's DNS server, if it started one
+            if pid:
+                os.kill(pid, 9)
+        for d in glob.glob(f"/etc/netns/{self.prefix}*"):
+            shutil.rmtree(d, ignore_errors=True)
         with contextlib.suppress(Exception):
             self.engine.close()
         for ns in self.sandbox_namespaces():

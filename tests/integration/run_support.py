@@ -11,7 +11,7 @@ import time
 
 from nsnet.run import procfs, state
 
-from .helpers import Host, wait_until
+from .helpers import NSNET, Host, wait_until
 
 SERVER = ("import socket,sys\n"
           "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
@@ -21,16 +21,17 @@ SERVER = ("import socket,sys\n"
 
 
 def pids_of(state_dir: str) -> list[int]:
-    """Processes whose command line names this state dir (our supervisors),
-    plus the commands the records say are running."""
+    """nsnet.run's helpers (supervisors) of this state dir, plus the commands
+    the records say are running."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         with contextlib.suppress(OSError):
             with open(f"/proc/{entry}/cmdline", "rb") as f:
-                if state_dir.encode() in f.read():
-                    found.append(int(entry))
+                cmdline = f.read()
+            if b"_boot.py" in cmdline and state_dir.encode() in cmdline:
+                found.append(int(entry))
     for record in state.all_records(state_dir):
         if state.is_running(record) and record.get("state") == "running":
             found.append(record["pid"])
@@ -53,31 +54,28 @@ def running_host():
                         h.engine.stop(rec["name"], timeout=2)
             wait_until(lambda: not pids_of(h.state_dir), timeout=5)
             leftovers = pids_of(h.state_dir)
+            described = [_describe(pid) for pid in leftovers]
             for pid in leftovers:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
         finally:
             h.destroy()
-        assert leftovers == [], f"processes left running after the test: {leftovers}"
+        assert leftovers == [], f"processes left running after the test: {described}"
+
+
+def _describe(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f"{pid}: " + f.read().replace(b"\0", b" ").decode(errors="replace")[:200]
+    except OSError:
+        return f"{pid}: (gone)"
 
 
 def nsnet_argv() -> list[str]:
-    dev = os.environ.get("NSNET_RUN_DEV")  # TEMP until the commands are registered in cli/main.py
-    import sys
-
-    from .helpers import NSNET
-
-    return [sys.executable, dev] if dev else [NSNET]
+    return [NSNET]
 
 
 def cli(host, *args, **kw):
-    dev = os.environ.get("NSNET_RUN_DEV")  # TEMP until the commands are registered in cli/main.py
-    if dev:
-        import subprocess
-        import sys
-
-        return subprocess.run([sys.executable, dev, *args], env=host.env, capture_output=True, text=True,
-                              input=kw.get("input"), timeout=kw.get("timeout", 30), check=kw.get("check", False))
     return host.cli(*args, **kw)
 
 

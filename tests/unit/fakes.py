@@ -10,6 +10,7 @@ class FakeKernel:
         self.fail_on = fail_on
         self.sysctls: dict[str, str] = {}
         self.busy_ports: set[tuple[str, int]] = set()
+        self.files: dict = {}
 
     def privileged(self):
         return True
@@ -36,7 +37,7 @@ class FakeKernel:
     def netns_exists(self, name):
         return name in self.namespaces
 
-    def bridge_add(self, ifname, mtu=None):
+    def bridge_add(self, ifname, mtu=None, mac=None):
         self._call("bridge_add", ifname, mtu)
         self.host_links.add(ifname)
 
@@ -85,6 +86,14 @@ class FakeKernel:
 
     def addrs(self, ns):
         return [{"ifname": "eth0", "cidr": "10.0.2.15/24", "family": 2}]
+
+    def spawn_in_host(self, argv, log_path):
+        self._call("spawn_in_host", argv[2])
+        return None  # no process: the engine treats the DNS server as not started
+
+    def netns_file(self, netns, name, content, owner_mark):
+        self._call("netns_file", netns, name, content)
+        self.files[(netns, name)] = content
 
     def close(self):
         pass

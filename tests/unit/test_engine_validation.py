@@ -103,7 +103,7 @@ def test_first_network_gets_default_route_and_disconnect_moves_it(engine, kernel
     routes = [c for c in kernel.calls if c[0] == "route_add"]
     assert routes == [("route_add", "h-s", "0.0.0.0/0", "10.5.0.1", None)]
     engine.network_disconnect("a", "s")
-    assert kernel.calls[-1] == ("route_add", "h-s", "0.0.0.0/0", "10.6.0.1", None)
+    assert [c for c in kernel.calls if c[0] == "route_add"][-1] == ("route_add", "h-s", "0.0.0.0/0", "10.6.0.1", None)
 
 
 def test_addresses_are_freed_and_reused(engine):
@@ -121,3 +121,34 @@ def test_default_subnet_avoids_host_routes_and_other_networks(engine):
     engine.network_create("two")
     subnets = [n["subnet"] for n in engine.network_ls()]
     assert subnets == ["172.17.0.0/16", "172.18.0.0/16"]
+
+
+def test_dns_config_views_aliases_and_resolv_conf(engine, kernel):
+    engine.network_create("devops", subnet="192.168.1.0/24")
+    engine.network_create("db", subnet="192.168.2.0/24", internal=True)
+    engine.network_create("quiet", subnet="192.168.3.0/24", dns=False)
+    engine.sandbox_create("web1", networks=["devops"])
+    engine.sandbox_create("ns", networks=["devops"])
+    engine.network_connect("db", "ns", aliases=["database", "DB.local"])
+    engine.sandbox_create("q", networks=["quiet"])
+    cfg = engine.dns_config()
+    assert set(cfg["networks"]) == {"devops", "db"}
+    assert cfg["networks"]["devops"]["records"] == {"web1": ["192.168.1.2"], "ns": ["192.168.1.3"]}
+    assert cfg["networks"]["db"]["records"] == {"ns": ["192.168.2.2"], "database": ["192.168.2.2"],
+                                                "db.local": ["192.168.2.2"]}
+    assert cfg["networks"]["devops"]["views"] == {"192.168.1.3": ["db"]}  # ns also sees db's names
+    assert cfg["networks"]["db"]["forward"] is False  # internal: nothing goes upstream
+    assert kernel.files[("h-ns", "resolv.conf")].endswith("nameserver 192.168.1.1\noptions ndots:0\n")
+    assert kernel.files.get(("h-q", "resolv.conf")) is None
+    engine.sandbox_rm("ns")
+    assert kernel.files[("h-ns", "resolv.conf")] is None
+
+
+@pytest.mark.parametrize("alias", ["-x", "a..b", "a_b", "x" * 64, ""])
+def test_bad_alias_is_refused(engine, alias):
+    engine.network_create("n", subnet="10.8.0.0/24")
+    engine.sandbox_create("s")
+    before = engine.store.snapshot()
+    with pytest.raises(InvalidInput, match="not a valid DNS name"):
+        engine.network_connect("n", "s", aliases=[alias])
+    assert engine.store.snapshot() == before

@@ -8,11 +8,14 @@ import click
 from ..errors import NsnetError
 from . import output
 from .context import Context, pass_ctx
+from .dns import dns
 from .firewall import firewall
 from .link import link
 from .network import network
 from .route import route
+from .run import logs, ps, run, stop
 from .sandbox import exec_, port, publish, sandbox, unpublish
+from .topology import check, down, graph, status, up
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,10 +48,20 @@ cli.add_command(port)
 cli.add_command(publish)
 cli.add_command(unpublish)
 cli.add_command(firewall)
+cli.add_command(dns)
 cli.add_command(network)
 cli.add_command(link)
 cli.add_command(route)
+cli.add_command(run)
+cli.add_command(ps)
+cli.add_command(logs)
+cli.add_command(stop)
 cli.add_command(exec_, name="exec")
+cli.add_command(up)
+cli.add_command(down)
+cli.add_command(status)
+cli.add_command(graph)
+cli.add_command(check)
 
 
 def main(argv=None) -> int:

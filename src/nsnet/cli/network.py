@@ -21,13 +21,14 @@ def network():
 @click.option("--bridge", help="Bridge interface name (default: nsbr-NAME).")
 @click.option("--internal", is_flag=True, help="No traffic beyond the network.")
 @click.option("--no-masquerade", is_flag=True, help="Do not NAT outbound traffic.")
+@click.option("--no-dns", is_flag=True, help="No name resolution for this network's sandboxes.")
 @dry_run_option
 @pass_ctx
-def create(ctx, name, driver, subnet, gateway, mtu, bridge, internal, no_masquerade, dry_run):
+def create(ctx, name, driver, subnet, gateway, mtu, bridge, internal, no_masquerade, no_dns, dry_run):
     """Create network NAME."""
     result = ctx.engine.network_create(name, driver=driver, subnet=subnet, gateway=gateway, mtu=mtu,
                                        bridge=bridge, internal=internal, masquerade=not no_masquerade,
-                                       dry_run=dry_run)
+                                       dns=not no_dns, dry_run=dry_run)
     detail = f" {result.get('subnet')} gateway {result.get('gateway')} on {result.get('bridge')}" \
         if result.get("subnet") else ""
     show_result(ctx, result, f"created network {name} ({driver}){detail}")
@@ -75,12 +76,13 @@ def rm(ctx, names, force, dry_run):
 @click.option("--ip", help="Static address (default: next free one).")
 @click.option("--ifname", help="Interface name inside the sandbox (default: eth0, eth1, ...).")
 @publish_option
+@click.option("--alias", "aliases", multiple=True, help="Another DNS name for the sandbox on this network.")
 @dry_run_option
 @pass_ctx
-def connect(ctx, network_name, sandbox, ip, ifname, publish, dry_run):
+def connect(ctx, network_name, sandbox, ip, ifname, publish, aliases, dry_run):
     """Attach SANDBOX to NETWORK through a veth pair."""
     result = ctx.engine.network_connect(network_name, sandbox, ip=ip, ifname=ifname, publish=list(publish),
-                                        dry_run=dry_run)
+                                        aliases=list(aliases), dry_run=dry_run)
     where = f" as {result['ifname']} {result['ip']}" if result and result.get("ip") else ""
     show_result(ctx, result, f"connected {sandbox} to {network_name}{where}")
 

@@ -1,11 +1,11 @@
 """`nsnet run`, `nsnet ps`, `nsnet logs`, `nsnet stop`: processes in sandboxes."""
 
+import os
 import sys
 
 import click
 
 from ..errors import InvalidInput
-from ..run import pslist
 from . import output
 from .context import pass_ctx, publish_option
 from .sandbox import parse_network_arg
@@ -64,6 +64,8 @@ def run(ctx, name, sandbox, networks, publish, env, workdir, detach, rm, isolate
 @pass_ctx
 def ps(ctx, as_json):
     """List the processes nsnet started: running and exited."""
+    from ..run import pslist
+
     rows = ctx.engine.ps()
     if ctx.as_json or as_json:
         return output.emit_json(rows)
@@ -77,10 +79,14 @@ def ps(ctx, as_json):
 def logs(ctx, name, follow):
     """Print a detached process's stdout and stderr (to stdout and stderr)."""
     out = {"stdout": sys.stdout.buffer, "stderr": sys.stderr.buffer}
-    for stream, data in ctx.engine.logs(name, follow=follow):
-        out[stream].write(data)
-        if follow:
-            out[stream].flush()
+    try:
+        for stream, data in ctx.engine.logs(name, follow=follow):
+            out[stream].write(data)
+            if follow:
+                out[stream].flush()
+        sys.stdout.flush()
+    except BrokenPipeError:  # `nsnet logs x | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @click.command()

@@ -47,6 +47,9 @@ class Network:
     names: dict[bytes, tuple[list, list]]  # every accepted name form -> (A rdata, AAAA rdata)
     ptrs: dict[bytes, list]                # reverse name -> PTR rdata
     source: dict                           # its JSON object: unchanged on reload -> reused
+    # A sandbox on several networks asks its first network's server; its other
+    # networks' names resolve for it too: client address -> those networks.
+    views: dict = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -121,7 +124,7 @@ def _upstream(text, where: str) -> tuple[str, int]:
 
 def _network(name: str, obj) -> Network:
     where = f"networks.{name}"
-    _check_keys(obj, {"listen", "domain", "records", "forward"}, where)
+    _check_keys(obj, {"listen", "domain", "records", "forward", "views"}, where)
     listen = obj.get("listen", [])
     if not isinstance(listen, list):
         raise ConfigError(f"{where}.listen: expected a list of addresses")
@@ -155,7 +158,11 @@ def _network(name: str, obj) -> Network:
         for form in (key, key + b"." + domain) if domain else (key,):
             old = names.get(form)
             names[form] = (old[0] + v4, old[1] + v6) if old else (v4, v6)
-    return Network(name, listen, domain, forward, names, ptrs, obj)
+    views = obj.get("views", {})
+    if not isinstance(views, dict) or not all(isinstance(v, list) for v in views.values()):
+        raise ConfigError(f"{where}.views: expected an object client address -> [network names]")
+    views = {_ip(k, f"{where}.views").compressed: tuple(v) for k, v in views.items()}
+    return Network(name, listen, domain, forward, names, ptrs, obj, views)
 
 
 def parse_config(obj, previous: Config | None = None) -> Config:
@@ -235,7 +242,22 @@ def formerr(data: bytes) -> bytes | None:
                                rcode=RCODE.FORMERR)).pack()
 
 
-def answer(cfg: Config, net: Network, req: DNSRecord) -> DNSRecord | None:
+def _lookup(cfg: Config, net: Network, key: bytes, client: str | None):
+    """(A/AAAA entry, PTR list) for `key` on `net`, then on the asker's other networks."""
+    entry = net.names.get(key)
+    ptrs = net.ptrs.get(key) if entry is None else None
+    if entry is None and ptrs is None and client is not None:
+        for other_name in net.views.get(client, ()):
+            other = cfg.networks.get(other_name)
+            if other is not None:
+                entry = other.names.get(key)
+                ptrs = other.ptrs.get(key) if entry is None else None
+                if entry is not None or ptrs is not None:
+                    break
+    return entry, ptrs
+
+
+def answer(cfg: Config, net: Network, req: DNSRecord, client: str | None = None) -> DNSRecord | None:
     """The reply to one question from `net`, or None when it should go upstream.
 
     The reply is `req` itself, turned around: a third cheaper than building a
@@ -247,8 +269,7 @@ def answer(cfg: Config, net: Network, req: DNSRecord) -> DNSRecord | None:
         return error(req, RCODE.NOTIMP)
     key = b".".join(q.qname.label).lower()
     rcode, rrs = RCODE.NOERROR, []
-    entry = net.names.get(key)
-    ptrs = net.ptrs.get(key) if entry is None else None
+    entry, ptrs = _lookup(cfg, net, key, client)
     if entry is not None:
         # Other types of an existing name: empty NOERROR ("no data"), not NXDOMAIN.
         if qtype == QTYPE.A or qtype == _ANY:
@@ -294,7 +315,7 @@ def _packable(req: DNSRecord) -> bool:
 
 
 def respond(cfg: Config, net: Network | None, data: bytes, udp: bool = True,
-            cache: dict | None = None):
+            cache: dict | None = None, client: str | None = None):
     """Handle one query packet.
 
     Returns (reply_bytes, None), or (None, request) when the request must be
@@ -305,8 +326,10 @@ def respond(cfg: Config, net: Network | None, data: bytes, udp: bool = True,
     costs a dict lookup instead of a dnslib parse + build (~65 us). Every byte
     sent is still built by dnslib; only the ID is spliced in.
     """
+    if net is None or client not in net.views:
+        client = None  # an asker without a view of its own shares the network's answers
     if cache is not None:
-        key = (net.name if net else None, bytes(data[2:]))
+        key = (net.name if net else None, client, bytes(data[2:]))
         hit = cache.get(key)
         if hit is not None:
             return data[:2] + hit, None
@@ -327,7 +350,7 @@ def respond(cfg: Config, net: Network | None, data: bytes, udp: bool = True,
         return pack(error(req, RCODE.FORMERR), limit), None
     if net is None:  # the address was just removed from the config
         return pack(error(req, RCODE.REFUSED), limit), None
-    reply = answer(cfg, net, req)
+    reply = answer(cfg, net, req, client)
     if reply is None:
         return None, req
     out = pack(reply, limit)

@@ -19,13 +19,15 @@ import time
 from dnslib import RCODE, DNSRecord
 from dnslib.label import DNSLabelError
 
-from .records import Config, ConfigError, error, load_config, pack, respond, udp_limit
+from .records import Config, ConfigError, error, pack, respond, udp_limit
+from .source import FileSource
 
 log = logging.getLogger("nsnet.dns")
 
 IP_FREEBIND = 15       # not exported by the socket module; lets us bind before
 IPV6_FREEBIND = 78     # the engine has put the address on the bridge
 POLL = 0.05            # config mtime poll; also the granularity of upstream timeouts
+MIN_RELOAD = 0.02      # at most one reload per 20 ms, however many SIGHUPs arrive
 BIND_RETRY = 1.0       # seconds between retries of listen addresses that failed to bind
 MAX_QUERY = 4096       # larger queries are dropped (UDP) or close the connection (TCP)
 BATCH = 64             # packets read per readiness event: fewer select() calls under load
@@ -41,12 +43,13 @@ class _Pending:
 
 
 class _Conn:
-    __slots__ = ("cb", "closed", "events", "inbuf", "ip", "last", "out", "sock")
+    __slots__ = ("cb", "closed", "events", "inbuf", "ip", "last", "out", "peer", "sock")
 
 
 class Server:
-    def __init__(self, config_path: str, pidfile: str | None = None):
-        self.path = config_path
+    def __init__(self, source, pidfile: str | None = None):
+        """`source`: a FileSource or StoreSource (see source.py); a path means a file."""
+        self.source = FileSource(source) if isinstance(source, str) else source
         self.pidfile = pidfile
         self.sel = selectors.DefaultSelector()
         self.cfg = Config()
@@ -60,6 +63,7 @@ class Server:
         self._stat = None
         self._stop = self._hup = False
         self._next_bind = 0.0
+        self._last_reload = 0.0
 
     # ------------------------------------------------------------ lifecycle
 
@@ -73,8 +77,8 @@ class Server:
             signal.signal(sig, self._on_signal)
         self.sel.register(rd, selectors.EVENT_READ, lambda s, m: s.recv(4096))
         try:
-            self._stat = self._stat_key()
-            self._apply(load_config(self.path))   # a bad config at startup is fatal
+            self._stat = self.source.key()
+            self._apply(self.source.load())   # a bad config at startup is fatal
             log.info("serving %d networks on %d addresses", len(self.cfg.networks),
                      len(self.listeners))
             if self.pidfile:  # written once the sockets are bound: the pidfile means "ready"
@@ -97,18 +101,22 @@ class Server:
     def _loop(self) -> None:
         next_tick = time.monotonic() + POLL
         while not self._stop:
-            for key, mask in self.sel.select(max(0.0, next_tick - time.monotonic())):
+            # A pending SIGHUP is served no sooner than MIN_RELOAD after the last
+            # reload: a burst of changes (200 attaches) costs a few reloads, not 200.
+            wake = min(next_tick, self._last_reload + MIN_RELOAD) if self._hup else next_tick
+            for key, mask in self.sel.select(max(0.0, wake - time.monotonic())):
                 key.data(key.fileobj, mask)
             now = time.monotonic()
-            if self._hup or now >= next_tick:
+            if now >= next_tick or (self._hup and now >= self._last_reload + MIN_RELOAD):
                 self._tick(now)
                 next_tick = now + POLL
 
     def _tick(self, now: float) -> None:
         hup, self._hup = self._hup, False
-        stat = self._stat_key()
+        stat = self.source.key()
         if hup or (stat is not None and stat != self._stat):
             self._stat = stat
+            self._last_reload = now
             self._reload()
         elif self.unbound and now >= self._next_bind:
             self._bind_missing()
@@ -119,16 +127,9 @@ class Server:
                 break
             self._close_conn(c)
 
-    def _stat_key(self):
-        try:
-            st = os.stat(self.path)
-        except OSError:  # between unlink and rename, or gone: keep what we have
-            return None
-        return st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size
-
     def _reload(self) -> None:
         try:
-            cfg = load_config(self.path, self.cfg)
+            cfg = self.source.load(self.cfg)
         except ConfigError as e:  # keep serving the last good config
             log.error("reload failed, keeping the previous config: %s", e)
             return
@@ -230,7 +231,7 @@ class Server:
             if len(data) > MAX_QUERY:
                 continue
             try:
-                out, fwd = respond(cfg, net, data, True, cache)
+                out, fwd = respond(cfg, net, data, True, cache, peer[0])
                 if out is not None:
                     sock.sendto(out, peer)
                 elif fwd is not None:
@@ -329,7 +330,7 @@ class Server:
     def _on_accept(self, lsock: socket.socket, ip: str) -> None:
         for _ in range(BATCH):
             try:
-                sock, _peer = lsock.accept()
+                sock, peer = lsock.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:  # e.g. out of file descriptors: leave it in the backlog
@@ -338,7 +339,7 @@ class Server:
                 self._close_conn(next(iter(self.conns.values())))
             sock.setblocking(False)
             c = _Conn()
-            c.sock, c.ip, c.inbuf, c.out = sock, ip, bytearray(), bytearray()
+            c.sock, c.ip, c.inbuf, c.out, c.peer = sock, ip, bytearray(), bytearray(), peer[0]
             c.last, c.events, c.closed = time.monotonic(), selectors.EVENT_READ, False
             c.cb = lambda s, m, c=c: self._on_conn(c, m)
             self.conns[sock.fileno()] = c
@@ -372,7 +373,7 @@ class Server:
             msg = bytes(c.inbuf[2:2 + n])
             del c.inbuf[:2 + n]
             try:
-                out, fwd = respond(self.cfg, self.cfg.by_addr.get(c.ip), msg, False)
+                out, fwd = respond(self.cfg, self.cfg.by_addr.get(c.ip), msg, False, client=c.peer)
                 if out is not None:
                     self._send_tcp(c, out)
                 elif fwd is not None:

@@ -4,8 +4,9 @@ from ..errors import InvalidInput
 from .bridge import BridgeDriver
 from .host import HostDriver
 from .none import NoneDriver
+from .overlay import OverlayDriver
 
-DRIVERS = {d.name: d for d in (BridgeDriver(), HostDriver(), NoneDriver())}
+DRIVERS = {d.name: d for d in (BridgeDriver(), HostDriver(), NoneDriver(), OverlayDriver())}
 
 
 def get_driver(name: str):

@@ -13,6 +13,7 @@ back on failure) and takes `dry_run=True` to return the plan's `ip` commands.
 from ..store import Store
 from .base import EngineBase, Settings
 from .endpoints import Endpoints
+from .dns import Dns
 from .explain import Explain
 from .firewall import Firewall
 from .links import Links
@@ -24,7 +25,7 @@ from .routes import Routes
 from .sandboxes import Sandboxes
 
 
-class Engine(Processes, Sandboxes, Networks, Endpoints, Links, Routes, Firewall, Explain, Reconcile, Lookups,
+class Engine(Processes, Sandboxes, Networks, Endpoints, Links, Routes, Firewall, Dns, Explain, Reconcile, Lookups,
              EngineBase):
     def __init__(self, host_netns: str | None = None, state_dir: str | None = None,
                  netns_prefix: str | None = None, kernel=None, store: Store | None = None):

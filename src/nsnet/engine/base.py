@@ -17,9 +17,10 @@ class Settings:
     host_netns: str | None = None
     state_dir: str = DEFAULT_STATE_DIR
     netns_prefix: str = ""
+    cluster_store: str | None = None  # etcd://HOST:PORT or sqlite:///PATH (overlay networks)
 
     @classmethod
-    def resolve(cls, host_netns=None, state_dir=None, netns_prefix=None) -> "Settings":
+    def resolve(cls, host_netns=None, state_dir=None, netns_prefix=None, cluster_store=None) -> "Settings":
         """Explicit arguments win, then NSNET_* environment variables, then defaults."""
         host = host_netns or os.environ.get("NSNET_HOST_NETNS") or None
         state = state_dir or os.environ.get("NSNET_STATE_DIR") or DEFAULT_STATE_DIR
@@ -28,7 +29,8 @@ class Settings:
             # Sandboxes of an engine whose host is a namespace are named after it,
             # so two engines never collide in /run/netns.
             prefix = f"{host}-" if host else ""
-        return cls(host, state, prefix)
+        cluster = cluster_store or os.environ.get("NSNET_STORE") or None
+        return cls(host, state, prefix, cluster)
 
 
 class DryRun(Exception):
@@ -50,7 +52,9 @@ def changing(method):
         try:
             with self.store.transaction():
                 self._dry_run = dry_run
-                return method(self, *args, **kwargs)
+                result = method(self, *args, **kwargs)
+            self._after_change()
+            return result
         except DryRun as dry:
             return {"dry_run": True, "commands": dry.plan.explain()}
         finally:
@@ -86,6 +90,9 @@ class EngineBase:
         if self._dry_run:
             raise DryRun(plan)
         execute(plan, self.kernel)
+
+    def _after_change(self) -> None:
+        """Hook run after a change is committed (DNS server sync, ...)."""
 
     def require_privileges(self) -> None:
         if not self.kernel.privileged():

@@ -9,21 +9,25 @@ from ..names import check_ifname, host_veth_name
 from ..plan import Plan, execute_best_effort
 from ..steps import AddRoute
 from .base import changing
+from .dns import check_alias
 
 
 class Endpoints:
     @changing
     def network_connect(self, network: str, sandbox: str, ip: str | None = None,
-                        ifname: str | None = None, publish=None) -> dict:
-        """Attach `sandbox` to `network`; `publish`: ['8080:80', '127.0.0.1:53:53/udp', ...]."""
+                        ifname: str | None = None, publish=None, aliases=None) -> dict:
+        """Attach `sandbox` to `network`; `publish`: ['8080:80', '127.0.0.1:53:53/udp', ...];
+        `aliases`: more DNS names for it on this network."""
         plan = Plan()
-        self._plan_connect(plan, network, sandbox, ip, ifname, publish)
+        self._plan_connect(plan, network, sandbox, ip, ifname, publish, aliases)
         self.apply(plan)
         return dict(self.store.endpoint(network, sandbox), ports=self.port_ls(sandbox))
 
     def _plan_connect(self, plan: Plan, network: str, sandbox: str, ip=None, ifname=None,
-                      publish=None) -> dict:
+                      publish=None, aliases=None) -> dict:
         """Validate, reserve the address in the store and add the steps to `plan`."""
+        if self._is_overlay(network):  # multi-host: engine/overlay.py
+            return self._overlay_plan_connect(plan, network, sandbox, ip, ifname, publish, aliases)
         net = self.get_network(network)
         sb = self.get_sandbox(sandbox)
         drv = get_driver(net["driver"])
@@ -38,7 +42,7 @@ class Endpoints:
         if drv.exclusive and self.store.links(sandbox):
             raise Conflict(f"sandbox '{sandbox}' has direct links; it cannot join a '{drv.name}' network")
         if not drv.uses_subnet:
-            if ip or ifname or publish:
+            if ip or ifname or publish or aliases:
                 raise Conflict(f"network '{network}' (driver {drv.name}) takes no --ip, --ifname or --publish")
             ep_id = self.store.add_endpoint(network, sandbox, None, None, False)
             self.store.set_sandbox_mode(sandbox, drv.sandbox_mode)
@@ -62,7 +66,10 @@ class Endpoints:
         else:
             addr = ipam.allocate(subnet, reserved)
         has_default = any(ep["is_gateway"] for ep in current) or self.store.route(sandbox, "0.0.0.0/0")
-        ep_id = self.store.add_endpoint(network, sandbox, ifname, str(addr), not has_default)
+        aliases = [check_alias(a) for a in aliases or []]
+        ep_id = self.store.add_endpoint(network, sandbox, ifname, str(addr), not has_default,
+                                        {"aliases": aliases} if aliases else None)
+        self._dns_touch(sandbox, sb["netns"])
         self.store.set_endpoint_host_ifname(ep_id, host_veth_name(ep_id))
         ep = self.store.endpoint(network, sandbox)
         plan.extend(drv.plan_connect(net, ep, sb["netns"], default_route=not has_default))
@@ -87,6 +94,7 @@ class Endpoints:
         """Forget the endpoint (frees its address, unpublishes its ports) and the
         routes that used it. cut_cable=False leaves the veth to die with its namespace."""
         sb = self.store.sandbox(ep["sandbox"])
+        self._dns_touch(ep["sandbox"], sb["netns"])
         steps = self._plan_unpublish(ep["sandbox"], net["name"])
         self.store.remove_endpoint(ep["id"])
         if net["subnet"]:
@@ -98,6 +106,8 @@ class Endpoints:
             self.store.set_sandbox_mode(ep["sandbox"], "netns")
         if cut_cable:
             steps += get_driver(net["driver"]).plan_disconnect(net, ep, sb["netns"])
+        if net["driver"] == "overlay":  # give the address back to the cluster store
+            steps += self._overlay_release(net, ep)
         return steps
 
     def _plan_move_default_route(self, sandbox: str, gone: dict) -> list:

@@ -24,7 +24,10 @@ class Networks:
         bridge: str | None = None,
         internal: bool = False,
         masquerade: bool = True,
+        dns: bool = True,
     ) -> dict:
+        if driver == "overlay":  # multi-host: engine/overlay.py
+            return self._overlay_create(name, subnet, gateway, mtu, bridge, internal, masquerade)
         check_name("network", name)
         drv = get_driver(driver)
         if self.store.network(name):
@@ -39,7 +42,7 @@ class Networks:
             net = {"name": name, "driver": driver, "subnet": None, "gateway": None, "bridge": None, "mtu": None}
         else:
             net = self._prepare_bridge(name, subnet, gateway, mtu, bridge)
-        options = {"internal": bool(internal), "masquerade": bool(masquerade) and not internal}
+        options = {"internal": bool(internal), "masquerade": bool(masquerade) and not internal, "dns": bool(dns)}
         before = self._bridged_networks()
         self.store.add_network(net["name"], driver, net["subnet"], net["gateway"], net["bridge"], net["mtu"], options)
         net["options"] = options
@@ -86,6 +89,8 @@ class Networks:
 
     @changing
     def network_rm(self, name: str, force: bool = False) -> dict:
+        if self._is_overlay(name):  # multi-host: engine/overlay.py
+            return self._overlay_rm(name, force)
         net = self.get_network(name)
         endpoints = self.store.endpoints(network=name)
         if endpoints and not force:

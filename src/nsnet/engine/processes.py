@@ -10,17 +10,13 @@ failure removed) through the ordinary changing calls.
 """
 
 import os
-import secrets
-import shlex
 import sys
 import time
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..firewall.ports import parse_all
 from ..names import check_name
-from ..run import foreground, logfiles, pslist, spawn, spec, state, stop
-from ..run.errors import NotRunning
-from ..run.launch import Launch
+from ..run import logfiles, state  # light; the rest of nsnet.run is imported where used
 
 DEFAULT_STOP_TIMEOUT = 10.0
 
@@ -35,6 +31,7 @@ class Processes:
         `publish` ports (['8080:80', ...]) on the first network.
         Detached: returns once the command runs. Foreground: returns after it
         exited, with its "exit_code". Validates everything before changing anything."""
+        from ..run import spec
         argv = spec.check_argv(argv)
         extra_env = spec.parse_env(env)
         max_size = spec.parse_size(log_max_size)
@@ -70,6 +67,9 @@ class Processes:
         return self._start(record, networks, publish, full_env, workdir, max_size, max_files)
 
     def _start(self, record, networks, publish, env, workdir, max_size, max_files) -> dict:
+        from ..run import foreground, spawn
+        from ..run.launch import Launch
+
         name, sb_name, created = record["name"], record["sandbox"], record["created_sandbox"]
         made = False
         try:
@@ -91,6 +91,8 @@ class Processes:
         return self._wait_foreground(record, pid, leader, launch.tty)
 
     def _wait_foreground(self, record, pid: int, leader: int, tty) -> dict:
+        from ..run import foreground
+
         name, sd = record["name"], self.settings.state_dir
         me = os.getpid()
         state.update(sd, name, state="running", pid=leader, pgid=leader, starttime=self._starttime(leader),
@@ -107,6 +109,8 @@ class Processes:
 
     def ps(self) -> list[dict]:
         """Every process nsnet started here (running or not), oldest first."""
+        from ..run import pslist
+
         return pslist.rows(self.settings.state_dir)
 
     def process(self, name: str) -> dict:
@@ -142,6 +146,9 @@ class Processes:
 
     def stop(self, name: str, timeout: float = DEFAULT_STOP_TIMEOUT) -> dict:
         """SIGTERM to the process's group; SIGKILL after `timeout` seconds."""
+        from ..run import stop
+        from ..run.errors import NotRunning
+
         if timeout is None or timeout < 0:
             raise InvalidInput("--timeout must be 0 or more seconds")
         record = self.process(name)
@@ -151,6 +158,8 @@ class Processes:
 
     def processes_stop_sandbox(self, sandbox: str, timeout: float = DEFAULT_STOP_TIMEOUT) -> list[dict]:
         """Stop everything nsnet runs in `sandbox` (before the sandbox goes)."""
+        from ..run import stop
+
         records = [r for r in state.all_records(self.settings.state_dir) if r.get("sandbox") == sandbox]
         return stop.stop_records(self.settings.state_dir, records, timeout)
 
@@ -161,7 +170,7 @@ class Processes:
         sd = self.settings.state_dir
         if sandbox is None:
             for _ in range(20):
-                candidate = f"run-{secrets.token_hex(3)}"
+                candidate = f"run-{os.urandom(3).hex()}"
                 if not self.store.sandbox(candidate) and state.read(sd, candidate) is None:
                     return candidate
             raise Conflict("could not pick a free process name; give one with --name")
@@ -174,7 +183,7 @@ class Processes:
     def _new_record(self, name, sb_name, argv, detach, rm, isolate_pid, init, created) -> dict:
         me = os.getpid()
         return {
-            "name": name, "sandbox": sb_name, "argv": argv, "command": shlex.join(argv),
+            "name": name, "sandbox": sb_name, "argv": argv,
             "state": "starting", "detached": bool(detach), "rm": bool(rm), "isolate_pid": bool(isolate_pid),
             "init": bool(init), "created_sandbox": created, "creator_pid": me,
             "creator_starttime": self._starttime(me), "created_at": time.time(),

@@ -88,7 +88,10 @@ class KernelView:
         return self._nft
 
     def link(self, ns, ifname) -> dict | None:
-        return next((x for x in self.links(ns) if x["ifname"] == ifname), None)
+        snap = self._snap(ns)
+        if "by_name" not in snap:
+            snap["by_name"] = {x["ifname"]: x for x in snap["links"]}
+        return snap["by_name"].get(ifname)
 
     def link_exists(self, ns, ifname) -> bool:
         return self.link(ns, ifname) is not None

@@ -52,6 +52,7 @@ class Sandboxes:
         for route in self.store.routes(name):
             self.store.remove_route(name, route["dest"])
         self.store.remove_sandbox(name)
+        self._dns_touch(name, sb["netns"])  # its resolv.conf goes
         plan.add(DeleteNetns(sb["netns"]))
         if self._dry_run:
             self.apply(plan)

@@ -19,6 +19,7 @@ from pyroute2.netlink import (
     NLM_F_CREATE,
     NLM_F_DUMP,
     NLM_F_EXCL,
+    NLM_F_REPLACE,
     NLM_F_REQUEST,
     NLMSG_DONE,
     NLMSG_ERROR,
@@ -27,16 +28,20 @@ from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl import (
     RTM_DELADDR,
     RTM_DELLINK,
+    RTM_DELNEIGH,
     RTM_DELROUTE,
     RTM_GETADDR,
     RTM_GETLINK,
+    RTM_GETNEIGH,
     RTM_GETROUTE,
     RTM_NEWADDR,
     RTM_NEWLINK,
+    RTM_NEWNEIGH,
     RTM_NEWROUTE,
 )
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+from pyroute2.netlink.rtnl.ndmsg import ndmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 __all__ = [
@@ -46,18 +51,23 @@ __all__ = [
     "NLM_F_CREATE",
     "NLM_F_DUMP",
     "NLM_F_EXCL",
+    "NLM_F_REPLACE",
     "NLM_F_REQUEST",
     "RTM_DELADDR",
     "RTM_DELLINK",
+    "RTM_DELNEIGH",
     "RTM_DELROUTE",
     "RTM_GETADDR",
     "RTM_GETLINK",
+    "RTM_GETNEIGH",
     "RTM_GETROUTE",
     "RTM_NEWADDR",
     "RTM_NEWLINK",
+    "RTM_NEWNEIGH",
     "RTM_NEWROUTE",
     "NetlinkError",
     "ifaddrmsg",
     "ifinfmsg",
+    "ndmsg",
     "rtmsg",
 ]

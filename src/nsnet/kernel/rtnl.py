@@ -5,10 +5,12 @@ namespace this engine manages) and raises KernelError with the errno kept.
 Teardown verbs are idempotent: removing what is already gone returns False.
 """
 
+import contextlib
 import errno
 import ipaddress
 import os
 import socket
+import subprocess
 
 from ..errors import KernelError, PermissionDenied
 from . import nsfs
@@ -140,6 +142,46 @@ class Kernel:
             self._nft = Nft(self.host_netns)
         return self._nft.run(batch)
 
+    def spawn_in_host(self, argv: list[str], log_path: str):
+        """Start a long-running helper process (the DNS server) in the host
+        namespace, in its own session, output appended to log_path."""
+        fd = self.host_fd()
+
+        def enter_host():  # in the child, before exec
+            if fd is not None:
+                nsfs.setns(fd)
+
+        try:
+            with open(log_path, "ab") as out:
+                return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                        start_new_session=True, preexec_fn=enter_host,
+                                        pass_fds=(fd,) if fd is not None else ())
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    @staticmethod
+    def netns_file(netns: str, name: str, content: str | None, owner_mark: str) -> None:
+        """/etc/netns/NETNS/NAME, which `ip netns exec` and `nsnet exec` mount over
+        /etc/NAME. Written atomically; removed with content=None. A file that
+        does not start with owner_mark is the user's and is left alone."""
+        directory = f"/etc/netns/{netns}"
+        path = os.path.join(directory, name)
+        current = None
+        with contextlib.suppress(FileNotFoundError), open(path) as f:
+            current = f.read()
+        if current == content or (current is not None and not current.startswith(owner_mark)):
+            return
+        if content is None:
+            os.unlink(path)
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+            return
+        os.makedirs(directory, exist_ok=True)
+        with open(path + ".tmp", "w") as f:
+            f.write(content)
+        os.replace(path + ".tmp", path)
+
     def port_in_use(self, host_ip: str, proto: str, port: int) -> bool:
         """Is a socket in the host namespace bound to this port? Found by trying
         to bind it there (SO_REUSEADDR: a TIME_WAIT leftover does not count)."""
@@ -186,8 +228,10 @@ class Kernel:
         except NetlinkError as exc:
             raise _fail(what, exc)
 
-    def bridge_add(self, ifname: str, mtu: int | None = None) -> None:
+    def bridge_add(self, ifname: str, mtu: int | None = None, mac: str | None = None) -> None:
         attrs = [("IFLA_IFNAME", ifname), ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "bridge")]})]
+        if mac:
+            attrs.append(("IFLA_ADDRESS", mac))
         if mtu:
             attrs.append(("IFLA_MTU", mtu))
         self._newlink(None, f"creating bridge {ifname}", attrs, up=True)
@@ -390,6 +434,18 @@ class Kernel:
 
         return rawdump.snapshot(self.channel(ns))
 
+    def neighbours(self, ns: str | None) -> list[tuple[int, str, int]]:
+        """[(ifindex, ip, state)] of the IPv4 neighbour table in `ns` (raw dump)."""
+        from . import neigh
+
+        return neigh.entries(self.channel(ns))
+
+    def neigh_del(self, ns: str | None, ifindex: int, ip: str) -> bool:
+        """Delete one neighbour entry (the connectivity checker's own ARP entries)."""
+        from . import neigh
+
+        return neigh.delete(self.channel(ns), ifindex, ip)
+
     # -- sysctl ------------------------------------------------------------
     def sysctl_get(self, ns: str | None, key: str) -> str:
         with self._inside(ns):
@@ -410,6 +466,47 @@ class Kernel:
         if target is None:
             return nsfs.entered(None)
         return _EnteredByName(target)
+
+    # -- overlay (VXLAN) verbs: kernel/fdb.py ------------------------------
+    def vxlan_add(self, ns, ifname, vni, local, port=4789, mtu=None, master=None) -> None:
+        from . import fdb
+
+        fdb.vxlan_add(self, ns, ifname, vni, local, port, mtu, master)
+
+    def link_set_address(self, ns, ifname, mac) -> None:
+        from . import fdb
+
+        fdb.link_set_address(self, ns, ifname, mac)
+
+    def fdb_replace(self, ns, ifname, mac, dst) -> None:
+        from . import fdb
+
+        fdb.fdb_replace(self, ns, ifname, mac, dst)
+
+    def fdb_del(self, ns, ifname, mac, dst=None) -> bool:
+        from . import fdb
+
+        return fdb.fdb_del(self, ns, ifname, mac, dst)
+
+    def fdb_entries(self, ns, ifname) -> dict:
+        from . import fdb
+
+        return fdb.fdb_entries(self, ns, ifname)
+
+    def neigh_replace(self, ns, ifname, ip, mac) -> None:
+        from . import fdb
+
+        fdb.neigh_replace(self, ns, ifname, ip, mac)
+
+    def neigh_remove(self, ns, ifname, ip) -> bool:
+        from . import fdb
+
+        return fdb.neigh_remove(self, ns, ifname, ip)
+
+    def neigh_entries(self, ns, ifname) -> dict:
+        from . import fdb
+
+        return fdb.neigh_entries(self, ns, ifname)
 
 
 class _EnteredByName:

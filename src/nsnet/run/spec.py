@@ -2,7 +2,6 @@
 
 import os
 import re
-import shutil
 
 from ..errors import InvalidInput, NotFound
 from .errors import StartError
@@ -80,6 +79,8 @@ def resolve_command(cmd: str, env: dict, workdir: str | None) -> str:
         if os.path.isdir(path) or not os.access(path, os.X_OK):
             raise StartError(f"{cmd}: permission denied (not an executable file)", 126)
         return path
+    import shutil
+
     found = shutil.which(cmd, path=env.get("PATH", os.defpath))
     if found is None:
         raise StartError(f"{cmd}: command not found in PATH", 127)

@@ -93,7 +93,7 @@ def check(engine, topo: Topology | None, outside: Outside | None, timeout: float
     plan = _pair_probes(found, world)
     extra = _expectation_probes(engine, topo.expect if topo else [], found, world)
     all_probes = plan + [p for ps in extra.values() for p in ps]
-    seconds = probes_mod.run(all_probes, timeout)
+    seconds = probes_mod.run(all_probes, timeout, engine.kernel)
     matrix = {a: {b: False for b in names if b != a} for a in names}
     for p in plan:
         matrix[p.src][p.dst] = matrix[p.src].get(p.dst, False) or p.reached
@@ -108,9 +108,9 @@ def _pair_probes(found: dict[str, Target], world: dict | None) -> list[Probe]:
     for a, src in found.items():
         for b, dst in found.items():
             if a != b:
-                out += [Probe(a, src.netns, b, addr) for addr in dst.addrs]
+                out += [Probe(a, src.netns, b, addr, dst_ns=dst.netns) for addr in dst.addrs]
         if world:
-            out.append(Probe(a, src.netns, OUTSIDE, world["ip"]))
+            out.append(Probe(a, src.netns, OUTSIDE, world["ip"], dst_ns=world["netns"]))
     return out
 
 
@@ -123,19 +123,22 @@ def _expectation_probes(engine, expect: list[Expectation], found, world) -> dict
         if OUTSIDE in (exp.src, exp.dst) and world is None:
             out[id(exp)] = None
             continue
+        if any(n not in found for n in (exp.src, exp.dst) if n not in (OUTSIDE, HOST)):
+            out[id(exp)] = None  # a sandbox on a host/none network: nothing of its own to probe
+            continue
         src_ns = world["netns"] if exp.src == OUTSIDE else found[exp.src].netns
         if exp.dst == HOST:
             listen_ns, listen_port = _publisher(engine, found, exp.port)
             addrs = [world["host_ip"]] if world["host_ip"] else []
-            out[id(exp)] = [Probe(exp.src, src_ns, exp.dst, a, "tcp", exp.port, listen_ns, listen_port)
-                            for a in addrs]
+            out[id(exp)] = [Probe(exp.src, src_ns, exp.dst, a, "tcp", exp.port, listen_ns, listen_port,
+                                  dst_ns=listen_ns) for a in addrs]
             continue
         if exp.dst == OUTSIDE:
             dst_ns, addrs = world["netns"], [world["ip"]]
         else:
             dst_ns, addrs = found[exp.dst].netns, found[exp.dst].addrs
         out[id(exp)] = [Probe(exp.src, src_ns, exp.dst, a, exp.proto, exp.port,
-                              listen_ns=dst_ns if exp.proto == "tcp" else None) for a in addrs]
+                              listen_ns=dst_ns if exp.proto == "tcp" else None, dst_ns=dst_ns) for a in addrs]
     return out
 
 
@@ -153,6 +156,8 @@ def _judge(exp: Expectation, probes, matrix, world) -> dict:
            "want": want}
     if probes is None and (OUTSIDE in (exp.src, exp.dst)) and world is None:
         return dict(out, got=None, ok=None, detail="skipped: no outside namespace (--outside NETNS)")
+    if probes is None and any(n not in matrix for n in (exp.src, exp.dst) if n not in (OUTSIDE, HOST)):
+        return dict(out, got=None, ok=None, detail="skipped: a sandbox without a namespace of its own")
     if probes is None:
         got = matrix.get(exp.src, {}).get(exp.dst, False)
         detail = "echo answered" if got else "no echo reply"

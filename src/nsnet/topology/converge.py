@@ -76,11 +76,12 @@ def _converge(engine, topo: Topology, state: diff.State, run: Runner, repair: bo
     with store.transaction():
         owners.claim(store.db, name, "network", topo.networks)
         owners.claim(store.db, name, "sandbox", topo.sandboxes)
-    owned_sbs = diff.State.read(store).owned(name, "sandbox")
+    run.forget()
+    owned_sbs = run.state().owned(name, "sandbox")
     _removals(engine, topo, run, owned_sbs)
     _creations(engine, topo, run, owned_sbs)
     with store.transaction():
-        state = diff.State.read(store)
+        state = run.state()
         owners.release(store.db, name, "sandbox", state.owned(name, "sandbox") - set(topo.sandboxes))
         owners.release(store.db, name, "network", state.owned(name, "network") - set(topo.networks))
     if repair:
@@ -91,20 +92,19 @@ def _converge(engine, topo: Topology, state: diff.State, run: Runner, repair: bo
 
 
 def _removals(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None:
-    store = engine.store
-    state = diff.State.read(store)
+    state = run.state()
     for sb in sorted(owned_sbs - set(topo.sandboxes)):
         if sb in state.sandboxes:
             run.call(f"- sandbox '{sb}'", engine.sandbox_rm, sb)
-    state = diff.State.read(store)
+    state = run.state()
     drop_links, _ = diff.link_changes(topo, state, owned_sbs)
     for row, why in drop_links:
         run.call(f"- link '{row['a']}' <-> '{row['b']}' ({why})", engine.link_rm, row["a"], row["b"])
-    state = diff.State.read(store)
+    state = run.state()
     drop_routes, _ = diff.route_changes(topo, state, owned_sbs)
     for sb, dest, why in drop_routes:
         run.call(f"- route '{sb}' {dest} ({why})", engine.route_rm, sb, dest)
-    state = diff.State.read(store)
+    state = run.state()
     replaced = diff.replaced_networks(topo, state)
     statics = diff.static_ips(topo)
     for sb in topo.sandboxes:
@@ -112,7 +112,7 @@ def _removals(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None:
             drop, _ = diff.endpoint_changes(topo, state, sb, replaced, statics)
             for net, why in drop:
                 run.call(f"- attachment '{sb}' to '{net}' ({why})", engine.network_disconnect, net, sb)
-    state = diff.State.read(store)
+    state = run.state()
     for net in sorted(state.owned(topo.name, "network") - set(topo.networks)):
         if net in state.networks:
             run.call(f"- network '{net}'", engine.network_rm, net, force=True)
@@ -121,15 +121,14 @@ def _removals(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None:
 
 
 def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None:
-    store = engine.store
-    state = diff.State.read(store)
+    state = run.state()
     for net in topo.networks.values():
         if net.name not in state.networks:
             run.call(f"+ network '{net.name}'", engine.network_create, net.name, driver=net.driver,
                      subnet=net.subnet, gateway=net.gateway, mtu=net.mtu, bridge=net.bridge,
                      internal=net.internal, masquerade=net.masquerade)
-    state = diff.State.read(store)
-    ips = AddressPlan(topo, store)
+    state = run.state()
+    ips = AddressPlan(topo, engine.store)
     can_publish = "publish" in inspect.signature(engine.sandbox_create).parameters
     for sb in topo.sandboxes.values():
         if sb.name not in state.sandboxes:
@@ -139,13 +138,13 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
         for att in make:
             run.call(f"+ attachment '{sb.name}' to '{att.network}'", engine.network_connect, att.network,
                      sb.name, ip=ips.address(att.network, att.ip), ifname=att.ifname)
-    state = diff.State.read(store)
+    state = run.state()
     managed = owned_sbs | set(topo.sandboxes)
     _, add_links = diff.link_changes(topo, state, managed)
     for link in add_links:
         run.call(f"+ link '{link.a}' <-> '{link.b}'", engine.link_add, link.a, link.b, ip_a=link.ip_a,
                  ip_b=link.ip_b, ifname_a=link.ifname_a, ifname_b=link.ifname_b)
-    state = diff.State.read(store)
+    state = run.state()
     _, add_routes = diff.route_changes(topo, state, managed)
     for sb, route in add_routes:
         run.call(f"+ route '{sb}' {route.dest} via {route.via}", engine.route_add, sb, route.dest, route.via)

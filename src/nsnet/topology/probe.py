@@ -9,6 +9,7 @@ already). Nothing is forked; 2,450 pairs take about as long as one timeout.
 """
 
 import errno
+import ipaddress
 import os
 import select
 import socket
@@ -17,12 +18,14 @@ import time
 from dataclasses import dataclass
 from itertools import zip_longest
 
-from ..kernel import nsfs
+from ..errors import NsnetError
+from ..kernel import neigh, nsfs
 
 OK, TIMEOUT, UNREACHABLE, REFUSED = "ok", "timeout", "unreachable", "refused"
 ECHO_REQUEST, ECHO_REPLY, DEST_UNREACH = 8, 0, 3
 RESENDS = 2  # unanswered echoes are sent again this many times within the timeout
 BURST, PACE = 32, 0.001  # echoes sent per turn of the loop, and the pause between turns
+MIN_BATCH, MAX_BATCH = 32, 400  # neighbour entries one batch of probes may create
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Probe:
     port: int | None = None
     listen_ns: str | None = None  # tcp: open a listener there for the probe
     listen_port: int | None = None  # ... on this port (default: `port`; differs behind a DNAT)
+    dst_ns: str | None = None  # the target's namespace, when it is one of ours
     result: str = ""
     rtt_ms: float | None = None
 
@@ -190,8 +194,73 @@ def _tcp_result(code: int) -> str:
     return f"error: {os.strerror(code)}"
 
 
-def run(probes: list[Probe], timeout: float = 1.0) -> float:
-    """Fill in every probe's result (and round-trip time); returns the seconds taken."""
+def run(probes: list[Probe], timeout: float = 1.0, kernel=None) -> float:
+    """Fill in every probe's result (and round-trip time); returns the seconds taken.
+
+    With a `kernel`, probes between neighbours on one link (each needs an ARP
+    entry on both sides, in a table all namespaces share) go in batches that
+    fit the room left in that table, and the entries a batch created are
+    deleted after it; the rest (via a gateway: one entry per source) go in
+    the first batch."""
+    started = time.monotonic()
+    if kernel is None:
+        _wave(probes, timeout)
+        return time.monotonic() - started
+    onlink = _onlink(kernel, probes)
+    far = [p for p in probes if not onlink(p)]
+    near = [p for p in probes if onlink(p)]
+    budget = max(MIN_BATCH, min(MAX_BATCH, neigh.table_room() // 2))
+    for i, batch in enumerate(_batches(near, budget) or [[]]):
+        wave = batch + (far if i == 0 else [])
+        spaces = {p.src_ns for p in wave} | {p.dst_ns for p in wave if p.dst_ns}
+        before = {ns: {(index, ip) for index, ip, _ in _neighbours(kernel, ns)} for ns in spaces}
+        try:
+            _wave(wave, timeout)
+        finally:
+            for ns, known in before.items():
+                for index, ip, state in _neighbours(kernel, ns):
+                    if (index, ip) not in known and not state & neigh.NUD_PERMANENT:
+                        kernel.neigh_del(ns, index, ip)
+    return time.monotonic() - started
+
+
+def _neighbours(kernel, ns: str) -> list:
+    try:
+        return kernel.neighbours(ns)
+    except (OSError, NsnetError):
+        return []
+
+
+def _onlink(kernel, probes: list[Probe]):
+    """A predicate: is the probe's target on a link of its source (no gateway)?"""
+    nets: dict[str, list] = {}
+    for ns in {p.src_ns for p in probes}:
+        routes = kernel.snapshot(ns)["routes"]
+        nets[ns] = [ipaddress.ip_network(r["dest"]) for r in routes
+                    if not r["via"] and r["dest"] != "0.0.0.0/0"]
+    return lambda p: any(ipaddress.ip_address(p.addr) in net for net in nets[p.src_ns])
+
+
+def _batches(probes: list[Probe], budget: int) -> list[list[Probe]]:
+    """Group probes by source so that each group creates at most ~budget
+    neighbour entries (one in the source and one in the target per address)."""
+    by_src: dict[str, list[Probe]] = {}
+    for p in probes:
+        by_src.setdefault(p.src_ns, []).append(p)
+    out, current, cost = [], [], 0
+    for group in by_src.values():
+        for p in group:
+            if cost + 2 > budget and current:
+                out.append(current)
+                current, cost = [], 0
+            current.append(p)
+            cost += 2
+    if current:
+        out.append(current)
+    return out
+
+
+def _wave(probes: list[Probe], timeout: float) -> None:
     started = time.monotonic()
     icmp = _Icmp([p for p in probes if p.proto == "icmp"])
     tcp = _Tcp([p for p in probes if p.proto == "tcp"])
@@ -224,4 +293,3 @@ def run(probes: list[Probe], timeout: float = 1.0) -> float:
         tcp.close()
     for p in probes:
         p.result = p.result or TIMEOUT
-    return time.monotonic() - started

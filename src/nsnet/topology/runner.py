@@ -39,6 +39,18 @@ class Runner:
 
     def __init__(self, engine, outcome: Outcome, progress=None):
         self.engine, self.out, self.progress = engine, outcome, progress
+        self._state, self._seen = None, -1
+
+    def state(self):
+        """The store read in bulk; read again only after a call changed it."""
+        from .diff import State
+
+        if self._state is None or self._seen != len(self.out.changes):
+            self._state, self._seen = State.read(self.engine.store), len(self.out.changes)
+        return self._state
+
+    def forget(self) -> None:
+        self._state = None
 
     def call(self, label: str, method, *args, **kwargs):
         if self.out.dry_run:

@@ -1,0 +1,103 @@
+"""Steps that write the cluster store, so they sit in a Plan with the kernel
+steps: a failed connect undoes its address claim, and --dry-run prints them
+(as the etcdctl commands that do the same) without writing anything."""
+
+from dataclasses import dataclass
+
+from ..plan import Step
+from .store import ClusterStore
+
+
+@dataclass
+class CreateClusterNetwork(Step):
+    cluster: ClusterStore
+    record: dict
+    kind = "cluster_network_add"
+
+    def apply(self, k):
+        self.cluster.create_network(self.record)
+
+    def undo(self, k):
+        self.cluster.delete_network(self.record["name"])
+
+    def explain(self):
+        name = self.record["name"]
+        return [self.cluster.describe("put", "networks", name, value=self.record),
+                self.cluster.describe("put", "vni", self.record["vni"], value=name)]
+
+
+@dataclass
+class DeleteClusterNetwork(Step):
+    """The network, its VNI and the given (local) endpoints, in one transaction."""
+
+    cluster: ClusterStore
+    name: str
+    release: list
+    kind = "cluster_network_del"
+
+    def apply(self, k):
+        self.cluster.delete_network(self.name, self.release)
+
+    def explain(self):
+        lines = [self.cluster.describe("del", "networks", self.name)]
+        for ip in self.release:
+            lines += [self.cluster.describe("del", "endpoints", self.name, ip),
+                      self.cluster.describe("del", "ipam", self.name, ip)]
+        return lines
+
+
+@dataclass
+class ClaimAddress(Step):
+    """The claim itself is made while planning (the address must be known to plan
+    the rest); this step only gives it back if a later step fails."""
+
+    cluster: ClusterStore
+    network: str
+    ip: str
+    owner: dict
+    claimed: bool = True
+    kind = "cluster_claim"
+
+    def apply(self, k):
+        pass
+
+    def undo(self, k):
+        if self.claimed:
+            self.cluster.release(self.network, self.ip)
+
+    def explain(self):
+        return [self.cluster.describe("put", "ipam", self.network, self.ip, value=self.owner)]
+
+
+@dataclass
+class PublishEndpoint(Step):
+    """Announce the endpoint: the agents on other hosts program it within a second."""
+
+    cluster: ClusterStore
+    record: dict
+    kind = "cluster_publish"
+
+    def apply(self, k):
+        self.cluster.publish(self.record)
+
+    def undo(self, k):
+        self.cluster.unpublish(self.record["network"], self.record["ip"])
+
+    def explain(self):
+        return [self.cluster.describe("put", "endpoints", self.record["network"], self.record["ip"],
+                                      value=self.record)]
+
+
+@dataclass
+class ReleaseEndpoint(Step):
+    cluster: ClusterStore
+    network: str
+    ip: str
+    kind = "cluster_release"
+
+    def apply(self, k):
+        self.cluster.release(self.network, self.ip)
+
+    def explain(self):
+        return [self.cluster.describe("del", "endpoints", self.network, self.ip),
+                self.cluster.describe("del", "ipam", self.network, self.ip)]

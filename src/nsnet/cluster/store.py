@@ -1,0 +1,265 @@
+"""The cluster store: overlay networks, their VNIs, address claims, published
+endpoints and live hosts, kept in a KV backend (etcd or SQLite) by one set of
+rules, so both backends behave the same.
+
+Keys under the prefix (default /nsnet/):
+
+    networks/NAME        {"name", "subnet", "gateway", "vni", "mtu", "internal", "masquerade"}
+    vni/VNI              NAME                              (VNI -> network: unique VNIs)
+    index                counter bumped by every network create (serialises overlap checks)
+    epoch/NAME           counter bumped by every claim/release (guards network deletion)
+    ipam/NAME/IP         {"host", "sandbox", "time"}       an address claim
+    endpoints/NAME/IP    {"network", "ip", "mac", "host", "vtep", "sandbox", "time"}
+    hosts/HOST           {"name", "address", "time"}       under the host's lease
+
+Every change is one transaction whose compares make a concurrent change on
+another host fail it instead of being overwritten: an address claim needs its
+key absent; creating a network needs the index unchanged since the overlap
+check read it; deleting one needs its epoch unchanged since the claims were read.
+"""
+
+import ipaddress
+import json
+import random
+import time
+
+from .. import ipam
+from ..errors import Conflict, InvalidInput, NotFound
+from .kv import KV, Delete, Put, absent, present, same, unchanged
+
+MAX_ATTEMPTS = 64  # optimistic retries of one allocation under contention
+VNI_MIN, VNI_MAX = 1, (1 << 24) - 1
+VNI_FIRST_AUTO = 4096
+
+
+def _load(text: str | None) -> dict | None:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def _dump(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+
+def parse_key(prefix: str, key: str) -> tuple[str, tuple] | None:
+    """'/nsnet/endpoints/blue/10.0.0.2' -> ('endpoints', ('blue', '10.0.0.2'))."""
+    if not key.startswith(prefix):
+        return None
+    parts = key[len(prefix):].split("/")
+    kind, rest = parts[0], tuple(parts[1:])
+    sizes = {"networks": 1, "hosts": 1, "ipam": 2, "endpoints": 2, "vni": 1, "epoch": 1, "index": 0}
+    if sizes.get(kind) != len(rest):
+        return None
+    return kind, rest
+
+
+def parse_state(prefix: str, items) -> dict:
+    """A snapshot of the store as {"networks": {name: rec}, "endpoints": {(net, ip): rec},
+    "hosts": {name: rec}, "claims": {(net, ip): rec}}. Unparsable values are skipped."""
+    state = {"networks": {}, "endpoints": {}, "hosts": {}, "claims": {}}
+    for item in items:
+        parsed = parse_key(prefix, item.key)
+        value = _load(item.value)
+        if parsed is None or not isinstance(value, dict):
+            continue
+        kind, rest = parsed
+        if kind in ("networks", "hosts"):
+            state[kind][rest[0]] = value
+        elif kind == "endpoints":
+            state["endpoints"][rest] = value
+        elif kind == "ipam":
+            state["claims"][rest] = value
+    return state
+
+
+def check_vni(vni) -> int:
+    try:
+        value = int(vni)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"VNI '{vni}' is not a number")
+    if not VNI_MIN <= value <= VNI_MAX:
+        raise InvalidInput(f"VNI {value} is out of range ({VNI_MIN}..{VNI_MAX})")
+    return value
+
+
+def pick_vni(taken) -> int:
+    taken = set(taken)
+    for vni in range(VNI_FIRST_AUTO, VNI_MAX + 1):
+        if vni not in taken:
+            return vni
+    raise Conflict("no free VNI left")
+
+
+class ClusterStore:
+    def __init__(self, kv: KV, prefix: str = "/nsnet/"):
+        self.kv = kv
+        self.prefix = prefix if prefix.endswith("/") else prefix + "/"
+        self.url = kv.url + ("" if self.prefix == "/nsnet/" else self.prefix.rstrip("/"))
+
+    def key(self, *parts) -> str:
+        return self.prefix + "/".join(str(p) for p in parts)
+
+    def close(self) -> None:
+        self.kv.close()
+
+    def describe(self, verb: str, *parts, value: dict | None = None) -> str:
+        return self.kv.describe(verb, self.key(*parts), _dump(value) if value is not None else None)
+
+    # -- reads --------------------------------------------------------------
+    def snapshot(self) -> tuple[dict, int]:
+        items, rev = self.kv.range(self.prefix)
+        return parse_state(self.prefix, items), rev
+
+    def network(self, name: str) -> dict | None:
+        item = self.kv.get(self.key("networks", name))
+        return _load(item.value) if item else None
+
+    def networks(self) -> list[dict]:
+        items, _ = self.kv.range(self.key("networks", ""))
+        return sorted((v for v in (_load(i.value) for i in items) if v), key=lambda n: n["name"])
+
+    def endpoints(self, network: str | None = None) -> list[dict]:
+        where = self.key("endpoints", network, "") if network else self.key("endpoints", "")
+        items, _ = self.kv.range(where)
+        return [v for v in (_load(i.value) for i in items) if v]
+
+    def claims(self, network: str) -> dict[str, dict]:
+        items, _ = self.kv.range(self.key("ipam", network, ""))
+        return {i.key.rsplit("/", 1)[1]: (_load(i.value) or {}) for i in items}
+
+    def hosts(self) -> dict[str, dict]:
+        items, _ = self.kv.range(self.key("hosts", ""))
+        return {v["name"]: v for v in (_load(i.value) for i in items) if v}
+
+    # -- networks -----------------------------------------------------------
+    def check_new_network(self, name: str, subnet, vni: int | None) -> None:
+        """The checks create_network repeats atomically, as clear errors up front."""
+        nets = self.networks()
+        if any(n["name"] == name for n in nets):
+            raise Conflict(f"network '{name}' already exists in the cluster store ({self.url})")
+        net = ipaddress.ip_network(subnet)
+        for other in nets:
+            if net.overlaps(ipaddress.ip_network(other["subnet"])):
+                raise Conflict(f"subnet {net} overlaps overlay network '{other['name']}' ({other['subnet']})")
+        if vni is not None:
+            owner = self.kv.get(self.key("vni", vni))
+            if owner is not None:
+                raise Conflict(f"VNI {vni} is taken by network '{owner.value}'")
+
+    def free_vni(self) -> int:
+        return pick_vni(n["vni"] for n in self.networks())
+
+    def create_network(self, record: dict) -> dict:
+        name, vni = record["name"], check_vni(record["vni"])
+        record = dict(record, vni=vni)
+        for _ in range(MAX_ATTEMPTS):
+            index = self.kv.get(self.key("index"))
+            self.check_new_network(name, record["subnet"], vni)
+            count = int(index.value) + 1 if index else 1
+            ok = self.kv.txn(
+                [absent(self.key("networks", name)), absent(self.key("vni", vni)), unchanged(self.key("index"), index)],
+                [Put(self.key("networks", name), _dump(record)), Put(self.key("vni", vni), name),
+                 Put(self.key("index"), str(count))])
+            if ok:
+                return record
+            _jitter()
+        raise Conflict(f"network '{name}': the cluster store kept changing under the create; try again")
+
+    def delete_network(self, name: str, release: list[str] = ()) -> bool:
+        """Delete network `name` (and the claims/endpoints of `release`, in the same
+        transaction). Refused while other addresses are claimed. False if absent."""
+        for _ in range(MAX_ATTEMPTS):
+            item = self.kv.get(self.key("networks", name))
+            if item is None:
+                return False
+            record = _load(item.value) or {}
+            epoch = self.kv.get(self.key("epoch", name))
+            others = sorted(set(self.claims(name)) - set(release))
+            if others:
+                owners = self.claims(name)
+                who = ", ".join(f"{ip} ({owners[ip].get('sandbox')}@{owners[ip].get('host')})" for ip in others[:5])
+                raise Conflict(f"network '{name}' still has {len(others)} endpoint(s) on the cluster: {who}; "
+                               "disconnect them on their hosts first")
+            ops = [Delete(self.key("networks", name)), Delete(self.key("epoch", name))]
+            if record.get("vni") is not None:
+                ops.append(Delete(self.key("vni", record["vni"])))
+            for ip in release:
+                ops += [Delete(self.key("endpoints", name, ip)), Delete(self.key("ipam", name, ip))]
+            if self.kv.txn([unchanged(self.key("networks", name), item),
+                            unchanged(self.key("epoch", name), epoch)], ops):
+                return True
+            _jitter()
+        raise Conflict(f"network '{name}': the cluster store kept changing under the delete; try again")
+
+    # -- addresses ----------------------------------------------------------
+    def free_address(self, network: dict, taken) -> str:
+        subnet = ipaddress.ip_network(network["subnet"])
+        return str(ipam.allocate(subnet, list(taken) + [network["gateway"]]))
+
+    def claim(self, network: str, host: str, sandbox: str, ip: str | None = None) -> str:
+        """Claim `ip` (or the lowest free address) of `network` for host/sandbox:
+        one transaction per attempt, so two hosts never get the same address."""
+        owner = _dump({"host": host, "sandbox": sandbox, "time": round(time.time(), 3)})
+        for _ in range(MAX_ATTEMPTS):
+            item = self.kv.get(self.key("networks", network))
+            if item is None:
+                raise NotFound(f"network '{network}' not found in the cluster store ({self.url})")
+            record = _load(item.value)
+            claims = self.claims(network)
+            if ip is not None:
+                if ip in claims:
+                    raise Conflict(f"address {ip} on network '{network}' is already taken by "
+                                   f"{claims[ip].get('sandbox')} on host {claims[ip].get('host')}")
+                want = ip
+            else:
+                want = self.free_address(record, claims)
+            epoch = self.kv.get(self.key("epoch", network))
+            count = int(epoch.value) + 1 if epoch else 1
+            if self.kv.txn([same(self.key("networks", network), item),
+                            absent(self.key("ipam", network, want))],
+                           [Put(self.key("ipam", network, want), owner), Put(self.key("epoch", network), str(count))]):
+                return want
+            _jitter()
+        raise Conflict(f"could not claim an address on network '{network}' (too much contention); try again")
+
+    def release(self, network: str, ip: str) -> None:
+        """Forget an endpoint and its claim (both gone already is fine)."""
+        ops = [Delete(self.key("endpoints", network, ip)), Delete(self.key("ipam", network, ip))]
+        epoch = self.kv.get(self.key("epoch", network))
+        if epoch is not None:
+            ops.append(Put(self.key("epoch", network), str(int(epoch.value) + 1)))
+        self.kv.txn([], ops)
+
+    # -- endpoints ----------------------------------------------------------
+    def publish(self, endpoint: dict) -> None:
+        """Announce an endpoint (its address must be claimed)."""
+        net, ip = endpoint["network"], endpoint["ip"]
+        record = dict(endpoint, time=round(time.time(), 3))
+        if not self.kv.txn([present(self.key("ipam", net, ip))], [Put(self.key("endpoints", net, ip), _dump(record))]):
+            raise Conflict(f"address {ip} on network '{net}' is not claimed; cannot publish it")
+
+    def unpublish(self, network: str, ip: str) -> None:
+        self.kv.txn([], [Delete(self.key("endpoints", network, ip))])
+
+    # -- hosts --------------------------------------------------------------
+    def register(self, host: str, address: str, ttl: int) -> int:
+        """Put hosts/HOST under a fresh lease; returns the lease id."""
+        lease = self.kv.grant(ttl)
+        record = _dump({"name": host, "address": address, "time": round(time.time(), 3)})
+        self.kv.txn([], [Put(self.key("hosts", host), record, lease)])
+        return lease
+
+    def keepalive(self, lease: int) -> bool:
+        return self.kv.keepalive(lease) > 0
+
+    def unregister(self, lease: int) -> None:
+        self.kv.revoke(lease)
+
+    def watch(self, start_rev: int):
+        return self.kv.watch(self.prefix, start_rev)
+
+
+def _jitter() -> None:
+    time.sleep(random.uniform(0.001, 0.01))

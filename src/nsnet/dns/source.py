@@ -1,0 +1,47 @@
+"""Where the server's config comes from: a JSON file, or nsnet's state store.
+
+Each source has `key()` (cheap; changes when a reload is due) and
+`load(previous)`. The store source watches SQLite's data_version, which moves
+on every commit by another connection, and the host's resolv.conf."""
+
+import os
+import sqlite3
+
+from .build import build_config
+from .records import Config, load_config, parse_config
+
+
+class FileSource:
+    def __init__(self, path: str):
+        self.path = path
+
+    def key(self):
+        try:
+            st = os.stat(self.path)
+        except OSError:  # between unlink and rename, or gone: keep what we have
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size
+
+    def load(self, previous: Config | None = None) -> Config:
+        return load_config(self.path, previous)
+
+
+class StoreSource:
+    def __init__(self, state_dir: str, host_netns: str | None):
+        from ..store import Store
+
+        self.store = Store(state_dir)
+        self.host_netns = host_netns
+        self._version = sqlite3.connect(os.path.join(state_dir, "state.db"), isolation_level=None)
+
+    def key(self):
+        version = self._version.execute("PRAGMA data_version").fetchone()[0]
+        resolv = f"/etc/netns/{self.host_netns}/resolv.conf" if self.host_netns else "/etc/resolv.conf"
+        try:
+            mtime = os.stat(resolv).st_mtime_ns
+        except OSError:
+            mtime = None
+        return version, mtime
+
+    def load(self, previous: Config | None = None) -> Config:
+        return parse_config(build_config(self.store, self.host_netns), previous)

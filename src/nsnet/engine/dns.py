@@ -1,0 +1,134 @@
+"""Name resolution inside networks: one nsnet DNS server process per host
+(python -m nsnet.dns, like aardvark-dns), listening on each DNS-enabled
+bridge's gateway address. The server reads the state store itself and
+reloads when a commit moves SQLite's data_version (SIGHUP makes it prompt),
+keeping its sockets: no query in flight is dropped. An attach costs the
+engine one signal, not a config rewrite. Sandboxes get
+/etc/netns/NETNS/resolv.conf pointing at their first network's gateway."""
+
+import contextlib
+import os
+import signal
+import sys
+import time
+
+from ..dns.build import build_config, dns_name, dns_networks
+from ..errors import InvalidInput, KernelError
+
+RESOLV_HEADER = "# written by nsnet: the network's DNS server (see `nsnet dns status`)\n"
+
+
+def check_alias(alias: str) -> str:
+    name = dns_name(alias)
+    if name is None:
+        raise InvalidInput(f"alias '{alias}' is not a valid DNS name (letters, digits, '-', dots between labels)")
+    return name
+
+
+def _alive(pid: int) -> bool:
+    """Running (not a zombie); reaps it if this process happens to be its parent."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+class Dns:
+    @property
+    def _dns_dir(self) -> str:
+        return os.path.join(self.settings.state_dir, "dns")
+
+    def _dns_paths(self) -> tuple[str, str]:
+        return os.path.join(self._dns_dir, "server.pid"), os.path.join(self._dns_dir, "server.log")
+
+    def _dns_networks(self) -> list[dict]:
+        return dns_networks(self.store)
+
+    def dns_config(self) -> dict:
+        """What the server serves (it builds the same from the store itself)."""
+        return build_config(self.store, self.settings.host_netns)
+
+    def _dns_touch(self, sandbox: str, netns: str) -> None:
+        """Remember a sandbox whose resolv.conf may need rewriting after the commit."""
+        self.__dict__.setdefault("_dns_touched", {})[sandbox] = netns
+
+    def _after_change(self) -> None:
+        touched = self.__dict__.pop("_dns_touched", {})
+        if touched or self.dns_pid() is not None:
+            self.dns_sync(touched)
+
+    def dns_sync(self, touched: dict | None = None) -> None:
+        """Start, signal or stop the server, and write the resolv.conf of
+        `touched` sandboxes (None: all of them)."""
+        if touched is None:
+            touched = {sb["name"]: sb["netns"] for sb in self.store.sandboxes()}
+        for sandbox, netns in touched.items():
+            resolver = self._resolver_of(sandbox) if self.store.sandbox(sandbox) else None
+            self._write_resolv_conf(netns, resolver)
+        pid = self.dns_pid()
+        if not self._dns_networks():
+            self._dns_stop()
+        elif pid is None:
+            self._dns_start()
+        else:
+            os.kill(pid, signal.SIGHUP)
+
+    def dns_pid(self) -> int | None:
+        """The running server's pid (checked against its command line: no pid reuse)."""
+        pidfile, _ = self._dns_paths()
+        try:
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().split(b"\0")
+        except (OSError, ValueError):
+            return None
+        ours = self.settings.state_dir.encode() in cmdline and b"nsnet.dns" in cmdline
+        return pid if ours else None
+
+    def _dns_start(self) -> None:
+        pidfile, log = self._dns_paths()
+        os.makedirs(self._dns_dir, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(pidfile)
+        argv = [sys.executable, "-m", "nsnet.dns", "--state-dir", self.settings.state_dir, "--pidfile", pidfile]
+        if self.settings.host_netns:
+            argv += ["--host-netns", self.settings.host_netns]
+        proc = self.kernel.spawn_in_host(argv, log)
+        if proc is None:  # a fake kernel in unit tests starts nothing
+            return
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if self.dns_pid() is not None:
+                return
+            if proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        raise KernelError(f"the DNS server did not start (see {log})")
+
+    def _dns_stop(self) -> None:
+        pid = self.dns_pid()
+        if pid is None:
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.01)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+    def _resolver_of(self, sandbox: str) -> str | None:
+        dns_nets = {n["name"]: n for n in self._dns_networks()}
+        for ep in self.store.endpoints(sandbox=sandbox):
+            if ep["network"] in dns_nets:
+                return dns_nets[ep["network"]]["gateway"]
+        return None
+
+    def _write_resolv_conf(self, netns: str, nameserver: str | None) -> None:
+        """/etc/netns/NETNS/resolv.conf while the sandbox is on a DNS network;
+        removed when it leaves (a file we did not write is left alone)."""
+        want = f"{RESOLV_HEADER}nameserver {nameserver}\noptions ndots:0\n" if nameserver else None
+        self.kernel.netns_file(netns, "resolv.conf", want, owner_mark=RESOLV_HEADER)

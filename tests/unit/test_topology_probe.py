@@ -1,0 +1,29 @@
+"""The prober's pure parts: echo packets, batches that fit the neighbour table,
+published-port ranges (no root)."""
+
+import struct
+
+from nsnet.topology import probe
+from nsnet.topology.publish import parse
+
+
+def test_echo_request_checksums_to_zero():
+    packet = probe._echo(0x1234, 7)
+    kind, code, _, ident, seq = struct.unpack_from("!BBHHH", packet)
+    assert (kind, code, ident, seq) == (8, 0, 0x1234, 7)
+    assert probe._checksum(packet) == 0
+
+
+def test_batches_stay_within_the_budget_and_keep_every_probe():
+    probes = [probe.Probe(f"s{i}", f"ns{i}", f"t{j}", f"10.0.0.{j}") for i in range(10) for j in range(20)]
+    batches = probe._batches(probes, budget=64)
+    assert all(2 * len(b) <= 64 for b in batches)
+    assert sum(len(b) for b in batches) == len(probes)
+    assert [p for b in batches for p in b] == probes
+
+
+def test_published_ranges_pair_up():
+    spec = parse("127.0.0.1:8000-8002:9000-9002/udp")
+    assert (spec.host_ip, spec.proto) == ("127.0.0.1", "udp")
+    assert spec.pairs() == [(8000, 9000), (8001, 9001), (8002, 9002)]
+    assert parse("80:8080").pairs() == [(80, 8080)] and parse("80:8080").proto == "tcp"
