@@ -34,13 +34,13 @@ def wait_kernel_idle(timeout=30.0):
         time.sleep(0.5)
 
 
-def one_run(n: int) -> dict:
+def one_run(n: int, dns: bool = True) -> dict:
     host = f"nbatt{uuid.uuid4().hex[:6]}"
     state = tempfile.mkdtemp(prefix=f"{host}-")
     subprocess.run(["ip", "netns", "add", host], check=True)
     try:
         eng = Engine(host_netns=host, state_dir=state)
-        eng.network_create("bench", subnet="10.200.0.0/16")
+        eng.network_create("bench", subnet="10.200.0.0/16", dns=dns)
         times = []
         for i in range(n):
             t0 = time.perf_counter()
@@ -65,6 +65,8 @@ def one_run(n: int) -> dict:
             time.sleep(0.02)
         drained = time.perf_counter() - t0
         eng.network_rm("bench")
+        if eng.dns_pid() is not None:
+            raise SystemExit("leak: the DNS server outlived its last network")
         leftovers = [ns for ns in nsfs.list_names() if ns.startswith(host + "-")]
         if leftovers:
             raise SystemExit(f"leak: {leftovers[:5]}")
@@ -84,12 +86,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, action="append", help="sandbox counts (default 10 50 200 1000)")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--no-dns", action="store_true", help="network without name resolution")
     args = ap.parse_args(argv)
     print(f"{'N':>6} {'median ms':>10} {'p90 ms':>8} {'teardown s':>11} {'links gone s':>13}")
     for n in args.n or [10, 50, 200, 1000]:
         for _ in range(args.rounds):
             wait_kernel_idle()
-            r = one_run(n)
+            r = one_run(n, dns=not args.no_dns)
             print(f"{r['n']:>6} {r['median_ms']:>10.2f} {r['p90_ms']:>8.2f} {r['teardown_s']:>11.2f} "
                   f"{r['drained_s']:>13.2f}", flush=True)
 

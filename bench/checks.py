@@ -16,10 +16,8 @@ GREETING = b"nsnet-bench\n"
 def ping(netns: str, ip: str, tries: int = 3) -> bool:
     """One echo from inside `netns` (nsenter: enters the net namespace only)."""
     cmd = ["nsenter", f"--net={nslib.netns_path(netns)}", "ping", "-c1", "-W2", "-q", ip]
-    for _ in range(tries):
-        if subprocess.run(cmd, check=False, capture_output=True, timeout=10).returncode == 0:
-            return True
-    return False
+    return any(subprocess.run(cmd, check=False, capture_output=True, timeout=10).returncode == 0
+               for _ in range(tries))
 
 
 def tcp_check(server_ns: str, listen_port: int, client_ns: str, ip: str, port: int,

@@ -2,15 +2,16 @@
 as the peers.  Skipped with a note when `import nsnet` fails.
 
     create_sandbox(i) = eng.sandbox_create(str(i))   (makes the netns: "netns" time)
-    attach(i)         = eng.network_connect("net0", str(i))
+    attach(i)         = eng.network_connect("net0", str(i)[, publish=["<33000+i>:8080"]])
     teardown          = eng.sandbox_rm(str(i)) each, then eng.network_rm("net0", force=True)
 """
 
 import inspect
 
-from .tool import Endpoint, Tool
+from .tool import CONTAINER_PORT, Endpoint, Tool
 
 SUBNET, GATEWAY = "10.88.0.0/16", "10.88.0.1"
+HOSTPORT_BASE = 33000
 
 
 def import_error() -> str | None:
@@ -33,9 +34,13 @@ class NsnetTool(Tool):
         self.eng = None
 
     def available(self):
-        if self.ports:
-            return "publishing ports is not wired into the nsnet bench tool yet"
-        return import_error()
+        why = import_error()
+        if why is None and self.ports:
+            from nsnet import Engine
+
+            if "publish" not in inspect.signature(Engine.network_connect).parameters:
+                why = "this nsnet's network_connect() takes no publish="
+        return why
 
     def setup_host(self, host):
         super().setup_host(host)
@@ -55,8 +60,12 @@ class NsnetTool(Tool):
         return self.netns[i]
 
     def attach(self, i):
-        ep = self.eng.network_connect("net0", str(i)) or {}
-        self.endpoints[i] = Endpoint(self.netns[i], ep.get("ip"))
+        if self.ports:
+            port = HOSTPORT_BASE + i
+            ep = self.eng.network_connect("net0", str(i), publish=[f"{port}:{CONTAINER_PORT}"])
+        else:
+            port, ep = None, self.eng.network_connect("net0", str(i))
+        self.endpoints[i] = Endpoint(self.netns[i], (ep or {}).get("ip"), port)
         return self.endpoints[i]
 
     def remove_sandbox(self, i):

@@ -24,7 +24,6 @@ class CniBridge(Tool):
         self.name = "cni-portmap" if ports else "cni-bridge"
         self.label = "CNI bridge+portmap" if ports else "CNI bridge"
         self.gateway = GATEWAY
-        self.max_n = 200 if ports else None  # iptables rules per port: ~0.3 s/sandbox
 
     def available(self):
         need = ["bridge", "host-local"] + (["portmap"] if self.ports else [])

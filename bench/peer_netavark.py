@@ -27,7 +27,6 @@ class Netavark(Tool):
         self.name = "netavark-port" if ports else "netavark"
         self.label = "netavark + port" if ports else "netavark"
         self.gateway = GATEWAY
-        self.max_n = 200 if ports else None  # iptables rules per port: ~0.2 s/sandbox
 
     def available(self):
         return None if os.access(NETAVARK, os.X_OK) else f"{NETAVARK} missing (bench/install_peers.sh)"

@@ -78,7 +78,7 @@ def _attach_phase(tool, n: int, rec: dict) -> None:
         at_ms.append(round((t2 - t1) * 1000, 3))
     rec["total_s"] = round(perf() - t_start, 4)
     rec["netns_ms"], rec["attach_ms"] = ns_ms, at_ms
-    rec["sandbox_ms"] = [round(a + b, 3) for a, b in zip(ns_ms, at_ms)]
+    rec["sandbox_ms"] = [round(a + b, 3) for a, b in zip(ns_ms, at_ms, strict=True)]
 
 
 def describe(rec: dict) -> str:
@@ -101,22 +101,25 @@ GUESS_MS = 150.0  # per sandbox (attach + teardown) before a tool has been measu
 
 
 class Budget:
-    """Learns each tool's cost per sandbox and refuses runs that would end
-    after the deadline."""
+    """Learns each tool's cost per sandbox (attach + teardown + settle) and
+    refuses runs that would end after the deadline.  Costs per sandbox grow
+    with N, so an N larger than any measured one is assumed 2x dearer."""
 
     def __init__(self, minutes: float):
         self.t0 = time.monotonic()
         self.deadline = self.t0 + minutes * 60
-        self.cost: dict[str, float] = {}
+        self.cost: dict[str, tuple[int, float]] = {}
 
     def fits(self, tool, n: int) -> bool:
-        est = n * self.cost.get(tool.name, GUESS_MS) / 1000 + 1.0 + 0.01 * n
+        seen_n, ms = self.cost.get(tool.name, (0, GUESS_MS))
+        est = n * ms * (2.0 if n > seen_n else 1.0) / 1000 + 1.0 + 0.01 * n
         return time.monotonic() + est < self.deadline
 
     def learn(self, rec: dict) -> None:
         if "error" not in rec:
             spent = rec["total_s"] + rec.get("teardown_total_s", 0) + rec.get("settle_s", 0)
-            self.cost[rec["tool"]] = 1000 * spent / rec["n"]
+            seen_n = max(rec["n"], self.cost.get(rec["tool"], (0, 0))[0])
+            self.cost[rec["tool"]] = (seen_n, 1000 * spent / rec["n"])
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t0

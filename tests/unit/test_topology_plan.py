@@ -42,7 +42,7 @@ def test_dry_run_plans_everything_and_changes_nothing(engine, kernel):
     out = converge.up(engine, loads(LAB), dry_run=True)
     assert out.dry_run and len(out.changes) == 11
     text = "\n".join(out.commands)
-    assert "ip link add nsbr-devops type bridge" in text
+    assert "ip link add nsbr-devops " in text and "type bridge" in text
     assert "ip netns add h-ns" in text
     assert "type veth peer name ceth1 netns h-ns" in text
     assert "ip -n h-db1 addr add 192.168.2.2/24 dev eth0" in text
@@ -147,3 +147,16 @@ def test_dry_run_down_changes_nothing(engine):
     assert len(out.changes) == 7 and any(c.startswith("ip netns del h-") for c in out.commands)
     assert engine.store.snapshot() == before
     assert owners.owned(engine.store.db, "lab")["sandbox"]
+
+
+def test_published_ports_converge(engine):
+    text = "name: p\nnetworks: {n: {subnet: 10.8.0.0/24}}\nsandboxes:\n  web: {networks: [n], publish: [PORTS]}\n"
+    converge.up(engine, loads(text.replace("PORTS", "'8080:80', '53:53/udp'")))
+    ports = {(p["host_port"], p["proto"], p["sandbox_port"]) for p in engine.port_ls("web")}
+    assert ports == {(8080, "tcp", 80), (53, "udp", 53)}
+    topo = loads(text.replace("PORTS", "'8080:80', '9000-9001:9000-9001'"))
+    out = converge.up(engine, topo)
+    assert out.changes == ["- port 'web' 53:53/udp", "+ port 'web' 9000:9000/tcp", "+ port 'web' 9001:9001/tcp"]
+    ports = {(p["host_port"], p["proto"], p["sandbox_port"]) for p in engine.port_ls("web")}
+    assert ports == {(8080, "tcp", 80), (9000, "tcp", 9000), (9001, "tcp", 9001)}
+    assert converge.up(engine, topo).changes == []

@@ -6,16 +6,17 @@ from ..engine import Engine
 
 
 class Context:
-    def __init__(self, host_netns, state_dir, as_json):
+    def __init__(self, host_netns, state_dir, as_json, store=None):
         self.host_netns = host_netns
         self.state_dir = state_dir
         self.as_json = as_json
+        self.store = store  # cluster store URL (overlay networks)
         self._engine = None
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = Engine(host_netns=self.host_netns, state_dir=self.state_dir)
+            self._engine = Engine(host_netns=self.host_netns, state_dir=self.state_dir, cluster_store=self.store)
         return self._engine
 
     def close(self):

@@ -7,6 +7,7 @@ import click
 
 from ..errors import NsnetError
 from . import output
+from .agent import agent, overlay
 from .context import Context, pass_ctx
 from .dns import dns
 from .firewall import firewall
@@ -23,12 +24,15 @@ from .topology import check, down, graph, status, up
               help="Namespace that plays the host (default: the root namespace). Env: NSNET_HOST_NETNS.")
 @click.option("--state-dir", envvar="NSNET_STATE_DIR", metavar="DIR",
               help="Where state lives (default /var/lib/nsnet). Env: NSNET_STATE_DIR.")
+@click.option("--store", envvar="NSNET_STORE", metavar="URL",
+              help="Cluster store for overlay networks: etcd://HOST:PORT (default: SQLite in the state dir). "
+                   "Env: NSNET_STORE.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.version_option(package_name="nsnet")
 @click.pass_context
-def cli(click_ctx, host_netns, state_dir, as_json):
+def cli(click_ctx, host_netns, state_dir, store, as_json):
     """nsnet: container networks from Linux primitives (no daemon, no images)."""
-    click_ctx.obj = Context(host_netns, state_dir, as_json)
+    click_ctx.obj = Context(host_netns, state_dir, as_json, store)
     click_ctx.call_on_close(click_ctx.obj.close)
 
 
@@ -50,6 +54,8 @@ cli.add_command(unpublish)
 cli.add_command(firewall)
 cli.add_command(dns)
 cli.add_command(network)
+cli.add_command(agent)
+cli.add_command(overlay)
 cli.add_command(link)
 cli.add_command(route)
 cli.add_command(run)

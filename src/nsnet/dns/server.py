@@ -27,7 +27,8 @@ log = logging.getLogger("nsnet.dns")
 IP_FREEBIND = 15       # not exported by the socket module; lets us bind before
 IPV6_FREEBIND = 78     # the engine has put the address on the bridge
 POLL = 0.05            # config mtime poll; also the granularity of upstream timeouts
-MIN_RELOAD = 0.02      # at most one reload per 20 ms, however many SIGHUPs arrive
+MIN_RELOAD = 0.02      # at most one reload per 20 ms, however many SIGHUPs arrive...
+MAX_RELOAD_GAP = 0.08  # ...and, for big configs, a gap of 3x the last reload's cost, up to 80 ms
 BIND_RETRY = 1.0       # seconds between retries of listen addresses that failed to bind
 MAX_QUERY = 4096       # larger queries are dropped (UDP) or close the connection (TCP)
 BATCH = 64             # packets read per readiness event: fewer select() calls under load
@@ -64,6 +65,7 @@ class Server:
         self._stop = self._hup = False
         self._next_bind = 0.0
         self._last_reload = 0.0
+        self._reload_gap = MIN_RELOAD
 
     # ------------------------------------------------------------ lifecycle
 
@@ -103,11 +105,12 @@ class Server:
         while not self._stop:
             # A pending SIGHUP is served no sooner than MIN_RELOAD after the last
             # reload: a burst of changes (200 attaches) costs a few reloads, not 200.
-            wake = min(next_tick, self._last_reload + MIN_RELOAD) if self._hup else next_tick
+            due = self._last_reload + self._reload_gap
+            wake = min(next_tick, due) if self._hup else next_tick
             for key, mask in self.sel.select(max(0.0, wake - time.monotonic())):
                 key.data(key.fileobj, mask)
             now = time.monotonic()
-            if now >= next_tick or (self._hup and now >= self._last_reload + MIN_RELOAD):
+            if now >= next_tick or (self._hup and now >= due):
                 self._tick(now)
                 next_tick = now + POLL
 
@@ -118,6 +121,8 @@ class Server:
             self._stat = stat
             self._last_reload = now
             self._reload()
+            cost = time.monotonic() - now  # keep reloads under ~25% of a core in a burst
+            self._reload_gap = min(MAX_RELOAD_GAP, max(MIN_RELOAD, 3 * cost))
         elif self.unbound and now >= self._next_bind:
             self._bind_missing()
         for qid, p in [(q, p) for q, p in self.pending.items() if p.deadline <= now]:

@@ -12,13 +12,14 @@ back on failure) and takes `dry_run=True` to return the plan's `ip` commands.
 
 from ..store import Store
 from .base import EngineBase, Settings
-from .endpoints import Endpoints
 from .dns import Dns
+from .endpoints import Endpoints
 from .explain import Explain
 from .firewall import Firewall
 from .links import Links
 from .lookup import Lookups
 from .networks import Networks
+from .overlay import Overlay
 from .processes import Processes
 from .reconcile import Reconcile
 from .routes import Routes
@@ -26,10 +27,11 @@ from .sandboxes import Sandboxes
 
 
 class Engine(Processes, Sandboxes, Networks, Endpoints, Links, Routes, Firewall, Dns, Explain, Reconcile, Lookups,
-             EngineBase):
+             Overlay, EngineBase):
     def __init__(self, host_netns: str | None = None, state_dir: str | None = None,
-                 netns_prefix: str | None = None, kernel=None, store: Store | None = None):
-        super().__init__(Settings.resolve(host_netns, state_dir, netns_prefix), kernel, store)
+                 netns_prefix: str | None = None, kernel=None, store: Store | None = None,
+                 cluster_store: str | None = None):
+        super().__init__(Settings.resolve(host_netns, state_dir, netns_prefix, cluster_store), kernel, store)
 
 
 __all__ = ["Engine", "Settings"]

@@ -105,6 +105,10 @@ def _removals(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None:
     for sb, dest, why in drop_routes:
         run.call(f"- route '{sb}' {dest} ({why})", engine.route_rm, sb, dest)
     state = run.state()
+    drop_ports, _ = diff.port_changes(topo, state, topo.sandboxes)
+    for sb, port in drop_ports:
+        run.call(f"- port '{sb}' {diff.port_text(port)}", engine.port_unpublish, sb, [diff.port_text(port)])
+    state = run.state()
     replaced = diff.replaced_networks(topo, state)
     statics = diff.static_ips(topo)
     for sb in topo.sandboxes:
@@ -130,6 +134,7 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
     state = run.state()
     ips = AddressPlan(topo, engine.store)
     can_publish = "publish" in inspect.signature(engine.sandbox_create).parameters
+    before = set(state.sandboxes)
     for sb in topo.sandboxes.values():
         if sb.name not in state.sandboxes:
             _create_sandbox(engine, run, sb, ips, can_publish)
@@ -138,6 +143,11 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
         for att in make:
             run.call(f"+ attachment '{sb.name}' to '{att.network}'", engine.network_connect, att.network,
                      sb.name, ip=ips.address(att.network, att.ip), ifname=att.ifname)
+    state = run.state()
+    if can_publish:
+        _, add_ports = diff.port_changes(topo, state, [n for n in topo.sandboxes if n in before])
+        for sb, port in add_ports:
+            run.call(f"+ port '{sb}' {diff.port_text(port)}", engine.port_publish, sb, [diff.port_text(port)])
     state = run.state()
     managed = owned_sbs | set(topo.sandboxes)
     _, add_links = diff.link_changes(topo, state, managed)

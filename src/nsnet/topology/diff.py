@@ -8,6 +8,7 @@ from ..drivers import DRIVERS
 from ..names import bridge_name
 from . import owners
 from .model import Attachment, Link, Route, Topology
+from .publish import parse as parse_publish
 from .validate import gateway_of
 
 
@@ -19,6 +20,7 @@ class State:
     links: list
     routes: dict  # sandbox -> [route rows]
     owners: dict  # (kind, name) -> topology
+    ports: dict = None  # sandbox -> {(host_ip, host_port, proto, sandbox_port)}
 
     @classmethod
     def read(cls, store) -> "State":
@@ -27,8 +29,12 @@ class State:
             endpoints.setdefault(ep["sandbox"], []).append(ep)
         for route in store.routes():
             routes.setdefault(route["sandbox"], []).append(route)
+        ports: dict = {}
+        for row in store.ports() if hasattr(store, "ports") else []:
+            ports.setdefault(row["sandbox"], set()).add(
+                (row["host_ip"] or "", row["host_port"], row["proto"], row["sandbox_port"]))
         return cls({n["name"]: n for n in store.networks()}, {s["name"]: s for s in store.sandboxes()},
-                   endpoints, store.links(), routes, owners.all_owners(store.db))
+                   endpoints, store.links(), routes, owners.all_owners(store.db), ports)
 
     def owned(self, topology: str, kind: str) -> set[str]:
         return {name for (k, name), t in self.owners.items() if k == kind and t == topology}
@@ -159,4 +165,30 @@ def route_changes(topo: Topology, state: State, managed: set[str]) -> tuple[list
         for dest, route in want.items():
             if dest not in have or have[dest]["via"] != route.via:
                 add.append((name, route))
+    return drop, add
+
+
+def _wanted_ports(spec) -> set:
+    out = set()
+    for text in spec.publish:
+        pub = parse_publish(text)
+        out |= {(pub.host_ip or "", hp, pub.proto, sp) for hp, sp in pub.pairs()}
+    return out
+
+
+def port_text(port: tuple) -> str:
+    host_ip, host_port, proto, sandbox_port = port
+    return f"{host_ip + ':' if host_ip else ''}{host_port}:{sandbox_port}/{proto}"
+
+
+def port_changes(topo: Topology, state: State, sandboxes) -> tuple[list, list]:
+    """Published ports of existing sandboxes: [(sandbox, port)] to withdraw and to
+    publish, one port each (port: (host_ip, host_port, proto, sandbox_port))."""
+    drop, add = [], []
+    for name in sandboxes:
+        if name not in state.sandboxes or name not in topo.sandboxes:
+            continue
+        have, want = (state.ports or {}).get(name, set()), _wanted_ports(topo.sandboxes[name])
+        drop += [(name, p) for p in sorted(have - want)]
+        add += [(name, p) for p in sorted(want - have)]
     return drop, add

@@ -80,8 +80,8 @@ def _net_detail(row) -> str:
 def _sandboxes(topo, state, mine) -> list[Row]:
     rows, statics = [], diff.static_ips(topo)
     replaced = diff.replaced_networks(topo, state)
-    _, add_routes = diff.route_changes(topo, state, mine & set(topo.sandboxes))
-    drop_routes, _ = diff.route_changes(topo, state, mine & set(topo.sandboxes))
+    drop_routes, add_routes = diff.route_changes(topo, state, mine & set(topo.sandboxes))
+    drop_ports, add_ports = diff.port_changes(topo, state, mine & set(topo.sandboxes))
     for name in topo.sandboxes:
         if name not in state.sandboxes:
             rows.append(Row("sandbox", name, MISSING))
@@ -95,6 +95,8 @@ def _sandboxes(topo, state, mine) -> list[Row]:
         why += [f"route {dest}: {reason}" for sb, dest, reason in drop_routes if sb == name]
         why += [f"add route {r.dest} via {r.via}" for sb, r in add_routes if sb == name
                 and not any(d[0] == sb and d[1] == r.dest for d in drop_routes)]
+        why += [f"unpublish {diff.port_text(p)}" for sb, p in drop_ports if sb == name]
+        why += [f"publish {diff.port_text(p)}" for sb, p in add_ports if sb == name]
         eps = ", ".join(f"{ep['network']}:{ep['ifname']} {ep['ip']}" if ep["ip"] else ep["network"]
                         for ep in state.endpoints.get(name, []))
         rows.append(Row("sandbox", name, CHANGED if why else OK, "; ".join(why) or eps))

@@ -1,0 +1,104 @@
+"""DNS bench: nsnet's DNS server under load from sandboxes, in a throwaway host.
+
+One network with 1,000 sandboxes (1,000 names). Clients in 1 and then 8
+sandboxes at once each send a bounded number of queries (closed loop, one in
+flight per client, names chosen at random), within a time bound. Prints
+queries/s, p50/p99 latency, and the server's RSS.
+
+    .venv/bin/python bench/dns.py [--names 1000] [--queries 5000]
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+from nsnet import Engine
+from nsnet.kernel import nsfs
+
+CLIENT = r"""
+import json, random, socket, sys, time
+from dnslib import DNSRecord
+server, count, names, limit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+queries = [DNSRecord.question(f"s{random.randrange(names)}").pack() for _ in range(512)]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1); s.connect((server, 53))
+lat, lost, t0 = [], 0, time.perf_counter()
+for i in range(count):
+    if time.perf_counter() - t0 > limit:
+        break
+    a = time.perf_counter(); s.send(queries[i % 512])
+    try:
+        s.recv(4096); lat.append(time.perf_counter() - a)
+    except TimeoutError:
+        lost += 1
+print(json.dumps({"lat": lat, "lost": lost, "elapsed": time.perf_counter() - t0}))
+"""
+
+
+def run_clients(eng, clients: list[str], gateway: str, count: int, names: int, limit: float) -> dict:
+    procs = [subprocess.Popen(["ip", "netns", "exec", eng.netns_name(c), sys.executable, "-c", CLIENT, gateway,
+                               str(count), str(names), str(limit)], stdout=subprocess.PIPE, text=True)
+             for c in clients]
+    results = [json.loads(p.communicate(timeout=limit + 30)[0]) for p in procs]
+    lat = sorted(x for r in results for x in r["lat"])
+    wall = max(r["elapsed"] for r in results)
+    return {"clients": len(clients), "queries": len(lat), "lost": sum(r["lost"] for r in results),
+            "qps": len(lat) / wall, "p50_ms": lat[len(lat) // 2] * 1e3, "p99_ms": lat[int(len(lat) * 0.99)] * 1e3}
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--names", type=int, default=1000)
+    ap.add_argument("--queries", type=int, default=5000, help="per client")
+    ap.add_argument("--limit", type=float, default=20.0, help="seconds per client, at most")
+    args = ap.parse_args(argv)
+    host = f"nbdns{uuid.uuid4().hex[:6]}"
+    state = tempfile.mkdtemp(prefix=f"{host}-")
+    subprocess.run(["ip", "netns", "add", host], check=True)
+    subprocess.run(["ip", "-n", host, "link", "set", "lo", "up"], check=True)
+    eng = Engine(host_netns=host, state_dir=state)
+    try:
+        eng.network_create("bench", subnet="10.220.0.0/16")
+        t0 = time.perf_counter()
+        for i in range(args.names):
+            eng.sandbox_create(f"s{i}", networks=["bench"])
+        print(f"{args.names} sandboxes (names) in {time.perf_counter() - t0:.1f} s")
+        gateway = eng.network_inspect("bench")["gateway"]
+        probe = subprocess.run(["ip", "netns", "exec", eng.netns_name("s0"), "getent", "hosts",
+                                f"s{args.names - 1}"], capture_output=True, text=True, timeout=10)
+        deadline = time.monotonic() + 5
+        while probe.returncode != 0 and time.monotonic() < deadline:  # wait for the reload
+            time.sleep(0.05)
+            probe = subprocess.run(["ip", "netns", "exec", eng.netns_name("s0"), "getent", "hosts",
+                                    f"s{args.names - 1}"], capture_output=True, text=True, timeout=10)
+        if probe.returncode != 0:
+            raise SystemExit("verification failed: names do not resolve")
+        pid = eng.dns_pid()
+        print(f"server pid {pid}, RSS {rss_mb(pid):.1f} MB with {args.names} names")
+        for clients in ([f"s{i}" for i in range(1)], [f"s{i}" for i in range(8)]):
+            r = run_clients(eng, clients, gateway, args.queries, args.names, args.limit)
+            print(f"{r['clients']} client(s): {r['queries']} answers, {r['lost']} lost, {r['qps']:.0f} q/s, "
+                  f"p50 {r['p50_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms", flush=True)
+        print(f"server RSS after load: {rss_mb(pid):.1f} MB")
+    finally:
+        pid = eng.dns_pid()
+        if pid:
+            subprocess.run(["kill", str(pid)])
+        eng.close()
+        for ns in nsfs.list_names():
+            if ns.startswith(host + "-"):
+                nsfs.delete(ns)
+        subprocess.run(["ip", "netns", "del", host])
+        subprocess.run(["rm", "-rf", state] + [f"/etc/netns/{host}-s{i}" for i in range(args.names)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
