@@ -19,6 +19,9 @@ import uuid
 from nsnet import Engine
 from nsnet.kernel import nsfs
 
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from labhost import make_host, remove_host_files
+
 
 def wait_kernel_idle(timeout=30.0):
     """Deleted namespaces are freed asynchronously, under locks that slow down
@@ -37,7 +40,7 @@ def wait_kernel_idle(timeout=30.0):
 def one_run(n: int, dns: bool = True) -> dict:
     host = f"nbatt{uuid.uuid4().hex[:6]}"
     state = tempfile.mkdtemp(prefix=f"{host}-")
-    subprocess.run(["ip", "netns", "add", host], check=True)
+    make_host(host)
     try:
         eng = Engine(host_netns=host, state_dir=state)
         eng.network_create("bench", subnet="10.200.0.0/16", dns=dns)
@@ -79,6 +82,7 @@ def one_run(n: int, dns: bool = True) -> dict:
             if ns.startswith(host + "-"):
                 nsfs.delete(ns)
         subprocess.run(["ip", "netns", "del", host])
+        remove_host_files(host)
         shutil.rmtree(state, ignore_errors=True)
 
 

@@ -2,7 +2,9 @@
 the bench made: a ping from one sandbox to the gateway and to another
 sandbox, and one TCP connection to a published port."""
 
+import glob
 import json
+import os
 import socket
 import subprocess
 import threading
@@ -83,14 +85,32 @@ def host_links() -> list[str]:
     return [link["ifname"] for link in json.loads(res.stdout or "[]")]
 
 
+def processes_in(netns_path) -> list[str]:
+    """Other processes living in the namespace at `netns_path` (e.g. a DNS
+    server a tool forgot to stop); this process is skipped."""
+    target = f"net:[{os.stat(netns_path).st_ino}]"
+    found = []
+    for link in glob.glob("/proc/[0-9]*/ns/net"):
+        pid = link.split("/")[2]
+        try:
+            if int(pid) != os.getpid() and os.readlink(link) == target:
+                with open(f"/proc/{pid}/comm") as f:
+                    found.append(f"proc:{pid}:{f.read().strip()}")
+        except OSError:
+            pass
+    return found
+
+
 def leftovers(host, expected: set[str], wait_s: float = 5.0) -> list[str]:
-    """Links other than `expected` in the host namespace and sandboxes still
-    named, after teardown.  Links of deleted namespaces vanish asynchronously,
-    so poll a little before calling anything a leak."""
+    """Links other than `expected` in the host namespace, sandboxes still
+    named and processes still in the host namespace, after teardown.  Links
+    of deleted namespaces vanish asynchronously, so poll a little before
+    calling anything a leak."""
     deadline = time.monotonic() + wait_s
     while True:
         left = [f"link:{n}" for n in host_links() if n not in expected]
         left += [f"netns:{n}" for n in nslib.list_netns(host.sandbox_prefix)]
+        left += processes_in(host.path)
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.1)

@@ -19,6 +19,9 @@ import uuid
 from nsnet import Engine
 from nsnet.kernel import nsfs
 
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from labhost import make_host, remove_host_files
+
 CLIENT = r"""
 import json, random, socket, sys, time
 from dnslib import DNSRecord
@@ -62,8 +65,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     host = f"nbdns{uuid.uuid4().hex[:6]}"
     state = tempfile.mkdtemp(prefix=f"{host}-")
-    subprocess.run(["ip", "netns", "add", host], check=True)
-    subprocess.run(["ip", "-n", host, "link", "set", "lo", "up"], check=True)
+    make_host(host)
     eng = Engine(host_netns=host, state_dir=state)
     try:
         eng.network_create("bench", subnet="10.220.0.0/16")
@@ -97,7 +99,8 @@ def main(argv=None):
             if ns.startswith(host + "-"):
                 nsfs.delete(ns)
         subprocess.run(["ip", "netns", "del", host])
-        subprocess.run(["rm", "-rf", state] + [f"/etc/netns/{host}-s{i}" for i in range(args.names)])
+        subprocess.run(["rm", "-rf", state])
+        remove_host_files(host)
 
 
 if __name__ == "__main__":

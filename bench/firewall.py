@@ -22,7 +22,8 @@ from nsnet import Engine
 from nsnet.kernel import nsfs
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from attach import wait_kernel_idle  # noqa: E402
+from attach import wait_kernel_idle
+from labhost import make_host, remove_host_files
 
 
 def sh(*argv, check=True, **kw):
@@ -35,8 +36,7 @@ class Lab:
     def __init__(self):
         self.host = f"nbfw{uuid.uuid4().hex[:6]}"
         self.state = tempfile.mkdtemp(prefix=f"{self.host}-")
-        sh("ip", "netns", "add", self.host)
-        sh("ip", "-n", self.host, "link", "set", "lo", "up")
+        make_host(self.host)
         self.engine = Engine(host_netns=self.host, state_dir=self.state)
 
     def add_outside(self):
@@ -61,6 +61,7 @@ class Lab:
             time.sleep(0.05)
         self.engine.close()
         nsfs.delete(self.host)
+        remove_host_files(self.host)
         shutil.rmtree(self.state, ignore_errors=True)
 
 

@@ -24,6 +24,12 @@ NETNS_NOTE = (
     "CNI and netavark sandboxes are created in-process (unshare + bind mount, like a "
     "runtime); the iproute2 variants use `ip netns add`; nsnet uses `sandbox_create`."
 )
+TEARDOWN_NOTE = (
+    "Tools that only delete the sandbox's namespace (nsnet, the iproute2 variants) return "
+    "before the kernel has freed its links; CNI and netavark delete the veth themselves "
+    "(each deletion waits for an RCU grace period). The kernel's asynchronous part shows as "
+    "'settle s' under Checks."
+)
 CHECKS_NOTE = (
     "verify = ping gateway + ping another sandbox (+ TCP to a published port); "
     "spread = (max − min) / median of the per-round medians; other CPU = the largest "
@@ -78,7 +84,7 @@ def render(data: dict) -> str:
     out += _ratios(table, tools, names, ns)
     out += ["## Teardown, per sandbox (ms, median / p90)", "",
             *_grid(table, tools, names, ns, lambda f: _cell(f, "teardown")), "",
-            "![teardown per sandbox vs N](img/bench-teardown.png)", ""]
+            TEARDOWN_NOTE, "", "![teardown per sandbox vs N](img/bench-teardown.png)", ""]
     out += _topology(table, tools, names, agg.mininet(data))
     out += _iperf(agg.iperf(data)) + _checks(table, tools, names, ns, data)
     return "\n".join(out) + "\n"
@@ -146,6 +152,9 @@ def _checks(table, tools, names, ns, data) -> list[str]:
     if errs:
         out += ["", "Runs that failed:", ""]
         out += [f"- {e['tool']} N={e['n']}: {e['error']}" for e in errs]
+    if data["meta"].get("skipped_runs"):
+        runs = data["meta"]["skipped_runs"]
+        out += ["", f"Left out to stay within the time budget ({len(runs)} runs): " + ", ".join(runs)]
     if data["meta"].get("sysctls_restored"):
         out += ["", "Sysctls restored after the run: " + ", ".join(data["meta"]["sysctls_restored"])]
     return out + [""]

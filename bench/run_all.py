@@ -13,8 +13,8 @@ import os
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script: make `bench` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if __package__ in (None, ""):  # run as a script: import `bench` as a package, and keep
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)  # bench/*.py from shadowing modules
 
 from bench import peer_iperf, peer_mininet, report, results
 from bench.harness import SysctlGuard, stale_cleanup, trap_signals
@@ -58,6 +58,8 @@ def main(argv=None) -> int:
     ap.add_argument("--ns", help="comma-separated N values for the attach workload")
     ap.add_argument("--budget-min", type=float, default=14.0, help="stop starting runs after this")
     ap.add_argument("--no-extras", action="store_true", help="skip Mininet and iperf3")
+    ap.add_argument("--quiet", type=float, metavar="PCT",
+                    help="before each run also wait (<= 5 s) until other work uses < PCT%% of the CPUs")
     args = ap.parse_args(argv)
     if os.geteuid() != 0:
         print("run_all: needs root (network namespaces)", file=sys.stderr)
@@ -74,7 +76,7 @@ def main(argv=None) -> int:
     gone = stale_cleanup()
     if gone:
         print(f"removed {len(gone)} namespaces left by a dead bench run", flush=True)
-    settler = Settler()
+    settler = Settler(quiet_pct=args.quiet)
     print(f"idle namespace excess (slab - alive): {settler.baseline()}", flush=True)
     tools = pick_tools(args.tools, data["meta"]["skipped"])
     data["tools"] = {t.name: {"label": t.label, "family": t.family, "ports": t.ports,

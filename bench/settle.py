@@ -68,6 +68,31 @@ def cleanup_running() -> bool:
     return False
 
 
+def busy_pct(window_s: float = 0.25) -> float:
+    """Share of all CPUs busy over a short window (the bench itself is idle
+    while it samples, so this is everyone else's work)."""
+
+    def sample():
+        with open("/proc/stat") as f:
+            ticks = [int(x) for x in f.readline().split()[1:]]
+        return sum(ticks), ticks[3] + ticks[4]
+
+    (t0, i0) = sample()
+    time.sleep(window_s)
+    (t1, i1) = sample()
+    return 100.0 * (1 - (i1 - i0) / (t1 - t0)) if t1 > t0 else 0.0
+
+
+def wait_quiet(threshold_pct: float, max_s: float) -> dict:
+    """Wait (bounded) until other work on the machine uses under threshold_pct
+    of its CPUs; for shared machines (--quiet).  Returns what was seen."""
+    t0 = time.monotonic()
+    busy = busy_pct()
+    while busy >= threshold_pct and time.monotonic() - t0 < max_s:
+        busy = busy_pct()
+    return {"quiet_wait_s": round(time.monotonic() - t0, 2), "busy_pct_at_start": round(busy, 1)}
+
+
 class Settler:
     """Call `wait()` before each timed run.  `baseline()` records the idle excess.
 
@@ -76,9 +101,10 @@ class Settler:
     namespaces move the slab count too, so the wait is bounded; when it runs
     out with nothing changing, the current level becomes the new baseline."""
 
-    def __init__(self, timeout_s: float = 60.0, poll_s: float = 0.1):
+    def __init__(self, timeout_s: float = 60.0, poll_s: float = 0.1, quiet_pct: float | None = None):
         self.timeout_s = timeout_s
         self.poll_s = poll_s
+        self.quiet_pct = quiet_pct  # also wait for the machine to go quiet (bounded)
         self.base: int | None = None
 
     def baseline(self) -> int | None:
@@ -121,4 +147,6 @@ class Settler:
             out["rebased"] = cur
         elif calm >= 3:
             self.base = min(self.base, cur)
+        if self.quiet_pct is not None:
+            out.update(wait_quiet(self.quiet_pct, max_s=5.0))
         return out

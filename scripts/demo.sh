@@ -11,6 +11,7 @@ nsnet() { .venv/bin/nsnet "$@"; }
 cleanup() {
   for ns in $(ls /run/netns 2>/dev/null | grep "^$HOST-" || true); do ip netns del "$ns" 2>/dev/null || true; done
   ip netns del "$HOST" 2>/dev/null || true
+  rm -rf "/etc/netns/$HOST" /etc/netns/"$HOST"-*
   rm -rf "$STATE"
 }
 trap cleanup EXIT INT TERM
@@ -18,6 +19,8 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '\033[2m$ nsnet %s\033[0m\n' "$*"; nsnet "$@"; }
 
 ip netns add "$HOST" && ip -n "$HOST" link set lo up
+# The demo host's resolvers, as nsnet's DNS server sees them: none (no forwarding out).
+mkdir -p "/etc/netns/$HOST" && echo "# nsnet demo host: no upstream resolvers" > "/etc/netns/$HOST/resolv.conf"
 say "A throwaway host namespace '$HOST' plays the host; the machine's own network is untouched"
 
 say "1. red and blue joined by a veth cable (no bridge)"

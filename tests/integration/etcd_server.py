@@ -25,7 +25,7 @@ class EtcdServer:
         self.dir = tempfile.mkdtemp(prefix="nvetcd-", dir=base)
         self.port, self.peer = free_port(), free_port()
         self.proc: subprocess.Popen | None = None
-        self.log = open(os.path.join(self.dir, "etcd.log"), "ab")
+        self.log_path = os.path.join(self.dir, "etcd.log")
 
     @property
     def url(self) -> str:
@@ -33,12 +33,13 @@ class EtcdServer:
 
     def start(self, timeout: float = 15.0) -> None:
         client, peer = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{self.peer}"
-        self.proc = subprocess.Popen(
-            [ETCD, "--name", "nvetcd", "--data-dir", os.path.join(self.dir, "data"),
-             "--listen-client-urls", client, "--advertise-client-urls", client,
-             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-             "--initial-cluster", f"nvetcd={peer}", "--initial-cluster-state", "new"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [ETCD, "--name", "nvetcd", "--data-dir", os.path.join(self.dir, "data"),
+                 "--listen-client-urls", client, "--advertise-client-urls", client,
+                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                 "--initial-cluster", f"nvetcd={peer}", "--initial-cluster-state", "new"],
+                stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -70,13 +71,11 @@ class EtcdServer:
         self.start()
 
     def tail(self) -> str:
-        self.log.flush()
-        with open(os.path.join(self.dir, "etcd.log"), "rb") as f:
+        with open(self.log_path, "rb") as f:
             return f.read()[-600:].decode(errors="replace")
 
     def destroy(self) -> None:
         try:
             self.stop()
         finally:
-            self.log.close()
             shutil.rmtree(self.dir, ignore_errors=True)

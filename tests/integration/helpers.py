@@ -45,6 +45,12 @@ class Host:
         self.state_dir = tempfile.mkdtemp(prefix=f"{self.name}-state-")
         sh("ip", "netns", "add", self.name)
         sh("ip", "-n", self.name, "link", "set", "lo", "up")
+        # The host namespace's resolvers, as nsnet's DNS server sees them: none, so
+        # it never forwards to the machine's real resolver (tests that need an
+        # upstream write their own).
+        os.makedirs(f"/etc/netns/{self.name}", exist_ok=True)
+        with open(f"/etc/netns/{self.name}/resolv.conf", "w") as f:
+            f.write("# test host: no upstream resolvers\n")
         self.engine = Engine(host_netns=self.name, state_dir=self.state_dir)
         self.env = dict(os.environ, NSNET_HOST_NETNS=self.name, NSNET_STATE_DIR=self.state_dir)
 
@@ -67,7 +73,7 @@ class Host:
             pid = self.engine.dns_pid()  # the engine's DNS server, if it started one
             if pid:
                 os.kill(pid, 9)
-        for d in glob.glob(f"/etc/netns/{self.prefix}*"):
+        for d in [*glob.glob(f"/etc/netns/{self.prefix}*"), f"/etc/netns/{self.name}"]:
             shutil.rmtree(d, ignore_errors=True)
         with contextlib.suppress(Exception):
             self.engine.close()

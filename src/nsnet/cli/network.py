@@ -9,12 +9,12 @@ from .context import dry_run_option, pass_ctx, publish_option
 
 @click.group()
 def network():
-    """Networks: bridge (default), host, none."""
+    """Networks: bridge (default), host, none, overlay."""
 
 
 @network.command("create")
 @click.argument("name")
-@click.option("--driver", "-d", default="bridge", show_default=True, help="bridge | host | none")
+@click.option("--driver", "-d", default="bridge", show_default=True, help="bridge | host | none | overlay")
 @click.option("--subnet", help="CIDR; default: a free /16 from 172.17-31.0.0 or a /20 of 192.168.0.0/16.")
 @click.option("--gateway", help="The host's address on the bridge (default: first host address).")
 @click.option("--mtu", type=int, help="MTU of the bridge and its veths.")
@@ -22,13 +22,20 @@ def network():
 @click.option("--internal", is_flag=True, help="No traffic beyond the network.")
 @click.option("--no-masquerade", is_flag=True, help="Do not NAT outbound traffic.")
 @click.option("--no-dns", is_flag=True, help="No name resolution for this network's sandboxes.")
+@click.option("--vni", type=int, help="Overlay only: the VXLAN id (1..16777215; default: lowest free from 4096).")
 @dry_run_option
 @pass_ctx
-def create(ctx, name, driver, subnet, gateway, mtu, bridge, internal, no_masquerade, no_dns, dry_run):
+def create(ctx, name, driver, subnet, gateway, mtu, bridge, internal, no_masquerade, no_dns, vni, dry_run):
     """Create network NAME."""
-    result = ctx.engine.network_create(name, driver=driver, subnet=subnet, gateway=gateway, mtu=mtu,
-                                       bridge=bridge, internal=internal, masquerade=not no_masquerade,
-                                       dns=not no_dns, dry_run=dry_run)
+    if driver == "overlay":  # cluster-wide: engine/overlay.py
+        result = ctx.engine.overlay_create(name, subnet=subnet, vni=vni, gateway=gateway, mtu=mtu, bridge=bridge,
+                                           internal=internal, masquerade=not no_masquerade, dry_run=dry_run)
+    elif vni is not None:
+        raise click.UsageError("--vni is only for --driver overlay")
+    else:
+        result = ctx.engine.network_create(name, driver=driver, subnet=subnet, gateway=gateway, mtu=mtu,
+                                           bridge=bridge, internal=internal, masquerade=not no_masquerade,
+                                           dns=not no_dns, dry_run=dry_run)
     detail = f" {result.get('subnet')} gateway {result.get('gateway')} on {result.get('bridge')}" \
         if result.get("subnet") else ""
     show_result(ctx, result, f"created network {name} ({driver}){detail}")

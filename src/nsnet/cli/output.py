@@ -6,8 +6,9 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: never break a line (commands printed here must stay runnable)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def error(message: str) -> None:

@@ -44,6 +44,7 @@ class EtcdKV(KV):
         self.host, self.port = host, port
         self.url = f"etcd://{host}:{port}"
         self.client = etcd3gw.client(host=host, port=port, timeout=timeout, api_path="/v3/")
+        self.client.session.trust_env = False  # straight to etcd: no *_proxy variables, no .netrc
 
     def _post(self, path: str, body: dict) -> dict:
         import requests
@@ -131,6 +132,7 @@ class EtcdWatch(Watch):
         self.kv = kv
         self.queue: queue.Queue = queue.Queue()
         self.session = requests.Session()
+        self.session.trust_env = False
         body = {"create_request": {"key": _b64(prefix), "range_end": _b64(_prefix_end(prefix)),
                                    "start_revision": int(start_rev)}}
         try:

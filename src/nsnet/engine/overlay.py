@@ -92,9 +92,10 @@ class Overlay:
     # -- create / remove --------------------------------------------------------------
     @changing
     def overlay_create(self, name: str, subnet: str | None = None, vni: int | None = None,
-                       gateway: str | None = None, mtu: int | None = None, internal: bool = False,
-                       masquerade: bool = True) -> dict:
-        return self._overlay_create(name, subnet, gateway, mtu, None, internal, masquerade, vni)
+                       gateway: str | None = None, mtu: int | None = None, bridge: str | None = None,
+                       internal: bool = False, masquerade: bool = True) -> dict:
+        """An overlay network in the cluster store, and its copy on this host."""
+        return self._overlay_create(name, subnet, gateway, mtu, bridge, internal, masquerade, vni)
 
     def _overlay_create(self, name, subnet=None, gateway=None, mtu=None, bridge=None, internal=False,
                         masquerade=True, vni=None, **_ignored) -> dict:

@@ -1,0 +1,148 @@
+"""The agent's main loop: one session at a time against the cluster store.
+
+A session registers this host (its advertise address under a lease kept alive
+every ttl/3 s), takes a snapshot, resyncs everything from it, then follows the
+watch from the snapshot's revision: an endpoint published on another host is
+programmed here as soon as its event arrives. When the store goes away (etcd
+stopped or restarted) the session ends and a new one starts with backoff
+(0.2 s doubling to 5 s); its full resync repairs whatever changed meanwhile.
+A restart of the agent itself is the same: snapshot, resync, watch.
+
+SIGTERM / SIGINT end the loop cleanly. The lease is left to expire: a restart
+within the TTL disturbs nothing, and an agent that stays away is dropped by
+the other hosts after the TTL (their entries for this host go).
+"""
+
+import signal
+import sys
+import threading
+import time
+
+from ..cluster import ClusterUnavailable
+from ..errors import NsnetError
+from .own import reconcile_own
+from .program import Programmer
+from .view import ClusterView
+
+POLL = 0.25  # the longest one watch read blocks: stop, keepalive and new local networks are seen this often
+FULL_EVERY = 30.0  # seconds between full resyncs (kernel read back, own endpoints checked)
+RETRY_AFTER = 5.0  # seconds before a network whose programming failed is tried again
+BACKOFF_MIN, BACKOFF_MAX = 0.2, 5.0
+
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} nsnet agent: {message}", file=sys.stderr, flush=True)
+
+
+class Agent:
+    def __init__(self, engine, address: str, name: str | None, ttl: int):
+        self.engine = engine
+        self.address, self.name, self.ttl = address, name, int(ttl)
+        self.stop = threading.Event()
+        self.programmer = Programmer(engine.kernel)
+        self.retry_at: dict[str, float] = {}
+        self.host: dict = {}
+
+    def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stop.set())
+        self.host = self.engine.overlay_host_set(self.address, self.name)
+        log(f"host {self.host['name']} advertises {self.host['address']} (registration ttl {self.ttl} s); "
+            f"cluster store {self.engine.settings.cluster_store or 'sqlite in ' + self.engine.settings.state_dir}")
+        backoff = BACKOFF_MIN
+        while not self.stop.is_set():
+            try:
+                self.session()
+                backoff = BACKOFF_MIN
+            except ClusterUnavailable as exc:
+                log(f"{exc}; retrying in {backoff:.1f} s")
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+        log(f"stopped; this host's registration expires in {self.ttl} s unless an agent comes back")
+        return 0
+
+    def session(self) -> None:
+        cluster = self.engine.cluster
+        lease = cluster.register(self.host["name"], self.host["address"], self.ttl)
+        state, rev = cluster.snapshot()
+        view = ClusterView(state, cluster.prefix)
+        self.resync(view)
+        log(f"registered; in sync with revision {rev} ({len(view.networks)} network(s), "
+            f"{len(view.hosts)} live host(s))")
+        watch = cluster.watch(rev + 1)
+        try:
+            keepalive_at = time.monotonic() + self.ttl / 3
+            full_at = time.monotonic() + FULL_EVERY
+            while not self.stop.is_set():
+                events = watch.next(POLL)
+                self.react(view, view.apply(events) if events else None)
+                now = time.monotonic()
+                if now >= keepalive_at:
+                    if not cluster.keepalive(lease):
+                        log("the registration had expired; registering again")
+                        lease = cluster.register(self.host["name"], self.host["address"], self.ttl)
+                    keepalive_at = now + self.ttl / 3
+                if now >= full_at:
+                    self.resync(view)
+                    full_at = now + FULL_EVERY
+        finally:
+            watch.cancel()
+
+    # -- what to do about it ------------------------------------------------------------
+    def local_networks(self) -> dict[str, dict]:
+        return {n["name"]: n for n in self.engine.store.networks() if n["driver"] == "overlay"}
+
+    def resync(self, view: ClusterView) -> None:
+        """Everything from the view: local copies of deleted networks go, every
+        network's entries are compared with the kernel's, own endpoints checked."""
+        local = self.local_networks()
+        for name in [n for n in local if n not in view.networks]:
+            self.forget(name)
+        local = self.local_networks()
+        for name, net in local.items():
+            self.sync(name, net, view, read_kernel=True)
+        self.programmer.forget({(n, net["created"]) for n, net in local.items()})
+        for note in reconcile_own(self.engine, view, self.host):
+            log(note)
+
+    def react(self, view: ClusterView, changes) -> None:
+        local = self.local_networks()
+        if changes:
+            for name in changes.networks:
+                if name not in view.networks and name in local:
+                    self.forget(name)
+            local = self.local_networks()
+        targets = {n for n, net in local.items() if (n, net["created"]) not in self.programmer.programmed}
+        if changes:
+            targets |= set(local) if changes.hosts else changes.endpoints & set(local)
+        now = time.monotonic()
+        for name in sorted(targets):
+            if self.retry_at.get(name, 0) <= now:
+                self.sync(name, local[name], view)
+        self.programmer.forget({(n, net["created"]) for n, net in local.items()})
+
+    def sync(self, name: str, net: dict, view: ClusterView, read_kernel: bool = False) -> None:
+        record = view.networks.get(name)
+        if record is None or record.get("vni") != net["options"].get("vni"):
+            return  # gone, or a stale local copy: `network rm` here sorts it out
+        desired = view.desired(name, self.host["name"])
+        changed, errors = self.programmer.sync((name, net["created"]), net["options"]["vxlan"], desired,
+                                               read_kernel)
+        if changed and not errors:
+            log(f"network {name}: {changed} change(s); {len(desired)} remote endpoint(s) programmed")
+        for error in errors:
+            log(f"network {name}: {error}")
+        if errors:
+            self.retry_at[name] = time.monotonic() + RETRY_AFTER
+        else:
+            self.retry_at.pop(name, None)
+
+    def forget(self, name: str) -> None:
+        try:
+            result = self.engine.overlay_forget(name)
+        except NsnetError as exc:
+            log(f"network {name} left the cluster store, but its local copy stays: {exc}")
+            return
+        log(f"network {name} left the cluster store; removed it here")
+        for error in result.get("errors", []):
+            log(f"network {name}: {error}")
