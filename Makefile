@@ -1,7 +1,7 @@
 # Two commands for a fresh machine (run as root):
 #   make demo   set everything up, then run the demo in a throwaway host namespace
 #   make test   set everything up, then run the unit and integration tests
-.PHONY: setup demo test unit lint bench clean
+.PHONY: setup demo test unit lint bench bench-quick clean
 
 setup:
 	@scripts/setup.sh
@@ -17,6 +17,12 @@ unit: setup
 
 lint: setup
 	.venv/bin/ruff check src tests bench
+
+bench: setup bench-full     ## nsnet side by side with its peers; < 15 min; writes docs/benchmarks.md
+
+bench-quick: setup          ## a ~2-minute subset
+
+include Makefile.bench
 
 clean:
 	rm -rf .venv build src/*.egg-info .pytest_cache

@@ -84,6 +84,9 @@ class AddFdb(Step):
 
 @dataclass
 class DeleteFdb(Step):
+    """The static entry, and what the bridge learned for `mac` on the VXLAN port
+    (it would age out, but frames to a gone endpoint should stop at once)."""
+
     ifname: str
     mac: str
     dst: str | None = None
@@ -91,10 +94,12 @@ class DeleteFdb(Step):
 
     def apply(self, k):
         k.fdb_del(None, self.ifname, self.mac, self.dst)
+        k.fdb_del(None, self.ifname, self.mac, master=True)
 
     def explain(self):
         dst = f" dst {self.dst}" if self.dst else ""
-        return [f"bridge fdb del {self.mac} dev {self.ifname}{dst} self"]
+        return [f"bridge fdb del {self.mac} dev {self.ifname}{dst} self",
+                f"bridge fdb del {self.mac} dev {self.ifname} master"]
 
 
 @dataclass

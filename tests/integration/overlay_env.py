@@ -47,14 +47,19 @@ class OverlayHost:
         self.agent: subprocess.Popen | None = None
         sh("ip", "netns", "add", self.name)
         sh("ip", "-n", self.name, "link", "set", "lo", "up")
-        port = f"p{self.name[-8:]}"
-        sh("ip", "-n", self.name, "link", "add", "ul0", "type", "veth", "peer", "name", port, "netns", underlay.name)
-        sh("ip", "-n", underlay.name, "link", "set", port, "master", "br0", "up")
+        self.underlay, self.port = underlay, f"p{self.name[-8:]}"
+        sh("ip", "-n", self.name, "link", "add", "ul0", "type", "veth", "peer", "name", self.port,
+           "netns", underlay.name)
+        sh("ip", "-n", underlay.name, "link", "set", self.port, "master", "br0", "up")
         sh("ip", "-n", self.name, "addr", "add", f"{self.address}/24", "dev", "ul0")
         sh("ip", "-n", self.name, "link", "set", "ul0", "up")
         self.engine = Engine(host_netns=self.name, state_dir=self.state_dir, cluster_store=store_url)
         self.env = dict(os.environ, NSNET_HOST_NETNS=self.name, NSNET_STATE_DIR=self.state_dir,
                         NSNET_STORE=store_url)
+
+    def set_underlay_mtu(self, mtu: int) -> None:
+        sh("ip", "-n", self.name, "link", "set", "ul0", "mtu", str(mtu))
+        sh("ip", "-n", self.underlay.name, "link", "set", self.port, "mtu", str(mtu))
 
     @property
     def log_path(self) -> str:

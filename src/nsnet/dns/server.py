@@ -115,6 +115,10 @@ class Server:
                 next_tick = now + POLL
 
     def _tick(self, now: float) -> None:
+        if not self.source.alive():
+            log.info("the state directory is gone: exiting")
+            self._stop = True
+            return
         hup, self._hup = self._hup, False
         stat = self.source.key()
         if hup or (stat is not None and stat != self._stat):

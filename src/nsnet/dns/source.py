@@ -25,12 +25,16 @@ class FileSource:
     def load(self, previous: Config | None = None) -> Config:
         return load_config(self.path, previous)
 
+    def alive(self) -> bool:
+        return True
+
 
 class StoreSource:
     def __init__(self, state_dir: str, host_netns: str | None):
         from ..store import Store
 
         self.store = Store(state_dir)
+        self.state_dir = state_dir
         self.host_netns = host_netns
         self._version = sqlite3.connect(os.path.join(state_dir, "state.db"), isolation_level=None)
 
@@ -45,3 +49,8 @@ class StoreSource:
 
     def load(self, previous: Config | None = None) -> Config:
         return parse_config(build_config(self.store, self.host_netns), previous)
+
+    def alive(self) -> bool:
+        """False once the state directory is gone: whoever made it is gone too,
+        and a server left behind would serve nothing for ever."""
+        return os.path.exists(os.path.join(self.state_dir, "state.db"))

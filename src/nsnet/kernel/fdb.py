@@ -27,7 +27,7 @@ from ._pyroute2 import (
     ndmsg,
 )
 
-NTF_SELF = 0x02
+NTF_SELF, NTF_MASTER = 0x02, 0x04
 NUD_NOARP, NUD_PERMANENT = 0x40, 0x80
 AF_BRIDGE = 7
 IFF_UP = 1
@@ -106,13 +106,16 @@ def fdb_replace(k, ns, ifname: str, mac: str, dst: str) -> None:
         raise _fail(f"adding fdb entry {mac} dst {dst} on {ifname}", exc)
 
 
-def fdb_del(k, ns, ifname: str, mac: str, dst: str | None = None) -> bool:
+def fdb_del(k, ns, ifname: str, mac: str, dst: str | None = None, master: bool = False) -> bool:
+    """The device's own entry (`self`), or with master=True what the bridge it
+    is enslaved to learned for `mac` on it."""
     index = fresh_index(k, ns, ifname)
     if index is None:
         return False
-    attrs = [("NDA_LLADDR", mac)] + ([("NDA_DST", dst)] if dst else [])
+    attrs = [("NDA_LLADDR", mac)] + ([("NDA_DST", dst)] if dst and not master else [])
+    flags = NTF_MASTER if master else NTF_SELF
     try:
-        k.channel(ns).request(_ndmsg(AF_BRIDGE, index, NUD_PERMANENT, NTF_SELF, attrs), RTM_DELNEIGH)
+        k.channel(ns).request(_ndmsg(AF_BRIDGE, index, NUD_PERMANENT, flags, attrs), RTM_DELNEIGH)
     except NetlinkError as exc:
         if exc.code in _GONE:
             return False

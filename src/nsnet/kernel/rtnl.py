@@ -483,10 +483,10 @@ class Kernel:
 
         fdb.fdb_replace(self, ns, ifname, mac, dst)
 
-    def fdb_del(self, ns, ifname, mac, dst=None) -> bool:
+    def fdb_del(self, ns, ifname, mac, dst=None, master=False) -> bool:
         from . import fdb
 
-        return fdb.fdb_del(self, ns, ifname, mac, dst)
+        return fdb.fdb_del(self, ns, ifname, mac, dst, master)
 
     def fdb_entries(self, ns, ifname) -> dict:
         from . import fdb
