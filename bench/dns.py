@@ -57,39 +57,44 @@ def rss_mb(pid: int) -> float:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--names", type=int, default=1000)
-    ap.add_argument("--queries", type=int, default=5000, help="per client")
-    ap.add_argument("--limit", type=float, default=20.0, help="seconds per client, at most")
-    args = ap.parse_args(argv)
+def _resolves(eng, name: str) -> bool:
+    return subprocess.run(["ip", "netns", "exec", eng.netns_name("s0"), "getent", "hosts", name],
+                          capture_output=True, text=True, timeout=10).returncode == 0
+
+
+def measure(names: int = 1000, queries: int = 5000, limit: float = 20.0, log=print) -> dict:
+    """One throwaway host with `names` sandboxes on one network; 1 then 8
+    clients.  Returns {names, setup_s, rss_mb, rss_after_mb, runs: [...]}."""
     host = f"nbdns{uuid.uuid4().hex[:6]}"
     state = tempfile.mkdtemp(prefix=f"{host}-")
     make_host(host)
     eng = Engine(host_netns=host, state_dir=state)
+    out = {"names": names, "queries_per_client": queries}
     try:
         eng.network_create("bench", subnet="10.220.0.0/16")
         t0 = time.perf_counter()
-        for i in range(args.names):
+        for i in range(names):
             eng.sandbox_create(f"s{i}", networks=["bench"])
-        print(f"{args.names} sandboxes (names) in {time.perf_counter() - t0:.1f} s")
+        out["setup_s"] = round(time.perf_counter() - t0, 2)
+        log(f"{names} sandboxes (names) in {out['setup_s']:.1f} s")
         gateway = eng.network_inspect("bench")["gateway"]
-        probe = subprocess.run(["ip", "netns", "exec", eng.netns_name("s0"), "getent", "hosts",
-                                f"s{args.names - 1}"], capture_output=True, text=True, timeout=10)
         deadline = time.monotonic() + 5
-        while probe.returncode != 0 and time.monotonic() < deadline:  # wait for the reload
+        while not _resolves(eng, f"s{names - 1}"):  # wait for the reload (bounded)
+            if time.monotonic() > deadline:
+                raise RuntimeError("verification failed: names do not resolve")
             time.sleep(0.05)
-            probe = subprocess.run(["ip", "netns", "exec", eng.netns_name("s0"), "getent", "hosts",
-                                    f"s{args.names - 1}"], capture_output=True, text=True, timeout=10)
-        if probe.returncode != 0:
-            raise SystemExit("verification failed: names do not resolve")
         pid = eng.dns_pid()
-        print(f"server pid {pid}, RSS {rss_mb(pid):.1f} MB with {args.names} names")
+        out["rss_mb"] = round(rss_mb(pid), 1)
+        log(f"server pid {pid}, RSS {out['rss_mb']:.1f} MB with {names} names")
+        out["runs"] = []
         for clients in ([f"s{i}" for i in range(1)], [f"s{i}" for i in range(8)]):
-            r = run_clients(eng, clients, gateway, args.queries, args.names, args.limit)
-            print(f"{r['clients']} client(s): {r['queries']} answers, {r['lost']} lost, {r['qps']:.0f} q/s, "
-                  f"p50 {r['p50_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms", flush=True)
-        print(f"server RSS after load: {rss_mb(pid):.1f} MB")
+            r = run_clients(eng, clients, gateway, queries, names, limit)
+            out["runs"].append(r)
+            log(f"{r['clients']} client(s): {r['queries']} answers, {r['lost']} lost, {r['qps']:.0f} q/s, "
+                f"p50 {r['p50_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms")
+        out["rss_after_mb"] = round(rss_mb(pid), 1)
+        log(f"server RSS after load: {out['rss_after_mb']:.1f} MB")
+        return out
     finally:
         pid = eng.dns_pid()
         if pid:
@@ -101,6 +106,15 @@ def main(argv=None):
         subprocess.run(["ip", "netns", "del", host])
         subprocess.run(["rm", "-rf", state])
         remove_host_files(host)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--names", type=int, default=1000)
+    ap.add_argument("--queries", type=int, default=5000, help="per client")
+    ap.add_argument("--limit", type=float, default=20.0, help="seconds per client, at most")
+    args = ap.parse_args(argv)
+    measure(args.names, args.queries, args.limit)
 
 
 if __name__ == "__main__":

@@ -50,19 +50,24 @@ class Lab:
         sh("ip", "-n", self.outside, "link", "set", "lo", "up")
 
     def close(self):
-        """Unpin everything, then wait until the kernel has freed the sandboxes'
-        veths, so the next measurement does not run against that cleanup."""
-        for ns in nsfs.list_names():
-            if ns.startswith(self.host + "-") or ns == self.host + "o":
-                nsfs.delete(ns)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and any(
-                link["ifname"].startswith("nsv") for link in self.engine.kernel.links(None)):
-            time.sleep(0.05)
-        self.engine.close()
-        nsfs.delete(self.host)
-        remove_host_files(self.host)
-        shutil.rmtree(self.state, ignore_errors=True)
+        """Remove the sandboxes through the engine, unpin whatever is left, close
+        the engine (its cached netlink sockets hold the sandboxes' namespaces),
+        then wait (bounded) until the kernel has freed the sandboxes' veths, so
+        the next measurement does not run against that cleanup."""
+        try:
+            for sb in self.engine.sandbox_ls():
+                self.engine.sandbox_rm(sb["name"])
+        finally:
+            self.engine.close()
+            for ns in nsfs.list_names():
+                if ns.startswith(self.host + "-") or ns == self.host + "o":
+                    nsfs.delete(ns)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and "nsv" in sh("ip", "-n", self.host, "-o", "link", check=False).stdout:
+                time.sleep(0.05)
+            nsfs.delete(self.host)
+            remove_host_files(self.host)
+            shutil.rmtree(self.state, ignore_errors=True)
 
 
 def attach_with_ports(n: int, with_port: bool) -> list[float]:
@@ -85,7 +90,7 @@ def attach_with_ports(n: int, with_port: bool) -> list[float]:
             srv.kill()
             srv.wait()
             if ok.returncode != 0:
-                raise SystemExit("verification failed: published port not reachable")
+                raise RuntimeError("verification failed: published port not reachable")
         return times
     finally:
         lab.close()
@@ -107,9 +112,15 @@ def thousand_ports(count: int) -> dict:
             t0 = time.perf_counter()
             lab.engine.port_unpublish("s", [f"{30000 + i}:{1000 + i}"])
             rm.append((time.perf_counter() - t0) * 1e3)
-        return {"add_first_ms": add[0], "add_last_ms": add[-1], "add_median_ms": statistics.median(add),
-                "rm_first_ms": rm[0], "rm_last_ms": rm[-1], "rm_median_ms": statistics.median(rm),
-                "prerouting_rules": rule_count}
+        return {"count": count, "add_first_ms": add[0], "add_last_ms": add[-1],
+                "add_median_ms": statistics.median(add), "rm_first_ms": rm[0], "rm_last_ms": rm[-1],
+                "rm_median_ms": statistics.median(rm), "prerouting_rules": rule_count,
+                # single samples are noisy on a busy machine: also the first and last tenth
+                "add_first10_ms": statistics.median(add[:max(1, count // 10)]),
+                "add_last10_ms": statistics.median(add[-max(1, count // 10):]),
+                "rm_first10_ms": statistics.median(rm[:max(1, count // 10)]),
+                "rm_last10_ms": statistics.median(rm[-max(1, count // 10):]),
+                "add_ms": [round(x, 3) for x in add], "rm_ms": [round(x, 3) for x in rm]}
     finally:
         lab.close()
 
@@ -126,16 +137,44 @@ def iperf(server_ns, client_ns, addr, port=5201, seconds=2, server_port=None) ->
                  timeout=seconds + 20, check=False)
         data = json.loads(out.stdout)
         if "error" in data:
-            raise SystemExit(f"iperf3 {client_ns} -> {addr}:{port}: {data['error']}")
+            raise RuntimeError(f"iperf3 {client_ns} -> {addr}:{port}: {data['error']}")
         return data["end"]["sum_received"]["bits_per_second"] / 1e9
     finally:
         srv.kill()
         srv.wait()
 
 
-def throughput(rounds: int) -> dict:
+PATHS = ("veth_direct", "raw_bridge", "nsnet_bridge", "direct", "published")
+
+
+def _raw_pair(lab, names, addrs, bridge=None) -> None:
+    """Two namespaces joined by a veth (bridge=None) or by two veths on `bridge`."""
+    for ns in names:
+        sh("ip", "netns", "add", ns)
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+    if bridge is None:
+        sh("ip", "-n", names[0], "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", names[1])
+    else:
+        sh("ip", "-n", lab.host, "link", "add", bridge, "type", "bridge")
+        sh("ip", "-n", lab.host, "link", "set", bridge, "up")
+        for i, ns in enumerate(names):
+            sh("ip", "-n", lab.host, "link", "add", f"{bridge}{i}", "type", "veth", "peer", "name", "eth0", "netns", ns)
+            sh("ip", "-n", lab.host, "link", "set", f"{bridge}{i}", "master", bridge, "up")
+    for ns, addr in zip(names, addrs, strict=True):
+        sh("ip", "-n", ns, "addr", "add", f"{addr}/24", "dev", "eth0")
+        sh("ip", "-n", ns, "link", "set", "eth0", "up")
+
+
+def throughput(rounds: int, seconds: int = 2, log=None) -> dict:
+    """TCP Gbit/s, paths interleaved round by round (A B C D E, A B C D E, ...):
+    veth_direct  a hand-made veth pair between two namespaces
+    raw_bridge   two hand-made veths on a hand-made bridge
+    nsnet_bridge two nsnet sandboxes on an nsnet bridge network
+    direct       outside namespace -> nsnet sandbox, routed through the host
+    published    outside namespace -> host:15201, DNAT to the same sandbox
+    Returns {path: median, "samples": {path: [...]}, "rounds": n, "seconds": s}."""
     lab = Lab()
-    raw = [f"{lab.host}r{i}" for i in range(2)]
+    raw = [f"{lab.host}r{i}" for i in range(4)]
     try:
         lab.add_outside()
         e = lab.engine
@@ -143,24 +182,23 @@ def throughput(rounds: int) -> dict:
         e.sandbox_create("a", networks=["b"])
         e.sandbox_create("srv", networks=["b"], publish=["15201:5201"])
         sh("ip", "-n", lab.outside, "route", "add", "10.212.0.0/24", "via", "10.78.0.1")
-        # the hand-made baseline: a bridge and two veths, as a tutorial would
-        sh("ip", "-n", lab.host, "link", "add", "nbrawbr", "type", "bridge")
-        sh("ip", "-n", lab.host, "link", "set", "nbrawbr", "up")
-        for i, ns in enumerate(raw):
-            sh("ip", "netns", "add", ns)
-            sh("ip", "-n", lab.host, "link", "add", f"nbraw{i}", "type", "veth", "peer", "name", "eth0", "netns", ns)
-            sh("ip", "-n", lab.host, "link", "set", f"nbraw{i}", "master", "nbrawbr", "up")
-            sh("ip", "-n", ns, "addr", "add", f"10.213.0.{i + 2}/24", "dev", "eth0")
-            sh("ip", "-n", ns, "link", "set", "eth0", "up")
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        _raw_pair(lab, raw[:2], ["10.213.0.2", "10.213.0.3"], bridge="nbrawbr")  # as a tutorial would
+        _raw_pair(lab, raw[2:], ["10.214.0.2", "10.214.0.3"])
         a, srv = e.netns_name("a"), e.netns_name("srv")
-        results = {"raw_bridge": [], "nsnet_bridge": [], "direct": [], "published": []}
-        for _ in range(rounds):  # interleaved: A B A B
-            results["raw_bridge"].append(iperf(raw[1], raw[0], "10.213.0.3"))
-            results["nsnet_bridge"].append(iperf(srv, a, "10.212.0.3"))
-            results["direct"].append(iperf(srv, lab.outside, "10.212.0.3"))
-            results["published"].append(iperf(srv, lab.outside, "10.78.0.1", port=15201, server_port=5201))
-        return {k: statistics.median(v) for k, v in results.items()} | {"rounds": rounds}
+        runs = {"veth_direct": (raw[3], raw[2], "10.214.0.3", 5201, None),
+                "raw_bridge": (raw[1], raw[0], "10.213.0.3", 5201, None),
+                "nsnet_bridge": (srv, a, "10.212.0.3", 5201, None),
+                "direct": (srv, lab.outside, "10.212.0.3", 5201, None),
+                "published": (srv, lab.outside, "10.78.0.1", 15201, 5201)}
+        samples = {k: [] for k in PATHS}
+        for r in range(rounds):
+            for key in PATHS:
+                server, client, addr, port, sport = runs[key]
+                samples[key].append(iperf(server, client, addr, port=port, seconds=seconds, server_port=sport))
+                if log:
+                    log(f"  iperf3 {key:<13} round {r}: {samples[key][-1]:.1f} Gbit/s")
+        return ({k: statistics.median(v) for k, v in samples.items()}
+                | {"samples": samples, "rounds": rounds, "seconds": seconds})
     finally:
         for ns in raw:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
@@ -192,7 +230,8 @@ def main(argv=None):
           f"(median {r['rm_median_ms']:.2f}); prerouting rules with {count} ports: {r['prerouting_rules']}")
     wait_kernel_idle()
     t = throughput(1 if args.quick else 3)
-    print(f"c) TCP Gbit/s (median of {t['rounds']}): raw veth+bridge {t['raw_bridge']:.1f}, nsnet bridge "
+    print(f"c) TCP Gbit/s (median of {t['rounds']}): veth pair {t['veth_direct']:.1f}, raw veth+bridge "
+          f"{t['raw_bridge']:.1f}, nsnet bridge "
           f"{t['nsnet_bridge']:.1f} ({t['nsnet_bridge'] / t['raw_bridge']:.2f}x raw); direct {t['direct']:.1f}, "
           f"published port {t['published']:.1f} ({t['published'] / t['direct']:.2f}x direct)")
 

@@ -21,6 +21,7 @@ import time
 from contextlib import contextmanager
 
 from . import nslib
+from .labhost import no_upstream, remove_files
 
 # Global (not per-namespace) sysctls a peer might raise; Mininet's fixLimits()
 # writes some of these.  Read and restored from the root namespace.
@@ -76,6 +77,7 @@ class HostNamespace:
             finally:
                 os.close(fd)
             sh("ip", "link", "set", "lo", "up")
+            no_upstream(self.name)  # an nsnet DNS server here never forwards out
         except BaseException:
             self._cleanup()
             raise
@@ -94,6 +96,7 @@ class HostNamespace:
         for name in nslib.list_netns(self.sandbox_prefix):
             nslib.delete_netns(name)
         nslib.delete_netns(self.name)
+        remove_files(self.name, self.sandbox_prefix)
         if self.tmpdir:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 
@@ -210,6 +213,10 @@ def stale_cleanup() -> list[str]:
         if m and not os.path.exists(f"/proc/{m.group(1) or m.group(2)}"):
             nslib.delete_netns(name)
             removed.append(name)
+    for entry in os.listdir("/etc/netns") if os.path.isdir("/etc/netns") else []:
+        m = _OURS.match(entry)
+        if m and not os.path.exists(f"/proc/{m.group(1) or m.group(2)}"):
+            remove_files(entry, "")
     return removed
 
 

@@ -1,11 +1,12 @@
 """Run every benchmark workload and write docs/benchmarks.md.
 
-    sudo .venv/bin/python bench/run_all.py [--quick] [--tools a,b] [--ns 10,50]
+    sudo .venv/bin/python bench/run_all.py [--quick] [--tools a,b] [--ns 10,50] [--skip dns,overlay]
 
-Full: attach N = 10, 50, 200, 1000 (variants with a published port and the
-one-process-per-step iproute2 loop stop at 200), Mininet 200 hosts,
-iperf3; kept under --budget-min (default 14) by skipping what would not fit.
---quick: N = 10, 50, Mininet 50 hosts, short iperf3; about two minutes.
+Full: first the extras (topology up/down of 200 sandboxes vs Mininet, 1,000
+ports on one sandbox, iperf3 paths, DNS, bench/run.py, bench/overlay.py),
+then attach N = 10, 50, 200 for every tool and N = 1000 for nsnet and the
+ip -batch floor; kept under --budget-min (default 14) by skipping attach runs
+that would not fit.  --quick: N = 10, 50 and small extras; about two minutes.
 """
 
 import argparse
@@ -16,24 +17,32 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: import `bench` as a package, and keep
     sys.path[0] = str(Path(__file__).resolve().parent.parent)  # bench/*.py from shadowing modules
 
-from bench import peer_iperf, peer_mininet, report, results
+from bench import report, results
+from bench.extras import run_extras
 from bench.harness import SysctlGuard, stale_cleanup, trap_signals
+from bench.nsnet_cli_tool import NsnetCliTool
 from bench.nsnet_tool import NsnetTool
 from bench.peer_cni import CniBridge
 from bench.peer_iproute2 import IpBatch, IpBatchAll, IpLoop
 from bench.peer_netavark import Netavark
-from bench.runner import Budget, attach_grid
+from bench.runner import Budget, _cpu, attach_grid, other_cpu_pct
 from bench.settle import Settler
 
+# rounds: per N; port_rounds: for the variants with a port and the slow tools;
+# only: the tools run at that N (the rest would not fit in 15 minutes).
 FULL = {"ns": [10, 50, 200, 1000], "rounds": {10: 3, 50: 2, 200: 2, 1000: 1},
-        "port_rounds": {10: 3, 50: 2, 200: 1}, "mininet": (200, 2), "iperf": (3, 3)}
-QUICK = {"ns": [10, 50], "rounds": {10: 2, 50: 1}, "port_rounds": {10: 2, 50: 1},
-         "mininet": (50, 1), "iperf": (2, 1)}
+        "port_rounds": {10: 2, 50: 1, 200: 1}, "only": {1000: ["nsnet", "ip-batch", "ip-batchall"]},
+        "topology": (200, 4, 2), "ports": 1000, "iperf": (2, 3), "dns": (1000, 5000), "run": 10,
+        "overlay": ["--seconds", "2", "--rounds", "3", "--joins", "10"]}
+QUICK = {"ns": [10, 50], "rounds": {10: 2, 50: 1}, "port_rounds": {10: 1, 50: 1}, "only": {},
+         "topology": (50, 2, 1), "ports": 200, "iperf": (1, 1), "dns": (200, 2000), "run": 3,
+         "overlay": ["--seconds", "1", "--rounds", "1", "--joins", "3"]}
+EXTRAS = ("topology", "ports", "iperf", "dns", "run", "overlay")
 
 
 def all_tools() -> list:
-    return [NsnetTool(), NsnetTool(ports=True), CniBridge(), CniBridge(ports=True), Netavark(), Netavark(ports=True),
-            IpLoop(), IpLoop(ports=True), IpBatch(), IpBatch(ports=True), IpBatchAll(),
+    return [NsnetTool(), NsnetTool(ports=True), NsnetCliTool(), CniBridge(), CniBridge(ports=True), Netavark(),
+            Netavark(ports=True), IpLoop(), IpLoop(ports=True), IpBatch(), IpBatch(ports=True), IpBatchAll(),
             IpBatchAll(ports=True)]
 
 
@@ -57,7 +66,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tools", help="comma-separated tool names (default: all available)")
     ap.add_argument("--ns", help="comma-separated N values for the attach workload")
     ap.add_argument("--budget-min", type=float, default=14.0, help="stop starting runs after this")
-    ap.add_argument("--no-extras", action="store_true", help="skip Mininet and iperf3")
+    ap.add_argument("--no-extras", action="store_true", help="only the attach grid")
+    ap.add_argument("--skip", default="", help=f"comma-separated extras to leave out: {','.join(EXTRAS)}")
     ap.add_argument("--quiet", type=float, metavar="PCT",
                     help="before each run also wait (<= 5 s) until other work uses < PCT%% of the CPUs")
     args = ap.parse_args(argv)
@@ -69,10 +79,11 @@ def main(argv=None) -> int:
         plan["ns"] = [int(x) for x in args.ns.split(",")]
         plan["rounds"] = {n: plan["rounds"].get(n, 1) for n in plan["ns"]}
         plan["port_rounds"] = {n: plan["port_rounds"].get(n, 1) for n in plan["ns"]}
-    budget = Budget(args.budget_min)
+    budget, cpu0 = Budget(args.budget_min), _cpu()
     data = {"meta": {"date": results.now_iso(), "quick": args.quick, "machine": results.machine(),
-                     "versions": results.tool_versions(), "skipped": {}, "skipped_runs": []},
-            "tools": {}, "attach": [], "mininet": [], "iperf": []}
+                     "versions": results.tool_versions(), "skipped": {}, "skipped_runs": [],
+                     "loadavg_start": os.getloadavg()},
+            "tools": {}, "attach": [], "extras": {}}
     gone = stale_cleanup()
     if gone:
         print(f"removed {len(gone)} namespaces left by a dead bench run", flush=True)
@@ -84,10 +95,12 @@ def main(argv=None) -> int:
     with trap_signals(), SysctlGuard() as guard:
         try:
             if not args.no_extras:
-                extras(plan, settler, data)
+                run_extras(plan, settler, data, set(args.skip.split(",")))
             attach_grid(tools, plan, settler, budget, data)
         finally:
             data["meta"]["elapsed_s"] = round(budget.elapsed(), 1)
+            data["meta"]["loadavg_end"] = os.getloadavg()
+            data["meta"]["other_cpu_pct"] = other_cpu_pct(cpu0, _cpu())
             path = results.save(data)
             print(f"results: {path}", flush=True)
     data["meta"]["sysctls_restored"] = guard.changed
@@ -95,25 +108,6 @@ def main(argv=None) -> int:
     for p in report.write(data):
         print(f"wrote {p}", flush=True)
     return 0
-
-
-def extras(plan, settler, data) -> None:
-    seconds, rounds = plan["iperf"]
-    why = peer_iperf.available()
-    if why:
-        data["meta"]["skipped"]["iperf3"] = why
-    else:
-        print(f"iperf3: {rounds} round(s) of {seconds}s per path", flush=True)
-        data["iperf"] = peer_iperf.run_iperf(seconds, rounds, "q1", settler)
-    n, rounds = plan["mininet"]
-    why = peer_mininet.available()
-    if why:
-        data["meta"]["skipped"]["mininet"] = why
-        return
-    for r in range(rounds):
-        rec = peer_mininet.run_mininet(n, f"m{r + 1}", settler, r)
-        data["mininet"].append(rec)
-        print(f"  {peer_mininet.describe(rec)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -151,4 +151,6 @@ def attach_grid(tools, plan, settler, budget, data) -> None:
 def _rounds(plan: dict, tool, n: int) -> int:
     if tool.max_n is not None and n > tool.max_n:
         return 0
-    return (plan["port_rounds"] if tool.ports else plan["rounds"]).get(n, 0)
+    if n in plan.get("only", {}) and tool.name not in plan["only"][n]:
+        return 0
+    return (plan["port_rounds"] if tool.ports or tool.slow else plan["rounds"]).get(n, 0)

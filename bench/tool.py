@@ -39,6 +39,7 @@ class Tool:
     uses_netns = True  # False: makes its own sandboxes (Mininet-like)
     bridge: str | None = None  # the bridge the tool makes, if it may outlive teardown
     max_n: int | None = None  # largest N worth running (slow tools)
+    slow = False  # True: as few rounds as the port variants (plan["port_rounds"])
 
     def __init__(self, ports: bool = False):
         self.ports = ports

@@ -101,7 +101,8 @@ class CreateNetns(Step):
         k.netns_delete(self.name)
 
     def explain(self):
-        return [f"ip netns add {self.name}", _ip(self.name, "link set lo up")]
+        return [f"ip netns add {self.name}", _ip(self.name, "link set lo up"),
+                f"ip netns exec {self.name} sysctl -qw net.ipv6.conf.default.disable_ipv6=1"]
 
     def check(self, k):
         lo = _link(k, self.name, "lo")
@@ -176,11 +177,13 @@ class CreateVeth(Step):
         mtu = f" mtu {self.mtu}" if self.mtu else ""
         peer_netns = f" netns {self.peer_ns}" if self.peer_ns else ""
         master = f" master {self.master}" if self.master else ""
-        return [
+        lines = [
             _ip(self.ns, f"link add {self.ifname}{mtu} type veth peer name {self.peer_ifname}{mtu}{peer_netns}"),
             _ip(self.ns, f"link set {self.ifname}{master} up"),
-            _ip(self.peer_ns, f"link set {self.peer_ifname} up"),
         ]
+        if self.ns is None:  # the host end: no IPv6 (see Kernel.netns_create)
+            lines.append(f"sysctl -qw net.ipv6.conf.{self.ifname}.disable_ipv6=1")
+        return lines + [_ip(self.peer_ns, f"link set {self.peer_ifname} up")]
 
     def check(self, k):
         """Both ends present, up and veths; enslaved to `master`; paired with

@@ -132,3 +132,20 @@ class DeleteNeigh(Step):
 
     def explain(self):
         return [f"ip neigh del {self.ip} dev {self.ifname}"]
+
+
+@dataclass
+class AnnounceNeigh(Step):
+    """A gratuitous ARP reply on the bridge for a remote endpoint just programmed:
+    sandboxes that asked for it a moment too early resolve now, not a second later."""
+
+    bridge: str
+    ip: str
+    mac: str
+    kind = "arp_announce"
+
+    def apply(self, k):
+        k.arp_announce(None, self.bridge, self.ip, self.mac)
+
+    def explain(self):
+        return [f"# gratuitous ARP reply on {self.bridge}: {self.ip} is-at {self.mac}"]

@@ -45,6 +45,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS routes (
     sandbox TEXT NOT NULL REFERENCES sandboxes(name), dest TEXT NOT NULL,
     via TEXT, dev TEXT, PRIMARY KEY (sandbox, dest));
+CREATE INDEX IF NOT EXISTS endpoint_sandbox ON endpoints (sandbox);
+CREATE INDEX IF NOT EXISTS link_a ON links (a);
+CREATE INDEX IF NOT EXISTS link_b ON links (b);
+CREATE INDEX IF NOT EXISTS port_sandbox ON ports (sandbox, network);
 """
 
 JSON_COLUMNS = ("options",)

@@ -5,6 +5,7 @@
 destroy(), even after a failure."""
 
 import contextlib
+import glob
 import os
 import shutil
 import signal
@@ -126,8 +127,14 @@ class OverlayHost:
         with contextlib.suppress(Exception):
             self.stop_agent(signal.SIGKILL)
         with contextlib.suppress(Exception):
+            pid = self.engine.dns_pid()  # a DNS server the engine started for a bridge network
+            if pid:
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(Exception):
             self.engine.close()
         prefix = self.engine.settings.netns_prefix
+        for d in [*glob.glob(f"/etc/netns/{prefix}*"), f"/etc/netns/{self.name}"]:
+            shutil.rmtree(d, ignore_errors=True)
         for ns in nsfs.list_names():
             if ns.startswith(prefix):
                 nsfs.delete(ns)

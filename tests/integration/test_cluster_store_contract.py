@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from nsnet.cluster import ClusterUnavailable, open_store, parse_url
+from nsnet.cluster import ClusterUnavailable, open_store
 from nsnet.errors import Conflict, InvalidInput, NotFound
 
 from . import overlay_fixtures
@@ -204,11 +204,3 @@ def test_unreachable_etcd_is_one_clear_line():
     with pytest.raises(ClusterUnavailable):
         store.claim("blue", "h", "s")
 
-
-def test_store_urls():
-    assert parse_url("etcd://127.0.0.1:2379") == ("etcd", {"host": "127.0.0.1", "port": 2379, "prefix": "/nsnet/"})
-    assert parse_url("etcd://etcd.lan:2379/lab/") [1]["prefix"] == "/lab/"
-    assert parse_url("sqlite:///var/lib/x.db") == ("sqlite", {"path": "/var/lib/x.db", "prefix": "/nsnet/"})
-    for bad in ("", "etcd://host", "http://127.0.0.1:2379", "etcd://h:99999", "sqlite://"):
-        with pytest.raises(InvalidInput):
-            parse_url(bad)

@@ -139,10 +139,11 @@ def test_sandbox_rm_stops_what_runs_there(rhost):
     assert h.prefix + "a" not in h.sandbox_namespaces()
 
 
-def test_detached_rm_removes_sandbox_and_record_after_exit(rhost):
+@pytest.mark.parametrize("isolate", [[], ["--isolate-pid"]], ids=["plain", "isolated"])
+def test_detached_rm_removes_sandbox_and_record_after_exit(rhost, isolate):
     h = rhost
     cli(h, "network", "create", "lan", "--subnet", "10.92.0.0/24", check=True)
-    cli(h, "run", "-d", "--rm", "--name", "brief", "--network", "lan", "--", "sleep", "0.3", check=True)
+    cli(h, "run", "-d", "--rm", *isolate, "--name", "brief", "--network", "lan", "--", "sleep", "0.3", check=True)
     assert h.prefix + "brief" in h.sandbox_namespaces()
     assert wait_until(lambda: h.prefix + "brief" not in h.sandbox_namespaces(), timeout=10)
     assert wait_until(lambda: "brief" not in ps(h))

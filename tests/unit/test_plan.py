@@ -32,10 +32,12 @@ def test_explain_golden():
     assert plan.explain() == [
         "ip netns add red",
         "ip -n red link set lo up",
+        "ip netns exec red sysctl -qw net.ipv6.conf.default.disable_ipv6=1",
         "ip link add v-net-0 mtu 1400 address 02:22:62:f5:8b:28 type bridge",
         "ip link set v-net-0 up",
         "ip link add nsv1 type veth peer name eth0 netns red",
         "ip link set nsv1 master v-net-0 up",
+        "sysctl -qw net.ipv6.conf.nsv1.disable_ipv6=1",
         "ip -n red link set eth0 up",
         "ip -n red addr add 192.168.15.1/24 dev eth0",
         "ip -n red route add default via 192.168.15.5 proto static",

@@ -127,7 +127,7 @@ class Agent:
             return  # gone, or a stale local copy: `network rm` here sorts it out
         desired = view.desired(name, self.host["name"])
         changed, errors = self.programmer.sync((name, net["created"]), net["options"]["vxlan"], desired,
-                                               read_kernel)
+                                               read_kernel, bridge=net["bridge"])
         if changed and not errors:
             log(f"network {name}: {changed} change(s); {len(desired)} remote endpoint(s) programmed")
         for error in errors:

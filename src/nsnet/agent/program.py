@@ -6,7 +6,7 @@ fdb and one neighbour dump) when a network is first seen, on resync, and
 periodically, so entries changed behind the agent's back are put right too."""
 
 from ..plan import Plan, execute_best_effort
-from ..steps_overlay import AddFdb, AddNeigh, DeleteFdb, DeleteNeigh
+from ..steps_overlay import AddFdb, AddNeigh, AnnounceNeigh, DeleteFdb, DeleteNeigh
 
 
 def diff(vxlan: str, desired: dict, fdb: dict, neigh: dict) -> list:
@@ -41,14 +41,18 @@ class Programmer:
             if key not in keep:
                 del self.programmed[key]
 
-    def sync(self, key: tuple, vxlan: str, desired: dict, read_kernel: bool = False) -> tuple[int, list[str]]:
-        """Bring `vxlan` to `desired`; returns (changes made, errors)."""
+    def sync(self, key: tuple, vxlan: str, desired: dict, read_kernel: bool = False,
+             bridge: str | None = None) -> tuple[int, list[str]]:
+        """Bring `vxlan` to `desired`; returns (changes made, errors). New
+        neighbours are announced on `bridge` (see kernel/garp.py)."""
         if read_kernel or key not in self.programmed:
             fdb = self.kernel.fdb_entries(None, vxlan)
             neigh = self.kernel.neigh_entries(None, vxlan)
         else:
             fdb, neigh = as_tables(self.programmed[key])
         steps = diff(vxlan, desired, fdb, neigh)
+        if bridge:
+            steps += [AnnounceNeigh(bridge, s.ip, s.mac) for s in steps if isinstance(s, AddNeigh)]
         errors = execute_best_effort(Plan(steps), self.kernel) if steps else []
         if errors:
             self.programmed.pop(key, None)  # read the kernel back next time

@@ -2,6 +2,7 @@
 
 import click
 
+from ..errors import InvalidInput
 from . import output
 from .common import show_result
 from .context import dry_run_option, pass_ctx, publish_option
@@ -31,7 +32,7 @@ def create(ctx, name, driver, subnet, gateway, mtu, bridge, internal, no_masquer
         result = ctx.engine.overlay_create(name, subnet=subnet, vni=vni, gateway=gateway, mtu=mtu, bridge=bridge,
                                            internal=internal, masquerade=not no_masquerade, dry_run=dry_run)
     elif vni is not None:
-        raise click.UsageError("--vni is only for --driver overlay")
+        raise InvalidInput("--vni is only for --driver overlay")
     else:
         result = ctx.engine.network_create(name, driver=driver, subnet=subnet, gateway=gateway, mtu=mtu,
                                            bridge=bridge, internal=internal, masquerade=not no_masquerade,

@@ -96,9 +96,19 @@ class Kernel:
         return nsfs.open_fd(self.host_netns) if self.host_netns else None
 
     def netns_create(self, name: str) -> None:
-        """New namespace with `lo` up; its netlink socket is opened from inside."""
+        """New namespace with `lo` up; its netlink socket is opened from inside.
+        New interfaces there get no IPv6 (nsnet is IPv4-only): without this,
+        every new veth's router solicitations, DAD and MLD reports are flooded
+        to every port of its bridge, and attaching the N-th sandbox costs O(N)
+        (measured: 2 ms at N=0, 8 ms at N=600; flat with it)."""
+
+        def inside():
+            with open("/proc/sys/net/ipv6/conf/default/disable_ipv6", "w") as f:
+                f.write("1")
+            return Channel()
+
         try:
-            chan = nsfs.create(name, on_enter=Channel)
+            chan = nsfs.create(name, on_enter=inside)
         except FileExistsError:
             raise KernelError(f"network namespace '{name}' already exists", errno.EEXIST)
         except OSError as exc:
@@ -266,6 +276,8 @@ class Kernel:
             self._newlink(ns, f"creating veth {ifname}", attrs, up=True)
         finally:
             os.close(peer_fd)
+        if ns is None:  # the host end, too, stays quiet on IPv6 (see netns_create)
+            self.sysctl_set(None, f"net.ipv6.conf.{ifname}.disable_ipv6", "1")
         self.link_set(peer_ns, peer_ifname, up=True)
 
     def link_set(self, ns, ifname, up=None, master=None, mtu=None) -> None:
@@ -507,6 +519,14 @@ class Kernel:
         from . import fdb
 
         return fdb.neigh_entries(self, ns, ifname)
+
+    def arp_announce(self, ns, ifname, ip, mac) -> None:
+        from . import garp
+
+        try:
+            garp.announce(self, ns, ifname, ip, mac)
+        except OSError as exc:
+            raise _fail(f"announcing {ip} on {ifname}", exc)
 
 
 class _EnteredByName:

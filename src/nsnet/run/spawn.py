@@ -106,14 +106,17 @@ def _supervisor(launch, report_w: int, cfg: dict) -> None:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         status_r, status_w = os.pipe()
+        home_pid_ns = None
         if launch.isolate_pid:
-            from .sysns import unshare_pid
+            from . import sysns
 
-            unshare_pid()  # S2 forks exactly once; that child is pid 1
+            home_pid_ns = sysns.own_pid_ns()
+            sysns.unshare_pid()  # the next child is pid 1 of a new PID namespace
         pid = os.fork()
         if pid == 0:
-            os.close(report_w)
             launch_mod.child(launch, status_w, stdio=(devnull, out_w, err_w))
+        if home_pid_ns is not None:
+            sysns.restore_pid_ns(home_pid_ns)  # so the supervisor (--rm cleanup) can fork again
         launch_mod.hand_over(pid, None)
         for fd in (out_w, err_w, status_w, devnull):
             os.close(fd)

@@ -25,6 +25,19 @@ def unshare_pid() -> None:
     _check(_libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
 
 
+def own_pid_ns() -> int:
+    return os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+
+
+def restore_pid_ns(fd: int) -> None:
+    """Later children are born in our own PID namespace again (after unshare_pid
+    and the one fork it was for; else any later fork fails once that pid 1 exits)."""
+    try:
+        _check(_libc.setns(fd, CLONE_NEWPID), "setns(CLONE_NEWPID)")
+    finally:
+        os.close(fd)
+
+
 def enter(netns: str | None, private_mounts: bool) -> None:
     """Join the sandbox the way `nsnet exec` does. With private_mounts, also
     make sure the process has a mount namespace of its own even when it stays

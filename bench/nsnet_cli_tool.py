@@ -1,0 +1,75 @@
+"""nsnet through its command line, as a shell user runs it: one `nsnet`
+process per sandbox, so Python start-up and imports are part of each attach.
+
+    create_sandbox(i) = nothing (the CLI makes the netns and attaches in one call)
+    attach(i)         = nsnet sandbox create <i> --network net0
+    teardown          = nsnet sandbox rm <all names>   (one process; reported ÷N)
+                        nsnet network rm net0 --force
+
+The engine is pointed at the bench's host namespace and state directory
+through NSNET_HOST_NETNS / NSNET_STATE_DIR (and NSNET_NETNS_PREFIX, so the
+harness finds the sandboxes by its own prefix).
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+from .nsnet_tool import import_error
+from .tool import Endpoint, Tool
+
+SUBNET, GATEWAY = "10.89.0.0/16", "10.89.0.1"
+NSNET = os.path.join(os.path.dirname(sys.executable), "nsnet")
+ADDR = re.compile(r"net0=(\d+\.\d+\.\d+\.\d+)")
+
+
+class NsnetCliTool(Tool):
+    family = "nsnet"
+    name, label = "nsnet-cli", "nsnet CLI"
+    slow = True  # ~0.25 s per call, flat in N: fewer rounds, and N <= 50
+    max_n = 50
+
+    def __init__(self):
+        super().__init__(False)
+        self.gateway = GATEWAY
+        self.env: dict = {}
+
+    def available(self):
+        why = import_error()
+        if why is None and not os.access(NSNET, os.X_OK):
+            why = f"{NSNET} missing (pip install -e .)"
+        return why
+
+    def nsnet(self, *args: str) -> str:
+        res = subprocess.run([NSNET, *args], env=self.env, check=False, capture_output=True, text=True,
+                             timeout=60)
+        if res.returncode != 0:
+            raise RuntimeError(f"nsnet {' '.join(args[:3])}: rc={res.returncode} {res.stderr.strip()[-300:]}")
+        return res.stdout
+
+    def setup_host(self, host):
+        super().setup_host(host)
+        self.env = dict(os.environ, NSNET_HOST_NETNS=host.name, NSNET_STATE_DIR=f"{host.tmpdir}/state",
+                        NSNET_NETNS_PREFIX=host.sandbox_prefix)
+        self.nsnet("network", "create", "net0", "--subnet", SUBNET)
+
+    def create_sandbox(self, i):
+        return self.host.sandbox_name(i)
+
+    def attach(self, i):
+        out = self.nsnet("sandbox", "create", str(i), "--network", "net0")
+        m = ADDR.search(out)
+        self.endpoints[i] = Endpoint(self.host.sandbox_name(i), m.group(1) if m else None)
+        return self.endpoints[i]
+
+    def teardown_all(self):
+        n = len(self.endpoints)
+        t0 = time.perf_counter()
+        if n:
+            self.nsnet("sandbox", "rm", *(str(i) for i in sorted(self.endpoints)))
+        each = (time.perf_counter() - t0) * 1000 / max(1, n)
+        self.nsnet("network", "rm", "net0", "--force")
+        self.endpoints.clear()
+        return [each] * n
