@@ -1,0 +1,142 @@
+"""Markdown sections for the workloads beside the attach grid (data["extras"])."""
+
+from .stats import summary
+
+LABELS = {"nsnet-api": "nsnet (Python API)", "nsnet-cli": "nsnet CLI (`nsnet up/down FILE`)",
+          "mininet": "Mininet 2.3, LinuxBridge, no controller"}
+
+
+def _s(xs) -> str:
+    if not xs:
+        return "–"
+    s = summary(xs)
+    rng = f" ({s['min']:.2f}–{s['max']:.2f})" if len(xs) > 1 else ""
+    return f"{s['median']:.2f}{rng}"
+
+
+def _failed(name, rec) -> list[str]:
+    return [f"**{name}: failed** ({rec['error']})", ""] if rec and "error" in rec else []
+
+
+def topology(ex: dict) -> list[str]:
+    rec = ex.get("topology")
+    if not rec or "runs" not in rec:
+        return _failed("topology", rec)
+    runs = [r for r in rec["runs"] if "error" not in r]
+    out = [f"## Topology: {rec['n']} sandboxes on {rec['nets']} bridges, up / no-change up / down (s)", "",
+           "Median (min–max) over interleaved rounds. nsnet: a generated topology file, `up` (validate, create "
+           "the networks, then every sandbox with its attachment, then drift check), `up` again (nothing to "
+           f"do), `down`. Mininet: `build()` + `start()` of {rec['n']} hosts on one LinuxBridge, `stop()`.", "",
+           "| tool | up | no-change up | down | up ratio nsnet/Mininet | down ratio | rounds | verified |",
+           "|---|---|---|---|---|---|---|---|"]
+    mn = {k: summary([r[k] for r in runs if r["tool"] == "mininet"]) for k in ("up_s", "down_s")}
+    for tool in ("nsnet-api", "nsnet-cli", "mininet"):
+        mine = [r for r in runs if r["tool"] == tool]
+        if not mine:
+            continue
+        ratio = []
+        for k in ("up_s", "down_s"):
+            m = summary([r[k] for r in mine])
+            ratio.append(f"{m['median'] / mn[k]['median']:.2f}" if tool != "mininet" and mn[k].get("n") else "–")
+        ok = sum(1 for r in mine if r.get("verify", {}).get("ok") and not r.get("leftovers"))
+        out.append(f"| {LABELS[tool]} | {_s([r['up_s'] for r in mine])} | "
+                   f"{_s([r['noop_s'] for r in mine if 'noop_s' in r])} | {_s([r['down_s'] for r in mine])} | "
+                   f"{ratio[0]} | {ratio[1]} | {len(mine)} | {ok}/{len(mine)} |")
+    errs = [r for r in rec["runs"] if "error" in r]
+    out += [""] + [f"- {r['tool']} round {r['round']} failed: {r['error']}" for r in errs]
+    return out + ["verified = ping gateway and a sandbox on the same bridge after `up`, no-change `up` made 0 "
+                  "changes, and nothing (link, namespace, DNS server) left after `down`.", "",
+                  "![topology up/down](img/bench-topology.png)", ""]
+
+
+def ports(ex: dict) -> list[str]:
+    r = ex.get("ports")
+    if not r or "count" not in r:
+        return _failed("ports", r)
+    c = r["count"]
+    return [f"## {c:,} published ports on one sandbox (ms per `port_publish` / `port_unpublish`)", "",
+            f"| | 1st | {c:,}th | first tenth (median) | last tenth (median) | all (median) |",
+            "|---|---|---|---|---|---|",
+            f"| add | {r['add_first_ms']:.2f} | {r['add_last_ms']:.2f} | {r['add_first10_ms']:.2f} | "
+            f"{r['add_last10_ms']:.2f} | {r['add_median_ms']:.2f} |",
+            f"| remove | {r['rm_first_ms']:.2f} | {r['rm_last_ms']:.2f} | {r['rm_first10_ms']:.2f} | "
+            f"{r['rm_last10_ms']:.2f} | {r['rm_median_ms']:.2f} |", "",
+            f"nftables rules in the prerouting chain with {c:,} ports published: {r['prerouting_rules']} "
+            "(ports are map elements, not rules). Removal runs from the first port published to the last, so "
+            "the first removal happens with all ports present.", "",
+            "![port add/remove time vs number of ports](img/bench-ports.png)", ""]
+
+
+IPERF = [("veth_direct", "veth pair, hand-made (the floor)"), ("raw_bridge", "two veths on a hand-made bridge"),
+         ("nsnet_bridge", "two nsnet sandboxes on an nsnet bridge"),
+         ("direct", "outside netns → sandbox, routed by the host"),
+         ("published", "outside netns → host:port, DNAT to the same sandbox")]
+
+
+def iperf(ex: dict) -> list[str]:
+    r = ex.get("iperf")
+    if not r or "samples" not in r:
+        return _failed("iperf3", r)
+    out = [f"## Data plane: iperf3, one TCP stream, Gbit/s ({r['rounds']} interleaved rounds × {r['seconds']} s)",
+           "", "| path | Gbit/s median (min–max) | ratio |", "|---|---|---|"]
+    ratio = {"nsnet_bridge": ("raw_bridge", "× hand-made bridge"), "published": ("direct", "× direct")}
+    for key, label in IPERF:
+        extra = ""
+        if key in ratio:
+            base, what = ratio[key]
+            extra = f"{r[key] / r[base]:.2f}{what}"
+        out.append(f"| {label} | {_s(r['samples'][key])} | {extra} |")
+    return out + ["", "![throughput](img/bench-iperf.png)", ""]
+
+
+def dns(ex: dict) -> list[str]:
+    r = ex.get("dns")
+    if not r or "runs" not in r:
+        return _failed("dns", r)
+    out = [f"## DNS: nsnet's server with {r['names']:,} names (one network, {r['names']:,} sandboxes)", "",
+           "Closed loop, one query in flight per client, random names; clients are Python processes in "
+           "sandboxes. The server never forwards (the bench host has an empty resolv.conf).", "",
+           "| clients | answers | lost | queries/s | p50 ms | p99 ms |", "|---|---|---|---|---|---|"]
+    for x in r["runs"]:
+        out.append(f"| {x['clients']} | {x['queries']:,} | {x['lost']} | {x['qps']:,.0f} | {x['p50_ms']:.3f} | "
+                   f"{x['p99_ms']:.3f} |")
+    return out + ["", f"Server RSS: {r['rss_mb']:.1f} MB after loading the names, "
+                      f"{r.get('rss_after_mb', r['rss_mb']):.1f} MB after the load.", ""]
+
+
+RUN = [("cli", "`nsnet run -d` (create + attach + publish) → accepting"),
+       ("api", "`Engine.run(detach=True)` → accepting"),
+       ("exist", "`nsnet run -d --sandbox` (existing sandbox) → accepting"),
+       ("api_exist", "`Engine.run(sandbox=…)` → accepting"), ("server", "the server alone"),
+       ("python_bare", "`python -c pass`"), ("ps_cli", "`nsnet ps` (as installed)"),
+       ("ps_lazy_init", "`nsnet ps`, fast path with a lazy `nsnet/__init__`")]
+
+
+def run(ex: dict) -> list[str]:
+    r = ex.get("run")
+    if not r or "cli" not in r:
+        return _failed("run", r)
+    out = [f"## `nsnet run` and `nsnet ps` start-up (ms, median [min–max] of {r['n']}; from bench/run.py)", "",
+           "| what | ms |", "|---|---|"]
+    out += [f"| {label} | {r[k]['median']:.1f} [{r[k]['min']:.1f}–{r[k]['max']:.1f}] |" for k, label in RUN if k in r]
+    return out + ["", f"Overhead over the server's own start-up: CLI {r['overhead_cli']:.0f} ms, API "
+                      f"{r['overhead_api']:.0f} ms (existing sandbox: CLI {r['overhead_exist']:.0f}, API "
+                      f"{r['overhead_api_exist']:.0f}).", ""]
+
+
+def overlay(ex: dict) -> list[str]:
+    r = ex.get("overlay")
+    if not r or "throughput" not in r:
+        return _failed("overlay", r)
+    tp, j = r["throughput"], r["join"]
+    out = ["## Overlay (VXLAN across two host namespaces; from bench/overlay.py)", "",
+           "| path | Gbit/s median (min–max) |", "|---|---|"]
+    out += [f"| {k} | {_s(v)} |" for k, v in tp["gbps"].items()]
+    return out + ["", f"overlay / routed underlay = {tp['overlay_vs_routed']:.2f}; overlay / host-to-host = "
+                      f"{tp['overlay_vs_underlay']:.2f}. Join latency (connect on host A until a sandbox on "
+                      f"host B gets a ping reply): median {j['median_join_ms']:.1f} ms of {len(j['join_ms'])} "
+                      f"(the connect call itself {j['median_connect_call_ms']:.1f} ms).", ""]
+
+
+def render(ex: dict) -> list[str]:
+    return topology(ex) + ports(ex) + iperf(ex) + dns(ex) + run(ex) + overlay(ex)

@@ -1,0 +1,98 @@
+"""The targets nsnet's issues set, checked against one results file.  A row is
+(target, what was measured, verdict); the verdict is an observation on this
+machine under the load it had, never a test result."""
+
+import statistics
+
+MET, MISSED, NONE = "met", "**not met**", "not measured"
+
+
+def _verdict(ok) -> str:
+    return NONE if ok is None else (MET if ok else MISSED)
+
+
+def _get(table, tool, n, *keys):
+    f = table.get(tool, {}).get(n)
+    for k in keys:
+        if not f:
+            return None
+        f = f.get(k)
+    return f
+
+
+def _med(runs, tool, key):
+    xs = [r[key] for r in runs if r.get("tool") == tool and key in r and "error" not in r]
+    return statistics.median(xs) if xs else None
+
+
+def attach_rows(table) -> list[tuple]:
+    rows = []
+    med, p90 = _get(table, "nsnet", 200, "sandbox", "median"), _get(table, "nsnet", 200, "sandbox", "p90")
+    rows.append(("attach (create netns + connect) ≤ 3 ms at N=200",
+                 "–" if med is None else f"{med:.2f} ms median, p90 {p90:.2f}", _verdict(None if med is None
+                                                                                      else med <= 3.0)))
+    cni = _get(table, "cni-bridge", 200, "sandbox", "median")
+    ratio = cni / med if cni and med else None
+    rows.append(("≥ 4× faster than the CNI bridge plugin at N=200",
+                 "–" if ratio is None else f"{ratio:.1f}× ({cni:.1f} vs {med:.2f} ms)",
+                 _verdict(None if ratio is None else ratio >= 4)))
+    diffs = {n: table["nsnet-port"][n]["sandbox"]["median"] - table["nsnet"][n]["sandbox"]["median"]
+             for n in sorted(table.get("nsnet-port", {})) if n in table.get("nsnet", {})}
+    rows.append(("one published port adds ≤ 0.5 ms, flat in N",
+                 ", ".join(f"N={n}: {d:+.2f} ms" for n, d in diffs.items()) or "–",
+                 _verdict(None if not diffs else all(d <= 0.5 for d in diffs.values()))))
+    td = _get(table, "nsnet", 200, "teardown_total_s")
+    rows.append(("teardown of 200 sandboxes ≤ 1 s", "–" if td is None else f"{td:.2f} s",
+                 _verdict(None if td is None else td <= 1.0)))
+    return rows
+
+
+def extra_rows(ex: dict) -> list[tuple]:
+    rows = []
+    ip = ex.get("iperf", {})
+    if "raw_bridge" in ip:
+        r1, r2 = ip["nsnet_bridge"] / ip["raw_bridge"], ip["published"] / ip["direct"]
+        rows += [("bridge throughput ≥ 0.95× a hand-made bridge", f"{r1:.2f}× ({ip['nsnet_bridge']:.1f} vs "
+                  f"{ip['raw_bridge']:.1f} Gbit/s)", _verdict(r1 >= 0.95)),
+                 ("published port ≥ 0.9× the same server reached directly", f"{r2:.2f}× ({ip['published']:.1f} "
+                  f"vs {ip['direct']:.1f} Gbit/s)", _verdict(r2 >= 0.9))]
+    topo = ex.get("topology", {})
+    runs = topo.get("runs", [])
+    for key, label, limit in (("up_s", "up", 1.0), ("down_s", "down", 1.0), ("noop_s", "no-change up", 0.3)):
+        api, cli = _med(runs, "nsnet-api", key), _med(runs, "nsnet-cli", key)
+        if api is not None:
+            rows.append((f"topology of {topo['n']} sandboxes: {label} ≤ {limit:g} s",
+                         f"API {api:.2f} s, CLI {cli:.2f} s" if cli is not None else f"API {api:.2f} s",
+                         _verdict(api <= limit) + ("" if cli is None or (cli <= limit) == (api <= limit)
+                                                   else f" (CLI {_verdict(cli <= limit)})")))
+    dns = ex.get("dns", {})
+    if dns.get("runs"):
+        eight = dns["runs"][-1]
+        rss = max(dns["rss_mb"], dns.get("rss_after_mb", 0))
+        rows += [(f"DNS ≥ 5,000 queries/s ({eight['clients']} clients)", f"{eight['qps']:,.0f} q/s",
+                  _verdict(eight["qps"] >= 5000)),
+                 ("DNS p99 latency ≤ 5 ms", f"{eight['p99_ms']:.2f} ms", _verdict(eight["p99_ms"] <= 5)),
+                 (f"DNS server RSS ≤ 40 MB ({dns['names']:,} names)", f"{rss:.1f} MB", _verdict(rss <= 40))]
+    run = ex.get("run", {})
+    if "overhead_cli" in run:
+        rows += [("`nsnet run -d` to a listening server: overhead ≤ 50 ms",
+                  f"CLI {run['overhead_cli']:.0f} ms, API {run['overhead_api']:.0f} ms",
+                  _verdict(run["overhead_cli"] <= 50) + ("" if run["overhead_cli"] <= 50 else
+                                                         f" (API {_verdict(run['overhead_api'] <= 50)})")),
+                 ("`nsnet ps` start-up ≤ 20 ms", f"{run['ps_cli']['median']:.0f} ms",
+                  _verdict(run["ps_cli"]["median"] <= 20))]
+    ov = ex.get("overlay", {})
+    if "throughput" in ov:
+        r = ov["throughput"]["overlay_vs_routed"]
+        j = ov["join"]["median_join_ms"]
+        rows += [("overlay throughput ≥ 0.8× routed underlay", f"{r:.2f}×", _verdict(r >= 0.8)),
+                 ("overlay join (connect until the other host pings it) ≤ 200 ms", f"{j:.0f} ms",
+                  _verdict(j <= 200))]
+    return rows
+
+
+def render(table, extras: dict) -> list[str]:
+    rows = attach_rows(table) + extra_rows(extras)
+    out = ["| target | measured | verdict |", "|---|---|---|"]
+    out += [f"| {t} | {m} | {v} |" for t, m, v in rows]
+    return out
