@@ -49,40 +49,20 @@ def figures(runs: list[dict]) -> dict:
 
 
 def errors(data: dict) -> list[dict]:
-    return [r for r in data.get("attach", []) + data.get("mininet", []) if "error" in r]
+    return [r for r in data.get("attach", []) if "error" in r]
 
 
-def mininet(data: dict) -> dict:
-    """{n: {build_s, start_s, stop_s, rounds, ok}} medians over rounds."""
-    groups = defaultdict(list)
-    for r in data.get("mininet", []):
-        if "error" not in r:
-            groups[r["n"]].append(r)
-    return {n: {"build_s": statistics.median(r["build_s"] + r["start_s"] for r in rs),
-                "stop_s": statistics.median(r["stop_s"] for r in rs),
-                "rounds": len(rs),
-                "ok": sum(1 for r in rs if r.get("ping_peer") and r.get("bridge_ports") == n
-                          and not r.get("leftovers"))}
-            for n, rs in groups.items()}
-
-
-def iperf(data: dict) -> dict:
-    groups = defaultdict(list)
-    for r in data.get("iperf", []):
-        if "error" not in r:
-            groups[r["topology"]].append(r["gbit_s"])
-    return {t: summary(v) for t, v in groups.items()}
-
-
-def nsnet_ratio(table: dict, tools: dict, peer: str, n: int) -> tuple[float, bool] | None:
+def nsnet_ratio(table: dict, tools: dict, peer: str, n: int, base: str = "nsnet") -> tuple[float, bool] | None:
     """(median per-sandbox time of nsnet / the peer's, fallback).  nsnet with
-    the peer's port setting when measured; else plain nsnet (fallback=True)."""
+    the peer's port setting when measured (the API only); else `base` without
+    a port (fallback=True when the peer had one)."""
     b = table.get(peer, {}).get(n)
-    want = "nsnet-port" if tools.get(peer, {}).get("ports") else "nsnet"
+    ported = tools.get(peer, {}).get("ports")
+    want = "nsnet-port" if ported and base == "nsnet" else base
     a = table.get(want, {}).get(n)
-    fallback = a is None and want == "nsnet-port"
-    if fallback:
-        a = table.get("nsnet", {}).get(n)
+    fallback = bool(ported) and want != "nsnet-port"
+    if a is None and want == "nsnet-port":
+        a, fallback = table.get("nsnet", {}).get(n), True
     if not a or not b:
         return None
     return a["sandbox"]["median"] / b["sandbox"]["median"], fallback

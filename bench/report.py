@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 from . import aggregate as agg
+from . import plots_extras, report_extras, targets
 from .plots import write_plots
 from .results import RESULTS_DIR, load
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC, IMG = ROOT / "docs" / "benchmarks.md", ROOT / "docs" / "img"
+ANALYSIS = Path(__file__).with_name("analysis.md")
 METHOD = (
     "Every run happens in a fresh throwaway host namespace; rounds of the tools are "
     "interleaved (A B C, B C A, ...) and the harness waits for the kernel to free the "
@@ -22,13 +24,16 @@ METHOD = (
 NETNS_NOTE = (
     "(÷N: batch variant, total time divided by N.) "
     "CNI and netavark sandboxes are created in-process (unshare + bind mount, like a "
-    "runtime); the iproute2 variants use `ip netns add`; nsnet uses `sandbox_create`."
+    "runtime); the iproute2 variants use `ip netns add`; nsnet uses `sandbox_create`; "
+    "nsnet CLI runs `nsnet sandbox create NAME --network net0` as a new process each time "
+    "(Python start-up and imports included; its netns time is part of its attach)."
 )
 TEARDOWN_NOTE = (
     "Tools that only delete the sandbox's namespace (nsnet, the iproute2 variants) return "
     "before the kernel has freed its links; CNI and netavark delete the veth themselves "
     "(each deletion waits for an RCU grace period). The kernel's asynchronous part shows as "
-    "'settle s' under Checks."
+    "'settle s' under Checks. nsnet CLI removes all sandboxes with one `nsnet sandbox rm` "
+    "(÷N)."
 )
 CHECKS_NOTE = (
     "verify = ping gateway + ping another sandbox (+ TCP to a published port); "
@@ -61,19 +66,37 @@ def _grid(table, tools, names, ns, cell) -> list[str]:
     return lines
 
 
+def _where(meta: dict) -> list[str]:
+    m = meta["machine"]
+    la0, la1 = meta.get("loadavg_start"), meta.get("loadavg_end")
+    load = ""
+    if la0 and la1:
+        load = (f" The machine was shared with other people's test runs: load average (1/5/15 min) "
+                f"{la0[0]:.1f}/{la0[1]:.1f}/{la0[2]:.1f} at the start, {la1[0]:.1f}/{la1[1]:.1f}/{la1[2]:.1f} "
+                f"at the end; work that was not the bench's kept {meta.get('other_cpu_pct', 0):.0f}% of the "
+                f"{m['nproc']} CPUs busy on average over the run, so absolute times here are inflated and "
+                "noisy; ratios from interleaved rounds hold up better.")
+    vers = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
+    return [f"Measured {meta['date']} by `bench/run_all.py{' --quick' if meta['quick'] else ''}` "
+            f"({meta['elapsed_s'] / 60:.1f} min) on {m['nproc']} CPUs ({m['cpu']}), "
+            f"{m['memory_gib']} GiB RAM, kernel {m['kernel']}, {m['os']}, Python {m.get('python', '?')}."
+            f"{load}", "", f"Peers: {vers}.", "",
+            "Generated from `bench/results/` by `python -m bench.report`; do not edit by hand "
+            "(the analysis comes from `bench/analysis.md`).", ""]
+
+
 def render(data: dict) -> str:
     meta, tools = data["meta"], data["tools"]
     table = agg.by_tool_n(data)
     names = [t for t in tools if t in table]
     ns = sorted({n for t in table.values() for n in t})
-    m = meta["machine"]
-    where = (f"Measured {meta['date']} by `bench/run_all.py{' --quick' if meta['quick'] else ''}` "
-             f"({meta['elapsed_s'] / 60:.1f} min) on {m['nproc']} CPUs ({m['cpu']}), "
-             f"{m['memory_gib']} GiB RAM, kernel {m['kernel']}, {m['os']}. Generated from "
-             "`bench/results/` by `python -m bench.report`; do not edit by hand.")
-    out = ["# Benchmarks", "", where, "", METHOD, ""]
+    extras = data.get("extras", {})
+    out = ["# Benchmarks", "", *_where(meta), METHOD, ""]
     if meta.get("skipped"):
         out += ["Skipped: " + "; ".join(f"**{k}** ({v})" for k, v in meta["skipped"].items()), ""]
+    out += ["## Targets", "", *targets.render(table, extras), "",
+            "A verdict is what this run measured on this machine under the load above, not a test result.", ""]
+    out += _analysis(data)
     out += ["## Create netns + attach, per sandbox (ms, median / p90)", "",
             *_grid(table, tools, names, ns, lambda f: _cell(f, "sandbox")), "",
             NETNS_NOTE, "",
@@ -85,54 +108,71 @@ def render(data: dict) -> str:
     out += ["## Teardown, per sandbox (ms, median / p90)", "",
             *_grid(table, tools, names, ns, lambda f: _cell(f, "teardown")), "",
             TEARDOWN_NOTE, "", "![teardown per sandbox vs N](img/bench-teardown.png)", ""]
-    out += _topology(table, tools, names, agg.mininet(data))
-    out += _iperf(agg.iperf(data)) + _checks(table, tools, names, ns, data)
+    out += _totals(table, tools, names)
+    out += report_extras.render(extras)
+    out += _checks(table, tools, names, ns, data)
     return "\n".join(out) + "\n"
+
+
+def _analysis(data: dict) -> list[str]:
+    out = ["## Where the time goes", ""]
+    if ANALYSIS.exists():
+        out += [ANALYSIS.read_text().strip(), ""]
+    prof = data.get("profile")
+    if not prof or "workloads" not in prof:
+        return out
+    out += ["### cProfile of this run (own time per bucket, s; cProfile inflates the Python buckets)", "",
+            "| workload | wall | " + " | ".join(BUCKET_SHORT) + " |", "|---|---|" + "---|" * len(BUCKET_SHORT)]
+    for name, w in prof["workloads"].items():
+        cells = [f"{w['buckets'].get(b, 0):.2f}" for b in BUCKET_SHORT.values()]
+        out.append(f"| {name} | {w['wall_s']:.2f} | " + " | ".join(cells) + " |")
+    ci = prof.get("cli_imports")
+    if ci and ci.get("import_ms"):
+        top = ", ".join(f"`{n}` {ms:.0f}" for n, ms, depth in ci["top"] if depth >= 1)
+        out += ["", f"CLI start-up: `import nsnet.cli.main` takes {ci['import_ms']:.0f} ms "
+                    f"(`python -c pass` {ci['python_bare_ms']:.0f} ms); the biggest imports (ms, cumulative): {top}."]
+    return out + [""]
+
+
+BUCKET_SHORT = {"kernel netlink": "kernel: netlink requests",
+                "netns mount/umount": "kernel: netns create/delete (unshare, mount, umount, rmdir)",
+                "SQLite": "SQLite store", "pyroute2 encode": "pyroute2 message encoding",
+                "DNS upkeep": "DNS server upkeep (signal, resolv.conf, start)",
+                "nft": "nftables (libnftables)", "files": "file system (/proc scans, /etc/netns files)",
+                "sleep": "sleeping / waiting", "other Python": "other Python (nsnet and stdlib)"}
 
 
 def _ratios(table, tools, names, ns) -> list[str]:
     head = ["## nsnet / peer (ratio of per-sandbox medians; < 1 means nsnet is faster)", ""]
-    if "nsnet" not in table and "nsnet-port" not in table:
+    if not any(t in table for t in ("nsnet", "nsnet-port", "nsnet-cli")):
         return head + ["nsnet was not measured in this run.", ""]
     peers = [t for t in names if not t.startswith("nsnet")]
+    mine = [b for b in ("nsnet", "nsnet-cli") if b in table or (b == "nsnet" and "nsnet-port" in table)]
 
-    def cell(peer, n):
-        r = agg.nsnet_ratio(table, tools, peer, n)
+    def cell(base, peer, n):
+        r = agg.nsnet_ratio(table, tools, peer, n, base)
         return "–" if r is None else f"{r[0]:.2f}" + ("*" if r[1] else "")
 
-    lines = ["| peer | " + " | ".join(f"N={n}" for n in ns) + " |", "|---|" + "---|" * len(ns)]
+    cols = [(b, n) for b in mine for n in ns if b != "nsnet-cli" or n in table.get("nsnet-cli", {})]
+    lines = ["| peer | " + " | ".join(f"{'CLI ' if b == 'nsnet-cli' else ''}N={n}" for b, n in cols) + " |",
+             "|---|" + "---|" * len(cols)]
     for p in peers:
-        lines.append(f"| {tools[p]['label']} | " + " | ".join(cell(p, n) for n in ns) + " |")
-    note = ("\\* nsnet without a published port against the peer with one (nsnet's port "
-            "publishing is not benchmarked yet): a lower bound for nsnet's time.")
-    if any("*" in ln for ln in lines[2:]):
-        lines += ["", note]
-    return head + lines + [""]
+        lines.append(f"| {tools[p]['label']} | " + " | ".join(cell(b, p, n) for b, n in cols) + " |")
+    note = ("\\* nsnet without a published port against the peer with one: a lower bound for nsnet's time. "
+            "Plain N columns: nsnet's Python API (against a peer with a port: nsnet with a port); CLI columns: "
+            "`nsnet sandbox create` processes (no port).")
+    return head + lines + ["", note, ""]
 
 
-def _topology(table, tools, names, mn) -> list[str]:
-    n = 200 if any(200 in table.get(t, {}) for t in names) or 200 in mn else None
-    if n is None:
-        n = max([k for t in table.values() for k in t] + list(mn), default=0)
+def _totals(table, tools, names) -> list[str]:
+    n = 200 if any(200 in table.get(t, {}) for t in names) else max(
+        [k for t in table.values() for k in t], default=0)
     out = [f"## {n} sandboxes on one bridge: build and teardown (s, median over rounds)", "",
            "| tool | build | teardown |", "|---|---|---|"]
     for t in names:
         f = table[t].get(n)
         if f:
             out.append(f"| {tools[t]['label']} | {f['total_s']:.2f} | {f['teardown_total_s']:.2f} |")
-    if n in mn:
-        out.append(f"| Mininet 2.3 LinuxBridge (build+start / stop) | {mn[n]['build_s']:.2f} | "
-                   f"{mn[n]['stop_s']:.2f} |")
-    return out + [""]
-
-
-def _iperf(ip: dict) -> list[str]:
-    if not ip:
-        return []
-    out = ["## Data plane baseline: iperf3 TCP, Gbit/s (median, min–max)", "",
-           "| path | Gbit/s | rounds |", "|---|---|---|"]
-    for topo, s in sorted(ip.items()):
-        out.append(f"| {topo} | {s['median']:.1f} ({s['min']:.1f}–{s['max']:.1f}) | {s['n']} |")
     return out + [""]
 
 
@@ -148,6 +188,11 @@ def _checks(table, tools, names, ns, data) -> list[str]:
                 out.append(f"| {tools[t]['label']} | {n} | {f['rounds']} | {f['verify_ok']}/"
                            f"{f['rounds']} | {left} | {_pct(f['round_spread'])} | "
                            f"{f['other_cpu']:.0f}% | {f['load']:.1f} | {f['settle_s']:.1f} |")
+    ex = data.get("extras", {})
+    if ex:
+        out += ["", "| extra workload | took s | other CPU | load before | settle s |", "|---|---|---|---|---|"]
+        out += [f"| {k} | {r.get('elapsed_s', 0):.0f} | {r.get('other_cpu_pct', 0):.0f}% | "
+                f"{r.get('load_before', 0):.1f} | {r.get('settle', {}).get('settle_s', 0):.1f} |" for k, r in ex.items()]
     errs = agg.errors(data)
     if errs:
         out += ["", "Runs that failed:", ""]
@@ -167,7 +212,8 @@ def _pct(x: float) -> str:
 def write(data: dict) -> list[Path]:
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(render(data))
-    return [DOC] + write_plots(agg.by_tool_n(data), data["tools"], IMG)
+    return ([DOC] + write_plots(agg.by_tool_n(data), data["tools"], IMG)
+            + plots_extras.write(data.get("extras", {}), IMG))
 
 
 if __name__ == "__main__":

@@ -62,6 +62,7 @@ class Processes:
         spec.resolve_command(argv[0], full_env, workdir)
         self.require_privileges()
         record = self._new_record(name, sb_name, argv, detach, rm, isolate_pid, init, sandbox is None)
+        record["env_spec"], record["workdir"] = [str(e) for e in env or []], workdir  # for topology `up`
         if not state.reserve(self.settings.state_dir, name, record):
             raise Conflict(f"a process named '{name}' is already running (stop it or choose another --name)")
         return self._start(record, networks, publish, full_env, workdir, max_size, max_files)

@@ -12,7 +12,7 @@ transaction that is rolled back at the end, so later calls see earlier ones.
 import inspect
 
 from ..errors import Conflict
-from . import diff, owners
+from . import commands, diff, owners
 from .addresses import AddressPlan
 from .model import Topology
 from .runner import Outcome, Runner, rehearse
@@ -88,6 +88,7 @@ def _converge(engine, topo: Topology, state: diff.State, run: Runner, repair: bo
         fresh = (set(topo.sandboxes) - before_sbs) | (set(topo.networks) - before_nets) | replaced
         targets = [n for n in list(topo.sandboxes) + list(topo.networks) if n not in fresh]
         _repair(engine, run, targets, fresh)
+    commands.converge(engine, topo, run)
     return run.out
 
 

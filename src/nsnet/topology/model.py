@@ -34,6 +34,17 @@ class Sandbox:
     attachments: list[Attachment] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
     publish: list[str] = field(default_factory=list)
+    command: "Command | None" = None
+
+
+@dataclass
+class Command:
+    """A process `up` keeps running in its sandbox (and `down` stops)."""
+
+    argv: list[str]
+    env: list[str] = field(default_factory=list)  # "K=V"
+    workdir: str | None = None
+    isolate_pid: bool = False
 
 
 @dataclass

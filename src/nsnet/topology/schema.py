@@ -10,6 +10,8 @@ objects (references, overlaps, addresses in subnets) are in validate.py.
         networks: [NET, ...]  or  {NET: {ip, ifname}, ...}
         routes: ["DEST via GW", ...]  or  [{dest, via}, ...]
         publish: ["8080:80/tcp", ...]
+        command: "python3 -m http.server 80"  or  [argv, ...]   # kept running by `up`
+        env: {K: V} or ["K=V"]; workdir: /abs/dir; isolate_pid: true
     links: [{a, b, subnet | ip_a + ip_b, ifname_a, ifname_b}, ...]
     expect: {reach: ["a -> b", "a <-> b", "a -> b:80"], isolate: [...]}
     outside: {netns, ip, host_ip}
@@ -21,6 +23,7 @@ from .. import ipam
 from ..drivers import DRIVERS
 from ..engine.routes import parse_dest
 from ..names import check_ifname, check_name
+from . import commands
 from . import expect as expect_mod
 from . import publish as publish_mod
 from .model import Attachment, Link, Network, Outside, Route, Sandbox, Topology
@@ -28,7 +31,7 @@ from .reader import Reader
 
 TOP = ("name", "description", "networks", "sandboxes", "links", "expect", "outside")
 NETWORK = ("driver", "subnet", "gateway", "mtu", "bridge", "internal", "masquerade")
-SANDBOX = ("networks", "routes", "publish")
+SANDBOX = ("networks", "routes", "publish", "command", "env", "workdir", "isolate_pid")
 ATTACH = ("ip", "ifname")
 LINK = ("a", "b", "subnet", "ip_a", "ip_b", "ifname_a", "ifname_b")
 ROUTE = ("dest", "via")
@@ -113,6 +116,7 @@ def _sandbox(r: Reader, name: str, spec) -> Sandbox:
     for i, item in enumerate(r.seq([publish] if isinstance(publish, str) else publish, f"{path}.publish")):
         if r.call(f"{path}.publish[{i}]", publish_mod.parse, item):
             sb.publish.append(item)
+    sb.command = commands.parse(r, path, m)
     return sb
 
 

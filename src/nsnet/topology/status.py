@@ -5,7 +5,7 @@ Read-only; one store read and one kernel dump per namespace."""
 from dataclasses import asdict, dataclass
 
 from ..errors import NsnetError
-from . import diff, owners
+from . import commands, diff, owners
 from .model import Topology
 
 OK, MISSING, CHANGED, DRIFTED, EXTRA, CONFLICT = "ok", "missing", "changed", "drifted", "extra", "conflict"
@@ -37,6 +37,7 @@ def status(engine, topo: Topology) -> list[Row]:
     rows += [Row("network", n, EXTRA, "not in the file; `up` removes it")
              for n in sorted(mine_nets - set(topo.networks)) if n in state.networks]
     _drift(engine, rows)
+    rows += commands.status_rows(engine, topo, Row)
     return rows
 
 

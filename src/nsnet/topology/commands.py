@@ -1,0 +1,118 @@
+"""Commands in topology files: what each sandbox runs, kept running by `up`
+(through the engine's `run`, detached) and stopped by `down` (with the
+sandbox). A topology's process is named TOPOLOGY.SANDBOX."""
+
+import shlex
+
+from ..errors import NsnetError
+from .model import Command, Topology
+from .reader import Reader
+
+
+def parse(r: Reader, path: str, m: dict) -> Command | None:
+    raw = m.get("command")
+    extras = [k for k in ("env", "workdir", "isolate_pid") if m.get(k) is not None]
+    if raw is None:
+        for key in extras:
+            r.fail(f"{path}.{key}", "only applies with a 'command'")
+        return None
+    if isinstance(raw, str):
+        try:
+            argv = shlex.split(raw)
+        except ValueError as exc:
+            r.fail(f"{path}.command", f"cannot be split into words: {exc}")
+            return None
+    elif isinstance(raw, list) and all(isinstance(a, (str, int, float)) for a in raw):
+        argv = [str(a) for a in raw]
+    else:
+        r.fail(f"{path}.command", "expected a string or a list of strings")
+        return None
+    if not argv:
+        r.fail(f"{path}.command", "must not be empty")
+        return None
+    cmd = Command(argv)
+    env = m.get("env")
+    if isinstance(env, dict):
+        cmd.env = [f"{k}={v}" for k, v in env.items()]
+    elif isinstance(env, list) and all(isinstance(e, str) for e in env):
+        cmd.env = list(env)
+    elif env is not None:
+        r.fail(f"{path}.env", "expected a mapping K: V or a list of 'K=V'")
+    from ..run import spec
+
+    r.call(f"{path}.env", spec.parse_env, cmd.env)
+    workdir = r.string(m.get("workdir"), f"{path}.workdir")
+    if workdir is not None and r.call(f"{path}.workdir", spec.check_workdir, workdir) is not False:
+        cmd.workdir = workdir
+    isolate = m.get("isolate_pid", False)
+    if not isinstance(isolate, bool):
+        r.fail(f"{path}.isolate_pid", "expected true or false")
+    cmd.isolate_pid = isolate is True
+    return cmd
+
+
+def process_name(topo_name: str, sandbox: str) -> str:
+    return f"{topo_name}.{sandbox}"
+
+
+def _wanted(record: dict | None, cmd: Command) -> bool:
+    """Is `record` a running process of exactly this command?"""
+    from ..run import state
+
+    return (record is not None and record.get("state") == "running" and state.is_running(record)
+            and record.get("argv") == cmd.argv and bool(record.get("isolate_pid")) == cmd.isolate_pid
+            and record.get("env_spec", cmd.env) == cmd.env and record.get("workdir") == cmd.workdir)
+
+
+def converge(engine, topo: Topology, run) -> None:
+    """Start what should run and does not (or runs another command); stop the
+    topology's processes whose sandbox no longer declares a command."""
+    from ..run import state
+
+    sd = engine.settings.state_dir
+    for sb in topo.sandboxes.values():
+        name = process_name(topo.name, sb.name)
+        record = state.read(sd, name)
+        running = record is not None and record.get("state") == "running" and state.is_running(record)
+        if sb.command is None:
+            if running:
+                _call(run, f"- process '{name}'", engine.stop, name)
+            continue
+        if _wanted(record, sb.command):
+            continue
+        if running:
+            _call(run, f"~ process '{name}' (the command changed)", engine.stop, name)
+        label = f"+ process '{name}': {shlex.join(sb.command.argv)}"
+        _call(run, label, engine.run, sb.command.argv, name=name, sandbox=sb.name, detach=True,
+              env=sb.command.env, workdir=sb.command.workdir, isolate_pid=sb.command.isolate_pid)
+
+
+def _call(run, label: str, method, *args, **kwargs) -> None:
+    """Processes live outside the store: a dry run only names them."""
+    if run.out.dry_run:
+        run.out.changes.append(label)
+        run.out.commands.append(f"# {label}")
+        return
+    try:
+        run.call(label, method, *args, **kwargs)
+    except NsnetError as exc:
+        run.out.errors.append(f"{label}: {exc}")
+
+
+def status_rows(engine, topo: Topology, row_class) -> list:
+    from ..run import state
+
+    rows = []
+    for sb in topo.sandboxes.values():
+        if sb.command is None:
+            continue
+        name = process_name(topo.name, sb.name)
+        record = state.read(engine.settings.state_dir, name)
+        if _wanted(record, sb.command):
+            rows.append(row_class("process", name, "ok", f"pid {record.get('pid')}"))
+        elif record is not None and record.get("state") == "running" and state.is_running(record):
+            rows.append(row_class("process", name, "changed", "runs another command; `up` restarts it"))
+        else:
+            why = f"exited ({record.get('exit_code')})" if record else "not started"
+            rows.append(row_class("process", name, "missing", why))
+    return rows
