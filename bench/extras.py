@@ -68,6 +68,13 @@ def run_extras(plan: dict, settler, data: dict, skip: set) -> None:
         _script("run", ["--n", str(plan["run"])], data, settler, json_flag=True)
     if "overlay" not in skip:
         _script("overlay", plan["overlay"], data, settler, json_flag=False)
+    if "profile" not in skip:
+        from . import hotspots
+
+        n, count = plan["profile"]
+        print(f"profile: cProfile of attach/topology {n}, {count} ports; CLI imports", flush=True)
+        _guarded("profile", data, settler, n, lambda: hotspots.run_profiles(n, 4, count))
+        data["profile"] = data["extras"].pop("profile")
 
 
 def _ports_line(r: dict) -> str:

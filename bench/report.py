@@ -192,7 +192,8 @@ def _checks(table, tools, names, ns, data) -> list[str]:
     if ex:
         out += ["", "| extra workload | took s | other CPU | load before | settle s |", "|---|---|---|---|---|"]
         out += [f"| {k} | {r.get('elapsed_s', 0):.0f} | {r.get('other_cpu_pct', 0):.0f}% | "
-                f"{r.get('load_before', 0):.1f} | {r.get('settle', {}).get('settle_s', 0):.1f} |" for k, r in ex.items()]
+                f"{r.get('load_before', 0):.1f} | {r.get('settle', {}).get('settle_s', 0):.1f} |"
+                for k, r in ex.items()]
     errs = agg.errors(data)
     if errs:
         out += ["", "Runs that failed:", ""]

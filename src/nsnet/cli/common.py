@@ -14,6 +14,6 @@ def show_result(ctx, result, summary: str) -> None:
     if ctx.as_json:
         output.emit_json(result)
         return
-    output.console.print(summary, highlight=False)
+    output.line(summary)
     for error in (result or {}).get("errors", []) if isinstance(result, dict) else []:
         output.warning(error)

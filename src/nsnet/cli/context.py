@@ -2,8 +2,6 @@
 
 import click
 
-from ..engine import Engine
-
 
 class Context:
     def __init__(self, host_netns, state_dir, as_json, store=None):
@@ -14,8 +12,10 @@ class Context:
         self._engine = None
 
     @property
-    def engine(self) -> Engine:
+    def engine(self):
         if self._engine is None:
+            from ..engine import Engine
+
             self._engine = Engine(host_netns=self.host_netns, state_dir=self.state_dir, cluster_store=self.store)
         return self._engine
 

@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from .. import __version__
 from ..errors import NsnetError
 from . import output
 from .agent import agent, overlay
@@ -28,7 +29,7 @@ from .topology import check, down, graph, status, up
               help="Cluster store for overlay networks: etcd://HOST:PORT (default: SQLite in the state dir). "
                    "Env: NSNET_STORE.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.version_option(package_name="nsnet")
+@click.version_option(__version__, prog_name="nsnet")  # no metadata lookup: ~0.1 s
 @click.pass_context
 def cli(click_ctx, host_netns, state_dir, store, as_json):
     """nsnet: container networks from Linux primitives (no daemon, no images)."""
