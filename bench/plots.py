@@ -27,6 +27,8 @@ def _plot(table: dict, tools: dict, key: str, title: str, path: Path) -> Path | 
         base = name.removesuffix("-port")  # a peer and its +port variant share a colour
         color = "black" if mine else colors[bases.index(base) % len(colors)]
         ls = "--" if info.get("batch") else (":" if info.get("ports") else "-")
+        if name == "nsnet-cli":  # a process per sandbox: set apart from the API
+            color, ls = "dimgray", "-."
         ax.plot(ns, med, ls, marker="s" if info.get("ports") else "o", color=color,
                 linewidth=3 if mine else 1.5, label=info.get("label", name))
         if mine or not info.get("batch"):
@@ -43,7 +45,7 @@ def _plot(table: dict, tools: dict, key: str, title: str, path: Path) -> Path | 
     ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel("N sandboxes on one bridge")
     ax.set_ylabel("ms per sandbox (median; band p10-p90)")
-    ax.set_title(title + "  (dashed: batch, total/N; dotted: with a published port)",
+    ax.set_title(title + "  (dashed: batch, total/N; dotted: with a published port; black: nsnet)",
                  fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))

@@ -29,12 +29,14 @@ from bench.runner import Budget, _cpu, attach_grid, other_cpu_pct
 from bench.settle import Settler
 
 # rounds: per N; port_rounds: for the variants with a port and the slow tools;
-# only: the tools run at that N (the rest would not fit in 15 minutes).
+# only: the tools run at that N (the rest would not fit in 15 minutes); max_n:
+# per tool, overrides the tool's own.
 FULL = {"ns": [10, 50, 200, 1000], "rounds": {10: 3, 50: 2, 200: 2, 1000: 1},
         "port_rounds": {10: 2, 50: 1, 200: 1}, "only": {1000: ["nsnet", "ip-batch", "ip-batchall"]},
         "topology": (200, 4, 2), "ports": 1000, "iperf": (2, 3), "dns": (1000, 5000), "run": 10,
         "overlay": ["--seconds", "2", "--rounds", "3", "--joins", "10"], "profile": (200, 1000)}
 QUICK = {"ns": [10, 50], "rounds": {10: 2, 50: 1}, "port_rounds": {10: 1, 50: 1}, "only": {},
+         "max_n": {"nsnet-cli": 10},
          "topology": (50, 2, 1), "ports": 200, "iperf": (1, 1), "dns": (200, 2000), "run": 3,
          "overlay": ["--seconds", "1", "--rounds", "1", "--joins", "3"], "profile": (50, 200)}
 EXTRAS = ("topology", "ports", "iperf", "dns", "run", "overlay", "profile")

@@ -149,7 +149,8 @@ def attach_grid(tools, plan, settler, budget, data) -> None:
 
 
 def _rounds(plan: dict, tool, n: int) -> int:
-    if tool.max_n is not None and n > tool.max_n:
+    max_n = plan.get("max_n", {}).get(tool.name, tool.max_n)
+    if max_n is not None and n > max_n:
         return 0
     if n in plan.get("only", {}) and tool.name not in plan["only"][n]:
         return 0

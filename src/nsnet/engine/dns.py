@@ -130,5 +130,7 @@ class Dns:
     def _write_resolv_conf(self, netns: str, nameserver: str | None) -> None:
         """/etc/netns/NETNS/resolv.conf while the sandbox is on a DNS network;
         removed when it leaves (a file we did not write is left alone)."""
+        if netns.startswith("/"):  # an adopted namespace: its runtime writes resolv.conf (CNI "dns")
+            return
         want = f"{RESOLV_HEADER}nameserver {nameserver}\noptions ndots:0\n" if nameserver else None
         self.kernel.netns_file(netns, "resolv.conf", want, owner_mark=RESOLV_HEADER)

@@ -1,6 +1,6 @@
 """Sandboxes: a named network namespace with `lo` up."""
 
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, NotFound
 from ..names import check_name
 from ..plan import Plan, execute_best_effort
 from ..steps import CreateNetns, DeleteLink, DeleteNetns
@@ -34,14 +34,34 @@ class Sandboxes:
         return self.sandbox_inspect(name, live=False)
 
     @changing
+    def sandbox_adopt(self, name: str, netns_path: str) -> dict:
+        """Make an existing network namespace (a container runtime's, by path:
+        /var/run/netns/X, /proc/PID/ns/net) a sandbox nsnet can attach. nsnet
+        never removes an adopted namespace; `sandbox rm` only detaches it."""
+        check_name("sandbox", name)
+        if not netns_path.startswith("/"):
+            raise InvalidInput(f"netns path '{netns_path}' must be absolute")
+        if self.store.sandbox(name):
+            raise Conflict(f"sandbox '{name}' already exists")
+        if not self.kernel.netns_exists(netns_path):
+            raise NotFound(f"network namespace {netns_path} does not exist")
+        owner = next((sb["name"] for sb in self.store.sandboxes() if sb["netns"] == netns_path), None)
+        if owner:
+            raise Conflict(f"network namespace {netns_path} is already sandbox '{owner}'")
+        self.store.add_sandbox(name, netns_path, {"external": True})
+        return self.sandbox_inspect(name, live=False)
+
+    @changing
     def sandbox_rm(self, name: str) -> dict:
         sb = self.get_sandbox(name)
         if not self._dry_run:
             self.processes_stop_sandbox(name)
         # Unpinning the namespace makes the kernel delete its veths (in batches,
         # ~50x faster than one RTM_DELLINK each). Only if a process is still
-        # inside, and would keep the namespace alive, are the cables cut first.
-        in_use = self.kernel.netns_in_use(sb["netns"])
+        # inside, and would keep the namespace alive, are the cables cut first;
+        # an adopted namespace (CNI) is not ours to remove: cut them always.
+        external = bool((sb.get("options") or {}).get("external"))
+        in_use = external or self.kernel.netns_in_use(sb["netns"])
         plan = Plan()
         for ep in self.store.endpoints(sandbox=name):
             plan.extend(self._plan_disconnect(self.store.network(ep["network"]), ep, cut_cable=in_use))
@@ -53,7 +73,8 @@ class Sandboxes:
             self.store.remove_route(name, route["dest"])
         self.store.remove_sandbox(name)
         self._dns_touch(name, sb["netns"])  # its resolv.conf goes
-        plan.add(DeleteNetns(sb["netns"]))
+        if not external:
+            plan.add(DeleteNetns(sb["netns"]))
         if self._dry_run:
             self.apply(plan)
         errors = execute_best_effort(plan, self.kernel)
