@@ -14,6 +14,7 @@ the other hosts after the TTL (their entries for this host go).
 """
 
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -58,6 +59,9 @@ class Agent:
                 log(f"{exc}; retrying in {backoff:.1f} s")
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
+            except (NsnetError, OSError, sqlite3.Error) as exc:  # the kernel or the local store said no
+                log(f"error: {exc}; starting over in {BACKOFF_MAX:.0f} s")
+                self.stop.wait(BACKOFF_MAX)
         log(f"stopped; this host's registration expires in {self.ttl} s unless an agent comes back")
         return 0
 

@@ -14,15 +14,14 @@ import os
 import socket
 
 from .. import ipam
-from ..cluster import ClusterUnavailable, default_url, open_store
-from ..cluster.steps import ClaimAddress, CreateClusterNetwork, DeleteClusterNetwork, PublishEndpoint, ReleaseEndpoint
-from ..cluster.store import check_vni
 from ..drivers import get_driver
-from ..drivers.overlay import VXLAN_OVERHEAD, VXLAN_PORT, endpoint_mac, overlay_mtu, remote_steps, vxlan_name
 from ..errors import Conflict, InvalidInput, NotFound
 from ..names import bridge_name, check_ifname, check_name, host_veth_name
 from ..plan import Plan, execute, execute_best_effort
 from .base import changing
+
+# The cluster store, its Steps and the overlay driver's helpers are imported
+# inside the methods: commands that never touch an overlay do not load them.
 
 HOST_META = "overlay_host"  # meta key: {"name", "address"} of this host, set by `nsnet agent`
 MIN_MTU, MAX_MTU = 68, 65535
@@ -34,6 +33,8 @@ class Overlay:
     def cluster(self):
         """The cluster store, opened on first use (--store / NSNET_STORE, else
         SQLite in the state directory)."""
+        from ..cluster import default_url, open_store
+
         if self.__dict__.get("_cluster") is None:
             self._cluster = open_store(self.settings.cluster_store or default_url(self.settings.state_dir))
         return self._cluster
@@ -51,6 +52,8 @@ class Overlay:
             return local["driver"] == "overlay"
         if not self.settings.cluster_store and not os.path.exists(os.path.join(self.settings.state_dir, "cluster.db")):
             return False  # no cluster store configured and no embedded one yet: nothing to ask
+        from ..cluster import ClusterUnavailable
+
         try:
             return self.cluster.network(name) is not None
         except ClusterUnavailable as exc:
@@ -99,6 +102,10 @@ class Overlay:
 
     def _overlay_create(self, name, subnet=None, gateway=None, mtu=None, bridge=None, internal=False,
                         masquerade=True, vni=None, **_ignored) -> dict:
+        from ..cluster.steps import CreateClusterNetwork
+        from ..cluster.store import check_vni
+        from ..drivers.overlay import VXLAN_OVERHEAD
+
         check_name("network", name)
         if self.store.network(name):
             raise Conflict(f"network '{name}' already exists")
@@ -138,6 +145,8 @@ class Overlay:
         """This host's copy of overlay `record`: a row in the local store (it puts
         the bridge in the firewall's `bridges` set), bridge + VXLAN device, and
         the entries of the endpoints already on other hosts."""
+        from ..drivers.overlay import VXLAN_PORT, overlay_mtu, remote_steps, vxlan_name
+
         name = record["name"]
         bridge = check_ifname(bridge) if bridge else bridge_name(name)
         vxlan = vxlan_name(record["vni"])
@@ -166,6 +175,8 @@ class Overlay:
                 if ep["host"] != me and ep["host"] in hosts]
 
     def _overlay_rm(self, name: str, force: bool = False, **_ignored) -> dict:
+        from ..cluster.steps import DeleteClusterNetwork
+
         local = self.store.network(name)
         remote = self.cluster.network(name)
         if local is None and remote is None:
@@ -191,6 +202,8 @@ class Overlay:
         return {"removed": name, "errors": execute_best_effort(Plan(rest), self.kernel)}
 
     def _overlay_local_removal(self, local: dict, endpoints: list) -> list:
+        from ..cluster.steps import ReleaseEndpoint
+
         before = self._bridged_networks()
         steps = []
         for ep in endpoints:
@@ -220,6 +233,9 @@ class Overlay:
     # -- connect / disconnect --------------------------------------------------------
     def _overlay_plan_connect(self, plan: Plan, network: str, sandbox: str, ip=None, ifname=None,
                               publish=None, aliases=None) -> dict:
+        from ..cluster.steps import ClaimAddress, PublishEndpoint
+        from ..drivers.overlay import endpoint_mac
+
         record = self.cluster.network(network)
         if record is None:
             raise NotFound(f"network '{network}' not found (not in the cluster store {self.cluster.url})")
@@ -282,6 +298,8 @@ class Overlay:
         """Disconnecting gives the address back to the cluster (a step: with
         --dry-run nothing is written; if etcd is down it is reported, and the
         agent removes the stale endpoint once etcd is back)."""
+        from ..cluster.steps import ReleaseEndpoint
+
         return [ReleaseEndpoint(self.cluster, net["name"], ep["ip"])] if ep.get("ip") else []
 
     # -- the cluster view -------------------------------------------------------------

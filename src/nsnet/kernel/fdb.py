@@ -129,8 +129,11 @@ def fdb_entries(k, ns, ifname: str) -> dict[str, str]:
     if index is None:
         return {}
     out = {}
-    req = _ndmsg(AF_BRIDGE, index, 0, 0, [])
-    for msg in k.channel(ns).dump(req, RTM_GETNEIGH):
+    try:
+        msgs = k.channel(ns).dump(_ndmsg(AF_BRIDGE, index, 0, 0, []), RTM_GETNEIGH)
+    except NetlinkError as exc:
+        raise _fail(f"listing the fdb of {ifname}", exc)
+    for msg in msgs:
         if msg["ifindex"] != index or not msg["flags"] & NTF_SELF:
             continue
         mac, dst = msg.get_attr("NDA_LLADDR"), msg.get_attr("NDA_DST")
@@ -167,7 +170,11 @@ def neigh_entries(k, ns, ifname: str) -> dict[str, str]:
     if index is None:
         return {}
     out = {}
-    for msg in k.channel(ns).dump(_ndmsg(socket.AF_INET, 0, 0, 0, []), RTM_GETNEIGH):
+    try:
+        msgs = k.channel(ns).dump(_ndmsg(socket.AF_INET, 0, 0, 0, []), RTM_GETNEIGH)
+    except NetlinkError as exc:
+        raise _fail(f"listing the neighbours of {ifname}", exc)
+    for msg in msgs:
         if msg["ifindex"] == index and msg["state"] & (NUD_PERMANENT | NUD_NOARP):
             ip, mac = msg.get_attr("NDA_DST"), msg.get_attr("NDA_LLADDR")
             if ip and mac:
