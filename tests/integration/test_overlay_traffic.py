@@ -21,6 +21,9 @@ def test_cross_host_ping_tcp_udp(lab):
     vni = created["options"]["vni"]
     assert vni == 4096
     ip_a = a.sandbox("a1", "blue")
+    # visible from every host using the same store, before it has a local copy
+    assert [(n["name"], n["driver"]) for n in json.loads(b.cli("--json", "network", "ls").stdout)] == \
+        [("blue", "overlay")]
     ip_b = b.sandbox("b1", "blue")  # B has no copy of 'blue' yet: made on this first connect
     assert wait_ping(a.netns("a1"), ip_b, timeout=3) is not None
     assert ping(b.netns("b1"), ip_a)

@@ -115,7 +115,13 @@ class Networks:
         counts = {}
         for ep in self.store.endpoints():
             counts[ep["network"]] = counts.get(ep["network"], 0) + 1
-        return [dict(n, sandboxes=counts.get(n["name"], 0)) for n in self.store.networks()]
+        rows = [dict(n, sandboxes=counts.get(n["name"], 0)) for n in self.store.networks()]
+        if self.settings.cluster_store:  # overlays of the cluster with no local copy on this host yet
+            known = {r["name"] for r in rows}
+            rows += [{"name": rec["name"], "driver": "overlay", "subnet": rec.get("subnet"),
+                      "gateway": rec.get("gateway"), "bridge": None, "sandboxes": 0}
+                     for rec in self.overlay_ls() if rec["name"] not in known]
+        return rows
 
     def network_inspect(self, name: str) -> dict:
         net = self.get_network(name)
