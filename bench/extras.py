@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 
 from . import peer_mininet, topology
+from .nsnet_cli_tool import cli_env
 from .runner import _cpu, _loadavg, other_cpu_pct
 
 HERE = Path(__file__).resolve().parent
@@ -116,7 +117,7 @@ def _script(name: str, args: list[str], data: dict, settler, json_flag: bool, ti
 def _run_bounded(argv: list[str], timeout_s: float) -> str:
     """Run argv; on timeout TERM it (its handler cleans up), then KILL, by pid."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, env=cli_env())
     try:
         out, err = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:

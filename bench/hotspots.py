@@ -12,6 +12,7 @@ import cProfile
 import os
 import pstats
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ if __package__ in (None, ""):
 
 from bench import topology
 from bench.harness import HostNamespace
+from bench.nsnet_cli_tool import cli_env
 
 BUCKETS = [  # (name, test on "file:function"); first match wins
     ("kernel: netlink requests", re.compile(r"method '(send|recv|recv_into|sendto|recvfrom)' of '_socket")),
@@ -80,6 +82,12 @@ def attach_and_topology(n: int, nets: int, tag: str) -> dict:
             out[f"attach {n} (sandbox_create with --network)"] = buckets(prof, wall)
             prof, wall = _profiled(lambda: [eng.sandbox_rm(f"{i}") for i in range(n)])
             out[f"teardown {n} (sandbox_rm)"] = buckets(prof, wall)
+            prof, wall = _profiled(lambda: [eng.sandbox_create(f"{i}", networks=["p0"], publish=[f"{20000 + i}:80"])
+                                            for i in range(n)])
+            out[f"attach {n} with one published port each"] = buckets(prof, wall)
+            for i in range(n):
+                eng.sandbox_rm(f"{i}")
+            out["cli"] = cli_create(host)
             eng.network_rm("p0", force=True)
             path = topology.write_yaml(f"{host.tmpdir}/t.yaml", n, nets)
             prof, wall = _profiled(lambda: converge.up(eng, load(path)))
@@ -91,6 +99,27 @@ def attach_and_topology(n: int, nets: int, tag: str) -> dict:
         finally:
             eng.close()
     return out
+
+
+def cli_create(host, samples: int = 5) -> dict:
+    """`nsnet sandbox create X --network p0` as a process: wall time, and how
+    much of it is Python start-up + imports (-X importtime, top level)."""
+    env = cli_env(NSNET_HOST_NETNS=host.name, NSNET_STATE_DIR=f"{host.tmpdir}/state",
+                  NSNET_NETNS_PREFIX=host.sandbox_prefix)
+    nsnet = os.path.join(os.path.dirname(sys.executable), "nsnet")
+    walls, imports = [], []
+    for i in range(samples):
+        t0 = time.perf_counter()
+        subprocess.run([nsnet, "sandbox", "create", f"c{i}", "--network", "p0"], env=env, capture_output=True,
+                       timeout=60, check=True)
+        walls.append((time.perf_counter() - t0) * 1000)
+        res = subprocess.run([sys.executable, "-X", "importtime", nsnet, "sandbox", "create", f"d{i}", "--network",
+                              "p0"], env=env, capture_output=True, text=True, timeout=60, check=True)
+        imports.append(sum(int(m.group(1)) for m in re.finditer(r"import time:\s+\d+ \|\s+(\d+) \| (?! )",
+                                                                 res.stderr)) / 1000)
+    subprocess.run([nsnet, "sandbox", "rm", *(f"{p}{i}" for p in "cd" for i in range(samples))], env=env,
+                   capture_output=True, timeout=60, check=False)
+    return {"wall_ms": round(statistics.median(walls), 1), "imports_ms": round(statistics.median(imports), 1)}
 
 
 def ports(count: int, tag: str) -> dict:
@@ -114,8 +143,9 @@ def ports(count: int, tag: str) -> dict:
 
 def cli_imports() -> dict:
     """`python -X importtime -c 'import nsnet.cli.main'`: the biggest imports (cumulative ms)."""
-    res = subprocess.run([sys.executable, "-X", "importtime", "-c", "import nsnet.cli.main"], capture_output=True,
-                         text=True, timeout=60, check=False)
+    argv = [sys.executable, "-X", "importtime", "-c", "import nsnet.cli.main"]
+    subprocess.run(argv, capture_output=True, env=cli_env(), timeout=60, check=False)  # warm the bytecode cache
+    res = subprocess.run(argv, capture_output=True, text=True, env=cli_env(), timeout=60, check=False)
     rows = []
     for line in res.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
@@ -124,7 +154,7 @@ def cli_imports() -> dict:
     total = next((ms for ms, depth, name in rows if name == "nsnet.cli.main"), None)
     top = sorted((r for r in rows if r[1] <= 2), reverse=True)[:10]
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "pass"], check=False)
+    subprocess.run([sys.executable, "-c", "pass"], env=cli_env(), check=False)
     bare = (time.perf_counter() - t0) * 1000
     return {"import_ms": total, "python_bare_ms": round(bare, 1),
             "top": [(name, round(ms, 1), depth) for ms, depth, name in top]}
@@ -133,6 +163,7 @@ def cli_imports() -> dict:
 def run_profiles(n: int, nets: int, ports_count: int) -> dict:
     out = {"n": n, "workloads": {}}
     out["workloads"].update(attach_and_topology(n, nets, "p1"))
+    out["cli_create"] = out["workloads"].pop("cli")
     out["workloads"].update(ports(ports_count, "p2"))
     out["cli_imports"] = cli_imports()
     return out
@@ -153,6 +184,7 @@ def main() -> int:
         for b, s in w["buckets"].items():
             print(f"   {s:7.3f} s  {b}")
         print("   top:", ", ".join(f"{f} {t:.3f}" for f, t in w["top"][:5]))
+    print(f"CLI sandbox create: {res['cli_create']}")
     ci = res["cli_imports"]
     print(f"CLI imports {ci['import_ms']} ms (bare python {ci['python_bare_ms']} ms):",
           ", ".join(f"{n} {ms}" for n, ms, _ in ci["top"]))

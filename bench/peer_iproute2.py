@@ -130,6 +130,7 @@ class IpBatch(IpLoop):
 class IpBatchAll(IpLoop):
     variant = "batchall"
     batch = True
+    max_n = None  # the floor: worth N=1000
 
     def attach_all(self, n):
         names = [self.host.sandbox_name(i) for i in range(n)]

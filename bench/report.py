@@ -126,10 +126,17 @@ def _analysis(data: dict) -> list[str]:
     for name, w in prof["workloads"].items():
         cells = [f"{w['buckets'].get(b, 0):.2f}" for b in BUCKET_SHORT.values()]
         out.append(f"| {name} | {w['wall_s']:.2f} | " + " | ".join(cells) + " |")
-    ci = prof.get("cli_imports")
+    out += ["", "Top functions by own time:", ""]
+    out += [f"- {name}: " + ", ".join(f"`{f}` {t:.2f}" for f, t in w["top"][:4])
+            for name, w in prof["workloads"].items()]
+    cc, ci = prof.get("cli_create"), prof.get("cli_imports")
+    if cc:
+        out += ["", f"CLI: one `nsnet sandbox create X --network NET` process takes {cc['wall_ms']:.0f} ms (median of "
+                    f"5), of which Python start-up and imports are about {cc['imports_ms']:.0f} ms (`-X importtime`, "
+                    "top-level modules; bytecode cached)."]
     if ci and ci.get("import_ms"):
         top = ", ".join(f"`{n}` {ms:.0f}" for n, ms, depth in ci["top"] if depth >= 1)
-        out += ["", f"CLI start-up: `import nsnet.cli.main` takes {ci['import_ms']:.0f} ms "
+        out += ["", f"`import nsnet.cli.main` alone takes {ci['import_ms']:.0f} ms "
                     f"(`python -c pass` {ci['python_bare_ms']:.0f} ms); the biggest imports (ms, cumulative): {top}."]
     return out + [""]
 

@@ -32,7 +32,7 @@ from bench.settle import Settler
 # only: the tools run at that N (the rest would not fit in 15 minutes); max_n:
 # per tool, overrides the tool's own.
 FULL = {"ns": [10, 50, 200, 1000], "rounds": {10: 3, 50: 2, 200: 2, 1000: 1},
-        "port_rounds": {10: 2, 50: 1, 200: 1}, "only": {1000: ["nsnet", "ip-batch", "ip-batchall"]},
+        "port_rounds": {10: 2, 50: 1, 200: 1}, "only": {1000: ["nsnet", "cni-bridge", "ip-batch", "ip-batchall"]},
         "topology": (200, 4, 2), "ports": 1000, "iperf": (2, 3), "dns": (1000, 5000), "run": 10,
         "overlay": ["--seconds", "2", "--rounds", "3", "--joins", "10"], "profile": (200, 1000)}
 QUICK = {"ns": [10, 50], "rounds": {10: 2, 50: 1}, "port_rounds": {10: 1, 50: 1}, "only": {},

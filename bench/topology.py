@@ -23,6 +23,7 @@ if __package__ in (None, ""):  # run as a script: import `bench` as a package
 
 from bench import checks, peer_mininet
 from bench.harness import HostNamespace, SysctlGuard, stale_cleanup, trap_signals
+from bench.nsnet_cli_tool import cli_env
 from bench.runner import _cpu, _loadavg, other_cpu_pct
 from bench.settle import Settler
 
@@ -75,8 +76,8 @@ class Cli:
 
     def __init__(self, host, path):
         self.path = path
-        self.env = dict(os.environ, NSNET_HOST_NETNS=host.name, NSNET_STATE_DIR=f"{host.tmpdir}/state",
-                        NSNET_NETNS_PREFIX=host.sandbox_prefix)
+        self.env = cli_env(NSNET_HOST_NETNS=host.name, NSNET_STATE_DIR=f"{host.tmpdir}/state",
+                           NSNET_NETNS_PREFIX=host.sandbox_prefix)
 
     def _run(self, verb: str) -> int:
         res = subprocess.run([NSNET, "--json", verb, self.path], env=self.env, capture_output=True,

@@ -289,10 +289,18 @@ class Nft(Step):
 
     batch: dict
     undo_batch: dict | None = None
+    # For element-only batches: if nsnet's table is missing (someone ran `nft
+    # flush ruleset`), rebuild all of it instead (a zero-argument callable).
+    rebuild: object = None
     kind = "nft"
 
     def apply(self, k):
-        k.nft(self.batch)
+        try:
+            k.nft(self.batch)
+        except KernelError as exc:
+            if self.rebuild is None or "No such file or directory" not in str(exc):
+                raise
+            k.nft(self.rebuild())
 
     def undo(self, k):
         if self.undo_batch:

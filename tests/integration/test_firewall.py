@@ -180,3 +180,15 @@ def test_dry_run_shows_nft_commands(host):
     r = host.cli("network", "create", "n", "--subnet", "10.30.0.0/24", "--dry-run")
     assert "nft 'add table inet nsnet'" in r.stdout and "sysctl -w net.ipv4.ip_forward=1" in r.stdout
     assert "nsnet" not in sh("ip", "netns", "exec", host.name, "nft", "list", "tables").stdout
+
+
+def test_publish_rebuilds_a_flushed_table(host, outside):
+    """Ports are added as map elements only; if someone flushed the ruleset,
+    the publish rebuilds nsnet's whole table instead of failing."""
+    e = host.engine
+    e.network_create("n", subnet="10.21.0.0/24")
+    e.sandbox_create("s", networks=["n"], publish=["8080:80"])
+    sh("ip", "netns", "exec", host.name, "nft", "flush", "ruleset")
+    e.port_publish("s", ["8081:81"])
+    assert serve(host.prefix + "s", outside.name, HOST_IP, 8080, 80) == f"PING {OUTSIDE_IP}"
+    assert serve(host.prefix + "s", outside.name, HOST_IP, 8081, 81) == f"PING {OUTSIDE_IP}"
