@@ -5,6 +5,7 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass
 
+from .errors import KernelError
 from .plan import Step
 
 
