@@ -52,17 +52,23 @@ def errors(data: dict) -> list[dict]:
     return [r for r in data.get("attach", []) if "error" in r]
 
 
-def nsnet_ratio(table: dict, tools: dict, peer: str, n: int, base: str = "nsnet") -> tuple[float, bool] | None:
-    """(median per-sandbox time of nsnet / the peer's, fallback).  nsnet with
-    the peer's port setting when measured (the API only); else `base` without
-    a port (fallback=True when the peer had one)."""
-    b = table.get(peer, {}).get(n)
+def paired_ratio(data: dict, a: str, b: str, n: int) -> float | None:
+    """Median over rounds of (a's median / b's median) in the same round:
+    both runs of a pair saw about the same load from the rest of the machine."""
+    by_round = {r["round"]: r for r in ok_runs(data) if r["tool"] == b and r["n"] == n}
+    xs = [statistics.median(r["sandbox_ms"]) / statistics.median(by_round[r["round"]]["sandbox_ms"])
+          for r in ok_runs(data) if r["tool"] == a and r["n"] == n and r["round"] in by_round]
+    return statistics.median(xs) if xs else None
+
+
+def nsnet_ratio(data: dict, tools: dict, peer: str, n: int, base: str = "nsnet") -> tuple[float, bool] | None:
+    """(nsnet / the peer, paired by round; fallback).  nsnet with the peer's
+    port setting when measured (the API only); else `base` without a port
+    (fallback=True when the peer had one)."""
     ported = tools.get(peer, {}).get("ports")
     want = "nsnet-port" if ported and base == "nsnet" else base
-    a = table.get(want, {}).get(n)
+    r = paired_ratio(data, want, peer, n)
     fallback = bool(ported) and want != "nsnet-port"
-    if a is None and want == "nsnet-port":
-        a, fallback = table.get("nsnet", {}).get(n), True
-    if not a or not b:
-        return None
-    return a["sandbox"]["median"] / b["sandbox"]["median"], fallback
+    if r is None and want == "nsnet-port":
+        r, fallback = paired_ratio(data, "nsnet", peer, n), True
+    return None if r is None else (r, fallback)

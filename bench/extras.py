@@ -23,7 +23,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def _guarded(name: str, data: dict, settler, deleted: int, fn) -> None:
-    """Run fn() -> dict with load/other-CPU noted; record errors, then settle."""
+    """Run fn() -> dict with load/other-CPU noted; record errors, then settle
+    (unless deleted=0: nothing timed follows)."""
     rec = {"load_before": _loadavg()}
     t0, c0 = time.monotonic(), _cpu()
     try:
@@ -35,13 +36,23 @@ def _guarded(name: str, data: dict, settler, deleted: int, fn) -> None:
     rec["other_cpu_pct"] = other_cpu_pct(c0, _cpu())
     rec["elapsed_s"] = round(time.monotonic() - t0, 1)
     data["extras"][name] = rec
-    rec.update(settle=settler.wait(deleted=deleted))
+    if deleted:
+        rec.update(settle=settler.wait(deleted=deleted))
 
 
-def run_extras(plan: dict, settler, data: dict, skip: set) -> None:
+def run_extras(plan: dict, settler, data: dict, skip: set, phase: str = "before") -> None:
+    """phase "before" the attach grid: everything but DNS; "after": DNS, whose
+    1,000 namespaces take the kernel ~30 s to free (nothing timed follows)."""
     from . import dns, firewall
 
     data.setdefault("extras", {})
+    if phase == "after":
+        if "dns" not in skip:
+            names, queries = plan["dns"]
+            print(f"dns: {names} names, {queries} queries per client", flush=True)
+            _guarded("dns", data, settler, 0,
+                     lambda: dns.measure(names, queries, 20.0, log=lambda s: print(f"  {s}", flush=True)))
+        return
     n, nets, rounds = plan["topology"]
     if "topology" not in skip:
         mininet = peer_mininet.available()
@@ -60,11 +71,6 @@ def run_extras(plan: dict, settler, data: dict, skip: set) -> None:
         print(f"iperf3: {rounds} round(s) of {seconds}s per path", flush=True)
         _guarded("iperf", data, settler, 6,
                  lambda: firewall.throughput(rounds, seconds, log=lambda s: print(s, flush=True)))
-    if "dns" not in skip:
-        names, queries = plan["dns"]
-        print(f"dns: {names} names, {queries} queries per client", flush=True)
-        _guarded("dns", data, settler, names,
-                 lambda: dns.measure(names, queries, 20.0, log=lambda s: print(f"  {s}", flush=True)))
     if "run" not in skip:
         _script("run", ["--n", str(plan["run"])], data, settler, json_flag=True)
     if "overlay" not in skip:

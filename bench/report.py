@@ -94,7 +94,7 @@ def render(data: dict) -> str:
     out = ["# Benchmarks", "", *_where(meta), METHOD, ""]
     if meta.get("skipped"):
         out += ["Skipped: " + "; ".join(f"**{k}** ({v})" for k, v in meta["skipped"].items()), ""]
-    out += ["## Targets", "", *targets.render(table, extras), "",
+    out += ["## Targets", "", *targets.render(table, data), "",
             "A verdict is what this run measured on this machine under the load above, not a test result.", ""]
     out += _analysis(data)
     out += ["## Create netns + attach, per sandbox (ms, median / p90)", "",
@@ -104,7 +104,7 @@ def render(data: dict) -> str:
             "## Attach only, netns excluded (ms, median / p90)", "",
             *_grid(table, tools, [t for t in names if not tools[t]["batch"]], ns,
                    lambda f: _cell(f, "attach")), ""]
-    out += _ratios(table, tools, names, ns)
+    out += _ratios(data, table, tools, names, ns)
     out += ["## Teardown, per sandbox (ms, median / p90)", "",
             *_grid(table, tools, names, ns, lambda f: _cell(f, "teardown")), "",
             TEARDOWN_NOTE, "", "![teardown per sandbox vs N](img/bench-teardown.png)", ""]
@@ -149,15 +149,16 @@ BUCKET_SHORT = {"kernel netlink": "kernel: netlink requests",
                 "sleep": "sleeping / waiting", "other Python": "other Python (nsnet and stdlib)"}
 
 
-def _ratios(table, tools, names, ns) -> list[str]:
-    head = ["## nsnet / peer (ratio of per-sandbox medians; < 1 means nsnet is faster)", ""]
+def _ratios(data, table, tools, names, ns) -> list[str]:
+    head = ["## nsnet / peer (per-sandbox medians, ratio taken within each round, median over rounds; "
+            "< 1 means nsnet is faster)", ""]
     if not any(t in table for t in ("nsnet", "nsnet-port", "nsnet-cli")):
         return head + ["nsnet was not measured in this run.", ""]
     peers = [t for t in names if not t.startswith("nsnet")]
     mine = [b for b in ("nsnet", "nsnet-cli") if b in table or (b == "nsnet" and "nsnet-port" in table)]
 
     def cell(base, peer, n):
-        r = agg.nsnet_ratio(table, tools, peer, n, base)
+        r = agg.nsnet_ratio(data, tools, peer, n, base)
         return "–" if r is None else f"{r[0]:.2f}" + ("*" if r[1] else "")
 
     cols = [(b, n) for b in mine for n in ns if b != "nsnet-cli" or n in table.get("nsnet-cli", {})]

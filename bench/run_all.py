@@ -3,10 +3,11 @@
     sudo .venv/bin/python bench/run_all.py [--quick] [--tools a,b] [--ns 10,50] [--skip dns,overlay]
 
 Full: first the extras (topology up/down of 200 sandboxes vs Mininet, 1,000
-ports on one sandbox, iperf3 paths, DNS, bench/run.py, bench/overlay.py),
-then attach N = 10, 50, 200 for every tool and N = 1000 for nsnet and the
-ip -batch floor; kept under --budget-min (default 14) by skipping attach runs
-that would not fit.  --quick: N = 10, 50 and small extras; about two minutes.
+ports on one sandbox, iperf3 paths, bench/run.py, bench/overlay.py, a
+cProfile of the workloads with targets), then attach N = 10, 50, 200 for
+every tool and N = 1000 for nsnet, CNI bridge and ip -batch, then DNS; kept
+under --budget-min (default 14) by skipping attach runs that would not fit.
+--quick: N = 10, 50 and small extras; about two minutes.
 """
 
 import argparse
@@ -33,8 +34,8 @@ from bench.settle import Settler
 # per tool, overrides the tool's own.
 FULL = {"ns": [10, 50, 200, 1000], "rounds": {10: 3, 50: 2, 200: 2, 1000: 1},
         "port_rounds": {10: 2, 50: 1, 200: 1}, "only": {1000: ["nsnet", "cni-bridge", "ip-batch", "ip-batchall"]},
-        "topology": (200, 4, 2), "ports": 1000, "iperf": (2, 3), "dns": (1000, 5000), "run": 10,
-        "overlay": ["--seconds", "2", "--rounds", "3", "--joins", "10"], "profile": (200, 1000)}
+        "topology": (200, 4, 3), "ports": 1000, "iperf": (2, 3), "dns": (1000, 5000), "run": 10,
+        "overlay": ["--seconds", "3", "--rounds", "3", "--joins", "10"], "profile": (200, 1000)}
 QUICK = {"ns": [10, 50], "rounds": {10: 2, 50: 1}, "port_rounds": {10: 1, 50: 1}, "only": {},
          "max_n": {"nsnet-cli": 10},
          "topology": (50, 2, 1), "ports": 200, "iperf": (1, 1), "dns": (200, 2000), "run": 3,
@@ -81,7 +82,8 @@ def main(argv=None) -> int:
         plan["ns"] = [int(x) for x in args.ns.split(",")]
         plan["rounds"] = {n: plan["rounds"].get(n, 1) for n in plan["ns"]}
         plan["port_rounds"] = {n: plan["port_rounds"].get(n, 1) for n in plan["ns"]}
-    budget, cpu0 = Budget(args.budget_min), _cpu()
+    after = 0.5 if not args.no_extras and "dns" not in args.skip.split(",") else 0.0  # DNS runs after the grid
+    budget, cpu0 = Budget(args.budget_min - after), _cpu()
     data = {"meta": {"date": results.now_iso(), "quick": args.quick, "machine": results.machine(),
                      "versions": results.tool_versions(), "skipped": {}, "skipped_runs": [],
                      "loadavg_start": os.getloadavg()},
@@ -99,6 +101,8 @@ def main(argv=None) -> int:
             if not args.no_extras:
                 run_extras(plan, settler, data, set(args.skip.split(",")))
             attach_grid(tools, plan, settler, budget, data)
+            if not args.no_extras:
+                run_extras(plan, settler, data, set(args.skip.split(",")), phase="after")
         finally:
             data["meta"]["elapsed_s"] = round(budget.elapsed(), 1)
             data["meta"]["loadavg_end"] = os.getloadavg()
