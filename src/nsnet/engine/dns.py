@@ -57,19 +57,21 @@ class Dns:
 
     def _after_change(self) -> None:
         touched = self.__dict__.pop("_dns_touched", {})
-        if touched or self.dns_pid() is not None:
-            self.dns_sync(touched)
+        pid = self.dns_pid()
+        if touched or pid is not None:
+            self.dns_sync(touched, pid)
 
-    def dns_sync(self, touched: dict | None = None) -> None:
+    def dns_sync(self, touched: dict | None = None, pid: int | None = None) -> None:
         """Start, signal or stop the server, and write the resolv.conf of
-        `touched` sandboxes (None: all of them)."""
+        `touched` sandboxes (None: all of them). `pid`: the server's, if known."""
         if touched is None:
             touched = {sb["name"]: sb["netns"] for sb in self.store.sandboxes()}
+        dns_nets = {n["name"]: n for n in self._dns_networks()}
         for sandbox, netns in touched.items():
-            resolver = self._resolver_of(sandbox) if self.store.sandbox(sandbox) else None
+            resolver = self._resolver_of(sandbox, dns_nets) if self.store.sandbox(sandbox) else None
             self._write_resolv_conf(netns, resolver)
-        pid = self.dns_pid()
-        if not self._dns_networks():
+        pid = pid if pid is not None else self.dns_pid()
+        if not dns_nets:
             self._dns_stop()
         elif pid is None:
             self._dns_start()
@@ -120,8 +122,7 @@ class Dns:
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
 
-    def _resolver_of(self, sandbox: str) -> str | None:
-        dns_nets = {n["name"]: n for n in self._dns_networks()}
+    def _resolver_of(self, sandbox: str, dns_nets: dict) -> str | None:
         for ep in self.store.endpoints(sandbox=sandbox):
             if ep["network"] in dns_nets:
                 return dns_nets[ep["network"]]["gateway"]
