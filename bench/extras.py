@@ -18,14 +18,17 @@ from pathlib import Path
 from . import peer_mininet, topology
 from .nsnet_cli_tool import cli_env
 from .runner import _cpu, _loadavg, other_cpu_pct
+from .settle import wait_quiet
 
 HERE = Path(__file__).resolve().parent
+QUIET_PCT, QUIET_MAX_S = 30.0, 10.0  # before each extra: wait <= 10 s for others to use < 30% of the CPUs
 
 
 def _guarded(name: str, data: dict, settler, deleted: int, fn) -> None:
     """Run fn() -> dict with load/other-CPU noted; record errors, then settle
     (unless deleted=0: nothing timed follows)."""
-    rec = {"load_before": _loadavg()}
+    quiet = wait_quiet(QUIET_PCT, QUIET_MAX_S)  # bounded: the machine is shared
+    rec = {"load_before": _loadavg(), **quiet}
     t0, c0 = time.monotonic(), _cpu()
     try:
         rec.update(fn())
@@ -62,6 +65,13 @@ def run_extras(plan: dict, settler, data: dict, skip: set, phase: str = "before"
         _guarded("topology", data, settler, n, lambda: {
             "n": n, "nets": nets, "runs": topology.run_topology(n, nets, rounds, settler, mininet is None)})
     if "ports" not in skip:
+        n = plan["port_cost"]
+        print(f"port cost: {2 * n} sandboxes, every other one with a published port", flush=True)
+        _guarded("port_cost", data, settler, 2 * n, lambda: firewall.port_cost(n))
+        pc = data["extras"]["port_cost"]
+        if "added_ms" in pc:
+            print(f"  one port adds {pc['added_ms']:+.2f} ms (first quarter {pc['added_first_quarter_ms']:+.2f}, "
+                  f"last {pc['added_last_quarter_ms']:+.2f})", flush=True)
         count = plan["ports"]
         print(f"ports: {count} on one sandbox", flush=True)
         _guarded("ports", data, settler, 2, lambda: firewall.thousand_ports(count))

@@ -96,6 +96,32 @@ def attach_with_ports(n: int, with_port: bool) -> list[float]:
         lab.close()
 
 
+def port_cost(n: int) -> dict:
+    """What one published port adds to an attach, measured finely interleaved:
+    2n sandboxes on one network, every other one with a port (A B A B ...),
+    so both kinds see the same load and the same network size.  Flat in N =
+    the difference in the first quarter vs the last."""
+    lab = Lab()
+    try:
+        lab.engine.network_create("b", subnet="10.215.0.0/16")
+        plain, ported = [], []
+        for i in range(2 * n):
+            publish = [f"{21000 + i}:80"] if i % 2 else None
+            t0 = time.perf_counter()
+            lab.engine.sandbox_create(f"s{i}", networks=["b"], publish=publish)
+            (ported if publish else plain).append((time.perf_counter() - t0) * 1e3)
+        q = max(1, n // 4)
+
+        def diff(a, b):
+            return round(statistics.median(a) - statistics.median(b), 3)
+
+        return {"n": n, "plain_ms": round(statistics.median(plain), 3), "port_ms": round(statistics.median(ported), 3),
+                "added_ms": diff(ported, plain), "added_first_quarter_ms": diff(ported[:q], plain[:q]),
+                "added_last_quarter_ms": diff(ported[-q:], plain[-q:])}
+    finally:
+        lab.close()
+
+
 def thousand_ports(count: int) -> dict:
     lab = Lab()
     try:

@@ -49,6 +49,19 @@ def topology(ex: dict) -> list[str]:
                   "![topology up/down](img/bench-topology.png)", ""]
 
 
+def port_cost(ex: dict) -> list[str]:
+    r = ex.get("port_cost")
+    if not r or "added_ms" not in r:
+        return _failed("port cost", r)
+    return [f"## What one published port adds to an attach ({2 * r['n']} sandboxes, every other one with a port)",
+            "", "| | attach without | attach with one port | added |", "|---|---|---|---|",
+            f"| all (median ms) | {r['plain_ms']:.2f} | {r['port_ms']:.2f} | {r['added_ms']:+.2f} |",
+            f"| first quarter | | | {r['added_first_quarter_ms']:+.2f} |",
+            f"| last quarter | | | {r['added_last_quarter_ms']:+.2f} |", "",
+            "Interleaved one by one in one host (A B A B ...), so both kinds see the same load and network size; "
+            "the attach grid's nsnet vs nsnet + port runs are minutes apart and much noisier.", ""]
+
+
 def ports(ex: dict) -> list[str]:
     r = ex.get("ports")
     if not r or "count" not in r:
@@ -78,13 +91,14 @@ def iperf(ex: dict) -> list[str]:
     if not r or "samples" not in r:
         return _failed("iperf3", r)
     out = [f"## Data plane: iperf3, one TCP stream, Gbit/s ({r['rounds']} interleaved rounds × {r['seconds']} s)",
-           "", "| path | Gbit/s median (min–max) | ratio |", "|---|---|---|"]
+           "", "| path | Gbit/s median (min–max) | ratio (median of per-round ratios) |", "|---|---|---|"]
     ratio = {"nsnet_bridge": ("raw_bridge", "× hand-made bridge"), "published": ("direct", "× direct")}
     for key, label in IPERF:
         extra = ""
         if key in ratio:
             base, what = ratio[key]
-            extra = f"{r[key] / r[base]:.2f}{what}"
+            per = [a / b for a, b in zip(r["samples"][key], r["samples"][base], strict=True)]
+            extra = f"{summary(per)['median']:.2f}{what} (per round {min(per):.2f}–{max(per):.2f})"
         out.append(f"| {label} | {_s(r['samples'][key])} | {extra} |")
     return out + ["", "![throughput](img/bench-iperf.png)", ""]
 
@@ -139,4 +153,4 @@ def overlay(ex: dict) -> list[str]:
 
 
 def render(ex: dict) -> list[str]:
-    return topology(ex) + ports(ex) + iperf(ex) + dns(ex) + run(ex) + overlay(ex)
+    return topology(ex) + port_cost(ex) + ports(ex) + iperf(ex) + dns(ex) + run(ex) + overlay(ex)
