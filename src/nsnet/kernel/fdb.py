@@ -36,7 +36,7 @@ _GONE = {errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL}
 
 
 def _fail(what, exc):
-    from .rtnl import _fail as fail
+    from .failure import fail
 
     return fail(what, exc)
 

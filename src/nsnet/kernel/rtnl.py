@@ -5,14 +5,12 @@ namespace this engine manages) and raises KernelError with the errno kept.
 Teardown verbs are idempotent: removing what is already gone returns False.
 """
 
-import contextlib
 import errno
 import ipaddress
 import os
 import socket
-import subprocess
 
-from ..errors import KernelError, PermissionDenied
+from ..errors import KernelError
 from . import nsfs
 from ._pyroute2 import (
     NLM_F_CREATE,
@@ -32,6 +30,9 @@ from ._pyroute2 import (
     rtmsg,
 )
 from .channel import Channel
+from .failure import fail as _fail
+from .hostops import HostOps
+from .l2 import L2Ops
 
 CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
 IFF_UP = 1
@@ -42,15 +43,7 @@ RT_SCOPE_UNIVERSE, RT_SCOPE_LINK = 0, 253
 _GONE = {errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL}
 
 
-def _fail(what: str, exc: Exception) -> KernelError:
-    code = getattr(exc, "code", None) or getattr(exc, "errno", 0) or 0
-    text = exc.args[1] if len(getattr(exc, "args", ())) > 1 and exc.args[1] else os.strerror(code)
-    if code == errno.EPERM:
-        return PermissionDenied(f"{what}: operation not permitted (run as root / CAP_NET_ADMIN)")
-    return KernelError(f"{what}: {text}", code)
-
-
-class Kernel:
+class Kernel(HostOps, L2Ops):
     def __init__(self, host_netns: str | None = None):
         self.host_netns = host_netns
         self._channels: dict[str | None, Channel] = {}
@@ -143,69 +136,6 @@ class Kernel:
         if self._nft is not None:
             self._nft.close()
             self._nft = None
-
-    # -- nftables and sockets of the host namespace -------------------------
-    def nft(self, batch) -> dict | None:
-        if self._nft is None:
-            from .nft import Nft
-
-            self._nft = Nft(self.host_netns)
-        return self._nft.run(batch)
-
-    def spawn_in_host(self, argv: list[str], log_path: str):
-        """Start a long-running helper process (the DNS server) in the host
-        namespace, in its own session, output appended to log_path."""
-        fd = self.host_fd()
-
-        def enter_host():  # in the child, before exec
-            if fd is not None:
-                nsfs.setns(fd)
-
-        try:
-            with open(log_path, "ab") as out:
-                return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                        start_new_session=True, preexec_fn=enter_host,
-                                        pass_fds=(fd,) if fd is not None else ())
-        finally:
-            if fd is not None:
-                os.close(fd)
-
-    @staticmethod
-    def netns_file(netns: str, name: str, content: str | None, owner_mark: str) -> None:
-        """/etc/netns/NETNS/NAME, which `ip netns exec` and `nsnet exec` mount over
-        /etc/NAME. Written atomically; removed with content=None. A file that
-        does not start with owner_mark is the user's and is left alone."""
-        directory = f"/etc/netns/{netns}"
-        path = os.path.join(directory, name)
-        current = None
-        with contextlib.suppress(FileNotFoundError), open(path) as f:
-            current = f.read()
-        if current == content or (current is not None and not current.startswith(owner_mark)):
-            return
-        if content is None:
-            os.unlink(path)
-            with contextlib.suppress(OSError):
-                os.rmdir(directory)
-            return
-        os.makedirs(directory, exist_ok=True)
-        with open(path + ".tmp", "w") as f:
-            f.write(content)
-        os.replace(path + ".tmp", path)
-
-    def port_in_use(self, host_ip: str, proto: str, port: int) -> bool:
-        """Is a socket in the host namespace bound to this port? Found by trying
-        to bind it there (SO_REUSEADDR: a TIME_WAIT leftover does not count)."""
-        kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-        with self._inside(None):
-            sock = socket.socket(socket.AF_INET, kind)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host_ip or "0.0.0.0", port))
-        except OSError as exc:
-            return exc.errno == errno.EADDRINUSE
-        finally:
-            sock.close()
-        return False
 
     # -- links ------------------------------------------------------------
     def link_index(self, ns: str | None, ifname: str) -> int | None:
@@ -445,101 +375,3 @@ class Kernel:
         from . import rawdump
 
         return rawdump.snapshot(self.channel(ns))
-
-    def neighbours(self, ns: str | None) -> list[tuple[int, str, int]]:
-        """[(ifindex, ip, state)] of the IPv4 neighbour table in `ns` (raw dump)."""
-        from . import neigh
-
-        return neigh.entries(self.channel(ns))
-
-    def neigh_del(self, ns: str | None, ifindex: int, ip: str) -> bool:
-        """Delete one neighbour entry (the connectivity checker's own ARP entries)."""
-        from . import neigh
-
-        return neigh.delete(self.channel(ns), ifindex, ip)
-
-    # -- sysctl ------------------------------------------------------------
-    def sysctl_get(self, ns: str | None, key: str) -> str:
-        with self._inside(ns):
-            with open("/proc/sys/" + key.replace(".", "/")) as f:
-                return f.read().strip()
-
-    def sysctl_set(self, ns: str | None, key: str, value: str) -> None:
-        """/proc/sys/net is per network namespace: write it from inside."""
-        try:
-            with self._inside(ns):
-                with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
-                    f.write(str(value))
-        except OSError as exc:
-            raise _fail(f"setting sysctl {key}", exc)
-
-    def _inside(self, ns: str | None):
-        target = ns if ns is not None else self.host_netns
-        if target is None:
-            return nsfs.entered(None)
-        return _EnteredByName(target)
-
-    # -- overlay (VXLAN) verbs: kernel/fdb.py ------------------------------
-    def vxlan_add(self, ns, ifname, vni, local, port=4789, mtu=None, master=None) -> None:
-        from . import fdb
-
-        fdb.vxlan_add(self, ns, ifname, vni, local, port, mtu, master)
-
-    def link_set_address(self, ns, ifname, mac) -> None:
-        from . import fdb
-
-        fdb.link_set_address(self, ns, ifname, mac)
-
-    def fdb_replace(self, ns, ifname, mac, dst) -> None:
-        from . import fdb
-
-        fdb.fdb_replace(self, ns, ifname, mac, dst)
-
-    def fdb_del(self, ns, ifname, mac, dst=None, master=False) -> bool:
-        from . import fdb
-
-        return fdb.fdb_del(self, ns, ifname, mac, dst, master)
-
-    def fdb_entries(self, ns, ifname) -> dict:
-        from . import fdb
-
-        return fdb.fdb_entries(self, ns, ifname)
-
-    def neigh_replace(self, ns, ifname, ip, mac) -> None:
-        from . import fdb
-
-        fdb.neigh_replace(self, ns, ifname, ip, mac)
-
-    def neigh_remove(self, ns, ifname, ip) -> bool:
-        from . import fdb
-
-        return fdb.neigh_remove(self, ns, ifname, ip)
-
-    def neigh_entries(self, ns, ifname) -> dict:
-        from . import fdb
-
-        return fdb.neigh_entries(self, ns, ifname)
-
-    def arp_announce(self, ns, ifname, ip, mac) -> None:
-        from . import garp
-
-        try:
-            garp.announce(self, ns, ifname, ip, mac)
-        except OSError as exc:
-            raise _fail(f"announcing {ip} on {ifname}", exc)
-
-
-class _EnteredByName:
-    def __init__(self, name: str):
-        self.name = name
-
-    def __enter__(self):
-        self.fd = nsfs.open_fd(self.name)
-        self.ctx = nsfs.entered(self.fd)
-        self.ctx.__enter__()
-
-    def __exit__(self, *exc):
-        try:
-            self.ctx.__exit__(*exc)
-        finally:
-            os.close(self.fd)

@@ -1,0 +1,113 @@
+"""Kernel verbs about the host namespace beyond links: nftables, sysctls,
+helper processes started inside it, /etc/netns files, port probes."""
+
+import contextlib
+import errno
+import os
+import socket
+import subprocess
+
+from . import nsfs
+from .failure import fail as _fail
+
+
+class HostOps:
+    # -- nftables and sockets of the host namespace -------------------------
+    def nft(self, batch) -> dict | None:
+        if self._nft is None:
+            from .nft import Nft
+
+            self._nft = Nft(self.host_netns)
+        return self._nft.run(batch)
+
+    def spawn_in_host(self, argv: list[str], log_path: str):
+        """Start a long-running helper process (the DNS server) in the host
+        namespace, in its own session, output appended to log_path."""
+        fd = self.host_fd()
+
+        def enter_host():  # in the child, before exec
+            if fd is not None:
+                nsfs.setns(fd)
+
+        try:
+            with open(log_path, "ab") as out:
+                return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                        start_new_session=True, preexec_fn=enter_host,
+                                        pass_fds=(fd,) if fd is not None else ())
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    @staticmethod
+    def netns_file(netns: str, name: str, content: str | None, owner_mark: str) -> None:
+        """/etc/netns/NETNS/NAME, which `ip netns exec` and `nsnet exec` mount over
+        /etc/NAME. Written atomically; removed with content=None. A file that
+        does not start with owner_mark is the user's and is left alone."""
+        directory = f"/etc/netns/{netns}"
+        path = os.path.join(directory, name)
+        current = None
+        with contextlib.suppress(FileNotFoundError), open(path) as f:
+            current = f.read()
+        if current == content or (current is not None and not current.startswith(owner_mark)):
+            return
+        if content is None:
+            os.unlink(path)
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+            return
+        os.makedirs(directory, exist_ok=True)
+        with open(path + ".tmp", "w") as f:
+            f.write(content)
+        os.replace(path + ".tmp", path)
+
+    def port_in_use(self, host_ip: str, proto: str, port: int) -> bool:
+        """Is a socket in the host namespace bound to this port? Found by trying
+        to bind it there (SO_REUSEADDR: a TIME_WAIT leftover does not count)."""
+        kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+        with self._inside(None):
+            sock = socket.socket(socket.AF_INET, kind)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host_ip or "0.0.0.0", port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+        finally:
+            sock.close()
+        return False
+
+    # -- sysctl ------------------------------------------------------------
+    def sysctl_get(self, ns: str | None, key: str) -> str:
+        with self._inside(ns):
+            with open("/proc/sys/" + key.replace(".", "/")) as f:
+                return f.read().strip()
+
+    def sysctl_set(self, ns: str | None, key: str, value: str) -> None:
+        """/proc/sys/net is per network namespace: write it from inside."""
+        try:
+            with self._inside(ns):
+                with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+                    f.write(str(value))
+        except OSError as exc:
+            raise _fail(f"setting sysctl {key}", exc)
+
+    def _inside(self, ns: str | None):
+        target = ns if ns is not None else self.host_netns
+        if target is None:
+            return nsfs.entered(None)
+        return _EnteredByName(target)
+
+
+class _EnteredByName:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self):
+        self.fd = nsfs.open_fd(self.name)
+        self.ctx = nsfs.entered(self.fd)
+        self.ctx.__enter__()
+
+    def __exit__(self, *exc):
+        try:
+            self.ctx.__exit__(*exc)
+        finally:
+            os.close(self.fd)
