@@ -33,6 +33,9 @@ import time
 from nsnet import Engine
 from nsnet.kernel import nsfs
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from labhost import make_host, remove_host_files
+
 VENV_BIN = os.path.dirname(sys.executable)
 NSNET = os.path.join(VENV_BIN, "nsnet")
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__import__("nsnet").__file__)))
@@ -57,8 +60,7 @@ class Bench:
     def __init__(self):
         self.host = f"nrb{os.getpid()}"
         self.state_dir = tempfile.mkdtemp(prefix=f"{self.host}-")
-        subprocess.run(["ip", "netns", "add", self.host], check=True)
-        subprocess.run(["ip", "-n", self.host, "link", "set", "lo", "up"], check=True)
+        make_host(self.host)  # lo up, and no upstream resolvers for nsnet's DNS server
         self.fd = nsfs.open_fd(self.host)
         self.engine = Engine(host_netns=self.host, state_dir=self.state_dir)
         self.env = dict(os.environ, NSNET_HOST_NETNS=self.host, NSNET_STATE_DIR=self.state_dir)
@@ -143,6 +145,7 @@ class Bench:
                 if ns.startswith(self.host):
                     nsfs.delete(ns)
             subprocess.run(["ip", "netns", "del", self.host], capture_output=True)
+            remove_host_files(self.host)
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
