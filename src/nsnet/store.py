@@ -108,6 +108,12 @@ class Store:
     def _one(self, sql, *args):
         return _row(self.db.execute(sql, args).fetchone())
 
+    def _where(self, table: str, **equal):
+        """Rows of `table` (by id) whose columns equal the given non-None values."""
+        wanted = {col: value for col, value in equal.items() if value is not None}
+        clause = " AND ".join(f"{col}=?" for col in wanted) or "1=1"
+        return self._all(f"SELECT * FROM {table} WHERE {clause} ORDER BY id", *wanted.values())
+
     def _all(self, sql, *args):
         return [_row(r) for r in self.db.execute(sql, args).fetchall()]
 
@@ -149,14 +155,7 @@ class Store:
 
     # endpoints
     def endpoints(self, network=None, sandbox=None):
-        sql, args = "SELECT * FROM endpoints WHERE 1=1", []
-        if network is not None:
-            sql += " AND network=?"
-            args.append(network)
-        if sandbox is not None:
-            sql += " AND sandbox=?"
-            args.append(sandbox)
-        return self._all(sql + " ORDER BY id", *args)
+        return self._where("endpoints", network=network, sandbox=sandbox)
 
     def endpoint(self, network, sandbox):
         return self._one("SELECT * FROM endpoints WHERE network=? AND sandbox=?", network, sandbox)
@@ -216,14 +215,7 @@ class Store:
 
     # published ports
     def ports(self, sandbox=None, network=None):
-        sql, args = "SELECT * FROM ports WHERE 1=1", []
-        if sandbox is not None:
-            sql += " AND sandbox=?"
-            args.append(sandbox)
-        if network is not None:
-            sql += " AND network=?"
-            args.append(network)
-        return self._all(sql + " ORDER BY id", *args)
+        return self._where("ports", sandbox=sandbox, network=network)
 
     def ports_on(self, proto, host_port):
         return self._all("SELECT * FROM ports WHERE proto=? AND host_port=?", proto, host_port)

@@ -52,7 +52,9 @@ class Networks:
         self.apply(plan)
         return self.network_inspect(name)
 
-    def _prepare_bridge(self, name, subnet, gateway, mtu, bridge) -> dict:
+    def _choose_subnet(self, subnet: str | None, also_taken=()):
+        """The given subnet, checked against local networks and host routes, or
+        a free one from the default pool (avoiding `also_taken` too)."""
         others = {n["name"]: ipaddress.ip_network(n["subnet"]) for n in self.store.networks() if n["subnet"]}
         if subnet:
             net = ipam.parse_subnet(subnet)
@@ -62,9 +64,12 @@ class Networks:
             route = self._host_route_overlap(net)
             if route:
                 raise Conflict(f"subnet {net} overlaps route {route} in the host namespace")
-        else:
-            taken = list(others.values()) + [ipaddress.ip_network(r["dest"]) for r in self._host_routes()]
-            net = ipam.pick_subnet(taken)
+            return net
+        taken = [*others.values(), *also_taken, *(ipaddress.ip_network(r["dest"]) for r in self._host_routes())]
+        return ipam.pick_subnet(taken)
+
+    def _prepare_bridge(self, name, subnet, gateway, mtu, bridge) -> dict:
+        net = self._choose_subnet(subnet)
         gw = ipam.parse_ip(gateway, "gateway") if gateway else ipam.default_gateway(net)
         ipam.check_in_subnet(gw, net, "gateway")
         bridge = check_ifname(bridge) if bridge else bridge_name(name)

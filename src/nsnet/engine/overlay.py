@@ -114,18 +114,7 @@ class Overlay:
             raise InvalidInput(f"mtu {mtu} is out of range ({MIN_MTU}..{MAX_MTU})")
         host = self._require_host()
         cluster_nets = self.cluster.networks()
-        local = {n["name"]: ipaddress.ip_network(n["subnet"]) for n in self.store.networks() if n["subnet"]}
-        if subnet:
-            net = ipam.parse_subnet(subnet)
-            clash = ipam.overlapping(net, local)
-            if clash:
-                raise Conflict(f"subnet {net} overlaps network '{clash}' ({local[clash]})")
-            route = self._host_route_overlap(net)
-            if route:
-                raise Conflict(f"subnet {net} overlaps route {route} in the host namespace")
-        else:
-            taken = list(local.values()) + [ipaddress.ip_network(n["subnet"]) for n in cluster_nets]
-            net = ipam.pick_subnet(taken + [ipaddress.ip_network(r["dest"]) for r in self._host_routes()])
+        net = self._choose_subnet(subnet, [ipaddress.ip_network(n["subnet"]) for n in cluster_nets])
         self.cluster.check_new_network(name, net, vni)
         gw = ipam.parse_ip(gateway, "gateway") if gateway else ipam.default_gateway(net)
         ipam.check_in_subnet(gw, net, "gateway")
