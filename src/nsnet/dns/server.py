@@ -21,6 +21,7 @@ from dnslib.label import DNSLabelError
 
 from .records import Config, ConfigError, error, pack, respond, udp_limit
 from .source import FileSource
+from .tcp import BATCH, MAX_QUERY, TCP_IDLE, TcpClients
 
 log = logging.getLogger("nsnet.dns")
 
@@ -30,12 +31,7 @@ POLL = 0.05            # config mtime poll; also the granularity of upstream tim
 MIN_RELOAD = 0.02      # at most one reload per 20 ms, however many SIGHUPs arrive...
 MAX_RELOAD_GAP = 0.08  # ...and, for big configs, a gap of 3x the last reload's cost, up to 80 ms
 BIND_RETRY = 1.0       # seconds between retries of listen addresses that failed to bind
-MAX_QUERY = 4096       # larger queries are dropped (UDP) or close the connection (TCP)
-BATCH = 64             # packets read per readiness event: fewer select() calls under load
 MAX_PENDING = 2048     # forwarded queries awaiting an upstream; beyond that SERVFAIL at once
-MAX_TCP = 256          # open TCP connections; the least recently active one is evicted
-TCP_IDLE = 10.0
-MAX_TCP_OUT = 256 * 1024  # unsent bytes for a client that does not read: close it
 
 
 class _Pending:
@@ -43,11 +39,7 @@ class _Pending:
                  "upstreams", "wire")
 
 
-class _Conn:
-    __slots__ = ("cb", "closed", "events", "inbuf", "ip", "last", "out", "peer", "sock")
-
-
-class Server:
+class Server(TcpClients):
     def __init__(self, source, pidfile: str | None = None):
         """`source`: a FileSource or StoreSource (see source.py); a path means a file."""
         self.source = FileSource(source) if isinstance(source, str) else source
@@ -59,7 +51,7 @@ class Server:
         self.cache: dict = {}                    # UDP reply cache, see records.respond
         self.pending: dict[int, _Pending] = {}   # our query ID -> forwarded query
         self.fwd: dict[int, socket.socket] = {}  # address family -> upstream socket
-        self.conns: dict[int, _Conn] = {}        # fd -> TCP client, least recently active first
+        self.conns: dict = {}                    # fd -> TCP client (tcp._Conn), least recently active first
         self.errors = 0
         self._stat = None
         self._stop = self._hup = False
@@ -333,90 +325,3 @@ class Server:
                 pass
             except Exception:
                 self._bug()
-
-    # ------------------------------------------------------------ TCP
-
-    def _on_accept(self, lsock: socket.socket, ip: str) -> None:
-        for _ in range(BATCH):
-            try:
-                sock, peer = lsock.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # e.g. out of file descriptors: leave it in the backlog
-                return
-            if len(self.conns) >= MAX_TCP:
-                self._close_conn(next(iter(self.conns.values())))
-            sock.setblocking(False)
-            c = _Conn()
-            c.sock, c.ip, c.inbuf, c.out, c.peer = sock, ip, bytearray(), bytearray(), peer[0]
-            c.last, c.events, c.closed = time.monotonic(), selectors.EVENT_READ, False
-            c.cb = lambda s, m, c=c: self._on_conn(c, m)
-            self.conns[sock.fileno()] = c
-            self.sel.register(sock, c.events, c.cb)
-
-    def _on_conn(self, c: _Conn, mask: int) -> None:
-        if mask & selectors.EVENT_WRITE:
-            self._flush(c)
-        if c.closed or not mask & selectors.EVENT_READ:
-            return
-        try:
-            data = c.sock.recv(65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self._close_conn(c)
-            return
-        c.last = time.monotonic()
-        fd = c.sock.fileno()
-        self.conns[fd] = self.conns.pop(fd)  # most recently active goes last
-        c.inbuf += data
-        while len(c.inbuf) >= 2 and not c.closed:  # 2-byte length framing (RFC 1035 4.2.2)
-            n = int.from_bytes(c.inbuf[:2], "big")
-            if n == 0 or n > MAX_QUERY:
-                self._close_conn(c)
-                return
-            if len(c.inbuf) < 2 + n:
-                break
-            msg = bytes(c.inbuf[2:2 + n])
-            del c.inbuf[:2 + n]
-            try:
-                out, fwd = respond(self.cfg, self.cfg.by_addr.get(c.ip), msg, False, client=c.peer)
-                if out is not None:
-                    self._send_tcp(c, out)
-                elif fwd is not None:
-                    self._forward(fwd, 65535, lambda b, c=c: self._send_tcp(c, b))
-            except Exception:
-                self._bug()
-
-    def _send_tcp(self, c: _Conn, msg: bytes) -> None:
-        if c.closed:
-            return
-        c.out += len(msg).to_bytes(2, "big") + msg
-        if len(c.out) > MAX_TCP_OUT:
-            self._close_conn(c)
-        else:
-            self._flush(c)
-
-    def _flush(self, c: _Conn) -> None:
-        try:
-            n = c.sock.send(c.out)
-        except (BlockingIOError, InterruptedError):
-            n = 0
-        except OSError:
-            self._close_conn(c)
-            return
-        del c.out[:n]
-        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if c.out else 0)
-        if events != c.events:
-            c.events = events
-            self.sel.modify(c.sock, events, c.cb)
-
-    def _close_conn(self, c: _Conn) -> None:
-        if c.closed:
-            return
-        c.closed = True
-        self.conns.pop(c.sock.fileno(), None)
-        self.sel.unregister(c.sock)
-        c.sock.close()

@@ -114,12 +114,18 @@ def fdb_del(k, ns, ifname: str, mac: str, dst: str | None = None, master: bool =
         return False
     attrs = [("NDA_LLADDR", mac)] + ([("NDA_DST", dst)] if dst and not master else [])
     flags = NTF_MASTER if master else NTF_SELF
+    msg = _ndmsg(AF_BRIDGE, index, NUD_PERMANENT, flags, attrs)
+    return _delete(k, ns, msg, f"deleting fdb entry {mac} on {ifname}")
+
+
+def _delete(k, ns, msg, what: str) -> bool:
+    """RTM_DELNEIGH of one fdb or neighbour entry; an entry already gone is fine."""
     try:
-        k.channel(ns).request(_ndmsg(AF_BRIDGE, index, NUD_PERMANENT, flags, attrs), RTM_DELNEIGH)
+        k.channel(ns).request(msg, RTM_DELNEIGH)
     except NetlinkError as exc:
         if exc.code in _GONE:
             return False
-        raise _fail(f"deleting fdb entry {mac} on {ifname}", exc)
+        raise _fail(what, exc)
     return True
 
 
@@ -155,13 +161,8 @@ def neigh_remove(k, ns, ifname: str, ip: str) -> bool:
     index = fresh_index(k, ns, ifname)
     if index is None:
         return False
-    try:
-        k.channel(ns).request(_ndmsg(socket.AF_INET, index, 0, 0, [("NDA_DST", ip)]), RTM_DELNEIGH)
-    except NetlinkError as exc:
-        if exc.code in _GONE:
-            return False
-        raise _fail(f"deleting neighbour {ip} on {ifname}", exc)
-    return True
+    msg = _ndmsg(socket.AF_INET, index, 0, 0, [("NDA_DST", ip)])
+    return _delete(k, ns, msg, f"deleting neighbour {ip} on {ifname}")
 
 
 def neigh_entries(k, ns, ifname: str) -> dict[str, str]:
