@@ -102,8 +102,7 @@ class CreateNetns(Step):
         k.netns_delete(self.name)
 
     def explain(self):
-        return [f"ip netns add {self.name}", _ip(self.name, "link set lo up"),
-                f"ip netns exec {self.name} sysctl -qw net.ipv6.conf.default.disable_ipv6=1"]
+        return [f"ip netns add {self.name}", _ip(self.name, "link set lo up")]
 
     def check(self, k):
         lo = _link(k, self.name, "lo")
@@ -182,9 +181,10 @@ class CreateVeth(Step):
             _ip(self.ns, f"link add {self.ifname}{mtu} type veth peer name {self.peer_ifname}{mtu}{peer_netns}"),
             _ip(self.ns, f"link set {self.ifname}{master} up"),
         ]
-        if self.ns is None:  # the host end: no IPv6 (see Kernel.netns_create)
-            lines.append(f"sysctl -qw net.ipv6.conf.{self.ifname}.disable_ipv6=1")
-        return lines + [_ip(self.peer_ns, f"link set {self.peer_ifname} up")]
+        # No IPv6 link-local addresses on either end (see Kernel.veth_add).
+        return lines + [_ip(self.ns, f"link set {self.ifname} addrgenmode none"),
+                        _ip(self.peer_ns, f"link set {self.peer_ifname} addrgenmode none"),
+                        _ip(self.peer_ns, f"link set {self.peer_ifname} up")]
 
     def check(self, k):
         """Both ends present, up and veths; enslaved to `master`; paired with

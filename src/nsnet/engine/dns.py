@@ -36,6 +36,20 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _pidfd_alive(fd: int) -> bool:
+    """Is the process behind this pidfd still running (an exited child of ours is not)?"""
+    try:
+        if os.waitid(os.P_PIDFD, fd, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+            return False
+    except ChildProcessError:
+        pass  # not our child: its own parent reaps it
+    try:
+        signal.pidfd_send_signal(fd, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
 class Dns:
     @property
     def _dns_dir(self) -> str:
@@ -57,26 +71,55 @@ class Dns:
 
     def _after_change(self) -> None:
         touched = self.__dict__.pop("_dns_touched", {})
-        pid = self.dns_pid()
-        if touched or pid is not None:
-            self.dns_sync(touched, pid)
+        server = self._dns_server_fd()
+        if touched or server is not None:
+            self.dns_sync(touched, server)
 
-    def dns_sync(self, touched: dict | None = None, pid: int | None = None) -> None:
+    def dns_sync(self, touched: dict | None = None, server: int | None = None) -> None:
         """Start, signal or stop the server, and write the resolv.conf of
-        `touched` sandboxes (None: all of them). `pid`: the server's, if known."""
+        `touched` sandboxes (None: all of them). `server`: its pidfd, if known."""
         if touched is None:
             touched = {sb["name"]: sb["netns"] for sb in self.store.sandboxes()}
         dns_nets = {n["name"]: n for n in self._dns_networks()}
         for sandbox, netns in touched.items():
             resolver = self._resolver_of(sandbox, dns_nets) if self.store.sandbox(sandbox) else None
             self._write_resolv_conf(netns, resolver)
-        pid = pid if pid is not None else self.dns_pid()
+        server = server if server is not None else self._dns_server_fd()
         if not dns_nets:
             self._dns_stop()
-        elif pid is None:
+        elif server is None:
             self._dns_start()
         else:
-            os.kill(pid, signal.SIGHUP)
+            signal.pidfd_send_signal(server, signal.SIGHUP)
+
+    def _dns_server_fd(self) -> int | None:
+        """A pidfd of the running server, kept between changes: signalling it
+        needs no pidfile read per change, and a pidfd never names a reused pid."""
+        fd = self.__dict__.get("_dns_pidfd")
+        if fd is not None and _pidfd_alive(fd):
+            return fd
+        self._dns_forget_server()
+        pid = self.dns_pid()
+        if pid is None:
+            return None
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return None
+        if self.dns_pid() != pid:  # it exited (and the pid was reused) before the pidfd was taken
+            os.close(fd)
+            return None
+        self._dns_pidfd = fd
+        return fd
+
+    def close(self) -> None:
+        self._dns_forget_server()
+        super().close()
+
+    def _dns_forget_server(self) -> None:
+        fd = self.__dict__.pop("_dns_pidfd", None)
+        if fd is not None:
+            os.close(fd)
 
     def dns_pid(self) -> int | None:
         """The running server's pid (checked against its command line: no pid reuse)."""
@@ -112,6 +155,7 @@ class Dns:
         raise KernelError(f"the DNS server did not start (see {log})")
 
     def _dns_stop(self) -> None:
+        self._dns_forget_server()
         pid = self.dns_pid()
         if pid is None:
             return

@@ -24,23 +24,29 @@ class Endpoints:
         return dict(self.store.endpoint(network, sandbox), ports=self.port_ls(sandbox))
 
     def _plan_connect(self, plan: Plan, network: str, sandbox: str, ip=None, ifname=None,
-                      publish=None, aliases=None) -> dict:
-        """Validate, reserve the address in the store and add the steps to `plan`."""
-        if self._is_overlay(network):  # multi-host: engine/overlay.py
-            return self._overlay_plan_connect(plan, network, sandbox, ip, ifname, publish, aliases)
-        net = self.get_network(network)
-        sb = self.get_sandbox(sandbox)
+                      publish=None, aliases=None, new_sandbox: dict | None = None) -> dict:
+        """Validate, reserve the address in the store and add the steps to `plan`.
+        `new_sandbox`: the row of a sandbox made in this same change with nothing
+        attached yet (its first network): the lookups that would find nothing are skipped."""
+        net = self.store.network(network)
+        if net is None or net["driver"] == "overlay":
+            if self._is_overlay(network):  # multi-host: engine/overlay.py
+                return self._overlay_plan_connect(plan, network, sandbox, ip, ifname, publish, aliases)
+            net = self.get_network(network)
+        sb = new_sandbox or self.get_sandbox(sandbox)
         drv = get_driver(net["driver"])
-        if self.store.endpoint(network, sandbox):
-            raise Conflict(f"sandbox '{sandbox}' is already connected to network '{network}'")
-        current = self.store.endpoints(sandbox=sandbox)
-        if current and (drv.exclusive or sb["mode"] != "netns"):
-            other = current[0]["network"]
-            kind = drv.name if drv.exclusive else sb["mode"]
-            raise Conflict(f"sandbox '{sandbox}' is on network '{other}'; a '{kind}' network cannot be combined "
-                           "with others")
-        if drv.exclusive and self.store.links(sandbox):
-            raise Conflict(f"sandbox '{sandbox}' has direct links; it cannot join a '{drv.name}' network")
+        current = []
+        if new_sandbox is None:
+            if self.store.endpoint(network, sandbox):
+                raise Conflict(f"sandbox '{sandbox}' is already connected to network '{network}'")
+            current = self.store.endpoints(sandbox=sandbox)
+            if current and (drv.exclusive or sb["mode"] != "netns"):
+                other = current[0]["network"]
+                kind = drv.name if drv.exclusive else sb["mode"]
+                raise Conflict(f"sandbox '{sandbox}' is on network '{other}'; a '{kind}' network cannot be "
+                               "combined with others")
+            if drv.exclusive and self.store.links(sandbox):
+                raise Conflict(f"sandbox '{sandbox}' has direct links; it cannot join a '{drv.name}' network")
         if not drv.uses_subnet:
             if ip or ifname or publish or aliases:
                 raise Conflict(f"network '{network}' (driver {drv.name}) takes no --ip, --ifname or --publish")
@@ -48,7 +54,7 @@ class Endpoints:
             self.store.set_sandbox_mode(sandbox, drv.sandbox_mode)
             return self.store.endpoint(network, sandbox)
 
-        used_names = self.used_ifnames(sandbox)
+        used_names = self.used_ifnames(sandbox) if new_sandbox is None else {"lo"}
         if ifname:
             check_ifname(ifname)
             if ifname in used_names:
@@ -65,13 +71,16 @@ class Endpoints:
                 raise Conflict(f"address {addr} on network '{network}' is already taken by {owner}")
         else:
             addr = ipam.allocate(subnet, reserved)
-        has_default = any(ep["is_gateway"] for ep in current) or self.store.route(sandbox, "0.0.0.0/0")
+        has_default = new_sandbox is None and (any(ep["is_gateway"] for ep in current)
+                                               or self.store.route(sandbox, "0.0.0.0/0") is not None)
         aliases = [check_alias(a) for a in aliases or []]
-        ep_id = self.store.add_endpoint(network, sandbox, ifname, str(addr), not has_default,
-                                        {"aliases": aliases} if aliases else None)
+        options = {"aliases": aliases} if aliases else {}
+        ep_id = self.store.add_endpoint(network, sandbox, ifname, str(addr), not has_default, options or None)
         self._dns_touch(sandbox, sb["netns"])
         self.store.set_endpoint_host_ifname(ep_id, host_veth_name(ep_id))
-        ep = self.store.endpoint(network, sandbox)
+        ep = {"id": ep_id, "network": network, "sandbox": sandbox, "ifname": ifname,
+              "host_ifname": host_veth_name(ep_id), "ip": str(addr), "is_gateway": int(not has_default),
+              "options": options}  # the row just written, as store.endpoint() would read it back
         plan.extend(drv.plan_connect(net, ep, sb["netns"], default_route=not has_default))
         plan.extend(self._plan_publish(net, ep, publish))
         return ep

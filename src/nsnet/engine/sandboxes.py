@@ -20,6 +20,7 @@ class Sandboxes:
         if self.kernel.netns_exists(netns):
             raise Conflict(f"a network namespace named '{netns}' already exists (not made by nsnet)")
         self.store.add_sandbox(name, netns)
+        new_sandbox = {"name": name, "netns": netns, "mode": "netns", "options": {}}  # the row just written
         plan = Plan([CreateNetns(netns)])
         seen = set()
         if publish and not networks:
@@ -28,10 +29,14 @@ class Sandboxes:
             net, ip = (item, None) if isinstance(item, str) else (item[0], item[1])
             if net in seen:
                 raise InvalidInput(f"network '{net}' is given twice")
-            self._plan_connect(plan, net, name, ip, publish=None if seen else publish)
+            self._plan_connect(plan, net, name, ip, publish=None if seen else publish,
+                               new_sandbox=None if seen else new_sandbox)
             seen.add(net)
         self.apply(plan)
-        return self.sandbox_inspect(name, live=False)
+        # What sandbox_inspect(live=False) shows, without its lookups of what a new sandbox cannot have yet.
+        return {"name": name, "netns": netns, "mode": self.store.sandbox(name)["mode"],
+                "endpoints": self._endpoint_views(name) if networks else [],
+                "links": [], "routes": [], "ports": self.port_ls(name) if publish else []}
 
     @changing
     def sandbox_adopt(self, name: str, netns_path: str) -> dict:
@@ -96,10 +101,7 @@ class Sandboxes:
         sb = self.get_sandbox(name)
         out = {
             "name": name, "netns": sb["netns"], "mode": sb["mode"],
-            "endpoints": [
-                {k: ep[k] for k in ("network", "ifname", "ip", "host_ifname", "is_gateway")}
-                for ep in self.store.endpoints(sandbox=name)
-            ],
+            "endpoints": self._endpoint_views(name),
             "links": [
                 {"peer": link["b"] if link["a"] == name else link["a"],
                  "ifname": link["ifname_a"] if link["a"] == name else link["ifname_b"],
@@ -115,6 +117,10 @@ class Sandboxes:
                 "routes": self.kernel.routes(sb["netns"]),
             }
         return out
+
+    def _endpoint_views(self, name: str) -> list[dict]:
+        return [{k: ep[k] for k in ("network", "ifname", "ip", "host_ifname", "is_gateway")}
+                for ep in self.store.endpoints(sandbox=name)]
 
     def exec_netns(self, name: str) -> str | None:
         """The namespace a command in this sandbox runs in (None: the caller's own)."""

@@ -11,12 +11,14 @@ import socket
 import struct
 
 from ._pyroute2 import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NetlinkError
+from .template import Templates
 
 NETLINK_ROUTE = 0
 _HEADER = struct.Struct("IHHII")
 _ERRNO = struct.Struct("i")
 _SEQ = struct.Struct("I")
 _IFINDEX = struct.Struct("i")  # ifinfomsg: family, pad, type, then index at +4
+_templates = Templates()  # shared by all channels: requests do not depend on the socket
 
 
 class Channel:
@@ -48,17 +50,15 @@ class Channel:
     _encoded: dict = {}
     _ENCODED_MAX = 1024
 
-    def _send(self, msg, msg_type: int, flags: int, key=None) -> int:
+    def _send(self, msg, msg_type: int, flags: int, key=None, fields=None) -> int:
         self.seq += 1
-        data = self._encoded.get((key, msg_type, flags)) if key is not None else None
+        if fields is not None:  # a per-shape template with `fields` patched in
+            data = _templates.encode((key, msg_type, flags), msg, fields,
+                                     lambda m: self._encode(m, msg_type, flags))
+        else:
+            data = self._encoded.get((key, msg_type, flags)) if key is not None else None
         if data is None:
-            msg = msg() if callable(msg) else msg
-            header = msg["header"]
-            header["type"] = msg_type
-            header["flags"] = flags
-            header["sequence_number"] = 0
-            msg.encode()
-            data = bytes(msg.data)
+            data = self._encode(msg() if callable(msg) else msg, msg_type, flags)
             if key is not None:
                 if len(self._encoded) >= self._ENCODED_MAX:
                     self._encoded.clear()
@@ -68,10 +68,20 @@ class Channel:
         self.sock.send(buf)
         return self.seq
 
-    def request(self, msg, msg_type: int, flags: int = 0, key=None) -> None:
+    @staticmethod
+    def _encode(msg, msg_type: int, flags: int) -> bytes:
+        header = msg["header"]
+        header["type"] = msg_type
+        header["flags"] = flags
+        header["sequence_number"] = 0
+        msg.encode()
+        return bytes(msg.data)
+
+    def request(self, msg, msg_type: int, flags: int = 0, key=None, fields=None) -> None:
         """Send one request and wait for its ack; raise NetlinkError on failure.
-        `msg` may be a zero-argument builder when `key` names a cacheable request."""
-        seq = self._send(msg, msg_type, NLM_F_REQUEST | NLM_F_ACK | flags, key)
+        `msg` may be a zero-argument builder when `key` names a cacheable request,
+        or, with `fields` (template.Field list), a builder taking their values."""
+        seq = self._send(msg, msg_type, NLM_F_REQUEST | NLM_F_ACK | flags, key, fields)
         while True:
             data = self.sock.recv(65536)
             offset = 0
@@ -107,10 +117,10 @@ class Channel:
                     return out
                 out.append(item)
 
-    def link_index(self, msg, msg_type: int) -> int | None:
+    def link_index(self, msg, msg_type: int, key=None, fields=None) -> int | None:
         """RTM_GETLINK for one name; reads ifi_index straight from the reply
         header (decoding the whole ifinfmsg costs more than the kernel call)."""
-        seq = self._send(msg, msg_type, NLM_F_REQUEST)
+        seq = self._send(msg, msg_type, NLM_F_REQUEST, key, fields)
         while True:
             data = self.sock.recv(65536)
             offset = 0

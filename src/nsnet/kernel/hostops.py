@@ -45,6 +45,15 @@ class HostOps:
         does not start with owner_mark is the user's and is left alone."""
         directory = f"/etc/netns/{netns}"
         path = os.path.join(directory, name)
+        if content is not None and _new_dir(directory):
+            # A directory just made holds nothing anyone reads yet: write in place
+            # (3 file-system calls instead of 6; they dominated a DNS attach).
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            try:
+                os.write(fd, content.encode())
+            finally:
+                os.close(fd)
+            return
         current = None
         with contextlib.suppress(FileNotFoundError), open(path) as f:
             current = f.read()
@@ -95,6 +104,18 @@ class HostOps:
         if target is None:
             return nsfs.entered(None)
         return _EnteredByName(target)
+
+
+def _new_dir(path: str) -> bool:
+    """Make directory `path` (its parent too); False if it was already there."""
+    try:
+        os.mkdir(path, 0o755)
+        return True
+    except FileExistsError:
+        return False
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return _new_dir(path)
 
 
 class _EnteredByName:
