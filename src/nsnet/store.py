@@ -73,6 +73,8 @@ class Store:
             raise PermissionDenied(f"cannot create state directory {state_dir} (run as root?)")
         path = os.path.join(state_dir, "state.db")
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self._ip_hints: dict[str, int] = {}
+        self._hint_version = None
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
@@ -99,6 +101,7 @@ class Store:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
+            self._ip_hints.clear()  # they may name addresses the rollback freed
             raise
         else:
             self.db.execute("COMMIT")
@@ -179,6 +182,24 @@ class Store:
 
     def remove_endpoint(self, endpoint_id):
         self.db.execute("DELETE FROM endpoints WHERE id=?", (endpoint_id,))
+        self._ip_hints.clear()
+
+    def ip_taken(self, network, ip) -> bool:
+        return self.db.execute("SELECT 1 FROM endpoints WHERE network=? AND ip=?", (network, ip)).fetchone() is not None
+
+    # IPAM hints: per network, an address below which every one is taken, so an
+    # attach need not read all of a network's addresses (O(N) per attach). Kept
+    # while no other connection commits (PRAGMA data_version) and nothing is
+    # freed or rolled back through this one.
+    def free_ip_hint(self, network) -> int | None:
+        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._hint_version:
+            self._ip_hints.clear()
+            self._hint_version = version
+        return self._ip_hints.get(network)
+
+    def set_free_ip_hint(self, network, value: int) -> None:
+        self._ip_hints[network] = value
 
     # direct links
     def links(self, sandbox=None):

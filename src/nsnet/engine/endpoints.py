@@ -62,15 +62,14 @@ class Endpoints:
         else:
             ifname = next(f"eth{i}" for i in range(len(used_names) + 1) if f"eth{i}" not in used_names)
         subnet = ipaddress.ip_network(net["subnet"])
-        reserved = self.store.used_ips(network) + [net["gateway"]]
         if ip:
             addr = ipam.parse_ip(ip, "--ip")
             ipam.check_in_subnet(addr, subnet, "--ip")
-            if str(addr) in reserved:
+            if str(addr) == net["gateway"] or self.store.ip_taken(network, str(addr)):
                 owner = "the gateway" if str(addr) == net["gateway"] else "another sandbox"
                 raise Conflict(f"address {addr} on network '{network}' is already taken by {owner}")
         else:
-            addr = ipam.allocate(subnet, reserved)
+            addr = self._allocate_ip(network, subnet, net["gateway"])
         has_default = new_sandbox is None and (any(ep["is_gateway"] for ep in current)
                                                or self.store.route(sandbox, "0.0.0.0/0") is not None)
         aliases = [check_alias(a) for a in aliases or []]
@@ -84,6 +83,23 @@ class Endpoints:
         plan.extend(drv.plan_connect(net, ep, sb["netns"], default_route=not has_default))
         plan.extend(self._plan_publish(net, ep, publish))
         return ep
+
+    def _allocate_ip(self, network: str, subnet, gateway: str):
+        """The lowest free address: probed from the store's hint when it has one
+        (a few indexed lookups), else found by reading all of the network's."""
+        hint = self.store.free_ip_hint(network)
+        addr = None
+        if hint is not None:
+            last = int(subnet.broadcast_address) - 1
+            for candidate in range(hint, min(hint + 4, last + 1)):
+                text = str(ipaddress.IPv4Address(candidate))
+                if text != gateway and not self.store.ip_taken(network, text):
+                    addr = ipaddress.IPv4Address(candidate)
+                    break
+        if addr is None:
+            addr = ipam.allocate(subnet, self.store.used_ips(network) + [gateway])
+        self.store.set_free_ip_hint(network, int(addr) + 1)
+        return addr
 
     @changing
     def network_disconnect(self, network: str, sandbox: str) -> dict:
