@@ -144,3 +144,25 @@ def test_status_cli(dns_lab):
     assert data["networks"]["db"]["names"] == ["database", "db1", "ns"]
     r = dns_lab.cli("network", "connect", "devops", "db1", "--alias", "bad_alias")
     assert r.returncode == 2 and "not a valid DNS name" in r.stderr
+
+
+def test_attaches_cost_the_server_nothing_until_a_query(dns_lab):
+    """Attaches only change records: the engine says so (SIGUSR1) and the server
+    reloads when the next query comes, not once per change during a burst."""
+    host = dns_lab
+    e = host.engine
+    web1 = host.prefix + "web1"
+    log = os.path.join(e.settings.state_dir, "dns", "server.log")
+
+    def reloads():
+        with open(log) as f:
+            return f.read().count("reloaded:")
+
+    assert resolve(web1, "ns") == "192.168.1.3"
+    before = reloads()
+    for i in range(10):
+        e.sandbox_create(f"burst{i}", networks=["devops"])
+    time.sleep(0.3)  # more than the reload gap (20-80 ms) a SIGHUP would have waited
+    assert reloads() == before
+    assert resolve(web1, "burst9") == "192.168.1.13"  # the query itself brings the records up to date
+    assert reloads() == before + 1

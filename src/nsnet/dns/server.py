@@ -30,6 +30,7 @@ IPV6_FREEBIND = 78     # the engine has put the address on the bridge
 POLL = 0.05            # config mtime poll; also the granularity of upstream timeouts
 MIN_RELOAD = 0.02      # at most one reload per 20 ms, however many SIGHUPs arrive...
 MAX_RELOAD_GAP = 0.08  # ...and, for big configs, a gap of 3x the last reload's cost, up to 80 ms
+STALE_MAX = 1.0        # records changed without a query since: reload anyway after this long
 BIND_RETRY = 1.0       # seconds between retries of listen addresses that failed to bind
 MAX_PENDING = 2048     # forwarded queries awaiting an upstream; beyond that SERVFAIL at once
 
@@ -54,7 +55,8 @@ class Server(TcpClients):
         self.conns: dict = {}                    # fd -> TCP client (tcp._Conn), least recently active first
         self.errors = 0
         self._stat = None
-        self._stop = self._hup = False
+        self._stop = self._hup = self._usr1 = False
+        self._stale_since = None  # records changed (SIGUSR1, store moved) and not reloaded yet
         self._next_bind = 0.0
         self._last_reload = 0.0
         self._reload_gap = MIN_RELOAD
@@ -67,7 +69,7 @@ class Server(TcpClients):
         rd.setblocking(False)
         wr.setblocking(False)
         signal.set_wakeup_fd(wr.fileno(), warn_on_full_buffer=False)
-        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         self.sel.register(rd, selectors.EVENT_READ, lambda s, m: s.recv(4096))
         try:
@@ -89,6 +91,8 @@ class Server(TcpClients):
     def _on_signal(self, signum, _frame) -> None:
         if signum == signal.SIGHUP:
             self._hup = True
+        elif signum == signal.SIGUSR1:
+            self._usr1 = True
         else:
             self._stop = True
 
@@ -102,6 +106,9 @@ class Server(TcpClients):
             for key, mask in self.sel.select(max(0.0, wake - time.monotonic())):
                 key.data(key.fileobj, mask)
             now = time.monotonic()
+            if self._usr1:
+                self._usr1 = False
+                self._stale_since = self._stale_since or now
             if now >= next_tick or (self._hup and now >= due):
                 self._tick(now)
                 next_tick = now + POLL
@@ -113,8 +120,13 @@ class Server(TcpClients):
             return
         hup, self._hup = self._hup, False
         stat = self.source.key()
-        if hup or (stat is not None and stat != self._stat):
+        if stat is not None and stat != self._stat and not hup:
+            # Changed without a SIGHUP (records only, or a change we were not told
+            # about): served at the next query, or after STALE_MAX at the latest.
             self._stat = stat
+            self._stale_since = self._stale_since or now
+        if hup or (self._stale_since is not None and now - self._stale_since >= STALE_MAX):
+            self._stat = stat if stat is not None else self._stat
             self._last_reload = now
             self._reload()
             cost = time.monotonic() - now  # keep reloads under ~25% of a core in a burst
@@ -128,7 +140,16 @@ class Server(TcpClients):
                 break
             self._close_conn(c)
 
+    def fresh(self) -> None:
+        """Before answering: reload if records changed since the last reload.
+        Attaches (SIGUSR1) cost the server nothing until someone asks."""
+        if self._stale_since is not None or self._usr1:
+            self._usr1 = False
+            self._stat = self.source.key() or self._stat
+            self._reload()
+
     def _reload(self) -> None:
+        self._stale_since = None
         try:
             cfg = self.source.load(self.cfg)
         except ConfigError as e:  # keep serving the last good config
@@ -219,6 +240,7 @@ class Server(TcpClients):
     # ------------------------------------------------------------ UDP
 
     def _on_udp(self, sock: socket.socket, ip: str) -> None:
+        self.fresh()
         cfg = self.cfg
         net = cfg.by_addr.get(ip)
         cache = self.cache

@@ -67,6 +67,7 @@ class TcpClients:
                 break
             msg = bytes(c.inbuf[2:2 + n])
             del c.inbuf[:2 + n]
+            self.fresh()
             try:
                 out, fwd = respond(self.cfg, self.cfg.by_addr.get(c.ip), msg, False, client=c.peer)
                 if out is not None:

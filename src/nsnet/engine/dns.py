@@ -89,8 +89,15 @@ class Dns:
             self._dns_stop()
         elif server is None:
             self._dns_start()
+            self._dns_networks_told = repr(sorted(dns_nets.items()))
         else:
-            signal.pidfd_send_signal(server, signal.SIGHUP)
+            # Networks changed (listen addresses, options): SIGHUP, reloaded at
+            # once. Only sandboxes changed: SIGUSR1, reloaded at the next query,
+            # so a burst of attaches costs the server no work meanwhile.
+            networks = repr(sorted(dns_nets.items()))
+            same = networks == self.__dict__.get("_dns_networks_told")
+            signal.pidfd_send_signal(server, signal.SIGUSR1 if same else signal.SIGHUP)
+            self._dns_networks_told = networks
 
     def _dns_server_fd(self) -> int | None:
         """A pidfd of the running server, kept between changes: signalling it
