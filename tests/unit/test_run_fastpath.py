@@ -59,3 +59,21 @@ def test_fast_ps_output_matches_the_rows(tmp_path):
                           capture_output=True, text=True, timeout=30, check=True).stdout
     assert text.splitlines()[0].split() == pslist.render([]).splitlines()[0].split()
     assert "python3 -m http.server" in text
+
+
+def test_fast_ps_imports_neither_re_nor_json(tmp_path):
+    """What keeps `nsnet ps` at Python's own start-up time (issue #7)."""
+    code = ("import sys; from nsnet.cli.fast import run; sys.argv = ['nsnet', '--state-dir', sys.argv[1], 'ps']\n"
+            "try:\n    run()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('re', 'json', 'click', 'nsnet.engine') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-I", "-c", code, str(tmp_path)], capture_output=True, text=True,
+                         timeout=30, check=True).stdout
+    assert out.splitlines()[-1] == "[]"
+
+
+def test_installed_launcher_is_the_light_one():
+    """bin/nsnet (script-files), not pip's console-script template, which imports re."""
+    launcher = os.path.join(os.path.dirname(sys.executable), "nsnet")
+    with open(launcher) as f:
+        text = f.read()
+    assert "import re" not in text and "from nsnet.cli.fast import run" in text

@@ -1,8 +1,8 @@
 """`nsnet ps`: rows from the state files and a plain table. Imports nothing
-beyond os/json/time, so the fast entry point (cli/fast.py) can answer `ps`
-without loading click, rich or the engine."""
+beyond os/time and the C half of json (json itself only for --json), so the
+fast entry point (cli/fast.py) can answer `ps` without loading re, click, rich
+or the engine."""
 
-import json
 import sys
 import time
 
@@ -74,7 +74,12 @@ def render(rs: list[dict]) -> str:
 
 def main(state_dir: str | None, as_json: bool) -> int:
     rs = rows(state_dir or DEFAULT_STATE_DIR)
-    out = json.dumps(rs, indent=2) + "\n" if as_json else render(rs)
+    if as_json:
+        import json  # imports re: only when asked for
+
+        out = json.dumps(rs, indent=2) + "\n"
+    else:
+        out = render(rs)
     sys.stdout.write(out)
     sys.stdout.flush()
     return 0

@@ -2,7 +2,7 @@
 `<state_dir>/processes/`, holding `state.json` and the process's log files.
 
 Plain JSON files rather than the engine's SQLite store: `nsnet ps` reads them
-with nothing but os and json (CLI start-up), and a supervisor can record an
+with nothing but os and _json (jsonread.py: CLI start-up), and a supervisor can record an
 exit while another nsnet command holds the store's write lock (`sandbox rm`
 stops processes inside its transaction). Writes replace the file atomically;
 a name is reserved by mkdir, which only one caller can win.
@@ -12,11 +12,11 @@ Whether a running process still lives is decided by pid + start time
 (procfs.alive), never by the record alone.
 """
 
-import json
 import os
 import time
 
 from . import procfs
+from .jsonread import loads
 
 DIR = "processes"
 STATE_FILE = "state.json"
@@ -33,7 +33,7 @@ def record_dir(state_dir: str, name: str) -> str:
 def read(state_dir: str, name: str) -> dict | None:
     try:
         with open(os.path.join(record_dir(state_dir, name), STATE_FILE), "rb") as f:
-            return json.loads(f.read())
+            return loads(f.read())
     except (FileNotFoundError, NotADirectoryError, ValueError):
         return None
 
@@ -42,6 +42,8 @@ def write(state_dir: str, record: dict) -> None:
     """Replace the record atomically (readers never see half a file)."""
     folder = record_dir(state_dir, record["name"])
     tmp = os.path.join(folder, f".{STATE_FILE}.{os.getpid()}")
+    import json  # not at the top: `nsnet ps` only reads
+
     with open(tmp, "w") as f:
         json.dump(record, f, indent=1)
     os.replace(tmp, os.path.join(folder, STATE_FILE))
