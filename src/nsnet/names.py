@@ -4,7 +4,6 @@ Kernel interface names are limited to IFNAMSIZ-1 = 15 bytes, so objects nsnet
 makes in the host namespace get short, prefixed names that mark them as ours.
 """
 
-import hashlib
 import re
 
 from .errors import InvalidInput
@@ -50,7 +49,7 @@ def bridge_name(network: str) -> str:
     name = BRIDGE_PREFIX + network
     if len(name) <= IFNAMSIZ and _IFNAME.match(name):
         return name
-    return BRIDGE_PREFIX + hashlib.sha1(network.encode()).hexdigest()[: IFNAMSIZ - len(BRIDGE_PREFIX)]
+    return BRIDGE_PREFIX + _sha1_hex(network)[: IFNAMSIZ - len(BRIDGE_PREFIX)]
 
 
 def host_veth_name(endpoint_id: int) -> str:
@@ -61,4 +60,10 @@ def host_veth_name(endpoint_id: int) -> str:
 def default_link_ifname(peer: str) -> str:
     """Direct-link end named after the other side, as in the seeds ('veth-blue')."""
     name = f"veth-{peer}"
-    return name if len(name) <= IFNAMSIZ else "veth-" + hashlib.sha1(peer.encode()).hexdigest()[:10]
+    return name if len(name) <= IFNAMSIZ else "veth-" + _sha1_hex(peer)[:10]
+
+
+def _sha1_hex(text: str) -> str:
+    import hashlib  # not at the top: loading OpenSSL costs ~3 ms, and most names need no hash
+
+    return hashlib.sha1(text.encode()).hexdigest()

@@ -1,7 +1,6 @@
 """The concrete Steps. Each maps to one kernel verb and explains itself as the
 `ip` command that does the same, runnable with `ip -batch` (without the 'ip ')."""
 
-import hashlib
 import ipaddress
 from dataclasses import dataclass
 
@@ -136,6 +135,8 @@ class CreateBridge(Step):
 
     @property
     def mac(self) -> str:
+        import hashlib  # only when a bridge is made: loading OpenSSL costs ~3 ms
+
         digest = hashlib.sha1(self.ifname.encode()).digest()
         return "02:" + ":".join(f"{b:02x}" for b in digest[:5])  # locally administered
 

@@ -74,3 +74,23 @@ def test_resolve_command(tmp_path):
     with pytest.raises(StartError) as exc:
         spec.resolve_command(str(tmp_path), {}, None)
     assert exc.value.exit_code == 126
+
+
+def test_which_finds_what_shutil_which_finds(tmp_path):
+    import os
+    import shutil
+
+    from nsnet.run.spec import which
+
+    a, b, c = (tmp_path / "a", tmp_path / "b", tmp_path / "c")
+    for d in (a, b, c):
+        d.mkdir()
+    (a / "tool").write_text("#!/bin/sh\n")  # not executable
+    (b / "tool").write_text("#!/bin/sh\n")
+    (b / "tool").chmod(0o755)
+    (c / "tool").mkdir()  # a directory
+    (c / "only").write_text("")
+    (c / "only").chmod(0o755)
+    for path in [f"{a}:{b}", f"{c}:{a}:{b}", f"{a}", "", ":", f"{a}::{a}:{c}", f"{c}", os.defpath]:
+        for cmd in ("tool", "only", "sh", "missing", ""):
+            assert which(cmd, path) == shutil.which(cmd, path=path), (cmd, path)

@@ -1,6 +1,7 @@
 """The console-script entry point. `nsnet ps` is answered here with os and
-json only (about Python's own start-up time); every other command, and any
-`ps` this parser does not fully understand, goes to the click CLI.
+_json only (about Python's own start-up time), plain `nsnet run` calls go to
+fastrun.py (the engine without click); every other command, and any `ps` or
+`run` these parsers do not fully understand, goes to the click CLI.
 
 The parse mirrors the click group's options that matter to `ps`:
 --state-dir DIR / --state-dir=DIR (or NSNET_STATE_DIR), --host-netns (ignored:
@@ -41,6 +42,12 @@ def parse_ps(argv: list[str]) -> dict | None:
 def run() -> None:
     opts = parse_ps(sys.argv[1:])
     if opts is None:
+        if "run" in sys.argv:
+            from . import fastrun
+
+            call = fastrun.parse_run(sys.argv[1:])
+            if call is not None:
+                sys.exit(fastrun.main(*call))
         from .main import run as full
 
         full()

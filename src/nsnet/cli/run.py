@@ -5,10 +5,9 @@ import sys
 
 import click
 
-from ..errors import InvalidInput
 from . import output
 from .context import pass_ctx, publish_option
-from .sandbox import parse_network_arg
+from .start import run_command
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -38,25 +37,8 @@ def run(ctx, name, sandbox, networks, publish, env, workdir, detach, rm, isolate
     Creates the sandbox (named after the process) unless --sandbox is given.
     In the foreground the exit code passes through; --detach returns at once
     (see nsnet ps / logs / stop)."""
-    argv = list(argv[1:] if argv and argv[0] == "--" else argv)
-    if not argv:
-        raise InvalidInput("nothing to run: nsnet run [OPTIONS] -- CMD [ARGS...]")
-    if no_init and not isolate_pid:
-        raise InvalidInput("--no-init only makes sense with --isolate-pid")
-    nets = [parse_network_arg(n) for n in networks]
-    result = ctx.engine.run(argv, name=name, sandbox=sandbox, networks=nets, publish=list(publish), env=list(env),
-                            workdir=workdir, detach=detach, rm=rm, isolate_pid=isolate_pid, init=not no_init,
-                            log_max_size=log_max_size, log_max_files=log_max_files)
-    if ctx.as_json:
-        output.emit_json(result)
-    elif detach:
-        output.console.print(f"started {result['name']} (pid {result['pid']}) in sandbox {result['sandbox']}",
-                             highlight=False)
-    for error in result.get("errors", []):
-        output.warning(error)
-    if not detach:
-        ctx.close()
-        raise SystemExit(result["exit_code"])
+    run_command(ctx, name, sandbox, networks, publish, env, workdir, detach, rm, isolate_pid, no_init, log_max_size,
+                log_max_files, argv)
 
 
 @click.command()

@@ -7,14 +7,7 @@ from ..kernel import nsexec
 from . import output
 from .common import show_result
 from .context import dry_run_option, pass_ctx, publish_option
-
-
-def parse_network_arg(value: str) -> tuple[str, str | None]:
-    """NET or NET:IP."""
-    net, _, ip = value.partition(":")
-    if not net:
-        raise InvalidInput(f"--network '{value}': expected NET or NET:IP")
-    return net, (ip or None)
+from .values import parse_network_arg
 
 
 @click.group()

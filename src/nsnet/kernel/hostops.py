@@ -5,7 +5,6 @@ import contextlib
 import errno
 import os
 import socket
-import subprocess
 
 from . import nsfs
 from .failure import fail as _fail
@@ -23,6 +22,8 @@ class HostOps:
     def spawn_in_host(self, argv: list[str], log_path: str):
         """Start a long-running helper process (the DNS server) in the host
         namespace, in its own session, output appended to log_path."""
+        import subprocess  # not at the top: most calls start no helper (~2 ms to import)
+
         fd = self.host_fd()
 
         def enter_host():  # in the child, before exec

@@ -7,7 +7,6 @@ namespace this engine manages.
 """
 
 import ctypes
-import ctypes.util
 import json
 
 from ..errors import KernelError, PermissionDenied
@@ -17,17 +16,14 @@ NFT_CTX_DEFAULT = 0
 NFT_CTX_OUTPUT_HANDLE = 1 << 3
 NFT_CTX_OUTPUT_JSON = 1 << 4  # also makes nft_run_cmd_from_buffer accept JSON input
 
+SONAME = "libnftables.so.1"
 _lib = None
 
 
 def _load():
     global _lib
     if _lib is None:
-        path = ctypes.util.find_library("nftables") or "libnftables.so.1"
-        try:
-            lib = ctypes.CDLL(path, use_errno=True)
-        except OSError:
-            raise KernelError("libnftables is not installed (apt-get install nftables)")
+        lib = _open_library()
         lib.nft_ctx_new.restype = ctypes.c_void_p
         lib.nft_ctx_new.argtypes = [ctypes.c_uint32]
         lib.nft_ctx_free.argtypes = [ctypes.c_void_p]
@@ -41,6 +37,21 @@ def _load():
         lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
         _lib = lib
     return _lib
+
+
+def _open_library():
+    """By the soname the dynamic loader knows; find_library (which runs
+    `ldconfig -p`: ~3 ms, and imports tempfile and shutil) only if that fails."""
+    try:
+        return ctypes.CDLL(SONAME, use_errno=True)
+    except OSError:
+        pass
+    from ctypes.util import find_library
+
+    try:
+        return ctypes.CDLL(find_library("nftables") or SONAME, use_errno=True)
+    except OSError:
+        raise KernelError("libnftables is not installed (apt-get install nftables)")
 
 
 class Nft:

@@ -1,0 +1,23 @@
+"""The CLI's shared state: global options and a lazily built Engine. No click
+here: the fast entry point (fast.py) uses it too."""
+
+
+class Context:
+    def __init__(self, host_netns, state_dir, as_json, store=None):
+        self.host_netns = host_netns
+        self.state_dir = state_dir
+        self.as_json = as_json
+        self.store = store  # cluster store URL (overlay networks)
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from ..engine import Engine
+
+            self._engine = Engine(host_netns=self.host_netns, state_dir=self.state_dir, cluster_store=self.store)
+        return self._engine
+
+    def close(self):
+        if self._engine is not None:
+            self._engine.close()

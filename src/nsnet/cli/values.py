@@ -1,0 +1,12 @@
+"""Option values that several commands parse the same way (no click here: the
+fast entry point parses them too)."""
+
+from ..errors import InvalidInput
+
+
+def parse_network_arg(value: str) -> tuple[str, str | None]:
+    """NET or NET:IP."""
+    net, _, ip = value.partition(":")
+    if not net:
+        raise InvalidInput(f"--network '{value}': expected NET or NET:IP")
+    return net, (ip or None)
