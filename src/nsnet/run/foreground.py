@@ -10,7 +10,6 @@ on to the command's group.
 
 import os
 import signal
-import threading
 
 from .procfs import wait_status_code
 
@@ -49,6 +48,8 @@ def _forward(leader: int):
 
 def wait(pid: int, leader: int, tty: int | None) -> int:
     """Wait for `pid` (the command, or the relay of an isolated one)."""
+    import threading  # not at the top: a detached start never waits here
+
     main = threading.current_thread() is threading.main_thread()
     saved = {sig: signal.signal(sig, _forward(leader)) for sig in FORWARD} if main else {}
     job_control = tty is not None and pid == leader and main
