@@ -155,3 +155,23 @@ def test_env_and_workdir(rhost):
     r = cli(h, "run", "--env", "GREETING=hi there", "-e", "EMPTY=", "--workdir", "/tmp", "--",
             "sh", "-c", 'echo "$GREETING|${EMPTY-unset}|$(pwd)"')
     assert (r.returncode, r.stdout) == (0, "hi there||/tmp\n"), r.stderr
+
+
+def test_run_with_a_published_port_loads_no_click_or_rich(rhost):
+    """Issue #7: the `nsnet run -d --network N -p P:Q` path stays light (what it
+    imports is most of its start-up)."""
+    import subprocess
+
+    from .run_support import nsnet_argv
+
+    h = rhost
+    cli(h, "network", "create", "lan", "--subnet", "10.97.0.0/24", check=True)
+    argv = [os.sys.executable, "-X", "importtime", *nsnet_argv(), "run", "-d", "--name", "light", "--network", "lan",
+            "-p", "8080:80", "--", "sleep", "30"]
+    r = subprocess.run(argv, env=h.env, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and r.stdout.startswith("started light (pid "), r.stderr
+    imported = {line.split("|")[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+    # (subprocess may load here: the network's first sandbox starts the DNS server)
+    heavy = {"click", "rich", "shutil", "hashlib"}
+    assert not {m for m in imported if m.split(".")[0] in heavy}
+    assert cli(h, "stop", "light").returncode == 0
