@@ -4,14 +4,20 @@ transaction, no `nft` process per change.
 libnftables talks netlink in the network namespace it opened its socket in,
 so contexts are created, and batches run, with the thread inside the host
 namespace this engine manages.
+
+Batches of only set/map elements (published ports) skip libnftables: they go
+as the same nfnetlink messages over a socket kept open in that namespace
+(kernel/nftwire.py), ~0.05 ms instead of ~0.2-0.45 ms.
 """
 
 import ctypes
 import ctypes.util
+import errno
 import json
+import os
 
 from ..errors import KernelError, PermissionDenied
-from . import nsfs
+from . import nftwire, nsfs
 
 NFT_CTX_DEFAULT = 0
 NFT_CTX_OUTPUT_HANDLE = 1 << 3
@@ -44,11 +50,14 @@ def _load():
 
 
 class Nft:
-    """A libnftables context bound to one network namespace (None: the caller's)."""
+    """nsnet's hold on one network namespace's (None: the caller's) firewall:
+    a libnftables context and an nfnetlink socket for element batches, both
+    kept until close()."""
 
     def __init__(self, netns: str | None):
         self.netns = netns
         self._ctx = None
+        self._wire = None
 
     def _context(self):
         if self._ctx is None:
@@ -60,9 +69,36 @@ class Nft:
             self._ctx = ctx
         return self._ctx
 
+    def _elements(self, commands) -> bool:
+        """Element-only batch over nfnetlink; False: not handled (nothing sent)."""
+        if self._wire is None:
+            fd = nsfs.open_fd(self.netns) if self.netns else None
+            try:
+                with nsfs.entered(fd):
+                    self._wire = nftwire.Wire()
+            finally:
+                if fd is not None:
+                    os.close(fd)
+        try:
+            self._wire.run(commands)
+        except nftwire.Unsupported:
+            return False
+        except OSError as exc:
+            if exc.errno == errno.EPERM:
+                raise PermissionDenied(f"nftables: {exc.strerror} (run as root)")
+            raise KernelError(f"nftables: Error: Could not process rule: {exc.strerror}", exc.errno or 0)
+        return True
+
     def run(self, payload) -> dict | None:
         """Run a JSON batch ({"nftables": [...]}) or a text command; returns the
         decoded JSON output (for list commands) or None."""
+        if not isinstance(payload, str):
+            commands = nftwire.element_commands(payload)
+            if commands is not None and self._elements(commands):
+                return None
+        if self._wire is not None and not (isinstance(payload, str) and payload.startswith("list ")):
+            # this batch may redefine sets: ask the kernel for their types again
+            self._wire.forget_sets()
         text = payload if isinstance(payload, str) else json.dumps(payload)
         fd = nsfs.open_fd(self.netns) if self.netns else None
         try:
@@ -73,8 +109,6 @@ class Nft:
                 err = _lib.nft_ctx_get_error_buffer(ctx) or b""
         finally:
             if fd is not None:
-                import os
-
                 os.close(fd)
         if rc != 0:
             message = err.decode(errors="replace").strip().splitlines()
@@ -85,6 +119,9 @@ class Nft:
         return json.loads(out) if out.strip() else None
 
     def close(self):
+        if self._wire is not None:
+            self._wire.close()
+            self._wire = None
         if self._ctx is not None:
             _lib.nft_ctx_free(self._ctx)
             self._ctx = None
