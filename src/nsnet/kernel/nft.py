@@ -15,6 +15,7 @@ import ctypes.util
 import errno
 import json
 import os
+import socket
 
 from ..errors import KernelError, PermissionDenied
 from . import nftwire, nsfs
@@ -51,13 +52,30 @@ def _load():
 
 class Nft:
     """nsnet's hold on one network namespace's (None: the caller's) firewall:
-    a libnftables context and an nfnetlink socket for element batches, both
-    kept until close()."""
+    a libnftables context, an nfnetlink socket for element batches, and a small
+    stock of unbound sockets made there (port probes), all kept until close()."""
+
+    STOCK = 8  # sockets made per visit to the namespace
 
     def __init__(self, netns: str | None):
         self.netns = netns
         self._ctx = None
         self._wire = None
+        self._stock: dict[int, list] = {}
+
+    def fresh_socket(self, kind: int) -> socket.socket:
+        """A new, unbound AF_INET socket of this namespace: made in batches, so a
+        probe does not pay for entering the namespace (setns, twice) each time."""
+        stock = self._stock.setdefault(kind, [])
+        if not stock:
+            fd = nsfs.open_fd(self.netns) if self.netns else None
+            try:
+                with nsfs.entered(fd):
+                    stock.extend(socket.socket(socket.AF_INET, kind) for _ in range(self.STOCK))
+            finally:
+                if fd is not None:
+                    os.close(fd)
+        return stock.pop()
 
     def _context(self):
         if self._ctx is None:
@@ -119,6 +137,10 @@ class Nft:
         return json.loads(out) if out.strip() else None
 
     def close(self):
+        for stock in self._stock.values():
+            for sock in stock:
+                sock.close()
+        self._stock.clear()
         if self._wire is not None:
             self._wire.close()
             self._wire = None
