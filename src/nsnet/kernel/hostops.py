@@ -66,10 +66,9 @@ class HostOps:
     def port_in_use(self, host_ip: str, proto: str, port: int) -> bool:
         """Is a socket in the host namespace bound to this port? Found by trying
         to bind it there (SO_REUSEADDR: a TIME_WAIT leftover does not count),
-        with a socket made there beforehand (see Nft.fresh_socket)."""
-        sock = self._host_nft().fresh_socket(socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+        with a socket made there beforehand (Nft.probe_socket)."""
+        sock = self._host_nft().probe_socket(socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host_ip or "0.0.0.0", port))
         except OSError as exc:
             return exc.errno == errno.EADDRINUSE

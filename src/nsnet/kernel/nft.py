@@ -63,9 +63,10 @@ class Nft:
         self._wire = None
         self._stock: dict[int, list] = {}
 
-    def fresh_socket(self, kind: int) -> socket.socket:
-        """A new, unbound AF_INET socket of this namespace: made in batches, so a
-        probe does not pay for entering the namespace (setns, twice) each time."""
+    def probe_socket(self, kind: int) -> socket.socket:
+        """A new, unbound AF_INET socket of this namespace with SO_REUSEADDR set
+        (for bind probes): made in batches, so a probe does not pay for entering
+        the namespace (open, setns, setns back) each time."""
         stock = self._stock.setdefault(kind, [])
         if not stock:
             fd = nsfs.open_fd(self.netns) if self.netns else None
@@ -75,6 +76,8 @@ class Nft:
             finally:
                 if fd is not None:
                     os.close(fd)
+            for sock in stock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         return stock.pop()
 
     def _context(self):
