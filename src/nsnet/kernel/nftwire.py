@@ -217,9 +217,12 @@ def element_commands(payload) -> list[tuple[str, str, str, str, list]] | None:
 
 def encode(commands, sets: dict, seq: int) -> tuple[bytes, int]:
     """The batch for element_commands(); `sets`: {(family, table, name): SetInfo}.
-    Returns (bytes, number of messages that ask for an ack). Raises Unsupported."""
+    Returns (bytes, number of messages that ask for an ack). Raises Unsupported.
+    Errors come back for any message; only the last command asks for an ack
+    too, so a batch that went through says so in one reply."""
     msgs = [_message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq, 0, RES_NFTABLES, b"")]
-    for verb, family, table, name, elems in commands:
+    last = len(commands) - 1
+    for i, (verb, family, table, name, elems) in enumerate(commands):
         info = sets.get((family, table, name))
         if info is None:
             raise Unsupported(f"set {name}")
@@ -227,14 +230,15 @@ def encode(commands, sets: dict, seq: int) -> tuple[bytes, int]:
         keys_only = verb == "delete"
         body = info.names + _nest(NFTA_SET_ELEM_LIST_ELEMENTS, b"".join([_element(info, e, keys_only) for e in elems]))
         seq += 1
-        msgs.append(_message(NFNL_SUBSYS_NFTABLES << 8 | kind, NLM_F_REQUEST | NLM_F_ACK | flags, seq,
-                             FAMILIES[family], 0, body))
+        if i == last:
+            flags |= NLM_F_ACK
+        msgs.append(_message(NFNL_SUBSYS_NFTABLES << 8 | kind, NLM_F_REQUEST | flags, seq, FAMILIES[family], 0, body))
     seq += 1
     msgs.append(_message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq, 0, RES_NFTABLES, b""))
     batch = b"".join(msgs)
     if len(batch) > MAX_BATCH:
         raise Unsupported("large batch")  # libnftables splits those
-    return batch, len(commands)
+    return batch, 1
 
 
 def _attrs(buf: bytes, offset: int, end: int) -> dict[int, bytes]:
