@@ -215,3 +215,21 @@ def test_port_elements_sent_over_nfnetlink_match_libnftables(host):
     assert '"comment": "sandbox s (n)"' in fast["pub_any_port"][0]
     e.firewall_reload()
     assert maps() == fast
+
+
+def test_an_element_batch_is_one_transaction(host):
+    """A failing element batch over nfnetlink changes nothing, and says why."""
+    from nsnet.errors import KernelError
+    from nsnet.firewall import ruleset
+
+    e = host.engine
+    e.network_create("n", subnet="10.23.0.0/24")
+    e.sandbox_create("s", networks=["n"], publish=["8080:80"])
+    port = {"sandbox": "s", "network": "n", "sandbox_ip": "10.23.0.9", "host_ip": "", "proto": "tcp",
+            "sandbox_port": 80}
+    new = ruleset.port_batches([dict(port, host_port=8081)])[0]
+    clash = ruleset.port_batches([dict(port, host_port=8080)])[0]  # 8080 leads elsewhere already
+    with pytest.raises(KernelError, match="File exists"):
+        e.kernel.nft({"nftables": new["nftables"] + clash["nftables"]})
+    elements = sh("ip", "netns", "exec", host.name, "nft", "list", "map", "inet", "nsnet", "pub_any_addr").stdout
+    assert "8080" in elements and "8081" not in elements
