@@ -57,11 +57,10 @@ FAMILIES = {"inet": 1, "ip": 2, "ip6": 10}
 VERBS = {"add": (NFT_MSG_NEWSETELEM, NLM_F_CREATE), "create": (NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL),
          "delete": (NFT_MSG_DELSETELEM, 0)}
 
-# nftables' datatype ids (src/datatype.h) -> size in bytes; a concatenation's
-# type is its parts' ids, 6 bits each, the first part in the highest bits.
+# nftables' datatype ids (src/datatype.h); a concatenation's type is its
+# parts' ids, 6 bits each, the first part in the highest bits.
 TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE = 7, 12, 13
 TYPE_BITS = 6
-SIZES = {TYPE_IPADDR: 4, TYPE_INET_PROTOCOL: 1, TYPE_INET_SERVICE: 2}
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1, "sctp": 132, "dccp": 33, "udplite": 136}
 
 _HDR = struct.Struct("=IHHII")
@@ -96,67 +95,90 @@ def _nest(kind: int, payload: bytes) -> bytes:
     return _attr(kind | NLA_F_NESTED, payload)
 
 
-def _value(type_id: int, v) -> bytes:
-    if type_id == TYPE_INET_SERVICE:
-        if type(v) is int and 0 <= v <= 0xFFFF:
-            return _PORT.pack(v)
-    elif type_id == TYPE_IPADDR:
-        if type(v) is str:
-            try:
-                return socket.inet_pton(socket.AF_INET, v)
-            except OSError:
-                pass
-    elif type_id == TYPE_INET_PROTOCOL:
-        number = PROTOCOLS.get(v) if type(v) is str else v
-        if type(number) is int and 0 <= number <= 255:
-            return bytes((number,))
-    raise Unsupported(f"{v!r} as type {type_id}")
+def _ipv4(v) -> bytes:
+    return socket.inet_pton(socket.AF_INET, v)  # str only; strict dotted quad
 
 
-def _data(types: tuple[int, ...], v) -> bytes:
-    """One key or data value: a single value takes its type's size; each part
-    of a concatenation is padded to 4 bytes (an nft register), as nft does."""
+def _protocol(v) -> int:
+    return PROTOCOLS[v] if type(v) is str else v
+
+
+def _service(v) -> int:
+    if type(v) is not int:
+        raise TypeError(v)  # service names ("http"): libnftables
+    return v
+
+
+# datatype -> (struct code, padding in a concatenation, converter); struct
+# checks the ranges (B: 0-255, H: 0-65535, 4s: 4 bytes)
+_CODECS = {TYPE_IPADDR: ("4s", "", _ipv4), TYPE_INET_PROTOCOL: ("B", "3x", _protocol),
+           TYPE_INET_SERVICE: ("H", "2x", _service)}
+_BAD_VALUE = (struct.error, TypeError, ValueError, KeyError, OSError)
+
+
+def _codec(types: tuple[int, ...]):
+    """(packer, converters) for a key or data of these types: a single value
+    takes its type's size; each part of a concatenation is padded to 4 bytes
+    (an nft register), as nft does."""
     if len(types) == 1:
+        code, _pad, conv = _CODECS[types[0]]
+        return struct.Struct("!" + code).pack, (conv,)
+    return (struct.Struct("!" + "".join(_CODECS[t][0] + _CODECS[t][1] for t in types)).pack,
+            tuple(_CODECS[t][2] for t in types))
+
+
+def _values(codec, v) -> bytes:
+    pack, convs = codec
+    if len(convs) == 1:
         if type(v) is dict:
             raise Unsupported(v)
-        return _value(types[0], v)
+        return pack(convs[0](v))
     parts = v.get("concat") if type(v) is dict and len(v) == 1 else None
-    if type(parts) is not list or len(parts) != len(types):
+    if type(parts) is not list or len(parts) != len(convs):
         raise Unsupported(v)
-    out = []
-    for t, part in zip(types, parts, strict=True):
-        raw = _value(t, part)
-        out.append(raw + _ZEROS[-len(raw) & 3])
-    return b"".join(out)
+    return pack(*[conv(part) for conv, part in zip(convs, parts, strict=True)])
 
 
 _ZEROS = (b"", b"\0", b"\0\0", b"\0\0\0")
+_ELEM_KEYS = frozenset(("val", "comment"))
 
 
-def _value_attr(kind: int, length: int) -> tuple[bytes, bytes]:
-    """(header, padding) of a nested attribute `kind` holding one NFTA_DATA_VALUE
-    of `length` bytes: header + value + padding is the whole attribute."""
-    return (_NLA.pack(4 + ((4 + length + 3) & ~3), kind | NLA_F_NESTED) + _NLA.pack(4 + length, NFTA_DATA_VALUE),
-            _ZEROS[-length & 3])
+def _value_attr(kind: int, length: int) -> bytes:
+    """The header of a nested attribute `kind` holding one NFTA_DATA_VALUE of
+    `length` bytes (then come the value and its padding)."""
+    return _NLA.pack(4 + ((4 + length + 3) & ~3), kind | NLA_F_NESTED) + _NLA.pack(4 + length, NFTA_DATA_VALUE)
 
 
 class SetInfo:
-    """A set's key and data types as the kernel keeps them, with the fixed
-    parts of its elements' attributes made once."""
+    """A set's key and data types as the kernel keeps them, with its elements'
+    encoders and the fixed parts of their attributes made once."""
 
-    __slots__ = ("data_head", "data_len", "data_types", "is_map", "key_head", "key_len", "key_types", "names")
+    __slots__ = ("data_codec", "data_head", "data_len", "data_types", "is_map", "key_codec", "key_head", "key_len",
+                 "key_types", "names")
 
     def __init__(self, table: str, name: str, key_types, key_len, data_types=(), data_len=0, is_map=False):
         self.key_types, self.key_len = key_types, key_len
         self.data_types, self.data_len, self.is_map = data_types, data_len, is_map
+        self.key_codec = _codec(key_types)
+        self.data_codec = _codec(data_types) if is_map else None
         self.key_head = _value_attr(NFTA_SET_ELEM_KEY, key_len)
-        self.data_head = _value_attr(NFTA_SET_ELEM_DATA, data_len)
+        # the key's padding, then the data attribute's header
+        self.data_head = _ZEROS[-key_len & 3] + _value_attr(NFTA_SET_ELEM_DATA, data_len)
         self.names = (_attr(NFTA_SET_ELEM_LIST_TABLE, table.encode() + b"\0")
                       + _attr(NFTA_SET_ELEM_LIST_SET, name.encode() + b"\0"))
 
 
-def _element(info: SetInfo, elem, keys_only: bool) -> bytes:
-    """JSON element (as nftjson builds them) -> an NFTA_LIST_ELEM attribute."""
+def _comment(comment) -> bytes:
+    text = comment.encode() if type(comment) is str else b"\0"
+    if len(text) > COMMENT_MAX or b"\0" in text:
+        raise Unsupported("comment")
+    return _attr(NFTA_SET_ELEM_USERDATA, bytes((NFTNL_UDATA_SET_ELEM_COMMENT, len(text) + 1)) + text + b"\0")
+
+
+def _element(info: SetInfo, elem, keys_only: bool, memo: dict) -> bytes:
+    """JSON element (as nftjson builds them) -> an NFTA_LIST_ELEM attribute.
+    `memo` keeps encoded keys and comments for the batch (a port's key and
+    comment appear in two maps)."""
     value = None
     if type(elem) is list:  # map element: [key, value]
         if keys_only or len(elem) != 2 or not info.is_map:
@@ -167,25 +189,29 @@ def _element(info: SetInfo, elem, keys_only: bool) -> bytes:
     comment = None
     if type(elem) is dict and "elem" in elem:
         body = elem["elem"]
-        if len(elem) != 1 or type(body) is not dict or not body.keys() <= {"val", "comment"}:
+        if len(elem) != 1 or type(body) is not dict or not body.keys() <= _ELEM_KEYS:
             raise Unsupported(elem)  # timeouts, counters ...
         elem, comment = body.get("val"), body.get("comment")
-    key = _data(info.key_types, elem)
-    if len(key) != info.key_len:
-        raise Unsupported("key length")
-    head, pad = info.key_head
-    parts = [b"", head, key, pad]
-    if value is not None:
-        data = _data(info.data_types, value)
-        if len(data) != info.data_len:
-            raise Unsupported("data length")
-        head, pad = info.data_head
-        parts += (head, data, pad)
+    try:
+        memo_key = (id(elem), info.key_types)
+        key = memo.get(memo_key)
+        if key is None:
+            key = memo[memo_key] = _values(info.key_codec, elem)
+            memo[id(elem), "obj"] = elem  # keeps the id valid for the batch
+        parts = [b"", info.key_head, key]
+        if value is not None:
+            parts += (info.data_head, _values(info.data_codec, value), _ZEROS[-info.data_len & 3])
+        else:
+            parts.append(_ZEROS[-info.key_len & 3])
+    except _BAD_VALUE as exc:
+        raise Unsupported(exc)
+    if len(key) != info.key_len or (value is not None and len(parts[4]) != info.data_len):
+        raise Unsupported("length")
     if comment is not None and not keys_only:
-        text = comment.encode() if type(comment) is str else b"\0"
-        if len(text) > COMMENT_MAX or b"\0" in text:
-            raise Unsupported("comment")
-        parts.append(_attr(NFTA_SET_ELEM_USERDATA, bytes((NFTNL_UDATA_SET_ELEM_COMMENT, len(text) + 1)) + text + b"\0"))
+        attr = memo.get(comment)
+        if attr is None:
+            attr = memo[comment] = _comment(comment)
+        parts.append(attr)
     size = sum(map(len, parts)) + 4
     parts[0] = _NLA.pack(size, NFTA_LIST_ELEM | NLA_F_NESTED)
     return b"".join(parts)
@@ -221,14 +247,15 @@ def encode(commands, sets: dict, seq: int) -> tuple[bytes, int]:
     Errors come back for any message; only the last command asks for an ack
     too, so a batch that went through says so in one reply."""
     msgs = [_message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq, 0, RES_NFTABLES, b"")]
-    last = len(commands) - 1
+    last, memo = len(commands) - 1, {}
     for i, (verb, family, table, name, elems) in enumerate(commands):
         info = sets.get((family, table, name))
         if info is None:
             raise Unsupported(f"set {name}")
         kind, flags = VERBS[verb]
         keys_only = verb == "delete"
-        body = info.names + _nest(NFTA_SET_ELEM_LIST_ELEMENTS, b"".join([_element(info, e, keys_only) for e in elems]))
+        elements = b"".join([_element(info, e, keys_only, memo) for e in elems])
+        body = info.names + _nest(NFTA_SET_ELEM_LIST_ELEMENTS, elements)
         seq += 1
         if i == last:
             flags |= NLM_F_ACK
@@ -266,7 +293,8 @@ def parse_set(buf: bytes, offset: int, end: int):
             data_len = _U32.unpack(a[NFTA_SET_DATA_LEN])[0]
     except (KeyError, struct.error, UnicodeDecodeError):
         return None
-    if flags & ~HANDLED_FLAGS or not all(t in SIZES for t in key_types + data_types):
+    if flags & ~HANDLED_FLAGS or not key_types or (is_map and not data_types) \
+            or not all(t in _CODECS for t in key_types + data_types):
         return None  # intervals, timeouts, objects, other types: libnftables
     return table, name, SetInfo(table, name, key_types, key_len, data_types, data_len, is_map)
 
