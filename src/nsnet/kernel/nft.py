@@ -97,6 +97,8 @@ class Nft:
             try:
                 with nsfs.entered(fd):
                     self._wire = nftwire.Wire()
+            except OSError:
+                return False  # no nfnetlink socket here: libnftables will say why
             finally:
                 if fd is not None:
                     os.close(fd)
