@@ -67,7 +67,6 @@ _HDR = struct.Struct("=IHHII")
 _NFGEN = struct.Struct("=BBH")
 _NLA = struct.Struct("=HH")
 _U32 = struct.Struct("!I")
-_PORT = struct.Struct("!H")
 _ERR = struct.Struct("=i")
 
 
