@@ -192,3 +192,44 @@ def test_publish_rebuilds_a_flushed_table(host, outside):
     e.port_publish("s", ["8081:81"])
     assert serve(host.prefix + "s", outside.name, HOST_IP, 8080, 80) == f"PING {OUTSIDE_IP}"
     assert serve(host.prefix + "s", outside.name, HOST_IP, 8081, 81) == f"PING {OUTSIDE_IP}"
+
+
+def test_port_elements_sent_over_nfnetlink_match_libnftables(host):
+    """Published ports go as nfnetlink element batches (kernel/nftwire.py), not
+    through libnftables; the kernel holds exactly what libnftables makes of the
+    same ports (a `firewall reload` rebuilds them through libnftables)."""
+    e = host.engine
+    e.network_create("n", subnet="10.22.0.0/24")
+    e.sandbox_create("s", networks=["n"], publish=["8080:80", "127.0.0.1:5353:53/udp", "7000-7001:7100-7101"])
+    e.port_publish("s", ["9000:90"])
+    e.port_unpublish("s", ["7001:7101"])
+    assert e.kernel._nft._wire is not None  # the element batches took the fast path
+
+    def maps():
+        listing = json.loads(sh("ip", "netns", "exec", host.name, "nft", "-j", "list", "table", "inet", "nsnet").stdout)
+        return {m["map"]["name"]: sorted(json.dumps(el, sort_keys=True) for el in m["map"].get("elem", []))
+                for m in listing["nftables"] if "map" in m}
+
+    fast = maps()
+    assert len(fast["pub_any_addr"]) == 3 and len(fast["pub_ip_port"]) == 1
+    assert '"comment": "sandbox s (n)"' in fast["pub_any_port"][0]
+    e.firewall_reload()
+    assert maps() == fast
+
+
+def test_an_element_batch_is_one_transaction(host):
+    """A failing element batch over nfnetlink changes nothing, and says why."""
+    from nsnet.errors import KernelError
+    from nsnet.firewall import ruleset
+
+    e = host.engine
+    e.network_create("n", subnet="10.23.0.0/24")
+    e.sandbox_create("s", networks=["n"], publish=["8080:80"])
+    port = {"sandbox": "s", "network": "n", "sandbox_ip": "10.23.0.9", "host_ip": "", "proto": "tcp",
+            "sandbox_port": 80}
+    new = ruleset.port_batches([dict(port, host_port=8081)])[0]
+    clash = ruleset.port_batches([dict(port, host_port=8080)])[0]  # 8080 leads elsewhere already
+    with pytest.raises(KernelError, match="File exists"):
+        e.kernel.nft({"nftables": new["nftables"] + clash["nftables"]})
+    elements = sh("ip", "netns", "exec", host.name, "nft", "list", "map", "inet", "nsnet", "pub_any_addr").stdout
+    assert "8080" in elements and "8081" not in elements

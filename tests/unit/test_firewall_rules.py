@@ -72,3 +72,10 @@ def test_forwarding_is_restored_after_the_last_network(engine, kernel):
     assert kernel.sysctls["net.ipv4.ip_forward"] == "0"
     last_nft = [c for c in kernel.calls if c[0] == "nft"][-1][1]
     assert last_nft == ruleset.teardown()
+
+
+def test_port_batches_are_the_add_and_delete_commands():
+    ports = [PORT, dict(PORT, host_ip="127.0.0.1", proto="udp", host_port=53, sandbox_port=5353),
+             dict(PORT, sandbox="db", host_port=8081)]
+    assert ruleset.port_batches(ports) == (nftjson.batch(*ruleset.port_commands("add", ports)),
+                                           nftjson.batch(*ruleset.port_commands("delete", ports)))

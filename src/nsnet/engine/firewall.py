@@ -87,10 +87,10 @@ class Firewall:
             added.append({"sandbox": ep["sandbox"], "network": net["name"], "sandbox_ip": ep["ip"],
                           "host_ip": port.host_ip, "host_port": port.host_port, "proto": port.proto,
                           "sandbox_port": port.sandbox_port})
-        # Elements only (a quarter of the cost of re-declaring the table each time);
-        # if the table is gone, the step rebuilds it whole from the store.
-        return [Nft(nftjson.batch(*ruleset.port_commands("add", added)),
-                    nftjson.batch(*ruleset.port_commands("delete", added)), rebuild=self._fw_full_batch)]
+        # Elements only (sent over nfnetlink, kernel/nftwire.py, not re-declaring
+        # the table); if the table is gone, the step rebuilds it whole from the store.
+        add, delete = ruleset.port_batches(added)
+        return [Nft(add, delete, rebuild=self._fw_full_batch)]
 
     def _plan_unpublish(self, sandbox: str, network: str) -> list:
         rows = self.store.ports(sandbox=sandbox, network=network)

@@ -12,12 +12,15 @@ from .failure import fail as _fail
 
 class HostOps:
     # -- nftables and sockets of the host namespace -------------------------
-    def nft(self, batch) -> dict | None:
+    def _host_nft(self):
         if self._nft is None:
             from .nft import Nft
 
             self._nft = Nft(self.host_netns)
-        return self._nft.run(batch)
+        return self._nft
+
+    def nft(self, batch) -> dict | None:
+        return self._host_nft().run(batch)
 
     def spawn_in_host(self, argv: list[str], log_path: str):
         """Start a long-running helper process (the DNS server) in the host
@@ -72,12 +75,10 @@ class HostOps:
 
     def port_in_use(self, host_ip: str, proto: str, port: int) -> bool:
         """Is a socket in the host namespace bound to this port? Found by trying
-        to bind it there (SO_REUSEADDR: a TIME_WAIT leftover does not count)."""
-        kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-        with self._inside(None):
-            sock = socket.socket(socket.AF_INET, kind)
+        to bind it there (SO_REUSEADDR: a TIME_WAIT leftover does not count),
+        with a socket made there beforehand (Nft.probe_socket)."""
+        sock = self._host_nft().probe_socket(socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host_ip or "0.0.0.0", port))
         except OSError as exc:
             return exc.errno == errno.EADDRINUSE

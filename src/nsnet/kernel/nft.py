@@ -4,13 +4,20 @@ transaction, no `nft` process per change.
 libnftables talks netlink in the network namespace it opened its socket in,
 so contexts are created, and batches run, with the thread inside the host
 namespace this engine manages.
+
+Batches of only set/map elements (published ports) skip libnftables: they go
+as the same nfnetlink messages over a socket kept open in that namespace
+(kernel/nftwire.py), ~0.05 ms instead of ~0.2-0.45 ms.
 """
 
 import ctypes
+import errno
 import json
+import os
+import socket
 
 from ..errors import KernelError, PermissionDenied
-from . import nsfs
+from . import nftwire, nsfs
 
 NFT_CTX_DEFAULT = 0
 NFT_CTX_OUTPUT_HANDLE = 1 << 3
@@ -55,11 +62,34 @@ def _open_library():
 
 
 class Nft:
-    """A libnftables context bound to one network namespace (None: the caller's)."""
+    """nsnet's hold on one network namespace's (None: the caller's) firewall:
+    a libnftables context, an nfnetlink socket for element batches, and a small
+    stock of unbound sockets made there (port probes), all kept until close()."""
+
+    STOCK = 8  # sockets made per visit to the namespace
 
     def __init__(self, netns: str | None):
         self.netns = netns
         self._ctx = None
+        self._wire = None
+        self._stock: dict[int, list] = {}
+
+    def probe_socket(self, kind: int) -> socket.socket:
+        """A new, unbound AF_INET socket of this namespace with SO_REUSEADDR set
+        (for bind probes): made in batches, so a probe does not pay for entering
+        the namespace (open, setns, setns back) each time."""
+        stock = self._stock.setdefault(kind, [])
+        if not stock:
+            fd = nsfs.open_fd(self.netns) if self.netns else None
+            try:
+                with nsfs.entered(fd):
+                    stock.extend(socket.socket(socket.AF_INET, kind) for _ in range(self.STOCK))
+            finally:
+                if fd is not None:
+                    os.close(fd)
+            for sock in stock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return stock.pop()
 
     def _context(self):
         if self._ctx is None:
@@ -71,9 +101,38 @@ class Nft:
             self._ctx = ctx
         return self._ctx
 
+    def _elements(self, commands) -> bool:
+        """Element-only batch over nfnetlink; False: not handled (nothing sent)."""
+        if self._wire is None:
+            fd = nsfs.open_fd(self.netns) if self.netns else None
+            try:
+                with nsfs.entered(fd):
+                    self._wire = nftwire.Wire()
+            except OSError:
+                return False  # no nfnetlink socket here: libnftables will say why
+            finally:
+                if fd is not None:
+                    os.close(fd)
+        try:
+            self._wire.run(commands)
+        except nftwire.Unsupported:
+            return False
+        except OSError as exc:
+            if exc.errno == errno.EPERM:
+                raise PermissionDenied(f"nftables: {exc.strerror} (run as root)")
+            raise KernelError(f"nftables: Error: Could not process rule: {exc.strerror}", exc.errno or 0)
+        return True
+
     def run(self, payload) -> dict | None:
         """Run a JSON batch ({"nftables": [...]}) or a text command; returns the
         decoded JSON output (for list commands) or None."""
+        if not isinstance(payload, str):
+            commands = nftwire.element_commands(payload)
+            if commands is not None and self._elements(commands):
+                return None
+        if self._wire is not None and not (isinstance(payload, str) and payload.startswith("list ")):
+            # this batch may redefine sets: ask the kernel for their types again
+            self._wire.forget_sets()
         text = payload if isinstance(payload, str) else json.dumps(payload)
         fd = nsfs.open_fd(self.netns) if self.netns else None
         try:
@@ -84,8 +143,6 @@ class Nft:
                 err = _lib.nft_ctx_get_error_buffer(ctx) or b""
         finally:
             if fd is not None:
-                import os
-
                 os.close(fd)
         if rc != 0:
             message = err.decode(errors="replace").strip().splitlines()
@@ -96,6 +153,13 @@ class Nft:
         return json.loads(out) if out.strip() else None
 
     def close(self):
+        for stock in self._stock.values():
+            for sock in stock:
+                sock.close()
+        self._stock.clear()
+        if self._wire is not None:
+            self._wire.close()
+            self._wire = None
         if self._ctx is not None:
             _lib.nft_ctx_free(self._ctx)
             self._ctx = None
