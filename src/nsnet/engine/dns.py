@@ -72,15 +72,22 @@ class Dns:
     def _after_change(self) -> None:
         touched = self.__dict__.pop("_dns_touched", {})
         server = self._dns_server_fd()
-        if touched or server is not None:
+        if touched:
             self.dns_sync(touched, server)
+        elif server is not None:
+            # No sandbox's names changed (a bare sandbox, ports, routes, links):
+            # the server needs a word only if the networks it serves did.
+            dns_nets = {n["name"]: n for n in self._dns_networks()}
+            if repr(sorted(dns_nets.items())) != self.__dict__.get("_dns_networks_told"):
+                self.dns_sync({}, server, dns_nets)
 
-    def dns_sync(self, touched: dict | None = None, server: int | None = None) -> None:
+    def dns_sync(self, touched: dict | None = None, server: int | None = None, dns_nets=None) -> None:
         """Start, signal or stop the server, and write the resolv.conf of
         `touched` sandboxes (None: all of them). `server`: its pidfd, if known."""
         if touched is None:
             touched = {sb["name"]: sb["netns"] for sb in self.store.sandboxes()}
-        dns_nets = {n["name"]: n for n in self._dns_networks()}
+        if dns_nets is None:
+            dns_nets = {n["name"]: n for n in self._dns_networks()}
         for sandbox, netns in touched.items():
             resolver = self._resolver_of(sandbox, dns_nets) if self.store.sandbox(sandbox) else None
             self._write_resolv_conf(netns, resolver)
