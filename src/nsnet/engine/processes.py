@@ -142,8 +142,7 @@ class Processes:
         for stream, path in paths.items():
             for block in logfiles.read_all(path, files, current=False):
                 yield stream, block
-        yield from logfiles.follow(paths, lambda: state.is_running(state.read(sd, name) or {}),
-                                   max_seconds=max_seconds, from_start=True)
+        yield from logfiles.follow(paths, _writer_active(sd, name), max_seconds=max_seconds, from_start=True)
 
     def stop(self, name: str, timeout: float = DEFAULT_STOP_TIMEOUT) -> dict:
         """SIGTERM to the process's group; SIGKILL after `timeout` seconds."""
@@ -214,3 +213,26 @@ class Processes:
             return []
         except Exception as exc:
             return [f"could not remove sandbox '{sandbox}': {exc}"]
+
+
+DRAIN_GRACE = 2.0  # seconds a dead process's supervisor gets to copy its last output
+
+
+def _writer_active(state_dir: str, name: str):
+    """still_running() for logs --follow: the process lives, or it has died but
+    its supervisor has not yet recorded the exit, which it does only after
+    copying the last of the output into the log files (bounded by DRAIN_GRACE,
+    for a supervisor that was killed)."""
+    died_at = None
+
+    def active() -> bool:
+        nonlocal died_at
+        record = state.read(state_dir, name) or {}
+        if state.is_running(record):
+            return True
+        if record.get("state") != "running" or not record.get("detached"):
+            return False
+        died_at = died_at or time.monotonic()
+        return time.monotonic() - died_at < DRAIN_GRACE
+
+    return active
