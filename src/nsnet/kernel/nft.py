@@ -18,6 +18,7 @@ import socket
 
 from ..errors import KernelError, PermissionDenied
 from . import nftwire, nsfs
+from .nftsock import Wire
 
 NFT_CTX_DEFAULT = 0
 NFT_CTX_OUTPUT_HANDLE = 1 << 3
@@ -107,7 +108,7 @@ class Nft:
             fd = nsfs.open_fd(self.netns) if self.netns else None
             try:
                 with nsfs.entered(fd):
-                    self._wire = nftwire.Wire()
+                    self._wire = Wire()
             except OSError:
                 return False  # no nfnetlink socket here: libnftables will say why
             finally:

@@ -10,6 +10,7 @@ import socket
 import struct
 
 from .channel import _HEADER
+from .nla import attrs as _attrs
 
 RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE = 18, 22, 26
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
@@ -23,19 +24,7 @@ RT_TABLE_MAIN, RTN_UNICAST = 254, 1
 _IFINFO = struct.Struct("BxHiII")  # family, type, index, flags, change
 _IFADDR = struct.Struct("BBBBI")  # family, prefixlen, flags, scope, index
 _RTMSG = struct.Struct("BBBBBBBBI")  # family, dst_len, src_len, tos, table, proto, scope, type, flags
-_RTA = struct.Struct("HH")
 _U32 = struct.Struct("I")
-
-
-def _attrs(data: bytes, offset: int, end: int) -> dict[int, bytes]:
-    out = {}
-    while offset + 4 <= end:
-        length, kind = _RTA.unpack_from(data, offset)
-        if length < 4:
-            break
-        out[kind & 0x3FFF] = data[offset + 4 : offset + length]
-        offset += (length + 3) & ~3
-    return out
 
 
 def _text(raw: bytes | None) -> str | None:
