@@ -36,6 +36,11 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _signature(dns_nets: dict) -> str:
+    """What the server was last told about the networks it serves."""
+    return repr(sorted(dns_nets.items()))
+
+
 def _pidfd_alive(fd: int) -> bool:
     """Is the process behind this pidfd still running (an exited child of ours is not)?"""
     try:
@@ -78,7 +83,7 @@ class Dns:
             # No sandbox's names changed (a bare sandbox, ports, routes, links):
             # the server needs a word only if the networks it serves did.
             dns_nets = {n["name"]: n for n in self._dns_networks()}
-            if repr(sorted(dns_nets.items())) != self.__dict__.get("_dns_networks_told"):
+            if _signature(dns_nets) != self.__dict__.get("_dns_networks_told"):
                 self.dns_sync({}, server, dns_nets)
 
     def dns_sync(self, touched: dict | None = None, server: int | None = None, dns_nets=None) -> None:
@@ -96,12 +101,12 @@ class Dns:
             self._dns_stop()
         elif server is None:
             self._dns_start()
-            self._dns_networks_told = repr(sorted(dns_nets.items()))
+            self._dns_networks_told = _signature(dns_nets)
         else:
             # Networks changed (listen addresses, options): SIGHUP, reloaded at
             # once. Only sandboxes changed: SIGUSR1, reloaded at the next query,
             # so a burst of attaches costs the server no work meanwhile.
-            networks = repr(sorted(dns_nets.items()))
+            networks = _signature(dns_nets)
             same = networks == self.__dict__.get("_dns_networks_told")
             signal.pidfd_send_signal(server, signal.SIGUSR1 if same else signal.SIGHUP)
             self._dns_networks_told = networks

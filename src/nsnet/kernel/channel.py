@@ -44,26 +44,18 @@ class Channel:
     def close(self) -> None:
         self.sock.close()
 
-    # Encoded requests that recur byte for byte ('lo up', 'eth0 up', the default
-    # route of a network) keyed by the caller; pyroute2's encoder is most of the
-    # Python time of an attach. Only the sequence number is patched in.
-    _encoded: dict = {}
-    _ENCODED_MAX = 1024
-
     def _send(self, msg, msg_type: int, flags: int, key=None, fields=None) -> int:
+        """`key` names a cacheable request: encoded once (per shape of `fields`)
+        and reused with only the fields and the sequence number patched in,
+        e.g. 'lo up', 'eth0 up', a network's default route (no fields), or a
+        veth pair (names, fd, ifindex). pyroute2's encoder was most of the
+        Python time of an attach."""
         self.seq += 1
-        if fields is not None:  # a per-shape template with `fields` patched in
-            data = _templates.encode((key, msg_type, flags), msg, fields,
-                                     lambda m: self._encode(m, msg_type, flags))
+        if key is not None:
+            buf = _templates.encode((key, msg_type, flags), msg, fields or [],
+                                    lambda m: self._encode(m, msg_type, flags))
         else:
-            data = self._encoded.get((key, msg_type, flags)) if key is not None else None
-        if data is None:
-            data = self._encode(msg() if callable(msg) else msg, msg_type, flags)
-            if key is not None:
-                if len(self._encoded) >= self._ENCODED_MAX:
-                    self._encoded.clear()
-                self._encoded[(key, msg_type, flags)] = data
-        buf = bytearray(data)
+            buf = bytearray(self._encode(msg() if callable(msg) else msg, msg_type, flags))
         _SEQ.pack_into(buf, 8, self.seq)
         self.sock.send(buf)
         return self.seq
@@ -79,8 +71,8 @@ class Channel:
 
     def request(self, msg, msg_type: int, flags: int = 0, key=None, fields=None) -> None:
         """Send one request and wait for its ack; raise NetlinkError on failure.
-        `msg` may be a zero-argument builder when `key` names a cacheable request,
-        or, with `fields` (template.Field list), a builder taking their values."""
+        With `key`, `msg` is a builder taking the values of `fields`
+        (template.Field list; none: a zero-argument builder)."""
         seq = self._send(msg, msg_type, NLM_F_REQUEST | NLM_F_ACK | flags, key, fields)
         while True:
             data = self.sock.recv(65536)

@@ -11,7 +11,7 @@ import os
 import socket
 
 from ..errors import KernelError
-from . import nsfs
+from . import nsfs, requests
 from ._pyroute2 import (
     NLM_F_CREATE,
     NLM_F_EXCL,
@@ -37,7 +37,6 @@ from .template import Field
 
 CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
 IFF_UP = 1
-IN6_ADDR_GEN_MODE_NONE = 1
 RT_TABLE_MAIN = 254
 RTPROT_STATIC = 4
 RTN_UNICAST = 1
@@ -135,7 +134,7 @@ class Kernel(HostOps, L2Ops):
         if cached is not None:
             return cached
         try:
-            index = self.channel(ns).link_index(_getlink_msg, RTM_GETLINK, "getlink", [Field("str", ifname)])
+            index = self.channel(ns).link_index(requests.getlink_msg, RTM_GETLINK, "getlink", [Field("str", ifname)])
         except NetlinkError as exc:
             raise _fail(f"looking up {ifname}", exc)
         if index is not None:
@@ -184,7 +183,7 @@ class Kernel(HostOps, L2Ops):
         if master:
             fields.append(Field("u32", self._require_index(ns, master)))
         try:
-            self.channel(ns).request(lambda *values: _veth_msg(*values, mtu=mtu), RTM_NEWLINK,
+            self.channel(ns).request(lambda *values: requests.veth_msg(*values, mtu=mtu), RTM_NEWLINK,
                                      NLM_F_CREATE | NLM_F_EXCL, key=("veth", mtu), fields=fields)
         except NetlinkError as exc:
             raise _fail(f"creating veth {ifname}", exc)
@@ -203,7 +202,7 @@ class Kernel(HostOps, L2Ops):
 
     def _addrgen_none(self, ns, ifname) -> None:
         try:
-            self.channel(ns).request(_addrgen_none_msg, RTM_NEWLINK, key="addrgen_none",
+            self.channel(ns).request(requests.addrgen_none_msg, RTM_NEWLINK, key="addrgen_none",
                                      fields=[Field("str", ifname)])
         except NetlinkError as exc:
             raise _fail(f"setting addrgenmode of {ifname}", exc)
@@ -267,7 +266,7 @@ class Kernel(HostOps, L2Ops):
                 ip, prefixlen = str(iface.ip), iface.network.prefixlen
                 fields = [Field("u32", self._require_index(ns, ifname)), Field("ip4", ip), Field("ip4", ip),
                           Field("ip4", str(iface.network.broadcast_address))]
-                self.channel(ns).request(lambda *values: _addr4_msg(*values, prefixlen=prefixlen), RTM_NEWADDR,
+                self.channel(ns).request(lambda *values: requests.addr4_msg(*values, prefixlen=prefixlen), RTM_NEWADDR,
                                          NLM_F_CREATE | NLM_F_EXCL, key=("addr4", prefixlen), fields=fields)
             else:
                 self.channel(ns).request(self._addr_msg(ns, ifname, cidr), RTM_NEWADDR,
@@ -383,42 +382,3 @@ class Kernel(HostOps, L2Ops):
         from . import rawdump
 
         return rawdump.snapshot(self.channel(ns))
-
-
-# Builders for templated requests (kernel/template.py): placeholders in, pyroute2 message out.
-def _getlink_msg(ifname):
-    msg = ifinfmsg()
-    msg["attrs"] = [("IFLA_IFNAME", ifname)]
-    return msg
-
-
-def _addrgen_none_msg(ifname):
-    msg = ifinfmsg()
-    spec = {"attrs": [("AF_INET6", {"attrs": [("IFLA_INET6_ADDR_GEN_MODE", IN6_ADDR_GEN_MODE_NONE)]})]}
-    msg["attrs"] = [("IFLA_IFNAME", ifname), ("IFLA_AF_SPEC", spec)]
-    return msg
-
-
-def _veth_msg(ifname, peer_ifname, peer_fd, master=None, mtu=None):
-    peer_attrs = [("IFLA_IFNAME", peer_ifname), ("IFLA_NET_NS_FD", peer_fd)]
-    attrs = [("IFLA_IFNAME", ifname)]
-    if master is not None:
-        attrs.append(("IFLA_MASTER", master))
-    if mtu is not None:
-        attrs.append(("IFLA_MTU", mtu))
-        peer_attrs.append(("IFLA_MTU", mtu))
-    info = {"attrs": [("VETH_INFO_PEER", {"attrs": peer_attrs})]}
-    attrs.append(("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "veth"), ("IFLA_INFO_DATA", info)]}))
-    msg = ifinfmsg()
-    msg["flags"] = msg["change"] = IFF_UP
-    msg["attrs"] = attrs
-    return msg
-
-
-def _addr4_msg(index, local, address, broadcast, prefixlen):
-    msg = ifaddrmsg()
-    msg["family"] = socket.AF_INET
-    msg["prefixlen"] = prefixlen
-    msg["index"] = index
-    msg["attrs"] = [("IFA_LOCAL", local), ("IFA_ADDRESS", address), ("IFA_BROADCAST", broadcast)]
-    return msg

@@ -46,14 +46,15 @@ class Field:
 class Templates:
     """Per (key, shape of the fields): the encoded request and where each field sits."""
 
-    MAX = 256
+    MAX = 1024
 
     def __init__(self):
         self._cache: dict = {}
 
-    def encode(self, key, build, fields: list[Field], encode_msg) -> bytes:
-        """The request `build(*values)` would encode to, from a template when one
-        exists. `encode_msg(msg)` turns a built pyroute2 message into bytes."""
+    def encode(self, key, build, fields: list[Field], encode_msg) -> bytearray:
+        """The request `build(*values)` would encode to (a fresh buffer), from a
+        template when one exists. `encode_msg(msg)` turns a built pyroute2
+        message into bytes. With no fields the template is the request itself."""
         shape = (key, tuple(f.shape() for f in fields))
         entry = self._cache.get(shape)
         if entry is None:
@@ -63,12 +64,12 @@ class Templates:
             self._cache[shape] = entry
         data, offsets = entry
         if offsets is None:  # placeholders were ambiguous: encode this one for real
-            return encode_msg(build(*[f.value for f in fields]))
+            return bytearray(encode_msg(build(*[f.value for f in fields])))
         buf = bytearray(data)
         for field, offset in zip(fields, offsets, strict=True):
             raw = field.encoded()
             buf[offset : offset + len(raw)] = raw
-        return bytes(buf)
+        return buf
 
     @staticmethod
     def _make(build, fields, encode_msg):
