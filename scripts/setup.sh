@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 for pair in ip:iproute2 nft:nftables ping:iputils-ping setpriv:util-linux nsenter:util-linux \
-            sysctl:procps dot:graphviz etcd:etcd-server etcdctl:etcd-client; do
+            sysctl:procps dot:graphviz etcd:etcd-server etcdctl:etcd-client socat:socat; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -10,6 +10,7 @@ from ..plan import Plan, execute
 from ..store import Store
 
 DEFAULT_STATE_DIR = "/var/lib/nsnet"
+TEMPLATES_FILE = "netlink-templates"  # encoded requests kept between processes (kernel/template.py)
 
 
 @dataclass
@@ -76,7 +77,8 @@ class EngineBase:
         if self._kernel is None:
             from ..kernel.rtnl import Kernel
 
-            self._kernel = Kernel(self.settings.host_netns)
+            self._kernel = Kernel(self.settings.host_netns,
+                                  os.path.join(self.settings.state_dir, TEMPLATES_FILE))
         return self._kernel
 
     @property

@@ -1,7 +1,8 @@
 """A small synchronous rtnetlink channel.
 
-pyroute2 builds and parses the messages (its message classes and marshal);
-this only sends them and waits for the ack. pyroute2's own synchronous wrapper
+pyroute2 builds and parses the messages (its message classes and marshal,
+imported only when a request has no saved template, or to decode a dump or an
+error); this only sends them and waits for the ack. pyroute2's own synchronous wrapper
 costs ~0.6 ms per request (an asyncio loop turn plus request filters); a plain
 send/recv is ~0.05 ms, which is most of an attach.
 """
@@ -10,7 +11,7 @@ import os
 import socket
 import struct
 
-from ._pyroute2 import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NetlinkError
+from .nlconst import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR
 from .template import Templates
 
 NETLINK_ROUTE = 0
@@ -18,13 +19,24 @@ _HEADER = struct.Struct("IHHII")
 _ERRNO = struct.Struct("i")
 _SEQ = struct.Struct("I")
 _IFINDEX = struct.Struct("i")  # ifinfomsg: family, pad, type, then index at +4
-_templates = Templates()  # shared by all channels: requests do not depend on the socket
+
+
+class RequestError(Exception):
+    """The kernel refused a request: `code` is the errno, args (code, text) with
+    the kernel's extended-ack text when it gave one (as pyroute2's NetlinkError)."""
+
+    def __init__(self, code: int, text: str = ""):
+        super().__init__(code, text or os.strerror(code))
+        self.code = code
 
 
 class Channel:
-    """One NETLINK_ROUTE socket, bound to the namespace it was opened in."""
+    """One NETLINK_ROUTE socket, bound to the namespace it was opened in.
+    Requests are encoded through `templates`, which may be shared by channels:
+    a request does not depend on the socket it goes out on."""
 
-    def __init__(self):
+    def __init__(self, templates: Templates | None = None):
+        self.templates = templates if templates is not None else Templates()
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self.sock.setsockopt(270, 11, 1)  # SOL_NETLINK, NETLINK_EXT_ACK: kernel says why
@@ -52,8 +64,8 @@ class Channel:
         Python time of an attach."""
         self.seq += 1
         if key is not None:
-            buf = _templates.encode((key, msg_type, flags), msg, fields or [],
-                                    lambda m: self._encode(m, msg_type, flags))
+            buf = self.templates.encode((key, msg_type, flags), msg, fields or [],
+                                        lambda m: self._encode(m, msg_type, flags))
         else:
             buf = bytearray(self._encode(msg() if callable(msg) else msg, msg_type, flags))
         _SEQ.pack_into(buf, 8, self.seq)
@@ -70,7 +82,7 @@ class Channel:
         return bytes(msg.data)
 
     def request(self, msg, msg_type: int, flags: int = 0, key=None, fields=None) -> None:
-        """Send one request and wait for its ack; raise NetlinkError on failure.
+        """Send one request and wait for its ack; raise RequestError on failure.
         With `key`, `msg` is a builder taking the values of `fields`
         (template.Field list; none: a zero-argument builder)."""
         seq = self._send(msg, msg_type, NLM_F_REQUEST | NLM_F_ACK | flags, key, fields)
@@ -86,12 +98,13 @@ class Channel:
                     return
                 offset += length or len(data)
 
-    def _error(self, raw: bytes, code: int) -> NetlinkError:
-        """Decode the error with the kernel's extended-ack text when it gave one."""
+    def _error(self, raw: bytes, code: int) -> RequestError:
+        """The error with the kernel's extended-ack text when it gave one."""
         for msg in self.marshal.parse(raw):
-            if isinstance(msg["header"].get("error"), NetlinkError):
-                return msg["header"]["error"]
-        return NetlinkError(code, os.strerror(code))
+            error = msg["header"].get("error")
+            if error is not None:
+                return _request_error(error)
+        return RequestError(code)
 
     def dump(self, msg, msg_type: int) -> list:
         """A dump request: returns the decoded pyroute2 messages."""
@@ -104,7 +117,7 @@ class Channel:
                 if header["sequence_number"] != seq:
                     continue
                 if header.get("error") is not None:
-                    raise header["error"]
+                    raise _request_error(header["error"])
                 if header["type"] in (NLMSG_DONE, NLMSG_ERROR):
                     return out
                 out.append(item)
@@ -136,5 +149,11 @@ class Channel:
                 if header["sequence_number"] != seq:
                     continue
                 if header.get("error") is not None:
-                    raise header["error"]
+                    raise _request_error(header["error"])
                 return item
+
+
+def _request_error(error) -> RequestError:
+    """pyroute2's decoded NetlinkError as ours."""
+    args = getattr(error, "args", ())
+    return RequestError(getattr(error, "code", 0) or 0, args[1] if len(args) > 1 and args[1] else "")

@@ -14,18 +14,9 @@ have re-created a device under the same name.
 import errno
 import socket
 
-from ._pyroute2 import (
-    NLM_F_CREATE,
-    NLM_F_EXCL,
-    NLM_F_REPLACE,
-    RTM_DELNEIGH,
-    RTM_GETNEIGH,
-    RTM_NEWLINK,
-    RTM_NEWNEIGH,
-    NetlinkError,
-    ifinfmsg,
-    ndmsg,
-)
+from ._pyroute2 import ifinfmsg, ndmsg
+from .channel import RequestError
+from .nlconst import NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWLINK, RTM_NEWNEIGH
 
 NTF_SELF, NTF_MASTER = 0x02, 0x04
 NUD_NOARP, NUD_PERMANENT = 0x40, 0x80
@@ -72,7 +63,7 @@ def vxlan_add(k, ns, ifname: str, vni: int, local: str, port: int = VXLAN_PORT, 
     msg["attrs"] = attrs
     try:
         k.channel(ns).request(msg, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL)
-    except NetlinkError as exc:
+    except RequestError as exc:
         raise _fail(f"creating vxlan {ifname} (vni {vni})", exc)
 
 
@@ -82,7 +73,7 @@ def link_set_address(k, ns, ifname: str, mac: str) -> None:
     msg["attrs"] = [("IFLA_ADDRESS", mac)]
     try:
         k.channel(ns).request(msg, RTM_NEWLINK)
-    except NetlinkError as exc:
+    except RequestError as exc:
         raise _fail(f"setting the address of {ifname} to {mac}", exc)
 
 
@@ -102,7 +93,7 @@ def fdb_replace(k, ns, ifname: str, mac: str, dst: str) -> None:
                  [("NDA_LLADDR", mac), ("NDA_DST", dst)])
     try:
         k.channel(ns).request(msg, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE)
-    except NetlinkError as exc:
+    except RequestError as exc:
         raise _fail(f"adding fdb entry {mac} dst {dst} on {ifname}", exc)
 
 
@@ -122,7 +113,7 @@ def _delete(k, ns, msg, what: str) -> bool:
     """RTM_DELNEIGH of one fdb or neighbour entry; an entry already gone is fine."""
     try:
         k.channel(ns).request(msg, RTM_DELNEIGH)
-    except NetlinkError as exc:
+    except RequestError as exc:
         if exc.code in _GONE:
             return False
         raise _fail(what, exc)
@@ -137,7 +128,7 @@ def fdb_entries(k, ns, ifname: str) -> dict[str, str]:
     out = {}
     try:
         msgs = k.channel(ns).dump(_ndmsg(AF_BRIDGE, index, 0, 0, []), RTM_GETNEIGH)
-    except NetlinkError as exc:
+    except RequestError as exc:
         raise _fail(f"listing the fdb of {ifname}", exc)
     for msg in msgs:
         if msg["ifindex"] != index or not msg["flags"] & NTF_SELF:
@@ -153,7 +144,7 @@ def neigh_replace(k, ns, ifname: str, ip: str, mac: str) -> None:
     msg = _ndmsg(socket.AF_INET, _index(k, ns, ifname), NUD_PERMANENT, 0, [("NDA_DST", ip), ("NDA_LLADDR", mac)])
     try:
         k.channel(ns).request(msg, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE)
-    except NetlinkError as exc:
+    except RequestError as exc:
         raise _fail(f"adding neighbour {ip} lladdr {mac} on {ifname}", exc)
 
 
@@ -173,7 +164,7 @@ def neigh_entries(k, ns, ifname: str) -> dict[str, str]:
     out = {}
     try:
         msgs = k.channel(ns).dump(_ndmsg(socket.AF_INET, 0, 0, 0, []), RTM_GETNEIGH)
-    except NetlinkError as exc:
+    except RequestError as exc:
         raise _fail(f"listing the neighbours of {ifname}", exc)
     for msg in msgs:
         if msg["ifindex"] == index and msg["state"] & (NUD_PERMANENT | NUD_NOARP):

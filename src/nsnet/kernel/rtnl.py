@@ -12,7 +12,7 @@ import socket
 
 from ..errors import KernelError
 from . import nsfs, requests
-from ._pyroute2 import (
+from .nlconst import (
     NLM_F_CREATE,
     NLM_F_EXCL,
     RTM_DELADDR,
@@ -24,29 +24,26 @@ from ._pyroute2 import (
     RTM_NEWADDR,
     RTM_NEWLINK,
     RTM_NEWROUTE,
-    NetlinkError,
-    ifaddrmsg,
-    ifinfmsg,
-    rtmsg,
 )
-from .channel import Channel
+from .channel import Channel, RequestError
 from .failure import fail as _fail
 from .hostops import HostOps
 from .l2 import L2Ops
-from .template import Field
+from .template import Field, Templates
 
 CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
-IFF_UP = 1
-RT_TABLE_MAIN = 254
-RTPROT_STATIC = 4
-RTN_UNICAST = 1
-RT_SCOPE_UNIVERSE, RT_SCOPE_LINK = 0, 253
+IFF_UP = requests.IFF_UP
+RT_TABLE_MAIN = requests.RT_TABLE_MAIN
+RTN_UNICAST = requests.RTN_UNICAST
 _GONE = {errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL}
 
 
 class Kernel(HostOps, L2Ops):
-    def __init__(self, host_netns: str | None = None):
+    def __init__(self, host_netns: str | None = None, templates_path: str | None = None):
+        """templates_path: where encoded requests are kept between processes
+        (kernel/template.py); None keeps them in memory only."""
         self.host_netns = host_netns
+        self.templates = Templates(templates_path)
         self._channels: dict[str | None, Channel] = {}
         self._index_cache: dict[tuple[str | None, str], int] = {}
         self._nft = None
@@ -76,7 +73,7 @@ class Kernel(HostOps, L2Ops):
                     raise KernelError(f"network namespace '{target}' does not exist", errno.ENOENT)
             try:
                 with nsfs.entered(fd):
-                    chan = Channel()
+                    chan = Channel(self.templates)
             except PermissionError as exc:
                 raise _fail(f"entering namespace '{target}'", exc)
             finally:
@@ -92,7 +89,7 @@ class Kernel(HostOps, L2Ops):
     def netns_create(self, name: str) -> None:
         """New namespace with `lo` up; its netlink socket is opened from inside."""
         try:
-            chan = nsfs.create(name, on_enter=Channel)
+            chan = nsfs.create(name, on_enter=lambda: Channel(self.templates))
         except FileExistsError:
             raise KernelError(f"network namespace '{name}' already exists", errno.EEXIST)
         except OSError as exc:
@@ -121,6 +118,7 @@ class Kernel(HostOps, L2Ops):
             del self._index_cache[key]
 
     def close(self) -> None:
+        self.templates.save()
         for chan in self._channels.values():
             chan.close()
         self._channels.clear()
@@ -135,7 +133,7 @@ class Kernel(HostOps, L2Ops):
             return cached
         try:
             index = self.channel(ns).link_index(requests.getlink_msg, RTM_GETLINK, "getlink", [Field("str", ifname)])
-        except NetlinkError as exc:
+        except RequestError as exc:
             raise _fail(f"looking up {ifname}", exc)
         if index is not None:
             self._index_cache[(ns, ifname)] = index
@@ -148,13 +146,9 @@ class Kernel(HostOps, L2Ops):
         return index
 
     def _newlink(self, ns, what, attrs, up=False, flags=NLM_F_CREATE | NLM_F_EXCL):
-        msg = ifinfmsg()
-        if up:
-            msg["flags"] = msg["change"] = IFF_UP
-        msg["attrs"] = attrs
         try:
-            self.channel(ns).request(msg, RTM_NEWLINK, flags)
-        except NetlinkError as exc:
+            self.channel(ns).request(requests.newlink_msg(attrs, up), RTM_NEWLINK, flags)
+        except RequestError as exc:
             raise _fail(what, exc)
 
     def bridge_add(self, ifname: str, mtu: int | None = None, mac: str | None = None) -> None:
@@ -185,7 +179,7 @@ class Kernel(HostOps, L2Ops):
         try:
             self.channel(ns).request(lambda *values: requests.veth_msg(*values, mtu=mtu), RTM_NEWLINK,
                                      NLM_F_CREATE | NLM_F_EXCL, key=("veth", mtu), fields=fields)
-        except NetlinkError as exc:
+        except RequestError as exc:
             raise _fail(f"creating veth {ifname}", exc)
         finally:
             os.close(peer_fd)
@@ -204,7 +198,7 @@ class Kernel(HostOps, L2Ops):
         try:
             self.channel(ns).request(requests.addrgen_none_msg, RTM_NEWLINK, key="addrgen_none",
                                      fields=[Field("str", ifname)])
-        except NetlinkError as exc:
+        except RequestError as exc:
             raise _fail(f"setting addrgenmode of {ifname}", exc)
 
     def link_set(self, ns, ifname, up=None, master=None, mtu=None) -> None:
@@ -212,30 +206,17 @@ class Kernel(HostOps, L2Ops):
         if master is not None:
             master_index = self._require_index(ns, master) if master else 0
 
-        def build():
-            msg = ifinfmsg()
-            if up is not None:
-                msg["change"] = IFF_UP
-                msg["flags"] = IFF_UP if up else 0
-            msg["attrs"] = [("IFLA_IFNAME", ifname)]
-            if master_index is not None:
-                msg["attrs"].append(("IFLA_MASTER", master_index))
-            if mtu:
-                msg["attrs"].append(("IFLA_MTU", mtu))
-            return msg
-
         try:
-            self.channel(ns).request(build, RTM_NEWLINK, 0, key=("link_set", ifname, up, master_index, mtu))
-        except NetlinkError as exc:
+            self.channel(ns).request(lambda: requests.link_set_msg(ifname, up, master_index, mtu), RTM_NEWLINK, 0,
+                                     key=("link_set", ifname, up, master_index, mtu))
+        except RequestError as exc:
             raise _fail(f"setting {ifname}", exc)
 
     def link_del(self, ns: str | None, ifname: str) -> bool:
-        msg = ifinfmsg()
-        msg["attrs"] = [("IFLA_IFNAME", ifname)]
         self._index_cache.pop((ns, ifname), None)
         try:
-            self.channel(ns).request(msg, RTM_DELLINK)
-        except NetlinkError as exc:
+            self.channel(ns).request(requests.getlink_msg, RTM_DELLINK, key="dellink", fields=[Field("str", ifname)])
+        except RequestError as exc:
             if exc.code in _GONE:
                 return False
             raise _fail(f"deleting {ifname}", exc)
@@ -247,16 +228,7 @@ class Kernel(HostOps, L2Ops):
 
     # -- addresses and routes ----------------------------------------------
     def _addr_msg(self, ns, ifname, cidr):
-        iface = ipaddress.ip_interface(cidr)
-        msg = ifaddrmsg()
-        msg["family"] = socket.AF_INET if iface.version == 4 else socket.AF_INET6
-        msg["prefixlen"] = iface.network.prefixlen
-        msg["index"] = self._require_index(ns, ifname)
-        ip = str(iface.ip)
-        msg["attrs"] = [("IFA_LOCAL", ip), ("IFA_ADDRESS", ip)]
-        if iface.version == 4 and iface.network.prefixlen < 31:
-            msg["attrs"].append(("IFA_BROADCAST", str(iface.network.broadcast_address)))
-        return msg
+        return requests.addr_msg(self._require_index(ns, ifname), cidr)
 
     def addr_add(self, ns: str | None, ifname: str, cidr: str) -> None:
         try:
@@ -271,7 +243,7 @@ class Kernel(HostOps, L2Ops):
             else:
                 self.channel(ns).request(self._addr_msg(ns, ifname, cidr), RTM_NEWADDR,
                                          NLM_F_CREATE | NLM_F_EXCL)
-        except NetlinkError as exc:
+        except RequestError as exc:
             raise _fail(f"adding address {cidr} to {ifname}", exc)
 
     def addr_del(self, ns: str | None, ifname: str, cidr: str) -> bool:
@@ -279,37 +251,18 @@ class Kernel(HostOps, L2Ops):
             return False
         try:
             self.channel(ns).request(self._addr_msg(ns, ifname, cidr), RTM_DELADDR)
-        except NetlinkError as exc:
+        except RequestError as exc:
             if exc.code in _GONE:
                 return False
             raise _fail(f"deleting address {cidr} from {ifname}", exc)
         return True
 
-    def _route_msg(self, ns, dest, via, dev):
-        net = ipaddress.ip_network(dest)
-        msg = rtmsg()
-        msg["family"] = socket.AF_INET if net.version == 4 else socket.AF_INET6
-        msg["dst_len"] = net.prefixlen
-        msg["table"] = RT_TABLE_MAIN
-        msg["proto"] = RTPROT_STATIC
-        msg["type"] = RTN_UNICAST
-        msg["scope"] = RT_SCOPE_UNIVERSE if via else RT_SCOPE_LINK
-        attrs = []
-        if net.prefixlen:
-            attrs.append(("RTA_DST", str(net.network_address)))
-        if via:
-            attrs.append(("RTA_GATEWAY", str(via)))
-        if dev:
-            attrs.append(("RTA_OIF", self._require_index(ns, dev)))
-        msg["attrs"] = attrs
-        return msg
-
     def route_add(self, ns, dest: str, via: str | None = None, dev: str | None = None) -> None:
         oif = self._require_index(ns, dev) if dev else None
         try:
-            self.channel(ns).request(lambda: self._route_msg(ns, dest, via, dev), RTM_NEWROUTE,
+            self.channel(ns).request(lambda: requests.route_msg(dest, via, oif), RTM_NEWROUTE,
                                      NLM_F_CREATE | NLM_F_EXCL, key=("route_add", dest, via, oif))
-        except NetlinkError as exc:
+        except RequestError as exc:
             hint = ""
             if exc.code == errno.ENETUNREACH:
                 hint = f" (gateway {via} is not on a directly connected network)"
@@ -319,8 +272,9 @@ class Kernel(HostOps, L2Ops):
         if dev and self.link_index(ns, dev) is None:
             return False
         try:
-            self.channel(ns).request(self._route_msg(ns, dest, via, dev), RTM_DELROUTE)
-        except NetlinkError as exc:
+            oif = self._require_index(ns, dev) if dev else None
+            self.channel(ns).request(requests.route_msg(dest, via, oif), RTM_DELROUTE)
+        except RequestError as exc:
             if exc.code in _GONE:
                 return False
             raise _fail(f"deleting route {dest}", exc)
@@ -329,7 +283,7 @@ class Kernel(HostOps, L2Ops):
     # -- reads (inspect, explain, overlap checks; not on the hot path) ------
     def links(self, ns: str | None) -> list[dict]:
         out = []
-        for msg in self.channel(ns).dump(ifinfmsg(), RTM_GETLINK):
+        for msg in self.channel(ns).dump(requests.new("ifinfmsg"), RTM_GETLINK):
             info = msg.get_attr("IFLA_LINKINFO")
             out.append(
                 {
@@ -347,7 +301,7 @@ class Kernel(HostOps, L2Ops):
     def addrs(self, ns: str | None) -> list[dict]:
         names = {link["index"]: link["ifname"] for link in self.links(ns)}
         out = []
-        for msg in self.channel(ns).dump(ifaddrmsg(), RTM_GETADDR):
+        for msg in self.channel(ns).dump(requests.new("ifaddrmsg"), RTM_GETADDR):
             out.append(
                 {
                     "ifname": names.get(msg["index"]),
@@ -359,10 +313,8 @@ class Kernel(HostOps, L2Ops):
 
     def routes(self, ns: str | None, family: int = socket.AF_INET) -> list[dict]:
         names = {link["index"]: link["ifname"] for link in self.links(ns)}
-        req = rtmsg()
-        req["family"] = family
         out = []
-        for msg in self.channel(ns).dump(req, RTM_GETROUTE):
+        for msg in self.channel(ns).dump(requests.route_dump_msg(family), RTM_GETROUTE):
             if msg["table"] != RT_TABLE_MAIN or msg["type"] != RTN_UNICAST:
                 continue
             dst = msg.get_attr("RTA_DST") or ("0.0.0.0" if family == socket.AF_INET else "::")
