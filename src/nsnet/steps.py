@@ -2,7 +2,6 @@
 `ip` command that does the same, runnable with `ip -batch` (without the 'ip ')."""
 
 import ipaddress
-from dataclasses import dataclass
 
 from .errors import KernelError
 from .plan import Step
@@ -89,10 +88,11 @@ def _nft_summary(commands: list, verb: str | None) -> dict:
     return out
 
 
-@dataclass
 class CreateNetns(Step):
-    name: str
     kind = "netns_add"
+
+    def __init__(self, name: str):
+        self.name = name
 
     def apply(self, k):
         k.netns_create(self.name)
@@ -108,10 +108,11 @@ class CreateNetns(Step):
         return bool(lo and lo["up"])
 
 
-@dataclass
 class DeleteNetns(Step):
-    name: str
     kind = "netns_del"
+
+    def __init__(self, name: str):
+        self.name = name
 
     def apply(self, k):
         k.netns_delete(self.name)
@@ -123,15 +124,16 @@ class DeleteNetns(Step):
         return not k.netns_exists(self.name)
 
 
-@dataclass
 class CreateBridge(Step):
     """A bridge with a fixed MAC address: a Linux bridge otherwise takes the
     lowest MAC of its ports, so the gateway's MAC would change whenever a
     sandbox leaves and the others' ARP caches would point nowhere for a while."""
 
-    ifname: str
-    mtu: int | None = None
     kind = "bridge_add"
+
+    def __init__(self, ifname: str, mtu: int | None = None):
+        self.ifname = ifname
+        self.mtu = mtu
 
     @property
     def mac(self) -> str:
@@ -156,17 +158,19 @@ class CreateBridge(Step):
                     and (not self.mtu or link.get("mtu") == self.mtu))
 
 
-@dataclass
 class CreateVeth(Step):
     """A veth pair: `ifname` in `ns`, the peer made directly inside `peer_ns`."""
 
-    ns: str | None
-    ifname: str
-    peer_ns: str | None
-    peer_ifname: str
-    master: str | None = None
-    mtu: int | None = None
     kind = "veth_add"
+
+    def __init__(self, ns: str | None, ifname: str, peer_ns: str | None, peer_ifname: str,
+                 master: str | None = None, mtu: int | None = None):
+        self.ns = ns
+        self.ifname = ifname
+        self.peer_ns = peer_ns
+        self.peer_ifname = peer_ifname
+        self.master = master
+        self.mtu = mtu
 
     def apply(self, k):
         k.veth_add(self.ns, self.ifname, self.peer_ns, self.peer_ifname, self.master, self.mtu)
@@ -202,11 +206,12 @@ class CreateVeth(Step):
         return True
 
 
-@dataclass
 class DeleteLink(Step):
-    ns: str | None
-    ifname: str
     kind = "link_del"
+
+    def __init__(self, ns: str | None, ifname: str):
+        self.ns = ns
+        self.ifname = ifname
 
     def apply(self, k):
         k.link_del(self.ns, self.ifname)
@@ -218,12 +223,13 @@ class DeleteLink(Step):
         return _link(k, self.ns, self.ifname) is None
 
 
-@dataclass
 class AddAddress(Step):
-    ns: str | None
-    ifname: str
-    cidr: str
     kind = "addr_add"
+
+    def __init__(self, ns: str | None, ifname: str, cidr: str):
+        self.ns = ns
+        self.ifname = ifname
+        self.cidr = cidr
 
     def apply(self, k):
         k.addr_add(self.ns, self.ifname, self.cidr)
@@ -238,13 +244,14 @@ class AddAddress(Step):
         return _has_addr(k, self.ns, self.ifname, self.cidr)
 
 
-@dataclass
 class AddRoute(Step):
-    ns: str | None
-    dest: str
-    via: str | None = None
-    dev: str | None = None
     kind = "route_add"
+
+    def __init__(self, ns: str | None, dest: str, via: str | None = None, dev: str | None = None):
+        self.ns = ns
+        self.dest = dest
+        self.via = via
+        self.dev = dev
 
     def apply(self, k):
         k.route_add(self.ns, self.dest, self.via, self.dev)
@@ -262,13 +269,14 @@ class AddRoute(Step):
         return _has_route(k, self.ns, self.dest, self.via, self.dev)
 
 
-@dataclass
 class DeleteRoute(Step):
-    ns: str | None
-    dest: str
-    via: str | None = None
-    dev: str | None = None
     kind = "route_del"
+
+    def __init__(self, ns: str | None, dest: str, via: str | None = None, dev: str | None = None):
+        self.ns = ns
+        self.dest = dest
+        self.via = via
+        self.dev = dev
 
     def apply(self, k):
         k.route_del(self.ns, self.dest, self.via, self.dev)
@@ -285,16 +293,17 @@ class DeleteRoute(Step):
         return not _has_route(k, self.ns, self.dest, self.via, self.dev)
 
 
-@dataclass
 class Nft(Step):
     """One atomic nftables transaction (JSON batch); undo is another batch."""
 
-    batch: dict
-    undo_batch: dict | None = None
-    # For element-only batches: if nsnet's table is missing (someone ran `nft
-    # flush ruleset`), rebuild all of it instead (a zero-argument callable).
-    rebuild: object = None
     kind = "nft"
+
+    def __init__(self, batch: dict, undo_batch: dict | None = None, rebuild=None):
+        self.batch = batch
+        self.undo_batch = undo_batch
+        # For element-only batches: if nsnet's table is missing (someone ran `nft
+        # flush ruleset`), rebuild all of it instead (a zero-argument callable).
+        self.rebuild = rebuild
 
     def apply(self, k):
         try:
@@ -328,14 +337,15 @@ class Nft(Step):
                 and all(have["elems"].get(s, 0) >= n for s, n in want["elems"].items()))
 
 
-@dataclass
 class SetSysctl(Step):
     """A sysctl of the host namespace (forwarding, route_localnet on a bridge)."""
 
-    key: str
-    value: str
-    previous: str | None = None
     kind = "sysctl"
+
+    def __init__(self, key: str, value: str, previous: str | None = None):
+        self.key = key
+        self.value = value
+        self.previous = previous
 
     def apply(self, k):
         k.sysctl_set(None, self.key, self.value)

@@ -3,9 +3,9 @@ wrapper every changing call goes through."""
 
 import functools
 import os
-from dataclasses import dataclass
 
 from ..errors import NotFound, PermissionDenied
+from ..plain import PlainData
 from ..plan import Plan, execute
 from ..store import Store
 
@@ -13,12 +13,13 @@ DEFAULT_STATE_DIR = "/var/lib/nsnet"
 TEMPLATES_FILE = "netlink-templates"  # encoded requests kept between processes (kernel/template.py)
 
 
-@dataclass
-class Settings:
-    host_netns: str | None = None
-    state_dir: str = DEFAULT_STATE_DIR
-    netns_prefix: str = ""
-    cluster_store: str | None = None  # etcd://HOST:PORT or sqlite:///PATH (overlay networks)
+class Settings(PlainData):
+    def __init__(self, host_netns: str | None = None, state_dir: str = DEFAULT_STATE_DIR,
+                 netns_prefix: str = "", cluster_store: str | None = None):
+        self.host_netns = host_netns
+        self.state_dir = state_dir
+        self.netns_prefix = netns_prefix
+        self.cluster_store = cluster_store  # etcd://HOST:PORT or sqlite:///PATH (overlay networks)
 
     @classmethod
     def resolve(cls, host_netns=None, state_dir=None, netns_prefix=None, cluster_store=None) -> "Settings":

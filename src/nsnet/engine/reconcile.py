@@ -9,9 +9,9 @@ re-created object (the addresses of a re-created veth, its routes).
 """
 
 import ipaddress
-from dataclasses import dataclass, field
 
 from ..errors import NsnetError
+from ..plain import PlainData
 from ..plan import Plan, execute_best_effort
 from ..steps import (
     AddAddress,
@@ -97,12 +97,12 @@ class KernelView:
         return self.link(ns, ifname) is not None
 
 
-@dataclass
-class Drift:
+class Drift(PlainData):
     """One step of the rebuild plan whose effect the kernel lacks."""
 
-    step: object
-    owners: list[str] = field(default_factory=list)  # "sandbox red", "network v-net-0"
+    def __init__(self, step, owners: list[str] | None = None):
+        self.step = step
+        self.owners = [] if owners is None else owners  # "sandbox red", "network v-net-0"
 
     @property
     def commands(self) -> list[str]:

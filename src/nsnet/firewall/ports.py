@@ -2,19 +2,28 @@
 ranges of equal length (8000-8010:9000-9010)."""
 
 import ipaddress
-from dataclasses import dataclass
 
 from ..errors import InvalidInput
+from ..plain import PlainData
 
 ANY = ""  # host_ip of a port published on every host address
 
 
-@dataclass(frozen=True)
-class Port:
-    host_ip: str
-    host_port: int
-    proto: str
-    sandbox_port: int
+class Port(PlainData):
+    """An immutable, hashable value (as a frozen dataclass was)."""
+
+    def __init__(self, host_ip: str, host_port: int, proto: str, sandbox_port: int):
+        # Through __dict__: __setattr__ refuses every assignment.
+        self.__dict__.update(host_ip=host_ip, host_port=host_port, proto=proto, sandbox_port=sandbox_port)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"cannot assign to field '{name}'")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"cannot delete field '{name}'")
+
+    def __hash__(self) -> int:
+        return hash(tuple(vars(self).values()))
 
     def label(self) -> str:
         where = f"{self.host_ip}:" if self.host_ip else ""

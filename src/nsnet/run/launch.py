@@ -18,8 +18,8 @@ pipe is close-on-exec, so EOF without a message means the exec succeeded.
 import os
 import signal
 import sys
-from dataclasses import dataclass
 
+from ..plain import PlainData
 from . import procfs, sysns
 
 RESET_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE,
@@ -31,15 +31,16 @@ SHIELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, 
 BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot.py")
 
 
-@dataclass
-class Launch:
-    argv: list[str]
-    env: dict[str, str]  # the complete environment of the command
-    workdir: str | None
-    netns: str | None  # None: stay in the caller's network namespace
-    isolate_pid: bool = False
-    init: bool = True  # with isolate_pid: a reaping init is pid 1 (else the command is)
-    tty: int | None = None  # foreground on a terminal: the command's group takes it
+class Launch(PlainData):
+    def __init__(self, argv: list[str], env: dict[str, str], workdir: str | None, netns: str | None,
+                 isolate_pid: bool = False, init: bool = True, tty: int | None = None):
+        self.argv = argv
+        self.env = env  # the complete environment of the command
+        self.workdir = workdir
+        self.netns = netns  # None: stay in the caller's network namespace
+        self.isolate_pid = isolate_pid
+        self.init = init  # with isolate_pid: a reaping init is pid 1 (else the command is)
+        self.tty = tty  # foreground on a terminal: the command's group takes it
 
 
 def report(fd: int, err: int, stage: str) -> None:
