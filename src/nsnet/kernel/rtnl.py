@@ -12,6 +12,10 @@ import socket
 
 from ..errors import KernelError
 from . import nsfs, requests
+from .channel import Channel, RequestError
+from .failure import fail as _fail
+from .hostops import HostOps
+from .l2 import L2Ops
 from .nlconst import (
     NLM_F_CREATE,
     NLM_F_EXCL,
@@ -25,10 +29,6 @@ from .nlconst import (
     RTM_NEWLINK,
     RTM_NEWROUTE,
 )
-from .channel import Channel, RequestError
-from .failure import fail as _fail
-from .hostops import HostOps
-from .l2 import L2Ops
 from .template import Field, Templates
 
 CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
