@@ -82,7 +82,7 @@ def test_unreadable_or_foreign_template_files_are_ignored(tmp_path):
     import marshal
 
     path = tmp_path / "netlink-templates"
-    for content in (b"", b"garbage", marshal.dumps((Templates.FORMAT + 1, {})), marshal.dumps([1, 2, 3])):
+    for content in (b"", b"garbage", marshal.dumps(((Templates.FORMAT + 1,), {})), marshal.dumps([1, 2, 3])):
         path.write_bytes(content)
         t = Templates(str(path))
         got = t.encode("get", rtnl.getlink_msg, [Field("str", "eth0")], _encode)
@@ -106,3 +106,14 @@ def test_kernel_module_imports_no_pyroute2():
     code = "import sys, nsnet.engine, nsnet.kernel.rtnl; print(sorted(m for m in sys.modules if 'pyroute2' in m))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_templates_saved_by_other_builders_are_not_used(tmp_path):
+    path = str(tmp_path / "netlink-templates")
+    old = Templates(path, stamp=(1234, 1))
+    old.encode("get", rtnl.addrgen_none_msg, [Field("str", "eth0")], _encode)  # the old code's "get"
+    old.save()
+    assert Templates(path, stamp=(1234, 1)).encode("get", rtnl.getlink_msg, [Field("str", "eth0")], _encode) \
+        == _encode(rtnl.addrgen_none_msg("eth0"))  # same code: served from the file
+    new = Templates(path, stamp=(1234, 2))
+    assert new.encode("get", rtnl.getlink_msg, [Field("str", "eth0")], _encode) == _encode(rtnl.getlink_msg("eth0"))

@@ -38,12 +38,19 @@ RTN_UNICAST = requests.RTN_UNICAST
 _GONE = {errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL}
 
 
+def _builders_stamp() -> tuple:
+    """Size and mtime of the files that say what each template key encodes to
+    (this one and requests.py): saved templates from other code are not used."""
+    return tuple(x for path in (__file__, requests.__file__) for st in [os.stat(path)]
+                 for x in (st.st_size, st.st_mtime_ns))
+
+
 class Kernel(HostOps, L2Ops):
     def __init__(self, host_netns: str | None = None, templates_path: str | None = None):
         """templates_path: where encoded requests are kept between processes
         (kernel/template.py); None keeps them in memory only."""
         self.host_netns = host_netns
-        self.templates = Templates(templates_path)
+        self.templates = Templates(templates_path, _builders_stamp()) if templates_path else Templates()
         self._channels: dict[str | None, Channel] = {}
         self._index_cache: dict[tuple[str | None, str], int] = {}
         self._nft = None

@@ -10,7 +10,8 @@ copy the bytes and write their own values there.
 The templates are saved in the state dir (Templates.save, at Kernel.close):
 the next nsnet process sends the same requests without importing pyroute2
 at all (~20 ms of a CLI call). They are the kernel's wire format, which does
-not change with pyroute2's version; a file that cannot be read is ignored.
+not change with pyroute2's version. A file written for other builders (its
+`stamp` differs) or that cannot be read is ignored.
 """
 
 import marshal
@@ -52,13 +53,15 @@ class Field:
 
 class Templates:
     """Per (key, shape of the fields): the encoded request and where each field sits.
-    With a `path`, loaded from there on first use and saved back by save()."""
+    With a `path`, loaded from there on first use and saved back by save();
+    `stamp` identifies the code that built them (Kernel: its builders' files)."""
 
     MAX = 1024
-    FORMAT = 1  # bump when the file's layout or a request builder changes
+    FORMAT = 1  # bump when the file's layout changes
 
-    def __init__(self, path: str | None = None):
+    def __init__(self, path: str | None = None, stamp=()):
         self.path = path
+        self.stamp = (self.FORMAT, *stamp)
         self._loaded: dict | None = None
         self._added = False
 
@@ -73,10 +76,10 @@ class Templates:
             return {}
         try:
             with open(self.path, "rb") as f:
-                version, entries = marshal.loads(f.read())
+                stamp, entries = marshal.loads(f.read())
         except (OSError, EOFError, ValueError, TypeError):
             return {}
-        return entries if version == self.FORMAT and isinstance(entries, dict) else {}
+        return entries if stamp == self.stamp and isinstance(entries, dict) else {}
 
     def save(self) -> None:
         """Write the templates back if this process made new ones (atomically:
@@ -85,7 +88,7 @@ class Templates:
             return
         tmp = f"{self.path}.{os.getpid()}"
         try:
-            data = marshal.dumps((self.FORMAT, self._cache))
+            data = marshal.dumps((self.stamp, self._cache))
             with open(tmp, "wb") as f:
                 f.write(data)
             os.replace(tmp, self.path)
