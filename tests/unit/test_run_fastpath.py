@@ -63,8 +63,9 @@ def test_fast_ps_output_matches_the_rows(tmp_path):
 
 def test_fast_ps_imports_neither_re_nor_json(tmp_path):
     """What keeps `nsnet ps` at Python's own start-up time (issue #7)."""
-    code = ("import sys; from nsnet.cli.fast import run; sys.argv = ['nsnet', '--state-dir', sys.argv[1], 'ps']\n"
-            "try:\n    run()\nexcept SystemExit:\n    pass\n"
+    code = ("import sys; from nsnet.cli import fast; sys.argv = ['nsnet', '--state-dir', sys.argv[1], 'ps']\n"
+            "fast._leave = lambda code, on_broken_pipe: None  # instead of os._exit\n"
+            "fast.run()\n"
             "print(sorted(m for m in ('re', 'json', 'click', 'nsnet.engine') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-I", "-c", code, str(tmp_path)], capture_output=True, text=True,
                          timeout=30, check=True).stdout
@@ -77,3 +78,15 @@ def test_installed_launcher_is_the_light_one():
     with open(launcher) as f:
         text = f.read()
     assert "import re" not in text and "from nsnet.cli.fast import run" in text
+
+
+def test_fast_paths_exit_with_their_code_and_flushed_output(tmp_path):
+    """The fast paths leave through os._exit: stdout must still arrive in full,
+    and a command's error keeps its exit code."""
+    launcher = os.path.join(os.path.dirname(sys.executable), "nsnet")
+    env = dict(os.environ, NSNET_STATE_DIR=str(tmp_path))
+    ps = subprocess.run([launcher, "--json", "ps"], capture_output=True, text=True, timeout=30, env=env)
+    assert ps.returncode == 0 and ps.stdout.strip() == "[]"
+    bad = subprocess.run([launcher, "run", "--sandbox", "nosuch", "--", "true"], capture_output=True, text=True,
+                         timeout=30, env=env)
+    assert bad.returncode == 3 and bad.stderr.strip() == "nsnet: error: sandbox 'nosuch' not found"

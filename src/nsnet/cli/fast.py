@@ -47,7 +47,11 @@ def run() -> None:
 
             call = fastrun.parse_run(sys.argv[1:])
             if call is not None:
-                sys.exit(fastrun.main(*call))
+                try:
+                    code = fastrun.main(*call)
+                except SystemExit as done:  # a foreground command's exit code
+                    code = done.code if isinstance(done.code, int) else 1
+                _leave(code, on_broken_pipe=1)  # as click answers EPIPE
         from .main import run as full
 
         full()
@@ -61,4 +65,19 @@ def run() -> None:
     except OSError as exc:
         sys.stderr.write(f"nsnet: error: {exc}\n")
         code = 1
-    sys.exit(code)
+    _leave(code, on_broken_pipe=0)  # `nsnet ps | head -1` is not an error
+
+
+def _leave(code: int, on_broken_pipe: int) -> None:
+    """Exit without the interpreter's teardown (freeing every module: ~4 ms after
+    `run`). Whatever these paths opened is closed by now; only the standard
+    streams still hold output."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = on_broken_pipe
+    try:
+        sys.stderr.flush()
+    except OSError:
+        pass
+    os._exit(code)
