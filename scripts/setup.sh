@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything nsnet needs on a fresh Debian machine: system packages and a
 # virtualenv (.venv) with nsnet installed in it. Idempotent.
+#   scripts/setup.sh           nsnet and its test tools
+#   scripts/setup.sh bench     also the bench's extras (matplotlib for the report's plots)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,5 +22,6 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
+extras=test${1:+,$1}
+.venv/bin/pip install -q --disable-pip-version-check -e ".[$extras]"
 echo "setup: ok ($(.venv/bin/nsnet --version))"

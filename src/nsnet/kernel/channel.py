@@ -32,11 +32,11 @@ class RequestError(Exception):
 
 class Channel:
     """One NETLINK_ROUTE socket, bound to the namespace it was opened in.
-    Requests are encoded through `templates`, which may be shared by channels:
-    a request does not depend on the socket it goes out on."""
+    Requests are encoded through `templates`, which the Kernel shares among its
+    channels: a request does not depend on the socket it goes out on."""
 
-    def __init__(self, templates: Templates | None = None):
-        self.templates = templates if templates is not None else Templates()
+    def __init__(self, templates: Templates):
+        self.templates = templates
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self.sock.setsockopt(270, 11, 1)  # SOL_NETLINK, NETLINK_EXT_ACK: kernel says why

@@ -78,16 +78,16 @@ def addr4_msg(index, local, address, broadcast, prefixlen):
 
 
 def addr_msg(index, cidr):
-    """Any address (IPv4 or IPv6), with the broadcast address an IPv4 subnet has."""
+    """Any address (IPv4 or IPv6); an IPv4 subnet's with its broadcast address."""
     iface = ipaddress.ip_interface(cidr)
+    ip, prefixlen = str(iface.ip), iface.network.prefixlen
+    if iface.version == 4 and prefixlen < 31:
+        return addr4_msg(index, ip, ip, str(iface.network.broadcast_address), prefixlen)
     msg = new("ifaddrmsg")
     msg["family"] = socket.AF_INET if iface.version == 4 else socket.AF_INET6
-    msg["prefixlen"] = iface.network.prefixlen
+    msg["prefixlen"] = prefixlen
     msg["index"] = index
-    ip = str(iface.ip)
     msg["attrs"] = [("IFA_LOCAL", ip), ("IFA_ADDRESS", ip)]
-    if iface.version == 4 and iface.network.prefixlen < 31:
-        msg["attrs"].append(("IFA_BROADCAST", str(iface.network.broadcast_address)))
     return msg
 
 

@@ -32,9 +32,6 @@ from .nlconst import (
 from .template import Field, Templates
 
 CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
-IFF_UP = requests.IFF_UP
-RT_TABLE_MAIN = requests.RT_TABLE_MAIN
-RTN_UNICAST = requests.RTN_UNICAST
 _GONE = {errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL}
 
 
@@ -298,7 +295,7 @@ class Kernel(HostOps, L2Ops):
                     "ifname": msg.get_attr("IFLA_IFNAME"),
                     "kind": info.get_attr("IFLA_INFO_KIND") if info else None,
                     "master": msg.get_attr("IFLA_MASTER"),
-                    "up": bool(msg["flags"] & IFF_UP),
+                    "up": bool(msg["flags"] & requests.IFF_UP),
                     "mtu": msg.get_attr("IFLA_MTU"),
                     "mac": msg.get_attr("IFLA_ADDRESS"),
                 }
@@ -322,7 +319,7 @@ class Kernel(HostOps, L2Ops):
         names = {link["index"]: link["ifname"] for link in self.links(ns)}
         out = []
         for msg in self.channel(ns).dump(requests.route_dump_msg(family), RTM_GETROUTE):
-            if msg["table"] != RT_TABLE_MAIN or msg["type"] != RTN_UNICAST:
+            if msg["table"] != requests.RT_TABLE_MAIN or msg["type"] != requests.RTN_UNICAST:
                 continue
             dst = msg.get_attr("RTA_DST") or ("0.0.0.0" if family == socket.AF_INET else "::")
             out.append(
