@@ -9,6 +9,7 @@ import re
 from .errors import InvalidInput
 
 IFNAMSIZ = 15
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:+-]*$")
 MAX_NAME = 48
@@ -67,3 +68,13 @@ def _sha1_hex(text: str) -> str:
     import hashlib  # not at the top: loading OpenSSL costs ~3 ms, and most names need no hash
 
     return hashlib.sha1(text.encode()).hexdigest()
+
+
+def check_mac(mac: str) -> str:
+    """A unicast Ethernet address, as aa:bb:cc:dd:ee:ff (returned lower-case)."""
+    text = str(mac).lower()
+    if not _MAC.match(text):
+        raise InvalidInput(f"MAC address '{mac}' is not of the form aa:bb:cc:dd:ee:ff")
+    if int(text[:2], 16) & 1 or text == "00:00:00:00:00:00":
+        raise InvalidInput(f"MAC address '{mac}' is not a unicast address")
+    return text

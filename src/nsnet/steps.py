@@ -206,6 +206,28 @@ class CreateVeth(Step):
         return True
 
 
+class SetMac(Step):
+    """A fixed MAC on an interface made by an earlier step (a runtime's static MAC);
+    undone with the interface itself."""
+
+    kind = "link_set"
+
+    def __init__(self, ns: str | None, ifname: str, mac: str):
+        self.ns = ns
+        self.ifname = ifname
+        self.mac = mac
+
+    def apply(self, k):
+        k.link_set(self.ns, self.ifname, mac=self.mac)
+
+    def explain(self):
+        return [_ip(self.ns, f"link set {self.ifname} address {self.mac}")]
+
+    def check(self, k):
+        link = _link(k, self.ns, self.ifname)
+        return link is not None and link.get("mac", self.mac) == self.mac
+
+
 class DeleteLink(Step):
     kind = "link_del"
 

@@ -73,3 +73,16 @@ def test_sandbox_rm_frees_address_for_reuse(host):
     e.sandbox_create("c", networks=["n"])
     assert e.sandbox_inspect("c")["endpoints"][0]["ip"] == "10.41.0.2"
     assert ping(host.prefix + "c", "10.41.0.3")
+
+
+def test_fixed_mac_on_an_endpoint(host):
+    e = host.engine
+    e.network_create("n", subnet="10.12.0.0/24")
+    e.sandbox_create("a", networks=["n"])
+    e.sandbox_create("b")
+    e.network_connect("n", "b", mac="02:42:0a:0c:00:63")
+    b = host.prefix + "b"
+    assert "link/ether 02:42:0a:0c:00:63" in in_ns(b, "ip", "link", "show", "eth0").stdout
+    assert ping(host.prefix + "a", "10.12.0.3")
+    assert "02:42:0a:0c:00:63" in in_ns(host.prefix + "a", "ip", "neigh", "show", "10.12.0.3").stdout
+    assert e.drift() == []

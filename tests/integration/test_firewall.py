@@ -233,3 +233,23 @@ def test_an_element_batch_is_one_transaction(host):
         e.kernel.nft({"nftables": new["nftables"] + clash["nftables"]})
     elements = sh("ip", "netns", "exec", host.name, "nft", "list", "map", "inet", "nsnet", "pub_any_addr").stdout
     assert "8080" in elements and "8081" not in elements
+
+
+def test_one_port_of_a_sandbox_on_two_networks(host, outside):
+    """`podman run --network a,b -p 8080:80`: the port forwards to the first
+    network's address, and to the second's once the first is gone."""
+    e = host.engine
+    e.network_create("a", subnet="10.13.0.0/24")
+    e.network_create("b", subnet="10.14.0.0/24")
+    e.sandbox_create("s", networks=["a"], publish=["8080:80"])
+    e.network_connect("b", "s", publish=["8080:80"])
+    srv = host.prefix + "s"
+    assert serve(srv, outside.name, HOST_IP, 8080, 80) == f"PING {OUTSIDE_IP}"
+    assert e.drift() == []
+    e.network_disconnect("a", "s")
+    addrs = sh("ip", "netns", "exec", host.name, "nft", "list", "map", "inet", "nsnet", "pub_any_addr").stdout
+    assert "10.14.0.2" in addrs and "10.13.0.2" not in addrs
+    assert serve(srv, outside.name, HOST_IP, 8080, 80) == f"PING {OUTSIDE_IP}"
+    e.network_disconnect("b", "s")
+    assert e.port_ls() == [] and "8080" not in sh("ip", "netns", "exec", host.name, "nft", "list", "map",
+                                                    "inet", "nsnet", "pub_any_addr").stdout

@@ -46,6 +46,9 @@ class FakeKernel:
         if ns is None:
             self.host_links.add(ifname)
 
+    def link_set(self, ns, ifname, up=None, master=None, mtu=None, mac=None):
+        self._call("link_set", ns, ifname, up, master, mtu, mac)
+
     def link_del(self, ns, ifname):
         self._call("link_del", ns, ifname)
         self.host_links.discard(ifname)

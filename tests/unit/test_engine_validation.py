@@ -35,6 +35,8 @@ BAD = [
     ("network_connect", ("devops", "red"), {"ip": "192.168.3.7"}, InvalidInput, "not a usable address"),
     ("network_connect", ("devops", "red"), {"ifname": "x" * 20}, InvalidInput, "too long"),
     ("network_connect", ("nope", "red"), {}, NotFound, "network 'nope'"),
+    ("network_connect", ("devops", "red"), {"mac": "02:00:00:00:00"}, InvalidInput, "not of the form"),
+    ("network_connect", ("devops", "red"), {"mac": "03:00:00:00:00:01"}, InvalidInput, "not a unicast"),
     ("network_connect", ("devops", "nope"), {}, NotFound, "sandbox 'nope'"),
     ("network_disconnect", ("db", "web"), {}, Conflict, "not connected"),
     ("sandbox_create", ("web",), {}, Conflict, "already exists"),
@@ -152,3 +154,10 @@ def test_bad_alias_is_refused(engine, alias):
     with pytest.raises(InvalidInput, match="not a valid DNS name"):
         engine.network_connect("n", "s", aliases=[alias])
     assert engine.store.snapshot() == before
+
+
+def test_a_fixed_mac_is_set_and_explained(lab, kernel):
+    lab.network_connect("devops", "red", mac="02:AA:BB:CC:DD:01")
+    assert ("link_set", "h-red", "eth0", None, None, None, "02:aa:bb:cc:dd:01") in kernel.calls
+    assert lab.store.endpoint("devops", "red")["options"]["mac"] == "02:aa:bb:cc:dd:01"
+    assert "ip -n h-red link set eth0 address 02:aa:bb:cc:dd:01" in lab.explain("red")

@@ -79,3 +79,41 @@ def test_port_batches_are_the_add_and_delete_commands():
              dict(PORT, sandbox="db", host_port=8081)]
     assert ruleset.port_batches(ports) == (nftjson.batch(*ruleset.port_commands("add", ports)),
                                            nftjson.batch(*ruleset.port_commands("delete", ports)))
+
+
+def test_one_sandbox_port_on_two_networks_is_shared(engine, kernel):
+    """A runtime's `--network a,b -p 8080:80`: the port is published once, to the
+    first network's address; when that network goes, to the second's."""
+    engine.network_create("a", subnet="10.5.0.0/24")
+    engine.network_create("b", subnet="10.6.0.0/24")
+    engine.sandbox_create("s", networks=["a"], publish=["8080:80"])
+    engine.sandbox_create("t")
+    kernel.calls.clear()
+    engine.network_connect("b", "s", publish=["8080:80"])
+    assert not any(c[0] == "nft" for c in kernel.calls)  # no second element for the same key
+    assert {p["network"] for p in engine.port_ls("s")} == {"a", "b"}
+    full = nftjson.render(engine.firewall_plan().batch)
+    assert sum("tcp . 8080" in line for line in full) == 2 and not any("10.6.0.2" in line for line in full)
+    with pytest.raises(Conflict, match="already published by sandbox 's'"):  # another sandbox: taken
+        engine.network_connect("b", "t", publish=["8080:80"])
+    with pytest.raises(Conflict, match="already published by sandbox 's'"):  # another sandbox port: taken
+        engine.port_publish("s", ["8080:81/tcp"], network="b")
+    kernel.calls.clear()
+    engine.network_disconnect("a", "s")
+    handover = nftjson.render([c for c in kernel.calls if c[0] == "nft"][-1][1])
+    assert handover == [
+        "nft 'delete element inet nsnet pub_any_addr { tcp . 8080 }'",
+        "nft 'delete element inet nsnet pub_any_port { tcp . 8080 }'",
+        "nft 'add element inet nsnet pub_any_addr { tcp . 8080 comment \"sandbox s (b)\" : 10.6.0.2 }'",
+        "nft 'add element inet nsnet pub_any_port { tcp . 8080 comment \"sandbox s (b)\" : 80 }'",
+    ]
+    engine.network_disconnect("b", "s")
+    assert engine.port_ls() == []
+
+
+def test_a_caller_holding_the_port_skips_the_socket_probe(engine, kernel):
+    engine.network_create("n", subnet="10.5.0.0/24")
+    engine.sandbox_create("s")
+    kernel.busy_ports.add(("tcp", 9000))
+    engine.network_connect("n", "s", publish=["9000:80"], probe_ports=False)
+    assert engine.port_ls("s")[0]["host_port"] == 9000

@@ -3,7 +3,7 @@ veth pair per attached sandbox (the seeds' v-net-0 / docker0)."""
 
 import ipaddress
 
-from ..steps import AddAddress, AddRoute, CreateBridge, CreateVeth, DeleteLink
+from ..steps import AddAddress, AddRoute, CreateBridge, CreateVeth, DeleteLink, SetMac
 from .base import Driver
 
 
@@ -27,6 +27,9 @@ class BridgeDriver(Driver):
             CreateVeth(None, ep["host_ifname"], sandbox_ns, ep["ifname"], master=net["bridge"], mtu=net["mtu"]),
             AddAddress(sandbox_ns, ep["ifname"], f"{ep['ip']}/{prefix}"),
         ]
+        mac = (ep.get("options") or {}).get("mac")
+        if mac:  # a fixed MAC (a container runtime's --mac-address)
+            steps.insert(1, SetMac(sandbox_ns, ep["ifname"], mac))
         if default_route:
             steps.append(AddRoute(sandbox_ns, "0.0.0.0/0", via=net["gateway"]))
         return steps

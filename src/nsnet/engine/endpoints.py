@@ -4,8 +4,8 @@ import ipaddress
 
 from .. import ipam
 from ..drivers import get_driver
-from ..errors import Conflict
-from ..names import check_ifname, host_veth_name
+from ..errors import Conflict, InvalidInput
+from ..names import check_ifname, check_mac, host_veth_name
 from ..plan import Plan, execute_best_effort
 from ..steps import AddRoute
 from .base import changing
@@ -15,22 +15,28 @@ from .dns import check_alias
 class Endpoints:
     @changing
     def network_connect(self, network: str, sandbox: str, ip: str | None = None,
-                        ifname: str | None = None, publish=None, aliases=None) -> dict:
+                        ifname: str | None = None, publish=None, aliases=None, mac: str | None = None,
+                        probe_ports: bool = True) -> dict:
         """Attach `sandbox` to `network`; `publish`: ['8080:80', '127.0.0.1:53:53/udp', ...];
-        `aliases`: more DNS names for it on this network."""
+        `aliases`: more DNS names for it on this network; `mac`: a fixed MAC (bridge
+        networks). `probe_ports=False`: the caller holds the host ports itself (a
+        container runtime's conmon does), so a socket bound to one is no conflict."""
         plan = Plan()
-        self._plan_connect(plan, network, sandbox, ip, ifname, publish, aliases)
+        self._plan_connect(plan, network, sandbox, ip, ifname, publish, aliases, mac=mac, probe_ports=probe_ports)
         self.apply(plan)
         return dict(self.store.endpoint(network, sandbox), ports=self.port_ls(sandbox))
 
     def _plan_connect(self, plan: Plan, network: str, sandbox: str, ip=None, ifname=None,
-                      publish=None, aliases=None, new_sandbox: dict | None = None) -> dict:
+                      publish=None, aliases=None, new_sandbox: dict | None = None, mac: str | None = None,
+                      probe_ports: bool = True) -> dict:
         """Validate, reserve the address in the store and add the steps to `plan`.
         `new_sandbox`: the row of a sandbox made in this same change with nothing
         attached yet (its first network): the lookups that would find nothing are skipped."""
         net = self.store.network(network)
         if net is None or net["driver"] == "overlay":
             if self._is_overlay(network):  # multi-host: engine/overlay.py
+                if mac:
+                    raise InvalidInput(f"network '{network}' is an overlay: a fixed MAC is for bridge networks")
                 return self._overlay_plan_connect(plan, network, sandbox, ip, ifname, publish, aliases)
             net = self.get_network(network)
         sb = new_sandbox or self.get_sandbox(sandbox)
@@ -48,8 +54,8 @@ class Endpoints:
             if drv.exclusive and self.store.links(sandbox):
                 raise Conflict(f"sandbox '{sandbox}' has direct links; it cannot join a '{drv.name}' network")
         if not drv.uses_subnet:
-            if ip or ifname or publish or aliases:
-                raise Conflict(f"network '{network}' (driver {drv.name}) takes no --ip, --ifname or --publish")
+            if ip or ifname or publish or aliases or mac:
+                raise Conflict(f"network '{network}' (driver {drv.name}) takes no --ip, --ifname, --mac or --publish")
             ep_id = self.store.add_endpoint(network, sandbox, None, None, False)
             self.store.set_sandbox_mode(sandbox, drv.sandbox_mode)
             return self.store.endpoint(network, sandbox)
@@ -74,6 +80,8 @@ class Endpoints:
                                                or self.store.route(sandbox, "0.0.0.0/0") is not None)
         aliases = [check_alias(a) for a in aliases or []]
         options = {"aliases": aliases} if aliases else {}
+        if mac:
+            options["mac"] = check_mac(mac)
         ep_id = self.store.add_endpoint(network, sandbox, ifname, str(addr), not has_default, options or None)
         self._dns_touch(sandbox, sb["netns"])
         self.store.set_endpoint_host_ifname(ep_id, host_veth_name(ep_id))
@@ -81,7 +89,7 @@ class Endpoints:
               "host_ifname": host_veth_name(ep_id), "ip": str(addr), "is_gateway": int(not has_default),
               "options": options}  # the row just written, as store.endpoint() would read it back
         plan.extend(drv.plan_connect(net, ep, sb["netns"], default_route=not has_default))
-        plan.extend(self._plan_publish(net, ep, publish))
+        plan.extend(self._plan_publish(net, ep, publish, probe=probe_ports))
         return ep
 
     def _allocate_ip(self, network: str, subnet, gateway: str):

@@ -56,8 +56,9 @@ class Firewall:
         return ([rules] if rules else []), after
 
     # -- published ports -----------------------------------------------------
-    def _plan_publish(self, net: dict, ep: dict, specs) -> list:
-        """Validate and record published ports for an endpoint: one Nft step."""
+    def _plan_publish(self, net: dict, ep: dict, specs, probe: bool = True) -> list:
+        """Validate and record published ports for an endpoint: one Nft step.
+        `probe=False`: the caller holds the host ports itself (no socket probe)."""
         ports = parse_all(specs)
         if not ports:
             return []
@@ -67,6 +68,7 @@ class Firewall:
             raise InvalidInput(f"network '{net['name']}' is internal: nothing outside it can reach its "
                                "sandboxes, so it cannot publish ports")
         host_ips = None
+        shared = set()  # ports this sandbox already publishes through another network
         for port in ports:
             if port.host_ip and not ipaddress.IPv4Address(port.host_ip).is_loopback:
                 if host_ips is None:
@@ -74,19 +76,27 @@ class Firewall:
                 if port.host_ip not in host_ips:
                     raise InvalidInput(f"publish {port.label()}: {port.host_ip} is not an address of the host")
             for other in self.store.ports_on(port.proto, port.host_port):
-                if not other["host_ip"] or not port.host_ip or other["host_ip"] == port.host_ip:
-                    raise Conflict(f"host port {port.proto}/{port.host_port} is already published by sandbox "
-                                   f"'{other['sandbox']}' (network {other['network']})")
-            if not self._dry_run and self.kernel.port_in_use(port.host_ip, port.proto, port.host_port):
+                if other["host_ip"] and port.host_ip and other["host_ip"] != port.host_ip:
+                    continue
+                if _same_port_elsewhere(other, ep["sandbox"], net["name"], port):
+                    shared.add(port)
+                    continue
+                raise Conflict(f"host port {port.proto}/{port.host_port} is already published by sandbox "
+                               f"'{other['sandbox']}' (network {other['network']})")
+            if (probe and port not in shared and not self._dry_run
+                    and self.kernel.port_in_use(port.host_ip, port.proto, port.host_port)):
                 raise Conflict(f"host port {port.proto}/{port.host_port} is in use by a socket in the host "
                                "namespace")
         added = []  # built here, not read back: a sandbox may hold 1,000 ports
         for port in ports:
             self.store.add_port(ep["sandbox"], net["name"], ep["ip"], port.host_ip, port.host_port,
                                 port.proto, port.sandbox_port)
-            added.append({"sandbox": ep["sandbox"], "network": net["name"], "sandbox_ip": ep["ip"],
-                          "host_ip": port.host_ip, "host_port": port.host_port, "proto": port.proto,
-                          "sandbox_port": port.sandbox_port})
+            if port not in shared:  # a shared port keeps forwarding to its first network's address
+                added.append({"sandbox": ep["sandbox"], "network": net["name"], "sandbox_ip": ep["ip"],
+                              "host_ip": port.host_ip, "host_port": port.host_port, "proto": port.proto,
+                              "sandbox_port": port.sandbox_port})
+        if not added:
+            return []
         # Elements only (sent over nfnetlink, kernel/nftwire.py, not re-declaring
         # the table); if the table is gone, the step rebuilds it whole from the store.
         add, delete = ruleset.port_batches(added)
@@ -96,9 +106,32 @@ class Firewall:
         rows = self.store.ports(sandbox=sandbox, network=network)
         if not rows:
             return []
+        gone, successors = self._port_handover(rows)
         self.store.remove_ports(sandbox, network)
-        return [Nft(nftjson.batch(*ruleset.port_commands("delete", rows)),
-                    nftjson.batch(*ruleset.skeleton(), *ruleset.port_commands("add", rows)))]
+        return [self._port_removal_step(gone, successors)] if gone else []
+
+    def _port_handover(self, rows: list[dict]) -> tuple[list, list]:
+        """For rows about to be removed: (the rows whose map elements go, the rows
+        that take their keys over). A port one sandbox publishes on several
+        networks has one element, its first row's; when that row goes, the
+        element is re-pointed at the next network's address."""
+        removing = {r["id"] for r in rows}
+        gone, successors = [], []
+        for r in rows:
+            same = sorted((o for o in self.store.ports_on(r["proto"], r["host_port"])
+                           if o["host_ip"] == r["host_ip"]), key=lambda o: o["id"])
+            if same and same[0]["id"] != r["id"]:
+                continue  # a standby row: it has no element of its own
+            gone.append(r)
+            successors += [o for o in same if o["id"] not in removing][:1]
+        return gone, successors
+
+    @staticmethod
+    def _port_removal_step(gone: list[dict], successors: list[dict]) -> Nft:
+        do = [*ruleset.port_commands("delete", gone), *ruleset.port_commands("add", successors)]
+        undo = [*ruleset.skeleton(), *ruleset.port_commands("delete", successors),
+                *ruleset.port_commands("add", gone)]
+        return Nft(nftjson.batch(*do), nftjson.batch(*undo))
 
     def _endpoint_for_ports(self, sandbox: str, network: str | None) -> tuple[dict, dict]:
         self.get_sandbox(sandbox)
@@ -136,10 +169,10 @@ class Firewall:
         if missing:
             ip, port, proto = sorted(missing)[0]
             raise NotFound(f"sandbox '{sandbox}' has no published port {ip + ':' if ip else ''}{port}/{proto}")
+        gone, successors = self._port_handover(rows)
         for r in rows:
             self.store.remove_port(r["id"])
-        self.apply(Plan([Nft(nftjson.batch(*ruleset.port_commands("delete", rows)),
-                             nftjson.batch(*ruleset.skeleton(), *ruleset.port_commands("add", rows)))]))
+        self.apply(Plan([self._port_removal_step(gone, successors)] if gone else []))
         return [{k: r[k] for k in ("sandbox", "network", "host_ip", "host_port", "proto", "sandbox_ip",
                                    "sandbox_port")} for r in rows]
 
@@ -168,3 +201,10 @@ class Firewall:
 
         self.apply(Plan([step]))
         return {"reloaded": True, "networks": len(self._bridged_networks()), "ports": len(self.store.ports())}
+
+
+def _same_port_elsewhere(row: dict, sandbox: str, network: str, port) -> bool:
+    """`row` is this sandbox's same port through another network (a runtime's
+    `--network a,b -p 8080:80`): the host port is shared, not taken."""
+    return (row["sandbox"] == sandbox and row["network"] != network and row["host_ip"] == port.host_ip
+            and row["sandbox_port"] == port.sandbox_port)

@@ -150,10 +150,22 @@ def port_batches(ports: list[dict]) -> tuple[dict, dict]:
             {"nftables": [{"delete": n.element(name, elems)} for name, elems in keys.items() if elems]})
 
 
+def active_ports(ports: list[dict]) -> list[dict]:
+    """The rows that own a map element: a port one sandbox publishes through
+    several networks forwards to its first row's (lowest id) address."""
+    seen, out = set(), []
+    for p in sorted(ports, key=lambda p: p.get("id", 0)):
+        key = (p["host_ip"], p["proto"], p["host_port"])
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
 def full(networks: list[dict], ports: list[dict]) -> dict:
     """Everything from scratch (firewall reload): drop our table, rebuild it."""
     cmds = [{"add": n.table()}, {"delete": n.table()}] + skeleton() + rules(networks)
-    return n.batch(*cmds, *port_commands("add", ports))
+    return n.batch(*cmds, *port_commands("add", active_ports(ports)))
 
 
 def teardown() -> dict:

@@ -55,7 +55,7 @@ def veth_msg(ifname, peer_ifname, peer_fd, master=None, mtu=None):
     return newlink_msg(attrs, up=True)
 
 
-def link_set_msg(ifname, up=None, master_index=None, mtu=None):
+def link_set_msg(ifname, up=None, master_index=None, mtu=None, mac=None):
     msg = new("ifinfmsg")
     if up is not None:
         msg["change"] = IFF_UP
@@ -65,6 +65,8 @@ def link_set_msg(ifname, up=None, master_index=None, mtu=None):
         msg["attrs"].append(("IFLA_MASTER", master_index))
     if mtu:
         msg["attrs"].append(("IFLA_MTU", mtu))
+    if mac:
+        msg["attrs"].append(("IFLA_ADDRESS", mac))
     return msg
 
 

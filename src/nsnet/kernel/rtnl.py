@@ -205,14 +205,15 @@ class Kernel(HostOps, L2Ops):
         except RequestError as exc:
             raise _fail(f"setting addrgenmode of {ifname}", exc)
 
-    def link_set(self, ns, ifname, up=None, master=None, mtu=None) -> None:
+    def link_set(self, ns, ifname, up=None, master=None, mtu=None, mac=None) -> None:
         master_index = None
         if master is not None:
             master_index = self._require_index(ns, master) if master else 0
 
         try:
-            self.channel(ns).request(lambda: requests.link_set_msg(ifname, up, master_index, mtu), RTM_NEWLINK, 0,
-                                     key=("link_set", ifname, up, master_index, mtu))
+            # A MAC is one endpoint's (rare): encoded afresh rather than kept as a template.
+            self.channel(ns).request(lambda: requests.link_set_msg(ifname, up, master_index, mtu, mac), RTM_NEWLINK, 0,
+                                     key=None if mac else ("link_set", ifname, up, master_index, mtu))
         except RequestError as exc:
             raise _fail(f"setting {ifname}", exc)
 
