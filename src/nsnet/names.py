@@ -1,4 +1,5 @@
-"""Names: validation of user-given names and derivation of kernel object names.
+"""Names and interface limits: validation of user-given names and MTUs, and
+derivation of kernel object names.
 
 Kernel interface names are limited to IFNAMSIZ-1 = 15 bytes, so objects nsnet
 makes in the host namespace get short, prefixed names that mark them as ours.
@@ -13,6 +14,8 @@ _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:+-]*$")
 MAX_NAME = 48
+
+MIN_MTU, MAX_MTU = 68, 65535  # IPv4's minimum; the largest IP packet
 
 BRIDGE_PREFIX = "nsbr-"
 HOST_VETH_PREFIX = "nsv"
@@ -43,6 +46,12 @@ def check_ifname(name: str) -> str:
     if not _IFNAME.match(name) or name in (".", ".."):
         raise InvalidInput(f"interface name '{name}' has invalid characters")
     return name
+
+
+def check_mtu(mtu) -> int | None:
+    if mtu is not None and not MIN_MTU <= int(mtu) <= MAX_MTU:
+        raise InvalidInput(f"mtu {mtu} is out of range ({MIN_MTU}..{MAX_MTU})")
+    return None if mtu is None else int(mtu)
 
 
 def bridge_name(network: str) -> str:

@@ -16,8 +16,8 @@ from nsnet.cluster.sqlite import SqliteKV
 from nsnet.cluster.store import check_vni, parse_key, parse_state, pick_vni
 from nsnet.drivers.overlay import OverlayDriver, endpoint_mac, overlay_mtu, vxlan_name
 from nsnet.errors import Conflict, InvalidInput
-from nsnet.plan import Plan
-from nsnet.steps_overlay import AddFdb, AddNeigh, CreateVxlan, DeleteFdb, DeleteNeigh, SetMacAddress
+from nsnet.steps import Plan, SetMacAddress
+from nsnet.steps.overlay import AddFdb, AddNeigh, CreateVxlan, DeleteFdb, DeleteNeigh
 
 from .fakes import FakeKernel
 

@@ -1,8 +1,8 @@
 import pytest
 
+from nsnet.engine.executor import execute
 from nsnet.errors import KernelError
-from nsnet.plan import Plan, execute
-from nsnet.steps import AddAddress, AddRoute, CreateBridge, CreateNetns, CreateVeth
+from nsnet.steps import AddAddress, AddRoute, CreateBridge, CreateNetns, CreateVeth, Plan
 
 from .fakes import FakeKernel
 

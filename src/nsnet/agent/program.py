@@ -5,8 +5,9 @@ What was programmed is remembered per network; the kernel is read back (one
 fdb and one neighbour dump) when a network is first seen, on resync, and
 periodically, so entries changed behind the agent's back are put right too."""
 
-from ..plan import Plan, execute_best_effort
-from ..steps_overlay import AddFdb, AddNeigh, AnnounceNeigh, DeleteFdb, DeleteNeigh
+from ..engine.executor import execute_best_effort
+from ..steps import Plan
+from ..steps.overlay import AddFdb, AddNeigh, AnnounceNeigh, DeleteFdb, DeleteNeigh
 
 
 def diff(vxlan: str, desired: dict, fdb: dict, neigh: dict) -> list:

@@ -1,7 +1,7 @@
 """The driver interface. A driver turns a network (a store row) and an endpoint
 into Steps; it never touches the kernel or the store itself."""
 
-from ..plan import Step
+from ..steps import Step
 
 
 class Driver:

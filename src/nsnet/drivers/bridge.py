@@ -3,7 +3,7 @@ veth pair per attached sandbox (the seeds' v-net-0 / docker0)."""
 
 import ipaddress
 
-from ..steps import AddAddress, AddRoute, CreateBridge, CreateVeth, DeleteLink, SetMac
+from ..steps import AddAddress, AddRoute, CreateBridge, CreateVeth, DeleteLink, SetMacAddress
 from .base import Driver
 
 
@@ -29,7 +29,7 @@ class BridgeDriver(Driver):
         ]
         mac = (ep.get("options") or {}).get("mac")
         if mac:  # a fixed MAC (a container runtime's --mac-address)
-            steps.insert(1, SetMac(sandbox_ns, ep["ifname"], mac))
+            steps.insert(1, SetMacAddress(sandbox_ns, ep["ifname"], mac))
         if default_route:
             steps.append(AddRoute(sandbox_ns, "0.0.0.0/0", via=net["gateway"]))
         return steps

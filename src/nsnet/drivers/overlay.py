@@ -15,14 +15,11 @@ device name), local (this host's underlay address), port.
 
 import ipaddress
 
-from ..steps import AddAddress, AddRoute, CreateBridge, CreateVeth, DeleteLink
+from ..steps import AddAddress, AddRoute, CreateBridge, CreateVeth, DeleteLink, SetMacAddress
+from ..steps.overlay import VXLAN_PORT, AddFdb, AddNeigh, CreateVxlan
 from .base import Driver
 
-# steps_overlay is imported where it is used: registering this driver costs
-# nothing to commands that never touch an overlay.
-
 VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
-VXLAN_PORT = 4789
 VXLAN_PREFIX = "nsvx-"
 
 
@@ -46,8 +43,6 @@ def overlay_mtu(underlay_mtu: int, wanted: int | None = None) -> int:
 
 def remote_steps(vxlan: str, endpoints) -> list:
     """fdb + neighbour entries for endpoints on other hosts: [(ip, mac, vtep)]."""
-    from ..steps_overlay import AddFdb, AddNeigh
-
     steps = []
     for ip, mac, vtep in endpoints:
         steps += [AddFdb(vxlan, mac, vtep), AddNeigh(vxlan, ip, mac)]
@@ -59,8 +54,6 @@ class OverlayDriver(Driver):
     uses_subnet = True
 
     def plan_create(self, net):
-        from ..steps_overlay import CreateVxlan
-
         opts = net["options"]
         prefix = ipaddress.ip_network(net["subnet"]).prefixlen
         return [
@@ -74,8 +67,6 @@ class OverlayDriver(Driver):
         return [DeleteLink(None, net["options"]["vxlan"]), DeleteLink(None, net["bridge"])]
 
     def plan_connect(self, net, ep, sandbox_ns, default_route):
-        from ..steps_overlay import SetMacAddress
-
         prefix = ipaddress.ip_network(net["subnet"]).prefixlen
         steps = [
             CreateVeth(None, ep["host_ifname"], sandbox_ns, ep["ifname"], master=net["bridge"], mtu=net["mtu"]),

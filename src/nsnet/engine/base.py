@@ -6,8 +6,9 @@ import os
 
 from ..errors import NotFound, PermissionDenied
 from ..plain import PlainData
-from ..plan import Plan, execute
+from ..steps import Plan
 from ..store import Store
+from .executor import execute
 
 DEFAULT_STATE_DIR = "/var/lib/nsnet"
 TEMPLATES_FILE = "netlink-templates"  # encoded requests kept between processes (kernel/template.py)

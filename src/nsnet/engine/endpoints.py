@@ -6,10 +6,10 @@ from .. import ipam
 from ..drivers import get_driver
 from ..errors import Conflict, InvalidInput
 from ..names import check_ifname, check_mac, host_veth_name
-from ..plan import Plan, execute_best_effort
-from ..steps import AddRoute
+from ..steps import AddRoute, Plan
 from .base import changing
 from .dns import check_alias
+from .executor import execute_best_effort
 
 
 class Endpoints:

@@ -4,8 +4,7 @@ Steps the engine applies (so what is printed is what nsnet does)."""
 from ..drivers import get_driver
 from ..errors import NotFound
 from ..firewall import nftjson
-from ..plan import Plan
-from ..steps import AddAddress, AddRoute, CreateNetns, CreateVeth, SetSysctl
+from ..steps import AddAddress, AddRoute, CreateNetns, CreateVeth, Plan, SetSysctl
 
 
 class Explain:

@@ -149,7 +149,7 @@ class Firewall:
         """Publish more ports of an attached sandbox (default: its first network);
         returns the ports added."""
         net, ep = self._endpoint_for_ports(sandbox, network)
-        from ..plan import Plan
+        from ..steps import Plan
 
         wanted = parse_all(specs)
         self.apply(Plan(self._plan_publish(net, ep, specs)))
@@ -159,7 +159,7 @@ class Firewall:
     @changing
     def port_unpublish(self, sandbox: str, specs) -> list[dict]:
         """Withdraw published ports, named as they were published; returns them."""
-        from ..plan import Plan
+        from ..steps import Plan
 
         self.get_sandbox(sandbox)
         wanted = {(p.host_ip, p.host_port, p.proto) for p in parse_all(specs)}
@@ -197,7 +197,7 @@ class Firewall:
         step = self.firewall_plan()
         if step is None:
             step = Nft(ruleset.teardown())
-        from ..plan import Plan
+        from ..steps import Plan
 
         self.apply(Plan([step]))
         return {"reloaded": True, "networks": len(self._bridged_networks()), "ports": len(self.store.ports())}

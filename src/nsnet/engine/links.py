@@ -6,9 +6,9 @@ import ipaddress
 from .. import ipam
 from ..errors import Conflict, InvalidInput
 from ..names import check_ifname, default_link_ifname
-from ..plan import Plan, execute_best_effort
-from ..steps import AddAddress, CreateVeth, DeleteLink
+from ..steps import AddAddress, CreateVeth, DeleteLink, Plan
 from .base import changing
+from .executor import execute_best_effort
 
 
 def _addresses(subnet, ip_a, ip_b) -> tuple[str | None, str | None]:

@@ -5,11 +5,10 @@ import ipaddress
 from .. import ipam
 from ..drivers import get_driver
 from ..errors import Conflict, InvalidInput
-from ..names import bridge_name, check_ifname, check_name
-from ..plan import Plan, execute_best_effort
+from ..names import bridge_name, check_ifname, check_mtu, check_name
+from ..steps import Plan
 from .base import changing
-
-MIN_MTU, MAX_MTU = 68, 65535
+from .executor import execute_best_effort
 
 
 class Networks:
@@ -32,8 +31,7 @@ class Networks:
         drv = get_driver(driver)
         if self.store.network(name):
             raise Conflict(f"network '{name}' already exists")
-        if mtu is not None and not MIN_MTU <= int(mtu) <= MAX_MTU:
-            raise InvalidInput(f"mtu {mtu} is out of range ({MIN_MTU}..{MAX_MTU})")
+        check_mtu(mtu)
         if not drv.uses_subnet:
             if subnet or gateway or bridge or mtu:
                 raise InvalidInput(f"driver '{driver}' takes no --subnet, --gateway, --bridge or --mtu")

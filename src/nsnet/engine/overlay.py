@@ -16,15 +16,15 @@ import socket
 from .. import ipam
 from ..drivers import get_driver
 from ..errors import Conflict, InvalidInput, NotFound
-from ..names import bridge_name, check_ifname, check_name, host_veth_name
-from ..plan import Plan, execute, execute_best_effort
+from ..names import bridge_name, check_ifname, check_mtu, check_name, host_veth_name
+from ..steps import Plan
 from .base import changing
+from .executor import execute, execute_best_effort
 
 # The cluster store, its Steps and the overlay driver's helpers are imported
 # inside the methods: commands that never touch an overlay do not load them.
 
 HOST_META = "overlay_host"  # meta key: {"name", "address"} of this host, set by `nsnet agent`
-MIN_MTU, MAX_MTU = 68, 65535
 
 
 class Overlay:
@@ -102,16 +102,15 @@ class Overlay:
 
     def _overlay_create(self, name, subnet=None, gateway=None, mtu=None, bridge=None, internal=False,
                         masquerade=True, vni=None, **_ignored) -> dict:
-        from ..cluster.steps import CreateClusterNetwork
         from ..cluster.store import check_vni
         from ..drivers.overlay import VXLAN_OVERHEAD
+        from ..steps.cluster import CreateClusterNetwork
 
         check_name("network", name)
         if self.store.network(name):
             raise Conflict(f"network '{name}' already exists")
         vni = check_vni(vni) if vni is not None else None
-        if mtu is not None and not MIN_MTU <= int(mtu) <= MAX_MTU:
-            raise InvalidInput(f"mtu {mtu} is out of range ({MIN_MTU}..{MAX_MTU})")
+        check_mtu(mtu)
         host = self._require_host()
         cluster_nets = self.cluster.networks()
         net = self._choose_subnet(subnet, [ipaddress.ip_network(n["subnet"]) for n in cluster_nets])
@@ -164,7 +163,7 @@ class Overlay:
                 if ep["host"] != me and ep["host"] in hosts]
 
     def _overlay_rm(self, name: str, force: bool = False, **_ignored) -> dict:
-        from ..cluster.steps import DeleteClusterNetwork
+        from ..steps.cluster import DeleteClusterNetwork
 
         local = self.store.network(name)
         remote = self.cluster.network(name)
@@ -191,7 +190,7 @@ class Overlay:
         return {"removed": name, "errors": execute_best_effort(Plan(rest), self.kernel)}
 
     def _overlay_local_removal(self, local: dict, endpoints: list) -> list:
-        from ..cluster.steps import ReleaseEndpoint
+        from ..steps.cluster import ReleaseEndpoint
 
         before = self._bridged_networks()
         steps = []
@@ -222,8 +221,8 @@ class Overlay:
     # -- connect / disconnect --------------------------------------------------------
     def _overlay_plan_connect(self, plan: Plan, network: str, sandbox: str, ip=None, ifname=None,
                               publish=None, aliases=None) -> dict:
-        from ..cluster.steps import ClaimAddress, PublishEndpoint
         from ..drivers.overlay import endpoint_mac
+        from ..steps.cluster import ClaimAddress, PublishEndpoint
 
         record = self.cluster.network(network)
         if record is None:
@@ -287,7 +286,7 @@ class Overlay:
         """Disconnecting gives the address back to the cluster (a step: with
         --dry-run nothing is written; if etcd is down it is reported, and the
         agent removes the stale endpoint once etcd is back)."""
-        from ..cluster.steps import ReleaseEndpoint
+        from ..steps.cluster import ReleaseEndpoint
 
         return [ReleaseEndpoint(self.cluster, net["name"], ep["ip"])] if ep.get("ip") else []
 

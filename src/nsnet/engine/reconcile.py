@@ -10,9 +10,7 @@ re-created object (the addresses of a re-created veth, its routes).
 
 import ipaddress
 
-from ..errors import NsnetError
 from ..plain import PlainData
-from ..plan import Plan, execute_best_effort
 from ..steps import (
     AddAddress,
     AddRoute,
@@ -22,79 +20,13 @@ from ..steps import (
     DeleteLink,
     DeleteNetns,
     DeleteRoute,
+    Plan,
 )
+from ..steps.view import KernelView
 from .base import changing
+from .executor import execute_best_effort
 
 MAX_ROUNDS = 3
-CONF = "net.ipv4.conf."
-
-
-class KernelView:
-    """The kernel's read verbs, memoized: one dump per namespace per view."""
-
-    def __init__(self, kernel):
-        self.kernel = kernel
-        self._exists: dict[str, bool] = {}
-        self._snaps: dict[str | None, dict] = {}
-        self._sysctls: dict = {}
-        self._nft = False
-
-    def netns_exists(self, name: str) -> bool:
-        if name not in self._exists:
-            self._exists[name] = self.kernel.netns_exists(name)
-        return self._exists[name]
-
-    def _snap(self, ns: str | None) -> dict:
-        snap = self._snaps.get(ns)
-        if snap is None:
-            if ns is not None and not self.netns_exists(ns):
-                snap = {"links": [], "addrs": [], "routes": []}
-            elif hasattr(self.kernel, "snapshot"):
-                snap = self.kernel.snapshot(ns)
-            else:
-                snap = {"links": self.kernel.links(ns),
-                        "addrs": [a for a in self.kernel.addrs(ns) if a.get("family", 2) == 2],
-                        "routes": self.kernel.routes(ns)}
-            self._snaps[ns] = snap
-        return snap
-
-    def links(self, ns):
-        return self._snap(ns)["links"]
-
-    def addrs(self, ns):
-        return self._snap(ns)["addrs"]
-
-    def routes(self, ns):
-        return self._snap(ns)["routes"]
-
-    def sysctl_get(self, ns, key) -> str:
-        if (ns, key) not in self._sysctls:
-            try:
-                self._sysctls[(ns, key)] = self.kernel.sysctl_get(ns, key)
-            except OSError as exc:
-                self._sysctls[(ns, key)] = exc
-        value = self._sysctls[(ns, key)]
-        if isinstance(value, OSError):
-            raise value
-        return value
-
-    def nft_table(self) -> dict | None:
-        """nsnet's nftables table as JSON, listed once (None: there is none)."""
-        if self._nft is False:
-            try:
-                self._nft = self.kernel.nft("list table inet nsnet")
-            except NsnetError:
-                self._nft = None
-        return self._nft
-
-    def link(self, ns, ifname) -> dict | None:
-        snap = self._snap(ns)
-        if "by_name" not in snap:
-            snap["by_name"] = {x["ifname"]: x for x in snap["links"]}
-        return snap["by_name"].get(ifname)
-
-    def link_exists(self, ns, ifname) -> bool:
-        return self.link(ns, ifname) is not None
 
 
 class Drift(PlainData):
@@ -112,32 +44,12 @@ class Drift(PlainData):
         return {"kind": self.step.kind, "owners": self.owners, "commands": self.commands}
 
 
-def present(step, view) -> bool:
-    """A step without check() (a kind this module does not know) counts as present."""
-    check = getattr(step, "check", None)
-    return True if check is None else bool(check(view))
-
-
-def _namespaces(step) -> set:
-    if isinstance(step, (CreateNetns, DeleteNetns)):
-        return {step.name}
-    return {getattr(step, a) for a in ("ns", "peer_ns") if getattr(step, a, None)}
-
-
-def _host_ifnames(step) -> set:
-    if isinstance(step, CreateBridge):
-        return {step.ifname}
-    key = getattr(step, "key", None)  # SetSysctl of one interface: net.ipv4.conf.IF.x
-    if isinstance(key, str) and key.startswith(CONF) and key.count(".") >= 4:
-        return {key[len(CONF):].rsplit(".", 1)[0]}
-    out = set()
-    if getattr(step, "ns", "x") is None and getattr(step, "ifname", None):
-        out.add(step.ifname)
-    if getattr(step, "master", None):
-        out.add(step.master)
-    if getattr(step, "peer_ns", "x") is None and getattr(step, "peer_ifname", None):
-        out.add(step.peer_ifname)
-    return out
+def _owners(step, by_netns: dict, by_bridge: dict) -> tuple[list, list]:
+    """(sandboxes, networks) whose objects `step` touches."""
+    namespaces, interfaces = step.touches()
+    sandboxes = sorted(by_netns[n] for n in namespaces if n in by_netns)
+    networks = sorted({by_bridge[i] for ns, i in interfaces if ns is None and i in by_bridge})
+    return sandboxes, networks
 
 
 class Reconcile:
@@ -161,8 +73,7 @@ class Reconcile:
         exclude = set(exclude)
         out = []
         for step in steps:
-            sandboxes = sorted(by_netns[n] for n in _namespaces(step) if n in by_netns)
-            networks = sorted(by_bridge[i] for i in _host_ifnames(step) if i in by_bridge)
+            sandboxes, networks = _owners(step, by_netns, by_bridge)
             related = set(sandboxes) | set(networks)
             # Host-wide steps (forwarding, the firewall table) go with any target list.
             if related & exclude or (names is not None and related and not related & names):
@@ -174,7 +85,7 @@ class Reconcile:
     def drift(self, target=None, exclude=()) -> list[Drift]:
         """What the kernel lacks of what the store says exists (read-only)."""
         view = KernelView(self.kernel)
-        return [d for d in self._drift_candidates(target, exclude) if not present(d.step, view)]
+        return [d for d in self._drift_candidates(target, exclude) if not d.step.check(view)]
 
     @changing
     def repair(self, target=None, exclude=()) -> dict:
@@ -183,7 +94,7 @@ class Reconcile:
         done, errors = [], []
         for _ in range(MAX_ROUNDS):
             view = KernelView(self.kernel)
-            missing = [d.step for d in candidates if not present(d.step, view)]
+            missing = [d.step for d in candidates if not d.step.check(view)]
             if not missing:
                 break
             steps = _with_dependents(missing, [d.step for d in candidates])
@@ -198,7 +109,7 @@ class Reconcile:
                 break
         else:
             view = KernelView(self.kernel)
-            left = [d for d in candidates if not present(d.step, view)]
+            left = [d for d in candidates if not d.step.check(view)]
             if left:
                 errors.append("still missing after repair: " + "; ".join(left[0].commands))
         return {"repaired": done, "errors": errors}
@@ -211,7 +122,7 @@ def _with_dependents(missing: list, steps: list) -> list:
     chosen = {id(s) for s in missing}
     redo_links, nets = set(), {}
     for step in steps:
-        forced = id(step) in chosen or bool(_namespaces(step) & redo_ns)
+        forced = id(step) in chosen or bool(step.touches()[0] & redo_ns)
         if isinstance(step, CreateVeth):
             forced = forced or step.master in redo_bridges
             if forced:
@@ -253,13 +164,10 @@ def _refresh_caches(kernel, steps: list) -> None:
     """Objects deleted behind nsnet's back leave stale entries in a long-lived
     Kernel (a netlink socket into a vanished namespace, old interface indexes):
     drop them before re-applying."""
-    if not hasattr(kernel, "link_exists"):
-        return
     for step in steps:
         if isinstance(step, CreateNetns) and not kernel.netns_exists(step.name):
             kernel.netns_delete(step.name)  # nothing on disk: forgets the cached socket only
     for step in steps:
-        for ns, ifname in ((getattr(step, "ns", 0), getattr(step, "ifname", None)),
-                           (getattr(step, "ns", 0), getattr(step, "master", None))):
-            if ifname and ns != 0 and (ns is None or kernel.netns_exists(ns)):
+        for ns, ifname in step.touches()[1]:
+            if ns is None or kernel.netns_exists(ns):
                 kernel.link_exists(ns, ifname)

@@ -4,8 +4,7 @@ import ipaddress
 
 from .. import ipam
 from ..errors import Conflict, InvalidInput, NotFound
-from ..plan import Plan
-from ..steps import AddRoute, DeleteRoute
+from ..steps import AddRoute, DeleteRoute, Plan
 from .base import changing
 
 DEFAULT = "0.0.0.0/0"

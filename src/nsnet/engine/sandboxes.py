@@ -2,9 +2,9 @@
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..names import check_name
-from ..plan import Plan, execute_best_effort
-from ..steps import CreateNetns, DeleteLink, DeleteNetns
+from ..steps import CreateNetns, DeleteLink, DeleteNetns, Plan
 from .base import changing
+from .executor import execute_best_effort
 
 
 class Sandboxes:

@@ -9,8 +9,6 @@ engine's. A dry run makes the same calls with dry_run=True inside one store
 transaction that is rolled back at the end, so later calls see earlier ones.
 """
 
-import inspect
-
 from ..errors import Conflict
 from . import commands, diff, owners
 from .addresses import AddressPlan
@@ -134,21 +132,19 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
                      internal=net.internal, masquerade=net.masquerade)
     state = run.state()
     ips = AddressPlan(topo, engine.store)
-    can_publish = "publish" in inspect.signature(engine.sandbox_create).parameters
     before = set(state.sandboxes)
     for sb in topo.sandboxes.values():
         if sb.name not in state.sandboxes:
-            _create_sandbox(engine, run, sb, ips, can_publish)
+            _create_sandbox(engine, run, sb, ips)
             continue
         _, make = diff.endpoint_changes(topo, state, sb.name)
         for att in make:
             run.call(f"+ attachment '{sb.name}' to '{att.network}'", engine.network_connect, att.network,
                      sb.name, ip=ips.address(att.network, att.ip), ifname=att.ifname)
     state = run.state()
-    if can_publish:
-        _, add_ports = diff.port_changes(topo, state, [n for n in topo.sandboxes if n in before])
-        for sb, port in add_ports:
-            run.call(f"+ port '{sb}' {diff.port_text(port)}", engine.port_publish, sb, [diff.port_text(port)])
+    _, add_ports = diff.port_changes(topo, state, [n for n in topo.sandboxes if n in before])
+    for sb, port in add_ports:
+        run.call(f"+ port '{sb}' {diff.port_text(port)}", engine.port_publish, sb, [diff.port_text(port)])
     state = run.state()
     managed = owned_sbs | set(topo.sandboxes)
     _, add_links = diff.link_changes(topo, state, managed)
@@ -161,14 +157,8 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
         run.call(f"+ route '{sb}' {route.dest} via {route.via}", engine.route_add, sb, route.dest, route.via)
 
 
-def _create_sandbox(engine, run: Runner, sb, ips: AddressPlan, can_publish: bool) -> None:
-    kwargs = {}
-    if sb.publish:
-        if can_publish:
-            kwargs["publish"] = list(sb.publish)
-        else:
-            run.out.warnings.append(f"sandbox '{sb.name}': this nsnet cannot publish ports yet; "
-                                    f"skipped {', '.join(sb.publish)}")
+def _create_sandbox(engine, run: Runner, sb, ips: AddressPlan) -> None:
+    kwargs = {"publish": list(sb.publish)} if sb.publish else {}
     plain = [a.ifname for a in sb.attachments if a.ifname] == [f"eth{i}" for i in range(len(sb.attachments))]
     if plain or any(a.ifname is None for a in sb.attachments):
         nets = [(a.network, ips.address(a.network, a.ip)) for a in sb.attachments]

@@ -22,7 +22,7 @@ import ipaddress
 from .. import ipam
 from ..drivers import DRIVERS
 from ..engine.routes import parse_dest
-from ..names import check_ifname, check_name
+from ..names import MAX_MTU, MIN_MTU, check_ifname, check_name
 from . import commands
 from . import expect as expect_mod
 from . import publish as publish_mod
@@ -37,7 +37,6 @@ LINK = ("a", "b", "subnet", "ip_a", "ip_b", "ifname_a", "ifname_b")
 ROUTE = ("dest", "via")
 EXPECT = ("reach", "isolate")
 OUTSIDE = ("netns", "ip", "host_ip")
-MIN_MTU, MAX_MTU = 68, 65535
 
 
 def parse(data, r: Reader) -> Topology | None:

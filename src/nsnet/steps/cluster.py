@@ -1,18 +1,17 @@
 """Steps that write the cluster store, so they sit in a Plan with the kernel
 steps: a failed connect undoes its address claim, and --dry-run prints them
-(as the etcdctl commands that do the same) without writing anything."""
+(as the etcdctl commands that do the same) without writing anything. They
+touch no kernel object."""
 
-from dataclasses import dataclass
-
-from ..plan import Step
-from .store import ClusterStore
+from .base import Step
 
 
-@dataclass
 class CreateClusterNetwork(Step):
-    cluster: ClusterStore
-    record: dict
     kind = "cluster_network_add"
+
+    def __init__(self, cluster, record: dict):
+        self.cluster = cluster
+        self.record = record
 
     def apply(self, k):
         self.cluster.create_network(self.record)
@@ -26,14 +25,15 @@ class CreateClusterNetwork(Step):
                 self.cluster.describe("put", "vni", self.record["vni"], value=name)]
 
 
-@dataclass
 class DeleteClusterNetwork(Step):
     """The network, its VNI and the given (local) endpoints, in one transaction."""
 
-    cluster: ClusterStore
-    name: str
-    release: list
     kind = "cluster_network_del"
+
+    def __init__(self, cluster, name: str, release: list):
+        self.cluster = cluster
+        self.name = name
+        self.release = release
 
     def apply(self, k):
         self.cluster.delete_network(self.name, self.release)
@@ -46,17 +46,18 @@ class DeleteClusterNetwork(Step):
         return lines
 
 
-@dataclass
 class ClaimAddress(Step):
     """The claim itself is made while planning (the address must be known to plan
     the rest); this step only gives it back if a later step fails."""
 
-    cluster: ClusterStore
-    network: str
-    ip: str
-    owner: dict
-    claimed: bool = True
     kind = "cluster_claim"
+
+    def __init__(self, cluster, network: str, ip: str, owner: dict, claimed: bool = True):
+        self.cluster = cluster
+        self.network = network
+        self.ip = ip
+        self.owner = owner
+        self.claimed = claimed
 
     def apply(self, k):
         pass
@@ -69,13 +70,14 @@ class ClaimAddress(Step):
         return [self.cluster.describe("put", "ipam", self.network, self.ip, value=self.owner)]
 
 
-@dataclass
 class PublishEndpoint(Step):
     """Announce the endpoint: the agents on other hosts program it within a second."""
 
-    cluster: ClusterStore
-    record: dict
     kind = "cluster_publish"
+
+    def __init__(self, cluster, record: dict):
+        self.cluster = cluster
+        self.record = record
 
     def apply(self, k):
         self.cluster.publish(self.record)
@@ -88,12 +90,13 @@ class PublishEndpoint(Step):
                                       value=self.record)]
 
 
-@dataclass
 class ReleaseEndpoint(Step):
-    cluster: ClusterStore
-    network: str
-    ip: str
     kind = "cluster_release"
+
+    def __init__(self, cluster, network: str, ip: str):
+        self.cluster = cluster
+        self.network = network
+        self.ip = ip
 
     def apply(self, k):
         self.cluster.release(self.network, self.ip)

@@ -2,26 +2,27 @@
 neighbour entries for endpoints on other hosts, and a sandbox interface's MAC.
 Each explains itself as the iproute2 command that does the same."""
 
-from dataclasses import dataclass
+from .base import Step
 
-from .plan import Step
-from .steps import _ip, _link, _master_name
+VXLAN_PORT = 4789
 
 
-@dataclass
 class CreateVxlan(Step):
     """`ip link add IF type vxlan id VNI local ADDR dstport PORT nolearning proxy`,
     enslaved to `master`: no multicast group and no learning, so frames reach
     only the hosts the static fdb names; proxy: ARP is answered from the
     neighbour table on this host instead of being flooded."""
 
-    ifname: str
-    vni: int
-    local: str
-    port: int = 4789
-    mtu: int | None = None
-    master: str | None = None
     kind = "vxlan_add"
+
+    def __init__(self, ifname: str, vni: int, local: str, port: int = VXLAN_PORT, mtu: int | None = None,
+                 master: str | None = None):
+        self.ifname = ifname
+        self.vni = vni
+        self.local = local
+        self.port = port
+        self.mtu = mtu
+        self.master = master
 
     def apply(self, k):
         k.vxlan_add(None, self.ifname, self.vni, self.local, self.port, self.mtu, self.master)
@@ -36,41 +37,31 @@ class CreateVxlan(Step):
                 f"dstport {self.port} nolearning proxy",
                 f"ip link set {self.ifname}{master} up"]
 
-    def check(self, k):
-        link = _link(k, None, self.ifname)
+    def check(self, view):
+        link = view.link(None, self.ifname)
         return bool(link and link["kind"] == "vxlan" and link["up"]
-                    and (not self.master or _master_name(k, None, link) == self.master))
+                    and (not self.master or view.master_name(None, link) == self.master))
+
+    def touches(self):
+        return set(), {(None, self.ifname)} | ({(None, self.master)} if self.master else set())
 
 
-@dataclass
-class SetMacAddress(Step):
-    """A fixed MAC on an interface (overlay endpoints: derived from the address,
-    so other hosts can program it without asking)."""
+class _VxlanEntry(Step):
+    """An entry of a host VXLAN device's tables (it belongs to no sandbox or bridge)."""
 
-    ns: str | None
-    ifname: str
-    mac: str
-    kind = "link_mac"
-
-    def apply(self, k):
-        k.link_set_address(self.ns, self.ifname, self.mac)
-
-    def explain(self):
-        return [_ip(self.ns, f"link set {self.ifname} address {self.mac}")]
-
-    def check(self, k):
-        link = _link(k, self.ns, self.ifname)
-        return bool(link) and link.get("mac", self.mac) == self.mac
+    def touches(self):
+        return set(), {(None, self.ifname)}
 
 
-@dataclass
-class AddFdb(Step):
+class AddFdb(_VxlanEntry):
     """Frames for `mac` leave the VXLAN device towards VTEP `dst`."""
 
-    ifname: str
-    mac: str
-    dst: str
     kind = "fdb_add"
+
+    def __init__(self, ifname: str, mac: str, dst: str):
+        self.ifname = ifname
+        self.mac = mac
+        self.dst = dst
 
     def apply(self, k):
         k.fdb_replace(None, self.ifname, self.mac, self.dst)
@@ -82,15 +73,16 @@ class AddFdb(Step):
         return [f"bridge fdb replace {self.mac} dev {self.ifname} dst {self.dst} self permanent"]
 
 
-@dataclass
-class DeleteFdb(Step):
+class DeleteFdb(_VxlanEntry):
     """The static entry, and what the bridge learned for `mac` on the VXLAN port
     (it would age out, but frames to a gone endpoint should stop at once)."""
 
-    ifname: str
-    mac: str
-    dst: str | None = None
     kind = "fdb_del"
+
+    def __init__(self, ifname: str, mac: str, dst: str | None = None):
+        self.ifname = ifname
+        self.mac = mac
+        self.dst = dst
 
     def apply(self, k):
         k.fdb_del(None, self.ifname, self.mac, self.dst)
@@ -102,14 +94,15 @@ class DeleteFdb(Step):
                 f"bridge fdb del {self.mac} dev {self.ifname} master"]
 
 
-@dataclass
-class AddNeigh(Step):
+class AddNeigh(_VxlanEntry):
     """What proxy ARP on the VXLAN device answers for a remote endpoint."""
 
-    ifname: str
-    ip: str
-    mac: str
     kind = "neigh_add"
+
+    def __init__(self, ifname: str, ip: str, mac: str):
+        self.ifname = ifname
+        self.ip = ip
+        self.mac = mac
 
     def apply(self, k):
         k.neigh_replace(None, self.ifname, self.ip, self.mac)
@@ -121,11 +114,12 @@ class AddNeigh(Step):
         return [f"ip neigh replace {self.ip} lladdr {self.mac} dev {self.ifname} nud permanent"]
 
 
-@dataclass
-class DeleteNeigh(Step):
-    ifname: str
-    ip: str
+class DeleteNeigh(_VxlanEntry):
     kind = "neigh_del"
+
+    def __init__(self, ifname: str, ip: str):
+        self.ifname = ifname
+        self.ip = ip
 
     def apply(self, k):
         k.neigh_remove(None, self.ifname, self.ip)
@@ -134,18 +128,23 @@ class DeleteNeigh(Step):
         return [f"ip neigh del {self.ip} dev {self.ifname}"]
 
 
-@dataclass
 class AnnounceNeigh(Step):
     """A gratuitous ARP reply on the bridge for a remote endpoint just programmed:
     sandboxes that asked for it a moment too early resolve now, not a second later."""
 
-    bridge: str
-    ip: str
-    mac: str
     kind = "arp_announce"
+
+    def __init__(self, bridge: str, ip: str, mac: str):
+        self.bridge = bridge
+        self.ip = ip
+        self.mac = mac
 
     def apply(self, k):
         k.arp_announce(None, self.bridge, self.ip, self.mac)
 
     def explain(self):
         return [f"# gratuitous ARP reply on {self.bridge}: {self.ip} is-at {self.mac}"]
+
+    def touches(self):
+        return set(), {(None, self.bridge)}
+

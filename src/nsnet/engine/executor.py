@@ -1,50 +1,11 @@
-"""Plans are data: a list of Steps, each able to apply, undo and explain itself.
-
-That one idea gives rollback on failure, --dry-run / explain (the equivalent
-`ip` commands), golden tests without root, and fault injection for tests.
-"""
+"""The one place plans meet the kernel: apply with rollback, teardown best effort."""
 
 import os
 
-from .errors import KernelError, NsnetError, RollbackError
-from .plain import PlainData
+from ..errors import KernelError, NsnetError, RollbackError
+from ..steps import Plan, Step
 
 FAIL_ENV = "NSNET_FAIL_STEP"  # debug hook: name of the step kind that must fail
-
-
-class Step(PlainData):
-    """Base class. `kind` names the step for fault injection ('veth_add' ...).
-    Steps are plain classes, not dataclasses: `import dataclasses` costs ~10 ms of CLI start-up."""
-
-    kind = "step"
-
-    def apply(self, kernel) -> None:
-        raise NotImplementedError
-
-    def undo(self, kernel) -> None:
-        """Reverse apply(); must tolerate the object being gone already."""
-
-    def explain(self) -> list[str]:
-        return []
-
-
-class Plan(PlainData):
-    def __init__(self, steps: list[Step] | None = None):
-        self.steps = [] if steps is None else steps
-
-    def add(self, *steps: Step) -> "Plan":
-        self.steps.extend(steps)
-        return self
-
-    def extend(self, steps) -> "Plan":
-        self.steps.extend(steps)
-        return self
-
-    def explain(self) -> list[str]:
-        return [line for step in self.steps for line in step.explain()]
-
-    def __len__(self) -> int:
-        return len(self.steps)
 
 
 def _injected(step: Step) -> None:

@@ -1,0 +1,78 @@
+"""Addresses and routes on an interface, each explained as its `ip` command."""
+
+from .base import Step
+from .links import ip_command
+
+
+def _dest_text(dest: str) -> str:
+    return "default" if dest in ("0.0.0.0/0", "::/0") else dest
+
+
+class AddAddress(Step):
+    kind = "addr_add"
+
+    def __init__(self, ns: str | None, ifname: str, cidr: str):
+        self.ns = ns
+        self.ifname = ifname
+        self.cidr = cidr
+
+    def apply(self, k):
+        k.addr_add(self.ns, self.ifname, self.cidr)
+
+    def undo(self, k):
+        k.addr_del(self.ns, self.ifname, self.cidr)
+
+    def explain(self):
+        return [ip_command(self.ns, f"addr add {self.cidr} dev {self.ifname}")]
+
+    def check(self, view):
+        return view.has_addr(self.ns, self.ifname, self.cidr)
+
+    def touches(self):
+        return {self.ns} if self.ns else set(), {(self.ns, self.ifname)}
+
+
+class _Route(Step):
+    def __init__(self, ns: str | None, dest: str, via: str | None = None, dev: str | None = None):
+        self.ns = ns
+        self.dest = dest
+        self.via = via
+        self.dev = dev
+
+    def touches(self):
+        return {self.ns} if self.ns else set(), {(self.ns, self.dev)} if self.dev else set()
+
+
+class AddRoute(_Route):
+    kind = "route_add"
+
+    def apply(self, k):
+        k.route_add(self.ns, self.dest, self.via, self.dev)
+
+    def undo(self, k):
+        k.route_del(self.ns, self.dest, self.via, self.dev)
+
+    def explain(self):
+        via = f" via {self.via}" if self.via else ""
+        dev = f" dev {self.dev}" if self.dev else ""
+        return [ip_command(self.ns, f"route add {_dest_text(self.dest)}{via}{dev} proto static")]
+
+    def check(self, view):
+        return view.has_route(self.ns, self.dest, self.via, self.dev)
+
+
+class DeleteRoute(_Route):
+    kind = "route_del"
+
+    def apply(self, k):
+        k.route_del(self.ns, self.dest, self.via, self.dev)
+
+    def undo(self, k):
+        k.route_add(self.ns, self.dest, self.via, self.dev)
+
+    def explain(self):
+        via = f" via {self.via}" if self.via else ""
+        return [ip_command(self.ns, f"route del {_dest_text(self.dest)}{via}")]
+
+    def check(self, view):
+        return not view.has_route(self.ns, self.dest, self.via, self.dev)

@@ -1,0 +1,58 @@
+"""Plans are data: a list of Steps, each able to apply, undo and explain itself,
+say whether its effect is present, and declare what it touches.
+
+That one idea gives rollback on failure, --dry-run / explain (the equivalent
+`ip` commands), drift checks and repair, golden tests without root, and fault
+injection for tests. The executor (engine/executor.py) runs plans.
+"""
+
+from ..plain import PlainData
+
+NO_TOUCH: tuple[frozenset, frozenset] = (frozenset(), frozenset())
+
+
+class Step(PlainData):
+    """Base class. `kind` names the step for fault injection ('veth_add' ...).
+    Steps are plain classes, not dataclasses: `import dataclasses` costs ~10 ms of CLI start-up."""
+
+    kind = "step"
+
+    def apply(self, kernel) -> None:
+        raise NotImplementedError
+
+    def undo(self, kernel) -> None:
+        """Reverse apply(); must tolerate the object being gone already."""
+
+    def explain(self) -> list[str]:
+        return []
+
+    def check(self, view) -> bool:
+        """Is this step's effect present? `view` is a KernelView (steps/view.py).
+        A step that cannot tell counts as present."""
+        return True
+
+    def touches(self) -> tuple:
+        """(namespaces, interfaces) this step makes, changes or hangs off:
+        sandbox namespaces by name, interfaces as (namespace or None for the
+        host, name). Host-wide steps (forwarding, the firewall table) touch none.
+        The reconciler finds a step's owners (sandboxes, networks) by this."""
+        return NO_TOUCH
+
+
+class Plan(PlainData):
+    def __init__(self, steps: list[Step] | None = None):
+        self.steps = [] if steps is None else steps
+
+    def add(self, *steps: Step) -> "Plan":
+        self.steps.extend(steps)
+        return self
+
+    def extend(self, steps) -> "Plan":
+        self.steps.extend(steps)
+        return self
+
+    def explain(self) -> list[str]:
+        return [line for step in self.steps for line in step.explain()]
+
+    def __len__(self) -> int:
+        return len(self.steps)

@@ -1,0 +1,188 @@
+"""Namespaces and interfaces: each Step maps to one kernel verb and explains
+itself as the `ip` command that does the same (runnable with `ip -batch`,
+without the 'ip ')."""
+
+from .base import Step
+
+
+def ip_command(ns: str | None, rest: str) -> str:
+    return f"ip -n {ns} {rest}" if ns else f"ip {rest}"
+
+
+class CreateNetns(Step):
+    kind = "netns_add"
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def apply(self, k):
+        k.netns_create(self.name)
+
+    def undo(self, k):
+        k.netns_delete(self.name)
+
+    def explain(self):
+        return [f"ip netns add {self.name}", ip_command(self.name, "link set lo up")]
+
+    def check(self, view):
+        lo = view.link(self.name, "lo")
+        return bool(lo and lo["up"])
+
+    def touches(self):
+        return {self.name}, set()
+
+
+class DeleteNetns(Step):
+    kind = "netns_del"
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def apply(self, k):
+        k.netns_delete(self.name)
+
+    def explain(self):
+        return [f"ip netns del {self.name}"]
+
+    def check(self, view):
+        return not view.netns_exists(self.name)
+
+    def touches(self):
+        return {self.name}, set()
+
+
+class CreateBridge(Step):
+    """A bridge with a fixed MAC address: a Linux bridge otherwise takes the
+    lowest MAC of its ports, so the gateway's MAC would change whenever a
+    sandbox leaves and the others' ARP caches would point nowhere for a while."""
+
+    kind = "bridge_add"
+
+    def __init__(self, ifname: str, mtu: int | None = None):
+        self.ifname = ifname
+        self.mtu = mtu
+
+    @property
+    def mac(self) -> str:
+        import hashlib  # only when a bridge is made: loading OpenSSL costs ~3 ms
+
+        digest = hashlib.sha1(self.ifname.encode()).digest()
+        return "02:" + ":".join(f"{b:02x}" for b in digest[:5])  # locally administered
+
+    def apply(self, k):
+        k.bridge_add(self.ifname, self.mtu, self.mac)
+
+    def undo(self, k):
+        k.link_del(None, self.ifname)
+
+    def explain(self):
+        mtu = f" mtu {self.mtu}" if self.mtu else ""
+        return [f"ip link add {self.ifname}{mtu} address {self.mac} type bridge", f"ip link set {self.ifname} up"]
+
+    def check(self, view):
+        link = view.link(None, self.ifname)
+        return bool(link and link["kind"] == "bridge" and link["up"]
+                    and (not self.mtu or link.get("mtu") == self.mtu))
+
+    def touches(self):
+        return set(), {(None, self.ifname)}
+
+
+class CreateVeth(Step):
+    """A veth pair: `ifname` in `ns`, the peer made directly inside `peer_ns`."""
+
+    kind = "veth_add"
+
+    def __init__(self, ns: str | None, ifname: str, peer_ns: str | None, peer_ifname: str,
+                 master: str | None = None, mtu: int | None = None):
+        self.ns = ns
+        self.ifname = ifname
+        self.peer_ns = peer_ns
+        self.peer_ifname = peer_ifname
+        self.master = master
+        self.mtu = mtu
+
+    def apply(self, k):
+        k.veth_add(self.ns, self.ifname, self.peer_ns, self.peer_ifname, self.master, self.mtu)
+
+    def undo(self, k):
+        k.link_del(self.ns, self.ifname)
+
+    def explain(self):
+        mtu = f" mtu {self.mtu}" if self.mtu else ""
+        peer_netns = f" netns {self.peer_ns}" if self.peer_ns else ""
+        master = f" master {self.master}" if self.master else ""
+        lines = [
+            ip_command(self.ns, f"link add {self.ifname}{mtu} type veth peer name {self.peer_ifname}{mtu}{peer_netns}"),
+            ip_command(self.ns, f"link set {self.ifname}{master} up"),
+        ]
+        # No IPv6 link-local addresses on either end (see Kernel.veth_add).
+        return lines + [ip_command(self.ns, f"link set {self.ifname} addrgenmode none"),
+                        ip_command(self.peer_ns, f"link set {self.peer_ifname} addrgenmode none"),
+                        ip_command(self.peer_ns, f"link set {self.peer_ifname} up")]
+
+    def check(self, view):
+        """Both ends present, up and veths; enslaved to `master`; paired with
+        each other when the kernel says so (IFLA_LINK holds the peer's index)."""
+        end, peer = view.link(self.ns, self.ifname), view.link(self.peer_ns, self.peer_ifname)
+        if not (end and peer and end["up"] and peer["up"]):
+            return False
+        if end["kind"] != "veth" or peer["kind"] != "veth":
+            return False
+        if self.master and view.master_name(self.ns, end) != self.master:
+            return False
+        if end.get("peer_index") and peer.get("peer_index"):
+            return end["peer_index"] == peer["index"] and peer["peer_index"] == end["index"]
+        return True
+
+    def touches(self):
+        ifaces = {(self.ns, self.ifname), (self.peer_ns, self.peer_ifname)}
+        if self.master:
+            ifaces.add((self.ns, self.master))
+        return {ns for ns in (self.ns, self.peer_ns) if ns}, ifaces
+
+
+class SetMacAddress(Step):
+    """A fixed MAC on an interface made by an earlier step (overlay endpoints:
+    derived from the address, so other hosts can program it without asking; a
+    runtime's static MAC); undone with the interface itself."""
+
+    kind = "link_mac"
+
+    def __init__(self, ns: str | None, ifname: str, mac: str):
+        self.ns = ns
+        self.ifname = ifname
+        self.mac = mac
+
+    def apply(self, k):
+        k.link_set(self.ns, self.ifname, mac=self.mac)
+
+    def explain(self):
+        return [ip_command(self.ns, f"link set {self.ifname} address {self.mac}")]
+
+    def check(self, view):
+        link = view.link(self.ns, self.ifname)
+        return link is not None and link.get("mac", self.mac) == self.mac
+
+    def touches(self):
+        return {self.ns} if self.ns else set(), {(self.ns, self.ifname)}
+
+
+class DeleteLink(Step):
+    kind = "link_del"
+
+    def __init__(self, ns: str | None, ifname: str):
+        self.ns = ns
+        self.ifname = ifname
+
+    def apply(self, k):
+        k.link_del(self.ns, self.ifname)
+
+    def explain(self):
+        return [ip_command(self.ns, f"link del {self.ifname}")]
+
+    def check(self, view):
+        return view.link(self.ns, self.ifname) is None
+
+    def touches(self):
+        return {self.ns} if self.ns else set(), {(self.ns, self.ifname)}
