@@ -71,7 +71,7 @@ class Bench:
         """Milliseconds from t0 until 127.0.0.1:port in the host namespace accepts."""
         deadline = time.monotonic() + CONNECT_DEADLINE
         while time.monotonic() < deadline:
-            with nsfs.entered(self.fd):
+            with nsfs.inside(self.host):
                 s = socket.socket()
             try:
                 s.connect(("127.0.0.1", port))

@@ -98,22 +98,18 @@ def wait_listening(netns: str, ip: str, port: int, timeout: float = 10.0) -> boo
     from nsnet.kernel import nsfs
 
     deadline = time.monotonic() + timeout
-    fd = nsfs.open_fd(netns)
-    try:
-        while time.monotonic() < deadline:
-            with nsfs.entered(fd):
-                s = socket.socket()
-            s.settimeout(0.5)
-            try:
-                s.connect((ip, port))
-                return True
-            except OSError:
-                time.sleep(0.02)
-            finally:
-                s.close()
-        return False
-    finally:
-        os.close(fd)
+    while time.monotonic() < deadline:
+        with nsfs.inside(netns):
+            s = socket.socket()
+        s.settimeout(0.5)
+        try:
+            s.connect((ip, port))
+            return True
+        except OSError:
+            time.sleep(0.02)
+        finally:
+            s.close()
+    return False
 
 
 def record(host, name: str) -> dict | None:

@@ -6,8 +6,6 @@ table's room."""
 import json
 import textwrap
 
-from nsnet.kernel import neigh
-
 from .helpers import in_ns, ping, sh, wait_until
 from .snapshot import full_snapshot
 
@@ -184,12 +182,12 @@ def test_check_of_50_sandboxes_stays_inside_the_neighbour_table(host, tmp_path):
     sandboxes = "\n".join(f"  s{i}: {{networks: [lan]}}" for i in range(50))
     lab = write(tmp_path, f"name: fifty\nnetworks: {{lan: {{subnet: 10.60.0.0/24}}}}\nsandboxes:\n{sandboxes}\n")
     cli_ok(host, "up", lab)
-    room = neigh.table_room()
+    room = host.engine.kernel.neigh_table_room()
     report = json.loads(cli_ok(host, "--json", "check", lab))
     assert report["probes"] == 2450
     assert all(all(row.values()) for row in report["matrix"].values())
     print(f"check of 50 sandboxes: {report['seconds']} s")
-    assert neigh.table_room() >= room - 60  # the checker removed the entries it made
+    assert host.engine.kernel.neigh_table_room() >= room - 60  # the checker removed the entries it made
     leftovers = in_ns(ns(host, "s7"), "ip", "neigh").stdout.splitlines()
     assert len(leftovers) <= 2, leftovers
     cli_ok(host, "down", lab)

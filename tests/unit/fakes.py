@@ -1,5 +1,10 @@
 """A fake kernel for unit tests: records every verb, keeps a tiny model of
-namespaces and links, and can be told to fail."""
+namespaces and links, and can be told to fail. It has every verb of
+nsnet.kernel.rtnl.Kernel with the same signature (test_fake_kernel.py)."""
+
+import socket
+
+from nsnet.errors import KernelError
 
 
 class FakeKernel:
@@ -12,15 +17,17 @@ class FakeKernel:
         self.busy_ports: set[tuple[str, int]] = set()
         self.files: dict = {}
 
-    def privileged(self):
+    @staticmethod
+    def privileged():
         return True
 
     def _call(self, verb, *args):
         if verb == self.fail_on:
-            from nsnet.errors import KernelError
-
             raise KernelError(f"fake failure in {verb}", 1)
         self.calls.append((verb, *args))
+
+    def socket_in(self, ns, family, kind, proto=0):
+        raise KernelError("the fake kernel makes no sockets", 1)
 
     def netns_create(self, name):
         self._call("netns_create", name)
@@ -57,6 +64,14 @@ class FakeKernel:
     def link_exists(self, ns, ifname):
         return ns is None and ifname in self.host_links
 
+    def link_index(self, ns, ifname):
+        return sorted(self.host_links).index(ifname) + 1 if self.link_exists(ns, ifname) else None
+
+    def links(self, ns):
+        names = sorted(self.host_links) if ns is None else []
+        return [{"index": i, "ifname": name, "kind": None, "master": None, "up": True, "mtu": 1500, "mac": None,
+                 "peer_index": None} for i, name in enumerate(names, 1)]
+
     def addr_add(self, ns, ifname, cidr):
         self._call("addr_add", ns, ifname, cidr)
 
@@ -71,8 +86,13 @@ class FakeKernel:
         self._call("route_del", ns, dest, via, dev)
         return True
 
-    def routes(self, ns):
-        return [{"dest": "10.0.2.0/24", "via": None, "dev": "eth0", "proto": 2}] if ns is None else []
+    def routes(self, ns, family=socket.AF_INET):
+        if ns is not None or family != socket.AF_INET:
+            return []
+        return [{"dest": "10.0.2.0/24", "via": None, "dev": "eth0", "proto": 2}]
+
+    def snapshot(self, ns):
+        return {"links": self.links(ns), "addrs": self.addrs(ns, socket.AF_INET), "routes": self.routes(ns)}
 
     def sysctl_get(self, ns, key):
         return self.sysctls.get(key, "0")
@@ -87,8 +107,8 @@ class FakeKernel:
     def port_in_use(self, host_ip, proto, port):
         return (proto, port) in self.busy_ports
 
-    def addrs(self, ns):
-        return [{"ifname": "eth0", "cidr": "10.0.2.15/24", "family": 2}]
+    def addrs(self, ns, family=socket.AF_UNSPEC):
+        return [{"ifname": "eth0", "cidr": "10.0.2.15/24", "family": 2}] if family != socket.AF_INET6 else []
 
     def spawn_in_host(self, argv, log_path):
         self._call("spawn_in_host", argv[2])
@@ -97,6 +117,46 @@ class FakeKernel:
     def netns_file(self, netns, name, content, owner_mark):
         self._call("netns_file", netns, name, content)
         self.files[(netns, name)] = content
+
+    # -- layer 2 (overlays, the checker's neighbour entries) -----------------------
+    def vxlan_add(self, ns, ifname, vni, local, port=4789, mtu=None, master=None):
+        self._call("vxlan_add", ns, ifname, vni, local, port, mtu, master)
+        if ns is None:
+            self.host_links.add(ifname)
+
+    def fdb_replace(self, ns, ifname, mac, dst):
+        self._call("fdb_replace", ns, ifname, mac, dst)
+
+    def fdb_del(self, ns, ifname, mac, dst=None, master=False):
+        self._call("fdb_del", ns, ifname, mac, dst, master)
+        return True
+
+    def fdb_entries(self, ns, ifname):
+        return {}
+
+    def neigh_replace(self, ns, ifname, ip, mac):
+        self._call("neigh_replace", ns, ifname, ip, mac)
+
+    def neigh_remove(self, ns, ifname, ip):
+        self._call("neigh_remove", ns, ifname, ip)
+        return True
+
+    def neigh_entries(self, ns, ifname):
+        return {}
+
+    def neighbours(self, ns, family=socket.AF_INET):
+        return []
+
+    def neigh_del(self, ns, ifindex, ip):
+        self._call("neigh_del", ns, ifindex, ip)
+        return True
+
+    @staticmethod
+    def neigh_table_room():
+        return 1024
+
+    def arp_announce(self, ns, ifname, ip, mac):
+        self._call("arp_announce", ns, ifname, ip, mac)
 
     def close(self):
         pass

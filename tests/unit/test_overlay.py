@@ -213,16 +213,13 @@ class UnderlayKernel(EntryKernel):
     def vxlan_add(self, ns, ifname, vni, local, port=4789, mtu=None, master=None):
         self._call("vxlan_add", ifname, vni, local)
 
-    def link_set_address(self, ns, ifname, mac):
-        self._call("link_set_address", ns, ifname, mac)
-
     def links(self, ns):
         return [{"ifname": "eth0", "mtu": 1500, "index": 2}]
 
     def link_exists(self, ns, ifname):
         return False
 
-    def routes(self, ns):
+    def routes(self, ns, family=2):
         return []
 
 

@@ -3,7 +3,7 @@
 import click
 
 from ..errors import InvalidInput
-from ..kernel import nsexec
+from ..kernel import process
 from . import output
 from .common import show_result
 from .context import dry_run_option, pass_ctx, publish_option
@@ -124,7 +124,7 @@ def exec_(ctx, name, argv):
     netns = ctx.engine.exec_netns(name)
     ctx.close()
     try:
-        nsexec.exec_in(netns, argv)
+        process.exec_in(netns, argv)
     except FileNotFoundError:
         output.error(f"{argv[0]}: command not found")
         raise SystemExit(127)

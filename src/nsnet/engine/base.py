@@ -11,7 +11,6 @@ from ..store import Store
 from .executor import execute
 
 DEFAULT_STATE_DIR = "/var/lib/nsnet"
-TEMPLATES_FILE = "netlink-templates"  # encoded requests kept between processes (kernel/template.py)
 
 
 class Settings(PlainData):
@@ -79,8 +78,7 @@ class EngineBase:
         if self._kernel is None:
             from ..kernel.rtnl import Kernel
 
-            self._kernel = Kernel(self.settings.host_netns,
-                                  os.path.join(self.settings.state_dir, TEMPLATES_FILE))
+            self._kernel = Kernel(self.settings.host_netns)
         return self._kernel
 
     @property

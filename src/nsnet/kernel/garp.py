@@ -1,4 +1,5 @@
-"""A gratuitous ARP reply on a bridge, on behalf of an endpoint on another host.
+"""The frame of a gratuitous ARP reply on a bridge, on behalf of an endpoint on
+another host (sent by Kernel.arp_announce, l2.py).
 
 A sandbox that asked for an address a moment before the agent programmed the
 neighbour entry of the VXLAN device got no answer (proxy ARP had nothing to say)
@@ -24,15 +25,3 @@ def frame(src_mac: bytes, ip: str, mac: str) -> bytes:
     addr = socket.inet_aton(ip)
     arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + _mac(mac) + addr + BROADCAST + addr
     return BROADCAST + src_mac + struct.pack("!H", ETH_P_ARP) + arp
-
-
-def announce(k, ns, ifname: str, ip: str, mac: str) -> None:
-    """Send it out of `ifname` (a bridge of namespace `ns`, None: the host's)."""
-    with k._inside(ns):
-        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP))
-    try:
-        sock.bind((ifname, 0))
-        own = sock.getsockname()[4]  # the bridge's MAC: the Ethernet source, so nothing is learned wrong
-        sock.send(frame(own, ip, mac))
-    finally:
-        sock.close()

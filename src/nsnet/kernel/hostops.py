@@ -8,6 +8,7 @@ import socket
 
 from . import nsfs
 from .failure import fail as _fail
+from .libc import setns
 
 
 class HostOps:
@@ -27,11 +28,11 @@ class HostOps:
         namespace, in its own session, output appended to log_path."""
         import subprocess  # not at the top: most calls start no helper (~2 ms to import)
 
-        fd = self.host_fd()
+        fd = nsfs.open_fd(self.host_netns) if self.host_netns else None
 
         def enter_host():  # in the child, before exec
             if fd is not None:
-                nsfs.setns(fd)
+                setns(fd)
 
         try:
             with open(log_path, "ab") as out:
@@ -88,24 +89,18 @@ class HostOps:
 
     # -- sysctl ------------------------------------------------------------
     def sysctl_get(self, ns: str | None, key: str) -> str:
-        with self._inside(ns):
+        with nsfs.inside(self._target(ns)):
             with open("/proc/sys/" + key.replace(".", "/")) as f:
                 return f.read().strip()
 
     def sysctl_set(self, ns: str | None, key: str, value: str) -> None:
         """/proc/sys/net is per network namespace: write it from inside."""
         try:
-            with self._inside(ns):
+            with nsfs.inside(self._target(ns)):
                 with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
                     f.write(str(value))
         except OSError as exc:
             raise _fail(f"setting sysctl {key}", exc)
-
-    def _inside(self, ns: str | None):
-        target = ns if ns is not None else self.host_netns
-        if target is None:
-            return nsfs.entered(None)
-        return _EnteredByName(target)
 
 
 def _new_dir(path: str) -> bool:
@@ -118,19 +113,3 @@ def _new_dir(path: str) -> bool:
     except FileNotFoundError:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         return _new_dir(path)
-
-
-class _EnteredByName:
-    def __init__(self, name: str):
-        self.name = name
-
-    def __enter__(self):
-        self.fd = nsfs.open_fd(self.name)
-        self.ctx = nsfs.entered(self.fd)
-        self.ctx.__enter__()
-
-    def __exit__(self, *exc):
-        try:
-            self.ctx.__exit__(*exc)
-        finally:
-            os.close(self.fd)

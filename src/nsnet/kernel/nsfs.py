@@ -4,29 +4,17 @@
 Here the calling thread unshares its own network namespace, pins it with a bind
 mount under /run/netns (exactly where `ip netns` keeps them, so `ip netns exec`
 works on ours), and setns()es back. Entering a namespace for a moment (to open a
-netlink socket in it) is a setns() pair: tens of microseconds.
+socket in it: a socket keeps the namespace it was made in) is a setns() pair:
+tens of microseconds. `inside(name)` is that moment, for every caller.
 """
 
 import contextlib
-import ctypes
 import errno
 import os
 
+from .libc import CLONE_NEWNET, MS_BIND, MS_REC, MS_SHARED, mount, setns, try_mount, umount, unshare
+
 NETNS_RUN_DIR = "/run/netns"
-CLONE_NEWNET = 0x40000000
-MS_REC = 0x4000
-MS_BIND = 0x1000
-MS_SHARED = 1 << 20
-MNT_DETACH = 2
-EINVAL = errno.EINVAL
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
 def netns_path(name: str) -> str:
@@ -37,8 +25,28 @@ def current_netns_fd() -> int:
     return os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
 
 
-def setns(fd: int) -> None:
-    _check(_libc.setns(fd, CLONE_NEWNET), "setns")
+def open_fd(name: str) -> int:
+    return os.open(netns_path(name), os.O_RDONLY | os.O_CLOEXEC)
+
+
+@contextlib.contextmanager
+def inside(name: str | None):
+    """Run the block with this thread inside namespace `name` (None: stay put).
+    FileNotFoundError if there is no such namespace."""
+    if name is None:
+        yield
+        return
+    fd = open_fd(name)
+    try:
+        home = current_netns_fd()
+        try:
+            setns(fd)
+            yield
+        finally:
+            setns(home)
+            os.close(home)
+    finally:
+        os.close(fd)
 
 
 def _ensure_run_dir() -> None:
@@ -46,30 +54,16 @@ def _ensure_run_dir() -> None:
     pinned here stay visible from other mount namespaces (e.g. `ip netns exec`)."""
     os.makedirs(NETNS_RUN_DIR, exist_ok=True)
     path = NETNS_RUN_DIR.encode()
-    if _libc.mount(b"none", path, b"none", MS_SHARED | MS_REC, None) == 0:
+    err = try_mount(b"none", path, b"none", MS_SHARED | MS_REC)
+    if err == 0:
         return
-    if ctypes.get_errno() != EINVAL:  # EINVAL: not a mount point yet
-        _check(-1, "mount --make-rshared /run/netns")
-    _check(_libc.mount(path, path, b"none", MS_BIND | MS_REC, None), "bind-mount /run/netns")
-    _check(_libc.mount(b"none", path, b"none", MS_SHARED | MS_REC, None), "make /run/netns shared")
+    if err != errno.EINVAL:  # EINVAL: not a mount point yet
+        raise OSError(err, f"mount --make-rshared /run/netns: {os.strerror(err)}")
+    mount(path, path, b"none", MS_BIND | MS_REC, "bind-mount /run/netns")
+    mount(b"none", path, b"none", MS_SHARED | MS_REC, "make /run/netns shared")
 
 
 _run_dir_ready = False
-
-
-@contextlib.contextmanager
-def entered(fd: int | None):
-    """Run the block with this thread inside the namespace `fd` (None: stay put)."""
-    if fd is None:
-        yield
-        return
-    home = current_netns_fd()
-    try:
-        setns(fd)
-        yield
-    finally:
-        setns(home)
-        os.close(home)
 
 
 def create(name: str, on_enter=None):
@@ -84,16 +78,13 @@ def create(name: str, on_enter=None):
     home = current_netns_fd()
     try:
         try:
-            _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
-            _check(
-                _libc.mount(b"/proc/thread-self/ns/net", path.encode(), b"none", MS_BIND, None),
-                f"bind-mount {path}",
-            )
+            unshare(CLONE_NEWNET, "CLONE_NEWNET")
+            mount(b"/proc/thread-self/ns/net", path.encode(), b"none", MS_BIND, f"bind-mount {path}")
             return on_enter() if on_enter else None
         finally:
             setns(home)
     except BaseException:
-        _libc.umount2(path.encode(), MNT_DETACH)
+        umount(path.encode())
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         raise
@@ -107,7 +98,7 @@ def delete(name: str) -> bool:
     path = netns_path(name)
     if not os.path.exists(path):
         return False
-    _libc.umount2(path.encode(), MNT_DETACH)  # not mounted: harmless EINVAL
+    umount(path.encode())  # not mounted: harmless
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
     return True
@@ -115,10 +106,6 @@ def delete(name: str) -> bool:
 
 def exists(name: str) -> bool:
     return os.path.exists(netns_path(name))
-
-
-def open_fd(name: str) -> int:
-    return os.open(netns_path(name), os.O_RDONLY | os.O_CLOEXEC)
 
 
 def list_names() -> list[str]:

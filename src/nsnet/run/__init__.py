@@ -8,8 +8,8 @@ need from here, never click, rich, sqlite3 or the engine.
     procfs.py     /proc/PID/stat: liveness that survives pid reuse
     logfiles.py   size-capped, rotated log files; reading and following them
     spec.py       validation of run options (env, sizes, names)
-    sysns.py      unshare / mount / prctl through libc
     launch.py     the child side: enter the sandbox, exec; the pid-namespace chain
+                  (the system calls: kernel/process.py)
     spawn.py      the parent side: detached (via a supervisor) or foreground
     foreground.py waiting for a foreground process: tty, signals, exit code
     supervise.py  one small process per detached command: logs, exit code

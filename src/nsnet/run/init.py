@@ -21,7 +21,7 @@ def reap_until(child: int) -> int:
 
 def main(args: list[str]) -> None:
     try:
-        from .sysns import set_name
+        from ..kernel.process import set_name
 
         set_name("nsnet-init")
     except (ImportError, OSError):

@@ -19,8 +19,9 @@ import os
 import signal
 import sys
 
+from ..kernel import process
 from ..plain import PlainData
-from . import procfs, sysns
+from . import procfs
 
 RESET_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE,
                  signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD, signal.SIGUSR1,
@@ -89,10 +90,10 @@ def child(launch: Launch, status_w: int, stdio: tuple | None = None) -> None:
         _setup_fds(status_w, stdio)
         _own_group(launch.tty)
         stage = "netns"
-        sysns.enter(launch.netns, private_mounts=launch.isolate_pid)
+        process.enter(launch.netns, private_mounts=launch.isolate_pid)
         if launch.isolate_pid:
             stage = "proc"
-            sysns.mount_proc()
+            process.mount_proc()
             if launch.init:
                 _init(launch, status_w)
         _exec(launch, status_w)
@@ -116,7 +117,7 @@ def _init(launch: Launch, status_w: int) -> None:
         finally:
             os._exit(127)
     os.close(status_w)
-    sysns.set_name("nsnet-init")
+    process.set_name("nsnet-init")
     try:
         os.execv(sys.executable, [sys.executable, "-I", "-S", BOOT, "init", str(pid)])
     except OSError:
@@ -133,7 +134,7 @@ def relay(launch: Launch, status_w: int) -> None:
         _setup_fds(status_w, None)
         for sig in SHIELD_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
-        sysns.unshare_pid()
+        process.unshare_pid()
         pid = os.fork()
         if pid == 0:
             child(launch, status_w)

@@ -108,15 +108,15 @@ def _supervisor(launch, report_w: int, cfg: dict) -> None:
         status_r, status_w = os.pipe()
         home_pid_ns = None
         if launch.isolate_pid:
-            from . import sysns
+            from ..kernel import process
 
-            home_pid_ns = sysns.own_pid_ns()
-            sysns.unshare_pid()  # the next child is pid 1 of a new PID namespace
+            home_pid_ns = process.own_pid_ns()
+            process.unshare_pid()  # the next child is pid 1 of a new PID namespace
         pid = os.fork()
         if pid == 0:
             launch_mod.child(launch, status_w, stdio=(devnull, out_w, err_w))
         if home_pid_ns is not None:
-            sysns.restore_pid_ns(home_pid_ns)  # so the supervisor (--rm cleanup) can fork again
+            process.restore_pid_ns(home_pid_ns)  # so the supervisor (--rm cleanup) can fork again
         launch_mod.hand_over(pid, None)
         for fd in (out_w, err_w, status_w, devnull):
             os.close(fd)

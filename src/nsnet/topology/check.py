@@ -93,7 +93,7 @@ def check(engine, topo: Topology | None, outside: Outside | None, timeout: float
     plan = _pair_probes(found, world)
     extra = _expectation_probes(engine, topo.expect if topo else [], found, world)
     all_probes = plan + [p for ps in extra.values() for p in ps]
-    seconds = probes_mod.run(all_probes, timeout, engine.kernel)
+    seconds = probes_mod.run(all_probes, engine.kernel, timeout)
     matrix = {a: {b: False for b in names if b != a} for a in names}
     for p in plan:
         matrix[p.src][p.dst] = matrix[p.src].get(p.dst, False) or p.reached

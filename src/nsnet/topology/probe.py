@@ -1,8 +1,8 @@
 """Connectivity probes, all in flight at once from one thread.
 
-Every source namespace gets one raw ICMP socket, created with the thread
-inside that namespace (a socket keeps the namespace it was made in), so one
-poll() loop sends and hears the echoes of every pair. TCP probes are
+Every source namespace gets one raw ICMP socket, made inside that namespace
+by the kernel layer (Kernel.socket_in: a socket keeps the namespace it was
+made in), so one poll() loop sends and hears the echoes of every pair. TCP probes are
 non-blocking connects from a socket made in the source; the target gets a
 short-lived listener made in its namespace (unless something listens there
 already). Nothing is forked; 2,450 pairs take about as long as one timeout.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from itertools import zip_longest
 
 from ..errors import NsnetError
-from ..kernel import neigh, nsfs
+from ..kernel.netlink.consts import NUD_PERMANENT
 
 OK, TIMEOUT, UNREACHABLE, REFUSED = "ok", "timeout", "unreachable", "refused"
 ECHO_REQUEST, ECHO_REPLY, DEST_UNREACH = 8, 0, 3
@@ -62,13 +62,8 @@ def _echo(ident: int, seq: int) -> bytes:
     return struct.pack("!BBHHH", ECHO_REQUEST, 0, _checksum(header + payload), ident, seq) + payload
 
 
-def _in_ns(netns: str, kind: int, proto: int = 0) -> socket.socket:
-    fd = nsfs.open_fd(netns)
-    try:
-        with nsfs.entered(fd):
-            sock = socket.socket(socket.AF_INET, kind, proto)
-    finally:
-        os.close(fd)
+def _in_ns(kernel, netns: str, kind: int, proto: int = 0) -> socket.socket:
+    sock = kernel.socket_in(netns, socket.AF_INET, kind, proto)
     sock.setblocking(False)
     return sock
 
@@ -76,14 +71,14 @@ def _in_ns(netns: str, kind: int, proto: int = 0) -> socket.socket:
 class _Icmp:
     """One raw socket per source namespace; probes answered by (ident, seq)."""
 
-    def __init__(self, probes: list[Probe]):
+    def __init__(self, kernel, probes: list[Probe]):
         self.socks: dict[int, tuple[socket.socket, int, list[Probe]]] = {}
         by_ns: dict[str, list[Probe]] = {}
         for p in probes:
             by_ns.setdefault(p.src_ns, []).append(p)
         base = os.getpid() & 0x7FFF
         for i, (netns, group) in enumerate(by_ns.items()):
-            sock = _in_ns(netns, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            sock = _in_ns(kernel, netns, socket.SOCK_RAW, socket.IPPROTO_ICMP)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
             self.socks[sock.fileno()] = (sock, (base + i) & 0xFFFF, group)
         self.sent: dict[tuple[int, int], float] = {}
@@ -149,10 +144,10 @@ class _Icmp:
 class _Tcp:
     """Listeners in the targets, non-blocking connects from the sources."""
 
-    def __init__(self, probes: list[Probe]):
+    def __init__(self, kernel, probes: list[Probe]):
         self.listeners, self.conns = [], {}
         for netns, port in sorted({(p.listen_ns, p.listen_port or p.port) for p in probes if p.listen_ns}):
-            sock = _in_ns(netns, socket.SOCK_STREAM)
+            sock = _in_ns(kernel, netns, socket.SOCK_STREAM)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind(("0.0.0.0", port))
@@ -161,7 +156,7 @@ class _Tcp:
             except OSError:
                 sock.close()  # something listens there already: probe that
         for p in probes:
-            sock = _in_ns(p.src_ns, socket.SOCK_STREAM)
+            sock = _in_ns(kernel, p.src_ns, socket.SOCK_STREAM)
             code = sock.connect_ex((p.addr, p.port))
             if code in (0, errno.EINPROGRESS):
                 self.conns[sock.fileno()] = (sock, p, time.monotonic())
@@ -194,33 +189,29 @@ def _tcp_result(code: int) -> str:
     return f"error: {os.strerror(code)}"
 
 
-def run(probes: list[Probe], timeout: float = 1.0, kernel=None) -> float:
+def run(probes: list[Probe], kernel, timeout: float = 1.0) -> float:
     """Fill in every probe's result (and round-trip time); returns the seconds taken.
 
-    With a `kernel`, probes between neighbours on one link (each needs an ARP
-    entry on both sides, in a table all namespaces share) go in batches that
-    fit the room left in that table, and the entries a batch created are
-    deleted after it; the rest (via a gateway: one entry per source) go in
-    the first batch."""
+    Probes between neighbours on one link (each needs an ARP entry on both
+    sides, in a table all namespaces share) go in batches that fit the room
+    left in that table, and the entries a batch created are deleted after it;
+    the rest (via a gateway: one entry per source) go in the first batch."""
     started = time.monotonic()
-    if kernel is None:
-        _wave(probes, timeout)
-        return time.monotonic() - started
     onlink = _onlink(kernel, probes)
     far = [p for p in probes if not onlink(p)]
     near = [p for p in probes if onlink(p)]
-    budget = max(MIN_BATCH, min(MAX_BATCH, neigh.table_room() // 2))
+    budget = max(MIN_BATCH, min(MAX_BATCH, kernel.neigh_table_room() // 2))
     for i, batch in enumerate(_batches(near, budget) or [[]]):
         wave = batch + (far if i == 0 else [])
         spaces = {p.src_ns for p in wave} | {p.dst_ns for p in wave if p.dst_ns}
-        before = {ns: {(index, ip) for index, ip, _ in _neighbours(kernel, ns)} for ns in spaces}
+        before = {ns: {(e["ifindex"], e["ip"]) for e in _neighbours(kernel, ns)} for ns in spaces}
         try:
-            _wave(wave, timeout)
+            _wave(kernel, wave, timeout)
         finally:
             for ns, known in before.items():
-                for index, ip, state in _neighbours(kernel, ns):
-                    if (index, ip) not in known and not state & neigh.NUD_PERMANENT:
-                        kernel.neigh_del(ns, index, ip)
+                for e in _neighbours(kernel, ns):
+                    if (e["ifindex"], e["ip"]) not in known and not e["state"] & NUD_PERMANENT:
+                        kernel.neigh_del(ns, e["ifindex"], e["ip"])
     return time.monotonic() - started
 
 
@@ -260,10 +251,10 @@ def _batches(probes: list[Probe], budget: int) -> list[list[Probe]]:
     return out
 
 
-def _wave(probes: list[Probe], timeout: float) -> None:
+def _wave(kernel, probes: list[Probe], timeout: float) -> None:
     started = time.monotonic()
-    icmp = _Icmp([p for p in probes if p.proto == "icmp"])
-    tcp = _Tcp([p for p in probes if p.proto == "tcp"])
+    icmp = _Icmp(kernel, [p for p in probes if p.proto == "icmp"])
+    tcp = _Tcp(kernel, [p for p in probes if p.proto == "tcp"])
     poller = select.poll()
     try:
         for fd in icmp.socks:

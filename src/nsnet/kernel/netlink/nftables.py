@@ -5,55 +5,65 @@ it parses the JSON, then refreshes its cache (generation, tables, chains,
 sets, objects: six netlink round trips) before it sends the one batch that
 matters. For batches made only of `add` / `create` / `delete element`
 commands, nsnet sends that batch itself: the messages libnftables would send
-(compare `nft --debug=mnl add element ...`), in one sendmsg, on one
-NETLINK_NETFILTER socket opened in the host namespace and kept open. The
-batch is still one nf_tables transaction: all of it or nothing.
+(compare `nft --debug=mnl add element ...`), in one send() on a
+NETLINK_NETFILTER socket kept open in the host namespace (kernel/nft.py).
+The batch is still one nf_tables transaction: all of it or nothing.
 
 The kernel is asked for the sets' types once (one GETSET dump per table, kept
 until a libnftables batch may have changed them); values are encoded from
 those types, and the kernel checks key and data lengths again. Whatever this
 module does not encode (other commands, intervals, timeouts, other types)
-returns None from `encode`, and the caller uses libnftables.
-
-Pure functions (encode, parse) are here, the socket is nftsock.py (Wire), so unit
-tests check the bytes without root.
+raises Unsupported (or element_commands says None), and the caller uses
+libnftables. Pure functions: unit tests check the bytes without root.
 """
 
 import socket
 import struct
 
-from .nla import attrs as _attrs
+from .attrs import attr as _attr
+from .attrs import parse as _attrs
+from .consts import (
+    NFNL_MSG_BATCH_BEGIN,
+    NFNL_MSG_BATCH_END,
+    NFNL_SUBSYS_NFTABLES,
+    NFPROTO_INET,
+    NFPROTO_IPV4,
+    NFPROTO_IPV6,
+    NFT_MSG_DELSETELEM,
+    NFT_MSG_GETSET,
+    NFT_MSG_NEWSET,
+    NFT_MSG_NEWSETELEM,
+    NFT_SET_CONCAT,
+    NFT_SET_MAP,
+    NFTA_DATA_VALUE,
+    NFTA_LIST_ELEM,
+    NFTA_SET_DATA_LEN,
+    NFTA_SET_DATA_TYPE,
+    NFTA_SET_ELEM_DATA,
+    NFTA_SET_ELEM_KEY,
+    NFTA_SET_ELEM_LIST_ELEMENTS,
+    NFTA_SET_ELEM_LIST_SET,
+    NFTA_SET_ELEM_LIST_TABLE,
+    NFTA_SET_ELEM_USERDATA,
+    NFTA_SET_FLAGS,
+    NFTA_SET_KEY_LEN,
+    NFTA_SET_KEY_TYPE,
+    NFTA_SET_NAME,
+    NFTA_SET_TABLE,
+    NFTNL_UDATA_SET_ELEM_COMMENT,
+    NLA_F_NESTED,
+    NLM_F_ACK,
+    NLM_F_CREATE,
+    NLM_F_DUMP,
+    NLM_F_EXCL,
+)
 
-NETLINK_NETFILTER = 12
-SOL_NETLINK = 270
-NETLINK_CAP_ACK, NETLINK_EXT_ACK = 10, 11
-
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
-NLM_F_EXCL, NLM_F_CREATE = 0x200, 0x400
-NLMSG_ERROR, NLMSG_DONE = 2, 3
-NLA_F_NESTED = 0x8000
-
-NFNL_SUBSYS_NFTABLES = 10
-NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END = 0x10, 0x11
-NFT_MSG_NEWSET, NFT_MSG_GETSET, NFT_MSG_NEWSETELEM, NFT_MSG_DELSETELEM = 9, 10, 12, 14
 RES_NFTABLES = socket.htons(NFNL_SUBSYS_NFTABLES)  # nfgenmsg.res_id of a batch: big-endian
-
-# attributes
-NFTA_SET_TABLE, NFTA_SET_NAME, NFTA_SET_FLAGS = 1, 2, 3
-NFTA_SET_KEY_TYPE, NFTA_SET_KEY_LEN, NFTA_SET_DATA_TYPE, NFTA_SET_DATA_LEN = 4, 5, 6, 7
-NFTA_SET_ELEM_LIST_TABLE, NFTA_SET_ELEM_LIST_SET, NFTA_SET_ELEM_LIST_ELEMENTS = 1, 2, 3
-NFTA_LIST_ELEM = 1
-NFTA_SET_ELEM_KEY, NFTA_SET_ELEM_DATA, NFTA_SET_ELEM_USERDATA = 1, 2, 6
-NFTA_DATA_VALUE = 1
-NFTNL_UDATA_SET_ELEM_COMMENT = 0
 COMMENT_MAX = 128  # nft's limit for a comment
 MAX_BATCH = 1 << 16  # bytes in one send(); larger batches go through libnftables
+HANDLED_FLAGS = NFT_SET_MAP | NFT_SET_CONCAT  # plain sets and maps (not intervals, timeouts, objects ...)
 
-# set flags this module handles: plain sets and maps (not intervals, timeouts, objects ...)
-NFT_SET_MAP, NFT_SET_CONCAT = 0x8, 0x80
-HANDLED_FLAGS = NFT_SET_MAP | NFT_SET_CONCAT
-
-FAMILIES = {"inet": 1, "ip": 2, "ip6": 10}
+FAMILIES = {"inet": NFPROTO_INET, "ip": NFPROTO_IPV4, "ip6": NFPROTO_IPV6}
 VERBS = {"add": (NFT_MSG_NEWSETELEM, NLM_F_CREATE), "create": (NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL),
          "delete": (NFT_MSG_DELSETELEM, 0)}
 
@@ -63,11 +73,9 @@ TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE = 7, 12, 13
 TYPE_BITS = 6
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1, "sctp": 132, "dccp": 33, "udplite": 136}
 
-_HDR = struct.Struct("=IHHII")
 _NFGEN = struct.Struct("=BBH")
 _NLA = struct.Struct("=HH")
 _U32 = struct.Struct("!I")
-_ERR = struct.Struct("=i")
 
 
 class Unsupported(Exception):
@@ -81,11 +89,6 @@ def split_type(type_id: int) -> tuple[int, ...]:
         parts.append(type_id & ((1 << TYPE_BITS) - 1))
         type_id >>= TYPE_BITS
     return tuple(reversed(parts))
-
-
-def _attr(kind: int, payload: bytes) -> bytes:
-    length = 4 + len(payload)
-    return _NLA.pack(length, kind) + payload + b"\0" * (-length & 3)
 
 
 def _nest(kind: int, payload: bytes) -> bytes:
@@ -216,8 +219,18 @@ def _element(info: SetInfo, elem, keys_only: bool, memo: dict) -> bytes:
     return b"".join(parts)
 
 
-def _message(kind: int, flags: int, seq: int, family: int, res_id: int, payload: bytes) -> bytes:
-    return _HDR.pack(20 + len(payload), kind, flags, seq, 0) + _NFGEN.pack(family, 0, res_id) + payload
+def _message(kind: int, flags: int, family: int, res_id: int, payload: bytes) -> tuple[int, int, bytes]:
+    return kind, flags, _NFGEN.pack(family, 0, res_id) + payload
+
+
+def getset(family: str, table: str) -> tuple[int, int, bytes]:
+    """The dump of a table's sets (their key and data types)."""
+    return _message(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETSET, NLM_F_DUMP, FAMILIES[family], 0,
+                    _attr(NFTA_SET_TABLE, table.encode() + b"\0"))
+
+
+def is_set(msg_type: int) -> bool:
+    return msg_type == NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSET
 
 
 def element_commands(payload) -> list[tuple[str, str, str, str, list]] | None:
@@ -240,13 +253,13 @@ def element_commands(payload) -> list[tuple[str, str, str, str, list]] | None:
     return out
 
 
-def encode(commands, sets: dict, seq: int) -> tuple[bytes, int]:
-    """The batch for element_commands(); `sets`: {(family, table, name): SetInfo}.
-    Returns (bytes, number of messages that ask for an ack). Raises Unsupported.
-    Errors come back for any message; only the last command asks for an ack
-    too, so a batch that went through says so in one reply."""
-    msgs = [_message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq, 0, RES_NFTABLES, b"")]
-    last, memo = len(commands) - 1, {}
+def encode(commands, sets: dict) -> list[tuple[int, int, bytes]]:
+    """The batch for element_commands(), as (type, flags, body) messages for
+    NetlinkSocket.batch; `sets`: {(family, table, name): SetInfo}. Raises
+    Unsupported. Errors come back for any message; only the last command asks
+    for an ack too, so a batch that went through says so in one reply."""
+    msgs = [_message(NFNL_MSG_BATCH_BEGIN, 0, 0, RES_NFTABLES, b"")]
+    last, memo, size = len(commands) - 1, {}, 0
     for i, (verb, family, table, name, elems) in enumerate(commands):
         info = sets.get((family, table, name))
         if info is None:
@@ -255,16 +268,14 @@ def encode(commands, sets: dict, seq: int) -> tuple[bytes, int]:
         keys_only = verb == "delete"
         elements = b"".join([_element(info, e, keys_only, memo) for e in elems])
         body = info.names + _nest(NFTA_SET_ELEM_LIST_ELEMENTS, elements)
-        seq += 1
+        size += len(body) + 20
         if i == last:
             flags |= NLM_F_ACK
-        msgs.append(_message(NFNL_SUBSYS_NFTABLES << 8 | kind, NLM_F_REQUEST | flags, seq, FAMILIES[family], 0, body))
-    seq += 1
-    msgs.append(_message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq, 0, RES_NFTABLES, b""))
-    batch = b"".join(msgs)
-    if len(batch) > MAX_BATCH:
+        msgs.append(_message(NFNL_SUBSYS_NFTABLES << 8 | kind, flags, FAMILIES[family], 0, body))
+    msgs.append(_message(NFNL_MSG_BATCH_END, 0, 0, RES_NFTABLES, b""))
+    if size > MAX_BATCH:
         raise Unsupported("large batch")  # libnftables splits those
-    return batch, 1
+    return msgs
 
 
 def parse_set(buf: bytes, offset: int, end: int):
@@ -285,26 +296,3 @@ def parse_set(buf: bytes, offset: int, end: int):
             or not all(t in _CODECS for t in key_types + data_types):
         return None  # intervals, timeouts, objects, other types: libnftables
     return table, name, SetInfo(table, name, key_types, key_len, data_types, data_len, is_map)
-
-
-def parse_replies(buf: bytes) -> tuple[list[tuple[int, int, str]], bool]:
-    """Netlink replies -> ([(seq, errno, kernel's message)], done?) for
-    NLMSG_ERROR (errno 0: an ack) and NLMSG_DONE."""
-    out, done, offset = [], False, 0
-    while offset + 16 <= len(buf):
-        length, kind, flags, seq, _pid = _HDR.unpack_from(buf, offset)
-        if length < 16:
-            break
-        if kind == NLMSG_ERROR:
-            err = -_ERR.unpack_from(buf, offset + 16)[0]
-            text = ""
-            if flags & 0x200:  # NLM_F_ACK_TLVS: after the echoed header (capped: header only)
-                inner = _HDR.unpack_from(buf, offset + 20)[0]
-                start = offset + 20 + (16 if flags & 0x100 else inner)
-                msg = _attrs(buf, (start + 3) & ~3, offset + length).get(1)
-                text = msg.rstrip(b"\0").decode(errors="replace") if msg else ""
-            out.append((seq, err, text))
-        elif kind == NLMSG_DONE:
-            done = True
-        offset += (length + 3) & ~3
-    return out, done

@@ -1,12 +1,14 @@
-"""The nfnetlink bytes of element batches (kernel/nftwire.py), against what
-libnftables sends for the same command (`nft --debug=mnl add element ...`)."""
+"""The nfnetlink bytes of element batches (kernel/netlink/nftables.py), against
+what libnftables sends for the same command (`nft --debug=mnl add element ...`)."""
 
 import struct
 
 import pytest
 
 from nsnet.firewall import nftjson, ruleset
-from nsnet.kernel import nftwire as w
+from nsnet.kernel.netlink import consts as c
+from nsnet.kernel.netlink import nftables as w
+from nsnet.kernel.netlink.nlsocket import message
 
 SETS = {("inet", "nsnet", "pub_any_addr"): w.SetInfo("nsnet", "pub_any_addr", (12, 13), 8, (7,), 4, True),
         ("inet", "nsnet", "pub_any_port"): w.SetInfo("nsnet", "pub_any_port", (12, 13), 8, (13,), 2, True),
@@ -16,7 +18,10 @@ PORT = {"sandbox": "s", "network": "b", "sandbox_ip": "10.1.0.2", "sandbox_port"
         "proto": "tcp", "host_port": 8080}
 
 
-def messages(batch: bytes) -> list[tuple[int, int, int, bytes]]:
+def messages(msgs, seq: int = 1) -> list[tuple[int, int, int, bytes]]:
+    """The batch as NetlinkSocket.batch numbers and sends it, read back."""
+    batch = b"".join(message(kind, flags | c.NLM_F_REQUEST, body, seq + i)
+                     for i, (kind, flags, body) in enumerate(msgs))
     out, offset = [], 0
     while offset < len(batch):
         length, kind, flags, seq, _pid = struct.unpack_from("=IHHII", batch, offset)
@@ -33,14 +38,13 @@ def test_concat_types_split_as_nft_packs_them():
 
 def test_map_element_bytes_match_libnftables():
     commands = w.element_commands(nftjson.batch(*ruleset.port_commands("add", [PORT])))
-    batch, acks = w.encode(commands, SETS, 100)
-    msgs = messages(batch)
-    assert acks == 1 and [m[0] for m in msgs] == [0x10, 0x0a0c, 0x0a0c, 0x11]  # begin, 2 x NEWSETELEM, end
+    msgs = messages(w.encode(commands, SETS), 100)
+    assert [m[0] for m in msgs] == [0x10, 0x0a0c, 0x0a0c, 0x11]  # begin, 2 x NEWSETELEM, end
     assert [m[2] for m in msgs] == [100, 101, 102, 103]
     assert msgs[0][3] == bytes.fromhex("0000000a") == msgs[3][3]  # nfgenmsg: res_id NFNL_SUBSYS_NFTABLES
-    assert msgs[1][1] == w.NLM_F_REQUEST | w.NLM_F_CREATE  # as libnftables: no ack asked ...
+    assert msgs[1][1] == c.NLM_F_REQUEST | c.NLM_F_CREATE  # as libnftables: no ack asked ...
     _kind, flags, _seq, body = msgs[2]
-    assert flags == w.NLM_F_REQUEST | w.NLM_F_ACK | w.NLM_F_CREATE  # ... but the last one's says it all went
+    assert flags == c.NLM_F_REQUEST | c.NLM_F_ACK | c.NLM_F_CREATE  # ... but the last one's says it all went
     # nfgenmsg (inet), table, set, then the elements exactly as libnftables encodes them
     assert body == bytes.fromhex(
         "01000000" "0a000100" "6e736e6574000000" "11000200" "7075625f616e795f706f727400000000"
@@ -53,9 +57,8 @@ def test_map_element_bytes_match_libnftables():
 def test_keys_with_an_address_and_deletes():
     port = dict(PORT, host_ip="127.0.0.1", proto="udp", host_port=53)
     commands = w.element_commands(nftjson.batch(*ruleset.port_commands("delete", [port])))
-    batch, _ = w.encode(commands, SETS, 1)
-    kind, flags, _seq, body = messages(batch)[2]
-    assert kind == 0x0a0e and flags == w.NLM_F_REQUEST | w.NLM_F_ACK  # DELSETELEM, no CREATE
+    kind, flags, _seq, body = messages(w.encode(commands, SETS))[2]
+    assert kind == 0x0a0e and flags == c.NLM_F_REQUEST | c.NLM_F_ACK  # DELSETELEM, no CREATE
     assert body.endswith(bytes.fromhex("1c000380" "18000180" "14000180" "10000100" "7f000001" "11000000" "00350000"))
 
 
@@ -73,13 +76,13 @@ def test_other_batches_are_not_for_the_wire(payload):
 def test_what_it_cannot_encode_goes_to_libnftables():
     unknown_set = w.element_commands(nftjson.batch(*ruleset.port_commands("add", [PORT])))
     with pytest.raises(w.Unsupported):
-        w.encode(unknown_set, {}, 1)
+        w.encode(unknown_set, {})
     for elem in (["tcp . 80", 1], [{"concat": ["tcp", "http"]}, "10.0.0.1"], [{"concat": ["tcp", 80]}, "nope"],
                  [{"elem": {"val": {"concat": ["tcp", 80]}, "timeout": "1s"}}, "10.0.0.1"],
                  [{"elem": {"val": {"concat": ["tcp", 80]}, "comment": "x" * 200}}, "10.0.0.1"]):
         commands = [("add", "inet", "nsnet", "pub_any_addr", [elem])]
         with pytest.raises(w.Unsupported):
-            w.encode(commands, SETS, 1)
+            w.encode(commands, SETS)
 
 
 def test_set_types_from_the_kernel_reply():

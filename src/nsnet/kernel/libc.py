@@ -1,0 +1,46 @@
+"""The C library, loaded once, for the system calls Python 3.11 lacks
+(setns, unshare, mount, umount2, prctl)."""
+
+import ctypes
+import os
+
+CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_BIND, MS_REC, MS_SLAVE, MS_SHARED = 0x1000, 0x4000, 1 << 19, 1 << 20
+MNT_DETACH = 2
+PR_SET_NAME = 15
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def check(result: int, what: str) -> None:
+    """OSError(errno, 'what: reason') unless the call returned 0."""
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def setns(fd: int, kind: int = CLONE_NEWNET) -> None:
+    check(libc.setns(fd, kind), "setns")
+
+
+def unshare(flags: int, what: str) -> None:
+    check(libc.unshare(flags), f"unshare({what})")
+
+
+def mount(source: bytes | None, target: bytes, fstype: bytes | None, flags: int, what: str) -> None:
+    check(libc.mount(source, target, fstype, flags, None), what)
+
+
+def try_mount(source: bytes | None, target: bytes, fstype: bytes | None, flags: int) -> int:
+    """mount(2); 0 or the errno (for callers that handle a failure themselves)."""
+    return 0 if libc.mount(source, target, fstype, flags, None) == 0 else ctypes.get_errno()
+
+
+def umount(target: bytes) -> bool:
+    """Lazy unmount; False if there was nothing to unmount."""
+    return libc.umount2(target, MNT_DETACH) == 0
+
+
+def set_process_name(name: str) -> None:
+    libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)

@@ -1,0 +1,91 @@
+"""Processes and namespaces beyond the network: joining a sandbox the way
+`ip netns exec` does, PID namespaces, a fresh /proc, the process name.
+
+`enter` joins the network namespace, takes a private mount namespace with a
+fresh /sys (so /sys/class/net shows the sandbox's interfaces) and the files of
+/etc/netns/NAME/ bind-mounted over /etc. `exec_in` then replaces the process
+with the command (no fork: stdio and the exit code pass through). The run/
+package calls these from the children it forks."""
+
+import os
+
+from .libc import (
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    MS_BIND,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_REC,
+    MS_SLAVE,
+    mount,
+    set_process_name,
+    setns,
+    umount,
+    unshare,
+)
+from .nsfs import open_fd
+
+
+def _private_mounts() -> None:
+    unshare(CLONE_NEWNS, "CLONE_NEWNS")
+    # Keep our mounts from propagating back to the host's mount namespace.
+    mount(b"none", b"/", None, MS_REC | MS_SLAVE, "make / rslave")
+
+
+def enter(netns: str | None, private_mounts: bool = False) -> None:
+    """Move this (single-threaded) process into `netns` with `ip netns exec`'s
+    view. With netns None it stays in the caller's network namespace, and
+    private_mounts still gives it a mount namespace of its own (for the /proc
+    of a new PID namespace)."""
+    if netns is None:
+        if private_mounts:
+            _private_mounts()
+        return
+    fd = open_fd(netns)
+    try:
+        setns(fd)
+    finally:
+        os.close(fd)
+    _private_mounts()
+    if umount(b"/sys"):
+        mount(b"sysfs", b"/sys", b"sysfs", 0, "mount /sys")
+    etc_dir = os.path.join("/etc/netns", netns)
+    if os.path.isdir(etc_dir):
+        for entry in sorted(os.listdir(etc_dir)):
+            src, dst = os.path.join(etc_dir, entry), os.path.join("/etc", entry)
+            if os.path.exists(dst):
+                mount(src.encode(), dst.encode(), b"none", MS_BIND, f"bind {src} on {dst}")
+
+
+def exec_in(netns: str | None, argv: list[str]) -> None:
+    """`nsnet exec`: become `argv` inside sandbox namespace `netns`."""
+    enter(netns)
+    os.execvp(argv[0], argv)
+
+
+def unshare_pid() -> None:
+    """The caller's next child is pid 1 of a new PID namespace."""
+    unshare(CLONE_NEWPID, "CLONE_NEWPID")
+
+
+def own_pid_ns() -> int:
+    return os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+
+
+def restore_pid_ns(fd: int) -> None:
+    """Later children are born in our own PID namespace again (after unshare_pid
+    and the one fork it was for; else any later fork fails once that pid 1 exits)."""
+    try:
+        setns(fd, CLONE_NEWPID)
+    finally:
+        os.close(fd)
+
+
+def mount_proc() -> None:
+    """A /proc that shows the caller's PID namespace (call from inside it)."""
+    mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mount /proc")
+
+
+def set_name(name: str) -> None:
+    set_process_name(name)
