@@ -9,7 +9,8 @@ import signal
 import socket
 import time
 
-from nsnet.run import procfs, state
+from nsnet.run import procfs
+from nsnet.state.processes import ProcessRecords
 
 from .helpers import NSNET, Host, wait_until
 
@@ -32,8 +33,8 @@ def pids_of(state_dir: str) -> list[int]:
                 cmdline = f.read()
             if b"_boot.py" in cmdline and state_dir.encode() in cmdline:
                 found.append(int(entry))
-    for record in state.all_records(state_dir):
-        if state.is_running(record) and record.get("state") == "running":
+    for record in ProcessRecords(state_dir).all():
+        if procfs.is_running(record) and record.get("state") == "running":
             found.append(record["pid"])
     return sorted(set(found))
 
@@ -48,8 +49,8 @@ def running_host():
         yield h
     finally:
         try:
-            for rec in state.all_records(h.state_dir):
-                if state.is_running(rec) and rec.get("state") == "running":
+            for rec in ProcessRecords(h.state_dir).all():
+                if procfs.is_running(rec) and rec.get("state") == "running":
                     with contextlib.suppress(Exception):
                         h.engine.stop(rec["name"], timeout=2)
             wait_until(lambda: not pids_of(h.state_dir), timeout=5)
@@ -113,7 +114,7 @@ def wait_listening(netns: str, ip: str, port: int, timeout: float = 10.0) -> boo
 
 
 def record(host, name: str) -> dict | None:
-    return state.read(host.state_dir, name)
+    return ProcessRecords(host.state_dir).read(name)
 
 
 def alive(rec: dict) -> bool:

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from nsnet.cluster import ClusterUnavailable, open_store
 from nsnet.errors import Conflict, InvalidInput, NotFound
+from nsnet.state.cluster import ClusterUnavailable, open_store
 
 from . import overlay_fixtures
 from .etcd_server import free_port

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from nsnet.cluster import ClusterUnavailable
 from nsnet.drivers.overlay import endpoint_mac
+from nsnet.state.cluster import ClusterUnavailable
 
 from . import overlay_fixtures
 from .helpers import ping

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from nsnet import Engine
-from nsnet.cluster import ClusterUnavailable
 from nsnet.errors import Conflict, InvalidInput, KernelError
+from nsnet.state.cluster import ClusterUnavailable
 
 from . import overlay_fixtures
 from .etcd_server import free_port

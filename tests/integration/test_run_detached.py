@@ -64,11 +64,11 @@ def test_ps_table_and_exit_codes(rhost):
     assert quick.split()[3:5] == ["exited", "3"]
     # pid reuse: a record whose start time does not match is not "running", whatever its pid.
     rec = record(h, "slow")
-    from nsnet.run import state
+    from nsnet.state.processes import ProcessRecords
 
-    state.update(h.state_dir, "slow", starttime=rec["starttime"] + 1)
+    ProcessRecords(h.state_dir).update("slow", starttime=rec["starttime"] + 1)
     assert ps(h)["slow"]["state"] == "exited"
-    state.update(h.state_dir, "slow", starttime=rec["starttime"])
+    ProcessRecords(h.state_dir).update("slow", starttime=rec["starttime"])
     assert ps(h)["slow"]["state"] == "running"
     # Killed behind nsnet's back: the supervisor still records how it ended.
     os.kill(rec["pid"], signal.SIGKILL)

@@ -1,10 +1,10 @@
-"""nsnet.run.jsonread: json.loads without the json package."""
+"""nsnet.state.jsonread: json.loads without the json package."""
 
 import json
 
 import pytest
 
-from nsnet.run import jsonread
+from nsnet.state import jsonread
 
 DOCS = ['{"a": [1, 2.5, null, true, false, "x\\u00e9\\n"], "b": {"c": -1e5, "d": ""}}', " [] ", "\n{}\n",
         '"s"', "3", "-0.5", '{"x": NaN, "y": -Infinity}', '{"deep": [[[{"k": [1]}]]]}']

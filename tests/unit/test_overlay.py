@@ -10,12 +10,12 @@ from nsnet import Engine
 from nsnet.agent.own import reconcile_own
 from nsnet.agent.program import Programmer, diff
 from nsnet.agent.view import ClusterView
-from nsnet.cluster import parse_url
-from nsnet.cluster.kv import Delete, Event, Put, absent, unchanged
-from nsnet.cluster.sqlite import SqliteKV
-from nsnet.cluster.store import check_vni, parse_key, parse_state, pick_vni
 from nsnet.drivers.overlay import OverlayDriver, endpoint_mac, overlay_mtu, vxlan_name
 from nsnet.errors import Conflict, InvalidInput
+from nsnet.state.cluster import parse_url
+from nsnet.state.cluster.kv import Delete, Event, Put, absent, unchanged
+from nsnet.state.cluster.sqlite import SqliteKV
+from nsnet.state.cluster.store import check_vni, parse_key, parse_state, pick_vni
 from nsnet.steps import Plan, SetMacAddress
 from nsnet.steps.overlay import AddFdb, AddNeigh, CreateVxlan, DeleteFdb, DeleteNeigh
 

@@ -9,7 +9,8 @@ import time
 import pytest
 
 from nsnet.cli.fast import parse_ps
-from nsnet.run import procfs, pslist, state
+from nsnet.run import procfs, pslist
+from nsnet.state.processes import ProcessRecords
 
 
 @pytest.fixture(autouse=True)
@@ -47,9 +48,9 @@ def test_env_state_dir(monkeypatch):
 def test_fast_ps_output_matches_the_rows(tmp_path):
     sd = str(tmp_path)
     me = os.getpid()
-    state.reserve(sd, "web", {"state": "running", "pid": me, "starttime": procfs.starttime(me), "pgid": me,
-                              "sandbox": "web", "argv": ["python3", "-m", "http.server"],
-                              "started_at": time.time()})
+    ProcessRecords(sd).reserve("web", {"state": "running", "pid": me, "starttime": procfs.starttime(me),
+                                       "pgid": me, "sandbox": "web", "argv": ["python3", "-m", "http.server"],
+                                       "started_at": time.time()}, procfs.is_running)
     code = "import sys; from nsnet.cli.fast import run; sys.argv = ['nsnet', *sys.argv[1:]]; run()"
     out = subprocess.run([sys.executable, "-c", code, "--state-dir", sd, "--json", "ps"],
                          capture_output=True, text=True, timeout=30, check=True).stdout
@@ -66,7 +67,7 @@ def test_fast_ps_imports_neither_re_nor_json(tmp_path):
     code = ("import sys; from nsnet.cli import fast; sys.argv = ['nsnet', '--state-dir', sys.argv[1], 'ps']\n"
             "fast._leave = lambda code, on_broken_pipe: None  # instead of os._exit\n"
             "fast.run()\n"
-            "print(sorted(m for m in ('re', 'json', 'click', 'nsnet.engine') if m in sys.modules))")
+            "print(sorted(m for m in ('re', 'json', 'click', 'sqlite3', 'nsnet.engine') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-I", "-c", code, str(tmp_path)], capture_output=True, text=True,
                          timeout=30, check=True).stdout
     assert out.splitlines()[-1] == "[]"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from nsnet.engine.base import DEFAULT_STATE_DIR
-from nsnet.run import procfs, pslist, state
+from nsnet.run import procfs, pslist
+from nsnet.state.processes import ProcessRecords
 
 
 def me() -> dict:
@@ -54,37 +55,34 @@ def test_wait_status_codes():
 
 
 def test_reserve_replace_and_discard(tmp_path):
-    sd = str(tmp_path)
-    assert state.reserve(sd, "web", {"state": "running", **me(), "started_at": 1.0})
-    assert state.read(sd, "web")["name"] == "web"
+    records = ProcessRecords(str(tmp_path))
+    assert records.reserve("web", {"state": "running", **me(), "started_at": 1.0}, procfs.is_running)
+    assert records.read("web")["name"] == "web"
     # The name belongs to a live process: refused, record untouched.
-    assert not state.reserve(sd, "web", {"state": "starting"})
-    assert state.read(sd, "web")["state"] == "running"
+    assert not records.reserve("web", {"state": "starting"}, procfs.is_running)
+    assert records.read("web")["state"] == "running"
     # Once that process is gone (here: a start time that does not match), it is replaced, logs and all.
-    state.update(sd, "web", starttime=me()["starttime"] + 1)
-    Path(state.record_dir(sd, "web"), "stdout.log").write_text("old")
-    assert state.reserve(sd, "web", {"state": "starting", "creator_pid": os.getpid(),
-                                     "creator_starttime": me()["starttime"]})
-    assert os.listdir(state.record_dir(sd, "web")) == ["state.json"]
-    assert state.effective_state(state.read(sd, "web")) == "starting"
-    state.discard(sd, "web")
-    assert state.names(sd) == [] and os.listdir(state.processes_dir(sd)) == []
-    state.discard(sd, "web")  # idempotent
-
-
-def test_update_of_a_vanished_record_writes_nothing(tmp_path):
-    assert state.update(str(tmp_path), "ghost", state="exited") is None
-    assert not os.path.exists(state.record_dir(str(tmp_path), "ghost"))
+    records.update("web", starttime=me()["starttime"] + 1)
+    Path(records.folder("web"), "stdout.log").write_text("old")
+    assert records.reserve("web", {"state": "starting", "creator_pid": os.getpid(),
+                                   "creator_starttime": me()["starttime"]}, procfs.is_running)
+    assert os.listdir(records.folder("web")) == ["state.json"]
+    assert procfs.effective_state(records.read("web")) == "starting"
+    records.discard("web")
+    assert records.names() == [] and os.listdir(records.root) == []
+    records.discard("web")  # idempotent
 
 
 def test_effective_state_and_ps_rows(tmp_path):
     sd = str(tmp_path)
     now = time.time()
-    state.reserve(sd, "alive", {"state": "running", **me(), "sandbox": "a", "argv": ["sleep", "9"],
+    records = ProcessRecords(sd)
+    reserve = lambda name, record: records.reserve(name, record, procfs.is_running)  # noqa: E731
+    reserve("alive", {"state": "running", **me(), "sandbox": "a", "argv": ["sleep", "9"],
                                 "started_at": now - 75})
-    state.reserve(sd, "reused", {"state": "running", "pid": os.getpid(), "starttime": 1, "sandbox": "b",
+    reserve("reused", {"state": "running", "pid": os.getpid(), "starttime": 1, "sandbox": "b",
                                  "argv": ["x"], "started_at": now - 5})
-    state.reserve(sd, "done", {"state": "exited", "pid": 1, "starttime": 1, "exit_code": 3, "sandbox": "c",
+    reserve("done", {"state": "exited", "pid": 1, "starttime": 1, "exit_code": 3, "sandbox": "c",
                                "argv": ["sh", "-c", "exit 3"], "started_at": now - 1})
     rows = {r["name"]: r for r in pslist.rows(sd)}
     assert rows["alive"]["state"] == "running" and 74 <= rows["alive"]["uptime"] < 80
@@ -95,14 +93,6 @@ def test_effective_state_and_ps_rows(tmp_path):
     assert lines[0].split() == ["NAME", "SANDBOX", "PID", "STATE", "EXIT", "UPTIME", "COMMAND"]
     assert "1m1" in lines[1] and "sh -c 'exit 3'" in text
     json.dumps(pslist.rows(sd))  # JSON-clean
-
-
-def test_records_are_json_files(tmp_path):
-    sd = str(tmp_path)
-    state.reserve(sd, "x", {"state": "exited"})
-    with open(os.path.join(sd, "processes", "x", "state.json")) as f:
-        assert json.load(f) == {"state": "exited", "name": "x"}
-    assert not [n for n in os.listdir(os.path.join(sd, "processes", "x")) if n.startswith(".")]
 
 
 @pytest.mark.parametrize("seconds,text", [(None, "-"), (0, "0s"), (59.9, "59s"), (61, "1m01s"),

@@ -1,0 +1,129 @@
+"""The local state's contract (nsnet.state.store.Store and its parts), no root."""
+
+import json
+import os
+import sqlite3
+
+import pytest
+
+from nsnet.state.processes import ProcessRecords
+from nsnet.state.store import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(str(tmp_path / "state"))
+    yield s
+    s.close()
+
+
+def add_lan(store, name="lan"):
+    store.add_network(name, "bridge", "10.0.0.0/24", "10.0.0.1", f"nsbr-{name}", None, {"dns": True})
+
+
+def test_opening_costs_nothing_until_the_database_is_used(tmp_path):
+    where = tmp_path / "state"
+    s = Store(str(where))
+    assert isinstance(s.processes, ProcessRecords) and s.processes.names() == []
+    assert not where.exists()  # neither the directory nor state.db yet
+    s.close()
+    assert s.networks() == [] and (where / "state.db").exists() and s.exists()
+    s.close()
+
+
+def test_rows_come_back_with_their_options_decoded(store):
+    add_lan(store)
+    store.add_sandbox("web", "h-web", {"k": 1})
+    ep = store.add_endpoint("lan", "web", "eth0", "10.0.0.2", True, {"aliases": ["api"]})
+    assert store.network("lan")["options"] == {"dns": True}
+    assert store.sandbox("web")["options"] == {"k": 1} and store.sandbox("web")["mode"] == "netns"
+    assert store.endpoint("lan", "web")["options"] == {"aliases": ["api"]}
+    assert [e["id"] for e in store.endpoints(sandbox="web")] == [ep]
+    assert store.endpoints(network="other") == [] and store.used_ips("lan") == ["10.0.0.2"]
+    assert store.network("nope") is None and store.sandbox("nope") is None
+
+
+def test_one_address_per_network(store):
+    add_lan(store)
+    store.add_sandbox("a", "h-a")
+    store.add_sandbox("b", "h-b")
+    store.add_endpoint("lan", "a", "eth0", "10.0.0.2", True)
+    with pytest.raises(sqlite3.IntegrityError):
+        store.add_endpoint("lan", "b", "eth0", "10.0.0.2", True)
+
+
+def test_a_failed_transaction_leaves_the_store_as_it_was(store):
+    add_lan(store)
+    before = store.snapshot()
+    with pytest.raises(RuntimeError), store.transaction():
+        store.add_sandbox("web", "h-web")
+        with store.transaction():  # nested: joins the outer one
+            store.topology_claim("lab", "sandbox", ["web"])
+        raise RuntimeError("half-way")
+    assert store.snapshot() == before
+    with store.transaction():
+        store.add_sandbox("web", "h-web")
+    assert store.sandbox("web") is not None
+
+
+def test_topology_ownership(store):
+    with store.transaction():
+        store.topology_claim("lab", "network", ["n1", "n2"])
+        store.topology_claim("lab", "sandbox", ["s1"])
+        store.topology_claim("other", "sandbox", ["s1", "s2"])  # s1 is lab's already: kept
+    assert store.topology_owned("lab") == {"network": {"n1", "n2"}, "sandbox": {"s1"}}
+    assert store.topology_owners()[("sandbox", "s1")] == "lab"
+    assert store.topologies() == ["lab", "other"]
+    store.topology_release("other", "sandbox", ["s1"])  # not other's: nothing happens
+    assert store.topology_owners()[("sandbox", "s1")] == "lab"
+    store.topology_release("lab", "network", ["n1", "n2"])
+    store.topology_release("lab", "sandbox", ["s1"])
+    assert store.topology_owned("lab") == {"network": set(), "sandbox": set()}
+    assert store.topologies() == ["other"]
+    assert store.snapshot()["topology_objects"] == [("sandbox", "s2", "other")]
+
+
+def test_meta_facts(store):
+    assert store.meta("ip_forward") is None
+    store.set_meta("ip_forward", "0")
+    assert store.meta("ip_forward") == "0"
+    store.set_meta("ip_forward", None)
+    assert store.meta("ip_forward") is None
+
+
+def test_version_moves_when_another_connection_commits(store):
+    first = store.version()
+    assert store.version() == first
+    other = Store(store.state_dir)
+    add_lan(other)
+    other.close()
+    assert store.version() != first
+
+
+def test_process_records_are_json_files(tmp_path):
+    records = ProcessRecords(str(tmp_path))
+    assert records.reserve("x", {"state": "exited"}, running=lambda r: False)
+    with open(os.path.join(str(tmp_path), "processes", "x", "state.json")) as f:
+        assert json.load(f) == {"state": "exited", "name": "x"}
+    assert not [n for n in os.listdir(records.folder("x")) if n.startswith(".")]
+    assert records.all() == [{"state": "exited", "name": "x"}]
+
+
+def test_update_of_a_vanished_record_writes_nothing(tmp_path):
+    records = ProcessRecords(str(tmp_path))
+    assert records.update("ghost", state="exited") is None
+    assert not os.path.exists(records.folder("ghost"))
+
+
+def test_a_name_in_use_is_not_reserved_again(tmp_path):
+    records = ProcessRecords(str(tmp_path))
+    assert records.reserve("web", {"state": "running"}, running=lambda r: True)
+    assert not records.reserve("web", {"state": "starting"}, running=lambda r: True)
+    assert records.read("web")["state"] == "running"
+    assert records.reserve("web", {"state": "starting"}, running=lambda r: False)  # its process is gone
+    assert records.read("web")["state"] == "starting"
+
+
+def test_the_store_reaches_the_same_process_records(store):
+    ProcessRecords(store.state_dir).reserve("p", {"state": "exited"}, running=lambda r: False)
+    assert store.processes.read("p")["name"] == "p"

@@ -4,7 +4,7 @@ removed, dry runs that change nothing, ownership and conflicts (no root)."""
 import pytest
 
 from nsnet.errors import Conflict
-from nsnet.topology import converge, loads, owners, teardown
+from nsnet.topology import converge, loads, teardown
 
 LAB = """
 name: lab
@@ -49,7 +49,7 @@ def test_dry_run_plans_everything_and_changes_nothing(engine, kernel):
     assert "ip -n h-a link add veth-b type veth peer name veth-a netns h-b" in text
     assert "ip -n h-ns route add 10.0.0.0/8 via 192.168.1.1 proto static" in text
     assert engine.store.snapshot() == before
-    assert owners.owned(engine.store.db, "lab") == {"network": set(), "sandbox": set()}
+    assert engine.store.topology_owned("lab") == {"network": set(), "sandbox": set()}
     assert kernel.calls == []
 
 
@@ -61,7 +61,7 @@ def test_up_creates_then_reports_no_changes(engine, kernel):
     eps = {(e["sandbox"], e["network"]): (e["ifname"], e["ip"]) for e in engine.store.endpoints()}
     assert eps[("ns", "devops")][0] == "ceth0" and eps[("ns", "db")][0] == "ceth1"
     assert eps[("db1", "db")] == ("eth0", "192.168.2.2")
-    assert owners.owned(engine.store.db, "lab") == {"network": {"devops", "db"},
+    assert engine.store.topology_owned("lab") == {"network": {"devops", "db"},
                                                     "sandbox": {"web1", "db1", "ns", "a", "b"}}
     again = converge.up(engine, topo)
     assert again.changes == []
@@ -102,7 +102,7 @@ def test_edits_converge(engine):
     assert engine.store.network("db")["subnet"] == "192.168.3.0/24"
     assert engine.store.route("ns", "10.0.0.0/8")["via"] == "192.168.1.254"
     assert engine.store.link("a", "b")["ip_a"] == "10.9.1.1/30"
-    assert "web1" not in owners.owned(engine.store.db, "lab")["sandbox"]
+    assert "web1" not in engine.store.topology_owned("lab")["sandbox"]
     assert converge.up(engine, topo).changes == []
 
 
@@ -129,7 +129,7 @@ def test_down_removes_only_what_the_topology_owns(engine, kernel):
     assert [s["name"] for s in engine.store.sandboxes()] == ["x"]
     assert [n["name"] for n in engine.store.networks()] == ["o"]
     assert teardown.down(engine, "lab").changes == []
-    assert owners.topologies(engine.store.db) == ["other"]
+    assert engine.store.topologies() == ["other"]
 
 
 def test_down_keeps_a_network_others_still_use(engine):
@@ -146,7 +146,7 @@ def test_dry_run_down_changes_nothing(engine):
     out = teardown.down(engine, "lab", dry_run=True)
     assert len(out.changes) == 7 and any(c.startswith("ip netns del h-") for c in out.commands)
     assert engine.store.snapshot() == before
-    assert owners.owned(engine.store.db, "lab")["sandbox"]
+    assert engine.store.topology_owned("lab")["sandbox"]
 
 
 def test_published_ports_converge(engine):

@@ -19,8 +19,8 @@ import sys
 import threading
 import time
 
-from ..cluster import ClusterUnavailable
 from ..errors import NsnetError
+from ..state.cluster import ClusterUnavailable
 from .own import reconcile_own
 from .program import Programmer
 from .view import ClusterView
@@ -94,7 +94,7 @@ class Agent:
 
     # -- what to do about it ------------------------------------------------------------
     def local_networks(self) -> dict[str, dict]:
-        return {n["name"]: n for n in self.engine.store.networks() if n["driver"] == "overlay"}
+        return {n["name"]: n for n in self.engine.network_rows(driver="overlay")}
 
     def resync(self, view: ClusterView) -> None:
         """Everything from the view: local copies of deleted networks go, every

@@ -13,13 +13,12 @@ from ..errors import NsnetError
 GRACE = 30.0
 
 
-def local_endpoints(store) -> dict[tuple[str, str], dict]:
+def local_endpoints(engine) -> dict[tuple[str, str], dict]:
     out = {}
-    for net in store.networks():
-        if net["driver"] == "overlay":
-            for ep in store.endpoints(network=net["name"]):
-                if ep["ip"]:
-                    out[(net["name"], ep["ip"])] = ep
+    for net in engine.network_rows(driver="overlay"):
+        for ep in engine.endpoint_rows(network=net["name"]):
+            if ep["ip"]:
+                out[(net["name"], ep["ip"])] = ep
     return out
 
 
@@ -27,7 +26,7 @@ def reconcile_own(engine, view, host: dict, now: float | None = None) -> list[st
     """Returns one line per change made (or refused)."""
     cluster, me = engine.cluster, host["name"]
     now = time.time() if now is None else now
-    local = local_endpoints(engine.store)
+    local = local_endpoints(engine)
     eps, claims = view.mine(me)
     notes = []
     for (net, ip), ep in sorted(local.items()):

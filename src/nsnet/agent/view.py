@@ -3,7 +3,7 @@ events, and what it means for this host (pure; no I/O)."""
 
 from dataclasses import dataclass, field
 
-from ..cluster.store import _load, parse_key
+from ..state.cluster.store import decode, parse_key
 
 
 @dataclass
@@ -36,7 +36,7 @@ class ClusterView:
             if parsed is None:
                 continue
             kind, rest = parsed
-            value = _load(ev.value) if ev.type == "put" else None
+            value = decode(ev.value) if ev.type == "put" else None
             table = {"networks": "networks", "hosts": "hosts", "endpoints": "endpoints", "ipam": "claims"}.get(kind)
             if table is None:
                 continue

@@ -43,9 +43,7 @@ def rm(ctx, sandbox, dest, dry_run):
 @pass_ctx
 def ls(ctx, sandbox):
     """List routes nsnet added (all sandboxes, or one)."""
-    rows = ctx.engine.store.routes(sandbox)
-    if sandbox:
-        ctx.engine.get_sandbox(sandbox)
+    rows = ctx.engine.route_ls(sandbox)
     if ctx.as_json:
         return output.emit_json(rows)
     output.table(rows, [("sandbox", "SANDBOX"), ("dest", "DEST"), ("via", "VIA")])

@@ -130,7 +130,7 @@ def graph(ctx, file, out):
     from ..topology import load
 
     topo = load(file) if file else None
-    existing = {s["name"] for s in ctx.engine.store.sandboxes()}
+    existing = {s["name"] for s in ctx.engine.sandbox_rows()}
     if topo is not None and not set(topo.sandboxes) <= existing:
         pic = gr.from_topology(topo, gr.host_label(ctx.engine))
     else:

@@ -74,25 +74,25 @@ def _ensure_network(eng, conf: dict) -> dict:
         from ..ipam import parse_subnet
 
         wanted = str(parse_subnet(str(conf["subnet"]), "subnet"))
-    net = eng.store.network(name)
+    net = eng.network_get(name)
     if net is not None and conf.get("subnet") is not None and net["subnet"] != wanted:
         raise CniError(INVALID_CONFIG, f"network '{name}' exists with subnet {net['subnet']}, "
                                        f"not {wanted}")
     if net is None:
         opts = {k: conf[k] for k in NETWORK_KEYS if k in conf}
         eng.network_create(name, **opts)
-        net = eng.store.network(name)
+        net = eng.network_get(name)
     return net
 
 
 def add(eng, conf: dict) -> dict:
     cid, netns, ifname = _env("CNI_CONTAINERID"), _env("CNI_NETNS"), _env("CNI_IFNAME")
-    if not eng.kernel.netns_exists(netns):  # before anything is created
+    if not eng.netns_exists(netns):  # before anything is created
         raise CniError(UNKNOWN_CONTAINER, f"network namespace {netns} does not exist")
     ports = _ports(conf)
     net = _ensure_network(eng, conf)
     name = sandbox_name(cid)
-    sb = eng.store.sandbox(name)
+    sb = eng.sandbox_get(name)
     if sb is None:
         eng.sandbox_adopt(name, netns)
     elif sb["netns"] != netns:
@@ -100,30 +100,29 @@ def add(eng, conf: dict) -> dict:
     try:
         ep = eng.network_connect(net["name"], name, ifname=ifname, publish=ports)
     except NsnetError:
-        if not eng.store.endpoints(sandbox=name):
+        if not eng.endpoint_rows(sandbox=name):
             eng.sandbox_rm(name)  # adopted just now and nothing attached: forget it again
         raise
-    macs = {link["ifname"]: link["mac"] for link in eng.kernel.links(netns)}
-    host = {link["ifname"]: link["mac"] for link in eng.kernel.links(None)}
+    macs, host = eng.interface_macs(netns), eng.interface_macs(None)
     return build(conf.get("cniVersion", "1.0.0"), ep, net, netns, host.get(ep["host_ifname"]), macs.get(ifname))
 
 
 def delete(eng, conf: dict) -> None:
     name = sandbox_name(_env("CNI_CONTAINERID"))
-    if eng.store.sandbox(name) is None:
+    if eng.sandbox_get(name) is None:
         return
     network = conf.get("name")
-    if network and eng.store.endpoint(network, name):
+    if network and eng.endpoint_get(network, name):
         eng.network_disconnect(network, name)
-    if not eng.store.endpoints(sandbox=name):
+    if not eng.endpoint_rows(sandbox=name):
         eng.sandbox_rm(name)
 
 
 def check(eng, conf: dict) -> None:
     name = sandbox_name(_env("CNI_CONTAINERID"))
-    if eng.store.sandbox(name) is None:
+    if eng.sandbox_get(name) is None:
         raise CniError(UNKNOWN_CONTAINER, f"container {os.environ['CNI_CONTAINERID']} is not known to nsnet")
-    if eng.store.endpoint(conf.get("name"), name) is None:
+    if eng.endpoint_get(conf.get("name"), name) is None:
         raise CniError(UNKNOWN_CONTAINER, f"container is not attached to network '{conf.get('name')}'")
     drift = eng.drift(target=name)
     if drift:

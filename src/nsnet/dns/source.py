@@ -5,7 +5,6 @@ Each source has `key()` (cheap; changes when a reload is due) and
 on every commit by another connection, and the host's resolv.conf."""
 
 import os
-import sqlite3
 
 from .build import build_config
 from .records import Config, load_config, parse_config
@@ -31,15 +30,13 @@ class FileSource:
 
 class StoreSource:
     def __init__(self, state_dir: str, host_netns: str | None):
-        from ..store import Store
+        from ..state.store import Store
 
         self.store = Store(state_dir)
-        self.state_dir = state_dir
         self.host_netns = host_netns
-        self._version = sqlite3.connect(os.path.join(state_dir, "state.db"), isolation_level=None)
 
     def key(self):
-        version = self._version.execute("PRAGMA data_version").fetchone()[0]
+        version = self.store.version()
         resolv = f"/etc/netns/{self.host_netns}/resolv.conf" if self.host_netns else "/etc/resolv.conf"
         try:
             mtime = os.stat(resolv).st_mtime_ns
@@ -53,4 +50,4 @@ class StoreSource:
     def alive(self) -> bool:
         """False once the state directory is gone: whoever made it is gone too,
         and a server left behind would serve nothing for ever."""
-        return os.path.exists(os.path.join(self.state_dir, "state.db"))
+        return self.store.exists()

@@ -10,7 +10,7 @@ Every changing call validates everything first, then applies one plan (rolled
 back on failure) and takes `dry_run=True` to return the plan's `ip` commands.
 """
 
-from ..store import Store
+from ..state.store import Store
 from .base import EngineBase, Settings
 from .dns import Dns
 from .endpoints import Endpoints
@@ -21,13 +21,14 @@ from .lookup import Lookups
 from .networks import Networks
 from .overlay import Overlay
 from .processes import Processes
+from .reads import Reads
 from .reconcile import Reconcile
 from .routes import Routes
 from .sandboxes import Sandboxes
 
 
 class Engine(Processes, Sandboxes, Networks, Endpoints, Links, Routes, Firewall, Dns, Explain, Reconcile, Lookups,
-             Overlay, EngineBase):
+             Reads, Overlay, EngineBase):
     def __init__(self, host_netns: str | None = None, state_dir: str | None = None,
                  netns_prefix: str | None = None, kernel=None, store: Store | None = None,
                  cluster_store: str | None = None):

@@ -6,8 +6,8 @@ import os
 
 from ..errors import NotFound, PermissionDenied
 from ..plain import PlainData
+from ..state.store import Store
 from ..steps import Plan
-from ..store import Store
 from .executor import execute
 
 DEFAULT_STATE_DIR = "/var/lib/nsnet"

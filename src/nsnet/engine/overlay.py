@@ -33,7 +33,7 @@ class Overlay:
     def cluster(self):
         """The cluster store, opened on first use (--store / NSNET_STORE, else
         SQLite in the state directory)."""
-        from ..cluster import default_url, open_store
+        from ..state.cluster import default_url, open_store
 
         if self.__dict__.get("_cluster") is None:
             self._cluster = open_store(self.settings.cluster_store or default_url(self.settings.state_dir))
@@ -52,7 +52,7 @@ class Overlay:
             return local["driver"] == "overlay"
         if not self.settings.cluster_store and not os.path.exists(os.path.join(self.settings.state_dir, "cluster.db")):
             return False  # no cluster store configured and no embedded one yet: nothing to ask
-        from ..cluster import ClusterUnavailable
+        from ..state.cluster import ClusterUnavailable
 
         try:
             return self.cluster.network(name) is not None
@@ -102,8 +102,8 @@ class Overlay:
 
     def _overlay_create(self, name, subnet=None, gateway=None, mtu=None, bridge=None, internal=False,
                         masquerade=True, vni=None, **_ignored) -> dict:
-        from ..cluster.store import check_vni
         from ..drivers.overlay import VXLAN_OVERHEAD
+        from ..state.cluster.store import check_vni
         from ..steps.cluster import CreateClusterNetwork
 
         check_name("network", name)

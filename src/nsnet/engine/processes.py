@@ -16,7 +16,8 @@ import time
 from ..errors import Conflict, InvalidInput, NotFound
 from ..firewall.ports import parse_all
 from ..names import check_name
-from ..run import logfiles, state  # light; the rest of nsnet.run is imported where used
+from ..run import logfiles  # light; the rest of nsnet.run is imported where used
+from ..run.procfs import is_running
 
 DEFAULT_STOP_TIMEOUT = 10.0
 
@@ -63,7 +64,7 @@ class Processes:
         self.require_privileges()
         record = self._new_record(name, sb_name, argv, detach, rm, isolate_pid, init, sandbox is None)
         record["env_spec"], record["workdir"] = [str(e) for e in env or []], workdir  # for topology `up`
-        if not state.reserve(self.settings.state_dir, name, record):
+        if not self.store.processes.reserve(name, record, is_running):
             raise Conflict(f"a process named '{name}' is already running (stop it or choose another --name)")
         return self._start(record, networks, publish, full_env, workdir, max_size, max_files)
 
@@ -85,7 +86,7 @@ class Processes:
                         "created_sandbox": created}
             pid, leader = spawn.start_foreground(launch)
         except BaseException:
-            state.discard(self.settings.state_dir, name)
+            self.store.processes.discard(name)
             if made:
                 self._remove_quietly(sb_name)
             raise
@@ -94,16 +95,16 @@ class Processes:
     def _wait_foreground(self, record, pid: int, leader: int, tty) -> dict:
         from ..run import foreground
 
-        name, sd = record["name"], self.settings.state_dir
+        name, records = record["name"], self.store.processes
         me = os.getpid()
-        state.update(sd, name, state="running", pid=leader, pgid=leader, starttime=self._starttime(leader),
+        records.update(name, state="running", pid=leader, pgid=leader, starttime=self._starttime(leader),
                      supervisor_pid=me, supervisor_starttime=self._starttime(me), started_at=time.time())
         code = foreground.wait(pid, leader, tty)
-        state.update(sd, name, state="exited", exit_code=code, signal=code - 128 if code > 128 else None,
+        records.update(name, state="exited", exit_code=code, signal=code - 128 if code > 128 else None,
                      finished_at=time.time())
         errors = []
         if record["rm"]:
-            state.discard(sd, name)
+            records.discard(name)
             errors = self._remove_quietly(record["sandbox"])
         return {"name": name, "sandbox": record["sandbox"], "pid": leader, "exit_code": code,
                 "detached": False, "errors": errors}
@@ -115,7 +116,7 @@ class Processes:
         return pslist.rows(self.settings.state_dir)
 
     def process(self, name: str) -> dict:
-        record = state.read(self.settings.state_dir, name)
+        record = self.store.processes.read(name)
         if record is None:
             raise NotFound(f"process '{name}' not found (see nsnet ps)")
         return record
@@ -126,13 +127,13 @@ class Processes:
         record = self.process(name)
         if not record.get("detached"):
             raise InvalidInput(f"process '{name}' ran in the foreground: its output went to the terminal")
-        folder = state.record_dir(self.settings.state_dir, name)
+        folder = self.store.processes.folder(name)
         paths = {s: logfiles.log_path(folder, s) for s in logfiles.STREAMS}
         return self._log_chunks(record, paths, follow, max_seconds)
 
     def _log_chunks(self, record, paths, follow, max_seconds):
         files = record.get("log_max_files", logfiles.DEFAULT_MAX_FILES)
-        sd, name = self.settings.state_dir, record["name"]
+        name = record["name"]
         if not follow:
             for stream, path in paths.items():
                 for block in logfiles.read_all(path, files):
@@ -142,7 +143,8 @@ class Processes:
         for stream, path in paths.items():
             for block in logfiles.read_all(path, files, current=False):
                 yield stream, block
-        yield from logfiles.follow(paths, _writer_active(sd, name), max_seconds=max_seconds, from_start=True)
+        active = _writer_active(self.store.processes, name)
+        yield from logfiles.follow(paths, active, max_seconds=max_seconds, from_start=True)
 
     def stop(self, name: str, timeout: float = DEFAULT_STOP_TIMEOUT) -> dict:
         """SIGTERM to the process's group; SIGKILL after `timeout` seconds."""
@@ -152,31 +154,31 @@ class Processes:
         if timeout is None or timeout < 0:
             raise InvalidInput("--timeout must be 0 or more seconds")
         record = self.process(name)
-        if not state.is_running(record) or record.get("state") != "running":
+        if not is_running(record) or record.get("state") != "running":
             raise NotRunning(f"process '{name}' is not running")
-        return stop.stop_records(self.settings.state_dir, [record], timeout)[0]
+        return stop.stop_records(self.store.processes, [record], timeout)[0]
 
     def processes_stop_sandbox(self, sandbox: str, timeout: float = DEFAULT_STOP_TIMEOUT) -> list[dict]:
         """Stop everything nsnet runs in `sandbox` (before the sandbox goes)."""
         from ..run import stop
 
-        records = [r for r in state.all_records(self.settings.state_dir) if r.get("sandbox") == sandbox]
-        return stop.stop_records(self.settings.state_dir, records, timeout)
+        records = [r for r in self.store.processes.all() if r.get("sandbox") == sandbox]
+        return stop.stop_records(self.store.processes, records, timeout)
 
     # -- helpers ------------------------------------------------------------
     def _process_name(self, name: str | None, sandbox: str | None) -> str:
         if name is not None:
             return check_name("process", name)
-        sd = self.settings.state_dir
+        records = self.store.processes
         if sandbox is None:
             for _ in range(20):
                 candidate = f"run-{os.urandom(3).hex()}"
-                if not self.store.sandbox(candidate) and state.read(sd, candidate) is None:
+                if not self.store.sandbox(candidate) and records.read(candidate) is None:
                     return candidate
             raise Conflict("could not pick a free process name; give one with --name")
         for i in range(1, 101):
             candidate = sandbox if i == 1 else f"{sandbox}-{i}"
-            if state.read(sd, candidate) is None:
+            if records.read(candidate) is None:
                 return check_name("process", candidate)
         raise Conflict(f"no free process name for sandbox '{sandbox}'; give one with --name")
 
@@ -193,7 +195,7 @@ class Processes:
     def _supervisor_cfg(self, record, max_size, max_files) -> dict:
         cfg = {"state_dir": self.settings.state_dir, "name": record["name"], "max_size": max_size,
                "max_files": max_files, "rm": record["rm"]}
-        state.update(self.settings.state_dir, record["name"], log_max_size=max_size, log_max_files=max_files)
+        self.store.processes.update(record["name"], log_max_size=max_size, log_max_files=max_files)
         if record["rm"]:
             cfg["rm_argv"] = [sys.executable, "-m", "nsnet.cli.main", "--state-dir", self.settings.state_dir,
                               *(["--host-netns", self.settings.host_netns] if self.settings.host_netns else []),
@@ -218,7 +220,7 @@ class Processes:
 DRAIN_GRACE = 2.0  # seconds a dead process's supervisor gets to copy its last output
 
 
-def _writer_active(state_dir: str, name: str):
+def _writer_active(records, name: str):
     """still_running() for logs --follow: the process lives, or it has died but
     its supervisor has not yet recorded the exit, which it does only after
     copying the last of the output into the log files (bounded by DRAIN_GRACE,
@@ -227,8 +229,8 @@ def _writer_active(state_dir: str, name: str):
 
     def active() -> bool:
         nonlocal died_at
-        record = state.read(state_dir, name) or {}
-        if state.is_running(record):
+        record = records.read(name) or {}
+        if is_running(record):
             return True
         if record.get("state") != "running" or not record.get("detached"):
             return False

@@ -4,8 +4,7 @@ Kept import-light on purpose: `nsnet ps` and the supervisor / init processes
 (fresh interpreters started with `python -I -S`) load only the modules they
 need from here, never click, rich, sqlite3 or the engine.
 
-    state.py      one JSON record per started process, pid + start time
-    procfs.py     /proc/PID/stat: liveness that survives pid reuse
+    procfs.py     /proc/PID/stat: liveness that survives pid reuse (of a record too)
     logfiles.py   size-capped, rotated log files; reading and following them
     spec.py       validation of run options (env, sizes, names)
     launch.py     the child side: enter the sandbox, exec; the pid-namespace chain
@@ -16,4 +15,6 @@ need from here, never click, rich, sqlite3 or the engine.
     init.py       pid 1 of an isolated sandbox: reaps zombies
     stop.py       SIGTERM, then SIGKILL, to process groups
     pslist.py     `nsnet ps` rows and their plain-text table
+
+The process records themselves are state: nsnet/state/processes.py.
 """

@@ -1,7 +1,8 @@
-"""What /proc says about a pid. A pid alone can be reused by an unrelated
-process after ours exits, so a process is identified by (pid, start time):
-field 22 of /proc/PID/stat, in clock ticks since boot, never changes for the
-life of a process and differs for any later process with the same pid."""
+"""What /proc says about a pid, and so whether a process record still runs.
+A pid alone can be reused by an unrelated process after ours exits, so a
+process is identified by (pid, start time): field 22 of /proc/PID/stat, in
+clock ticks since boot, never changes for the life of a process and differs
+for any later process with the same pid."""
 
 import os
 
@@ -69,3 +70,22 @@ def wait_status_code(status: int) -> int:
     if os.WIFEXITED(status):
         return os.WEXITSTATUS(status)
     return 255
+
+
+def is_running(record: dict) -> bool:
+    """A process record (state/processes.py) says running (or starting) and the
+    process really lives."""
+    if record.get("state") == "running":
+        return alive(record.get("pid"), record.get("starttime"))
+    if record.get("state") == "starting":
+        return alive(record.get("creator_pid"), record.get("creator_starttime"))
+    return False
+
+
+def effective_state(record: dict) -> str:
+    """starting / running / exited. A running record whose process is gone
+    reads as exited (its exit code unknown if no supervisor recorded it)."""
+    state = record.get("state")
+    if state in ("running", "starting") and not is_running(record):
+        return "exited"
+    return state or "exited"

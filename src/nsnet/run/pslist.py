@@ -6,7 +6,8 @@ or the engine."""
 import sys
 import time
 
-from . import state
+from ..state.processes import ProcessRecords
+from .procfs import effective_state
 
 DEFAULT_STATE_DIR = "/var/lib/nsnet"  # = engine.base.DEFAULT_STATE_DIR (a unit test checks)
 COLUMNS = (("name", "NAME"), ("sandbox", "SANDBOX"), ("pid", "PID"), ("state", "STATE"),
@@ -27,7 +28,7 @@ def duration(seconds: float | None) -> str:
 
 
 def row(record: dict, now: float) -> dict:
-    current = state.effective_state(record)
+    current = effective_state(record)
     started = record.get("started_at")
     running = current == "running"
     return {
@@ -48,7 +49,7 @@ def row(record: dict, now: float) -> dict:
 
 def rows(state_dir: str) -> list[dict]:
     now = time.time()
-    return [row(r, now) for r in state.all_records(state_dir)]
+    return [row(r, now) for r in ProcessRecords(state_dir).all()]
 
 
 def cells(r: dict) -> dict:

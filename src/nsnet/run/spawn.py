@@ -19,8 +19,9 @@ import signal
 import sys
 import time
 
+from ..state.processes import ProcessRecords
 from . import launch as launch_mod
-from . import procfs, state
+from . import procfs
 from .errors import StartError
 
 HANDSHAKE_SECONDS = 15.0
@@ -127,8 +128,9 @@ def _supervisor(launch, report_w: int, cfg: dict) -> None:
             os._exit(0)
         start = procfs.starttime(pid) or 0
         me = os.getpid()
-        state.update(cfg["state_dir"], cfg["name"], state="running", pid=pid, pgid=pid, starttime=start,
-                     supervisor_pid=me, supervisor_starttime=procfs.starttime(me), started_at=time.time())
+        ProcessRecords(cfg["state_dir"]).update(
+            cfg["name"], state="running", pid=pid, pgid=pid, starttime=start, supervisor_pid=me,
+            supervisor_starttime=procfs.starttime(me), started_at=time.time())
         os.write(report_w, f"ok {pid} {start}\n".encode())
         os.close(report_w)
         _become_supervisor(dict(cfg, pid=pid, stdout_fd=out_r, stderr_fd=err_r))

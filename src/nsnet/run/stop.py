@@ -7,7 +7,7 @@ import os
 import signal
 import time
 
-from . import procfs, state
+from . import procfs
 
 SETTLE_SECONDS = 3.0  # after the kill: for the supervisor to record the exit
 POLL = 0.01
@@ -27,9 +27,10 @@ def _gone(record: dict) -> bool:
     return not procfs.alive(record["pid"], record["starttime"]) and not procfs.group_exists(record["pgid"])
 
 
-def stop_records(state_dir: str, records: list[dict], timeout: float) -> list[dict]:
-    """Stop every running process in `records` at once; returns one result each."""
-    targets = [r for r in records if state.is_running(r) and r.get("state") == "running"]
+def stop_records(records, chosen: list[dict], timeout: float) -> list[dict]:
+    """Stop every running process of `chosen` (records of `records`, a
+    state.processes.ProcessRecords) at once; returns one result each."""
+    targets = [r for r in chosen if procfs.is_running(r) and r.get("state") == "running"]
     for r in targets:
         _signal(r["pgid"], signal.SIGTERM)
     deadline = time.monotonic() + max(0.0, timeout)
@@ -41,14 +42,14 @@ def stop_records(state_dir: str, records: list[dict], timeout: float) -> list[di
     for r in targets:
         killed = r in pending and _signal(r["pgid"], signal.SIGKILL)
         results.append({"name": r["name"], "pid": r["pid"], "signal": "SIGKILL" if killed else "SIGTERM"})
-    _settle(state_dir, targets)
+    _settle(records, targets)
     for res in results:
-        final = state.read(state_dir, res["name"]) or {}
+        final = records.read(res["name"]) or {}
         res["exit_code"] = final.get("exit_code")
     return results
 
 
-def _settle(state_dir: str, targets: list[dict]) -> None:
+def _settle(records, targets: list[dict]) -> None:
     """Wait (bounded) until the supervisors have recorded the exits; record it
     ourselves where the supervisor is gone (exit code unknown)."""
     deadline = time.monotonic() + SETTLE_SECONDS
@@ -56,12 +57,11 @@ def _settle(state_dir: str, targets: list[dict]) -> None:
     while pending and time.monotonic() < deadline:
         still = []
         for r in pending:
-            now = state.read(state_dir, r["name"])
+            now = records.read(r["name"])
             if now is None or now.get("state") == "exited" or now.get("pid") != r["pid"]:
                 continue
             if not procfs.alive(r.get("supervisor_pid"), r.get("supervisor_starttime")) and _gone(r):
-                state.update(state_dir, r["name"], state="exited", exit_code=None, signal=None,
-                             finished_at=time.time())
+                records.update(r["name"], state="exited", exit_code=None, signal=None, finished_at=time.time())
                 continue
             still.append(r)
         pending = still

@@ -14,7 +14,8 @@ import select
 import signal
 import time
 
-from . import logfiles, state
+from ..state.processes import ProcessRecords
+from . import logfiles
 from .procfs import wait_status_code
 
 DRAIN_SECONDS = 2.0  # after the exit, for output still in flight from leftover children
@@ -81,13 +82,13 @@ class Pump:
 
 
 def record_exit(state_dir: str, name: str, status: int) -> None:
-    state.update(state_dir, name, state="exited", exit_code=wait_status_code(status),
-                 signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-                 finished_at=time.time())
+    ProcessRecords(state_dir).update(name, state="exited", exit_code=wait_status_code(status),
+                                     signal=os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+                                     finished_at=time.time())
 
 
 def supervise(cfg: dict) -> int:
-    folder = state.record_dir(cfg["state_dir"], cfg["name"])
+    folder = ProcessRecords(cfg["state_dir"]).folder(cfg["name"])
     logs = {}
     for stream, fd in (("stdout", cfg["stdout_fd"]), ("stderr", cfg["stderr_fd"])):
         logs[fd] = logfiles.RotatingLog(logfiles.log_path(folder, stream), cfg["max_size"], cfg["max_files"])
@@ -98,7 +99,7 @@ def supervise(cfg: dict) -> int:
 def cleanup(cfg: dict) -> None:
     """--rm: forget the process and remove its sandbox (with the full CLI, in a
     normal interpreter: the engine is not loaded here)."""
-    state.discard(cfg["state_dir"], cfg["name"])
+    ProcessRecords(cfg["state_dir"]).discard(cfg["name"])
     argv = cfg.get("rm_argv")
     if argv:
         os.execv(argv[0], argv)

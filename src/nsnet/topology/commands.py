@@ -55,11 +55,15 @@ def process_name(topo_name: str, sandbox: str) -> str:
     return f"{topo_name}.{sandbox}"
 
 
+def _running(record: dict | None) -> bool:
+    from ..run.procfs import is_running
+
+    return record is not None and record.get("state") == "running" and is_running(record)
+
+
 def _wanted(record: dict | None, cmd: Command) -> bool:
     """Is `record` a running process of exactly this command?"""
-    from ..run import state
-
-    return (record is not None and record.get("state") == "running" and state.is_running(record)
+    return (_running(record)
             and record.get("argv") == cmd.argv and bool(record.get("isolate_pid")) == cmd.isolate_pid
             and record.get("env_spec", cmd.env) == cmd.env and record.get("workdir") == cmd.workdir)
 
@@ -67,13 +71,10 @@ def _wanted(record: dict | None, cmd: Command) -> bool:
 def converge(engine, topo: Topology, run) -> None:
     """Start what should run and does not (or runs another command); stop the
     topology's processes whose sandbox no longer declares a command."""
-    from ..run import state
-
-    sd = engine.settings.state_dir
     for sb in topo.sandboxes.values():
         name = process_name(topo.name, sb.name)
-        record = state.read(sd, name)
-        running = record is not None and record.get("state") == "running" and state.is_running(record)
+        record = engine.process_record(name)
+        running = _running(record)
         if sb.command is None:
             if running:
                 _call(run, f"- process '{name}'", engine.stop, name)
@@ -100,17 +101,15 @@ def _call(run, label: str, method, *args, **kwargs) -> None:
 
 
 def status_rows(engine, topo: Topology, row_class) -> list:
-    from ..run import state
-
     rows = []
     for sb in topo.sandboxes.values():
         if sb.command is None:
             continue
         name = process_name(topo.name, sb.name)
-        record = state.read(engine.settings.state_dir, name)
+        record = engine.process_record(name)
         if _wanted(record, sb.command):
             rows.append(row_class("process", name, "ok", f"pid {record.get('pid')}"))
-        elif record is not None and record.get("state") == "running" and state.is_running(record):
+        elif _running(record):
             rows.append(row_class("process", name, "changed", "runs another command; `up` restarts it"))
         else:
             why = f"exited ({record.get('exit_code')})" if record else "not started"

@@ -10,14 +10,13 @@ transaction that is rolled back at the end, so later calls see earlier ones.
 """
 
 from ..errors import Conflict
-from . import commands, diff, owners
+from . import commands, diff
 from .addresses import AddressPlan
 from .model import Topology
 from .runner import Outcome, Runner, rehearse
 
 
 def claim_or_refuse(engine, topo: Topology) -> diff.State:
-    owners.ensure(engine.store.db)
     state = diff.State.read(engine.store)
     problems = diff.conflicts(topo, state)
     replaced = diff.replaced_networks(topo, state)
@@ -72,16 +71,16 @@ def _converge(engine, topo: Topology, state: diff.State, run: Runner, repair: bo
     before_sbs, before_nets = set(state.sandboxes), set(state.networks)
     replaced = set(diff.replaced_networks(topo, state))
     with store.transaction():
-        owners.claim(store.db, name, "network", topo.networks)
-        owners.claim(store.db, name, "sandbox", topo.sandboxes)
+        store.topology_claim(name, "network", topo.networks)
+        store.topology_claim(name, "sandbox", topo.sandboxes)
     run.forget()
     owned_sbs = run.state().owned(name, "sandbox")
     _removals(engine, topo, run, owned_sbs)
     _creations(engine, topo, run, owned_sbs)
     with store.transaction():
         state = run.state()
-        owners.release(store.db, name, "sandbox", state.owned(name, "sandbox") - set(topo.sandboxes))
-        owners.release(store.db, name, "network", state.owned(name, "network") - set(topo.networks))
+        store.topology_release(name, "sandbox", state.owned(name, "sandbox") - set(topo.sandboxes))
+        store.topology_release(name, "network", state.owned(name, "network") - set(topo.networks))
     if repair:
         fresh = (set(topo.sandboxes) - before_sbs) | (set(topo.networks) - before_nets) | replaced
         targets = [n for n in list(topo.sandboxes) + list(topo.networks) if n not in fresh]

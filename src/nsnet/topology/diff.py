@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from ..drivers import DRIVERS
 from ..names import bridge_name
-from . import owners
 from .model import Attachment, Link, Route, Topology
 from .publish import parse as parse_publish
 from .validate import gateway_of
@@ -30,11 +29,11 @@ class State:
         for route in store.routes():
             routes.setdefault(route["sandbox"], []).append(route)
         ports: dict = {}
-        for row in store.ports() if hasattr(store, "ports") else []:
+        for row in store.ports():
             ports.setdefault(row["sandbox"], set()).add(
                 (row["host_ip"] or "", row["host_port"], row["proto"], row["sandbox_port"]))
         return cls({n["name"]: n for n in store.networks()}, {s["name"]: s for s in store.sandboxes()},
-                   endpoints, store.links(), routes, owners.all_owners(store.db), ports)
+                   endpoints, store.links(), routes, store.topology_owners(), ports)
 
     def owned(self, topology: str, kind: str) -> set[str]:
         return {name for (k, name), t in self.owners.items() if k == kind and t == topology}

@@ -5,7 +5,7 @@ Read-only; one store read and one kernel dump per namespace."""
 from dataclasses import asdict, dataclass
 
 from ..errors import NsnetError
-from . import commands, diff, owners
+from . import commands, diff
 from .model import Topology
 
 OK, MISSING, CHANGED, DRIFTED, EXTRA, CONFLICT = "ok", "missing", "changed", "drifted", "extra", "conflict"
@@ -26,7 +26,6 @@ class Row:
 
 
 def status(engine, topo: Topology) -> list[Row]:
-    owners.ensure(engine.store.db)
     state = diff.State.read(engine.store)
     mine_sbs = state.owned(topo.name, "sandbox")
     mine_nets = state.owned(topo.name, "network")

@@ -1,21 +1,19 @@
 """`down`: remove everything a topology owns (its sandboxes, then its networks)
 and forget it. Twice is fine: the second time there is nothing to do."""
 
-from . import diff, owners
+from . import diff
 from .runner import Outcome, Runner, rehearse
 
 
 def count(engine, name: str) -> int:
     """How many objects `down` would remove (for a progress bar)."""
-    owners.ensure(engine.store.db)
-    return sum(len(names) for names in owners.owned(engine.store.db, name).values())
+    return sum(len(names) for names in engine.store.topology_owned(name).values())
 
 
 def down(engine, name: str, dry_run: bool = False, progress=None) -> Outcome:
     out = Outcome(name, dry_run)
     if not dry_run:
         engine.require_privileges()
-    owners.ensure(engine.store.db)
     run = Runner(engine, out, progress)
     if not dry_run:
         return _down(engine, name, run)
@@ -43,6 +41,6 @@ def _down(engine, name: str, run: Runner) -> Outcome:
             continue
         run.call(f"- network '{net}'", engine.network_rm, net)
     with store.transaction():
-        owners.release(store.db, name, "sandbox", sandboxes)
-        owners.release(store.db, name, "network", state.owned(name, "network") - kept)
+        store.topology_release(name, "sandbox", sandboxes)
+        store.topology_release(name, "network", state.owned(name, "network") - kept)
     return run.out

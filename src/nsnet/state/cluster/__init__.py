@@ -9,7 +9,7 @@ backends (etcd v3, SQLite).
 import os
 import re
 
-from ..errors import InvalidInput
+from ...errors import InvalidInput
 from .kv import ClusterUnavailable
 from .store import ClusterStore
 

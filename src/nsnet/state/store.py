@@ -1,17 +1,26 @@
-"""The embedded state store: one SQLite file (WAL) under the state directory.
+"""The local state of one state directory, behind one interface (`Store`):
+
+    the SQLite file state.db (WAL)   networks, sandboxes, endpoints, links,
+                                     routes, published ports, small facts (meta)
+                                     and which topology owns which object
+    store.processes                  process records (JSON files, processes.py)
 
 The store is the truth for what should exist; the kernel for what does. Every
 changing engine call runs inside `transaction()` (BEGIN IMMEDIATE), held across
 its kernel steps: concurrent nsnet processes serialise instead of racing for
-addresses or names, and a failed call leaves the store as it was.
+addresses or names, and a failed call leaves the store as it was. SQL lives
+in this module only. The SQLite file is opened on first use: reaching the
+process records costs no database.
 """
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
 
-from .errors import PermissionDenied
+from ..errors import PermissionDenied
+from .processes import ProcessRecords
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS networks (
@@ -49,7 +58,12 @@ CREATE INDEX IF NOT EXISTS endpoint_sandbox ON endpoints (sandbox);
 CREATE INDEX IF NOT EXISTS link_a ON links (a);
 CREATE INDEX IF NOT EXISTS link_b ON links (b);
 CREATE INDEX IF NOT EXISTS port_sandbox ON ports (sandbox, network);
+CREATE TABLE IF NOT EXISTS topology_objects (
+    kind TEXT NOT NULL, name TEXT NOT NULL, topology TEXT NOT NULL,
+    PRIMARY KEY (kind, name));
 """
+TOPOLOGY_KINDS = ("network", "sandbox")  # links and routes belong to their sandboxes
+TABLES = ("networks", "sandboxes", "endpoints", "links", "routes", "ports", "meta", "topology_objects")
 
 JSON_COLUMNS = ("options",)
 
@@ -67,23 +81,38 @@ def _row(row: sqlite3.Row | None) -> dict | None:
 class Store:
     def __init__(self, state_dir: str):
         self.state_dir = state_dir
-        try:
-            os.makedirs(state_dir, mode=0o755, exist_ok=True)
-        except PermissionError:
-            raise PermissionDenied(f"cannot create state directory {state_dir} (run as root?)")
-        path = os.path.join(state_dir, "state.db")
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.path = os.path.join(state_dir, "state.db")
+        self.processes = ProcessRecords(state_dir)
         self._ip_hints: dict[str, int] = {}
         self._hint_version = None
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(SCHEMA)
         self._depth = 0
 
+    @functools.cached_property
+    def db(self) -> sqlite3.Connection:
+        """The connection, opened on first use (then a plain attribute)."""
+        try:
+            os.makedirs(self.state_dir, mode=0o755, exist_ok=True)
+        except PermissionError:
+            raise PermissionDenied(f"cannot create state directory {self.state_dir} (run as root?)")
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.executescript(SCHEMA)
+        return db
+
     def close(self) -> None:
-        self.db.close()
+        if "db" in self.__dict__:
+            self.__dict__.pop("db").close()
+
+    def exists(self) -> bool:
+        """Is the database file there? (False once the state directory was removed.)"""
+        return os.path.exists(self.path)
+
+    def version(self) -> int:
+        """A number that moves whenever another connection commits (PRAGMA data_version)."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
 
     @contextlib.contextmanager
     def transaction(self):
@@ -192,7 +221,7 @@ class Store:
     # while no other connection commits (PRAGMA data_version) and nothing is
     # freed or rolled back through this one.
     def free_ip_hint(self, network) -> int | None:
-        version = self.db.execute("PRAGMA data_version").fetchone()[0]
+        version = self.version()
         if version != self._hint_version:
             self._ip_hints.clear()
             self._hint_version = version
@@ -263,7 +292,28 @@ class Store:
         else:
             self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)", (key, value))
 
+    # which topology owns which network and sandbox (topology files' `up` / `down`)
+    def topology_owners(self) -> dict[tuple[str, str], str]:
+        """{(kind, name): topology} for every claimed object."""
+        return {(k, n): t for k, n, t in self.db.execute("SELECT kind, name, topology FROM topology_objects")}
+
+    def topology_owned(self, topology: str) -> dict[str, set[str]]:
+        out = {kind: set() for kind in TOPOLOGY_KINDS}
+        for kind, name in self.db.execute("SELECT kind, name FROM topology_objects WHERE topology=?", (topology,)):
+            out.setdefault(kind, set()).add(name)
+        return out
+
+    def topology_claim(self, topology: str, kind: str, names) -> None:
+        self.db.executemany("INSERT OR IGNORE INTO topology_objects (kind, name, topology) VALUES (?,?,?)",
+                            [(kind, name, topology) for name in names])
+
+    def topology_release(self, topology: str, kind: str, names) -> None:
+        self.db.executemany("DELETE FROM topology_objects WHERE kind=? AND name=? AND topology=?",
+                            [(kind, name, topology) for name in names])
+
+    def topologies(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT DISTINCT topology FROM topology_objects ORDER BY 1")]
+
     def snapshot(self) -> dict:
         """Every row of every table: tests compare it before/after a refused call."""
-        tables = ("networks", "sandboxes", "endpoints", "links", "routes", "ports", "meta")
-        return {t: [tuple(r) for r in self.db.execute(f"SELECT * FROM {t} ORDER BY rowid")] for t in tables}
+        return {t: [tuple(r) for r in self.db.execute(f"SELECT * FROM {t} ORDER BY rowid")] for t in TABLES}

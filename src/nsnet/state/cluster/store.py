@@ -23,8 +23,8 @@ import json
 import random
 import time
 
-from .. import ipam
-from ..errors import Conflict, InvalidInput, NotFound
+from ... import ipam
+from ...errors import Conflict, InvalidInput, NotFound
 from .kv import KV, Delete, Put, absent, present, same, unchanged
 
 MAX_ATTEMPTS = 64  # optimistic retries of one allocation under contention
@@ -32,7 +32,7 @@ VNI_MIN, VNI_MAX = 1, (1 << 24) - 1
 VNI_FIRST_AUTO = 4096
 
 
-def _load(text: str | None) -> dict | None:
+def decode(text: str | None) -> dict | None:
     try:
         return json.loads(text) if text else None
     except ValueError:
@@ -61,7 +61,7 @@ def parse_state(prefix: str, items) -> dict:
     state = {"networks": {}, "endpoints": {}, "hosts": {}, "claims": {}}
     for item in items:
         parsed = parse_key(prefix, item.key)
-        value = _load(item.value)
+        value = decode(item.value)
         if parsed is None or not isinstance(value, dict):
             continue
         kind, rest = parsed
@@ -114,24 +114,24 @@ class ClusterStore:
 
     def network(self, name: str) -> dict | None:
         item = self.kv.get(self.key("networks", name))
-        return _load(item.value) if item else None
+        return decode(item.value) if item else None
 
     def networks(self) -> list[dict]:
         items, _ = self.kv.range(self.key("networks", ""))
-        return sorted((v for v in (_load(i.value) for i in items) if v), key=lambda n: n["name"])
+        return sorted((v for v in (decode(i.value) for i in items) if v), key=lambda n: n["name"])
 
     def endpoints(self, network: str | None = None) -> list[dict]:
         where = self.key("endpoints", network, "") if network else self.key("endpoints", "")
         items, _ = self.kv.range(where)
-        return [v for v in (_load(i.value) for i in items) if v]
+        return [v for v in (decode(i.value) for i in items) if v]
 
     def claims(self, network: str) -> dict[str, dict]:
         items, _ = self.kv.range(self.key("ipam", network, ""))
-        return {i.key.rsplit("/", 1)[1]: (_load(i.value) or {}) for i in items}
+        return {i.key.rsplit("/", 1)[1]: (decode(i.value) or {}) for i in items}
 
     def hosts(self) -> dict[str, dict]:
         items, _ = self.kv.range(self.key("hosts", ""))
-        return {v["name"]: v for v in (_load(i.value) for i in items) if v}
+        return {v["name"]: v for v in (decode(i.value) for i in items) if v}
 
     # -- networks -----------------------------------------------------------
     def check_new_network(self, name: str, subnet, vni: int | None) -> None:
@@ -174,7 +174,7 @@ class ClusterStore:
             item = self.kv.get(self.key("networks", name))
             if item is None:
                 return False
-            record = _load(item.value) or {}
+            record = decode(item.value) or {}
             epoch = self.kv.get(self.key("epoch", name))
             others = sorted(set(self.claims(name)) - set(release))
             if others:
@@ -206,7 +206,7 @@ class ClusterStore:
             item = self.kv.get(self.key("networks", network))
             if item is None:
                 raise NotFound(f"network '{network}' not found in the cluster store ({self.url})")
-            record = _load(item.value)
+            record = decode(item.value)
             claims = self.claims(network)
             if ip is not None:
                 if ip in claims:

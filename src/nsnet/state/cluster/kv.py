@@ -10,7 +10,7 @@ every change after a revision.
 
 from dataclasses import dataclass
 
-from ..errors import Conflict, NsnetError
+from ...errors import NsnetError
 
 
 class ClusterUnavailable(NsnetError):
@@ -130,8 +130,3 @@ class KV:
 
     def close(self) -> None:
         pass
-
-
-def txn_or_conflict(kv: KV, compares, ops, message: str) -> None:
-    if not kv.txn(compares, ops):
-        raise Conflict(message)
