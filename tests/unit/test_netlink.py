@@ -2,6 +2,7 @@
 request shape nsnet sends encodes to the bytes pyroute2 makes of the same
 request, and every dump decoder reads what pyroute2 encodes as a reply."""
 
+import errno
 import socket
 import struct
 import subprocess
@@ -14,7 +15,7 @@ from pyroute2.netlink.rtnl.ndmsg import ndmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 from nsnet.kernel.netlink import consts, dumps, messages
-from nsnet.kernel.netlink.nlsocket import RequestError, error_of, message
+from nsnet.kernel.netlink.nlsocket import NetlinkSocket, RequestError, error_of, message
 
 REQUEST = consts.NLM_F_REQUEST | consts.NLM_F_ACK
 
@@ -272,6 +273,17 @@ def test_extended_ack_text_is_read():
     assert str(err) == "File exists (ipv4: Address already assigned)"
     ack = struct.pack("=IHHII", 36, consts.NLMSG_ERROR, 0x100, 7, 0) + struct.pack("=i", 0) + echoed
     assert error_of(ack, 0) is None
+
+
+def test_a_kernel_that_does_not_answer_is_an_error_not_a_hang():
+    sock = NetlinkSocket(consts.NETLINK_ROUTE)  # unprivileged: nothing is sent
+    try:
+        sock.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("@ll", 0, 20000))
+        with pytest.raises(RequestError) as waited:
+            sock._acked(sock.seq + 1)  # an ack nobody will send
+        assert waited.value.code == errno.ETIMEDOUT
+    finally:
+        sock.close()
 
 
 def test_constants_match_pyroute2():

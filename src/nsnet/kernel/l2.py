@@ -12,9 +12,8 @@ entries its probes created."""
 
 import socket
 
-from . import garp
 from .failure import fail as _fail
-from .netlink import dumps, messages
+from .netlink import messages
 from .netlink.consts import AF_BRIDGE, NTF_SELF, NUD_NOARP, NUD_PERMANENT
 
 VXLAN_PORT = 4789
@@ -46,7 +45,7 @@ class L2Ops:
         index = self._fresh_index(ns, ifname)
         if index is None:
             return {}
-        entries = self._read(ns, f"the fdb of {ifname}", messages.neigh_dump(AF_BRIDGE), dumps.neighbours)
+        entries = self._read(ns, f"the fdb of {ifname}", messages.neigh_dump(AF_BRIDGE), "neighbours")
         return {e["mac"]: e["ip"] for e in entries
                 if e["ifindex"] == index and e["flags"] & NTF_SELF and e["mac"] and e["ip"] and e["mac"] != _NO_MAC}
 
@@ -72,7 +71,7 @@ class L2Ops:
 
     def neighbours(self, ns, family=socket.AF_INET) -> list[dict]:
         """ifindex, ip, mac, state, flags of every entry of the neighbour table in `ns`."""
-        return self._read(ns, "neighbours", messages.neigh_dump(family), dumps.neighbours)
+        return self._read(ns, "neighbours", messages.neigh_dump(family), "neighbours")
 
     def neigh_del(self, ns, ifindex, ip) -> bool:
         """Delete one neighbour entry by interface index (the checker's own ARP entries)."""
@@ -97,6 +96,8 @@ class L2Ops:
 
     def arp_announce(self, ns, ifname, ip, mac) -> None:
         """A gratuitous ARP reply `ip is-at mac` broadcast out of `ifname` (garp.py)."""
+        from . import garp
+
         try:
             sock = self.socket_in(ns, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(garp.ETH_P_ARP))
             try:

@@ -16,7 +16,7 @@ from . import nsfs
 from .failure import fail as _fail
 from .hostops import HostOps
 from .l2 import L2Ops
-from .netlink import dumps, messages
+from .netlink import messages
 from .netlink.consts import NETLINK_ROUTE
 from .netlink.nlsocket import NetlinkSocket, RequestError
 
@@ -127,9 +127,13 @@ class Kernel(HostOps, L2Ops):
             raise _fail(what, exc)
         return True
 
-    def _read(self, ns: str | None, what: str, request: tuple, decode, *args) -> list:
+    def _read(self, ns: str | None, what: str, request: tuple, decoder: str, *args) -> list:
+        """A dump, decoded by the function `decoder` of netlink/dumps.py (imported
+        here: commands that only change things never read a dump)."""
+        from .netlink import dumps
+
         try:
-            return decode(self._rtnl(ns).dump(*request), *args)
+            return getattr(dumps, decoder)(self._rtnl(ns).dump(*request), *args)
         except RequestError as exc:
             raise _fail(f"listing {what}", exc)
 
@@ -236,23 +240,23 @@ class Kernel(HostOps, L2Ops):
     # -- reads (inspect, explain, drift) ----------------------------------------------
     def links(self, ns: str | None) -> list[dict]:
         """index, ifname, kind, master (index), up, mtu, mac, peer_index (veths)."""
-        return self._read(ns, "links", messages.link_dump(), dumps.links)
+        return self._read(ns, "links", messages.link_dump(), "links")
 
     def _names(self, ns: str | None) -> dict[int, str]:
         return {link["index"]: link["ifname"] for link in self.links(ns)}
 
     def addrs(self, ns: str | None, family: int = socket.AF_UNSPEC) -> list[dict]:
         """ifname, cidr, family of every address (of one family if given)."""
-        return self._read(ns, "addresses", messages.addr_dump(family), dumps.addrs, self._names(ns))
+        return self._read(ns, "addresses", messages.addr_dump(family), "addrs", self._names(ns))
 
     def routes(self, ns: str | None, family: int = socket.AF_INET) -> list[dict]:
         """dest, via, dev, proto of the main table's unicast routes."""
-        return self._read(ns, "routes", messages.route_dump(family), dumps.routes, self._names(ns))
+        return self._read(ns, "routes", messages.route_dump(family), "routes", self._names(ns))
 
     def snapshot(self, ns: str | None) -> dict:
         """links, IPv4 addrs and IPv4 routes of `ns` in three dumps (drift checks)."""
         link_list = self.links(ns)
         names = {link["index"]: link["ifname"] for link in link_list}
         return {"links": link_list,
-                "addrs": self._read(ns, "addresses", messages.addr_dump(socket.AF_INET), dumps.addrs, names),
-                "routes": self._read(ns, "routes", messages.route_dump(socket.AF_INET), dumps.routes, names)}
+                "addrs": self._read(ns, "addresses", messages.addr_dump(socket.AF_INET), "addrs", names),
+                "routes": self._read(ns, "routes", messages.route_dump(socket.AF_INET), "routes", names)}
