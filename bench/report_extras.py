@@ -123,7 +123,7 @@ RUN = [("cli", "`nsnet run -d` (create + attach + publish) → accepting"),
        ("exist", "`nsnet run -d --sandbox` (existing sandbox) → accepting"),
        ("api_exist", "`Engine.run(sandbox=…)` → accepting"), ("server", "the server alone"),
        ("python_bare", "`python -c pass`"), ("ps_cli", "`nsnet ps` (as installed)"),
-       ("ps_json", "`nsnet --json ps` (imports json)"), ("ps_click", "`nsnet ps` through click")]
+       ("ps_json", "`nsnet --json ps` (imports json)")]
 
 
 def run(ex: dict) -> list[str]:

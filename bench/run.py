@@ -194,8 +194,6 @@ def main() -> int:
             "python_bare": [sys.executable, "-c", "pass"],
             "ps_cli": [NSNET, "ps"],
             "ps_json": [NSNET, "--json", "ps"],
-            "ps_click": [sys.executable, "-c", "import sys; sys.argv[0] = 'nsnet'; "
-                         "from nsnet.cli.main import run; run()", "ps"],
         }
         for key, xs in startups(variants, bench.env, args.n).items():
             res[key] = ms(xs)
@@ -212,7 +210,6 @@ def main() -> int:
         ("python_bare", "python -c pass"),
         ("ps_cli", "nsnet ps (console script, as installed)"),
         ("ps_json", "nsnet --json ps (imports json)"),
-        ("ps_click", "nsnet ps through click"),
     ]
     for key, label in rows:
         r = res[key]

@@ -1,4 +1,4 @@
-"""The console entry point's `ps` fast path (no root needed)."""
+"""`nsnet ps` stays at Python's own start-up (no root needed)."""
 
 import json
 import os
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from nsnet.cli.fast import parse_ps
+from nsnet.cli.parse import parse
 from nsnet.run import procfs, pslist
 from nsnet.state.processes import ProcessRecords
 
@@ -25,24 +25,18 @@ def no_env_state_dir(monkeypatch):
     (["--state-dir", "/x", "ps"], {"state_dir": "/x", "json": False}),
     (["--state-dir=/y", "--host-netns", "h", "ps"], {"state_dir": "/y", "json": False}),
     (["--host-netns=h", "--json", "ps"], {"state_dir": None, "json": True}),
+    (["ps", "--state-dir", "/x"], {"state_dir": "/x", "json": False}),
 ])
-def test_plain_ps_calls_take_the_fast_path(argv, opts):
-    assert parse_ps(argv) == opts
-
-
-@pytest.mark.parametrize("argv", [
-    [], ["sandbox", "ls"], ["ps", "-h"], ["ps", "--help"], ["ps", "extra"], ["--state-dir"],
-    ["--state-dir", "ps"], ["ps", "--state-dir", "/x"], ["--version"], ["ps", "ps"], ["--state-dir=", "ps"],
-    ["logs", "ps"],
-])
-def test_everything_else_goes_to_click(argv):
-    assert parse_ps(argv) is None
+def test_ps_calls(argv, opts):
+    call = parse(argv)
+    assert call.command.handler == "run:ps" and not call.help
+    assert {"state_dir": call.globals["state_dir"], "json": call.globals["as_json"]} == opts
 
 
 def test_env_state_dir(monkeypatch):
     monkeypatch.setenv("NSNET_STATE_DIR", "/from/env")
-    assert parse_ps(["ps"])["state_dir"] == "/from/env"
-    assert parse_ps(["--state-dir", "/flag", "ps"])["state_dir"] == "/flag"
+    assert parse(["ps"]).globals["state_dir"] == "/from/env"
+    assert parse(["--state-dir", "/flag", "ps"]).globals["state_dir"] == "/flag"
 
 
 def test_fast_ps_output_matches_the_rows(tmp_path):
@@ -51,7 +45,7 @@ def test_fast_ps_output_matches_the_rows(tmp_path):
     ProcessRecords(sd).reserve("web", {"state": "running", "pid": me, "starttime": procfs.starttime(me),
                                        "pgid": me, "sandbox": "web", "argv": ["python3", "-m", "http.server"],
                                        "started_at": time.time()}, procfs.is_running)
-    code = "import sys; from nsnet.cli.fast import run; sys.argv = ['nsnet', *sys.argv[1:]]; run()"
+    code = "import sys; from nsnet.cli.main import run; sys.argv = ['nsnet', *sys.argv[1:]]; run()"
     out = subprocess.run([sys.executable, "-c", code, "--state-dir", sd, "--json", "ps"],
                          capture_output=True, text=True, timeout=30, check=True).stdout
     rows = json.loads(out)
@@ -64,10 +58,10 @@ def test_fast_ps_output_matches_the_rows(tmp_path):
 
 def test_fast_ps_imports_neither_re_nor_json(tmp_path):
     """What keeps `nsnet ps` at Python's own start-up time (issue #7)."""
-    code = ("import sys; from nsnet.cli import fast; sys.argv = ['nsnet', '--state-dir', sys.argv[1], 'ps']\n"
-            "fast._leave = lambda code, on_broken_pipe: None  # instead of os._exit\n"
-            "fast.run()\n"
-            "print(sorted(m for m in ('re', 'json', 'click', 'sqlite3', 'nsnet.engine') if m in sys.modules))")
+    code = ("import sys; from nsnet.cli import main\n"
+            "main.main(['--state-dir', sys.argv[1], 'ps'])\n"
+            "print(sorted(m for m in ('re', 'json', 'click', 'rich', 'argparse', 'dataclasses', 'sqlite3',\n"
+            "                          'pyroute2', 'nsnet.engine') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-I", "-c", code, str(tmp_path)], capture_output=True, text=True,
                          timeout=30, check=True).stdout
     assert out.splitlines()[-1] == "[]"
@@ -78,7 +72,7 @@ def test_installed_launcher_is_the_light_one():
     launcher = os.path.join(os.path.dirname(sys.executable), "nsnet")
     with open(launcher) as f:
         text = f.read()
-    assert "import re" not in text and "from nsnet.cli.fast import run" in text
+    assert "import re" not in text and "from nsnet.cli.main import run" in text
 
 
 def test_fast_paths_exit_with_their_code_and_flushed_output(tmp_path):

@@ -1,23 +1,11 @@
-"""Rendering: rich tables for people, JSON for machines.
+"""Rendering: plain tables for people, JSON for machines.
 
-rich is imported on first use (`output.console`): a command that prints one
-plain line, or JSON, does not pay ~50 ms for it."""
+Plain text only, written as is: names, MACs, commands and kernel messages
+print verbatim (a terminal library that reads markup or emoji codes in them,
+as rich did with `:cd:` in a MAC, cannot alter them), and no library costs
+start-up time."""
 
-import json
 import sys
-
-_consoles: dict = {}
-
-
-def __getattr__(name):
-    if name in ("console", "err_console"):
-        if name not in _consoles:
-            from rich.console import Console
-
-            # soft_wrap: never break a line (commands printed here must stay runnable)
-            _consoles[name] = Console(stderr=name == "err_console", soft_wrap=True)
-        return _consoles[name]
-    raise AttributeError(name)
 
 
 def error(message: str) -> None:
@@ -30,44 +18,70 @@ def warning(message: str) -> None:
 
 
 def emit_json(data) -> None:
+    import json  # imports re: only when asked for
+
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def table(rows: list[dict], columns: list[tuple[str, str]], title: str | None = None) -> None:
-    """columns: [(key, header)]; lists are joined with ', '."""
-    from rich.table import Table
-
-    t = Table(title=title, title_justify="left", title_style="bold", header_style="bold", box=None,
-              pad_edge=False)
-    for _, header in columns:
-        t.add_column(header)
-    for row in rows:
-        cells = []
-        for key, _ in columns:
-            value = row.get(key)
-            if isinstance(value, (list, tuple)):
-                value = ", ".join(str(v) for v in value)
-            cells.append("" if value is None else str(value))
-        t.add_row(*cells)
-    __getattr__("console").print(t)
-
-
-def commands(lines: list[str], header: str | None = None) -> None:
-    if header:
-        __getattr__("console").print(f"[dim]# {header}[/dim]")
-    for line in lines:
-        sys.stdout.write(line + "\n")
-
-
 def line(text: str) -> None:
-    """One plain line on stdout (no markup, no wrapping, no rich import)."""
     sys.stdout.write(text + "\n")
 
 
+def cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def table(rows: list[dict], columns: list[tuple[str, str]], title: str | None = None) -> None:
+    """columns: [(key, HEADER)]; columns two spaces apart, no trailing blanks."""
+    grid = [[header for _, header in columns]] + [[cell(row.get(key)) for key, _ in columns] for row in rows]
+    sys.stdout.write(render(grid, title))
+
+
+def render(grid: list[list[str]], title: str | None = None, centred: frozenset = frozenset()) -> str:
+    """Rows of cells as aligned text; the columns whose index is in `centred`
+    are centred (the reachability matrix)."""
+    widths = [max(len(r[i]) for r in grid) for i in range(len(grid[0]))]
+    out = [title] if title else []
+    for r in grid:
+        cells = [c.center(w) if i in centred else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        out.append("  ".join(cells).rstrip())
+    return "\n".join(out) + "\n"
+
+
+def names(rows: list[dict], key: str = "name") -> None:
+    """`ls -q`: one name per line."""
+    sys.stdout.write("".join(f"{row[key]}\n" for row in rows))
+
+
+def commands(lines: list[str], header: str | None = None) -> None:
+    """Commands, one per line and never wrapped: they are meant to be copied."""
+    sys.stdout.write("".join(f"{text}\n" for text in ([f"# {header}"] if header else []) + list(lines)))
+
+
 def kv(data: dict, title: str) -> None:
-    console = __getattr__("console")
-    console.print(f"[bold]{title}[/bold]")
+    out = [title]
     for key, value in data.items():
-        if isinstance(value, (list, dict)):
-            continue
-        console.print(f"  {key:<12} {'' if value is None else value}", highlight=False)
+        if not isinstance(value, (list, dict)):
+            out.append(f"  {key:<12} {'' if value is None else value}".rstrip())
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def result(result, summary: str, as_json: bool) -> None:
+    """Dry runs print their commands; real runs print a summary (or JSON) and
+    their warnings."""
+    if isinstance(result, dict) and result.get("dry_run"):
+        if as_json:
+            emit_json(result)
+        else:
+            commands(result["commands"], "dry run: nothing was changed")
+        return
+    if as_json:
+        emit_json(result)
+        return
+    line(summary)
+    for problem in (result or {}).get("errors", []) if isinstance(result, dict) else []:
+        warning(problem)

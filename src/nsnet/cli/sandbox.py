@@ -1,50 +1,30 @@
-"""`nsnet sandbox ...` and `nsnet exec`."""
-
-import click
+"""`nsnet sandbox ...`, `exec`, `publish`, `unpublish` and `port`."""
 
 from ..errors import InvalidInput
-from ..kernel import process
 from . import output
-from .common import show_result
-from .context import dry_run_option, pass_ctx, publish_option
 from .values import parse_network_arg
 
-
-@click.group()
-def sandbox():
-    """Sandboxes: named network namespaces."""
+PORT_COLUMNS = [("host_ip", "HOST IP"), ("host_port", "HOST PORT"), ("proto", "PROTO"),
+                ("sandbox_ip", "SANDBOX IP"), ("sandbox_port", "PORT"), ("network", "NETWORK")]
 
 
-@sandbox.command("create")
-@click.argument("name")
-@click.option("--network", "networks", multiple=True, metavar="NET[:IP]",
-              help="Attach to this network (repeatable); optionally with a static IP.")
-@publish_option
-@dry_run_option
-@pass_ctx
 def create(ctx, name, networks, publish, dry_run):
-    """Create sandbox NAME (a network namespace with lo up)."""
     nets = [parse_network_arg(n) for n in networks]
     result = ctx.engine.sandbox_create(name, networks=nets, publish=list(publish), dry_run=dry_run)
     addrs = ", ".join(f"{e['network']}={e['ip']}" for e in result.get("endpoints", []) if e.get("ip"))
-    show_result(ctx, result, f"created sandbox {name}" + (f" ({addrs})" if addrs else ""))
+    output.result(result, f"created sandbox {name}" + (f" ({addrs})" if addrs else ""), ctx.as_json)
 
 
-@sandbox.command("ls")
-@pass_ctx
-def ls(ctx):
-    """List sandboxes."""
+def ls(ctx, quiet):
     rows = ctx.engine.sandbox_ls()
     if ctx.as_json:
         return output.emit_json(rows)
+    if quiet:
+        return output.names(rows)
     output.table(rows, [("name", "NAME"), ("netns", "NETNS"), ("mode", "MODE"), ("networks", "NETWORKS")])
 
 
-@sandbox.command("inspect")
-@click.argument("name")
-@pass_ctx
 def inspect(ctx, name):
-    """Show a sandbox: endpoints, links, routes, and what the kernel has."""
     data = ctx.engine.sandbox_inspect(name)
     if ctx.as_json:
         return output.emit_json(data)
@@ -62,15 +42,12 @@ def inspect(ctx, name):
         output.table(kernel["routes"], [("dest", "DEST"), ("via", "VIA"), ("dev", "DEV")], "routes (kernel)")
 
 
-PORT_COLUMNS = [("host_ip", "HOST IP"), ("host_port", "HOST PORT"), ("proto", "PROTO"),
-                ("sandbox_ip", "SANDBOX IP"), ("sandbox_port", "PORT"), ("network", "NETWORK")]
+def rm(ctx, names, dry_run):
+    for name in names:
+        output.result(ctx.engine.sandbox_rm(name, dry_run=dry_run), f"removed sandbox {name}", ctx.as_json)
 
 
-@click.command("port")
-@click.argument("name", required=False)
-@pass_ctx
 def port(ctx, name):
-    """List published ports (of one sandbox, or all)."""
     rows = ctx.engine.port_ls(name)
     if ctx.as_json:
         return output.emit_json(rows)
@@ -79,45 +56,21 @@ def port(ctx, name):
     output.table(rows, [("sandbox", "SANDBOX")] + PORT_COLUMNS)
 
 
-@click.command("publish")
-@click.argument("name")
-@click.argument("specs", nargs=-1, required=True, metavar="[HOST_IP:]HOST_PORT:PORT[/PROTO]...")
-@click.option("--network", help="Publish the sandbox's address on this network (default: its first).")
-@dry_run_option
-@pass_ctx
 def publish(ctx, name, specs, network, dry_run):
-    """Publish ports of an attached sandbox."""
     result = ctx.engine.port_publish(name, list(specs), network=network, dry_run=dry_run)
-    show_result(ctx, result if isinstance(result, dict) else {"ports": result}, f"published {', '.join(specs)}")
+    output.result(result if isinstance(result, dict) else {"ports": result}, f"published {', '.join(specs)}",
+                  ctx.as_json)
 
 
-@click.command("unpublish")
-@click.argument("name")
-@click.argument("specs", nargs=-1, required=True, metavar="[HOST_IP:]HOST_PORT:PORT[/PROTO]...")
-@dry_run_option
-@pass_ctx
 def unpublish(ctx, name, specs, dry_run):
-    """Withdraw published ports (named as they were published)."""
     result = ctx.engine.port_unpublish(name, list(specs), dry_run=dry_run)
-    show_result(ctx, result if isinstance(result, dict) else {"ports": result}, f"unpublished {', '.join(specs)}")
+    output.result(result if isinstance(result, dict) else {"ports": result}, f"unpublished {', '.join(specs)}",
+                  ctx.as_json)
 
 
-@sandbox.command("rm")
-@click.argument("names", nargs=-1, required=True)
-@dry_run_option
-@pass_ctx
-def rm(ctx, names, dry_run):
-    """Remove sandboxes (detaching them and freeing their addresses first)."""
-    for name in names:
-        show_result(ctx, ctx.engine.sandbox_rm(name, dry_run=dry_run), f"removed sandbox {name}")
-
-
-@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.argument("name")
-@click.argument("argv", nargs=-1, required=True, type=click.UNPROCESSED)
-@pass_ctx
 def exec_(ctx, name, argv):
-    """Run CMD inside sandbox NAME:  nsnet exec NAME -- CMD [ARGS...]"""
+    from ..kernel import process
+
     argv = list(argv[1:] if argv and argv[0] == "--" else argv)
     if not argv:
         raise InvalidInput("nothing to run: nsnet exec NAME -- CMD [ARGS...]")

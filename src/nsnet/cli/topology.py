@@ -1,18 +1,14 @@
 """`nsnet up / down / status / graph / check`: topology files."""
 
 import contextlib
+import os
 import sys
 
-import click
-
-from ..errors import NsnetError
+from ..errors import InvalidInput, NsnetError
 from . import output
-from .context import pass_ctx
 
 SHOW_CHANGES = 40  # more than this: a count per kind instead of every line
-PROGRESS_FROM = 20  # this many planned calls or more: a progress bar (on a terminal)
-
-file_argument = click.argument("file", type=click.Path(dir_okay=False))
+PROGRESS_FROM = 20  # this many planned calls or more: a progress line (on a terminal)
 
 
 class Unfinished(NsnetError):
@@ -21,28 +17,41 @@ class Unfinished(NsnetError):
 
 @contextlib.contextmanager
 def _progress(total: int, what: str):
-    """A transient rich progress bar on stderr, or a no-op callback."""
-    if total < PROGRESS_FROM or not output.err_console.is_terminal:
+    """A transient progress line on stderr (a terminal only), or no callback."""
+    if total < PROGRESS_FROM or not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    done = 0
 
-    with Progress(TextColumn(f"{what} [progress.description]{{task.description}}"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=output.err_console,
-                  transient=True) as bar:
-        task = bar.add_task("", total=total)
-        yield lambda label: bar.update(task, advance=1, description=label[:40])
+    def advance(label: str) -> None:
+        nonlocal done
+        done += 1
+        sys.stderr.write(f"\r\x1b[K{what} {done}/{total} {label[:40]}")
+        sys.stderr.flush()
+
+    try:
+        yield advance
+    finally:
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()
+
+
+def _file(path: str) -> str:
+    """Topology files are files: say so in one line (the loader's own errors say the rest)."""
+    if os.path.isdir(path):
+        raise InvalidInput(f"'{path}' is a directory, not a topology file")
+    return path
 
 
 def _show(ctx, out, verb: str) -> None:
     if ctx.as_json:
         output.emit_json(out.to_dict())
     elif out.dry_run:
-        _lines([f"# dry run of `{verb}`: nothing was changed"] + out.commands)
-        output.console.print(f"{len(out.changes)} changes planned", highlight=False)
+        output.commands(out.commands, f"dry run of `{verb}`: nothing was changed")
+        output.line(f"{len(out.changes)} changes planned")
     else:
         _changes(out.changes)
-        output.console.print(f"{len(out.changes)} changes", highlight=False)
+        output.line(f"{len(out.changes)} changes")
     for warning in out.warnings:
         output.warning(warning)
     for error in out.errors:
@@ -51,63 +60,40 @@ def _show(ctx, out, verb: str) -> None:
         raise Unfinished(f"`{verb}` of topology '{out.topology}' finished with {len(out.errors)} error(s)")
 
 
-def _lines(lines: list[str]) -> None:
-    """Commands, one per line and never wrapped: they are meant to be copied."""
-    sys.stdout.write("".join(f"{line}\n" for line in lines))
-    sys.stdout.flush()
-
-
 def _changes(lines: list[str]) -> None:
     if len(lines) <= SHOW_CHANGES:
-        for line in lines:
-            output.console.print(line, highlight=False, markup=False)
+        output.commands(lines)
         return
     counts: dict[str, int] = {}
     for line in lines:
         key = " ".join(line.split()[:2])
         counts[key] = counts.get(key, 0) + 1
-    for key, n in counts.items():
-        output.console.print(f"{key} x{n}", highlight=False, markup=False)
+    output.commands([f"{key} x{n}" for key, n in counts.items()])
 
 
-@click.command()
-@file_argument
-@click.option("--dry-run", is_flag=True, help="Print the plan as ip commands; change nothing.")
-@pass_ctx
 def up(ctx, file, dry_run):
-    """Make the kernel match topology FILE: create what is missing, repair what
-    drifted, remove what the file no longer lists. Twice in a row: 0 changes."""
     from ..topology import converge, load
 
-    topo = load(file)
+    topo = load(_file(file))
     with _progress(len(topo.sandboxes) + len(topo.networks), f"up {topo.name}") as progress:
         out = converge.up(ctx.engine, topo, dry_run=dry_run, progress=progress)
     _show(ctx, out, "up")
 
 
-@click.command()
-@file_argument
-@click.option("--dry-run", is_flag=True, help="Print what would be removed; change nothing.")
-@pass_ctx
 def down(ctx, file, dry_run):
-    """Remove everything topology FILE owns. Twice is fine."""
     from ..topology import name_of, teardown
 
-    name = name_of(file)
+    name = name_of(_file(file))
     with _progress(teardown.count(ctx.engine, name), f"down {name}") as progress:
         out = teardown.down(ctx.engine, name, dry_run=dry_run, progress=progress)
     _show(ctx, out, "down")
 
 
-@click.command()
-@file_argument
-@pass_ctx
 def status(ctx, file):
-    """Compare topology FILE with the store and the kernel; exit 1 unless all is ok."""
     from ..topology import load
     from ..topology import status as st
 
-    topo = load(file)
+    topo = load(_file(file))
     rows = st.status(ctx.engine, topo)
     if ctx.as_json:
         output.emit_json({"topology": topo.name, "ok": st.summary(rows) is None, "objects": st.to_dicts(rows)})
@@ -119,17 +105,11 @@ def status(ctx, file):
         raise st.Differs(f"topology '{topo.name}' does not match the file: {problem}")
 
 
-@click.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", "out", required=True, metavar="OUT",
-              help="The picture: .svg, .png, .pdf or .dot (graphviz source).")
-@pass_ctx
 def graph(ctx, file, out):
-    """Draw topology FILE (or everything nsnet manages) with graphviz."""
     from ..topology import graph as gr
     from ..topology import load
 
-    topo = load(file) if file else None
+    topo = load(_file(file)) if file else None
     existing = {s["name"] for s in ctx.engine.sandbox_rows()}
     if topo is not None and not set(topo.sandboxes) <= existing:
         pic = gr.from_topology(topo, gr.host_label(ctx.engine))
@@ -138,31 +118,20 @@ def graph(ctx, file, out):
     gr.write(pic, out)
     if ctx.as_json:
         return output.emit_json({"written": out, "sandboxes": len(pic.sandboxes), "networks": len(pic.networks)})
-    output.console.print(f"wrote {out} ({len(pic.sandboxes)} sandboxes, {len(pic.networks)} networks)",
-                         highlight=False)
+    output.line(f"wrote {out} ({len(pic.sandboxes)} sandboxes, {len(pic.networks)} networks)")
 
 
-@click.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
-@click.option("--outside", metavar="NETNS", help="A namespace wired to the host that plays the outside "
-              "world: probed from every sandbox (NAT) and used for published ports.")
-@click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(0.1, 30),
-              help="Seconds to wait for answers (all probes run at once).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@pass_ctx
-def check(ctx, file, outside, timeout, as_json):
-    """Probe every pair of sandboxes (ICMP; TCP where FILE expects ports) and print
-    the matrix; exit 1 if an expectation of FILE is not met."""
+def check(ctx, file, outside, timeout):
     from ..topology import check as ck
     from ..topology import load
     from ..topology.model import Outside
     from .matrix import show_report
 
     ctx.engine.require_privileges()
-    topo = load(file) if file else None
+    topo = load(_file(file)) if file else None
     spec = Outside(outside) if outside else None
     report = ck.check(ctx.engine, topo, spec, timeout)
-    if as_json or ctx.as_json:
+    if ctx.as_json:
         output.emit_json(report.to_dict())
     else:
         show_report(report)

@@ -26,12 +26,15 @@ class Processes:
     def run(self, argv, name: str | None = None, sandbox: str | None = None, networks=None,
             publish=None, env=None, workdir: str | None = None, detach: bool = False, rm: bool = False,
             isolate_pid: bool = False, init: bool = True,
-            log_max_size=logfiles.DEFAULT_MAX_SIZE, log_max_files: int = logfiles.DEFAULT_MAX_FILES) -> dict:
+            log_max_size=logfiles.DEFAULT_MAX_SIZE, log_max_files: int = logfiles.DEFAULT_MAX_FILES,
+            tty: bool = False, interactive: bool = False) -> dict:
         """Start argv in a sandbox: an existing one (`sandbox`) or a new one named
         after the process, attached to `networks` ([(net, ip or None)]) with
         `publish` ports (['8080:80', ...]) on the first network.
         Detached: returns once the command runs. Foreground: returns after it
-        exited, with its "exit_code". Validates everything before changing anything."""
+        exited, with its "exit_code". `tty`: the foreground command gets a
+        pseudo-terminal of its own (fed from stdin if `interactive`), as with
+        `docker run -it`. Validates everything before changing anything."""
         from ..run import spec
         argv = spec.check_argv(argv)
         extra_env = spec.parse_env(env)
@@ -41,6 +44,8 @@ class Processes:
         networks = [(n, None) if isinstance(n, str) else (n[0], n[1]) for n in networks or []]
         publish = list(publish or [])
         parse_all(publish)
+        if tty and detach:
+            raise InvalidInput("-t gives a foreground command a terminal of its own; it cannot be used with --detach")
         if publish and not networks and sandbox is None:
             raise InvalidInput("publishing ports needs a network (--network)")
         if sandbox is not None:
@@ -66,40 +71,51 @@ class Processes:
         record["env_spec"], record["workdir"] = [str(e) for e in env or []], workdir  # for topology `up`
         if not self.store.processes.reserve(name, record, is_running):
             raise Conflict(f"a process named '{name}' is already running (stop it or choose another --name)")
-        return self._start(record, networks, publish, full_env, workdir, max_size, max_files)
+        return self._start(record, networks, publish, full_env, workdir, max_size, max_files, (tty, interactive))
 
-    def _start(self, record, networks, publish, env, workdir, max_size, max_files) -> dict:
+    def _start(self, record, networks, publish, env, workdir, max_size, max_files, terminal=(False, False)) -> dict:
         from ..run import foreground, spawn
         from ..run.launch import Launch
 
         name, sb_name, created = record["name"], record["sandbox"], record["created_sandbox"]
         made = False
+        master = pty = None
         try:
             if created:
                 self.sandbox_create(sb_name, networks=networks, publish=publish)
                 made = True
+            if terminal[0]:
+                from ..run.terminal import open_pty
+
+                master, pty = open_pty()
             launch = Launch(record["argv"], env, workdir, self.exec_netns(sb_name), record["isolate_pid"],
-                            record["init"], None if record["detached"] else foreground.terminal())
+                            record["init"], None if record["detached"] or pty else foreground.terminal(), pty)
             if record["detached"]:
                 started = spawn.start_detached(launch, self._supervisor_cfg(record, max_size, max_files))
                 return {"name": name, "sandbox": sb_name, "pid": started["pid"], "detached": True,
                         "created_sandbox": created}
             pid, leader = spawn.start_foreground(launch)
         except BaseException:
+            if master is not None:
+                os.close(master)
             self.store.processes.discard(name)
             if made:
                 self._remove_quietly(sb_name)
             raise
-        return self._wait_foreground(record, pid, leader, launch.tty)
+        finally:
+            if pty is not None:
+                os.close(pty)  # the command's end; nsnet keeps the master
+        return self._wait_foreground(record, pid, leader, launch.tty, master, terminal[1])
 
-    def _wait_foreground(self, record, pid: int, leader: int, tty) -> dict:
-        from ..run import foreground
+    def _wait_foreground(self, record, pid: int, leader: int, tty, master=None, interactive=False) -> dict:
+        from ..run import foreground, terminal
 
         name, records = record["name"], self.store.processes
         me = os.getpid()
         records.update(name, state="running", pid=leader, pgid=leader, starttime=self._starttime(leader),
                      supervisor_pid=me, supervisor_starttime=self._starttime(me), started_at=time.time())
-        code = foreground.wait(pid, leader, tty)
+        code = terminal.relay(master, pid, leader, interactive) if master is not None else \
+            foreground.wait(pid, leader, tty)
         records.update(name, state="exited", exit_code=code, signal=code - 128 if code > 128 else None,
                      finished_at=time.time())
         errors = []

@@ -36,7 +36,9 @@ def _give_terminal(tty: int, pgid: int) -> None:
         signal.signal(signal.SIGTTOU, old)
 
 
-def _forward(leader: int):
+def forward(leader: int):
+    """A signal handler that passes the signal on to the command's group."""
+
     def handler(sig, _frame):
         try:
             os.killpg(leader, sig)
@@ -51,7 +53,7 @@ def wait(pid: int, leader: int, tty: int | None) -> int:
     import threading  # not at the top: a detached start never waits here
 
     main = threading.current_thread() is threading.main_thread()
-    saved = {sig: signal.signal(sig, _forward(leader)) for sig in FORWARD} if main else {}
+    saved = {sig: signal.signal(sig, forward(leader)) for sig in FORWARD} if main else {}
     job_control = tty is not None and pid == leader and main
     try:
         while True:

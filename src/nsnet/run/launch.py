@@ -34,7 +34,7 @@ BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot.py")
 
 class Launch(PlainData):
     def __init__(self, argv: list[str], env: dict[str, str], workdir: str | None, netns: str | None,
-                 isolate_pid: bool = False, init: bool = True, tty: int | None = None):
+                 isolate_pid: bool = False, init: bool = True, tty: int | None = None, pty: int | None = None):
         self.argv = argv
         self.env = env  # the complete environment of the command
         self.workdir = workdir
@@ -42,6 +42,7 @@ class Launch(PlainData):
         self.isolate_pid = isolate_pid
         self.init = init  # with isolate_pid: a reaping init is pid 1 (else the command is)
         self.tty = tty  # foreground on a terminal: the command's group takes it
+        self.pty = pty  # run -t: the slave end of a pseudo-terminal, the command's stdio and terminal
 
 
 def report(fd: int, err: int, stage: str) -> None:
@@ -59,8 +60,17 @@ def _setup_fds(keep: int, stdio: tuple | None) -> None:
     os.closerange(keep + 1, 1 << 20)
 
 
-def _own_group(tty: int | None) -> None:
+def _own_group(launch: Launch) -> None:
+    """A process group of its own; with a pty, a session whose terminal it is."""
+    if launch.pty is not None:
+        import fcntl
+        import termios
+
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        return
     os.setpgid(0, 0)
+    tty = launch.tty
     if tty is not None:
         old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
         try:
@@ -88,7 +98,7 @@ def child(launch: Launch, status_w: int, stdio: tuple | None = None) -> None:
     stage = "setup"
     try:
         _setup_fds(status_w, stdio)
-        _own_group(launch.tty)
+        _own_group(launch)
         stage = "netns"
         process.enter(launch.netns, private_mounts=launch.isolate_pid)
         if launch.isolate_pid:
@@ -126,19 +136,20 @@ def _init(launch: Launch, status_w: int) -> None:
         os._exit(reap_until(pid))
 
 
-def relay(launch: Launch, status_w: int) -> None:
+def relay(launch: Launch, status_w: int, stdio: tuple | None = None) -> None:
     """Foreground --isolate-pid: the CLI's child. Unshares the PID namespace,
     forks its pid 1, tells the CLI that pid ("pid N") and exits with its code."""
     stage = "pidns"
     try:
-        _setup_fds(status_w, None)
+        _setup_fds(status_w, stdio)
         for sig in SHIELD_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
         process.unshare_pid()
         pid = os.fork()
         if pid == 0:
             child(launch, status_w)
-        hand_over(pid, launch.tty)
+        if launch.pty is None:  # else pid 1 makes a session of its own
+            hand_over(pid, launch.tty)
         os.write(status_w, f"pid {pid}\n".encode())
         os.close(status_w)
         _, status = os.waitpid(pid, 0)

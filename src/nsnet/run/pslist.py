@@ -1,7 +1,7 @@
 """`nsnet ps`: rows from the state files and a plain table. Imports nothing
 beyond os/time and the C half of json (json itself only for --json), so the
-fast entry point (cli/fast.py) can answer `ps` without loading re, click, rich
-or the engine."""
+command line (cli/run.py) can answer `ps` without loading re, sqlite3 or the
+engine."""
 
 import sys
 import time
@@ -73,9 +73,11 @@ def render(rs: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(state_dir: str | None, as_json: bool) -> int:
+def main(state_dir: str | None, as_json: bool, quiet: bool = False) -> int:
     rs = rows(state_dir or DEFAULT_STATE_DIR)
-    if as_json:
+    if quiet and not as_json:
+        out = "".join(f"{r['name']}\n" for r in rs)
+    elif as_json:
         import json  # imports re: only when asked for
 
         out = json.dumps(rs, indent=2) + "\n"

@@ -183,14 +183,15 @@ def _open_fds() -> list[int]:
 def start_foreground(launch: launch_mod.Launch) -> tuple[int, int]:
     """Fork the command (or the relay); returns (child to wait for, group leader)."""
     status_r, status_w = os.pipe()
+    stdio = None if launch.pty is None else (launch.pty,) * 3
     pid = os.fork()
     if pid == 0:
         os.close(status_r)
         if launch.isolate_pid:
-            launch_mod.relay(launch, status_w)
-        launch_mod.child(launch, status_w)
+            launch_mod.relay(launch, status_w, stdio)
+        launch_mod.child(launch, status_w, stdio)
     os.close(status_w)
-    if not launch.isolate_pid:
+    if not launch.isolate_pid and launch.pty is None:  # with a pty the child makes its own session
         launch_mod.hand_over(pid, launch.tty)
     messages = read_messages(status_r)
     failed = _error_in(messages)
