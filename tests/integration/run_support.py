@@ -5,6 +5,7 @@ this host's state dir may outlive the test)."""
 import contextlib
 import json
 import os
+import select
 import signal
 import socket
 import time
@@ -119,3 +120,19 @@ def record(host, name: str) -> dict | None:
 
 def alive(rec: dict) -> bool:
     return procfs.alive(rec["pid"], rec["starttime"])
+
+
+def read_until(fd: int, marker: bytes, seconds: float) -> bytes:
+    """What fd gives until `marker` shows up (or EOF, or `seconds` pass)."""
+    out = b""
+    deadline = time.monotonic() + seconds
+    while marker not in out and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out

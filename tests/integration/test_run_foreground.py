@@ -3,16 +3,14 @@ command, --rm removes the sandbox afterwards."""
 
 import os
 import pty
-import select
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from .helpers import wait_until
-from .run_support import cli, nsnet_argv, ps, record, running_host
+from .run_support import cli, nsnet_argv, ps, read_until, record, running_host
 
 rhost = pytest.fixture(running_host)
 
@@ -55,10 +53,10 @@ def test_ctrl_c_on_a_terminal_reaches_the_command(rhost):
         finally:
             os._exit(99)
     try:
-        out = _read_until(master, b"ready", 15)
+        out = read_until(master, b"ready", 15)
         assert b"ready" in out
         os.write(master, b"\x03")  # Ctrl-C: the line discipline signals the foreground group
-        out += _read_until(master, b"got INT", 10)
+        out += read_until(master, b"got INT", 10)
         _, status = os.waitpid(pid, 0)
         assert b"got INT" in out
         assert os.waitstatus_to_exitcode(status) == 42
@@ -83,21 +81,6 @@ def test_sigint_to_nsnet_without_a_terminal_is_forwarded(rhost):
             p.kill()
             p.wait(5)
     assert record(h, "piped")["exit_code"] == 42
-
-
-def _read_until(fd: int, marker: bytes, seconds: float) -> bytes:
-    out = b""
-    deadline = time.monotonic() + seconds
-    while marker not in out and time.monotonic() < deadline:
-        if select.select([fd], [], [], 0.2)[0]:
-            try:
-                chunk = os.read(fd, 1024)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out
 
 
 class _ignore:

@@ -5,32 +5,15 @@ it was."""
 
 import os
 import pty
-import select
 import signal
 import subprocess
 import termios
-import time
 
 import pytest
 
-from .run_support import cli, nsnet_argv, ps, running_host
+from .run_support import cli, nsnet_argv, ps, read_until, running_host
 
 rhost = pytest.fixture(running_host)
-
-
-def read_until(fd: int, marker: bytes, seconds: float) -> bytes:
-    out = b""
-    deadline = time.monotonic() + seconds
-    while marker not in out and time.monotonic() < deadline:
-        if select.select([fd], [], [], 0.2)[0]:
-            try:
-                chunk = os.read(fd, 1024)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out
 
 
 def test_t_gives_the_command_a_terminal(rhost):
