@@ -166,8 +166,6 @@ def test_run_with_a_published_port_loads_no_click_or_rich(rhost):
 
     h = rhost
     cli(h, "network", "create", "lan", "--subnet", "10.97.0.0/24", check=True)
-    # A state dir's first attach may encode its netlink requests with pyroute2 (kernel/template.py)
-    cli(h, "sandbox", "create", "warm", "--network", "lan", check=True)
     argv = [os.sys.executable, "-X", "importtime", *nsnet_argv(), "run", "-d", "--name", "light", "--network", "lan",
             "-p", "8080:80", "--", "sleep", "30"]
     r = subprocess.run(argv, env=h.env, capture_output=True, text=True, timeout=30)
