@@ -195,7 +195,7 @@ def test_publish_rebuilds_a_flushed_table(host, outside):
 
 
 def test_port_elements_sent_over_nfnetlink_match_libnftables(host):
-    """Published ports go as nfnetlink element batches (kernel/nftwire.py), not
+    """Published ports go as nfnetlink element batches (kernel/netlink/nftables.py), not
     through libnftables; the kernel holds exactly what libnftables makes of the
     same ports (a `firewall reload` rebuilds them through libnftables)."""
     e = host.engine

@@ -97,7 +97,7 @@ class Firewall:
                               "sandbox_port": port.sandbox_port})
         if not added:
             return []
-        # Elements only (sent over nfnetlink, kernel/nftwire.py, not re-declaring
+        # Elements only (sent over nfnetlink, kernel/netlink/nftables.py, not re-declaring
         # the table); if the table is gone, the step rebuilds it whole from the store.
         add, delete = ruleset.port_batches(added)
         return [Nft(add, delete, rebuild=self._fw_full_batch)]

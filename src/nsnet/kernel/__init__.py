@@ -1,7 +1,8 @@
-"""Everything that touches the kernel lives in this package.
+"""Everything that touches the kernel lives in this package (layout:
+docs/design.md). `Kernel` (rtnl.py) is the executor the engine drives.
 
 `Kernel` is imported lazily: commands that only read the state store (ls, ps)
-should not pay for loading the netlink message classes."""
+should not pay for loading the netlink layer."""
 
 
 def __getattr__(name):

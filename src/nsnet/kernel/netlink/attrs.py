@@ -4,7 +4,7 @@ unless asked), so a unit test can compare whole messages byte for byte."""
 
 import struct
 
-from .consts import NLA_F_NESTED, NLA_TYPE_MASK
+from .consts import NLA_TYPE_MASK
 
 _NLA = struct.Struct("=HH")  # nla_len, nla_type
 _U8, _U32, _BE16 = struct.Struct("=B"), struct.Struct("=I"), struct.Struct("!H")
@@ -16,9 +16,9 @@ def attr(kind: int, payload: bytes) -> bytes:
     return _NLA.pack(length, kind) + payload + _PAD[length & 3]
 
 
-def nest(kind: int, *parts: bytes, flag: bool = False) -> bytes:
-    """A nested attribute; `flag` sets NLA_F_NESTED (nf_tables wants it)."""
-    return attr(kind | NLA_F_NESTED if flag else kind, b"".join(parts))
+def nest(kind: int, *parts: bytes) -> bytes:
+    """A nested attribute, without NLA_F_NESTED (rtnetlink does not need it)."""
+    return attr(kind, b"".join(parts))
 
 
 def u32(kind: int, value: int) -> bytes:
