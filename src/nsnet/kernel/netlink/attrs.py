@@ -6,14 +6,14 @@ import struct
 
 from .consts import NLA_TYPE_MASK
 
-_NLA = struct.Struct("=HH")  # nla_len, nla_type
+NLA = struct.Struct("=HH")  # an attribute's header: nla_len, nla_type
 _U8, _U32, _BE16 = struct.Struct("=B"), struct.Struct("=I"), struct.Struct("!H")
 _PAD = (b"", b"\0\0\0", b"\0\0", b"\0")  # by length % 4
 
 
 def attr(kind: int, payload: bytes) -> bytes:
     length = 4 + len(payload)
-    return _NLA.pack(length, kind) + payload + _PAD[length & 3]
+    return NLA.pack(length, kind) + payload + _PAD[length & 3]
 
 
 def nest(kind: int, *parts: bytes) -> bytes:
@@ -22,15 +22,15 @@ def nest(kind: int, *parts: bytes) -> bytes:
 
 
 def u32(kind: int, value: int) -> bytes:
-    return _NLA.pack(8, kind) + _U32.pack(value)
+    return NLA.pack(8, kind) + _U32.pack(value)
 
 
 def u8(kind: int, value: int) -> bytes:
-    return _NLA.pack(5, kind) + _U8.pack(value) + b"\0\0\0"
+    return NLA.pack(5, kind) + _U8.pack(value) + b"\0\0\0"
 
 
 def be16(kind: int, value: int) -> bytes:
-    return _NLA.pack(6, kind) + _BE16.pack(value) + b"\0\0"
+    return NLA.pack(6, kind) + _BE16.pack(value) + b"\0\0"
 
 
 def asciiz(kind: int, text: str) -> bytes:
@@ -47,7 +47,7 @@ def parse(data: bytes, offset: int, end: int) -> dict[int, bytes]:
     """{attribute type: payload} of the attributes in data[offset:end]."""
     out = {}
     while offset + 4 <= end:
-        length, kind = _NLA.unpack_from(data, offset)
+        length, kind = NLA.unpack_from(data, offset)
         if length < 4:
             break
         out[kind & NLA_TYPE_MASK] = data[offset + 4 : offset + length]

@@ -20,6 +20,7 @@ libnftables. Pure functions: unit tests check the bytes without root.
 import socket
 import struct
 
+from .attrs import NLA as _NLA
 from .attrs import attr as _attr
 from .attrs import parse as _attrs
 from .consts import (
@@ -74,7 +75,6 @@ TYPE_BITS = 6
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1, "sctp": 132, "dccp": 33, "udplite": 136}
 
 _NFGEN = struct.Struct("=BBH")
-_NLA = struct.Struct("=HH")
 _U32 = struct.Struct("!I")
 
 
