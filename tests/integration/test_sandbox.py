@@ -1,6 +1,7 @@
 import json
 import os
 import shutil
+import subprocess
 
 from .helpers import in_ns, links
 
@@ -60,3 +61,20 @@ def test_two_engines_never_see_each_other(host):
         assert host.engine.sandbox_ls()[0]["exists"]
     finally:
         other.destroy()
+
+
+def test_an_adopted_namespace_is_not_nsnets_to_make(host):
+    """A runtime's namespace (lo left down, as `ip netns add` leaves it): drift and
+    explain neither report nor propose `ip netns add` for it."""
+    path = f"/run/netns/{host.name}rt"
+    subprocess.run(["ip", "netns", "add", os.path.basename(path)], check=True)
+    try:
+        host.engine.network_create("n", subnet="10.15.0.0/24")
+        host.engine.sandbox_adopt("ctr", path)
+        host.engine.network_connect("n", "ctr")
+        assert host.engine.drift(target="ctr") == []
+        assert not any("netns add" in line for line in host.engine.explain("ctr"))
+        host.engine.sandbox_rm("ctr")
+        assert os.path.exists(path)
+    finally:
+        subprocess.run(["ip", "netns", "del", os.path.basename(path)])

@@ -31,7 +31,8 @@ class Explain:
             plan.extend(get_driver(net["driver"]).plan_create(net))
         names = {s["name"] for s in sandboxes}
         for sb in sandboxes:
-            plan.add(CreateNetns(sb["netns"]))
+            if not (sb.get("options") or {}).get("external"):  # an adopted namespace is its runtime's
+                plan.add(CreateNetns(sb["netns"]))
         for sb in sandboxes:
             for ep in self.store.endpoints(sandbox=sb["name"]):
                 plan.extend(self._connect_steps(self.store.network(ep["network"]), ep, sb))
