@@ -18,10 +18,32 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# The CNI tests' container runtime and reference client: podman (CNI backend, runc)
+# runs busybox-static containers; libcni (Go source) builds tests/tools/libcni-client;
+# the reference CNI plugins are chained with nsnet's and are its bench peers.
+cni=(podman runc conmon containernetworking-plugins busybox-static golang-go golang-github-appc-cni-dev)
+missing=()
+for pkg in "${cni[@]}"; do
+  dpkg-query -W -f '${db:Status-Abbrev}' "$pkg" 2>/dev/null | grep -q '^ii' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 extras=test${1:+,$1}
 .venv/bin/pip install -q --disable-pip-version-check -e ".[$extras]"
+client=.venv/bin/libcni-client
+if [ ! -x "$client" ] || [ tests/tools/libcni-client/main.go -nt "$client" ]; then
+  gocache=$(mktemp -d)
+  (cd tests/tools/libcni-client && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$gocache" \
+     go build -o "../../../$client" .)
+  rm -rf "$gocache"
+fi
 echo "setup: ok ($(.venv/bin/nsnet --version))"
