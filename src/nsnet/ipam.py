@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from .errors import Conflict, InvalidInput
 
 IPv4Network = ipaddress.IPv4Network
+DEFAULT_ROUTE = "0.0.0.0/0"
 
 # Docker-like default pool: 172.17-31.0.0/16, then 192.168.0.0/16 cut into /20s.
 DEFAULT_POOL = [ipaddress.ip_network(f"172.{i}.0.0/16") for i in range(17, 32)] + list(
@@ -32,6 +33,19 @@ def parse_subnet(text: str, where: str = "subnet") -> IPv4Network:
     if net.prefixlen > 30:
         raise InvalidInput(f"{where}: '{text}' is too small (need at least a /30)")
     return net
+
+
+def parse_dest(dest: str) -> str:
+    """A route destination: a CIDR, or 'default'."""
+    if dest == "default":
+        return DEFAULT_ROUTE
+    try:
+        net = ipaddress.ip_network(dest, strict=True)
+    except ValueError:
+        raise InvalidInput(f"route destination '{dest}' is not a valid CIDR (or 'default')")
+    if net.version != 4:
+        raise InvalidInput(f"route destination '{dest}': only IPv4 is supported")
+    return str(net)
 
 
 def parse_ip(text: str, where: str = "ip") -> ipaddress.IPv4Address:

@@ -1,6 +1,6 @@
 import pytest
 
-from nsnet.engine.executor import execute
+from nsnet.engine.executor import Executor
 from nsnet.errors import KernelError
 from nsnet.steps import AddAddress, AddRoute, CreateBridge, CreateNetns, CreateVeth, Plan
 
@@ -12,7 +12,7 @@ def test_failure_rolls_back_applied_steps_in_reverse():
     plan = Plan([CreateNetns("s"), CreateVeth(None, "nsv1", "s", "eth0", master="br"),
                  AddAddress("s", "eth0", "10.0.0.2/24"), AddRoute("s", "0.0.0.0/0", via="10.0.0.1")])
     with pytest.raises(KernelError, match="route_add"):
-        execute(plan, k)
+        Executor(k).apply(plan)
     assert k.verbs() == ["netns_create", "veth_add", "addr_add", "addr_del", "link_del", "netns_delete"]
 
 
@@ -20,7 +20,7 @@ def test_injected_failure(monkeypatch):
     monkeypatch.setenv("NSNET_FAIL_STEP", "addr_add")
     k = FakeKernel()
     with pytest.raises(KernelError, match="injected"):
-        execute(Plan([CreateBridge("br0"), AddAddress(None, "br0", "10.0.0.1/24")]), k)
+        Executor(k).apply(Plan([CreateBridge("br0"), AddAddress(None, "br0", "10.0.0.1/24")]))
     assert k.verbs() == ["bridge_add", "link_del"]
 
 
@@ -43,3 +43,24 @@ def test_explain_golden():
         "ip -n red route add default via 192.168.15.5 proto static",
         "ip -n red route add 10.0.0.0/8 via 192.168.15.9 proto static",
     ]
+
+
+def test_steps_declare_what_they_touch():
+    from nsnet.steps import DeleteRoute, Nft, SetMacAddress, SetSysctl
+    from nsnet.steps.cluster import ReleaseEndpoint
+    from nsnet.steps.overlay import CreateVxlan
+
+    assert CreateNetns("red").touches() == ({"red"}, set())
+    assert CreateVeth(None, "nsv1", "red", "eth0", master="br").touches() == (
+        {"red"}, {(None, "nsv1"), ("red", "eth0"), (None, "br")})
+    assert CreateVeth("red", "veth-blue", "blue", "veth-red").touches() == (
+        {"red", "blue"}, {("red", "veth-blue"), ("blue", "veth-red")})
+    assert AddAddress(None, "br", "10.0.0.1/24").touches() == (set(), {(None, "br")})
+    assert AddRoute("red", "0.0.0.0/0", via="10.0.0.1").touches() == ({"red"}, set())
+    assert DeleteRoute("red", "10.1.0.0/16", dev="eth1").touches() == ({"red"}, {("red", "eth1")})
+    assert SetMacAddress("red", "eth0", "02:00:00:00:00:01").touches() == ({"red"}, {("red", "eth0")})
+    assert SetSysctl("net.ipv4.conf.nsbr-x.route_localnet", "1").touches() == (set(), {(None, "nsbr-x")})
+    assert CreateVxlan("nsvx-7", 7, "10.0.0.1", master="br").touches() == (set(), {(None, "nsvx-7"), (None, "br")})
+    for host_wide in (SetSysctl("net.ipv4.ip_forward", "1"), Nft({"nftables": []}),
+                      ReleaseEndpoint(None, "blue", "10.0.0.2")):
+        assert host_wide.touches() == (set(), set())

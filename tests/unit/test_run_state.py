@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nsnet.engine.base import DEFAULT_STATE_DIR
+from nsnet.engine.context import DEFAULT_STATE_DIR
 from nsnet.run import procfs, pslist
 from nsnet.state.processes import ProcessRecords
 

@@ -5,7 +5,7 @@ What was programmed is remembered per network; the kernel is read back (one
 fdb and one neighbour dump) when a network is first seen, on resync, and
 periodically, so entries changed behind the agent's back are put right too."""
 
-from ..engine.executor import execute_best_effort
+from ..engine.executor import Executor
 from ..steps import Plan
 from ..steps.overlay import AddFdb, AddNeigh, AnnounceNeigh, DeleteFdb, DeleteNeigh
 
@@ -54,7 +54,7 @@ class Programmer:
         steps = diff(vxlan, desired, fdb, neigh)
         if bridge:
             steps += [AnnounceNeigh(bridge, s.ip, s.mac) for s in steps if isinstance(s, AddNeigh)]
-        errors = execute_best_effort(Plan(steps), self.kernel) if steps else []
+        errors = Executor(self.kernel).best_effort(Plan(steps)) if steps else []
         if errors:
             self.programmed.pop(key, None)  # read the kernel back next time
         else:

@@ -1,19 +1,12 @@
 """`nsnet network ...`."""
 
-from ..errors import InvalidInput
 from . import output
 
 
 def create(ctx, name, driver, subnet, gateway, mtu, bridge, internal, no_masquerade, no_dns, vni, dry_run):
-    if driver == "overlay":  # cluster-wide: engine/overlay.py
-        result = ctx.engine.overlay_create(name, subnet=subnet, vni=vni, gateway=gateway, mtu=mtu, bridge=bridge,
-                                           internal=internal, masquerade=not no_masquerade, dry_run=dry_run)
-    elif vni is not None:
-        raise InvalidInput("--vni is only for --driver overlay")
-    else:
-        result = ctx.engine.network_create(name, driver=driver, subnet=subnet, gateway=gateway, mtu=mtu,
-                                           bridge=bridge, internal=internal, masquerade=not no_masquerade,
-                                           dns=not no_dns, dry_run=dry_run)
+    result = ctx.engine.network_create(name, driver=driver, subnet=subnet, gateway=gateway, mtu=mtu, bridge=bridge,
+                                       internal=internal, masquerade=not no_masquerade, dns=not no_dns, vni=vni,
+                                       dry_run=dry_run)
     detail = f" {result.get('subnet')} gateway {result.get('gateway')} on {result.get('bridge')}" \
         if result.get("subnet") else ""
     output.result(result, f"created network {name} ({driver}){detail}", ctx.as_json)

@@ -83,5 +83,6 @@ def result(result, summary: str, as_json: bool) -> None:
         emit_json(result)
         return
     line(summary)
-    for problem in (result or {}).get("errors", []) if isinstance(result, dict) else []:
-        warning(problem)
+    if isinstance(result, dict):  # what a best-effort teardown or the work after the commit could not do
+        for problem in result.get("errors", []) + result.get("warnings", []):
+            warning(problem)

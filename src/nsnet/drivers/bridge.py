@@ -3,6 +3,7 @@ veth pair per attached sandbox (the seeds' v-net-0 / docker0)."""
 
 import ipaddress
 
+from ..ipam import DEFAULT_ROUTE
 from ..steps import AddAddress, AddRoute, CreateBridge, CreateVeth, DeleteLink, SetMacAddress
 from .base import Driver
 
@@ -31,7 +32,7 @@ class BridgeDriver(Driver):
         if mac:  # a fixed MAC (a container runtime's --mac-address)
             steps.insert(1, SetMacAddress(sandbox_ns, ep["ifname"], mac))
         if default_route:
-            steps.append(AddRoute(sandbox_ns, "0.0.0.0/0", via=net["gateway"]))
+            steps.append(AddRoute(sandbox_ns, DEFAULT_ROUTE, via=net["gateway"]))
         return steps
 
     def plan_disconnect(self, net, ep, sandbox_ns):

@@ -9,18 +9,27 @@ other hosts are reached through static fdb entries (MAC -> VTEP) and neighbour
 entries (IP -> MAC, answered by proxy ARP) that the agent keeps in step with
 the cluster store: no multicast, no flooding, no learning.
 
-Host-specific facts live in the local network row's options: vni, vxlan (the
-device name), local (this host's underlay address), port.
+The cluster store holds the network (VNI, subnet) and every host's endpoints
+and address claims; each host keeps a copy of the network (a row in its own
+store, whose options hold the host-specific facts: vni, vxlan (the device
+name), local (this host's underlay address), port), made at create on the
+creating host and on the first connect elsewhere. The only cluster write made
+while planning is the address claim (one transaction), which a ClaimAddress
+step gives back if the plan fails; --dry-run claims nothing.
 """
 
 import ipaddress
+import json
 
-from ..steps import AddAddress, AddRoute, CreateBridge, CreateVeth, DeleteLink, SetMacAddress
+from ..errors import Conflict, InvalidInput, NotFound
+from ..steps import DeleteLink, SetMacAddress
+from ..steps.cluster import ClaimAddress, CreateClusterNetwork, DeleteClusterNetwork, PublishEndpoint, ReleaseEndpoint
 from ..steps.overlay import VXLAN_PORT, AddFdb, AddNeigh, CreateVxlan
-from .base import Driver
+from .bridge import BridgeDriver
 
 VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
 VXLAN_PREFIX = "nsvx-"
+HOST_META = "overlay_host"  # meta key: {"name", "address"} of this host, set by `nsnet agent`
 
 
 def vxlan_name(vni: int) -> str:
@@ -49,33 +58,154 @@ def remote_steps(vxlan: str, endpoints) -> list:
     return steps
 
 
-class OverlayDriver(Driver):
+# -- this host on the underlay -----------------------------------------------------
+def this_host(store) -> dict | None:
+    raw = store.meta(HOST_META)
+    return json.loads(raw) if raw else None
+
+
+def require_host(store) -> dict:
+    host = this_host(store)
+    if not host:
+        raise Conflict("this host has no advertise address for overlay networks: run "
+                       "`nsnet agent --advertise-address IP` on it first")
+    return host
+
+
+def underlay_mtu(ctx, address: str) -> int:
+    """MTU of the host interface that holds `address` (the VXLAN underlay)."""
+    names = [a["ifname"] for a in ctx.kernel.addrs(None) if a["cidr"].split("/")[0] == address]
+    if not names:
+        where = f"namespace {ctx.settings.host_netns}" if ctx.settings.host_netns else "the host"
+        raise InvalidInput(f"advertise address {address} is not an address of {where}")
+    return next(link["mtu"] for link in ctx.kernel.links(None) if link["ifname"] == names[0])
+
+
+def local_copies(store) -> dict[str, dict]:
+    """This host's copies of overlay networks, by name."""
+    return {n["name"]: n for n in store.networks() if n["driver"] == OverlayDriver.name}
+
+
+class OverlayDriver(BridgeDriver):
     name = "overlay"
     uses_subnet = True
+    spans_hosts = True
+    has_dns = False  # overlay networks have no DNS yet
+    fixed_macs = False  # an endpoint's MAC is derived from its address
 
+    # -- planners: the bridge driver's, plus the VXLAN device and fixed MACs ---
     def plan_create(self, net):
         opts = net["options"]
-        prefix = ipaddress.ip_network(net["subnet"]).prefixlen
-        return [
-            CreateBridge(net["bridge"], net["mtu"]),
-            AddAddress(None, net["bridge"], f"{net['gateway']}/{prefix}"),
+        return super().plan_create(net) + [
             CreateVxlan(opts["vxlan"], opts["vni"], opts["local"], opts.get("port", VXLAN_PORT), net["mtu"],
-                        master=net["bridge"]),
-        ]
+                        master=net["bridge"])]
 
     def plan_remove(self, net):
-        return [DeleteLink(None, net["options"]["vxlan"]), DeleteLink(None, net["bridge"])]
+        return [DeleteLink(None, net["options"]["vxlan"])] + super().plan_remove(net)
 
     def plan_connect(self, net, ep, sandbox_ns, default_route):
-        prefix = ipaddress.ip_network(net["subnet"]).prefixlen
-        steps = [
-            CreateVeth(None, ep["host_ifname"], sandbox_ns, ep["ifname"], master=net["bridge"], mtu=net["mtu"]),
-            SetMacAddress(sandbox_ns, ep["ifname"], endpoint_mac(ep["ip"])),
-            AddAddress(sandbox_ns, ep["ifname"], f"{ep['ip']}/{prefix}"),
-        ]
-        if default_route:
-            steps.append(AddRoute(sandbox_ns, "0.0.0.0/0", via=net["gateway"]))
-        return steps
+        veth, *rest = super().plan_connect(net, ep, sandbox_ns, default_route)
+        return [veth, SetMacAddress(sandbox_ns, ep["ifname"], endpoint_mac(ep["ip"])), *rest]
 
-    def plan_disconnect(self, net, ep, sandbox_ns):
-        return [DeleteLink(None, ep["host_ifname"])]
+    def host_ifnames(self, net):
+        return [net["bridge"], net["options"]["vxlan"]]
+
+    # -- creating a network: the cluster's record, then this host's copy --------
+    def check_create(self, ctx, vni):
+        from ..state.cluster.store import check_vni
+
+        return check_vni(vni) if vni is not None else None
+
+    def taken_subnets(self, ctx):
+        require_host(ctx.store)
+        return [ipaddress.ip_network(n["subnet"]) for n in ctx.cluster.networks()]
+
+    def plan_share(self, ctx, record):
+        ctx.cluster.check_new_network(record["name"], record["subnet"], record["vni"])
+        fits = underlay_mtu(ctx, require_host(ctx.store)["address"]) - VXLAN_OVERHEAD
+        if record["mtu"] and record["mtu"] > fits:
+            raise InvalidInput(f"mtu {record['mtu']} does not fit the underlay: at most {fits} "
+                               f"(underlay MTU minus {VXLAN_OVERHEAD} bytes of VXLAN headers)")
+        shared = {"name": record["name"], "subnet": record["subnet"], "gateway": record["gateway"],
+                  "vni": record["vni"] or ctx.cluster.free_vni(), "mtu": record["mtu"],
+                  "internal": record["internal"], "masquerade": record["masquerade"]}
+        record["vni"] = shared["vni"]
+        return [CreateClusterNetwork(ctx.cluster, shared)]
+
+    def local_row(self, ctx, record, bridge):
+        host = require_host(ctx.store)
+        row = super().local_row(ctx, dict(record, dns=False), bridge)
+        row["mtu"] = overlay_mtu(underlay_mtu(ctx, host["address"]), record.get("mtu"))
+        row["options"].update(vni=record["vni"], vxlan=vxlan_name(record["vni"]), local=host["address"],
+                              port=VXLAN_PORT)
+        return row
+
+    def plan_peers(self, ctx, net):
+        me = require_host(ctx.store)["name"]
+        hosts = ctx.cluster.hosts()
+        return remote_steps(net["options"]["vxlan"],
+                            [(ep["ip"], ep["mac"], hosts[ep["host"]]["address"])
+                             for ep in ctx.cluster.endpoints(net["name"]) if ep["host"] != me and ep["host"] in hosts])
+
+    # -- the network in the cluster store --------------------------------------------
+    def find(self, ctx, name):
+        if not ctx.has_cluster():
+            return None  # no cluster store configured and no embedded one yet: nothing to ask
+        from ..state.cluster import ClusterUnavailable
+
+        try:
+            return ctx.cluster.network(name)
+        except ClusterUnavailable as exc:
+            raise ClusterUnavailable(f"network '{name}' is not on this host and the cluster store cannot be "
+                                     f"asked: {exc}")
+
+    def listed(self, ctx, local):
+        if not ctx.settings.cluster_store:
+            return []
+        return [{"name": rec["name"], "driver": self.name, "subnet": rec.get("subnet"),
+                 "gateway": rec.get("gateway"), "bridge": None, "sandboxes": 0}
+                for rec in ctx.cluster.networks() if rec["name"] not in local]
+
+    def joined(self, ctx, name, net):
+        record = ctx.cluster.network(name)
+        if record is None:
+            raise NotFound(f"network '{name}' not found (not in the cluster store {ctx.cluster.url})")
+        if net is not None and net["options"].get("vni") != record["vni"]:
+            raise Conflict(f"this host's copy of network '{name}' is stale (VNI {net['options'].get('vni')}, "
+                           f"the cluster has {record['vni']}); remove it here with `nsnet network rm {name}`")
+        require_host(ctx.store)
+        return record
+
+    def plan_unshare(self, ctx, name, endpoints):
+        if ctx.cluster.network(name) is None:
+            return []
+        ours = [ep["ip"] for ep in endpoints]
+        claims = ctx.cluster.claims(name)
+        others = [ip for ip in claims if ip not in ours]
+        if others:
+            raise Conflict(f"network '{name}' has {len(others)} endpoint(s) on other hosts "
+                           f"({', '.join(sorted({claims[ip].get('host', '?') for ip in others}))}); "
+                           "disconnect them there first")
+        return [DeleteClusterNetwork(ctx.cluster, name, ours)]
+
+    # -- endpoints: addresses claimed in the cluster store -----------------------------
+    def reserve(self, ctx, ex, net, sandbox, ip):
+        host = require_host(ctx.store)
+        owner = {"host": host["name"], "sandbox": sandbox}
+        if ex.dry_run:
+            addr = ip or ctx.cluster.free_address(net, ctx.cluster.claims(net["name"]))
+        else:
+            addr = ctx.cluster.claim(net["name"], host["name"], sandbox, ip)
+        return addr, [ClaimAddress(ctx.cluster, net["name"], addr, owner, claimed=not ex.dry_run)]
+
+    def announce(self, ctx, net, ep):
+        host = require_host(ctx.store)
+        return [PublishEndpoint(ctx.cluster, {"network": net["name"], "ip": ep["ip"], "mac": endpoint_mac(ep["ip"]),
+                                              "host": host["name"], "vtep": host["address"],
+                                              "sandbox": ep["sandbox"]})]
+
+    def release(self, ctx, net, ep):
+        """Disconnecting gives the address back to the cluster (a step: with
+        --dry-run nothing is written; if etcd is down it is reported, and the
+        agent removes the stale endpoint once etcd is back)."""
+        return [ReleaseEndpoint(ctx.cluster, net["name"], ep["ip"])] if ep.get("ip") else []

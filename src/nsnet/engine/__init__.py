@@ -6,18 +6,24 @@ files and the CNI plugin.
         eng.network_create("devops", subnet="192.168.1.0/24")
         eng.sandbox_create("web1", networks=["devops"])
 
-Every changing call validates everything first, then applies one plan (rolled
+Every changing call validates everything first, then applies its plan (rolled
 back on failure) and takes `dry_run=True` to return the plan's `ip` commands.
+
+`Engine` is a facade: the table below hands each public method to one service
+(its parameters and documentation are the service method's). The services get
+the context and the services they call in their constructors, built here once.
 """
 
 from ..state.store import Store
-from .base import EngineBase, Settings
+from .context import Context, Settings
 from .dns import Dns
 from .endpoints import Endpoints
+from .executor import run_change
 from .explain import Explain
 from .firewall import Firewall
 from .links import Links
-from .lookup import Lookups
+from .localnet import LocalNetworks
+from .lookup import get_network, get_sandbox, used_ifnames
 from .networks import Networks
 from .overlay import Overlay
 from .processes import Processes
@@ -27,12 +33,148 @@ from .routes import Routes
 from .sandboxes import Sandboxes
 
 
-class Engine(Processes, Sandboxes, Networks, Endpoints, Links, Routes, Firewall, Dns, Explain, Reconcile, Lookups,
-             Reads, Overlay, EngineBase):
+class via:  # lower case: it reads as the table's function, network_ls = via(Networks, "ls")
+    """Engine.NAME hands the call to one service's method: a read as it is; a
+    change (change=True) as one change (executor.run_change) that also takes
+    dry_run=True, the service method getting the change's Executor first."""
+
+    def __init__(self, service: type, method: str, change: bool = False):
+        self.service, self.method, self.change = service, method, change
+        self.__doc__ = getattr(service, method).__doc__
+
+    def __get__(self, engine, owner=None):
+        if engine is None:
+            return self
+        bound = getattr(engine._services[self.service], self.method)
+        if not self.change:
+            return bound
+        ctx = engine._services[Context]
+
+        def change(*args, dry_run: bool = False, **kwargs):
+            return run_change(ctx, dry_run, bound, *args, **kwargs)
+
+        return change
+
+
+class Engine:
     def __init__(self, host_netns: str | None = None, state_dir: str | None = None,
                  netns_prefix: str | None = None, kernel=None, store: Store | None = None,
                  cluster_store: str | None = None):
-        super().__init__(Settings.resolve(host_netns, state_dir, netns_prefix, cluster_store), kernel, store)
+        self.settings = Settings.resolve(host_netns, state_dir, netns_prefix, cluster_store)
+        ctx = Context(self.settings, kernel, store)
+        firewall, dns = Firewall(ctx), Dns(ctx)
+        local = LocalNetworks(ctx, firewall, dns)
+        endpoints = Endpoints(ctx, local, firewall, dns)
+        sandboxes = Sandboxes(ctx, endpoints, firewall, dns)
+        explain = Explain(ctx, firewall)
+        self._services = {type(s): s for s in (
+            ctx, firewall, dns, endpoints, sandboxes, explain, Networks(ctx, local, endpoints), Links(ctx),
+            Routes(ctx), Reconcile(ctx, explain), Overlay(ctx, local), Processes(ctx, sandboxes), Reads(ctx))}
+
+    # -- what the services share ---------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        return self._services[Context].store
+
+    @property
+    def kernel(self):
+        """Built on first use, so read-only commands never load netlink code."""
+        return self._services[Context].kernel
+
+    @property
+    def cluster(self):
+        """The cluster store, opened on first use (--store / NSNET_STORE, else SQLite in the state directory)."""
+        return self._services[Context].cluster
+
+    require_privileges = via(Context, "require_privileges")
+    netns_name = via(Context, "netns_name")
+
+    def get_network(self, name: str) -> dict:
+        return get_network(self.store, name)
+
+    def get_sandbox(self, name: str) -> dict:
+        return get_sandbox(self.store, name)
+
+    def used_ifnames(self, sandbox: str) -> set[str]:
+        return used_ifnames(self.store, sandbox)
+
+    def close(self) -> None:
+        self._services[Dns].close()
+        self._services[Context].close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- the API, by service ---------------------------------------------------------------
+    network_get = via(Reads, "network_get")
+    sandbox_get = via(Reads, "sandbox_get")
+    endpoint_get = via(Reads, "endpoint_get")
+    network_rows = via(Reads, "network_rows")
+    sandbox_rows = via(Reads, "sandbox_rows")
+    endpoint_rows = via(Reads, "endpoint_rows")
+    route_ls = via(Reads, "route_ls")
+    process_record = via(Reads, "process_record")
+    netns_exists = via(Reads, "netns_exists")
+    interface_macs = via(Reads, "interface_macs")
+
+    network_create = via(Networks, "create", change=True)
+    network_rm = via(Networks, "rm", change=True)
+    network_ls = via(Networks, "ls")
+    network_inspect = via(Networks, "inspect")
+    network_connect = via(Endpoints, "connect", change=True)
+    network_disconnect = via(Endpoints, "disconnect", change=True)
+
+    sandbox_create = via(Sandboxes, "create", change=True)
+    sandbox_adopt = via(Sandboxes, "adopt", change=True)
+    sandbox_rm = via(Sandboxes, "rm", change=True)
+    sandbox_ls = via(Sandboxes, "ls")
+    sandbox_inspect = via(Sandboxes, "inspect")
+    exec_netns = via(Sandboxes, "exec_netns")
+
+    link_add = via(Links, "add", change=True)
+    link_rm = via(Links, "rm", change=True)
+    link_ls = via(Links, "ls")
+    route_add = via(Routes, "add", change=True)
+    route_rm = via(Routes, "rm", change=True)
+
+    port_publish = via(Firewall, "publish", change=True)
+    port_unpublish = via(Firewall, "unpublish", change=True)
+    port_ls = via(Firewall, "ports")
+    firewall_plan = via(Firewall, "plan")
+    firewall_reload = via(Firewall, "reload", change=True)
+
+    dns_config = via(Dns, "config")
+    dns_pid = via(Dns, "pid")
+    dns_sync = via(Dns, "sync")
+
+    rebuild_plan = via(Explain, "rebuild_plan")
+    explain = via(Explain, "explain")
+    drift = via(Reconcile, "drift")
+    repair = via(Reconcile, "repair", change=True)
+
+    overlay_host = via(Overlay, "host")
+    default_host_name = via(Overlay, "default_host_name")
+    overlay_host_set = via(Overlay, "host_set", change=True)
+    overlay_forget = via(Overlay, "forget", change=True)
+    overlay_ls = via(Overlay, "ls")
+    overlay_hosts = via(Overlay, "hosts")
+
+    def overlay_create(self, name: str, subnet: str | None = None, vni: int | None = None,
+                       gateway: str | None = None, mtu: int | None = None, bridge: str | None = None,
+                       internal: bool = False, masquerade: bool = True, dry_run: bool = False) -> dict:
+        """An overlay network in the cluster store, and its copy on this host."""
+        return self.network_create(name, "overlay", subnet, gateway, mtu, bridge, internal, masquerade,
+                                   vni=vni, dry_run=dry_run)
+
+    run = via(Processes, "run")
+    ps = via(Processes, "ps")
+    process = via(Processes, "process")
+    logs = via(Processes, "logs")
+    stop = via(Processes, "stop")
+    processes_stop_sandbox = via(Processes, "stop_sandbox")
 
 
 __all__ = ["Engine", "Settings"]

@@ -14,6 +14,7 @@ import time
 
 from ..dns.build import build_config, dns_name, dns_networks
 from ..errors import InvalidInput, KernelError
+from .context import Service
 
 RESOLV_HEADER = "# written by nsnet: the network's DNS server (see `nsnet dns status`)\n"
 
@@ -55,94 +56,93 @@ def _pidfd_alive(fd: int) -> bool:
         return False
 
 
-class Dns:
-    @property
-    def _dns_dir(self) -> str:
-        return os.path.join(self.settings.state_dir, "dns")
+class Dns(Service):
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self._pidfd: int | None = None  # the running server's, kept between changes
+        self._networks_told: str | None = None  # _signature() of what the server was last told
 
-    def _dns_paths(self) -> tuple[str, str]:
-        return os.path.join(self._dns_dir, "server.pid"), os.path.join(self._dns_dir, "server.log")
+    def _paths(self) -> tuple[str, str, str]:
+        folder = os.path.join(self.ctx.settings.state_dir, "dns")
+        return folder, os.path.join(folder, "server.pid"), os.path.join(folder, "server.log")
 
-    def _dns_networks(self) -> list[dict]:
-        return dns_networks(self.store)
+    def _dns_networks(self) -> dict:
+        return {n["name"]: n for n in dns_networks(self.store)}
 
-    def dns_config(self) -> dict:
+    def config(self) -> dict:
         """What the server serves (it builds the same from the store itself)."""
-        return build_config(self.store, self.settings.host_netns)
+        return build_config(self.store, self.ctx.settings.host_netns)
 
-    def _dns_touch(self, sandbox: str, netns: str) -> None:
-        """Remember a sandbox whose resolv.conf may need rewriting after the commit."""
-        self.__dict__.setdefault("_dns_touched", {})[sandbox] = netns
+    def touch(self, ex, sandbox: str | None = None, netns: str | None = None) -> None:
+        """After the commit: rewrite `sandbox`'s resolv.conf and tell the server
+        (start or stop it); with no sandbox, tell it only if the networks it
+        serves changed."""
+        touched = ex.after_commit("dns", self._after_commit, {})
+        if sandbox is not None:
+            touched[sandbox] = netns
 
-    def _after_change(self) -> None:
-        touched = self.__dict__.pop("_dns_touched", {})
-        server = self._dns_server_fd()
+    def _after_commit(self, touched: dict) -> None:
+        server = self._server_fd()
         if touched:
-            self.dns_sync(touched, server)
+            self.sync(touched, server)
         elif server is not None:
-            # No sandbox's names changed (a bare sandbox, ports, routes, links):
-            # the server needs a word only if the networks it serves did.
-            dns_nets = {n["name"]: n for n in self._dns_networks()}
-            if _signature(dns_nets) != self.__dict__.get("_dns_networks_told"):
-                self.dns_sync({}, server, dns_nets)
+            # No sandbox's names changed: the server needs a word only if the networks it serves did.
+            dns_nets = self._dns_networks()
+            if _signature(dns_nets) != self._networks_told:
+                self.sync({}, server, dns_nets)
 
-    def dns_sync(self, touched: dict | None = None, server: int | None = None, dns_nets=None) -> None:
+    def sync(self, touched: dict | None = None, server: int | None = None, dns_nets=None) -> None:
         """Start, signal or stop the server, and write the resolv.conf of
         `touched` sandboxes (None: all of them). `server`: its pidfd, if known."""
         if touched is None:
             touched = {sb["name"]: sb["netns"] for sb in self.store.sandboxes()}
         if dns_nets is None:
-            dns_nets = {n["name"]: n for n in self._dns_networks()}
+            dns_nets = self._dns_networks()
         for sandbox, netns in touched.items():
             resolver = self._resolver_of(sandbox, dns_nets) if self.store.sandbox(sandbox) else None
             self._write_resolv_conf(netns, resolver)
-        server = server if server is not None else self._dns_server_fd()
+        server = server if server is not None else self._server_fd()
         if not dns_nets:
-            self._dns_stop()
+            self._stop()
         elif server is None:
-            self._dns_start()
-            self._dns_networks_told = _signature(dns_nets)
+            self._start()
+            self._networks_told = _signature(dns_nets)
         else:
             # Networks changed (listen addresses, options): SIGHUP, reloaded at
             # once. Only sandboxes changed: SIGUSR1, reloaded at the next query,
             # so a burst of attaches costs the server no work meanwhile.
             networks = _signature(dns_nets)
-            same = networks == self.__dict__.get("_dns_networks_told")
-            signal.pidfd_send_signal(server, signal.SIGUSR1 if same else signal.SIGHUP)
-            self._dns_networks_told = networks
+            signal.pidfd_send_signal(server, signal.SIGUSR1 if networks == self._networks_told else signal.SIGHUP)
+            self._networks_told = networks
 
-    def _dns_server_fd(self) -> int | None:
+    def _server_fd(self) -> int | None:
         """A pidfd of the running server, kept between changes: signalling it
         needs no pidfile read per change, and a pidfd never names a reused pid."""
-        fd = self.__dict__.get("_dns_pidfd")
-        if fd is not None and _pidfd_alive(fd):
-            return fd
-        self._dns_forget_server()
-        pid = self.dns_pid()
+        if self._pidfd is not None and _pidfd_alive(self._pidfd):
+            return self._pidfd
+        self.close()
+        pid = self.pid()
         if pid is None:
             return None
         try:
             fd = os.pidfd_open(pid)
         except ProcessLookupError:
             return None
-        if self.dns_pid() != pid:  # it exited (and the pid was reused) before the pidfd was taken
+        if self.pid() != pid:  # it exited (and the pid was reused) before the pidfd was taken
             os.close(fd)
             return None
-        self._dns_pidfd = fd
+        self._pidfd = fd
         return fd
 
     def close(self) -> None:
-        self._dns_forget_server()
-        super().close()
+        """Let go of the server's pidfd (the server keeps running)."""
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
 
-    def _dns_forget_server(self) -> None:
-        fd = self.__dict__.pop("_dns_pidfd", None)
-        if fd is not None:
-            os.close(fd)
-
-    def dns_pid(self) -> int | None:
+    def pid(self) -> int | None:
         """The running server's pid (checked against its command line: no pid reuse)."""
-        pidfile, _ = self._dns_paths()
+        _, pidfile, _ = self._paths()
         try:
             with open(pidfile) as f:
                 pid = int(f.read().strip())
@@ -150,32 +150,33 @@ class Dns:
                 cmdline = f.read().split(b"\0")
         except (OSError, ValueError):
             return None
-        ours = self.settings.state_dir.encode() in cmdline and b"nsnet.dns" in cmdline
+        ours = self.ctx.settings.state_dir.encode() in cmdline and b"nsnet.dns" in cmdline
         return pid if ours else None
 
-    def _dns_start(self) -> None:
-        pidfile, log = self._dns_paths()
-        os.makedirs(self._dns_dir, exist_ok=True)
+    def _start(self) -> None:
+        folder, pidfile, log = self._paths()
+        os.makedirs(folder, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(pidfile)
-        argv = [sys.executable, "-m", "nsnet.dns", "--state-dir", self.settings.state_dir, "--pidfile", pidfile]
-        if self.settings.host_netns:
-            argv += ["--host-netns", self.settings.host_netns]
+        settings = self.ctx.settings
+        argv = [sys.executable, "-m", "nsnet.dns", "--state-dir", settings.state_dir, "--pidfile", pidfile]
+        if settings.host_netns:
+            argv += ["--host-netns", settings.host_netns]
         proc = self.kernel.spawn_in_host(argv, log)
         if proc is None:  # a fake kernel in unit tests starts nothing
             return
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            if self.dns_pid() is not None:
+            if self.pid() is not None:
                 return
             if proc.poll() is not None:
                 break
             time.sleep(0.01)
         raise KernelError(f"the DNS server did not start (see {log})")
 
-    def _dns_stop(self) -> None:
-        self._dns_forget_server()
-        pid = self.dns_pid()
+    def _stop(self) -> None:
+        self.close()
+        pid = self.pid()
         if pid is None:
             return
         os.kill(pid, signal.SIGTERM)

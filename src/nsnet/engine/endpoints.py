@@ -5,92 +5,106 @@ import ipaddress
 from .. import ipam
 from ..drivers import get_driver
 from ..errors import Conflict, InvalidInput
-from ..names import check_ifname, check_mac, host_veth_name
+from ..names import check_mac, host_veth_name
 from ..steps import AddRoute, Plan
-from .base import changing
+from .context import Service
 from .dns import check_alias
-from .executor import execute_best_effort
+from .lookup import find_network, get_network, get_sandbox, pick_ifname, used_ifnames
 
 
-class Endpoints:
-    @changing
-    def network_connect(self, network: str, sandbox: str, ip: str | None = None,
-                        ifname: str | None = None, publish=None, aliases=None, mac: str | None = None,
-                        probe_ports: bool = True) -> dict:
+class Endpoints(Service):
+    def __init__(self, ctx, local, firewall, dns):
+        super().__init__(ctx)
+        self.local = local
+        self.firewall = firewall
+        self.dns = dns
+
+    def connect(self, ex, network: str, sandbox: str, ip=None, ifname=None, publish=None, aliases=None,
+                mac=None, probe_ports: bool = True) -> dict:
         """Attach `sandbox` to `network`; `publish`: ['8080:80', '127.0.0.1:53:53/udp', ...];
         `aliases`: more DNS names for it on this network; `mac`: a fixed MAC (bridge
         networks). `probe_ports=False`: the caller holds the host ports itself (a
         container runtime's conmon does), so a socket bound to one is no conflict."""
         plan = Plan()
-        self._plan_connect(plan, network, sandbox, ip, ifname, publish, aliases, mac=mac, probe_ports=probe_ports)
-        self.apply(plan)
-        return dict(self.store.endpoint(network, sandbox), ports=self.port_ls(sandbox))
+        self.plan_connect(ex, plan, network, sandbox, ip, ifname, publish, aliases, mac=mac, probe_ports=probe_ports)
+        ex.apply(plan)
+        return dict(self.store.endpoint(network, sandbox), ports=self.firewall.ports(sandbox))
 
-    def _plan_connect(self, plan: Plan, network: str, sandbox: str, ip=None, ifname=None,
-                      publish=None, aliases=None, new_sandbox: dict | None = None, mac: str | None = None,
-                      probe_ports: bool = True) -> dict:
-        """Validate, reserve the address in the store and add the steps to `plan`.
+    def plan_connect(self, ex, plan: Plan, network: str, sandbox: str, ip=None, ifname=None,
+                     publish=None, aliases=None, new_sandbox: dict | None = None, mac: str | None = None,
+                     probe_ports: bool = True) -> dict:
+        """Validate, reserve the address and add the steps to `plan`.
         `new_sandbox`: the row of a sandbox made in this same change with nothing
-        attached yet (its first network): the lookups that would find nothing are skipped."""
-        net = self.store.network(network)
-        if net is None or net["driver"] == "overlay":
-            if self._is_overlay(network):  # multi-host: engine/overlay.py
-                if mac:
-                    raise InvalidInput(f"network '{network}' is an overlay: a fixed MAC is for bridge networks")
-                return self._overlay_plan_connect(plan, network, sandbox, ip, ifname, publish, aliases)
-            net = self.get_network(network)
-        sb = new_sandbox or self.get_sandbox(sandbox)
-        drv = get_driver(net["driver"])
+        attached yet (its first network): the lookups that would find nothing are skipped.
+        `probe_ports=False`: the caller holds the host ports itself (no socket probe)."""
+        drv, net = find_network(self.ctx, network)
+        if mac and not drv.fixed_macs:
+            raise InvalidInput(f"network '{network}' is an {drv.name} network: a fixed MAC is for bridge networks")
+        record = drv.joined(self.ctx, network, net)
+        sb = new_sandbox or get_sandbox(self.store, sandbox)
         current = []
         if new_sandbox is None:
             if self.store.endpoint(network, sandbox):
                 raise Conflict(f"sandbox '{sandbox}' is already connected to network '{network}'")
             current = self.store.endpoints(sandbox=sandbox)
             if current and (drv.exclusive or sb["mode"] != "netns"):
-                other = current[0]["network"]
                 kind = drv.name if drv.exclusive else sb["mode"]
-                raise Conflict(f"sandbox '{sandbox}' is on network '{other}'; a '{kind}' network cannot be "
-                               "combined with others")
+                raise Conflict(f"sandbox '{sandbox}' is on network '{current[0]['network']}'; a '{kind}' "
+                               "network cannot be combined with others")
             if drv.exclusive and self.store.links(sandbox):
                 raise Conflict(f"sandbox '{sandbox}' has direct links; it cannot join a '{drv.name}' network")
         if not drv.uses_subnet:
             if ip or ifname or publish or aliases or mac:
-                raise Conflict(f"network '{network}' (driver {drv.name}) takes no --ip, --ifname, --mac or --publish")
-            ep_id = self.store.add_endpoint(network, sandbox, None, None, False)
+                raise Conflict(f"network '{network}' (driver {drv.name}) takes no --ip, --ifname, --mac or "
+                               "--publish")
+            self.store.add_endpoint(network, sandbox, None, None, False)
             self.store.set_sandbox_mode(sandbox, drv.sandbox_mode)
             return self.store.endpoint(network, sandbox)
+        if aliases and not drv.has_dns:
+            raise InvalidInput(f"{drv.name} networks have no DNS yet: --alias is not supported")
+        ifname = pick_ifname(sandbox, ifname, {"lo"} if new_sandbox else used_ifnames(self.store, sandbox))
+        options = {"aliases": [check_alias(a) for a in aliases]} if aliases else {}
+        if mac:
+            options["mac"] = check_mac(mac)
+        if net is None:  # this host's first endpoint on a network of the cluster
+            net = self.local.add(ex, plan, drv, record)
+        addr, undo = self._reserve(ex, drv, net, sandbox, ip)
+        try:
+            has_default = new_sandbox is None and (any(ep["is_gateway"] for ep in current)
+                                                   or self.store.route(sandbox, ipam.DEFAULT_ROUTE) is not None)
+            ep_id = self.store.add_endpoint(network, sandbox, ifname, addr, not has_default, options or None)
+            self.store.set_endpoint_host_ifname(ep_id, host_veth_name(ep_id))
+            ep = {"id": ep_id, "network": network, "sandbox": sandbox, "ifname": ifname,
+                  "host_ifname": host_veth_name(ep_id), "ip": addr, "is_gateway": int(not has_default),
+                  "options": options}  # the row just written, as store.endpoint() would read it back
+            self.dns.touch(ex, sandbox, sb["netns"])
+            plan.extend(undo)
+            plan.extend(drv.plan_connect(net, ep, sb["netns"], default_route=not has_default))
+            plan.extend(self.firewall.plan_publish(ex, net, ep, publish, probe=probe_ports))
+            plan.extend(drv.announce(self.ctx, net, ep))
+        except BaseException:
+            for step in undo:  # a claim made beyond this host goes back now, not by rollback
+                step.undo(None)
+            raise
+        return ep
 
-        used_names = self.used_ifnames(sandbox) if new_sandbox is None else {"lo"}
-        if ifname:
-            check_ifname(ifname)
-            if ifname in used_names:
-                raise Conflict(f"sandbox '{sandbox}' already has an interface named {ifname}")
-        else:
-            ifname = next(f"eth{i}" for i in range(len(used_names) + 1) if f"eth{i}" not in used_names)
+    def _reserve(self, ex, drv, net: dict, sandbox: str, ip: str | None) -> tuple[str, list]:
+        """(address, steps that give it back) for a new endpoint of `net`."""
         subnet = ipaddress.ip_network(net["subnet"])
         if ip:
             addr = ipam.parse_ip(ip, "--ip")
             ipam.check_in_subnet(addr, subnet, "--ip")
-            if str(addr) == net["gateway"] or self.store.ip_taken(network, str(addr)):
-                owner = "the gateway" if str(addr) == net["gateway"] else "another sandbox"
-                raise Conflict(f"address {addr} on network '{network}' is already taken by {owner}")
-        else:
-            addr = self._allocate_ip(network, subnet, net["gateway"])
-        has_default = new_sandbox is None and (any(ep["is_gateway"] for ep in current)
-                                               or self.store.route(sandbox, "0.0.0.0/0") is not None)
-        aliases = [check_alias(a) for a in aliases or []]
-        options = {"aliases": aliases} if aliases else {}
-        if mac:
-            options["mac"] = check_mac(mac)
-        ep_id = self.store.add_endpoint(network, sandbox, ifname, str(addr), not has_default, options or None)
-        self._dns_touch(sandbox, sb["netns"])
-        self.store.set_endpoint_host_ifname(ep_id, host_veth_name(ep_id))
-        ep = {"id": ep_id, "network": network, "sandbox": sandbox, "ifname": ifname,
-              "host_ifname": host_veth_name(ep_id), "ip": str(addr), "is_gateway": int(not has_default),
-              "options": options}  # the row just written, as store.endpoint() would read it back
-        plan.extend(drv.plan_connect(net, ep, sb["netns"], default_route=not has_default))
-        plan.extend(self._plan_publish(net, ep, publish, probe=probe_ports))
-        return ep
+            ip = str(addr)
+            if ip == net["gateway"]:
+                raise Conflict(f"address {ip} on network '{net['name']}' is already taken by the gateway")
+        reserved = drv.reserve(self.ctx, ex, net, sandbox, ip)
+        if reserved is not None:
+            return reserved
+        if ip is None:
+            return str(self._allocate_ip(net["name"], subnet, net["gateway"])), []
+        if self.store.ip_taken(net["name"], ip):
+            raise Conflict(f"address {ip} on network '{net['name']}' is already taken by another sandbox")
+        return ip, []
 
     def _allocate_ip(self, network: str, subnet, gateway: str):
         """The lowest free address: probed from the store's hint when it has one
@@ -109,26 +123,24 @@ class Endpoints:
         self.store.set_free_ip_hint(network, int(addr) + 1)
         return addr
 
-    @changing
-    def network_disconnect(self, network: str, sandbox: str) -> dict:
-        net = self.get_network(network)
-        self.get_sandbox(sandbox)
+    def disconnect(self, ex, network: str, sandbox: str) -> dict:
+        """Detach `sandbox` from `network` (the next network takes the default route)."""
+        net = get_network(self.store, network)
+        get_sandbox(self.store, sandbox)
         ep = self.store.endpoint(network, sandbox)
         if ep is None:
             raise Conflict(f"sandbox '{sandbox}' is not connected to network '{network}'")
-        plan = Plan(self._plan_disconnect(net, ep))
+        plan = Plan(self.plan_disconnect(ex, net, ep))
         plan.extend(self._plan_move_default_route(sandbox, ep))
-        if self._dry_run:
-            self.apply(plan)
-        errors = execute_best_effort(plan, self.kernel)
-        return {"disconnected": sandbox, "network": network, "errors": errors}
+        return {"disconnected": sandbox, "network": network, "errors": ex.best_effort(plan)}
 
-    def _plan_disconnect(self, net: dict, ep: dict, cut_cable: bool = True) -> list:
+    def plan_disconnect(self, ex, net: dict, ep: dict, cut_cable: bool = True, release: bool = True) -> list:
         """Forget the endpoint (frees its address, unpublishes its ports) and the
-        routes that used it. cut_cable=False leaves the veth to die with its namespace."""
+        routes that used it. cut_cable=False leaves the veth to die with its
+        namespace; release=False keeps a cluster claim (its network goes whole)."""
         sb = self.store.sandbox(ep["sandbox"])
-        self._dns_touch(ep["sandbox"], sb["netns"])
-        steps = self._plan_unpublish(ep["sandbox"], net["name"])
+        self.dns.touch(ex, ep["sandbox"], sb["netns"])
+        steps = self.firewall.plan_unpublish(ep["sandbox"], net["name"])
         self.store.remove_endpoint(ep["id"])
         if net["subnet"]:
             subnet = ipaddress.ip_network(net["subnet"])
@@ -137,10 +149,11 @@ class Endpoints:
                     self.store.remove_route(ep["sandbox"], route["dest"])
         if not self.store.endpoints(sandbox=ep["sandbox"]):
             self.store.set_sandbox_mode(ep["sandbox"], "netns")
+        drv = get_driver(net["driver"])
         if cut_cable:
-            steps += get_driver(net["driver"]).plan_disconnect(net, ep, sb["netns"])
-        if net["driver"] == "overlay":  # give the address back to the cluster store
-            steps += self._overlay_release(net, ep)
+            steps += drv.plan_disconnect(net, ep, sb["netns"])
+        if release:
+            steps += drv.release(self.ctx, net, ep)
         return steps
 
     def _plan_move_default_route(self, sandbox: str, gone: dict) -> list:
@@ -152,5 +165,5 @@ class Endpoints:
             if net["gateway"]:
                 self.store.set_endpoint_gateway(ep["id"])
                 sb = self.store.sandbox(sandbox)
-                return [AddRoute(sb["netns"], "0.0.0.0/0", via=net["gateway"])]
+                return [AddRoute(sb["netns"], ipam.DEFAULT_ROUTE, via=net["gateway"])]
         return []

@@ -1,4 +1,11 @@
-"""The one place plans meet the kernel: apply with rollback, teardown best effort."""
+"""The one place plans meet the kernel, and the one function that runs a change.
+
+An Executor is made per changing call: it applies plans (rolling back on
+failure), applies them best effort (teardown, repair), or in a dry run only
+records their commands. Work that must wait for the store's commit (the DNS
+server's reload, resolv.conf files) is queued on it explicitly; a failure there
+is a warning in the result, not a failed change.
+"""
 
 import os
 
@@ -14,33 +21,84 @@ def _injected(step: Step) -> None:
         raise KernelError(f"injected failure at step '{step.kind}' ({FAIL_ENV})")
 
 
-def execute(plan: Plan, kernel) -> None:
-    """Apply every step; on failure undo the applied ones in reverse and re-raise."""
-    done: list[Step] = []
-    try:
-        for step in plan.steps:
-            _injected(step)
-            step.apply(kernel)
-            done.append(step)
-    except BaseException as exc:
-        problems = []
-        for step in reversed(done):
-            try:
-                step.undo(kernel)
-            except Exception as undo_exc:  # keep undoing the rest
-                problems.append(f"{step.kind}: {undo_exc}")
-        if problems:
-            raise RollbackError(f"{exc}; rollback also failed: {'; '.join(problems)}") from exc
-        raise
+class Executor:
+    def __init__(self, kernel, dry_run: bool = False):
+        self.kernel = kernel
+        self.dry_run = dry_run
+        self.commands: list[str] = []  # what a dry run would have done
+        self._after: dict = {}  # key -> (job, its argument): run once the store has committed
 
-
-def execute_best_effort(plan: Plan, kernel) -> list[str]:
-    """Teardown: run every step even if some fail; return the errors seen."""
-    errors = []
-    for step in plan.steps:
+    def apply(self, plan: Plan) -> None:
+        """Every step, or none: on failure the applied ones are undone in reverse."""
+        if self.dry_run:
+            self.commands += plan.explain()
+            return
+        done: list[Step] = []
         try:
-            _injected(step)
-            step.apply(kernel)
-        except NsnetError as exc:
-            errors.append(str(exc))
-    return errors
+            for step in plan.steps:
+                _injected(step)
+                step.apply(self.kernel)
+                done.append(step)
+        except BaseException as exc:
+            problems = []
+            for step in reversed(done):
+                try:
+                    step.undo(self.kernel)
+                except Exception as undo_exc:  # keep undoing the rest
+                    problems.append(f"{step.kind}: {undo_exc}")
+            if problems:
+                raise RollbackError(f"{exc}; rollback also failed: {'; '.join(problems)}") from exc
+            raise
+
+    def best_effort(self, plan: Plan) -> list[str]:
+        """Every step even if some fail (teardown, repair); returns the errors seen."""
+        if self.dry_run:
+            self.commands += plan.explain()
+            return []
+        errors = []
+        for step in plan.steps:
+            try:
+                _injected(step)
+                step.apply(self.kernel)
+            except NsnetError as exc:
+                errors.append(str(exc))
+        return errors
+
+    def after_commit(self, key: str, job, argument):
+        """Queue job(argument) to run once the store has committed (never in a
+        dry run). One job per key: later calls get the first one's argument
+        back, to add to (the sandboxes whose resolv.conf to rewrite, say)."""
+        if key not in self._after:
+            self._after[key] = (job, argument)
+        return self._after[key][1]
+
+    def run_after_commit(self) -> list[str]:
+        """Run the queued work; returns its failures as warnings."""
+        warnings = []
+        for job, argument in self._after.values():
+            try:
+                job(argument)
+            except Exception as exc:  # the change itself is committed: report, go on
+                warnings.append(str(exc))
+        return warnings
+
+
+def run_change(ctx, dry_run: bool, work, *args, **kwargs):
+    """One change: privileges (unless a dry run), then one store transaction
+    around the service's validation, planning and kernel steps (`work` gets
+    the Executor first), committed -- or rolled back for a dry run, which
+    returns the commands instead -- then the work queued for after the commit,
+    whose failures are added to a dict result as "warnings"."""
+    if not dry_run:
+        ctx.require_privileges()
+    ex = Executor(None if dry_run else ctx.kernel, dry_run)
+    with ctx.store.transaction(commit=not dry_run):
+        result = work(ex, *args, **kwargs)
+    if dry_run:
+        return {"dry_run": True, "commands": ex.commands}
+    warnings = ex.run_after_commit()
+    if warnings:
+        if not isinstance(result, dict):
+            raise TypeError("a change that queues work after its commit must return a dict")
+        result["warnings"] = result.get("warnings", []) + warnings
+    return result

@@ -3,29 +3,31 @@ Steps the engine applies (so what is printed is what nsnet does)."""
 
 from ..drivers import get_driver
 from ..errors import NotFound
-from ..firewall import nftjson
-from ..steps import AddAddress, AddRoute, CreateNetns, CreateVeth, Plan, SetSysctl
+from ..steps import AddAddress, AddRoute, CreateNetns, CreateVeth, Plan
+from .context import Service
 
 
-class Explain:
+class Explain(Service):
+    def __init__(self, ctx, firewall):
+        super().__init__(ctx)
+        self.firewall = firewall
+
     def rebuild_plan(self, target: str | None = None) -> Plan:
+        """The plan that would rebuild what exists (of one sandbox or network, or all)."""
         nets = self.store.networks()
         sandboxes = self.store.sandboxes()
         if target is not None:
             if self.store.network(target):
-                nets = [n for n in nets if n["name"] == target]
                 plan = Plan()
-                for net in nets:
+                for net in (n for n in nets if n["name"] == target):
                     plan.extend(get_driver(net["driver"]).plan_create(net))
                     for ep in self.store.endpoints(network=target):
-                        sb = self.store.sandbox(ep["sandbox"])
-                        plan.extend(self._connect_steps(net, ep, sb))
+                        plan.extend(self._connect_steps(net, ep, self.store.sandbox(ep["sandbox"])))
                 return plan
-            if self.store.sandbox(target):
-                nets = []
-                sandboxes = [s for s in sandboxes if s["name"] == target]
-            else:
+            if not self.store.sandbox(target):
                 raise NotFound(f"no sandbox or network named '{target}'")
+            nets = []
+            sandboxes = [s for s in sandboxes if s["name"] == target]
         plan = Plan()
         for net in nets:
             plan.extend(get_driver(net["driver"]).plan_create(net))
@@ -48,23 +50,13 @@ class Explain:
             for route in self.store.routes(sb["name"]):
                 plan.add(AddRoute(sb["netns"], route["dest"], via=route["via"]))
         if target is None:
-            plan.extend(self._firewall_rebuild_steps())
+            plan.extend(self.firewall.rebuild_steps())
         return plan
 
-    def _firewall_rebuild_steps(self) -> list:
-        bridged = self._bridged_networks()
-        if not bridged:
-            return []
-        steps = [SetSysctl("net.ipv4.ip_forward", "1")]
-        steps += [SetSysctl(f"net.ipv4.conf.{n['bridge']}.route_localnet", "1") for n in bridged]
-        fw = self.firewall_plan()
-        if fw is not None:
-            fw.batch = nftjson.batch(*fw.batch["nftables"][2:])  # no 'delete table' on a fresh host
-            steps.append(fw)
-        return steps
-
-    def _connect_steps(self, net, ep, sb) -> list:
+    @staticmethod
+    def _connect_steps(net, ep, sb) -> list:
         return get_driver(net["driver"]).plan_connect(net, ep, sb["netns"], bool(ep["is_gateway"]))
 
     def explain(self, target: str | None = None) -> list[str]:
+        """rebuild_plan() as `ip` / `nft` / `sysctl` commands."""
         return self.rebuild_plan(target).explain()

@@ -8,21 +8,36 @@ import ipaddress
 from ..errors import Conflict, InvalidInput, NotFound
 from ..firewall import nftjson, ruleset
 from ..firewall.ports import parse_all
-from ..steps import Nft, SetSysctl
-from .base import changing
+from ..steps import Nft, Plan, SetSysctl
+from .context import Service
+from .lookup import get_network, get_sandbox
 
 FORWARD = "net.ipv4.ip_forward"
 FORWARD_RESTORE = "ip_forward_restore"  # meta key: the host's value before nsnet
+PORT_FIELDS = ("sandbox", "network", "host_ip", "host_port", "proto", "sandbox_ip", "sandbox_port")
 
 
-class Firewall:
-    def _bridged_networks(self) -> list[dict]:
+def _port_removal_step(gone: list[dict], successors: list[dict]) -> Nft:
+    do = [*ruleset.port_commands("delete", gone), *ruleset.port_commands("add", successors)]
+    undo = [*ruleset.skeleton(), *ruleset.port_commands("delete", successors), *ruleset.port_commands("add", gone)]
+    return Nft(nftjson.batch(*do), nftjson.batch(*undo))
+
+
+def _same_port_elsewhere(row: dict, sandbox: str, network: str, port) -> bool:
+    """`row` is this sandbox's same port through another network (a runtime's
+    `--network a,b -p 8080:80`): the host port is shared, not taken."""
+    return (row["sandbox"] == sandbox and row["network"] != network and row["host_ip"] == port.host_ip
+            and row["sandbox_port"] == port.sandbox_port)
+
+
+class Firewall(Service):
+    def bridged_networks(self) -> list[dict]:
         return [n for n in self.store.networks() if n["bridge"]]
 
-    def _fw_rules_step(self, before: list[dict]) -> Nft | None:
+    def _rules_step(self, before: list[dict]) -> Nft | None:
         """Rebuild the network-level rules for the store's current networks; the
         undo rebuilds them for `before`. Removing the last network drops the table."""
-        after = self._bridged_networks()
+        after = self.bridged_networks()
         if not after and not before:
             return None
         if not after:
@@ -31,24 +46,25 @@ class Firewall:
         undo = nftjson.batch(*ruleset.skeleton(), *ruleset.rules(before)) if before else ruleset.teardown()
         return Nft(nftjson.batch(*ruleset.skeleton(), *ruleset.rules(after)), undo)
 
-    def _fw_network_added(self, net: dict, before: list[dict]) -> list:
+    def network_added(self, ex, net: dict, before: list[dict]) -> list:
+        """Steps for a bridged network just added to the store (`before`: the bridged networks until now)."""
         # route_localnet lets the host reach ports published on 127.0.0.1 through
         # this bridge; the guard rule keeps sandboxes away from the host's 127/8.
         steps = [SetSysctl(f"net.ipv4.conf.{net['bridge']}.route_localnet", "1")]
         if not before:  # first bridge network: the host starts forwarding
-            current = None if self._dry_run else self.kernel.sysctl_get(None, FORWARD)
+            current = None if ex.dry_run else self.kernel.sysctl_get(None, FORWARD)
             if current != "1":
                 if current is not None:
                     self.store.set_meta(FORWARD_RESTORE, current)
                 steps.append(SetSysctl(FORWARD, "1", current))
-        rules = self._fw_rules_step(before)
+        rules = self._rules_step(before)
         return steps + ([rules] if rules else [])
 
-    def _fw_network_removed(self, before: list[dict]) -> tuple[list, list]:
-        """(steps before the bridge goes, steps after it)."""
-        rules = self._fw_rules_step(before)
+    def network_removed(self, before: list[dict]) -> tuple[list, list]:
+        """(steps before the bridge goes, steps after it) for a bridged network just removed from the store."""
+        rules = self._rules_step(before)
         after = []
-        if not self._bridged_networks():
+        if not self.bridged_networks():
             restore = self.store.meta(FORWARD_RESTORE)
             if restore is not None:
                 after.append(SetSysctl(FORWARD, restore, "1"))
@@ -56,7 +72,7 @@ class Firewall:
         return ([rules] if rules else []), after
 
     # -- published ports -----------------------------------------------------
-    def _plan_publish(self, net: dict, ep: dict, specs, probe: bool = True) -> list:
+    def plan_publish(self, ex, net: dict, ep: dict, specs, probe: bool = True) -> list:
         """Validate and record published ports for an endpoint: one Nft step.
         `probe=False`: the caller holds the host ports itself (no socket probe)."""
         ports = parse_all(specs)
@@ -83,7 +99,7 @@ class Firewall:
                     continue
                 raise Conflict(f"host port {port.proto}/{port.host_port} is already published by sandbox "
                                f"'{other['sandbox']}' (network {other['network']})")
-            if (probe and port not in shared and not self._dry_run
+            if (probe and port not in shared and not ex.dry_run
                     and self.kernel.port_in_use(port.host_ip, port.proto, port.host_port)):
                 raise Conflict(f"host port {port.proto}/{port.host_port} is in use by a socket in the host "
                                "namespace")
@@ -100,15 +116,16 @@ class Firewall:
         # Elements only (sent over nfnetlink, kernel/netlink/nftables.py, not re-declaring
         # the table); if the table is gone, the step rebuilds it whole from the store.
         add, delete = ruleset.port_batches(added)
-        return [Nft(add, delete, rebuild=self._fw_full_batch)]
+        return [Nft(add, delete, rebuild=self.full_batch)]
 
-    def _plan_unpublish(self, sandbox: str, network: str) -> list:
+    def plan_unpublish(self, sandbox: str, network: str) -> list:
+        """Forget the ports of an endpoint (one Nft step)."""
         rows = self.store.ports(sandbox=sandbox, network=network)
         if not rows:
             return []
         gone, successors = self._port_handover(rows)
         self.store.remove_ports(sandbox, network)
-        return [self._port_removal_step(gone, successors)] if gone else []
+        return [_port_removal_step(gone, successors)] if gone else []
 
     def _port_handover(self, rows: list[dict]) -> tuple[list, list]:
         """For rows about to be removed: (the rows whose map elements go, the rows
@@ -126,42 +143,28 @@ class Firewall:
             successors += [o for o in same if o["id"] not in removing][:1]
         return gone, successors
 
-    @staticmethod
-    def _port_removal_step(gone: list[dict], successors: list[dict]) -> Nft:
-        do = [*ruleset.port_commands("delete", gone), *ruleset.port_commands("add", successors)]
-        undo = [*ruleset.skeleton(), *ruleset.port_commands("delete", successors),
-                *ruleset.port_commands("add", gone)]
-        return Nft(nftjson.batch(*do), nftjson.batch(*undo))
-
     def _endpoint_for_ports(self, sandbox: str, network: str | None) -> tuple[dict, dict]:
-        self.get_sandbox(sandbox)
+        get_sandbox(self.store, sandbox)
         eps = [ep for ep in self.store.endpoints(sandbox=sandbox) if ep["ip"]]
         if network is not None:
             eps = [ep for ep in eps if ep["network"] == network]
-            self.get_network(network)
+            get_network(self.store, network)
         if not eps:
             where = f"network '{network}'" if network else "any bridge network"
             raise Conflict(f"sandbox '{sandbox}' is not on {where}: nothing to publish to")
         return self.store.network(eps[0]["network"]), eps[0]
 
-    @changing
-    def port_publish(self, sandbox: str, specs, network: str | None = None) -> list[dict]:
-        """Publish more ports of an attached sandbox (default: its first network);
-        returns the ports added."""
+    def publish(self, ex, sandbox: str, specs, network: str | None = None) -> list[dict]:
+        """Publish more ports of an attached sandbox (default: its first network); returns the ports added."""
         net, ep = self._endpoint_for_ports(sandbox, network)
-        from ..steps import Plan
-
         wanted = parse_all(specs)
-        self.apply(Plan(self._plan_publish(net, ep, specs)))
+        ex.apply(Plan(self.plan_publish(ex, net, ep, specs)))
         return [{"sandbox": sandbox, "network": net["name"], "host_ip": p.host_ip, "host_port": p.host_port,
                  "proto": p.proto, "sandbox_ip": ep["ip"], "sandbox_port": p.sandbox_port} for p in wanted]
 
-    @changing
-    def port_unpublish(self, sandbox: str, specs) -> list[dict]:
+    def unpublish(self, ex, sandbox: str, specs) -> list[dict]:
         """Withdraw published ports, named as they were published; returns them."""
-        from ..steps import Plan
-
-        self.get_sandbox(sandbox)
+        get_sandbox(self.store, sandbox)
         wanted = {(p.host_ip, p.host_port, p.proto) for p in parse_all(specs)}
         rows = [r for ip, port, proto in wanted for r in self.store.ports_on(proto, port)  # indexed: O(k)
                 if r["sandbox"] == sandbox and r["host_ip"] == ip]
@@ -172,39 +175,41 @@ class Firewall:
         gone, successors = self._port_handover(rows)
         for r in rows:
             self.store.remove_port(r["id"])
-        self.apply(Plan([self._port_removal_step(gone, successors)] if gone else []))
-        return [{k: r[k] for k in ("sandbox", "network", "host_ip", "host_port", "proto", "sandbox_ip",
-                                   "sandbox_port")} for r in rows]
+        ex.apply(Plan([_port_removal_step(gone, successors)] if gone else []))
+        return [{k: r[k] for k in PORT_FIELDS} for r in rows]
 
-    def port_ls(self, sandbox: str | None = None) -> list[dict]:
+    def ports(self, sandbox: str | None = None) -> list[dict]:
+        """Published ports (of one sandbox, or all)."""
         if sandbox is not None:
-            self.get_sandbox(sandbox)
-        return [{k: p[k] for k in ("sandbox", "network", "host_ip", "host_port", "proto", "sandbox_ip",
-                                   "sandbox_port")} for p in self.store.ports(sandbox=sandbox)]
+            get_sandbox(self.store, sandbox)
+        return [{k: p[k] for k in PORT_FIELDS} for p in self.store.ports(sandbox=sandbox)]
 
-    def _fw_full_batch(self) -> dict:
-        return ruleset.full(self._bridged_networks(), self.store.ports())
+    # -- the whole table ------------------------------------------------------
+    def full_batch(self) -> dict:
+        return ruleset.full(self.bridged_networks(), self.store.ports())
 
-    def firewall_plan(self) -> Nft | None:
-        nets, ports = self._bridged_networks(), self.store.ports()
+    def plan(self) -> Nft | None:
+        """The Nft step of nsnet's whole table (None: nothing to filter)."""
+        nets, ports = self.bridged_networks(), self.store.ports()
         if not nets and not ports:
             return None
         return Nft(ruleset.full(nets, ports))
 
-    @changing
-    def firewall_reload(self) -> dict:
+    def reload(self, ex) -> dict:
         """Rebuild nsnet's table from the store (after `nft flush ruleset`, say)."""
-        step = self.firewall_plan()
-        if step is None:
-            step = Nft(ruleset.teardown())
-        from ..steps import Plan
+        step = self.plan()
+        ex.apply(Plan([step if step is not None else Nft(ruleset.teardown())]))
+        return {"reloaded": True, "networks": len(self.bridged_networks()), "ports": len(self.store.ports())}
 
-        self.apply(Plan([step]))
-        return {"reloaded": True, "networks": len(self._bridged_networks()), "ports": len(self.store.ports())}
-
-
-def _same_port_elsewhere(row: dict, sandbox: str, network: str, port) -> bool:
-    """`row` is this sandbox's same port through another network (a runtime's
-    `--network a,b -p 8080:80`): the host port is shared, not taken."""
-    return (row["sandbox"] == sandbox and row["network"] != network and row["host_ip"] == port.host_ip
-            and row["sandbox_port"] == port.sandbox_port)
+    def rebuild_steps(self) -> list:
+        """What a fresh host needs for the store's bridged networks and ports (`explain`, drift)."""
+        bridged = self.bridged_networks()
+        if not bridged:
+            return []
+        steps = [SetSysctl(FORWARD, "1")]
+        steps += [SetSysctl(f"net.ipv4.conf.{n['bridge']}.route_localnet", "1") for n in bridged]
+        fw = self.plan()
+        if fw is not None:
+            fw.batch = nftjson.batch(*fw.batch["nftables"][2:])  # no 'delete table' on a fresh host
+            steps.append(fw)
+        return steps

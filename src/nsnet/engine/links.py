@@ -7,8 +7,8 @@ from .. import ipam
 from ..errors import Conflict, InvalidInput
 from ..names import check_ifname, default_link_ifname
 from ..steps import AddAddress, CreateVeth, DeleteLink, Plan
-from .base import changing
-from .executor import execute_best_effort
+from .context import Service
+from .lookup import get_sandbox, used_ifnames
 
 
 def _addresses(subnet, ip_a, ip_b) -> tuple[str | None, str | None]:
@@ -43,14 +43,12 @@ def _addresses(subnet, ip_a, ip_b) -> tuple[str | None, str | None]:
     return out[0], out[1]
 
 
-class Links:
-    @changing
-    def link_add(self, a: str, b: str, subnet: str | None = None, ip_a: str | None = None,
-                 ip_b: str | None = None, ifname_a: str | None = None,
-                 ifname_b: str | None = None) -> dict:
+class Links(Service):
+    def add(self, ex, a: str, b: str, subnet=None, ip_a=None, ip_b=None, ifname_a=None, ifname_b=None) -> dict:
+        """A veth cable between sandboxes `a` and `b`, addressed by `subnet` or `ip_a`/`ip_b`."""
         if a == b:
             raise InvalidInput("a link needs two different sandboxes")
-        sandboxes = [self.get_sandbox(a), self.get_sandbox(b)]
+        sandboxes = [get_sandbox(self.store, a), get_sandbox(self.store, b)]
         for sb in sandboxes:
             if sb["mode"] != "netns":
                 raise Conflict(f"sandbox '{sb['name']}' uses the {sb['mode']} network; it cannot have links")
@@ -60,20 +58,20 @@ class Links:
         ifname_a = check_ifname(ifname_a) if ifname_a else default_link_ifname(b)
         ifname_b = check_ifname(ifname_b) if ifname_b else default_link_ifname(a)
         for sandbox, ifname in ((a, ifname_a), (b, ifname_b)):
-            if ifname in self.used_ifnames(sandbox):
+            if ifname in used_ifnames(self.store, sandbox):
                 raise Conflict(f"sandbox '{sandbox}' already has an interface named {ifname}")
         self.store.add_link(a, b, ifname_a, ifname_b, cidr_a, cidr_b)
         ns_a, ns_b = sandboxes[0]["netns"], sandboxes[1]["netns"]
         plan = Plan([CreateVeth(ns_a, ifname_a, ns_b, ifname_b)])
         if cidr_a:
             plan.add(AddAddress(ns_a, ifname_a, cidr_a), AddAddress(ns_b, ifname_b, cidr_b))
-        self.apply(plan)
+        ex.apply(plan)
         return self.store.link(a, b)
 
-    @changing
-    def link_rm(self, a: str, b: str) -> dict:
-        self.get_sandbox(a)
-        self.get_sandbox(b)
+    def rm(self, ex, a: str, b: str) -> dict:
+        """Cut the cable between `a` and `b` (and the routes through it)."""
+        get_sandbox(self.store, a)
+        get_sandbox(self.store, b)
         link = self.store.link(a, b)
         if link is None:
             raise Conflict(f"sandboxes '{a}' and '{b}' are not linked")
@@ -85,9 +83,8 @@ class Links:
                     if route["via"] and ipaddress.ip_address(route["via"]) in subnet:
                         self.store.remove_route(side, route["dest"])
         plan = Plan([DeleteLink(self.store.sandbox(link["a"])["netns"], link["ifname_a"])])
-        if self._dry_run:
-            self.apply(plan)
-        return {"removed": f"{a}<->{b}", "errors": execute_best_effort(plan, self.kernel)}
+        return {"removed": f"{a}<->{b}", "errors": ex.best_effort(plan)}
 
-    def link_ls(self) -> list[dict]:
+    def ls(self) -> list[dict]:
+        """Every direct link."""
         return self.store.links()

@@ -1,54 +1,50 @@
-"""Networks: create / remove / list / inspect."""
+"""Networks: create / remove / list / inspect, for every driver."""
 
 import ipaddress
 
 from .. import ipam
-from ..drivers import get_driver
+from ..drivers import DRIVERS, get_driver
 from ..errors import Conflict, InvalidInput
-from ..names import bridge_name, check_ifname, check_mtu, check_name
+from ..names import check_mtu, check_name
 from ..steps import Plan
-from .base import changing
-from .executor import execute_best_effort
+from .context import Service
+from .lookup import find_network, get_network
+
+ENDPOINT_FIELDS = ("sandbox", "ifname", "ip", "host_ifname", "is_gateway")
 
 
-class Networks:
-    @changing
-    def network_create(
-        self,
-        name: str,
-        driver: str = "bridge",
-        subnet: str | None = None,
-        gateway: str | None = None,
-        mtu: int | None = None,
-        bridge: str | None = None,
-        internal: bool = False,
-        masquerade: bool = True,
-        dns: bool = True,
-    ) -> dict:
-        if driver == "overlay":  # multi-host: engine/overlay.py
-            return self._overlay_create(name, subnet, gateway, mtu, bridge, internal, masquerade)
+class Networks(Service):
+    def __init__(self, ctx, local, endpoints):
+        super().__init__(ctx)
+        self.local = local
+        self.endpoints = endpoints
+
+    def create(self, ex, name: str, driver: str = "bridge", subnet=None, gateway=None, mtu=None, bridge=None,
+               internal: bool = False, masquerade: bool = True, dns: bool = True, vni=None) -> dict:
+        """A network of `driver` (bridge | host | none | overlay); with no subnet, a free
+        one. `vni`: an overlay's VXLAN id (default: the lowest free from 4096)."""
         check_name("network", name)
         drv = get_driver(driver)
         if self.store.network(name):
             raise Conflict(f"network '{name}' already exists")
-        check_mtu(mtu)
+        mtu = check_mtu(mtu)
+        vni = drv.check_create(self.ctx, vni)
+        record = {"name": name, "subnet": None, "gateway": None, "mtu": None, "internal": bool(internal),
+                  "masquerade": bool(masquerade) and not internal, "dns": bool(dns), "vni": vni}
         if not drv.uses_subnet:
             if subnet or gateway or bridge or mtu:
                 raise InvalidInput(f"driver '{driver}' takes no --subnet, --gateway, --bridge or --mtu")
             if any(n["driver"] == driver for n in self.store.networks()):
                 raise Conflict(f"a network with driver '{driver}' already exists; only one is allowed")
-            net = {"name": name, "driver": driver, "subnet": None, "gateway": None, "bridge": None, "mtu": None}
         else:
-            net = self._prepare_bridge(name, subnet, gateway, mtu, bridge)
-        options = {"internal": bool(internal), "masquerade": bool(masquerade) and not internal, "dns": bool(dns)}
-        before = self._bridged_networks()
-        self.store.add_network(net["name"], driver, net["subnet"], net["gateway"], net["bridge"], net["mtu"], options)
-        net["options"] = options
-        plan = Plan(drv.plan_create(net))
-        if net["bridge"]:
-            plan.extend(self._fw_network_added(net, before))
-        self.apply(plan)
-        return self.network_inspect(name)
+            net = self._choose_subnet(subnet, drv.taken_subnets(self.ctx))
+            gw = ipam.parse_ip(gateway, "gateway") if gateway else ipam.default_gateway(net)
+            ipam.check_in_subnet(gw, net, "gateway")
+            record.update(subnet=str(net), gateway=str(gw), mtu=mtu)
+        plan = Plan(drv.plan_share(self.ctx, record))
+        self.local.add(ex, plan, drv, record, bridge)
+        ex.apply(plan)
+        return self.inspect(name)
 
     def _choose_subnet(self, subnet: str | None, also_taken=()):
         """The given subnet, checked against local networks and host routes, or
@@ -66,23 +62,11 @@ class Networks:
         taken = [*others.values(), *also_taken, *(ipaddress.ip_network(r["dest"]) for r in self._host_routes())]
         return ipam.pick_subnet(taken)
 
-    def _prepare_bridge(self, name, subnet, gateway, mtu, bridge) -> dict:
-        net = self._choose_subnet(subnet)
-        gw = ipam.parse_ip(gateway, "gateway") if gateway else ipam.default_gateway(net)
-        ipam.check_in_subnet(gw, net, "gateway")
-        bridge = check_ifname(bridge) if bridge else bridge_name(name)
-        if any(n["bridge"] == bridge for n in self.store.networks()):
-            raise Conflict(f"bridge {bridge} is already used by another network")
-        if not self._dry_run and self.kernel.link_exists(None, bridge):
-            raise Conflict(f"an interface named {bridge} already exists in the host namespace (not ours)")
-        return {"name": name, "subnet": str(net), "gateway": str(gw), "bridge": bridge,
-                "mtu": int(mtu) if mtu else None}
-
     def _host_routes(self) -> list[dict]:
         """Routes already in the host namespace, minus the default route and ours."""
         ours = {n["bridge"] for n in self.store.networks() if n["bridge"]}
         return [r for r in self.kernel.routes(None)
-                if r["dest"] != "0.0.0.0/0" and r["dev"] not in ours and r["dev"] != "lo"]
+                if r["dest"] != ipam.DEFAULT_ROUTE and r["dev"] not in ours and r["dev"] != "lo"]
 
     def _host_route_overlap(self, net) -> str | None:
         for route in self._host_routes():
@@ -90,46 +74,36 @@ class Networks:
                 return f"{route['dest']} (dev {route['dev']})"
         return None
 
-    @changing
-    def network_rm(self, name: str, force: bool = False) -> dict:
-        if self._is_overlay(name):  # multi-host: engine/overlay.py
-            return self._overlay_rm(name, force)
-        net = self.get_network(name)
-        endpoints = self.store.endpoints(network=name)
+    def rm(self, ex, name: str, force: bool = False) -> dict:
+        """Remove a network; `force`: disconnect its sandboxes first."""
+        drv, net = find_network(self.ctx, name)
+        endpoints = self.store.endpoints(network=name) if net else []
         if endpoints and not force:
             who = ", ".join(ep["sandbox"] for ep in endpoints)
             raise Conflict(f"network '{name}' has {len(endpoints)} sandbox(es) attached ({who}); "
                            "disconnect them or use --force")
-        before = self._bridged_networks()
-        plan = Plan()
-        for ep in endpoints:
-            plan.extend(self._plan_disconnect(net, ep))
-        self.store.remove_network(name)
-        fw_first, fw_last = self._fw_network_removed(before) if net["bridge"] else ([], [])
-        plan.extend(fw_first)  # firewall rules go before the bridge does
-        plan.extend(get_driver(net["driver"]).plan_remove(net))
-        plan.extend(fw_last)
-        if self._dry_run:
-            self.apply(plan)
-        errors = execute_best_effort(plan, self.kernel)
-        return {"removed": name, "errors": errors}
+        first = drv.plan_unshare(self.ctx, name, endpoints)
+        rest = []
+        if net is not None:
+            for ep in endpoints:  # their addresses go with the network
+                rest += self.endpoints.plan_disconnect(ex, net, ep, release=False)
+            rest += self.local.remove(ex, net, drv)
+        ex.apply(Plan(first))  # refused beyond this host (a claim raced in): nothing else happens
+        return {"removed": name, "errors": ex.best_effort(Plan(rest))}
 
-    def network_ls(self) -> list[dict]:
+    def ls(self) -> list[dict]:
+        """Every network, with its number of sandboxes."""
         counts = {}
         for ep in self.store.endpoints():
             counts[ep["network"]] = counts.get(ep["network"], 0) + 1
         rows = [dict(n, sandboxes=counts.get(n["name"], 0)) for n in self.store.networks()]
-        if self.settings.cluster_store:  # overlays of the cluster with no local copy on this host yet
-            known = {r["name"] for r in rows}
-            rows += [{"name": rec["name"], "driver": "overlay", "subnet": rec.get("subnet"),
-                      "gateway": rec.get("gateway"), "bridge": None, "sandboxes": 0}
-                     for rec in self.overlay_ls() if rec["name"] not in known]
+        known = {r["name"] for r in rows}
+        for drv in DRIVERS.values():  # networks beyond this host with no copy here yet
+            rows += drv.listed(self.ctx, known)
         return rows
 
-    def network_inspect(self, name: str) -> dict:
-        net = self.get_network(name)
-        net["endpoints"] = [
-            {k: ep[k] for k in ("sandbox", "ifname", "ip", "host_ifname", "is_gateway")}
-            for ep in self.store.endpoints(network=name)
-        ]
+    def inspect(self, name: str) -> dict:
+        """A network's row and its endpoints."""
+        net = get_network(self.store, name)
+        net["endpoints"] = [{k: ep[k] for k in ENDPOINT_FIELDS} for ep in self.store.endpoints(network=name)]
         return net

@@ -4,9 +4,9 @@
             detach=True)
     eng.ps(); eng.stop("web", timeout=5)
 
-Not a @changing call as a whole: a foreground process may run for hours and
-must not hold the store's write lock; the sandbox it creates is made (and on
-failure removed) through the ordinary changing calls.
+Not one change as a whole: a foreground process may run for hours and must
+not hold the store's write lock; the sandbox it creates is made (and on
+failure removed) by changes of their own.
 """
 
 import os
@@ -18,11 +18,25 @@ from ..firewall.ports import parse_all
 from ..names import check_name
 from ..run import logfiles  # light; the rest of nsnet.run is imported where used
 from ..run.procfs import is_running
+from .context import Service
+from .executor import run_change
+from .lookup import get_network, get_sandbox
 
 DEFAULT_STOP_TIMEOUT = 10.0
 
 
-class Processes:
+def stop_sandbox_processes(records, sandbox: str, timeout: float = DEFAULT_STOP_TIMEOUT) -> list[dict]:
+    """Stop everything nsnet runs in `sandbox` (before the sandbox goes); `records`: the store's ProcessRecords."""
+    from ..run import stop
+
+    return stop.stop_records(records, [r for r in records.all() if r.get("sandbox") == sandbox], timeout)
+
+
+class Processes(Service):
+    def __init__(self, ctx, sandboxes):
+        super().__init__(ctx)
+        self.sandboxes = sandboxes
+
     def run(self, argv, name: str | None = None, sandbox: str | None = None, networks=None,
             publish=None, env=None, workdir: str | None = None, detach: bool = False, rm: bool = False,
             isolate_pid: bool = False, init: bool = True,
@@ -49,7 +63,7 @@ class Processes:
         if publish and not networks and sandbox is None:
             raise InvalidInput("publishing ports needs a network (--network)")
         if sandbox is not None:
-            self.get_sandbox(sandbox)
+            get_sandbox(self.store, sandbox)
             if networks or publish:
                 raise InvalidInput("--network and --publish apply to a sandbox that run creates; for an existing "
                                    "sandbox use 'nsnet network connect' / 'nsnet publish'")
@@ -63,10 +77,10 @@ class Processes:
                 raise Conflict(f"sandbox '{sb_name}' already exists (run in it with --sandbox {sb_name}, "
                                "or choose another --name)")
             for net, _ in networks:
-                self.get_network(net)
+                get_network(self.store, net)
         full_env = dict(os.environ, **extra_env)
         spec.resolve_command(argv[0], full_env, workdir)
-        self.require_privileges()
+        self.ctx.require_privileges()
         record = self._new_record(name, sb_name, argv, detach, rm, isolate_pid, init, sandbox is None)
         record["env_spec"], record["workdir"] = [str(e) for e in env or []], workdir  # for topology `up`
         if not self.store.processes.reserve(name, record, is_running):
@@ -82,13 +96,13 @@ class Processes:
         master = pty = None
         try:
             if created:
-                self.sandbox_create(sb_name, networks=networks, publish=publish)
+                run_change(self.ctx, False, self.sandboxes.create, sb_name, networks, publish)
                 made = True
             if terminal[0]:
                 from ..run.terminal import open_pty
 
                 master, pty = open_pty()
-            launch = Launch(record["argv"], env, workdir, self.exec_netns(sb_name), record["isolate_pid"],
+            launch = Launch(record["argv"], env, workdir, self.sandboxes.exec_netns(sb_name), record["isolate_pid"],
                             record["init"], None if record["detached"] or pty else foreground.terminal(), pty)
             if record["detached"]:
                 started = spawn.start_detached(launch, self._supervisor_cfg(record, max_size, max_files))
@@ -129,9 +143,10 @@ class Processes:
         """Every process nsnet started here (running or not), oldest first."""
         from ..run import pslist
 
-        return pslist.rows(self.settings.state_dir)
+        return pslist.rows(self.ctx.settings.state_dir)
 
     def process(self, name: str) -> dict:
+        """The record of a process nsnet started."""
         record = self.store.processes.read(name)
         if record is None:
             raise NotFound(f"process '{name}' not found (see nsnet ps)")
@@ -174,12 +189,9 @@ class Processes:
             raise NotRunning(f"process '{name}' is not running")
         return stop.stop_records(self.store.processes, [record], timeout)[0]
 
-    def processes_stop_sandbox(self, sandbox: str, timeout: float = DEFAULT_STOP_TIMEOUT) -> list[dict]:
-        """Stop everything nsnet runs in `sandbox` (before the sandbox goes)."""
-        from ..run import stop
-
-        records = [r for r in self.store.processes.all() if r.get("sandbox") == sandbox]
-        return stop.stop_records(self.store.processes, records, timeout)
+    def stop_sandbox(self, sandbox: str, timeout: float = DEFAULT_STOP_TIMEOUT) -> list[dict]:
+        """Stop everything nsnet runs in `sandbox`."""
+        return stop_sandbox_processes(self.store.processes, sandbox, timeout)
 
     # -- helpers ------------------------------------------------------------
     def _process_name(self, name: str | None, sandbox: str | None) -> str:
@@ -205,16 +217,16 @@ class Processes:
             "state": "starting", "detached": bool(detach), "rm": bool(rm), "isolate_pid": bool(isolate_pid),
             "init": bool(init), "created_sandbox": created, "creator_pid": me,
             "creator_starttime": self._starttime(me), "created_at": time.time(),
-            "host_netns": self.settings.host_netns,
+            "host_netns": self.ctx.settings.host_netns,
         }
 
     def _supervisor_cfg(self, record, max_size, max_files) -> dict:
-        cfg = {"state_dir": self.settings.state_dir, "name": record["name"], "max_size": max_size,
+        cfg = {"state_dir": self.ctx.settings.state_dir, "name": record["name"], "max_size": max_size,
                "max_files": max_files, "rm": record["rm"]}
         self.store.processes.update(record["name"], log_max_size=max_size, log_max_files=max_files)
         if record["rm"]:
-            cfg["rm_argv"] = [sys.executable, "-m", "nsnet.cli.main", "--state-dir", self.settings.state_dir,
-                              *(["--host-netns", self.settings.host_netns] if self.settings.host_netns else []),
+            cfg["rm_argv"] = [sys.executable, "-m", "nsnet.cli.main", "--state-dir", self.ctx.settings.state_dir,
+                              *(["--host-netns", self.ctx.settings.host_netns] if self.ctx.settings.host_netns else []),
                               "sandbox", "rm", record["sandbox"]]
         return cfg
 
@@ -226,7 +238,7 @@ class Processes:
 
     def _remove_quietly(self, sandbox: str) -> list[str]:
         try:
-            return self.sandbox_rm(sandbox).get("errors", [])
+            return run_change(self.ctx, False, self.sandboxes.rm, sandbox).get("errors", [])
         except NotFound:
             return []
         except Exception as exc:

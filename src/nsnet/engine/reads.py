@@ -4,9 +4,10 @@ kernel object directly. Rows come back as the store keeps them (dicts,
 `options` decoded); a missing object is None unless said otherwise."""
 
 from ..errors import NotFound
+from .context import Service
 
 
-class Reads:
+class Reads(Service):
     def network_get(self, name: str) -> dict | None:
         return self.store.network(name)
 

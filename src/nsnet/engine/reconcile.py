@@ -23,8 +23,7 @@ from ..steps import (
     Plan,
 )
 from ..steps.view import KernelView
-from .base import changing
-from .executor import execute_best_effort
+from .context import Service
 
 MAX_ROUNDS = 3
 
@@ -52,7 +51,11 @@ def _owners(step, by_netns: dict, by_bridge: dict) -> tuple[list, list]:
     return sandboxes, networks
 
 
-class Reconcile:
+class Reconcile(Service):
+    def __init__(self, ctx, explain):
+        super().__init__(ctx)
+        self.explain = explain
+
     def _owner_maps(self) -> tuple[dict, dict]:
         by_netns = {sb["netns"]: sb["name"] for sb in self.store.sandboxes()}
         by_bridge = {n["bridge"]: n["name"] for n in self.store.networks() if n["bridge"]}
@@ -64,12 +67,12 @@ class Reconcile:
         by_netns, by_bridge = self._owner_maps()
         names = None
         if isinstance(target, str):
-            steps = self.rebuild_plan(target).steps
+            steps = self.explain.rebuild_plan(target).steps
         else:
-            steps = self.rebuild_plan().steps
             names = None if target is None else set(target)
             if names is not None and not names:
                 return []
+            steps = self.explain.rebuild_plan().steps
         exclude = set(exclude)
         out = []
         for step in steps:
@@ -87,8 +90,7 @@ class Reconcile:
         view = KernelView(self.kernel)
         return [d for d in self._drift_candidates(target, exclude) if not d.step.check(view)]
 
-    @changing
-    def repair(self, target=None, exclude=()) -> dict:
+    def repair(self, ex, target=None, exclude=()) -> dict:
         """Re-apply what drift() finds missing. Returns the commands run and the errors."""
         candidates = self._drift_candidates(target, exclude)
         done, errors = [], []
@@ -99,12 +101,13 @@ class Reconcile:
                 break
             steps = _with_dependents(missing, [d.step for d in candidates])
             clear = Plan(_leftovers(steps, view))
-            if self._dry_run:
-                self.apply(Plan(clear.steps + steps))
-            errors.extend(execute_best_effort(clear, self.kernel))
-            _refresh_caches(self.kernel, steps)
-            errors.extend(execute_best_effort(Plan(steps), self.kernel))
             done.extend(clear.explain() + Plan(steps).explain())
+            if ex.dry_run:  # one round is all a dry run sees: nothing changes between rounds
+                ex.best_effort(Plan(clear.steps + steps))
+                return {"repaired": done, "errors": errors}
+            errors.extend(ex.best_effort(clear))
+            _refresh_caches(self.kernel, steps)
+            errors.extend(ex.best_effort(Plan(steps)))
             if errors:
                 break
         else:

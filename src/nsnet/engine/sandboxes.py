@@ -3,43 +3,50 @@
 from ..errors import Conflict, InvalidInput, NotFound
 from ..names import check_name
 from ..steps import CreateNetns, DeleteLink, DeleteNetns, Plan
-from .base import changing
-from .executor import execute_best_effort
+from .context import Service
+from .lookup import get_sandbox
+from .processes import stop_sandbox_processes
+
+ENDPOINT_FIELDS = ("network", "ifname", "ip", "host_ifname", "is_gateway")
 
 
-class Sandboxes:
-    @changing
-    def sandbox_create(self, name: str, networks: list | None = None, publish=None) -> dict:
+class Sandboxes(Service):
+    def __init__(self, ctx, endpoints, firewall, dns):
+        super().__init__(ctx)
+        self.endpoints = endpoints
+        self.firewall = firewall
+        self.dns = dns
+
+    def create(self, ex, name: str, networks: list | None = None, publish=None) -> dict:
         """`networks`: [(network, ip or None), ...] to attach in the same plan,
         so a failure in any attachment removes the sandbox too. `publish`
         ports go to the sandbox's address on its first network."""
         check_name("sandbox", name)
         if self.store.sandbox(name):
             raise Conflict(f"sandbox '{name}' already exists")
-        netns = self.netns_name(name)
+        netns = self.ctx.netns_name(name)
         if self.kernel.netns_exists(netns):
             raise Conflict(f"a network namespace named '{netns}' already exists (not made by nsnet)")
+        if publish and not networks:
+            raise InvalidInput("publishing ports needs a network (--network)")
         self.store.add_sandbox(name, netns)
         new_sandbox = {"name": name, "netns": netns, "mode": "netns", "options": {}}  # the row just written
         plan = Plan([CreateNetns(netns)])
         seen = set()
-        if publish and not networks:
-            raise InvalidInput("publishing ports needs a network (--network)")
         for item in networks or []:
             net, ip = (item, None) if isinstance(item, str) else (item[0], item[1])
             if net in seen:
                 raise InvalidInput(f"network '{net}' is given twice")
-            self._plan_connect(plan, net, name, ip, publish=None if seen else publish,
-                               new_sandbox=None if seen else new_sandbox)
+            self.endpoints.plan_connect(ex, plan, net, name, ip, publish=None if seen else publish,
+                                        new_sandbox=None if seen else new_sandbox)
             seen.add(net)
-        self.apply(plan)
-        # What sandbox_inspect(live=False) shows, without its lookups of what a new sandbox cannot have yet.
+        ex.apply(plan)
+        # What inspect(live=False) shows, without its lookups of what a new sandbox cannot have yet.
         return {"name": name, "netns": netns, "mode": self.store.sandbox(name)["mode"],
                 "endpoints": self._endpoint_views(name) if networks else [],
-                "links": [], "routes": [], "ports": self.port_ls(name) if publish else []}
+                "links": [], "routes": [], "ports": self.firewall.ports(name) if publish else []}
 
-    @changing
-    def sandbox_adopt(self, name: str, netns_path: str) -> dict:
+    def adopt(self, ex, name: str, netns_path: str) -> dict:
         """Make an existing network namespace (a container runtime's, by path:
         /var/run/netns/X, /proc/PID/ns/net) a sandbox nsnet can attach. nsnet
         never removes an adopted namespace; `sandbox rm` only detaches it."""
@@ -54,13 +61,12 @@ class Sandboxes:
         if owner:
             raise Conflict(f"network namespace {netns_path} is already sandbox '{owner}'")
         self.store.add_sandbox(name, netns_path, {"external": True})
-        return self.sandbox_inspect(name, live=False)
+        return self.inspect(name, live=False)
 
-    @changing
-    def sandbox_rm(self, name: str) -> dict:
-        sb = self.get_sandbox(name)
-        if not self._dry_run:
-            self.processes_stop_sandbox(name)
+    def rm(self, ex, name: str) -> dict:
+        sb = get_sandbox(self.store, name)
+        if not ex.dry_run:
+            stop_sandbox_processes(self.store.processes, name)
         # Unpinning the namespace makes the kernel delete its veths (in batches,
         # ~50x faster than one RTM_DELLINK each). Only if a process is still
         # inside, and would keep the namespace alive, are the cables cut first;
@@ -69,7 +75,7 @@ class Sandboxes:
         in_use = external or self.kernel.netns_in_use(sb["netns"])
         plan = Plan()
         for ep in self.store.endpoints(sandbox=name):
-            plan.extend(self._plan_disconnect(self.store.network(ep["network"]), ep, cut_cable=in_use))
+            plan.extend(self.endpoints.plan_disconnect(ex, self.store.network(ep["network"]), ep, cut_cable=in_use))
         for link in self.store.links(name):
             self.store.remove_link(link["id"])
             own_end = link["ifname_a"] if link["a"] == name else link["ifname_b"]
@@ -77,15 +83,12 @@ class Sandboxes:
         for route in self.store.routes(name):
             self.store.remove_route(name, route["dest"])
         self.store.remove_sandbox(name)
-        self._dns_touch(name, sb["netns"])  # its resolv.conf goes
+        self.dns.touch(ex, name, sb["netns"])  # its resolv.conf goes
         if not external:
             plan.add(DeleteNetns(sb["netns"]))
-        if self._dry_run:
-            self.apply(plan)
-        errors = execute_best_effort(plan, self.kernel)
-        return {"removed": name, "errors": errors}
+        return {"removed": name, "errors": ex.best_effort(plan)}
 
-    def sandbox_ls(self) -> list[dict]:
+    def ls(self) -> list[dict]:
         by_sandbox: dict[str, list] = {}
         for ep in self.store.endpoints():
             by_sandbox.setdefault(ep["sandbox"], []).append(
@@ -97,8 +100,8 @@ class Sandboxes:
             for sb in self.store.sandboxes()
         ]
 
-    def sandbox_inspect(self, name: str, live: bool = True) -> dict:
-        sb = self.get_sandbox(name)
+    def inspect(self, name: str, live: bool = True) -> dict:
+        sb = get_sandbox(self.store, name)
         out = {
             "name": name, "netns": sb["netns"], "mode": sb["mode"],
             "endpoints": self._endpoint_views(name),
@@ -109,7 +112,7 @@ class Sandboxes:
                 for link in self.store.links(name)
             ],
             "routes": [{"dest": r["dest"], "via": r["via"], "dev": r["dev"]} for r in self.store.routes(name)],
-            "ports": self.port_ls(name),
+            "ports": self.firewall.ports(name),
         }
         if live and sb["mode"] == "netns" and self.kernel.netns_exists(sb["netns"]):
             out["kernel"] = {
@@ -119,12 +122,11 @@ class Sandboxes:
         return out
 
     def _endpoint_views(self, name: str) -> list[dict]:
-        return [{k: ep[k] for k in ("network", "ifname", "ip", "host_ifname", "is_gateway")}
-                for ep in self.store.endpoints(sandbox=name)]
+        return [{k: ep[k] for k in ENDPOINT_FIELDS} for ep in self.store.endpoints(sandbox=name)]
 
     def exec_netns(self, name: str) -> str | None:
         """The namespace a command in this sandbox runs in (None: the caller's own)."""
-        sb = self.get_sandbox(name)
+        sb = get_sandbox(self.store, name)
         if sb["mode"] == "host":
-            return self.settings.host_netns
+            return self.ctx.settings.host_netns
         return sb["netns"]

@@ -9,7 +9,7 @@ import time
 from ..state.processes import ProcessRecords
 from .procfs import effective_state
 
-DEFAULT_STATE_DIR = "/var/lib/nsnet"  # = engine.base.DEFAULT_STATE_DIR (a unit test checks)
+DEFAULT_STATE_DIR = "/var/lib/nsnet"  # = engine.context.DEFAULT_STATE_DIR (a unit test checks)
 COLUMNS = (("name", "NAME"), ("sandbox", "SANDBOX"), ("pid", "PID"), ("state", "STATE"),
            ("exit", "EXIT"), ("uptime", "UPTIME"), ("command", "COMMAND"))
 

@@ -115,8 +115,9 @@ class Store:
         return self.db.execute("PRAGMA data_version").fetchone()[0]
 
     @contextlib.contextmanager
-    def transaction(self):
-        """BEGIN IMMEDIATE; nested uses join the outer transaction."""
+    def transaction(self, commit: bool = True):
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an exception or when
+        `commit` is False (a dry run); nested uses join the outer transaction."""
         if self._depth:
             self._depth += 1
             try:
@@ -129,13 +130,19 @@ class Store:
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
-            self._ip_hints.clear()  # they may name addresses the rollback freed
+            self._rollback()
             raise
         else:
-            self.db.execute("COMMIT")
+            if commit:
+                self.db.execute("COMMIT")
+            else:
+                self._rollback()
         finally:
             self._depth = 0
+
+    def _rollback(self) -> None:
+        self.db.execute("ROLLBACK")
+        self._ip_hints.clear()  # they may name addresses the rollback freed
 
     def _one(self, sql, *args):
         return _row(self.db.execute(sql, args).fetchone())

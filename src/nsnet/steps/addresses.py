@@ -1,6 +1,6 @@
 """Addresses and routes on an interface, each explained as its `ip` command."""
 
-from .base import Step
+from .base import Step, on
 from .links import ip_command
 
 
@@ -12,9 +12,7 @@ class AddAddress(Step):
     kind = "addr_add"
 
     def __init__(self, ns: str | None, ifname: str, cidr: str):
-        self.ns = ns
-        self.ifname = ifname
-        self.cidr = cidr
+        self.ns, self.ifname, self.cidr = ns, ifname, cidr
 
     def apply(self, k):
         k.addr_add(self.ns, self.ifname, self.cidr)
@@ -29,18 +27,15 @@ class AddAddress(Step):
         return view.has_addr(self.ns, self.ifname, self.cidr)
 
     def touches(self):
-        return {self.ns} if self.ns else set(), {(self.ns, self.ifname)}
+        return on(self.ns, self.ifname)
 
 
 class _Route(Step):
     def __init__(self, ns: str | None, dest: str, via: str | None = None, dev: str | None = None):
-        self.ns = ns
-        self.dest = dest
-        self.via = via
-        self.dev = dev
+        self.ns, self.dest, self.via, self.dev = ns, dest, via, dev
 
     def touches(self):
-        return {self.ns} if self.ns else set(), {(self.ns, self.dev)} if self.dev else set()
+        return on(self.ns, self.dev)
 
 
 class AddRoute(_Route):

@@ -11,6 +11,11 @@ from ..plain import PlainData
 NO_TOUCH: tuple[frozenset, frozenset] = (frozenset(), frozenset())
 
 
+def on(ns: str | None, *ifnames: str | None) -> tuple[set, set]:
+    """What a step on interfaces of namespace `ns` (None: the host) touches."""
+    return ({ns} if ns else set()), {(ns, ifname) for ifname in ifnames if ifname}
+
+
 class Step(PlainData):
     """Base class. `kind` names the step for fault injection ('veth_add' ...).
     Steps are plain classes, not dataclasses: `import dataclasses` costs ~10 ms of CLI start-up."""

@@ -10,8 +10,7 @@ class CreateClusterNetwork(Step):
     kind = "cluster_network_add"
 
     def __init__(self, cluster, record: dict):
-        self.cluster = cluster
-        self.record = record
+        self.cluster, self.record = cluster, record
 
     def apply(self, k):
         self.cluster.create_network(self.record)
@@ -31,9 +30,7 @@ class DeleteClusterNetwork(Step):
     kind = "cluster_network_del"
 
     def __init__(self, cluster, name: str, release: list):
-        self.cluster = cluster
-        self.name = name
-        self.release = release
+        self.cluster, self.name, self.release = cluster, name, release
 
     def apply(self, k):
         self.cluster.delete_network(self.name, self.release)
@@ -53,11 +50,7 @@ class ClaimAddress(Step):
     kind = "cluster_claim"
 
     def __init__(self, cluster, network: str, ip: str, owner: dict, claimed: bool = True):
-        self.cluster = cluster
-        self.network = network
-        self.ip = ip
-        self.owner = owner
-        self.claimed = claimed
+        self.cluster, self.network, self.ip, self.owner, self.claimed = cluster, network, ip, owner, claimed
 
     def apply(self, k):
         pass
@@ -76,8 +69,7 @@ class PublishEndpoint(Step):
     kind = "cluster_publish"
 
     def __init__(self, cluster, record: dict):
-        self.cluster = cluster
-        self.record = record
+        self.cluster, self.record = cluster, record
 
     def apply(self, k):
         self.cluster.publish(self.record)
@@ -94,9 +86,7 @@ class ReleaseEndpoint(Step):
     kind = "cluster_release"
 
     def __init__(self, cluster, network: str, ip: str):
-        self.cluster = cluster
-        self.network = network
-        self.ip = ip
+        self.cluster, self.network, self.ip = cluster, network, ip
 
     def apply(self, k):
         self.cluster.release(self.network, self.ip)

@@ -2,7 +2,7 @@
 sysctls of the host namespace."""
 
 from ..errors import KernelError
-from .base import NO_TOUCH, Step
+from .base import NO_TOUCH, Step, on
 
 CONF = "net.ipv4.conf."  # per-interface sysctls: net.ipv4.conf.IF.KEY
 
@@ -36,8 +36,7 @@ class Nft(Step):
     kind = "nft"
 
     def __init__(self, batch: dict, undo_batch: dict | None = None, rebuild=None):
-        self.batch = batch
-        self.undo_batch = undo_batch
+        self.batch, self.undo_batch = batch, undo_batch
         # For element-only batches: if nsnet's table is missing (someone ran `nft
         # flush ruleset`), rebuild all of it instead (a zero-argument callable).
         self.rebuild = rebuild
@@ -80,9 +79,7 @@ class SetSysctl(Step):
     kind = "sysctl"
 
     def __init__(self, key: str, value: str, previous: str | None = None):
-        self.key = key
-        self.value = value
-        self.previous = previous
+        self.key, self.value, self.previous = key, value, previous
 
     def apply(self, k):
         k.sysctl_set(None, self.key, self.value)
@@ -102,5 +99,5 @@ class SetSysctl(Step):
 
     def touches(self):
         if self.key.startswith(CONF) and self.key.count(".") >= 4:  # one interface's setting
-            return set(), {(None, self.key[len(CONF):].rsplit(".", 1)[0])}
+            return on(None, self.key[len(CONF):].rsplit(".", 1)[0])
         return NO_TOUCH

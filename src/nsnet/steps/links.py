@@ -2,7 +2,7 @@
 itself as the `ip` command that does the same (runnable with `ip -batch`,
 without the 'ip ')."""
 
-from .base import Step
+from .base import Step, on
 
 
 def ip_command(ns: str | None, rest: str) -> str:
@@ -59,8 +59,7 @@ class CreateBridge(Step):
     kind = "bridge_add"
 
     def __init__(self, ifname: str, mtu: int | None = None):
-        self.ifname = ifname
-        self.mtu = mtu
+        self.ifname, self.mtu = ifname, mtu
 
     @property
     def mac(self) -> str:
@@ -85,7 +84,7 @@ class CreateBridge(Step):
                     and (not self.mtu or link.get("mtu") == self.mtu))
 
     def touches(self):
-        return set(), {(None, self.ifname)}
+        return on(None, self.ifname)
 
 
 class CreateVeth(Step):
@@ -95,12 +94,8 @@ class CreateVeth(Step):
 
     def __init__(self, ns: str | None, ifname: str, peer_ns: str | None, peer_ifname: str,
                  master: str | None = None, mtu: int | None = None):
-        self.ns = ns
-        self.ifname = ifname
-        self.peer_ns = peer_ns
-        self.peer_ifname = peer_ifname
-        self.master = master
-        self.mtu = mtu
+        self.ns, self.ifname, self.peer_ns, self.peer_ifname = ns, ifname, peer_ns, peer_ifname
+        self.master, self.mtu = master, mtu
 
     def apply(self, k):
         k.veth_add(self.ns, self.ifname, self.peer_ns, self.peer_ifname, self.master, self.mtu)
@@ -136,10 +131,8 @@ class CreateVeth(Step):
         return True
 
     def touches(self):
-        ifaces = {(self.ns, self.ifname), (self.peer_ns, self.peer_ifname)}
-        if self.master:
-            ifaces.add((self.ns, self.master))
-        return {ns for ns in (self.ns, self.peer_ns) if ns}, ifaces
+        (ns, ifaces), (peer_ns, peer_ifaces) = on(self.ns, self.ifname, self.master), on(self.peer_ns, self.peer_ifname)
+        return ns | peer_ns, ifaces | peer_ifaces
 
 
 class SetMacAddress(Step):
@@ -150,9 +143,7 @@ class SetMacAddress(Step):
     kind = "link_mac"
 
     def __init__(self, ns: str | None, ifname: str, mac: str):
-        self.ns = ns
-        self.ifname = ifname
-        self.mac = mac
+        self.ns, self.ifname, self.mac = ns, ifname, mac
 
     def apply(self, k):
         k.link_set(self.ns, self.ifname, mac=self.mac)
@@ -165,15 +156,14 @@ class SetMacAddress(Step):
         return link is not None and link.get("mac", self.mac) == self.mac
 
     def touches(self):
-        return {self.ns} if self.ns else set(), {(self.ns, self.ifname)}
+        return on(self.ns, self.ifname)
 
 
 class DeleteLink(Step):
     kind = "link_del"
 
     def __init__(self, ns: str | None, ifname: str):
-        self.ns = ns
-        self.ifname = ifname
+        self.ns, self.ifname = ns, ifname
 
     def apply(self, k):
         k.link_del(self.ns, self.ifname)
@@ -185,4 +175,4 @@ class DeleteLink(Step):
         return view.link(self.ns, self.ifname) is None
 
     def touches(self):
-        return {self.ns} if self.ns else set(), {(self.ns, self.ifname)}
+        return on(self.ns, self.ifname)

@@ -2,7 +2,7 @@
 neighbour entries for endpoints on other hosts, and a sandbox interface's MAC.
 Each explains itself as the iproute2 command that does the same."""
 
-from .base import Step
+from .base import Step, on
 
 VXLAN_PORT = 4789
 
@@ -17,12 +17,7 @@ class CreateVxlan(Step):
 
     def __init__(self, ifname: str, vni: int, local: str, port: int = VXLAN_PORT, mtu: int | None = None,
                  master: str | None = None):
-        self.ifname = ifname
-        self.vni = vni
-        self.local = local
-        self.port = port
-        self.mtu = mtu
-        self.master = master
+        self.ifname, self.vni, self.local, self.port, self.mtu, self.master = ifname, vni, local, port, mtu, master
 
     def apply(self, k):
         k.vxlan_add(None, self.ifname, self.vni, self.local, self.port, self.mtu, self.master)
@@ -43,14 +38,14 @@ class CreateVxlan(Step):
                     and (not self.master or view.master_name(None, link) == self.master))
 
     def touches(self):
-        return set(), {(None, self.ifname)} | ({(None, self.master)} if self.master else set())
+        return on(None, self.ifname, self.master)
 
 
 class _VxlanEntry(Step):
     """An entry of a host VXLAN device's tables (it belongs to no sandbox or bridge)."""
 
     def touches(self):
-        return set(), {(None, self.ifname)}
+        return on(None, self.ifname)
 
 
 class AddFdb(_VxlanEntry):
@@ -59,9 +54,7 @@ class AddFdb(_VxlanEntry):
     kind = "fdb_add"
 
     def __init__(self, ifname: str, mac: str, dst: str):
-        self.ifname = ifname
-        self.mac = mac
-        self.dst = dst
+        self.ifname, self.mac, self.dst = ifname, mac, dst
 
     def apply(self, k):
         k.fdb_replace(None, self.ifname, self.mac, self.dst)
@@ -80,9 +73,7 @@ class DeleteFdb(_VxlanEntry):
     kind = "fdb_del"
 
     def __init__(self, ifname: str, mac: str, dst: str | None = None):
-        self.ifname = ifname
-        self.mac = mac
-        self.dst = dst
+        self.ifname, self.mac, self.dst = ifname, mac, dst
 
     def apply(self, k):
         k.fdb_del(None, self.ifname, self.mac, self.dst)
@@ -100,9 +91,7 @@ class AddNeigh(_VxlanEntry):
     kind = "neigh_add"
 
     def __init__(self, ifname: str, ip: str, mac: str):
-        self.ifname = ifname
-        self.ip = ip
-        self.mac = mac
+        self.ifname, self.ip, self.mac = ifname, ip, mac
 
     def apply(self, k):
         k.neigh_replace(None, self.ifname, self.ip, self.mac)
@@ -118,8 +107,7 @@ class DeleteNeigh(_VxlanEntry):
     kind = "neigh_del"
 
     def __init__(self, ifname: str, ip: str):
-        self.ifname = ifname
-        self.ip = ip
+        self.ifname, self.ip = ifname, ip
 
     def apply(self, k):
         k.neigh_remove(None, self.ifname, self.ip)
@@ -135,9 +123,7 @@ class AnnounceNeigh(Step):
     kind = "arp_announce"
 
     def __init__(self, bridge: str, ip: str, mac: str):
-        self.bridge = bridge
-        self.ip = ip
-        self.mac = mac
+        self.bridge, self.ip, self.mac = bridge, ip, mac
 
     def apply(self, k):
         k.arp_announce(None, self.bridge, self.ip, self.mac)
@@ -146,5 +132,5 @@ class AnnounceNeigh(Step):
         return [f"# gratuitous ARP reply on {self.bridge}: {self.ip} is-at {self.mac}"]
 
     def touches(self):
-        return set(), {(None, self.bridge)}
+        return on(None, self.bridge)
 

@@ -19,19 +19,11 @@ class Outcome:
                 "warnings": self.warnings}
 
 
-class _Rollback(Exception):
-    pass
-
-
 def rehearse(engine, fn) -> None:
     """Run fn (engine calls with dry_run=True) inside one store transaction and
     roll it back: later calls see what earlier ones would have recorded."""
-    try:
-        with engine.store.transaction():
-            fn()
-            raise _Rollback
-    except _Rollback:
-        pass
+    with engine.store.transaction(commit=False):
+        fn()
 
 
 class Runner:

@@ -21,7 +21,6 @@ import ipaddress
 
 from .. import ipam
 from ..drivers import DRIVERS
-from ..engine.routes import parse_dest
 from ..names import MAX_MTU, MIN_MTU, check_ifname, check_name
 from . import commands
 from . import expect as expect_mod
@@ -146,7 +145,7 @@ def _route(r: Reader, path: str, spec) -> Route | None:
         dest, via = r.string(m["dest"], f"{path}.dest"), r.string(m["via"], f"{path}.via")
         if dest is None or via is None:
             return None
-    dest = r.call(f"{path}.dest", parse_dest, dest)
+    dest = r.call(f"{path}.dest", ipam.parse_dest, dest)
     gateway = r.call(f"{path}.via", ipam.parse_ip, via, f"{path}.via", prefixed=True)
     if dest is None or gateway is None:
         return None

@@ -1,14 +1,12 @@
-"""Engine plumbing: settings, privileges, and the validate -> plan -> apply
-wrapper every changing call goes through."""
+"""What every engine service uses: the settings, and the store, the kernel and
+the cluster store, each opened on first use (read-only commands never load
+netlink code; commands that never touch an overlay never open the cluster store)."""
 
-import functools
 import os
 
 from ..errors import NotFound, PermissionDenied
 from ..plain import PlainData
 from ..state.store import Store
-from ..steps import Plan
-from .executor import execute
 
 DEFAULT_STATE_DIR = "/var/lib/nsnet"
 
@@ -35,46 +33,15 @@ class Settings(PlainData):
         return cls(host, state, prefix, cluster)
 
 
-class DryRun(Exception):
-    """Raised inside a transaction to roll the store back and return the plan."""
-
-    def __init__(self, plan: Plan):
-        self.plan = plan
-
-
-def changing(method):
-    """Decorator for every call that changes state: checks privileges (except for
-    --dry-run), holds one store transaction across validation, planning and the
-    kernel steps, and turns a dry run into {'dry_run': True, 'commands': [...]}."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, dry_run: bool = False, **kwargs):
-        if not dry_run:
-            self.require_privileges()
-        try:
-            with self.store.transaction():
-                self._dry_run = dry_run
-                result = method(self, *args, **kwargs)
-            self._after_change()
-            return result
-        except DryRun as dry:
-            return {"dry_run": True, "commands": dry.plan.explain()}
-        finally:
-            self._dry_run = False
-
-    return wrapper
-
-
-class EngineBase:
+class Context:
     def __init__(self, settings: Settings, kernel=None, store: Store | None = None):
         self.settings = settings
         self._kernel = kernel
         self._store = store
-        self._dry_run = False
+        self._cluster = None
 
     @property
     def kernel(self):
-        """Built on first use, so read-only commands never load netlink code."""
         if self._kernel is None:
             from ..kernel.rtnl import Kernel
 
@@ -87,14 +54,19 @@ class EngineBase:
             self._store = Store(self.settings.state_dir)
         return self._store
 
-    def apply(self, plan: Plan) -> None:
-        """The one place plans meet the kernel (or are only explained)."""
-        if self._dry_run:
-            raise DryRun(plan)
-        execute(plan, self.kernel)
+    @property
+    def cluster(self):
+        """The cluster store (--store / NSNET_STORE, else SQLite in the state directory)."""
+        if self._cluster is None:
+            from ..state.cluster import default_url, open_store
 
-    def _after_change(self) -> None:
-        """Hook run after a change is committed (DNS server sync, ...)."""
+            self._cluster = open_store(self.settings.cluster_store or default_url(self.settings.state_dir))
+        return self._cluster
+
+    def has_cluster(self) -> bool:
+        """Is there a cluster store to ask: one configured, or the embedded one made already?"""
+        return bool(self.settings.cluster_store) or os.path.exists(
+            os.path.join(self.settings.state_dir, "cluster.db"))
 
     def require_privileges(self) -> None:
         if not self.kernel.privileged():
@@ -107,13 +79,26 @@ class EngineBase:
         return self.settings.netns_prefix + sandbox
 
     def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
         if self._kernel is not None:
             self._kernel.close()
         if self._store is not None:
             self._store.close()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close()
+class Service:
+    """Base of the engine's services: each gets the context, and the other
+    services it calls, in its constructor."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+    @property
+    def kernel(self):
+        return self.ctx.kernel
