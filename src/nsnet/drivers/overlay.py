@@ -81,11 +81,6 @@ def underlay_mtu(ctx, address: str) -> int:
     return next(link["mtu"] for link in ctx.kernel.links(None) if link["ifname"] == names[0])
 
 
-def local_copies(store) -> dict[str, dict]:
-    """This host's copies of overlay networks, by name."""
-    return {n["name"]: n for n in store.networks() if n["driver"] == OverlayDriver.name}
-
-
 class OverlayDriver(BridgeDriver):
     name = "overlay"
     uses_subnet = True
