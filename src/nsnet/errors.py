@@ -41,3 +41,10 @@ class RollbackError(NsnetError):
     """A plan failed and undoing it also failed: the kernel may hold leftovers."""
 
     exit_code = 7
+
+
+class StateError(NsnetError):
+    """The state store cannot be used: damaged, unreadable, read-only or locked
+    too long by another process. The message says what to do."""
+
+    exit_code = 9

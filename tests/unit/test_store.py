@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from nsnet.errors import Conflict, StateError
 from nsnet.state.processes import ProcessRecords
 from nsnet.state.store import Store
 
@@ -48,7 +49,7 @@ def test_one_address_per_network(store):
     store.add_sandbox("a", "h-a")
     store.add_sandbox("b", "h-b")
     store.add_endpoint("lan", "a", "eth0", "10.0.0.2", True)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(Conflict, match="UNIQUE constraint failed"):
         store.add_endpoint("lan", "b", "eth0", "10.0.0.2", True)
 
 
@@ -127,3 +128,92 @@ def test_a_name_in_use_is_not_reserved_again(tmp_path):
 def test_the_store_reaches_the_same_process_records(store):
     ProcessRecords(store.state_dir).reserve("p", {"state": "exited"}, running=lambda r: False)
     assert store.processes.read("p")["name"] == "p"
+
+
+# -- a damaged store: one clear error, never an empty state -------------------------------------------------
+
+def made(tmp_path, rows: int = 300) -> Store:
+    """A store with enough rows to span many pages, closed (WAL checkpointed)."""
+    s = Store(str(tmp_path / "state"))
+    with s.transaction():
+        add_lan(s)
+        for i in range(rows):
+            s.add_sandbox(f"sandbox-{i:04d}-{'x' * 40}", f"h-{i}")
+    s.close()
+    return s
+
+
+def reopened(s: Store) -> Store:
+    return Store(s.state_dir)
+
+
+def overwrite(path: str) -> None:
+    with open(path, "r+b") as f:
+        f.write(b"garbage!" * 64)
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda p: os.truncate(p, 0), r"is empty \(0 bytes\)"),
+    (lambda p: os.truncate(p, os.path.getsize(p) // 2), "is cut short"),
+    (overwrite, "is not an SQLite database"),
+    (os.unlink, "is missing"),
+])
+def test_damage_is_named_not_read_as_empty(tmp_path, damage, words):
+    s = made(tmp_path)
+    damage(s.path)
+    fresh = reopened(s)
+    with pytest.raises(StateError, match=words) as caught:
+        fresh.sandboxes()
+    assert "\n" not in str(caught.value) and "state.db.bak" in str(caught.value)  # the way back
+    with pytest.raises(StateError):  # and again: nothing was "repaired" into an empty store
+        fresh.sandboxes()
+
+
+def test_a_directory_in_place_of_the_database(tmp_path):
+    os.makedirs(tmp_path / "state" / "state.db")
+    with pytest.raises(StateError, match="is a directory"):
+        Store(str(tmp_path / "state")).networks()
+
+
+def test_pages_damaged_in_the_middle(tmp_path):
+    s = made(tmp_path, rows=2000)
+    with open(s.path, "r+b") as f:
+        f.seek(8 * 4096)
+        f.write(os.urandom(20 * 4096))
+    with pytest.raises(StateError, match=r"damaged|not an SQLite"):
+        reopened(s).sandboxes()
+
+
+def test_the_backup_is_a_way_back(tmp_path):
+    s = made(tmp_path)
+    assert os.path.exists(s.path + ".bak")  # the first commit made one
+    os.truncate(s.path, 0)
+    os.replace(s.path + ".bak", s.path)  # what the error message says to do (cp)
+    assert len(reopened(s).sandboxes()) == 300
+
+
+def test_a_store_from_before_the_marker_is_adopted(tmp_path):
+    s = made(tmp_path)
+    os.unlink(s.path + ".id")
+    assert len(reopened(s).sandboxes()) == 300
+    assert os.path.exists(s.path + ".id")
+
+
+def test_a_lock_held_elsewhere_ends_in_one_line(tmp_path, monkeypatch):
+    s = made(tmp_path, rows=1)
+    monkeypatch.setenv("NSNET_LOCK_TIMEOUT", "0.2")
+    holder = sqlite3.connect(s.path, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')")
+    try:
+        fresh = reopened(s)
+        with pytest.raises(StateError, match="locked by another process") as caught:
+            with fresh.transaction():
+                pass
+        assert "database is locked" not in str(caught.value)
+    finally:
+        holder.close()
+    with fresh.transaction():  # once the other process let go
+        fresh.set_meta("x", "z")
+    assert fresh.meta("x") == "z"

@@ -7,11 +7,14 @@ Leases expire lazily: every write and every watch poll first deletes the keys
 of leases past their deadline, logging delete events as etcd does.
 """
 
+import contextlib
 import os
+import random
 import sqlite3
 import threading
 import time
 
+from ..database import is_busy, lock_timeout
 from .kv import KV, ClusterUnavailable, Compacted, Compare, Delete, Event, Item, Put, Watch
 
 SCHEMA = """
@@ -40,7 +43,7 @@ class SqliteKV(KV):
         self.lock = threading.Lock()
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=lock_timeout(), check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
@@ -49,11 +52,35 @@ class SqliteKV(KV):
     def _rev(self, db) -> int:
         return db.execute("SELECT value FROM meta WHERE name='revision'").fetchone()[0]
 
+    @contextlib.contextmanager
+    def _locked(self):
+        """This connection to ourselves; sqlite3 errors leave as one line."""
+        with self.lock:
+            try:
+                yield
+            except sqlite3.Error as exc:
+                if is_busy(exc):
+                    raise ClusterUnavailable(f"cluster store {self.path} is locked by another process "
+                                             f"(waited {lock_timeout():.0f} s)") from None
+                raise ClusterUnavailable(f"cluster store {self.path}: {exc}") from None
+
+    def _begin(self, db) -> None:
+        """BEGIN IMMEDIATE, retried within the lock timeout when SQLite answers busy at once."""
+        deadline = time.monotonic() + lock_timeout()
+        while True:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(random.uniform(0.005, 0.05))
+
     def _write(self, fn):
         """Run fn(db, next_rev) in one IMMEDIATE transaction after expiring leases."""
-        with self.lock:
+        with self._locked():
             db = self.db
-            db.execute("BEGIN IMMEDIATE")
+            self._begin(db)
             try:
                 rev = self._rev(db)
                 rev = self._expire(db, rev)
@@ -65,7 +92,8 @@ class SqliteKV(KV):
                 db.execute("COMMIT")
                 return result
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
 
     def _expire(self, db, rev: int) -> int:
@@ -82,7 +110,7 @@ class SqliteKV(KV):
 
     def expire_due(self) -> None:
         """Delete the keys of expired leases now (a cheap read when none is due)."""
-        with self.lock:
+        with self._locked():
             due = self.db.execute("SELECT 1 FROM leases WHERE deadline < ? LIMIT 1", (time.time(),)).fetchone()
         if due:
             self._write(lambda db, rev: (None, False))
@@ -99,14 +127,14 @@ class SqliteKV(KV):
         return Item(row[0], row[1], row[2], row[3], row[4])
 
     def get(self, key):
-        with self.lock:
+        with self._locked():
             row = self.db.execute("SELECT key, value, create_rev, mod_rev, lease FROM kv WHERE key=?",
                                   (key,)).fetchone()
         return self._item(row) if row else None
 
     def range(self, prefix):
         self.expire_due()
-        with self.lock:
+        with self._locked():
             self.db.execute("BEGIN")
             try:
                 rows = self.db.execute("SELECT key, value, create_rev, mod_rev, lease FROM kv "
@@ -177,7 +205,8 @@ class SqliteWatch(Watch):
     def __init__(self, kv: SqliteKV, prefix: str, start_rev: int):
         self.kv, self.prefix, self.next_rev = kv, prefix, start_rev
         self.cancelled = threading.Event()
-        compacted = kv.db.execute("SELECT value FROM meta WHERE name='compacted'").fetchone()[0]
+        with kv._locked():
+            compacted = kv.db.execute("SELECT value FROM meta WHERE name='compacted'").fetchone()[0]
         if start_rev <= compacted:
             raise Compacted(f"watch history compacted (revision {compacted})")
 
@@ -185,7 +214,7 @@ class SqliteWatch(Watch):
         deadline = time.monotonic() + timeout
         while not self.cancelled.is_set():
             self.kv.expire_due()  # expired leases fire their deletes
-            with self.kv.lock:
+            with self.kv._locked():
                 rows = self.kv.db.execute(
                     "SELECT rev, type, key, value FROM events WHERE rev >= ? AND substr(key, 1, ?) = ? ORDER BY seq",
                     (self.next_rev, len(self.prefix), self.prefix)).fetchall()
