@@ -116,7 +116,8 @@ def test_every_command_against_a_damaged_store(lab, damage):
     problems = []
     for args, done in results:
         err = done.stderr.strip().splitlines()
-        if "Traceback" in done.stderr or len(err) > 1:
+        if "Traceback" in done.stderr or len(err) > 1 or "unexpected" in done.stderr \
+                or "database is locked" in done.stderr:
             problems.append(f"{args}: {done.stderr.strip()}")
         elif args in NO_DATABASE:
             continue

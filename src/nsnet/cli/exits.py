@@ -1,6 +1,7 @@
 """The one place where an exception becomes what a user sees: one line on
 stderr and an exit code (2 bad input, 3 not found, 4 conflict, 5 not
-permitted, 6 kernel error, 7 rollback failed; 1 anything else). No traceback
+permitted, 6 kernel error, 7 rollback failed, 8 cluster store unreachable,
+9 state store unusable; 1 anything else). No traceback
 reaches a user; NSNET_DEBUG=1 shows one for a bug report."""
 
 import os
