@@ -3,6 +3,8 @@
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -217,3 +219,27 @@ def test_a_lock_held_elsewhere_ends_in_one_line(tmp_path, monkeypatch):
     with fresh.transaction():  # once the other process let go
         fresh.set_meta("x", "z")
     assert fresh.meta("x") == "z"
+
+
+WRITER = """
+import sys
+from nsnet.state.store import Store
+s = Store(sys.argv[1])
+for i in range(15):
+    with s.transaction():
+        s.set_meta(f"{sys.argv[2]}-{i}", "x")
+s.close()
+"""
+
+
+def test_writers_of_a_fresh_store_queue_instead_of_failing(tmp_path):
+    """Processes opening a store that does not exist yet, and writing at once:
+    every transaction lands (no "database is locked", no half-made schema)."""
+    where = str(tmp_path / "state")
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, where, f"p{n}"], stderr=subprocess.PIPE, text=True)
+             for n in range(8)]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 8, errors
+    s = Store(where)
+    assert len(s.snapshot()["meta"]) == 8 * 15
+    s.close()

@@ -31,6 +31,7 @@ from .reads import Reads
 from .reconcile import Reconcile
 from .routes import Routes
 from .sandboxes import Sandboxes
+from .topologies import Topologies
 
 
 class via:  # lower case: it reads as the table's function, network_ls = via(Networks, "ls")
@@ -69,7 +70,8 @@ class Engine:
         explain = Explain(ctx, firewall)
         self._services = {type(s): s for s in (
             ctx, firewall, dns, endpoints, sandboxes, explain, Networks(ctx, local, endpoints), Links(ctx),
-            Routes(ctx), Reconcile(ctx, explain), Overlay(ctx, local), Processes(ctx, sandboxes), Reads(ctx))}
+            Routes(ctx), Reconcile(ctx, explain), Overlay(ctx, local), Processes(ctx, sandboxes), Reads(ctx),
+            Topologies(ctx))}
 
     # -- what the services share ---------------------------------------------------------
     @property
@@ -119,6 +121,13 @@ class Engine:
     process_record = via(Reads, "process_record")
     netns_exists = via(Reads, "netns_exists")
     interface_macs = via(Reads, "interface_macs")
+    interface_addresses = via(Reads, "interface_addresses")
+
+    topology_owners = via(Topologies, "owners")
+    topology_owned = via(Topologies, "owned")
+    topology_claim = via(Topologies, "claim")
+    topology_release = via(Topologies, "release")
+    rehearsal = via(Topologies, "rehearsal")
 
     network_create = via(Networks, "create", change=True)
     network_rm = via(Networks, "rm", change=True)

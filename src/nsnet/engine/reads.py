@@ -3,6 +3,8 @@ agent): they read state through these, never through the store's rows or the
 kernel object directly. Rows come back as the store keeps them (dicts,
 `options` decoded); a missing object is None unless said otherwise."""
 
+import socket
+
 from ..errors import NotFound
 from .context import Service
 
@@ -45,3 +47,7 @@ class Reads(Service):
     def interface_macs(self, netns: str | None) -> dict[str, str]:
         """{ifname: MAC} of the interfaces in `netns` (None: the host)."""
         return {link["ifname"]: link["mac"] for link in self.kernel.links(netns)}
+
+    def interface_addresses(self, netns: str | None) -> list[str]:
+        """The IPv4 addresses (CIDR) of the interfaces in `netns` (None: the host)."""
+        return [a["cidr"] for a in self.kernel.addrs(netns, socket.AF_INET)]

@@ -8,8 +8,8 @@ from .model import Topology
 
 
 class AddressPlan:
-    def __init__(self, topo: Topology, store):
-        self.store = store
+    def __init__(self, topo: Topology, engine):
+        self.engine = engine
         self.reserved: dict[str, set[int]] = {}
         self.cursor: dict[str, int] = {}
         self.last: dict[str, int] = {}
@@ -21,8 +21,9 @@ class AddressPlan:
 
     def _network(self, network: str):
         if network not in self.reserved:
-            net = self.store.network(network)
-            used = {int(ipaddress.ip_address(ip)) for ip in self.store.used_ips(network)}
+            net = self.engine.network_get(network)
+            used = {int(ipaddress.ip_address(ep["ip"])) for ep in self.engine.endpoint_rows(network=network)
+                    if ep["ip"]}
             if net["gateway"]:
                 used.add(int(ipaddress.ip_address(net["gateway"])))
             self.reserved[network] = used | self.statics.get(network, set())
@@ -34,7 +35,7 @@ class AddressPlan:
     def address(self, network: str, ip: str | None) -> str | None:
         """`ip` if given, else the lowest address nobody has or asks for (None: let
         the engine say that the subnet is full)."""
-        if ip or not self.store.network(network)["subnet"]:
+        if ip or not self.engine.network_get(network)["subnet"]:
             return ip
         reserved = self._network(network)
         candidate = self.cursor[network]

@@ -46,13 +46,13 @@ class Report:
 
 def targets(engine, names: list[str] | None) -> dict[str, Target]:
     """Sandboxes with their namespace and addresses (endpoints, then link ends)."""
-    rows = {s["name"]: s for s in engine.store.sandboxes()}
+    rows = {s["name"]: s for s in engine.sandbox_rows()}
     wanted = names if names is not None else list(rows)
     addrs: dict[str, list[str]] = {n: [] for n in wanted}
-    for ep in engine.store.endpoints():
+    for ep in engine.endpoint_rows():
         if ep["sandbox"] in addrs and ep["ip"]:
             addrs[ep["sandbox"]].append(ep["ip"])
-    for link in engine.store.links():
+    for link in engine.link_ls():
         for side in ("a", "b"):
             if link[side] in addrs and link[f"ip_{side}"]:
                 addrs[link[side]].append(link[f"ip_{side}"].split("/")[0])
@@ -68,20 +68,18 @@ def targets(engine, names: list[str] | None) -> dict[str, Target]:
 
 def find_outside(engine, spec: Outside) -> dict:
     """The outside namespace's address and the host's address on the same subnet."""
-    if not engine.kernel.netns_exists(spec.netns):
+    if not engine.netns_exists(spec.netns):
         raise NotFound(f"outside namespace '{spec.netns}' does not exist")
     ip, host_ip = spec.ip, spec.host_ip
     if ip is None:
-        cidrs = [a["cidr"] for a in engine.kernel.snapshot(spec.netns)["addrs"]
-                 if not a["cidr"].startswith("127.")]
+        cidrs = [c for c in engine.interface_addresses(spec.netns) if not c.startswith("127.")]
         if not cidrs:
             raise InvalidInput(f"outside namespace '{spec.netns}' has no IPv4 address")
         ip = cidrs[0].split("/")[0]
     if host_ip is None:
         addr = ipaddress.ip_address(ip)
-        host_ip = next((a["cidr"].split("/")[0] for a in engine.kernel.snapshot(None)["addrs"]
-                        if addr in ipaddress.ip_interface(a["cidr"]).network
-                        and a["cidr"].split("/")[0] != ip), None)
+        host_ip = next((c.split("/")[0] for c in engine.interface_addresses(None)
+                        if addr in ipaddress.ip_interface(c).network and c.split("/")[0] != ip), None)
     return {"netns": spec.netns, "ip": ip, "host_ip": host_ip}
 
 

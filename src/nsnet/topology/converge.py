@@ -1,12 +1,12 @@
-"""`up`: make the store and the kernel match the file.
+"""`up`: make the state and the kernel match the file.
 
-Phases, each reading the store afresh: remove what the file dropped (sandboxes,
+Phases, each reading the state afresh: remove what the file dropped (sandboxes,
 links, routes, endpoints, networks; changed objects are removed and made
 again), create what is missing (networks, sandboxes with their attachments,
 links, routes), then repair drift in what was already there. Every step is
 an ordinary engine call, so validation, rollback and the store stay the
-engine's. A dry run makes the same calls with dry_run=True inside one store
-transaction that is rolled back at the end, so later calls see earlier ones.
+engine's. A dry run makes the same calls with dry_run=True inside one
+rehearsal (engine.rehearsal: nothing is kept), so later calls see earlier ones.
 """
 
 from ..errors import Conflict
@@ -17,7 +17,7 @@ from .runner import Outcome, Runner, rehearse
 
 
 def claim_or_refuse(engine, topo: Topology) -> diff.State:
-    state = diff.State.read(engine.store)
+    state = diff.State.read(engine)
     problems = diff.conflicts(topo, state)
     replaced = diff.replaced_networks(topo, state)
     gone = state.owned(topo.name, "network") - set(topo.networks)
@@ -67,20 +67,17 @@ def _dry_repair(engine, topo, state) -> dict | None:
 
 
 def _converge(engine, topo: Topology, state: diff.State, run: Runner, repair: bool = True) -> Outcome:
-    store, name = engine.store, topo.name
+    name = topo.name
     before_sbs, before_nets = set(state.sandboxes), set(state.networks)
     replaced = set(diff.replaced_networks(topo, state))
-    with store.transaction():
-        store.topology_claim(name, "network", topo.networks)
-        store.topology_claim(name, "sandbox", topo.sandboxes)
+    engine.topology_claim(name, networks=topo.networks, sandboxes=topo.sandboxes)
     run.forget()
     owned_sbs = run.state().owned(name, "sandbox")
     _removals(engine, topo, run, owned_sbs)
     _creations(engine, topo, run, owned_sbs)
-    with store.transaction():
-        state = run.state()
-        store.topology_release(name, "sandbox", state.owned(name, "sandbox") - set(topo.sandboxes))
-        store.topology_release(name, "network", state.owned(name, "network") - set(topo.networks))
+    state = run.state()
+    engine.topology_release(name, networks=state.owned(name, "network") - set(topo.networks),
+                            sandboxes=state.owned(name, "sandbox") - set(topo.sandboxes))
     if repair:
         fresh = (set(topo.sandboxes) - before_sbs) | (set(topo.networks) - before_nets) | replaced
         targets = [n for n in list(topo.sandboxes) + list(topo.networks) if n not in fresh]
@@ -130,7 +127,7 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
                      subnet=net.subnet, gateway=net.gateway, mtu=net.mtu, bridge=net.bridge,
                      internal=net.internal, masquerade=net.masquerade)
     state = run.state()
-    ips = AddressPlan(topo, engine.store)
+    ips = AddressPlan(topo, engine)
     before = set(state.sandboxes)
     for sb in topo.sandboxes.values():
         if sb.name not in state.sandboxes:

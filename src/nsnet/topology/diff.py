@@ -1,6 +1,6 @@
-"""The file against the store: what is missing, what changed, what is extra.
-Pure functions over one bulk read of the store (State), shared by `up`
-(which re-reads between phases) and `status`."""
+"""The file against the state: what is missing, what changed, what is extra.
+Pure functions over one bulk read of the state through the engine (State),
+shared by `up` (which re-reads between phases) and `status`."""
 
 from dataclasses import dataclass
 
@@ -22,18 +22,18 @@ class State:
     ports: dict = None  # sandbox -> {(host_ip, host_port, proto, sandbox_port)}
 
     @classmethod
-    def read(cls, store) -> "State":
+    def read(cls, engine) -> "State":
         endpoints, routes = {}, {}
-        for ep in store.endpoints():
+        for ep in engine.endpoint_rows():
             endpoints.setdefault(ep["sandbox"], []).append(ep)
-        for route in store.routes():
+        for route in engine.route_ls():
             routes.setdefault(route["sandbox"], []).append(route)
         ports: dict = {}
-        for row in store.ports():
+        for row in engine.port_ls():
             ports.setdefault(row["sandbox"], set()).add(
                 (row["host_ip"] or "", row["host_port"], row["proto"], row["sandbox_port"]))
-        return cls({n["name"]: n for n in store.networks()}, {s["name"]: s for s in store.sandboxes()},
-                   endpoints, store.links(), routes, store.topology_owners(), ports)
+        return cls({n["name"]: n for n in engine.network_rows()}, {s["name"]: s for s in engine.sandbox_rows()},
+                   endpoints, engine.link_ls(), routes, engine.topology_owners(), ports)
 
     def owned(self, topology: str, kind: str) -> set[str]:
         return {name for (k, name), t in self.owners.items() if k == kind and t == topology}

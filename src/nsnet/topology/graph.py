@@ -26,26 +26,25 @@ class Picture:
 
 
 def from_store(engine, topo: Topology | None = None) -> Picture:
-    """What exists (the whole store, or the part of it the topology names)."""
-    store = engine.store
-    nets = [n for n in store.networks() if topo is None or n["name"] in topo.networks]
-    sbs = [s for s in store.sandboxes() if topo is None or s["name"] in topo.sandboxes]
+    """What exists (all of it, or the part the topology names)."""
+    nets = [n for n in engine.network_rows() if topo is None or n["name"] in topo.networks]
+    sbs = [s for s in engine.sandbox_rows() if topo is None or s["name"] in topo.sandboxes]
     names = {s["name"] for s in sbs}
     pic = Picture(f"topology {topo.name}" if topo else "nsnet", host_label(engine))
     pic.networks = [dict(n, internal=bool((n.get("options") or {}).get("internal"))) for n in nets]
     eps: dict[str, list] = {}
-    for ep in store.endpoints():
+    for ep in engine.endpoint_rows():
         eps.setdefault(ep["sandbox"], []).append((ep["ifname"], ep["ip"], ep["network"]))
     routes: dict[str, list] = {}
-    for r in store.routes():
+    for r in engine.route_ls():
         routes.setdefault(r["sandbox"], []).append(f"{r['dest']} via {r['via']}")
-    pic.links = [dict(link) for link in store.links() if link["a"] in names and link["b"] in names]
+    pic.links = [dict(link) for link in engine.link_ls() if link["a"] in names and link["b"] in names]
     for link in pic.links:
         for side in ("a", "b"):
             eps.setdefault(link[side], []).append((link[f"ifname_{side}"], link[f"ip_{side}"], None))
     pic.sandboxes = [{"name": s["name"], "mode": s["mode"], "ifaces": eps.get(s["name"], []),
                       "routes": routes.get(s["name"], [])} for s in sbs]
-    ports = engine.port_ls() if hasattr(engine, "port_ls") else []
+    ports = engine.port_ls()
     pic.ports = [f"{p['host_ip'] or '0.0.0.0'}:{p['host_port']}/{p['proto']} -> {p['sandbox']}:{p['sandbox_port']}"
                  for p in ports if p["sandbox"] in names]
     return pic

@@ -20,9 +20,9 @@ class Outcome:
 
 
 def rehearse(engine, fn) -> None:
-    """Run fn (engine calls with dry_run=True) inside one store transaction and
-    roll it back: later calls see what earlier ones would have recorded."""
-    with engine.store.transaction(commit=False):
+    """Run fn (engine calls with dry_run=True) as one rehearsal: later calls see
+    what earlier ones would have recorded, and nothing is kept."""
+    with engine.rehearsal():
         fn()
 
 
@@ -34,11 +34,11 @@ class Runner:
         self._state, self._seen = None, -1
 
     def state(self):
-        """The store read in bulk; read again only after a call changed it."""
+        """The state read in bulk; read again only after a call changed it."""
         from .diff import State
 
         if self._state is None or self._seen != len(self.out.changes):
-            self._state, self._seen = State.read(self.engine.store), len(self.out.changes)
+            self._state, self._seen = State.read(self.engine), len(self.out.changes)
         return self._state
 
     def forget(self) -> None:

@@ -26,7 +26,7 @@ class Row:
 
 
 def status(engine, topo: Topology) -> list[Row]:
-    state = diff.State.read(engine.store)
+    state = diff.State.read(engine)
     mine_sbs = state.owned(topo.name, "sandbox")
     mine_nets = state.owned(topo.name, "network")
     rows = _networks(topo, state, mine_nets) + _sandboxes(topo, state, mine_sbs)

@@ -7,7 +7,7 @@ from .runner import Outcome, Runner, rehearse
 
 def count(engine, name: str) -> int:
     """How many objects `down` would remove (for a progress bar)."""
-    return sum(len(names) for names in engine.store.topology_owned(name).values())
+    return sum(len(names) for names in engine.topology_owned(name).values())
 
 
 def down(engine, name: str, dry_run: bool = False, progress=None) -> Outcome:
@@ -22,13 +22,12 @@ def down(engine, name: str, dry_run: bool = False, progress=None) -> Outcome:
 
 
 def _down(engine, name: str, run: Runner) -> Outcome:
-    store = engine.store
-    state = diff.State.read(store)
+    state = diff.State.read(engine)
     sandboxes = state.owned(name, "sandbox")
     for sb in sorted(sandboxes):
         if sb in state.sandboxes:
             run.call(f"- sandbox '{sb}'", engine.sandbox_rm, sb)
-    state = diff.State.read(store)
+    state = diff.State.read(engine)
     kept = set()
     for net in sorted(state.owned(name, "network")):
         if net not in state.networks:
@@ -40,7 +39,5 @@ def _down(engine, name: str, run: Runner) -> Outcome:
                                     f"attached ({', '.join(others)})")
             continue
         run.call(f"- network '{net}'", engine.network_rm, net)
-    with store.transaction():
-        store.topology_release(name, "sandbox", sandboxes)
-        store.topology_release(name, "network", state.owned(name, "network") - kept)
+    engine.topology_release(name, networks=state.owned(name, "network") - kept, sandboxes=sandboxes)
     return run.out
