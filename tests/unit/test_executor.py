@@ -75,3 +75,22 @@ def test_best_effort_collects_errors_and_goes_on():
 def test_vni_is_for_overlay_networks_only(engine):
     with pytest.raises(InvalidInput, match="--vni is only for --driver overlay"):
         engine.network_create("x", subnet="10.9.0.0/24", vni=5)
+
+
+def test_a_bridge_attach_loads_nothing_of_the_overlay(tmp_path):
+    """The overlay driver is registered, but its Steps and the cluster store are
+    imported on first use: ~1 ms of every `run -d` that never touches an overlay."""
+    import os
+    import subprocess
+    import sys
+
+    here = os.path.dirname(__file__)
+    code = (f"import sys; sys.path.insert(0, {here!r}); from fakes import FakeKernel; from nsnet import Engine\n"
+            f"k = FakeKernel(); k.namespaces.add('h')\n"
+            f"e = Engine(host_netns='h', state_dir={str(tmp_path)!r}, kernel=k)\n"
+            "e.network_create('n', subnet='10.4.0.0/24'); e.sandbox_create('s', networks=['n']); e.network_ls()\n"
+            "print(sorted(m for m in sys.modules if m in ('nsnet.steps.overlay', 'nsnet.steps.cluster') "
+            "or m.startswith('nsnet.state.cluster')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "[]\n"

@@ -23,9 +23,11 @@ import json
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..steps import DeleteLink, SetMacAddress
-from ..steps.cluster import ClaimAddress, CreateClusterNetwork, DeleteClusterNetwork, PublishEndpoint, ReleaseEndpoint
-from ..steps.overlay import VXLAN_PORT, AddFdb, AddNeigh, CreateVxlan
 from .bridge import BridgeDriver
+
+# The overlay's and the cluster store's Steps (steps/overlay.py, steps/cluster.py)
+# are imported where used: registering this driver costs nothing (~1 ms of
+# start-up) to commands that never touch an overlay.
 
 VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
 VXLAN_PREFIX = "nsvx-"
@@ -52,6 +54,8 @@ def overlay_mtu(underlay_mtu: int, wanted: int | None = None) -> int:
 
 def remote_steps(vxlan: str, endpoints) -> list:
     """fdb + neighbour entries for endpoints on other hosts: [(ip, mac, vtep)]."""
+    from ..steps.overlay import AddFdb, AddNeigh
+
     steps = []
     for ip, mac, vtep in endpoints:
         steps += [AddFdb(vxlan, mac, vtep), AddNeigh(vxlan, ip, mac)]
@@ -90,6 +94,8 @@ class OverlayDriver(BridgeDriver):
 
     # -- planners: the bridge driver's, plus the VXLAN device and fixed MACs ---
     def plan_create(self, net):
+        from ..steps.overlay import VXLAN_PORT, CreateVxlan
+
         opts = net["options"]
         return super().plan_create(net) + [
             CreateVxlan(opts["vxlan"], opts["vni"], opts["local"], opts.get("port", VXLAN_PORT), net["mtu"],
@@ -116,6 +122,8 @@ class OverlayDriver(BridgeDriver):
         return [ipaddress.ip_network(n["subnet"]) for n in ctx.cluster.networks()]
 
     def plan_share(self, ctx, record):
+        from ..steps.cluster import CreateClusterNetwork
+
         ctx.cluster.check_new_network(record["name"], record["subnet"], record["vni"])
         fits = underlay_mtu(ctx, require_host(ctx.store)["address"]) - VXLAN_OVERHEAD
         if record["mtu"] and record["mtu"] > fits:
@@ -128,6 +136,8 @@ class OverlayDriver(BridgeDriver):
         return [CreateClusterNetwork(ctx.cluster, shared)]
 
     def local_row(self, ctx, record, bridge):
+        from ..steps.overlay import VXLAN_PORT
+
         host = require_host(ctx.store)
         row = super().local_row(ctx, dict(record, dns=False), bridge)
         row["mtu"] = overlay_mtu(underlay_mtu(ctx, host["address"]), record.get("mtu"))
@@ -172,6 +182,8 @@ class OverlayDriver(BridgeDriver):
         return record
 
     def plan_unshare(self, ctx, name, endpoints):
+        from ..steps.cluster import DeleteClusterNetwork
+
         if ctx.cluster.network(name) is None:
             return []
         ours = [ep["ip"] for ep in endpoints]
@@ -185,6 +197,8 @@ class OverlayDriver(BridgeDriver):
 
     # -- endpoints: addresses claimed in the cluster store -----------------------------
     def reserve(self, ctx, ex, net, sandbox, ip):
+        from ..steps.cluster import ClaimAddress
+
         host = require_host(ctx.store)
         owner = {"host": host["name"], "sandbox": sandbox}
         if ex.dry_run:
@@ -194,6 +208,8 @@ class OverlayDriver(BridgeDriver):
         return addr, [ClaimAddress(ctx.cluster, net["name"], addr, owner, claimed=not ex.dry_run)]
 
     def announce(self, ctx, net, ep):
+        from ..steps.cluster import PublishEndpoint
+
         host = require_host(ctx.store)
         return [PublishEndpoint(ctx.cluster, {"network": net["name"], "ip": ep["ip"], "mac": endpoint_mac(ep["ip"]),
                                               "host": host["name"], "vtep": host["address"],
@@ -203,4 +219,6 @@ class OverlayDriver(BridgeDriver):
         """Disconnecting gives the address back to the cluster (a step: with
         --dry-run nothing is written; if etcd is down it is reported, and the
         agent removes the stale endpoint once etcd is back)."""
+        from ..steps.cluster import ReleaseEndpoint
+
         return [ReleaseEndpoint(ctx.cluster, net["name"], ep["ip"])] if ep.get("ip") else []
