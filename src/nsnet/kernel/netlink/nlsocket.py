@@ -1,6 +1,7 @@
 """One netlink socket type for rtnetlink and nfnetlink: a request and its
-ack (errno and the kernel's extended-ack text), a single get, a dump, and a
-batch of messages sent at once (nf_tables transactions).
+ack (errno and the kernel's extended-ack text), a dump (and a get: a dump of
+one reply), and a batch of messages sent at once (nf_tables transactions).
+Two receive loops in all: one waits for an ack, one reads replies.
 
 A plain send/recv on a socket kept open is ~0.05 ms a request; pyroute2's
 synchronous wrapper costs ~0.6 ms (an asyncio loop turn and request filters).
@@ -143,20 +144,15 @@ class NetlinkSocket:
                     return
 
     def get(self, msg_type: int, flags: int, body: bytes) -> tuple[bytes, int, int]:
-        """A request with one reply: (data, payload offset, end) of that reply."""
-        self.seq += 1
-        self.sock.send(HEADER.pack(16 + len(body), msg_type, flags | NLM_F_REQUEST, self.seq, 0) + body)
-        while True:
-            data = self._recv()
-            for offset, length, mtype, mseq in _messages(data):
-                if mseq != self.seq:
-                    continue
-                if mtype == NLMSG_ERROR:
-                    raise error_of(data, offset) or RequestError(errno.EPROTO, "empty reply")
-                return data, offset + 16, offset + length
+        """A request with one reply (no ack, no NLMSG_DONE): (data, payload
+        offset, end) of that reply, read by the dump loop."""
+        for _, data, start, end in self.dump(msg_type, flags, body):
+            return data, start, end
+        raise RequestError(errno.EPROTO, "no reply from the kernel")
 
     def dump(self, msg_type: int, flags: int, body: bytes):
-        """Yield (type, data, payload offset, end) of every message of a dump."""
+        """Yield (type, data, payload offset, end) of every reply to a request
+        (a dump's, until NLMSG_DONE); an NLMSG_ERROR ends it, raised if an error."""
         self.seq += 1
         seq = self.seq
         self.sock.send(HEADER.pack(16 + len(body), msg_type, flags | NLM_F_REQUEST, seq, 0) + body)
