@@ -72,3 +72,18 @@ def test_refusals_keep_the_errno_and_the_kernels_words(host):
     assert missing.value.errno == errno.ENODEV
     assert k.addr_del(None, "gkbr-x", "10.33.0.1/24") and not k.addr_del(None, "gkbr-x", "10.33.0.1/24")
     assert k.link_del(None, "gkbr-x") and not k.link_del(None, "gkbr-x")
+
+
+def test_ipv6_addresses_skip_dad_and_routes_take_both_families(host):
+    e, k = host.engine, host.engine.kernel
+    e.network_create("n", subnet="10.34.0.0/24")
+    e.sandbox_create("c", networks=["n"])
+    sb = host.prefix + "c"
+    k.addr_add(sb, "eth0", "fd34::2/64")
+    shown = in_ns(sb, "ip", "-6", "addr", "show", "dev", "eth0").stdout
+    assert "inet6 fd34::2/64" in shown and "tentative" not in shown  # IFA_F_NODAD: usable at once
+    k.route_add(sb, "fd35::/48", via="fd34::1")
+    assert "fd35::/48 via fd34::1 dev eth0 proto static" in in_ns(sb, "ip", "-6", "route").stdout
+    assert k.route_del(sb, "fd35::/48", via="fd34::1") and not k.route_del(sb, "fd35::/48", via="fd34::1")
+    assert k.addr_del(sb, "eth0", "fd34::2/64") and not k.addr_del(sb, "eth0", "fd34::2/64")
+    assert [a for a in k.addrs(sb, socket.AF_INET6) if a["ifname"] == "eth0"] == []
