@@ -142,6 +142,11 @@ def test_help_after_the_command_line_belongs_to_the_command():
     assert not call.help and call.values["argv"] == ("sh", "--help")
 
 
+def test_exec_takes_docker_flags_before_the_name():
+    call = p.parse(["exec", "-it", "web1", "sh", "-c", "ls -l"])
+    assert call.values == {"name": "web1", "argv": ("sh", "-c", "ls -l"), "interactive": True, "tty": True}
+
+
 def test_ls_commands_take_quiet():
     for argv in (["sandbox", "ls", "-q"], ["network", "ls", "--quiet"], ["ps", "-q"], ["overlay", "ls", "-q"]):
         assert p.parse(argv).values["quiet"] is True

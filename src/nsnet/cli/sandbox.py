@@ -68,7 +68,8 @@ def unpublish(ctx, name, specs, dry_run):
                   ctx.as_json)
 
 
-def exec_(ctx, name, argv):
+def exec_(ctx, name, argv, interactive, tty):
+    """CMD replaces this process, so it has nsnet's stdio and terminal (-i/-t change nothing)."""
     from ..kernel import process
 
     argv = list(argv[1:] if argv and argv[0] == "--" else argv)

@@ -122,8 +122,11 @@ TOPOLOGY_FILE = Arg("file", complete="file")
 COMMANDS = Group("nsnet", "nsnet: container networks from Linux primitives (no daemon, no images).", (
     SANDBOX,
     NETWORK,
-    Command("exec", "sandbox:exec_", "Run CMD inside sandbox NAME:  nsnet exec NAME -- CMD [ARGS...]",
-            (Arg("name", complete="sandbox"), Arg("argv", "CMD", rest=True))),
+    Command("exec", "sandbox:exec_", "Run CMD inside sandbox NAME:  nsnet exec NAME -- CMD [ARGS...]\n\n"
+            "CMD takes nsnet's place: its stdin, output, terminal and exit code are yours.",
+            (Arg("name", complete="sandbox"), Arg("argv", "CMD", rest=True)), (
+                Option("-i", "--interactive", flag=True, help="Accepted for docker habits: stdin is CMD's anyway."),
+                Option("-t", "--tty", flag=True, help="Accepted for docker habits: CMD keeps your terminal."))),
     Command("publish", "sandbox:publish", "Publish ports of an attached sandbox.",
             (Arg("name", complete="sandbox"), SPECS),
             (Option("--network", metavar="NET", complete="network",
