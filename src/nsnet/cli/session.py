@@ -1,5 +1,5 @@
-"""The CLI's shared state: global options and a lazily built Engine. No click
-here: the fast entry point (fast.py) uses it too."""
+"""The CLI's shared state: the global options and an Engine built on first
+use (`nsnet ps`, --help and usage errors never import the engine)."""
 
 
 class Context:

@@ -1,5 +1,4 @@
-"""Option values that several commands parse the same way (no click here: the
-fast entry point parses them too)."""
+"""Option values that several commands parse the same way."""
 
 from ..errors import InvalidInput
 
