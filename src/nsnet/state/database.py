@@ -1,4 +1,5 @@
-"""Opening state.db safely, and saying in one line what went wrong with it.
+"""state.db: its schema, opening it safely, and saying in one line what went
+wrong with it.
 
 A damaged store must never read as an empty one: SQLite takes a 0-byte file
 for a new database, and a file cut short still answers every query that only
@@ -11,10 +12,10 @@ touches the pages that are left. So, before SQLite sees the file:
 `state.db.bak` is a copy of the store, refreshed when a connection that
 changed the store closes (every CLI command that changed something), and after
 a commit when it is older than BACKUP_EVERY seconds (long-lived engines): the
-way back from damage (`cp state.db.bak state.db`). Every sqlite3 error leaves as a
-StateError (or Conflict) naming the file and what to do; SQLite's own "database
-is locked" never reaches a user: writers wait for each other up to the lock
-timeout (NSNET_LOCK_TIMEOUT, default 30 s), then get one line.
+way back from damage (`cp state.db.bak state.db`). Every sqlite3 error leaves
+as a StateError (or Conflict) naming the file and what to do; SQLite's own
+"database is locked" never reaches a user: writers wait for each other up to
+the lock timeout (NSNET_LOCK_TIMEOUT, default 30 s), then get one line.
 """
 
 import os

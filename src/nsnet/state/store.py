@@ -347,9 +347,6 @@ class Store:
         self._many("DELETE FROM topology_objects WHERE kind=? AND name=? AND topology=?",
                             [(kind, name, topology) for name in names])
 
-    def topologies(self) -> list[str]:
-        return [row[0] for row in self._rows("SELECT DISTINCT topology FROM topology_objects ORDER BY 1")]
-
     def snapshot(self) -> dict:
         """Every row of every table: tests compare it before/after a refused call."""
         return {t: [tuple(r) for r in self._rows(f"SELECT * FROM {t} ORDER BY rowid")] for t in database.TABLES}
