@@ -203,6 +203,19 @@ def test_del_honours_the_interface_name(host, cni, runtime):
     assert host.engine.store.snapshot()["sandboxes"] == []
 
 
+def test_a_repeated_add_and_a_missed_del(host, cni, runtime):
+    conf = cni.conf()
+    c0, c1 = runtime[0], runtime[1]
+    code, first = cni.libcni("add", conf, c0, "ctr0")
+    assert code == 0, first
+    assert cni.call("ADD", single(conf), netns=c0)[1]["ips"] == first["ips"]  # the same attachment again
+    subprocess.run(["ip", "netns", "del", ns(c0)])  # the runtime lost the container: no DEL came
+    code, again = cni.libcni("add", conf, c1, "ctr0")  # the container id comes back in a new namespace
+    assert code == 0 and again["ips"] == first["ips"] and again["interfaces"][1]["sandbox"] == c1, again
+    assert ping(ns(c1), "10.88.0.1")
+    assert [s["netns"] for s in host.engine.sandbox_ls()] == [c1]
+
+
 def test_status(host, cni, runtime):
     conf = single(cni.conf(version="1.1.0"))
     assert cni.call("STATUS", conf) == (0, None)
