@@ -1,15 +1,23 @@
-"""DNS bench: nsnet's DNS server under load from sandboxes, in a throwaway host.
+"""DNS bench: nsnet's DNS server under load from sandboxes, and the per-test
+lab, in throwaway hosts.
 
-One network with 1,000 sandboxes (1,000 names). Clients in 1 and then 8
-sandboxes at once each send a bounded number of queries (closed loop, one in
-flight per client, names chosen at random), within a time bound. Prints
-queries/s, p50/p99 latency, and the server's RSS.
+Load: one network with 1,000 sandboxes (1,000 names). Clients in 1 and then 8
+sandboxes at once each send a bounded number of queries to 127.0.0.11 in their
+own namespace (closed loop, one in flight per client, names chosen at random),
+within a time bound. Prints queries/s, p50/p99 latency, and the server's RSS.
 
-    .venv/bin/python bench/dns.py [--names 1000] [--queries 5000]
+Lab: what a test suite does per test through the API: a network with DNS, 5
+sandboxes, then everything removed (the server starts and stops with it);
+rounds alternate with the same lab on a network without DNS. Prints the
+median and p95 of each, and when the first name resolved.
+
+    .venv/bin/python bench/dns.py [--names 1000] [--queries 5000] [--lab-rounds 30] [--skip load|lab]
 """
 
 import argparse
 import json
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,8 +49,11 @@ print(json.dumps({"lat": lat, "lost": lost, "elapsed": time.perf_counter() - t0}
 """
 
 
-def run_clients(eng, clients: list[str], gateway: str, count: int, names: int, limit: float) -> dict:
-    procs = [subprocess.Popen(["ip", "netns", "exec", eng.netns_name(c), sys.executable, "-c", CLIENT, gateway,
+RESOLVER = "127.0.0.11"
+
+
+def run_clients(eng, clients: list[str], count: int, names: int, limit: float) -> dict:
+    procs = [subprocess.Popen(["ip", "netns", "exec", eng.netns_name(c), sys.executable, "-c", CLIENT, RESOLVER,
                                str(count), str(names), str(limit)], stdout=subprocess.PIPE, text=True)
              for c in clients]
     results = [json.loads(p.communicate(timeout=limit + 30)[0]) for p in procs]
@@ -77,7 +88,6 @@ def measure(names: int = 1000, queries: int = 5000, limit: float = 20.0, log=pri
             eng.sandbox_create(f"s{i}", networks=["bench"])
         out["setup_s"] = round(time.perf_counter() - t0, 2)
         log(f"{names} sandboxes (names) in {out['setup_s']:.1f} s")
-        gateway = eng.network_inspect("bench")["gateway"]
         deadline = time.monotonic() + 5
         while not _resolves(eng, f"s{names - 1}"):  # wait for the reload (bounded)
             if time.monotonic() > deadline:
@@ -88,7 +98,7 @@ def measure(names: int = 1000, queries: int = 5000, limit: float = 20.0, log=pri
         log(f"server pid {pid}, RSS {out['rss_mb']:.1f} MB with {names} names")
         out["runs"] = []
         for clients in ([f"s{i}" for i in range(1)], [f"s{i}" for i in range(8)]):
-            r = run_clients(eng, clients, gateway, queries, names, limit)
+            r = run_clients(eng, clients, queries, names, limit)
             out["runs"].append(r)
             log(f"{r['clients']} client(s): {r['queries']} answers, {r['lost']} lost, {r['qps']:.0f} q/s, "
                 f"p50 {r['p50_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms")
@@ -96,16 +106,91 @@ def measure(names: int = 1000, queries: int = 5000, limit: float = 20.0, log=pri
         log(f"server RSS after load: {out['rss_after_mb']:.1f} MB")
         return out
     finally:
+        eng.close()
+        _remove_host(host, state)
+
+
+def _first_answer(netns: str, name: str, limit: float = 10.0) -> None:
+    """One query from inside `netns`, sent at once and answered whenever the
+    server gets to it (it may still be starting); retried only if lost."""
+    from dnslib import DNSRecord
+
+    with nsfs.inside(netns):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        q = DNSRecord.question(name)
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            s.sendto(q.pack(), (RESOLVER, 53))
+            s.settimeout(1.0)
+            try:
+                if DNSRecord.parse(s.recv(4096)).rr:
+                    return
+            except (TimeoutError, ConnectionRefusedError):
+                time.sleep(0.001)
+        raise RuntimeError(f"verification failed: {name} does not resolve")
+    finally:
+        s.close()
+
+
+def _quantile(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * q))]
+
+
+def lab(rounds: int = 30, sandboxes: int = 5, log=print) -> dict:
+    """The per-test lab through the API, with DNS and without, rounds interleaved.
+    Returns {dns: {up_ms, down_ms, total_ms, first_answer_ms}, nodns: {...}} of lists."""
+    host = f"nblab{uuid.uuid4().hex[:6]}"
+    state = tempfile.mkdtemp(prefix=f"{host}-")
+    make_host(host)
+    out = {"dns": {"up_ms": [], "down_ms": [], "total_ms": [], "first_answer_ms": []},
+           "nodns": {"up_ms": [], "down_ms": [], "total_ms": []}}
+    try:
+        for i in range(rounds * 2):
+            dns = i % 2 == 0
+            t0 = time.perf_counter()
+            with Engine(host_netns=host, state_dir=state) as eng:
+                eng.network_create("lab", subnet="10.231.0.0/24", dns=dns)
+                for j in range(sandboxes):
+                    eng.sandbox_create(f"s{j}", networks=["lab"])
+                t1 = time.perf_counter()
+                if dns:  # not part of the lab's time: when does the first name resolve?
+                    _first_answer(eng.netns_name("s0"), f"s{sandboxes - 1}")
+                    out["dns"]["first_answer_ms"].append((time.perf_counter() - t1) * 1e3)
+                t2 = time.perf_counter()
+                for j in range(sandboxes):
+                    eng.sandbox_rm(f"s{j}")
+                eng.network_rm("lab")
+            t3 = time.perf_counter()
+            r = out["dns" if dns else "nodns"]
+            r["up_ms"].append((t1 - t0) * 1e3)
+            r["down_ms"].append((t3 - t2) * 1e3)
+            r["total_ms"].append((t1 - t0 + t3 - t2) * 1e3)
+        for kind in ("dns", "nodns"):
+            r = out[kind]
+            log(f"lab {'with' if kind == 'dns' else 'without'} DNS: set-up {statistics.median(r['up_ms']):.1f} ms, "
+                f"teardown {statistics.median(r['down_ms']):.1f} ms, total median "
+                f"{statistics.median(r['total_ms']):.1f} ms, p95 {_quantile(r['total_ms'], 0.95):.1f} ms")
+        log(f"first answer {statistics.median(out['dns']['first_answer_ms']):.0f} ms after set-up (median; "
+            "the server starts meanwhile)")
+        return out
+    finally:
+        _remove_host(host, state)
+
+
+def _remove_host(host: str, state: str) -> None:
+    """The bench host, its sandboxes, its state and its DNS server (killed by pid)."""
+    with Engine(host_netns=host, state_dir=state) as eng:
         pid = eng.dns_pid()
         if pid:
             subprocess.run(["kill", str(pid)])
-        eng.close()
-        for ns in nsfs.list_names():
-            if ns.startswith(host + "-"):
-                nsfs.delete(ns)
-        subprocess.run(["ip", "netns", "del", host])
-        subprocess.run(["rm", "-rf", state])
-        remove_host_files(host)
+    for ns in nsfs.list_names():
+        if ns.startswith(host + "-"):
+            nsfs.delete(ns)
+    subprocess.run(["ip", "netns", "del", host])
+    subprocess.run(["rm", "-rf", state])
+    remove_host_files(host)
 
 
 def main(argv=None):
@@ -113,8 +198,13 @@ def main(argv=None):
     ap.add_argument("--names", type=int, default=1000)
     ap.add_argument("--queries", type=int, default=5000, help="per client")
     ap.add_argument("--limit", type=float, default=20.0, help="seconds per client, at most")
+    ap.add_argument("--lab-rounds", type=int, default=30)
+    ap.add_argument("--skip", default="", help="load or lab")
     args = ap.parse_args(argv)
-    measure(args.names, args.queries, args.limit)
+    if "lab" not in args.skip:
+        lab(args.lab_rounds)
+    if "load" not in args.skip:
+        measure(args.names, args.queries, args.limit)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,14 @@
 """Fixtures of test_dns_server.py: the namespaces, the server under test, a
 client that queries from inside a namespace.
 
-The DNS server on real sockets, in throwaway network namespaces.
+    ndca-*  (sandbox "a", on network devops)  \
+    ndcb-*  (sandbox "b", on network db)        ndsrv-*  (runs python -m nsnet.dns)
+    ndcc-*  (sandbox "c", in no config yet)   /   u0 10.77.0.1
+    ndup-*  eth0 10.77.0.2 ---------------------'   (a tiny dnslib upstream)
 
-    ndca-*  eth0 192.168.1.2 ---- a0 192.168.1.1  \
-    ndcb-*  eth0 192.168.2.9 ---- b0 192.168.2.1   ndsrv-*  (runs python -m nsnet.dns)
-    ndup-*  eth0 10.77.0.2   ---- u0 10.77.0.1    /
-            (a tiny dnslib upstream)
-
-Queries are sent in-process from sockets created inside the client namespaces.
+The server answers each sandbox on 127.0.0.11:53 inside the sandbox's own
+namespace (it enters it to make the sockets); queries are sent in-process
+from sockets created inside the client namespaces.
 """
 
 import ctypes
@@ -130,20 +130,14 @@ def topo(tmp_path_factory):
         for ns in names.values():
             ip("netns", "add", ns)
             ip("-n", ns, "link", "set", "lo", "up")
-        # Veths are created inside ndsrv-* and their peer moved straight into the
-        # client namespace: nothing ever appears in the machine's own namespace.
-        for side, peer, srv_ip, peer_ip in (("a0", "ca", "192.168.1.1", "192.168.1.2"),
-                                             ("b0", "cb", "192.168.2.1", "192.168.2.9"),
-                                             ("u0", "up", "10.77.0.1", "10.77.0.2")):
-            ip("-n", names["srv"], "link", "add", side, "type", "veth",
-               "peer", "name", "eth0", "netns", names[peer])
-            ip("-n", names["srv"], "addr", "add", f"{srv_ip}/24", "dev", side)
-            ip("-n", names[peer], "addr", "add", f"{peer_ip}/24", "dev", "eth0")
-            ip("-n", names["srv"], "link", "set", side, "up")
-            ip("-n", names[peer], "link", "set", "eth0", "up")
-        # c0/cc stays unconfigured: a test adds its addresses later (IP_FREEBIND).
-        ip("-n", names["srv"], "link", "add", "c0", "type", "veth",
-           "peer", "name", "eth0", "netns", names["cc"])
+        # The upstream's veth is created inside ndsrv-* and its peer moved straight into
+        # ndup-*: nothing ever appears in the machine's own namespace. The sandboxes
+        # need no link at all: their resolver is on their own loopback.
+        ip("-n", names["srv"], "link", "add", "u0", "type", "veth", "peer", "name", "eth0", "netns", names["up"])
+        ip("-n", names["srv"], "addr", "add", "10.77.0.1/24", "dev", "u0")
+        ip("-n", names["up"], "addr", "add", "10.77.0.2/24", "dev", "eth0")
+        ip("-n", names["srv"], "link", "set", "u0", "up")
+        ip("-n", names["up"], "link", "set", "eth0", "up")
         script = tmp_path_factory.mktemp("up") / "upstream.py"
         script.write_text(UPSTREAM)
         procs.append(subprocess.Popen(
@@ -166,15 +160,22 @@ def topo(tmp_path_factory):
         assert tag not in left, f"namespaces leaked: {left}"
 
 
-BASE = {
-    "upstreams": ["10.77.0.2:53"],
-    "upstream_timeout": 0.3,
-    "networks": {
-        "devops": {"listen": ["192.168.1.1"], "domain": "devops",
-                   "records": {"web1": ["192.168.1.2"], "db": ["192.168.1.3"]}},
-        "db": {"listen": ["192.168.2.1"], "records": {"ns": ["192.168.2.9"]}},
-    },
-}
+def base(topo) -> dict:
+    return {
+        "upstreams": ["10.77.0.2:53"],
+        "upstream_timeout": 0.3,
+        "networks": {
+            "devops": {"domain": "devops", "records": {"web1": ["192.168.1.2"], "db": ["192.168.1.3"]}},
+            "db": {"records": {"ns": ["192.168.2.9"]}},
+        },
+        "sandboxes": {
+            "a": {"netns": topo["ca"].ns, "networks": ["devops"]},
+            "b": {"netns": topo["cb"].ns, "networks": ["db"]},
+        },
+    }
+
+
+RESOLVER = "127.0.0.11"
 
 
 class Dns:
@@ -231,8 +232,8 @@ class Dns:
 def dns(topo, tmp_path):
     servers = []
 
-    def start(cfg=BASE):
-        servers.append(Dns(topo, tmp_path, cfg))
+    def start(cfg=None):
+        servers.append(Dns(topo, tmp_path, cfg or base(topo)))
         return servers[-1]
 
     yield start

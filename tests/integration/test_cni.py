@@ -67,7 +67,7 @@ def test_add_check_del_through_libcni(host, cni, runtime):
     assert container_end["name"] == "eth0" and container_end["sandbox"] == c0
     assert container_end["mac"] in in_ns(ns(c0), "ip", "link", "show", "eth0").stdout
     assert res["routes"] == [{"dst": "0.0.0.0/0", "gw": "10.88.0.1"}]
-    assert res["dns"] == {"nameservers": ["10.88.0.1"]}
+    assert res["dns"] == {"nameservers": ["127.0.0.11"]}  # in the container's own namespace
     assert cni.libcni("cached", conf, c0, "ctr0") == (0, res)  # libcni cached what nsnet returned
     code, res1 = cni.libcni("add", conf, c1, "ctr1")
     assert code == 0 and res1["ips"][0]["address"] == "10.88.0.3/24", res1
@@ -141,7 +141,7 @@ def test_an_earlier_plugins_result_is_kept(host, cni, runtime):
     assert code == 0, res
     assert [i["name"] for i in res["interfaces"]] == ["lo", "nsv1", "eth0"]
     assert res["ips"][1] == {"address": "10.88.0.2/24", "gateway": "10.88.0.1", "interface": 2}
-    assert res["dns"] == {"search": ["example.org"], "nameservers": ["10.88.0.1"]}
+    assert res["dns"] == {"search": ["example.org"], "nameservers": ["127.0.0.11"]}
 
 
 def test_static_address_mac_and_ports(host, cni, runtime, outside):

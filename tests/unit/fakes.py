@@ -16,6 +16,7 @@ class FakeKernel:
         self.sysctls: dict[str, str] = {}
         self.busy_ports: set[tuple[str, int]] = set()
         self.files: dict = {}
+        self.helper_up = True
 
     @staticmethod
     def privileged():
@@ -110,9 +111,23 @@ class FakeKernel:
     def addrs(self, ns, family=socket.AF_UNSPEC):
         return [{"ifname": "eth0", "cidr": "10.0.2.15/24", "family": 2}] if family != socket.AF_INET6 else []
 
-    def spawn_in_host(self, argv, log_path):
-        self._call("spawn_in_host", argv[2])
+    @staticmethod
+    def spawn_helper(argv, log_path, fds=()):
         return None  # no process: the engine treats the DNS server as not started
+
+    def helper_running(self, lock_path):
+        return self.helper_up  # as if a server held its lock (none is ever started)
+
+    def resolver_sockets(self, netns, ip, port):
+        self._call("resolver_sockets", netns, ip, port)
+        return None  # as if the server held them already
+
+    def netns_etc(self, netns, shared, files, owner_mark, present=True):
+        self._call("netns_etc", netns, present)
+        self.files[netns] = shared if present else None
+
+    def netns_etc_present(self, netns, shared, files, owner_mark):
+        return self.files.get(netns) == shared
 
     def netns_file(self, netns, name, content, owner_mark):
         self._call("netns_file", netns, name, content)

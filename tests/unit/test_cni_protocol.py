@@ -34,7 +34,7 @@ def test_results_in_the_form_of_each_version():
                                                      "mac": "aa:bb:cc:dd:ee:02"}],
                    "ips": [{"address": "10.88.0.2/24", "gateway": "10.88.0.1", "interface": 1}],
                    "routes": [{"dst": "0.0.0.0/0", "gw": "10.88.0.1"}],
-                   "dns": {"nameservers": ["10.88.0.1"], "search": ["x"]}}
+                   "dns": {"nameservers": ["127.0.0.11"], "search": ["x"]}}
     old = build("0.4.0", dict(NET, options={"dns": False}), dict(EP, is_gateway=0), "/run/netns/c", None,
                 dns_of(dict(NET, options={"dns": False}), None))
     assert old["ips"][0]["version"] == "4" and "routes" not in old and "dns" not in old

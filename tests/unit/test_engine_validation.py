@@ -125,7 +125,7 @@ def test_default_subnet_avoids_host_routes_and_other_networks(engine):
     assert subnets == ["172.17.0.0/16", "172.18.0.0/16"]
 
 
-def test_dns_config_views_aliases_and_resolv_conf(engine, kernel):
+def test_dns_config_askers_aliases_and_resolv_conf(engine, kernel):
     engine.network_create("devops", subnet="192.168.1.0/24")
     engine.network_create("db", subnet="192.168.2.0/24", internal=True)
     engine.network_create("quiet", subnet="192.168.3.0/24", dns=False)
@@ -133,17 +133,24 @@ def test_dns_config_views_aliases_and_resolv_conf(engine, kernel):
     engine.sandbox_create("ns", networks=["devops"])
     engine.network_connect("db", "ns", aliases=["database", "DB.local"])
     engine.sandbox_create("q", networks=["quiet"])
+    engine.sandbox_create("d", networks=["db", "devops"])
     cfg = engine.dns_config()
     assert set(cfg["networks"]) == {"devops", "db"}
-    assert cfg["networks"]["devops"]["records"] == {"web1": ["192.168.1.2"], "ns": ["192.168.1.3"]}
+    assert cfg["networks"]["devops"]["records"] == {"web1": ["192.168.1.2"], "ns": ["192.168.1.3"],
+                                                    "d": ["192.168.1.4"]}
     assert cfg["networks"]["db"]["records"] == {"ns": ["192.168.2.2"], "database": ["192.168.2.2"],
-                                                "db.local": ["192.168.2.2"]}
-    assert cfg["networks"]["devops"]["views"] == {"192.168.1.3": ["db"]}  # ns also sees db's names
+                                                "db.local": ["192.168.2.2"], "d": ["192.168.2.3"]}
     assert cfg["networks"]["db"]["forward"] is False  # internal: nothing goes upstream
-    assert kernel.files[("h-ns", "resolv.conf")].endswith("nameserver 192.168.1.1\noptions ndots:0\n")
-    assert kernel.files.get(("h-q", "resolv.conf")) is None
+    # Who asks sees the networks it is on, the one with its default route first.
+    assert cfg["sandboxes"] == {"web1": {"netns": "h-web1", "networks": ["devops"]},
+                                "ns": {"netns": "h-ns", "networks": ["devops", "db"]},
+                                "d": {"netns": "h-d", "networks": ["db", "devops"]}}
+    # Each asker's /etc/netns entry is a link to the one shared resolv.conf; q resolves nothing of ours.
+    assert kernel.files["h-ns"] == kernel.files["h-web1"] == engine.settings.state_dir + "/dns/etc"
+    assert kernel.files.get("h-q") is None
+    assert ("resolver_sockets", "h-ns", "127.0.0.11", 53) in kernel.calls
     engine.sandbox_rm("ns")
-    assert kernel.files[("h-ns", "resolv.conf")] is None
+    assert kernel.files["h-ns"] is None
 
 
 @pytest.mark.parametrize("alias", ["-x", "a..b", "a_b", "x" * 64, ""])

@@ -12,14 +12,14 @@ from .fakes import FakeKernel
 
 
 def resolv_writes(kernel, netns):
-    return [c for c in kernel.calls if c[0] == "netns_file" and c[1] == netns]
+    return [c for c in kernel.calls if c[0] == "netns_etc" and c[1] == netns]
 
 
 def test_a_dry_run_leaves_no_work_for_the_next_change(engine, kernel):
     engine.network_create("n", subnet="10.4.0.0/24")
     engine.sandbox_create("s", networks=["n"], dry_run=True)
-    engine.sandbox_create("other")
-    assert resolv_writes(kernel, "h-s") == []
+    engine.sandbox_create("other", networks=["n"])
+    assert resolv_writes(kernel, "h-s") == [] and resolv_writes(kernel, "h-other") != []
 
 
 def test_a_failed_change_leaves_no_work_for_the_next_change(engine, kernel):
@@ -33,8 +33,8 @@ def test_a_failed_change_leaves_no_work_for_the_next_change(engine, kernel):
 
 
 class ReadOnlyEtc(FakeKernel):
-    def netns_file(self, netns, name, content, owner_mark):
-        raise OSError(30, f"Read-only file system: '/etc/netns/{netns}/{name}'")
+    def netns_etc(self, netns, shared, files, owner_mark, present=True):
+        raise OSError(30, f"Read-only file system: '/etc/netns/{netns}'")
 
 
 def test_work_after_the_commit_fails_as_a_warning(tmp_path):

@@ -179,7 +179,7 @@ COMMANDS = Group("nsnet", "nsnet: container networks from Linux primitives (no d
     )),
     Group("dns", "The DNS server that resolves sandbox names inside networks.", (
         Command("status", "dns:status", "Is the server running, and what does it serve?"),
-        Command("sync", "dns:sync", "Rewrite the config and (re)start the server if it is not running."),
+        Command("sync", "dns:sync", "Link every sandbox's resolv.conf and start the server if it is not running."),
     )),
     Command("agent", "agent:agent", "Run the overlay agent in the foreground (until SIGTERM).\n\n"
             "Registers this host in the cluster store and keeps the VXLAN forwarding\n"

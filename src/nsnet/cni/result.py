@@ -8,6 +8,8 @@ kernel error, 107 rollback failed); 999 an attachment that does not match
 
 import ipaddress
 
+from ..dns.config import LISTEN
+
 SUPPORTED = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
 LATEST = SUPPORTED[-1]
 
@@ -86,6 +88,7 @@ def _merge_dns(*parts) -> dict:
 
 
 def dns_of(network: dict, conf_dns: dict | None) -> dict:
-    """nsnet's DNS server (on the gateway) when the network has one, then what the config's "dns" adds."""
-    ours = {"nameservers": [network["gateway"]]} if (network.get("options") or {}).get("dns", True) else {}
+    """nsnet's DNS server (127.0.0.11 in the container's own namespace) when the
+    network has one, then what the config's "dns" adds."""
+    ours = {"nameservers": list(LISTEN)} if (network.get("options") or {}).get("dns", True) else {}
     return _merge_dns(ours, conf_dns)

@@ -1,5 +1,6 @@
 """The DNS server's view of the state store: which networks resolve names,
-which names and addresses they hold, and the host's upstream resolvers.
+which names and addresses they hold, which sandboxes ask (and see which
+networks), and the host's upstream resolvers.
 
 Pure functions of a Store: the engine uses them to answer `dns status`, the
 server (started with --state-dir) to reload after every committed change."""
@@ -34,34 +35,29 @@ def dns_networks(store) -> list[dict]:
 
 
 def build_config(store, host_netns: str | None) -> dict:
-    """The server's config: per network its listen address (the gateway), its
-    records (sandbox names and aliases), whether unknown names go upstream
-    (not for internal networks), and per multi-homed sandbox the other
-    networks whose names it may resolve too."""
+    """The server's config: per network its records (sandbox names and
+    aliases) and whether unknown names go upstream (not for internal
+    networks); per sandbox on a DNS network ("asker") its namespace and its
+    networks, the one with its default route first."""
     nets = dns_networks(store)
     names = {n["name"] for n in nets}
     by_sandbox: dict[str, list[dict]] = {}
     for ep in store.endpoints():
         if ep["network"] in names and ep["ip"]:
             by_sandbox.setdefault(ep["sandbox"], []).append(ep)
-    config = {"upstreams": [], "networks": {}}
+    networks = {}
     for net in nets:
-        records: dict[str, list[str]] = {}
-        views: dict[str, list[str]] = {}
-        for sandbox, eps in by_sandbox.items():
-            mine = [ep for ep in eps if ep["network"] == net["name"]]
-            if not mine:
-                continue
-            ep = mine[0]
+        networks[net["name"]] = {"records": {}, "forward": not (net.get("options") or {}).get("internal", False)}
+    for sandbox, eps in by_sandbox.items():
+        for ep in eps:
+            records = networks[ep["network"]]["records"]
             for name in [dns_name(sandbox), *(ep.get("options") or {}).get("aliases", [])]:
                 if name:
                     records.setdefault(name, []).append(ep["ip"])
-            others = [e["network"] for e in eps if e["network"] != net["name"]]
-            if others:
-                views[ep["ip"]] = others
-        internal = (net.get("options") or {}).get("internal", False)
-        config["networks"][net["name"]] = {"listen": [net["gateway"]], "records": records,
-                                           "forward": not internal, "views": views}
-    gateways = {n["gateway"] for n in nets}
-    config["upstreams"] = [u for u in upstreams(host_netns) if u not in gateways]
-    return config
+    sandboxes = {}
+    for sb in store.sandboxes():
+        eps = by_sandbox.get(sb["name"])
+        if eps and sb["mode"] == "netns":
+            eps = sorted(eps, key=lambda ep: (not ep["is_gateway"], ep["id"]))
+            sandboxes[sb["name"]] = {"netns": sb["netns"], "networks": [ep["network"] for ep in eps]}
+    return {"upstreams": upstreams(host_netns), "networks": networks, "sandboxes": sandboxes}

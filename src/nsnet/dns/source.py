@@ -1,16 +1,19 @@
 """Where the server's config comes from: a JSON file, or nsnet's state store.
 
-Each source has `key()` (cheap; changes when a reload is due) and
-`load(previous)`. The store source watches SQLite's data_version, which moves
+Each source has `key()` (cheap; changes when a reload is due),
+`load(previous)`, `alive()` and `lives_on` (False: the server exits once it
+has nothing to serve). The store source watches SQLite's data_version, which moves
 on every commit by another connection, and the host's resolv.conf."""
 
 import os
 
 from .build import build_config
-from .records import Config, load_config, parse_config
+from .config import Config, load_config, parse_config
 
 
 class FileSource:
+    lives_on = True  # a file's server serves until told to stop
+
     def __init__(self, path: str):
         self.path = path
 
@@ -29,6 +32,8 @@ class FileSource:
 
 
 class StoreSource:
+    lives_on = False  # the store's server goes when no network resolves names any more
+
     def __init__(self, state_dir: str, host_netns: str | None):
         from ..state.store import Store
 

@@ -1,6 +1,7 @@
 """DNS over TCP for the server: accepted connections, 2-byte length framing
 (RFC 1035 4.2.2), bounded buffers and connection count. A mixin of Server
-(it uses the server's selector, config, forwarder and error hook)."""
+(it uses the server's selector, config, forwarder and error hook). A
+connection answers with the view of the sandbox whose socket accepted it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import selectors
 import socket
 import time
 
-from .records import respond
+from .answers import respond
 
 MAX_QUERY = 4096       # larger queries are dropped (UDP) or close the connection (TCP)
 BATCH = 64             # packets read per readiness event: fewer select() calls under load
@@ -18,14 +19,14 @@ MAX_TCP_OUT = 256 * 1024  # unsent bytes for a client that does not read: close 
 
 
 class _Conn:
-    __slots__ = ("cb", "closed", "events", "inbuf", "ip", "last", "out", "peer", "sock")
+    __slots__ = ("cb", "closed", "events", "inbuf", "last", "lst", "out", "sock")
 
 
 class TcpClients:
-    def _on_accept(self, lsock: socket.socket, ip: str) -> None:
+    def _on_accept(self, lsock: socket.socket, lst) -> None:
         for _ in range(BATCH):
             try:
-                sock, peer = lsock.accept()
+                sock, _ = lsock.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:  # e.g. out of file descriptors: leave it in the backlog
@@ -34,7 +35,7 @@ class TcpClients:
                 self._close_conn(next(iter(self.conns.values())))
             sock.setblocking(False)
             c = _Conn()
-            c.sock, c.ip, c.inbuf, c.out, c.peer = sock, ip, bytearray(), bytearray(), peer[0]
+            c.sock, c.lst, c.inbuf, c.out = sock, lst, bytearray(), bytearray()
             c.last, c.events, c.closed = time.monotonic(), selectors.EVENT_READ, False
             c.cb = lambda s, m, c=c: self._on_conn(c, m)
             self.conns[sock.fileno()] = c
@@ -69,7 +70,7 @@ class TcpClients:
             del c.inbuf[:2 + n]
             self.fresh()
             try:
-                out, fwd = respond(self.cfg, self.cfg.by_addr.get(c.ip), msg, False, client=c.peer)
+                out, fwd = respond(self.cfg, c.lst.view, msg, False)
                 if out is not None:
                     self._send_tcp(c, out)
                 elif fwd is not None:

@@ -158,6 +158,8 @@ class Engine:
     dns_config = via(Dns, "config")
     dns_pid = via(Dns, "pid")
     dns_sync = via(Dns, "sync")
+    dns_check = via(Dns, "check")
+    dns_repair = via(Dns, "repair")
 
     rebuild_plan = via(Explain, "rebuild_plan")
     explain = via(Explain, "explain")

@@ -1,22 +1,31 @@
-"""Name resolution inside networks: one nsnet DNS server process per host
-(python -m nsnet.dns, like aardvark-dns), listening on each DNS-enabled
-bridge's gateway address. The server reads the state store itself and
-reloads when a commit moves SQLite's data_version (SIGHUP makes it prompt),
-keeping its sockets: no query in flight is dropped. An attach costs the
-engine one signal, not a config rewrite. Sandboxes get
-/etc/netns/NETNS/resolv.conf pointing at their first network's gateway."""
+"""Name resolution for sandboxes: one nsnet DNS server process per state
+directory (python -m nsnet.dns), answering each sandbox on 127.0.0.11:53
+inside the sandbox's own namespace. So a name resolves by the networks of
+whoever asks, nothing outside the host can ask, and the host's port 53 stays
+free to publish.
+
+After a change commits, the engine makes a new sandbox's listening sockets,
+hands them to the server over its control socket (dns/control.py) and links
+/etc/netns/NETNS to the one resolv.conf every sandbox shares. It never waits
+for the server: one that is still starting finds the sockets, and the queries
+sent to them, waiting in the kernel. The server reads the names from the
+store itself, makes the sockets it lacks (after a restart) and stops when no
+network resolves names any more."""
 
 import contextlib
 import os
-import signal
 import sys
-import time
 
 from ..dns.build import build_config, dns_name, dns_networks
+from ..dns.config import LISTEN
+from ..dns.control import ADD, DROP, RELOAD, STALE, Paths, ServerLink, encode
 from ..errors import InvalidInput, KernelError
 from .context import Service
 
-RESOLV_HEADER = "# written by nsnet: the network's DNS server (see `nsnet dns status`)\n"
+PORT = 53
+RESOLV_HEADER = "# written by nsnet: the sandbox's DNS server (see `nsnet dns status`)\n"
+RESOLV_CONF = RESOLV_HEADER + "".join(f"nameserver {ip}\n" for ip in LISTEN) + "options ndots:0\n"
+ETC_FILES = {"resolv.conf": RESOLV_CONF}
 
 
 def check_alias(alias: str) -> str:
@@ -26,125 +35,95 @@ def check_alias(alias: str) -> str:
     return name
 
 
-def _alive(pid: int) -> bool:
-    """Running (not a zombie); reaps it if this process happens to be its parent."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _signature(dns_nets: dict) -> str:
-    """What the server was last told about the networks it serves."""
-    return repr(sorted(dns_nets.items()))
-
-
-def _pidfd_alive(fd: int) -> bool:
-    """Is the process behind this pidfd still running (an exited child of ours is not)?"""
-    try:
-        if os.waitid(os.P_PIDFD, fd, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
-            return False
-    except ChildProcessError:
-        pass  # not our child: its own parent reaps it
-    try:
-        signal.pidfd_send_signal(fd, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
 class Dns(Service):
     def __init__(self, ctx):
         super().__init__(ctx)
-        self._pidfd: int | None = None  # the running server's, kept between changes
-        self._networks_told: str | None = None  # _signature() of what the server was last told
-
-    def _paths(self) -> tuple[str, str, str]:
-        folder = os.path.join(self.ctx.settings.state_dir, "dns")
-        return folder, os.path.join(folder, "server.pid"), os.path.join(folder, "server.log")
-
-    def _dns_networks(self) -> dict:
-        return {n["name"]: n for n in dns_networks(self.store)}
+        self.paths = Paths(ctx.settings.state_dir)
+        self.link = ServerLink(self.paths, self._spawn)
 
     def config(self) -> dict:
         """What the server serves (it builds the same from the store itself)."""
         return build_config(self.store, self.ctx.settings.host_netns)
 
-    def touch(self, ex, sandbox: str | None = None, netns: str | None = None) -> None:
-        """After the commit: rewrite `sandbox`'s resolv.conf and tell the server
-        (start or stop it); with no sandbox, tell it only if the networks it
-        serves changed."""
-        touched = ex.after_commit("dns", self._after_commit, {})
-        if sandbox is not None:
-            touched[sandbox] = netns
+    def touch(self, ex, sandbox: str | None = None, netns: str | None = None, new: bool = False) -> None:
+        """Called during a change, before it changes `sandbox`'s endpoints (`new`:
+        a sandbox made in this change). After the commit, its resolv.conf and its
+        sockets in the server follow what it became; with no sandbox, the
+        networks the server serves may have changed."""
+        todo = ex.after_commit("dns", self._after_commit, {"sandboxes": {}, "networks": False, "before": None})
+        if sandbox is None:
+            todo["networks"] = True
+        elif sandbox not in todo["sandboxes"]:
+            if not new and todo["before"] is None:
+                todo["before"] = self._dns_networks()
+            todo["sandboxes"][sandbox] = (netns, not new and self._asks(sandbox, todo["before"]))
 
-    def _after_commit(self, touched: dict) -> None:
-        server = self._server_fd()
-        if touched:
-            self.sync(touched, server)
-        elif server is not None:
-            # No sandbox's names changed: the server needs a word only if the networks it serves did.
-            dns_nets = self._dns_networks()
-            if _signature(dns_nets) != self._networks_told:
-                self.sync({}, server, dns_nets)
+    def _dns_networks(self) -> set[str]:
+        return {n["name"] for n in dns_networks(self.store)}
 
-    def sync(self, touched: dict | None = None, server: int | None = None, dns_nets=None) -> None:
-        """Start, signal or stop the server, and write the resolv.conf of
-        `touched` sandboxes (None: all of them). `server`: its pidfd, if known."""
-        if touched is None:
-            touched = {sb["name"]: sb["netns"] for sb in self.store.sandboxes()}
-        if dns_nets is None:
-            dns_nets = self._dns_networks()
-        for sandbox, netns in touched.items():
-            resolver = self._resolver_of(sandbox, dns_nets) if self.store.sandbox(sandbox) else None
-            self._write_resolv_conf(netns, resolver)
-        server = server if server is not None else self._server_fd()
-        if not dns_nets:
-            self._stop()
-        elif server is None:
-            self._start()
-            self._networks_told = _signature(dns_nets)
-        else:
-            # Networks changed (listen addresses, options): SIGHUP, reloaded at
-            # once. Only sandboxes changed: SIGUSR1, reloaded at the next query,
-            # so a burst of attaches costs the server no work meanwhile.
-            networks = _signature(dns_nets)
-            signal.pidfd_send_signal(server, signal.SIGUSR1 if networks == self._networks_told else signal.SIGHUP)
-            self._networks_told = networks
+    def _asks(self, sandbox: str, nets: set[str]) -> bool:
+        """Is `sandbox` on a network that resolves names (so it has a resolver)?"""
+        sb = self.store.sandbox(sandbox)
+        return sb is not None and sb["mode"] == "netns" and any(
+            ep["network"] in nets and ep["ip"] for ep in self.store.endpoints(sandbox=sandbox))
 
-    def _server_fd(self) -> int | None:
-        """A pidfd of the running server, kept between changes: signalling it
-        needs no pidfile read per change, and a pidfd never names a reused pid."""
-        if self._pidfd is not None and _pidfd_alive(self._pidfd):
-            return self._pidfd
-        self.close()
-        pid = self.pid()
-        if pid is None:
-            return None
+    def _after_commit(self, todo: dict) -> None:
+        nets = self._dns_networks()
+        messages = []
         try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            return None
-        if self.pid() != pid:  # it exited (and the pid was reused) before the pidfd was taken
-            os.close(fd)
-            return None
-        self._pidfd = fd
-        return fd
+            for sandbox, (netns, was) in todo["sandboxes"].items():
+                message = self._sandbox_message(sandbox, netns, was, self._asks(sandbox, nets))
+                if message:
+                    messages.append(message)
+            if todo["networks"]:
+                messages.append((RELOAD, []))  # at once: with no network left, the server goes
+            if messages:
+                self.link.send(messages, start=bool(nets))
+        finally:
+            for _, socks in messages:
+                for s in socks:  # the server has its own copies now
+                    s.close()
+            self._reap()
 
-    def close(self) -> None:
-        """Let go of the server's pidfd (the server keeps running)."""
-        if self._pidfd is not None:
-            os.close(self._pidfd)
-            self._pidfd = None
+    def _sandbox_message(self, sandbox: str, netns: str, was: bool, asks: bool) -> tuple | None:
+        """Link or unlink the sandbox's resolv.conf; the message for the server:
+        a new resolver's sockets, a gone one's drop, or just "names changed"."""
+        if asks != was and not netns.startswith("/"):  # an adopted namespace: its runtime writes resolv.conf
+            self.kernel.netns_etc(netns, self.paths.etc, ETC_FILES, RESOLV_HEADER, present=asks)
+        if not asks:
+            return (encode(DROP, sandbox), []) if was else (STALE, [])
+        if was:
+            return STALE, []
+        socks = []
+        for ip in LISTEN:
+            socks.extend(self.kernel.resolver_sockets(netns, ip, PORT) or [])
+        return (encode(ADD, sandbox, netns), socks) if socks else (STALE, [])
+
+    def _spawn(self, lock_fd: int, control_fd: int) -> int | None:
+        settings = self.ctx.settings
+        argv = [sys.executable, "-m", "nsnet.dns", "--state-dir", settings.state_dir,
+                "--lock-fd", "3", "--control-fd", "4"]
+        if settings.host_netns:
+            argv += ["--host-netns", settings.host_netns]
+        return self.kernel.spawn_helper(argv, self.paths.log, (lock_fd, control_fd))
+
+    def _reap(self) -> None:
+        """Servers this process started and that have exited: no zombies left."""
+        for pid in list(self.link.started):
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG) == (0, 0):
+                    continue
+            self.link.started.remove(pid)
+
+    # -- status, check, repair --------------------------------------------------------
+    def running(self) -> bool:
+        return self.kernel.helper_running(self.paths.lock)
 
     def pid(self) -> int | None:
         """The running server's pid (checked against its command line: no pid reuse)."""
-        _, pidfile, _ = self._paths()
+        self._reap()
         try:
-            with open(pidfile) as f:
+            with open(self.paths.pid) as f:
                 pid = int(f.read().strip())
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmdline = f.read().split(b"\0")
@@ -153,49 +132,44 @@ class Dns(Service):
         ours = self.ctx.settings.state_dir.encode() in cmdline and b"nsnet.dns" in cmdline
         return pid if ours else None
 
-    def _start(self) -> None:
-        folder, pidfile, log = self._paths()
-        os.makedirs(folder, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(pidfile)
-        settings = self.ctx.settings
-        argv = [sys.executable, "-m", "nsnet.dns", "--state-dir", settings.state_dir, "--pidfile", pidfile]
-        if settings.host_netns:
-            argv += ["--host-netns", settings.host_netns]
-        proc = self.kernel.spawn_in_host(argv, log)
-        if proc is None:  # a fake kernel in unit tests starts nothing
-            return
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if self.pid() is not None:
-                return
-            if proc.poll() is not None:
-                break
-            time.sleep(0.01)
-        raise KernelError(f"the DNS server did not start (see {log})")
+    def check(self) -> list[str]:
+        """What is wrong with name resolution here, one line each (none: all well)."""
+        nets = self._dns_networks()
+        if not nets:
+            return []
+        problems = []
+        if not self.running():
+            problems.append(f"the DNS server is not running (networks {', '.join(sorted(nets))} resolve no names)")
+        for sandbox, asker in self.config()["sandboxes"].items():
+            netns = asker["netns"]
+            if not netns.startswith("/") and not self.kernel.netns_etc_present(
+                    netns, self.paths.etc, ETC_FILES, RESOLV_HEADER):
+                problems.append(f"sandbox '{sandbox}' has no /etc/netns/{netns}/resolv.conf of nsnet's")
+        return problems
 
-    def _stop(self) -> None:
-        self.close()
-        pid = self.pid()
-        if pid is None:
-            return
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.01)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+    def repair(self) -> list[str]:
+        """Fix what check() finds: every sandbox's resolv.conf, and a server that
+        runs (started now, and waited for) while a network resolves names."""
+        problems = self.check()
+        if problems:
+            self.sync()
+        return problems
 
-    def _resolver_of(self, sandbox: str, dns_nets: dict) -> str | None:
-        for ep in self.store.endpoints(sandbox=sandbox):
-            if ep["network"] in dns_nets:
-                return dns_nets[ep["network"]]["gateway"]
-        return None
+    def sync(self) -> None:
+        """Link (or unlink) every sandbox's resolv.conf; start the server if a
+        network resolves names and none runs, and wait until it answers."""
+        nets = self._dns_networks()
+        for sb in self.store.sandboxes():
+            if not sb["netns"].startswith("/"):
+                present = self._asks(sb["name"], nets)
+                self.kernel.netns_etc(sb["netns"], self.paths.etc, ETC_FILES, RESOLV_HEADER, present=present)
+        if not nets:
+            self.link.send([(RELOAD, [])], start=False)
+        elif not self.link.ping():
+            raise KernelError(f"the DNS server did not start (see {self.paths.log})")
+        self._reap()
 
-    def _write_resolv_conf(self, netns: str, nameserver: str | None) -> None:
-        """/etc/netns/NETNS/resolv.conf while the sandbox is on a DNS network;
-        removed when it leaves (a file we did not write is left alone)."""
-        if netns.startswith("/"):  # an adopted namespace: its runtime writes resolv.conf (CNI "dns")
-            return
-        want = f"{RESOLV_HEADER}nameserver {nameserver}\noptions ndots:0\n" if nameserver else None
-        self.kernel.netns_file(netns, "resolv.conf", want, owner_mark=RESOLV_HEADER)
+    def close(self) -> None:
+        """Let go of the server's connection (the server keeps running)."""
+        self.link.close()
+        self._reap()

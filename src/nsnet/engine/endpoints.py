@@ -72,12 +72,12 @@ class Endpoints(Service):
         try:
             has_default = new_sandbox is None and (any(ep["is_gateway"] for ep in current)
                                                    or self.store.route(sandbox, ipam.DEFAULT_ROUTE) is not None)
+            self.dns.touch(ex, sandbox, sb["netns"], new=new_sandbox is not None)  # before the endpoint is written
             ep_id = self.store.add_endpoint(network, sandbox, ifname, addr, not has_default, options or None)
             self.store.set_endpoint_host_ifname(ep_id, host_veth_name(ep_id))
             ep = {"id": ep_id, "network": network, "sandbox": sandbox, "ifname": ifname,
                   "host_ifname": host_veth_name(ep_id), "ip": addr, "is_gateway": int(not has_default),
                   "options": options}  # the row just written, as store.endpoint() would read it back
-            self.dns.touch(ex, sandbox, sb["netns"])
             plan.extend(undo)
             plan.extend(drv.plan_connect(net, ep, sb["netns"], default_route=not has_default))
             plan.extend(self.firewall.plan_publish(ex, net, ep, publish, probe=probe_ports))

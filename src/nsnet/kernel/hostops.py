@@ -1,14 +1,16 @@
 """Kernel verbs about the host namespace beyond links: nftables, sysctls,
-helper processes started inside it, /etc/netns files, port probes."""
+helper processes, /etc/netns files, port probes, the DNS server's sockets in
+sandboxes."""
 
 import contextlib
 import errno
+import fcntl
 import os
 import socket
 
-from . import nsfs
+from ..errors import KernelError
+from . import listen, nsfs
 from .failure import fail as _fail
-from .libc import setns
 
 
 class HostOps:
@@ -23,25 +25,133 @@ class HostOps:
     def nft(self, batch) -> dict | None:
         return self._host_nft().run(batch)
 
-    def spawn_in_host(self, argv: list[str], log_path: str):
-        """Start a long-running helper process (the DNS server) in the host
-        namespace, in its own session, output appended to log_path."""
-        import subprocess  # not at the top: most calls start no helper (~2 ms to import)
-
-        fd = nsfs.open_fd(self.host_netns) if self.host_netns else None
-
-        def enter_host():  # in the child, before exec
-            if fd is not None:
-                setns(fd)
-
+    @staticmethod
+    def spawn_helper(argv: list[str], log_path: str, fds: tuple[int, ...] = ()) -> int | None:
+        """Start a long-running helper (the DNS server) in a session of its own,
+        stdin from /dev/null, output appended to log_path, `fds` as its fds 3, 4, ...
+        (only those: every other fd of ours is close-on-exec). Returns its pid;
+        nobody waits for it to start. posix_spawn (a vfork) costs ~1 ms where a
+        fork of this process with a pre-exec hook cost ~3-6 ms."""
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 16) for fd in fds]  # dup2 sources above the targets
         try:
-            with open(log_path, "ab") as out:
-                return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                        start_new_session=True, preexec_fn=enter_host,
-                                        pass_fds=(fd,) if fd is not None else ())
+            actions = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
+                       (os.POSIX_SPAWN_OPEN, 1, log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600),
+                       (os.POSIX_SPAWN_DUP2, 1, 2)]
+            actions += [(os.POSIX_SPAWN_DUP2, fd, 3 + i) for i, fd in enumerate(high)]
+            try:
+                return os.posix_spawn(argv[0], argv, os.environ, file_actions=actions, setsid=True)
+            except OSError as exc:
+                raise _fail(f"starting {os.path.basename(argv[0])}", exc)
         finally:
-            if fd is not None:
+            for fd in high:
                 os.close(fd)
+
+    @staticmethod
+    def helper_running(lock_path: str) -> bool:
+        """Does a live process hold the flock on lock_path (a helper holds its own
+        lock for life; the kernel lets it go when the process dies, even by -9)?"""
+        try:
+            fd = os.open(lock_path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # drops our probe's lock, if we got it
+        return False
+
+    def resolver_sockets(self, netns: str, ip: str, port: int) -> list | None:
+        """A UDP socket (and a listening TCP one, if the port is free for it) on
+        ip:port inside sandbox namespace `netns`, for the DNS server (kernel/listen.py);
+        None when something there holds the port without sharing it."""
+        try:
+            with nsfs.inside(netns):
+                return listen.bind_pair(ip, port)
+        except FileNotFoundError:
+            raise KernelError(f"network namespace '{netns}' does not exist", errno.ENOENT)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return None
+            raise _fail(f"listening on {ip} port {port} in '{netns}'", exc)
+
+    def netns_etc(self, netns: str, shared: str, files: dict, owner_mark: str, present: bool = True) -> None:
+        """/etc/netns/NETNS, which `ip netns exec` and `nsnet exec` mount over /etc,
+        as a symbolic link to `shared`: one directory (holding `files`) that every
+        sandbox shares. One symlink() per sandbox, one unlink() to remove it: a
+        directory and a file cost ~5x to write and ~50x to remove. A directory
+        already there is the user's: `files` go inside it, marked as ours.
+        present=False removes what this put there."""
+        path = f"/etc/netns/{netns}"
+        if not present:
+            if os.path.islink(path):
+                if os.readlink(path) == shared:
+                    os.unlink(path)
+            elif os.path.isdir(path):
+                for name in files:
+                    self.netns_file(netns, name, None, owner_mark)
+            return
+        self._shared_files(shared, files)
+        try:
+            os.symlink(shared, path)
+            return
+        except FileNotFoundError:
+            os.makedirs("/etc/netns", exist_ok=True)
+            os.symlink(shared, path)
+            return
+        except FileExistsError:
+            pass
+        if os.path.islink(path):
+            if os.readlink(path) != shared and any(_marked(os.path.join(path, n), owner_mark) for n in files):
+                os.symlink(shared, path + ".nsnet-new")  # a link of ours to another state dir
+                os.replace(path + ".nsnet-new", path)
+            return
+        if sorted(os.listdir(path)) == sorted(files) and all(
+                _marked(os.path.join(path, name), owner_mark) for name in files):
+            for name in files:  # what an older nsnet wrote per sandbox: becomes the link
+                os.unlink(os.path.join(path, name))
+            os.rmdir(path)
+            os.symlink(shared, path)
+            return
+        for name, content in files.items():
+            self.netns_file(netns, name, content, owner_mark)
+
+    @staticmethod
+    def netns_etc_present(netns: str, shared: str, files: dict, owner_mark: str) -> bool:
+        """Is /etc/netns/NETNS what netns_etc() makes: the link to `shared`, or
+        in a directory of the user's, our `files` as they should be?"""
+        path = f"/etc/netns/{netns}"
+        if os.path.islink(path):
+            return os.readlink(path) == shared
+        for name, content in files.items():
+            try:
+                with open(os.path.join(path, name)) as f:
+                    if f.read() != content:
+                        return False
+            except OSError:
+                return False
+        return True
+
+    def _shared_files(self, shared: str, files: dict) -> None:
+        """The shared directory's files, checked once per Kernel (and per content)."""
+        key = (shared, tuple(sorted(files.items())))
+        if key in self._etc_ready:
+            return
+        os.makedirs(shared, exist_ok=True)
+        for name, content in files.items():
+            path = os.path.join(shared, name)
+            current = None
+            with contextlib.suppress(FileNotFoundError), open(path) as f:
+                current = f.read()
+            if current != content:
+                # Written beside the directory, then renamed in: `ip netns exec`
+                # mounts every file of the directory, a temporary one too.
+                tmp = f"{shared}.{name}.tmp"
+                with open(tmp, "w") as f:
+                    f.write(content)
+                os.replace(tmp, path)
+        self._etc_ready.add(key)
 
     @staticmethod
     def netns_file(netns: str, name: str, content: str | None, owner_mark: str) -> None:
@@ -113,3 +223,11 @@ def _new_dir(path: str) -> bool:
     except FileNotFoundError:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         return _new_dir(path)
+
+
+def _marked(path: str, mark: str) -> bool:
+    try:
+        with open(path) as f:
+            return f.read(len(mark)) == mark
+    except OSError:
+        return False

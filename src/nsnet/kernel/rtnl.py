@@ -31,6 +31,7 @@ class Kernel(HostOps, L2Ops):
         self._sockets: dict[str | None, NetlinkSocket] = {}
         self._index_cache: dict[tuple[str | None, str], int] = {}
         self._nft = None
+        self._etc_ready: set = set()  # shared /etc/netns directories checked (hostops.netns_etc)
 
     @staticmethod
     def privileged() -> bool:

@@ -9,7 +9,7 @@ engine's. A dry run makes the same calls with dry_run=True inside one
 rehearsal (engine.rehearsal: nothing is kept), so later calls see earlier ones.
 """
 
-from ..errors import Conflict
+from ..errors import Conflict, NsnetError
 from . import commands, diff
 from .addresses import AddressPlan
 from .model import Topology
@@ -82,6 +82,7 @@ def _converge(engine, topo: Topology, state: diff.State, run: Runner, repair: bo
         fresh = (set(topo.sandboxes) - before_sbs) | (set(topo.networks) - before_nets) | replaced
         targets = [n for n in list(topo.sandboxes) + list(topo.networks) if n not in fresh]
         _repair(engine, run, targets, fresh)
+        _repair_dns(engine, run)
     commands.converge(engine, topo, run)
     return run.out
 
@@ -175,3 +176,13 @@ def _repair(engine, run: Runner, targets: list[str], exclude: set[str]) -> None:
     run.out.errors.extend(result.get("errors") or [])
     for owner in sorted({d.owners[0] if d.owners else f"host {d.step.kind}" for d in drift}):
         run.out.changes.append(f"~ repair {owner}")
+
+
+def _repair_dns(engine, run: Runner) -> None:
+    """A DNS server that died (kill -9) comes back with the next `up`."""
+    try:
+        fixed = engine.dns_repair()
+    except NsnetError as exc:
+        run.out.errors.append(str(exc))
+        return
+    run.out.changes.extend(f"~ repair dns: {problem}" for problem in fixed)

@@ -36,6 +36,7 @@ def status(engine, topo: Topology) -> list[Row]:
     rows += [Row("network", n, EXTRA, "not in the file; `up` removes it")
              for n in sorted(mine_nets - set(topo.networks)) if n in state.networks]
     _drift(engine, rows)
+    rows += [Row("host", "dns", DRIFTED, problem) for problem in engine.dns_check()]
     rows += commands.status_rows(engine, topo, Row)
     return rows
 
