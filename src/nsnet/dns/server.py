@@ -78,8 +78,9 @@ class Server(TcpClients, Forwarder):
             self._pings = None
             log.info("serving %d networks to %d sandboxes", len(self.cfg.networks), len(self.listeners))
             if self.pidfile:  # written once the sockets are bound: the pidfile means "ready"
-                with open(self.pidfile, "w") as f:
+                with open(self.pidfile + ".tmp", "w") as f:
                     f.write(f"{os.getpid()}\n")
+                os.replace(self.pidfile + ".tmp", self.pidfile)  # never seen empty
             self._loop()
         finally:
             signal.set_wakeup_fd(-1)
