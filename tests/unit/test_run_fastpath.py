@@ -29,7 +29,7 @@ def no_env_state_dir(monkeypatch):
 ])
 def test_ps_calls(argv, opts):
     call = parse(argv)
-    assert call.command.handler == "run:ps" and not call.help
+    assert call.command.handler == "ps:ps" and not call.help
     assert {"state_dir": call.globals["state_dir"], "json": call.globals["as_json"]} == opts
 
 

@@ -1,4 +1,4 @@
-"""`nsnet run`, `ps`, `logs`, `stop`: processes in sandboxes."""
+"""`nsnet run`, `logs`, `stop`: processes in sandboxes (`ps`: ps.py)."""
 
 import sys
 
@@ -28,13 +28,6 @@ def run(ctx, name, sandbox, networks, publish, env, workdir, detach, interactive
     if not detach:
         ctx.close()
         raise SystemExit(result["exit_code"])
-
-
-def ps(ctx, quiet):
-    """Straight from the process records (run/pslist.py): no engine, no sqlite3."""
-    from ..run import pslist
-
-    pslist.main(ctx.state_dir, ctx.as_json, quiet)
 
 
 def logs(ctx, name, follow):

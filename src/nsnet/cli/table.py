@@ -141,7 +141,7 @@ COMMANDS = Group("nsnet", "nsnet: container networks from Linux primitives (no d
             "Creates the sandbox (named after the process) unless --sandbox is given.\n"
             "In the foreground the exit code passes through; --detach returns at once\n"
             "(see nsnet ps / logs / stop).", (Arg("argv", "CMD", rest=True),), RUN_OPTIONS),
-    Command("ps", "run:ps", "List the processes nsnet started: running and exited.", options=(QUIET,)),
+    Command("ps", "ps:ps", "List the processes nsnet started: running and exited.", options=(QUIET,)),
     Command("logs", "run:logs", "Print a detached process's stdout and stderr (to stdout and stderr).",
             (Arg("name", complete="process"),),
             (Option("-f", "--follow", flag=True, help="Keep printing new output until the process exits."),)),
