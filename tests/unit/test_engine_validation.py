@@ -168,3 +168,14 @@ def test_a_fixed_mac_is_set_and_explained(lab, kernel):
     assert ("link_set", "h-red", "eth0", None, None, None, "02:aa:bb:cc:dd:01") in kernel.calls
     assert lab.store.endpoint("devops", "red")["options"]["mac"] == "02:aa:bb:cc:dd:01"
     assert "ip -n h-red link set eth0 address 02:aa:bb:cc:dd:01" in lab.explain("red")
+
+
+def test_changing_calls_show_their_own_parameters(engine):
+    """help(eng.sandbox_create) and IDEs see the service method's parameters plus dry_run."""
+    import inspect
+
+    params = inspect.signature(engine.sandbox_create).parameters
+    assert list(params)[:3] == ["name", "networks", "publish"]
+    assert params["dry_run"].kind is inspect.Parameter.KEYWORD_ONLY and params["dry_run"].default is False
+    assert "dry_run" in inspect.signature(engine.network_connect).parameters
+    assert engine.network_create.__doc__ is not None

@@ -49,12 +49,34 @@ class via:  # lower case: it reads as the table's function, network_ls = via(Net
         bound = getattr(engine._services[self.service], self.method)
         if not self.change:
             return bound
-        ctx = engine._services[Context]
+        return _Change(engine._services[Context], bound)
 
-        def change(*args, dry_run: bool = False, **kwargs):
-            return run_change(ctx, dry_run, bound, *args, **kwargs)
 
-        return change
+class _Change:
+    """A service's changing method as the Engine offers it: run as one change,
+    with dry_run; help() and IDEs see the service method's own parameters."""
+
+    __slots__ = ("bound", "ctx")
+
+    def __init__(self, ctx, bound):
+        self.ctx, self.bound = ctx, bound
+
+    def __call__(self, *args, dry_run: bool = False, **kwargs):
+        return run_change(self.ctx, dry_run, self.bound, *args, **kwargs)
+
+    @property
+    def __doc__(self):
+        return self.bound.__doc__
+
+    @property
+    def __signature__(self):
+        import inspect  # only when asked: importing inspect costs a CLI call ~5 ms
+
+        sig = inspect.signature(self.bound)
+        params = list(sig.parameters.values())[1:]  # the Executor is run_change's to give
+        dry = inspect.Parameter("dry_run", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=bool)
+        at = len(params) - (1 if params and params[-1].kind == inspect.Parameter.VAR_KEYWORD else 0)
+        return sig.replace(parameters=[*params[:at], dry, *params[at:]])
 
 
 class Engine:
