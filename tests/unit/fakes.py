@@ -17,6 +17,8 @@ class FakeKernel:
         self.busy_ports: set[tuple[str, int]] = set()
         self.files: dict = {}
         self.helper_up = True
+        self.netem = False  # does the fake kernel have netem?
+        self.tc: dict = {}  # (ns, ifname) -> [qdiscs and classes]
 
     @staticmethod
     def privileged():
@@ -172,6 +174,34 @@ class FakeKernel:
 
     def arp_announce(self, ns, ifname, ip, mac):
         self._call("arp_announce", ns, ifname, ip, mac)
+
+    # -- inside sandbox namespaces (faults) ------------------------------------------
+    def nft_in(self, ns, batch):
+        self._call("nft_in", ns, batch)
+
+    def qdisc_htb(self, ns, ifname, default_class):
+        self._call("qdisc_htb", ns, ifname, default_class)
+        self.tc[(ns, ifname)] = [{"ifname": ifname, "kind": "htb", "handle": 0x10000, "is_class": False,
+                                  "default": default_class}]
+
+    def tclass_htb(self, ns, ifname, minor, rate):
+        self._call("tclass_htb", ns, ifname, minor, rate)
+        self.tc[(ns, ifname)].append({"ifname": ifname, "kind": "htb", "handle": 0x10000 | minor, "is_class": True,
+                                      "rate": rate})
+
+    def qdisc_netem(self, ns, ifname, parent, handle, delay, jitter=0.0):
+        self._call("qdisc_netem", ns, ifname, parent, handle, delay, jitter)
+        self.tc[(ns, ifname)].append({"ifname": ifname, "kind": "netem", "handle": handle, "is_class": False})
+
+    def qdisc_clear(self, ns, ifname):
+        self._call("qdisc_clear", ns, ifname)
+        return self.tc.pop((ns, ifname), None) is not None
+
+    def netem_available(self, ns):
+        return self.netem
+
+    def qdiscs(self, ns):
+        return [q for (n, _), entries in self.tc.items() if n == ns for q in entries]
 
     def close(self):
         pass

@@ -119,6 +119,32 @@ ROUTE = Group("route", "Static routes inside a sandbox.", (
 
 TOPOLOGY_FILE = Arg("file", complete="file")
 
+FAULTS = (
+    Command("partition", "faults:partition", "Cut traffic between groups of sandboxes: nsnet partition n1 n2,n3\n\n"
+            "GROUP is a comma-separated list of sandboxes. Traffic between sandboxes of\n"
+            "different groups is dropped (all protocols, established connections too);\n"
+            "the sandboxes not named form one more group, so `nsnet partition n1` cuts n1\n"
+            "off. A new partition replaces the one in force.",
+            (Arg("groups", "GROUP", many=True, complete="sandbox"),),
+            (Option("--one-way", flag=True, help="Drop only the traffic from the first group to the others."),
+             DRY_RUN)),
+    Command("heal", "faults:heal", "Remove the partition (impairments stay).", options=(DRY_RUN,)),
+    Command("impair", "faults:impair", "Loss, a rate limit or delay on a sandbox's outgoing traffic.\n\n"
+            "SANDBOX[:IFNAME]: all of the interfaces nsnet made in it, or one. A new\n"
+            "impairment of the same target replaces the old one; an interface's own wins\n"
+            "over its sandbox's. Delay and jitter need the kernel's netem.",
+            (Arg("target", "SANDBOX[:IFNAME]", complete="sandbox"),), (
+                Option("--loss", metavar="PCT", help="Drop this percentage of packets (0..100, e.g. 20 or 0.5)."),
+                Option("--rate", metavar="RATE", help="Limit to this rate: 10mbit, 1gbit, 500kbit, 100kbps (bytes)."),
+                Option("--delay", metavar="MS", help="Delay every packet (needs netem)."),
+                Option("--jitter", metavar="MS", help="With --delay: vary it by up to this much (needs netem)."),
+                Option("--to", multiple=True, metavar="SANDBOX", complete="sandbox",
+                       help="Only the traffic to this sandbox (repeatable)."),
+                Option("--clear", flag=True, help="Remove the target's impairments."),
+                DRY_RUN)),
+    Command("faults", "faults:show", "The partition and the impairments in force."),
+)
+
 COMMANDS = Group("nsnet", "nsnet: container networks from Linux primitives (no daemon, no images).", (
     SANDBOX,
     NETWORK,
@@ -169,6 +195,7 @@ COMMANDS = Group("nsnet", "nsnet: container networks from Linux primitives (no d
                             "sandbox (NAT) and used for published ports."),
                 Option("--timeout", metavar="S", default=1.0, convert=number(0.1, 30),
                        help="Seconds to wait for answers (all probes run at once; 0.1..30)."))),
+    *FAULTS,
     Command("explain", "firewall:explain",
             "Print the ip commands that would rebuild what exists (all, or one sandbox/network).",
             (Arg("target", "SANDBOX|NETWORK", required=False, complete="sandbox network"),)),

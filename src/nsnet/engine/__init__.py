@@ -14,12 +14,15 @@ back on failure) and takes `dry_run=True` to return the plan's `ip` commands.
 the context and the services they call in their constructors, built here once.
 """
 
+import contextlib
+
 from ..state.store import Store
 from .context import Context, Settings
 from .dns import Dns
 from .endpoints import Endpoints
 from .executor import run_change
 from .explain import Explain
+from .faults import Faults
 from .firewall import Firewall
 from .links import Links
 from .localnet import LocalNetworks
@@ -89,9 +92,10 @@ class Engine:
         local = LocalNetworks(ctx, firewall, dns)
         endpoints = Endpoints(ctx, local, firewall, dns)
         sandboxes = Sandboxes(ctx, endpoints, firewall, dns)
-        explain = Explain(ctx, firewall)
+        faults = Faults(ctx)
+        explain = Explain(ctx, firewall, faults)
         self._services = {type(s): s for s in (
-            ctx, firewall, dns, endpoints, sandboxes, explain, Networks(ctx, local, endpoints), Links(ctx),
+            ctx, firewall, dns, endpoints, sandboxes, faults, explain, Networks(ctx, local, endpoints), Links(ctx),
             Routes(ctx), Reconcile(ctx, explain), Overlay(ctx, local), Processes(ctx, sandboxes), Reads(ctx),
             Topologies(ctx))}
 
@@ -201,6 +205,41 @@ class Engine:
         """An overlay network in the cluster store, and its copy on this host."""
         return self.network_create(name, "overlay", subnet, gateway, mtu, bridge, internal, masquerade,
                                    vni=vni, dry_run=dry_run)
+
+    partition = via(Faults, "partition", change=True)
+    heal = via(Faults, "heal", change=True)
+    impair = via(Faults, "impair", change=True)
+    faults = via(Faults, "faults")
+
+    @contextlib.contextmanager
+    def partitioned(self, *groups, one_way: bool = False):
+        """`with eng.partitioned(["n1"], ["n2", "n3"]): ...`: the partition for
+        the block, then the one in force before it (or none) again."""
+        before = self.faults()["partition"]
+        self.partition(list(groups), one_way=one_way)
+        try:
+            yield self
+        finally:
+            if before:
+                self.partition(before["groups"], one_way=before["one_way"])
+            else:
+                self.heal()
+
+    @contextlib.contextmanager
+    def impaired(self, target: str, **impairment):
+        """`with eng.impaired("n1", loss=20, to=["n2"]): ...`: the impairment for
+        the block, then the target's impairment before it (or none) again."""
+        sandbox, _, ifname = target.partition(":")
+        before = [i for i in self.faults()["impairments"]
+                  if i["sandbox"] == sandbox and (i["ifname"] or "") == ifname]
+        self.impair(target, **impairment)
+        try:
+            yield self
+        finally:
+            self.impair(target, clear=True)
+            for old in before:
+                self.impair(target, loss=old["loss"], rate=old["rate_bps"], delay=old["delay_ms"],
+                            jitter=old["jitter_ms"], to=old["to"])
 
     run = via(Processes, "run")
     ps = via(Processes, "ps")

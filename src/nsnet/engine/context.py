@@ -39,6 +39,7 @@ class Context:
         self._kernel = kernel
         self._store = store
         self._cluster = None
+        self.followers: list = []  # f(executor), run inside every change after its own work (executor.run_change)
 
     @property
     def kernel(self):

@@ -26,7 +26,9 @@ class Executor:
         self.kernel = kernel
         self.dry_run = dry_run
         self.commands: list[str] = []  # what a dry run would have done
+        self.warnings: list[str] = []  # what went wrong beside the change itself (added to its result)
         self._after: dict = {}  # key -> (job, its argument): run once the store has committed
+        self._marks: set[str] = set()
 
     def apply(self, plan: Plan) -> None:
         """Every step, or none: on failure the applied ones are undone in reverse."""
@@ -64,6 +66,12 @@ class Executor:
                 errors.append(str(exc))
         return errors
 
+    def mark(self, key: str) -> bool:
+        """Note that work `key` was done in this change; True the first time."""
+        first = key not in self._marks
+        self._marks.add(key)
+        return first
+
     def after_commit(self, key: str, job, argument):
         """Queue job(argument) to run once the store has committed (never in a
         dry run). One job per key: later calls get the first one's argument
@@ -86,17 +94,20 @@ class Executor:
 def run_change(ctx, dry_run: bool, work, *args, **kwargs):
     """One change: privileges (unless a dry run), then one store transaction
     around the service's validation, planning and kernel steps (`work` gets
-    the Executor first), committed -- or rolled back for a dry run, which
-    returns the commands instead -- then the work queued for after the commit,
-    whose failures are added to a dict result as "warnings"."""
+    the Executor first) and what follows every change (ctx.followers: faults
+    keep up with the sandboxes they name), committed -- or rolled back for a
+    dry run, which returns the commands instead -- then the work queued for
+    after the commit, whose failures are added to a dict result as "warnings"."""
     if not dry_run:
         ctx.require_privileges()
     ex = Executor(None if dry_run else ctx.kernel, dry_run)
     with ctx.store.transaction(commit=not dry_run):
         result = work(ex, *args, **kwargs)
+        for follow in ctx.followers:
+            follow(ex)
     if dry_run:
         return {"dry_run": True, "commands": ex.commands}
-    warnings = ex.run_after_commit()
+    warnings = ex.warnings + ex.run_after_commit()
     if warnings:
         if not isinstance(result, dict):
             raise TypeError("a change that queues work after its commit must return a dict")

@@ -8,9 +8,10 @@ from .context import Service
 
 
 class Explain(Service):
-    def __init__(self, ctx, firewall):
+    def __init__(self, ctx, firewall, faults):
         super().__init__(ctx)
         self.firewall = firewall
+        self.faults = faults
 
     def rebuild_plan(self, target: str | None = None) -> Plan:
         """The plan that would rebuild what exists (of one sandbox or network, or all)."""
@@ -51,6 +52,7 @@ class Explain(Service):
                 plan.add(AddRoute(sb["netns"], route["dest"], via=route["via"]))
         if target is None:
             plan.extend(self.firewall.rebuild_steps())
+        plan.extend(self.faults.rebuild_steps(None if target is None else names))
         return plan
 
     @staticmethod

@@ -113,6 +113,8 @@ def _value(v) -> str:
             return f"{_value(body['val'])} comment {json.dumps(body['comment'])}"
         if kind == "set":
             return "{ " + ", ".join(_value(x) for x in body) + " }"
+        if kind == "numgen":
+            return f"numgen {body['mode']} mod {body['mod']}"
     if isinstance(v, list):
         return "{ " + ", ".join(_value(x) for x in v) + " }"
     if isinstance(v, str) and not v.startswith("@") and any(c in v for c in "-.") and not v[0].isdigit():
@@ -127,11 +129,13 @@ def _expr(e) -> str:
         is_ifname = body["left"].get("meta", {}).get("key", "").endswith("ifname")
         if is_ifname and isinstance(body["right"], str) and not body["right"].startswith("@"):
             right = json.dumps(body["right"])
-        op = {"==": "", "in": "", "!=": "!= "}[body["op"]]
+        op = {"==": "", "in": "", "!=": "!= ", "<": "< "}[body["op"]]
         return f"{left} {op}{right}".replace("  ", " ")
     if kind == "dnat":
         a, p = body["addr"]["map"], body["port"]["map"]
         return f"dnat ip to {_value(a['key'])} map {a['data']} : {_value(p['key'])} map {p['data']}"
+    if kind == "mangle":
+        return f"{_value(body['key'])} set {body['value']}"
     return kind  # masquerade, accept, drop
 
 
@@ -152,7 +156,8 @@ def _obj(obj) -> tuple[str, str]:
         typ = " . ".join(body["type"]) if isinstance(body["type"], list) else body["type"]
         if kind == "map":
             typ += " : " + (" . ".join(body["map"]) if isinstance(body["map"], list) else body["map"])
-        return kind, f"{where} {body['name']} {{ type {typ}; }}"
+        flags = f" flags {', '.join(body['flags'])};" if body.get("flags") else ""
+        return kind, f"{where} {body['name']} {{ type {typ};{flags} }}"
     if kind == "rule":
         text = " ".join(_expr(e) for e in body["expr"])
         return kind, f"{where} {body['chain']} {text} comment {json.dumps(body['comment'])}"

@@ -19,19 +19,21 @@ from .l2 import L2Ops
 from .netlink import messages
 from .netlink.consts import NETLINK_ROUTE
 from .netlink.nlsocket import NetlinkSocket, RequestError
+from .sandboxops import SandboxOps
 
 CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
 GONE = {errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL}
 _INDEX = 4  # ifinfomsg: family, pad, type, then the index
 
 
-class Kernel(HostOps, L2Ops):
+class Kernel(HostOps, L2Ops, SandboxOps):
     def __init__(self, host_netns: str | None = None):
         self.host_netns = host_netns
         self._sockets: dict[str | None, NetlinkSocket] = {}
         self._index_cache: dict[tuple[str | None, str], int] = {}
         self._nft = None
         self._etc_ready: set = set()  # shared /etc/netns directories checked (hostops.netns_etc)
+        self._ns_nft: dict = {}  # sandbox namespace -> its nftables handle (sandboxops.py)
 
     @staticmethod
     def privileged() -> bool:
@@ -100,6 +102,9 @@ class Kernel(HostOps, L2Ops):
         sock = self._sockets.pop(ns, None)
         if sock:
             sock.close()
+        nft = self._ns_nft.pop(ns, None)
+        if nft:
+            nft.close()
         for key in [k for k in self._index_cache if k[0] == ns]:
             del self._index_cache[key]
 
@@ -107,6 +112,9 @@ class Kernel(HostOps, L2Ops):
         for sock in self._sockets.values():
             sock.close()
         self._sockets.clear()
+        for nft in self._ns_nft.values():
+            nft.close()
+        self._ns_nft.clear()
         if self._nft is not None:
             self._nft.close()
             self._nft = None

@@ -64,9 +64,18 @@ CREATE INDEX IF NOT EXISTS port_sandbox ON ports (sandbox, network);
 CREATE TABLE IF NOT EXISTS topology_objects (
     kind TEXT NOT NULL, name TEXT NOT NULL, topology TEXT NOT NULL,
     PRIMARY KEY (kind, name));
+CREATE TABLE IF NOT EXISTS partition_groups (
+    sandbox TEXT PRIMARY KEY REFERENCES sandboxes(name) ON DELETE CASCADE, grp INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS impairments (
+    sandbox TEXT NOT NULL REFERENCES sandboxes(name) ON DELETE CASCADE, ifname TEXT NOT NULL DEFAULT '',
+    spec TEXT NOT NULL, PRIMARY KEY (sandbox, ifname));
+CREATE TABLE IF NOT EXISTS fault_tables (
+    sandbox TEXT PRIMARY KEY REFERENCES sandboxes(name) ON DELETE CASCADE,
+    active INTEGER NOT NULL, applied TEXT NOT NULL);
 """
-SCHEMA_VERSION = 1  # PRAGMA user_version once SCHEMA is in place; bump it with SCHEMA
-TABLES = ("networks", "sandboxes", "endpoints", "links", "routes", "ports", "meta", "topology_objects")
+SCHEMA_VERSION = 2  # PRAGMA user_version once SCHEMA is in place; bump it with SCHEMA
+TABLES = ("networks", "sandboxes", "endpoints", "links", "routes", "ports", "meta", "topology_objects",
+          "partition_groups", "impairments", "fault_tables")
 
 MARKER_SUFFIX = ".id"
 BACKUP_SUFFIX = ".bak"

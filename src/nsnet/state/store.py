@@ -9,7 +9,8 @@ The store is the truth for what should exist; the kernel for what does. Every
 changing engine call runs inside `transaction()` (BEGIN IMMEDIATE), held across
 its kernel steps: concurrent nsnet processes serialise instead of racing for
 addresses or names, and a failed call leaves the store as it was. SQL lives
-here and in database.py (the schema, opening the file) only. The SQLite file
+here, in faultrows.py (faults' rows) and in database.py (the schema, opening
+the file) only. The SQLite file
 is opened on first use: reaching the process records costs no database.
 """
 
@@ -23,6 +24,7 @@ import time
 
 from ..errors import PermissionDenied, StateError
 from . import database
+from .faultrows import FaultRows
 from .processes import ProcessRecords
 
 TOPOLOGY_KINDS = ("network", "sandbox")  # links and routes belong to their sandboxes
@@ -40,7 +42,7 @@ def _row(row: sqlite3.Row | None) -> dict | None:
     return out
 
 
-class Store:
+class Store(FaultRows):
     def __init__(self, state_dir: str):
         self.state_dir = state_dir
         self.path = os.path.join(state_dir, "state.db")

@@ -13,6 +13,8 @@ class KernelView:
         self._snaps: dict[str | None, dict] = {}
         self._sysctls: dict = {}
         self._nft = False
+        self._nft_in: dict = {}
+        self._qdiscs: dict = {}
 
     def netns_exists(self, name: str) -> bool:
         if name not in self._exists:
@@ -78,3 +80,23 @@ class KernelView:
             except NsnetError:
                 self._nft = None
         return self._nft
+
+    def nft_table_in(self, ns: str, family: str, table: str) -> dict | None:
+        """A table of namespace `ns` as JSON, listed once (None: there is none)."""
+        if ns not in self._nft_in:
+            if not self.netns_exists(ns):
+                return None
+            try:
+                self._nft_in[ns] = self.kernel.nft_in(ns, f"list table {family} {table}")
+            except NsnetError:
+                self._nft_in[ns] = None
+        return self._nft_in[ns]
+
+    def qdiscs(self, ns: str) -> list[dict]:
+        """The queueing disciplines and classes of namespace `ns`, dumped once."""
+        if ns not in self._qdiscs:
+            try:
+                self._qdiscs[ns] = self.kernel.qdiscs(ns) if self.netns_exists(ns) else []
+            except NsnetError:
+                self._qdiscs[ns] = []
+        return self._qdiscs[ns]

@@ -102,3 +102,32 @@ def neighbours(replies) -> list[dict]:
         out.append({"ifindex": index, "ip": ip_text(a.get(NDA_DST)), "mac": mac_text(a.get(NDA_LLADDR)),
                     "state": state, "flags": flags})
     return out
+
+
+def qdiscs(replies, names: dict[int, str]) -> list[dict]:
+    """Queueing disciplines and classes (RTM_GETQDISC / RTM_GETTCLASS):
+    ifindex, ifname, kind, handle, parent, is_class, and what nsnet sets:
+    an htb root's default class, an htb class's rate (bytes/s), a netem's
+    delay and jitter (seconds)."""
+    from . import tc
+    from .consts import RTM_NEWTCLASS, TCA_HTB_INIT, TCA_HTB_PARMS, TCA_HTB_RATE64, TCA_KIND, TCA_OPTIONS
+
+    out = []
+    for mtype, data, off, end in replies:
+        _, index, handle, parent, _ = tc.TCMSG.unpack_from(data, off)
+        a = parse(data, off + tc.TCMSG.size, end)
+        kind, options = text(a.get(TCA_KIND)), a.get(TCA_OPTIONS) or b""
+        entry = {"ifindex": index, "ifname": names.get(index), "kind": kind, "handle": handle, "parent": parent,
+                 "is_class": mtype == RTM_NEWTCLASS}
+        if kind == "htb":
+            o = parse(options, 0, len(options))
+            if TCA_HTB_INIT in o:
+                entry["default"] = tc.HTB_GLOB.unpack_from(o[TCA_HTB_INIT])[2]
+            if TCA_HTB_PARMS in o:
+                rate = tc.RATESPEC.unpack_from(o[TCA_HTB_PARMS])[5]
+                entry["rate"] = int.from_bytes(o[TCA_HTB_RATE64], "little") if TCA_HTB_RATE64 in o else rate
+        elif kind == "netem" and len(options) >= tc.NETEM_QOPT.size:
+            latency, _, _, _, _, jitter = tc.NETEM_QOPT.unpack_from(options)
+            entry["delay"], entry["jitter"] = latency / tc.TICKS_PER_US / 1e6, jitter / tc.TICKS_PER_US / 1e6
+        out.append(entry)
+    return out

@@ -1,0 +1,149 @@
+"""The faults table of one sandbox namespace as nftables JSON:
+
+    table inet nsnet_faults
+      set nets     { type ipv4_addr; flags interval; }   nsnet's subnets
+      set allow    { type ipv4_addr; }                   own group, gateways
+      set cut_out  { type ipv4_addr; }                   own addresses while cut (outgoing)
+      set cut_in   { type ipv4_addr; }                   own addresses while cut (incoming)
+      chain out    hook output priority raw:   ip saddr @cut_out ip daddr @nets ip daddr != @allow drop
+      chain in     hook input priority raw:    ip daddr @cut_in ip saddr @nets ip saddr != @allow drop
+      chain impair hook postrouting:           oifname IF [ip daddr {PEERS}] numgen random mod 10000 < N drop
+                                               oifname IF ip daddr {PEERS} meta priority set 1:1
+
+The partition's chains run at priority raw, before conntrack: a dropped packet
+makes no connection-tracking entry, and an established connection's packets
+are dropped like any others. Pure functions; the steps run them."""
+
+from ..firewall.nftjson import render
+from .tables import SandboxFaults
+
+FAMILY, TABLE = "inet", "nsnet_faults"
+LOSS_SCALE = 10_000  # loss in hundredths of a percent
+CLASS = "1:1"  # the htb class of shaped traffic (kernel/netlink/tc.py)
+SETS = ("allow", "cut_out", "cut_in")  # plain sets: changed element by element
+
+
+def _ip(field):
+    return {"payload": {"protocol": "ip", "field": field}}
+
+
+def _match(left, right, op="=="):
+    return {"match": {"op": op, "left": left, "right": right}}
+
+
+def _set(name, flags=()):
+    body = {"family": FAMILY, "table": TABLE, "name": name, "type": "ipv4_addr"}
+    if flags:
+        body["flags"] = list(flags)
+    return {"set": body}
+
+
+def _chain(name, hook, prio):
+    return {"chain": {"family": FAMILY, "table": TABLE, "name": name, "type": "filter", "hook": hook, "prio": prio,
+                      "policy": "accept"}}
+
+
+def _rule(chain, exprs, comment):
+    return {"rule": {"family": FAMILY, "table": TABLE, "chain": chain, "expr": exprs, "comment": comment}}
+
+
+def _element(name, elems):
+    return {"element": {"family": FAMILY, "table": TABLE, "name": name, "elem": list(elems)}}
+
+
+def _net(cidr: str):
+    if "/" not in cidr:
+        return cidr
+    addr, length = cidr.split("/")
+    return {"prefix": {"addr": addr, "len": int(length)}}
+
+
+def _cut(chain, own, peer):
+    return _rule(chain, [_match(_ip(own), f"@cut_{chain}"), _match(_ip(peer), "@nets"),
+                         _match(_ip(peer), "@allow", "!="), {"drop": None}], "nsnet: partition")
+
+
+def _impair_rules(rules) -> list:
+    out = []
+    for ifname, loss, peers, classify in rules:
+        base = [_match({"meta": {"key": "oifname"}}, ifname)]
+        if peers is not None:
+            base.append(_match(_ip("daddr"), {"set": list(peers)}))
+        if loss:
+            threshold = round(loss * LOSS_SCALE / 100)
+            drop = [] if threshold >= LOSS_SCALE else [
+                _match({"numgen": {"mode": "random", "mod": LOSS_SCALE, "offset": 0}}, threshold, "<")]
+            out.append(_rule("impair", base + drop + [{"drop": None}], f"nsnet: loss {loss:g}%"))
+        if classify:
+            out.append(_rule("impair", base + [{"mangle": {"key": {"meta": {"key": "priority"}}, "value": CLASS}}],
+                             "nsnet: rate limited"))
+    return out
+
+
+def replace_batch(sf: SandboxFaults) -> dict:
+    """The whole table, replacing whatever table of that name is there (one transaction)."""
+    table = {"table": {"family": FAMILY, "name": TABLE}}
+    cmds = [{"add": table}, {"delete": table}, {"add": table},
+            {"add": _set("nets", ["interval"])}] + [{"add": _set(name)} for name in SETS]
+    cmds += [{"add": _chain("out", "output", -300)}, {"add": _chain("in", "input", -300)},
+             {"add": _chain("impair", "postrouting", 0)}]
+    cmds += [{"add": _cut("out", "saddr", "daddr")}, {"add": _cut("in", "daddr", "saddr")}]
+    cmds += [{"add": rule} for rule in _impair_rules(sf.rules)]
+    if sf.nets:
+        cmds.append({"add": _element("nets", [_net(c) for c in sf.nets])})
+    for name in SETS:
+        if getattr(sf, name):
+            cmds.append({"add": _element(name, getattr(sf, name))})
+    return {"nftables": cmds}
+
+
+def delete_batch() -> dict:
+    return {"nftables": [{"delete": {"table": {"family": FAMILY, "name": TABLE}}}]}
+
+
+def element_batch(have: SandboxFaults, want: SandboxFaults) -> dict | None:
+    """The element changes from `have` to `want` (same structure); None: none."""
+    cmds = []
+    for name in SETS:
+        old, new = set(getattr(have, name)), set(getattr(want, name))
+        if old - new:
+            cmds.append({"delete": _element(name, sorted(old - new))})
+        if new - old:
+            cmds.append({"add": _element(name, sorted(new - old))})
+    return {"nftables": cmds} if cmds else None
+
+
+def explain(netns: str, batch: dict) -> list[str]:
+    return [f"ip netns exec {netns} {line}" for line in render(batch)]
+
+
+def listed(listing: dict | None) -> dict | None:
+    """`nft -j list table inet nsnet_faults` -> {set: elements as text, chain: rule count}."""
+    if not listing:
+        return None
+    out: dict = {}
+    for obj in listing.get("nftables", []):
+        if "set" in obj:
+            out[obj["set"]["name"]] = {_text(e) for e in obj["set"].get("elem", [])}
+        elif "chain" in obj:
+            out.setdefault(("chain", obj["chain"]["name"]), 0)
+        elif "rule" in obj:
+            key = ("chain", obj["rule"]["chain"])
+            out[key] = out.get(key, 0) + 1
+    return out
+
+
+def _text(elem) -> str:
+    if isinstance(elem, dict) and "prefix" in elem:
+        return f"{elem['prefix']['addr']}/{elem['prefix']['len']}"
+    return str(elem)
+
+
+def matches(sf: SandboxFaults, listing: dict | None) -> bool:
+    """Does the kernel's table (listed()) hold what `sf` says?"""
+    if listing is None:
+        return False
+    want_sets = {"nets": set(sf.nets), **{name: set(getattr(sf, name)) for name in SETS}}
+    return (all(listing.get(name) == elems for name, elems in want_sets.items())
+            and listing.get(("chain", "out")) == 1 and listing.get(("chain", "in")) == 1
+            and listing.get(("chain", "impair")) == len(_impair_rules(sf.rules)))
