@@ -5,7 +5,6 @@ of ours, to one upstream after another until one answers. A mixin of Server
 
 from __future__ import annotations
 
-import logging
 import os
 import selectors
 import socket
@@ -14,10 +13,9 @@ import time
 from dnslib import RCODE, DNSRecord
 from dnslib.label import DNSLabelError
 
+from . import log
 from .answers import error, pack
 from .tcp import BATCH
-
-log = logging.getLogger("nsnet.dns")
 
 MAX_PENDING = 2048     # forwarded queries awaiting an upstream; beyond that SERVFAIL at once
 

@@ -11,15 +11,13 @@ namespace's inode: a sandbox re-created under the same name gets a new pair.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import selectors
 import socket
 import time
 
 from ..kernel import listen, nsfs
-
-log = logging.getLogger("nsnet.dns")
+from . import log
 
 BIND_RETRY = 1.0  # seconds between attempts for sandboxes whose pair could not be made
 

@@ -10,22 +10,19 @@ network resolves names any more (control.py says how that stays race-free).
 
 from __future__ import annotations
 
-import logging
 import os
 import selectors
 import signal
 import socket
 import time
 
-from . import control
+from . import control, log
 from .answers import respond, udp_limit
 from .config import Config, ConfigError
 from .forward import Forwarder
 from .listeners import Listeners
 from .source import FileSource
 from .tcp import BATCH, MAX_QUERY, TCP_IDLE, TcpClients
-
-log = logging.getLogger("nsnet.dns")
 
 POLL = 0.05            # source poll (SQLite data_version, file mtime); also the upstream timeout grain
 MIN_RELOAD = 0.02      # at most one reload per 20 ms, however many "reload"s arrive...
@@ -64,8 +61,7 @@ class Server(TcpClients, Forwarder):
         rd.setblocking(False)
         wr.setblocking(False)
         signal.set_wakeup_fd(wr.fileno(), warn_on_full_buffer=False)
-        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, self._on_signal)
+        before = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)}
         self.sel.register(rd, selectors.EVENT_READ, lambda s, m: s.recv(4096))
         try:
             if self.door is not None:
@@ -84,6 +80,8 @@ class Server(TcpClients, Forwarder):
             self._loop()
         finally:
             signal.set_wakeup_fd(-1)
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
             self._shutdown()
             rd.close()
             wr.close()
