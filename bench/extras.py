@@ -43,6 +43,9 @@ def _guarded(name: str, data: dict, settler, deleted: int, fn) -> None:
         rec.update(settle=settler.wait(deleted=deleted))
 
 
+LAB_ROUNDS = 20  # per-test labs (network with DNS, 5 sandboxes, teardown), with and without DNS
+
+
 def run_extras(plan: dict, settler, data: dict, skip: set, phase: str = "before") -> None:
     """phase "before" the attach grid: everything but DNS; "after": DNS, whose
     1,000 namespaces take the kernel ~30 s to free (nothing timed follows)."""
@@ -53,8 +56,9 @@ def run_extras(plan: dict, settler, data: dict, skip: set, phase: str = "before"
         if "dns" not in skip:
             names, queries = plan["dns"]
             print(f"dns: {names} names, {queries} queries per client", flush=True)
+            say = lambda s: print(f"  {s}", flush=True)  # noqa: E731
             _guarded("dns", data, settler, 0,
-                     lambda: dns.measure(names, queries, 20.0, log=lambda s: print(f"  {s}", flush=True)))
+                     lambda: {"lab": dns.lab(LAB_ROUNDS, log=say), **dns.measure(names, queries, 20.0, log=say)})
         return
     n, nets, rounds = plan["topology"]
     if "topology" not in skip:
