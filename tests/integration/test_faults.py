@@ -209,3 +209,25 @@ def test_dry_run(host):
     assert r.returncode == 0 and "nsnet_faults" in r.stdout
     assert "nsnet_faults" not in in_ns(ns["a"], "nft", "list", "tables").stdout
     assert json.loads(host.cli("--json", "faults").stdout)["partition"] is None
+
+
+def test_strays_are_found_and_cleared(host):
+    """What a change killed between its kernel steps and its commit would leave:
+    a faults table and a qdisc the store knows nothing of (doctor asks strays())."""
+    ns, ip = three_on_a_bridge(host)
+    eng = host.engine
+    eng.partition([["a"]])
+    eng.heal()
+    assert eng.fault_strays() == []
+    batch = ("add table inet nsnet_faults; add set inet nsnet_faults cut_out { type ipv4_addr; }; "
+             "add chain inet nsnet_faults out { type filter hook output priority -300; }; "
+             "add rule inet nsnet_faults out ip saddr @cut_out drop; add element inet nsnet_faults cut_out { "
+             f"{ip['b']} }}")
+    in_ns(ns["b"], "nft", batch, check=True)
+    sh("ip", "netns", "exec", ns["c"], "tc", "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "htb")
+    assert unreachable(ns["b"], ip["c"])
+    assert {s["sandbox"]: s["found"] for s in eng.fault_strays()} == {"b": ["faults table"],
+                                                                      "c": ["queueing of eth0"]}
+    assert eng.fault_strays_clear()["cleared"] == ["b", "c"]
+    assert eng.fault_strays() == [] and reachable(ns["b"], ip["c"])
+    assert "htb" not in sh("ip", "netns", "exec", ns["c"], "tc", "qdisc", "show").stdout

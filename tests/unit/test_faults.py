@@ -224,3 +224,16 @@ def test_context_managers_restore_what_was_in_force(lab):
     with lab.impaired("a", loss=5):
         assert lab.faults()["impairments"][0]["loss"] == 5
     assert lab.faults() == {"partition": None, "impairments": []}
+
+
+def test_a_rule_change_touches_only_the_impair_chain_and_what_differs():
+    old = desired(TOPO, {"a": 1}, False, [])["a"]
+    new = desired(TOPO, {"a": 1}, False, [Impairment("a", None, loss=5)])["a"]
+    cmds = nft.delta_batch(old, new)["nftables"]
+    assert cmds[0] == {"flush": {"chain": {"family": "inet", "table": "nsnet_faults", "name": "impair"}}}
+    assert len(cmds) == 2 and "rule" in cmds[1]["add"]  # no table flush: the sets keep their elements
+    first = nft.replace_batch(new)["nftables"]
+    assert first[:2] == [{"add": {"table": {"family": "inet", "name": "nsnet_faults"}}},
+                         {"flush": {"table": {"family": "inet", "name": "nsnet_faults"}}}]
+    assert {"delete": {"table": {"family": "inet", "name": "nsnet_faults"}}} in nft.replace_batch(new, clean=True)[
+        "nftables"]

@@ -210,6 +210,8 @@ class Engine:
     heal = via(Faults, "heal", change=True)
     impair = via(Faults, "impair", change=True)
     faults = via(Faults, "faults")
+    fault_strays = via(Faults, "strays")
+    fault_strays_clear = via(Faults, "clear_strays", change=True)
 
     @contextlib.contextmanager
     def partitioned(self, *groups, one_way: bool = False):

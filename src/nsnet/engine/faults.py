@@ -11,11 +11,11 @@ change (ctx.followers) the tables are brought up to date with the addresses
 the store now holds, and faults of removed sandboxes, interfaces and peers go.
 """
 
-from ..errors import Conflict, InvalidInput, KernelError, NotFound
+from ..errors import Conflict, InvalidInput, KernelError, NotFound, NsnetError
 from ..faults.spec import Impairment, parse_groups, parse_target
 from ..faults.tables import SandboxFaults, Topology, desired
 from ..steps import Plan
-from ..steps.faults import FaultTable, ShapeInterface
+from ..steps.faults import ROOT, FaultTable, ShapeInterface
 from .context import Service
 from .lookup import get_sandbox
 
@@ -165,6 +165,56 @@ class Faults(Service):
                 self.store.set_fault_table(name, None)
             else:
                 self.store.set_fault_table(name, new.to_record(), new.active)
+
+    # -- what doctor asks -----------------------------------------------------------------
+    def strays(self) -> list[dict]:
+        """Faults in the kernel that the store does not know of (a change killed
+        between its kernel steps and its commit, or a table made by hand): the
+        sandboxes whose faults table or nsnet-made queueing differs from what
+        nsnet last wrote there, with what it found. Read-only; a namespace's
+        table listed and its qdiscs dumped once each."""
+        from ..faults import nft
+
+        known = self.store.fault_tables()
+        out = []
+        for sb in self.store.sandboxes():
+            netns = sb["netns"]
+            if sb["mode"] != "netns" or not self.kernel.netns_exists(netns):
+                continue
+            record = known.get(sb["name"])
+            applied = SandboxFaults.from_record(record) if record else None
+            try:
+                listing = nft.listed(self.kernel.nft_in(netns, f"list table {nft.FAMILY} {nft.TABLE}"))
+            except NsnetError:
+                listing = None
+            found = []
+            if listing is not None and (applied is None or not nft.matches(applied, listing)):
+                found.append("faults table")
+            shaped = {q["ifname"] for q in self.kernel.qdiscs(netns) if q["kind"] == "htb" and not q["is_class"]
+                      and q["handle"] == ROOT}
+            if shaped != set(applied.shapes if applied else ()):
+                found.append("queueing of " + ", ".join(sorted(shaped)) if shaped else "queueing")
+            if found:
+                out.append({"sandbox": sb["name"], "netns": netns, "found": found})
+        return out
+
+    def clear_strays(self, ex) -> dict:
+        """Make what strays() finds what the store says: the table nsnet last
+        wrote (or none) and the queueing it set (or the default)."""
+        cleared = []
+        known = self.store.fault_tables()
+        for stray in self.strays():
+            record = known.get(stray["sandbox"])
+            applied = SandboxFaults.from_record(record) if record else None
+            steps = [ShapeInterface(stray["netns"], q["ifname"], None) for q in self.kernel.qdiscs(stray["netns"])
+                     if q["kind"] == "htb" and not q["is_class"] and q["handle"] == ROOT]
+            if applied is not None:
+                steps += _steps(applied, None)  # the whole table again, and its shapes
+            else:
+                steps.append(FaultTable(stray["netns"], None, SandboxFaults(stray["netns"])))
+            ex.apply(Plan(steps))
+            cleared.append(stray["sandbox"])
+        return {"cleared": cleared}
 
     def rebuild_steps(self, sandboxes=None) -> list:
         """The steps that make the faults in force (explain, drift, repair), of

@@ -80,11 +80,15 @@ def _impair_rules(rules) -> list:
     return out
 
 
-def replace_batch(sf: SandboxFaults) -> dict:
-    """The whole table, replacing whatever table of that name is there (one transaction)."""
+def replace_batch(sf: SandboxFaults, clean: bool = False) -> dict:
+    """The whole table's contents, in one transaction: the table flushed (its
+    rules and elements go, its chains and sets stay) and filled again. A table
+    deleted and made anew (clean=True: for one whose sets are not nsnet's)
+    costs the kernel an RCU grace period for its hooks: ~3-8 ms here, against
+    ~0.6 ms for the flush."""
     table = {"table": {"family": FAMILY, "name": TABLE}}
-    cmds = [{"add": table}, {"delete": table}, {"add": table},
-            {"add": _set("nets", ["interval"])}] + [{"add": _set(name)} for name in SETS]
+    start = [{"add": table}, {"delete": table}, {"add": table}] if clean else [{"add": table}, {"flush": table}]
+    cmds = start + [{"add": _set("nets", ["interval"])}] + [{"add": _set(name)} for name in SETS]
     cmds += [{"add": _chain("out", "output", -300)}, {"add": _chain("in", "input", -300)},
              {"add": _chain("impair", "postrouting", 0)}]
     cmds += [{"add": _cut("out", "saddr", "daddr")}, {"add": _cut("in", "daddr", "saddr")}]
@@ -94,6 +98,23 @@ def replace_batch(sf: SandboxFaults) -> dict:
     for name in SETS:
         if getattr(sf, name):
             cmds.append({"add": _element(name, getattr(sf, name))})
+    return {"nftables": cmds}
+
+
+def delta_batch(have: SandboxFaults, want: SandboxFaults) -> dict:
+    """From `have` to `want` in one transaction, touching only what differs:
+    the impair chain's rules, the subnets, the other sets' elements. (Flushing
+    the whole table empties the interval set too, which costs the kernel far
+    more: ~0.6-8 ms against ~0.2 ms for a chain's rules, on a busy machine.)"""
+    cmds = []
+    if have.rules != want.rules:
+        cmds.append({"flush": {"chain": {"family": FAMILY, "table": TABLE, "name": "impair"}}})
+        cmds += [{"add": rule} for rule in _impair_rules(want.rules)]
+    if have.nets != want.nets:
+        cmds.append({"flush": _set("nets", ["interval"])})
+        if want.nets:
+            cmds.append({"add": _element("nets", [_net(c) for c in want.nets])})
+    cmds += (element_batch(have, want) or {"nftables": []})["nftables"]
     return {"nftables": cmds}
 
 

@@ -12,8 +12,9 @@ CLASS_MINOR, NETEM_HANDLE, ROOT = 1, 0x100000, 0x10000  # 1:1, 10:, 1:
 
 class FaultTable(Step):
     """The `inet nsnet_faults` table of one namespace: element changes when
-    only set members move (nfnetlink, no libnftables), else the whole table
-    replaced in one transaction; want=None removes it."""
+    only set members move (nfnetlink, no libnftables), else the rules and
+    subnets that differ, or (made for the first time) all of it, in one
+    transaction; want=None removes it."""
 
     kind = "faults_table"
 
@@ -23,9 +24,11 @@ class FaultTable(Step):
     def _batch(self, want, have) -> dict | None:
         if want is None:
             return nft.delete_batch() if have is not None else None
-        if have is not None and have.structure == want.structure:
-            return nft.element_batch(have, want)
-        return nft.replace_batch(want)
+        if have is None:
+            return nft.replace_batch(want)
+        if have.structure == want.structure:
+            return nft.element_batch(have, want)  # nfnetlink, no libnftables
+        return nft.delta_batch(have, want)
 
     def _go(self, k, want, have) -> None:
         batch = self._batch(want, have)
@@ -36,9 +39,8 @@ class FaultTable(Step):
         except KernelError:
             if want is None:
                 return  # the table (or its namespace) is gone already
-            if have is None or have.structure != want.structure:
-                raise
-            k.nft_in(self.netns, nft.replace_batch(want))  # the kernel's sets were not what nsnet wrote
+            # The kernel's table was not what nsnet wrote (its sets, its elements): made anew.
+            k.nft_in(self.netns, nft.replace_batch(want, clean=True))
 
     def apply(self, k):
         self._go(k, self.want, self.have)
