@@ -22,6 +22,8 @@ from nsnet.kernel import nsfs
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from labhost import make_host, remove_host_files
 
+SUBNET = "10.200.0.0/16"
+
 
 def wait_kernel_idle(timeout=30.0):
     """Deleted namespaces are freed asynchronously, under locks that slow down
@@ -37,21 +39,24 @@ def wait_kernel_idle(timeout=30.0):
         time.sleep(0.5)
 
 
-def one_run(n: int, dns: bool = True) -> dict:
+def one_run(n: int, dns: bool = True, subnet=SUBNET) -> dict:
+    """`subnet`: one CIDR, or one per family (a dual-stack network)."""
     host = f"nbatt{uuid.uuid4().hex[:6]}"
     state = tempfile.mkdtemp(prefix=f"{host}-")
     make_host(host)
     try:
         eng = Engine(host_netns=host, state_dir=state)
-        eng.network_create("bench", subnet="10.200.0.0/16", dns=dns)
+        net = eng.network_create("bench", subnet=subnet, dns=dns)
         times = []
         for i in range(n):
             t0 = time.perf_counter()
             eng.sandbox_create(f"s{i}", networks=["bench"])
             times.append(time.perf_counter() - t0)
-        # verify: the last sandbox reaches the first one and the gateway
+        # verify: the last sandbox reaches the first one and the gateway (of each family)
         last = eng.sandbox_inspect(f"s{n - 1}")["netns"]
-        for target in ("10.200.0.1", "10.200.0.2"):
+        first = eng.sandbox_inspect("s0")["endpoints"][0]
+        targets = [a for a in (net["gateway"], first["ip"], net.get("gateway6"), first.get("ip6")) if a]
+        for target in targets:
             ok = subprocess.run(["ip", "netns", "exec", last, "ping", "-c1", "-W1", target],
                                 capture_output=True).returncode == 0
             if not ok:
@@ -68,8 +73,11 @@ def one_run(n: int, dns: bool = True) -> dict:
             time.sleep(0.02)
         drained = time.perf_counter() - t0
         eng.network_rm("bench")
-        if eng.dns_pid() is not None:
-            raise SystemExit("leak: the DNS server outlived its last network")
+        deadline = time.monotonic() + 10  # the server stops itself, soon after its last network goes
+        while eng.dns_pid() is not None:
+            if time.monotonic() > deadline:
+                raise SystemExit("leak: the DNS server outlived its last network")
+            time.sleep(0.05)
         leftovers = [ns for ns in nsfs.list_names() if ns.startswith(host + "-")]
         if leftovers:
             raise SystemExit(f"leak: {leftovers[:5]}")

@@ -73,6 +73,17 @@ def default_link_ifname(peer: str) -> str:
     return name if len(name) <= IFNAMSIZ else "veth-" + _sha1_hex(peer)[:10]
 
 
+def link_local(ip: str) -> str:
+    """The link-local address nsnet gives an interface with global IPv6 address
+    `ip` (in a /64 or longer): fe80:: + its interface id (the low 64 bits).
+    Unique on the link because the global addresses are, and in the same
+    solicited-node multicast group (the low 24 bits), so it costs no
+    multicast listener report of its own."""
+    import ipaddress  # only for IPv6 interfaces
+
+    return str(ipaddress.IPv6Address((0xFE80 << 112) | (int(ipaddress.IPv6Address(ip)) & (1 << 64) - 1)))
+
+
 def _sha1_hex(text: str) -> str:
     import hashlib  # not at the top: loading OpenSSL costs ~3 ms, and most names need no hash
 

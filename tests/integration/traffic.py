@@ -8,7 +8,7 @@ SERVER = r"""
 import socket, sys
 proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-s = socket.socket(socket.AF_INET, kind)
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, kind)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((addr, port)); s.settimeout(10)
 print("ready", flush=True)
@@ -22,7 +22,7 @@ CLIENT = r"""
 import socket, sys
 proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-s = socket.socket(socket.AF_INET, kind); s.settimeout(3)
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, kind); s.settimeout(3)
 if proto == "tcp":
     s.connect((addr, port)); s.sendall(b"ping"); print(s.recv(100).decode())
 else:
@@ -33,8 +33,11 @@ else:
 def roundtrip(server_ns, client_ns, addr, port=5555, proto="tcp", bind="0.0.0.0",
               server_port=None) -> str | None:
     """Start a one-shot server in server_ns (on server_port, default: port),
-    connect from client_ns to addr:port. Returns the reply ('PING <client
-    address as the server saw it>') or None."""
+    connect from client_ns to addr:port (IPv6 if addr is; an IPv6 server binds
+    '::' unless told). Returns the reply ('PING <client address as the server
+    saw it>') or None."""
+    if ":" in addr and bind == "0.0.0.0":
+        bind = "::"
     srv = subprocess.Popen(["ip", "netns", "exec", server_ns, "python3", "-c", SERVER, proto, bind,
                             str(server_port or port)],
                            stdout=subprocess.PIPE, text=True)

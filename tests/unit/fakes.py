@@ -90,12 +90,16 @@ class FakeKernel:
         return True
 
     def routes(self, ns, family=socket.AF_INET):
-        if ns is not None or family != socket.AF_INET:
+        if ns is not None:
             return []
+        if family == socket.AF_INET6:
+            return [{"dest": "fd99::/64", "via": None, "dev": "eth0", "proto": 2},
+                    {"dest": "fe80::/64", "via": None, "dev": "eth0", "proto": 2}]
         return [{"dest": "10.0.2.0/24", "via": None, "dev": "eth0", "proto": 2}]
 
     def snapshot(self, ns):
-        return {"links": self.links(ns), "addrs": self.addrs(ns, socket.AF_INET), "routes": self.routes(ns)}
+        return {"links": self.links(ns), "addrs": self.addrs(ns),
+                "routes": self.routes(ns) + self.routes(ns, socket.AF_INET6)}
 
     def sysctl_get(self, ns, key):
         return self.sysctls.get(key, "0")

@@ -10,7 +10,8 @@ from nsnet.errors import Conflict, InvalidInput, NotFound
 def lab(engine):
     engine.network_create("devops", subnet="192.168.1.0/24")
     engine.network_create("db", subnet="192.168.2.0/24")
-    engine.sandbox_create("web", networks=[("devops", None)])
+    engine.network_create("dual", subnet=["10.1.0.0/24", "fd00:1::/64"])
+    engine.sandbox_create("web", networks=[("devops", None), ("dual", None)])
     engine.sandbox_create("red")
     engine.sandbox_create("blue")
     return engine
@@ -52,6 +53,26 @@ BAD = [
     ("route_add", ("web", "default", "192.168.1.9"), {}, Conflict, "already has a default route"),
     ("route_add", ("web", "10.5.0.0/33", "192.168.1.9"), {}, InvalidInput, "not a valid CIDR"),
     ("route_rm", ("web", "10.5.0.0/16"), {}, NotFound, "no route"),
+    # IPv6 (the lab's "dual" network: 10.1.0.0/24 and fd00:1::/64)
+    ("network_create", ("x",), {"subnet": ["fd00:2::/64", "fd00:3::/64"]}, InvalidInput, "two IPv6 subnets"),
+    ("network_create", ("x",), {"subnet": "fd00:1:0:0:8000::/65"}, Conflict, "overlaps network 'dual'"),
+    ("network_create", ("x",), {"subnet": "fd00:2::/48"}, InvalidInput, "/64 or longer"),
+    ("network_create", ("x",), {"subnet": "fd99::/64"}, Conflict, "overlaps route fd99::/64"),
+    ("network_create", ("x",), {"subnet": "fd00:2::/64", "gateway": "10.0.0.1"}, InvalidInput, "no IPv4 subnet"),
+    ("network_create", ("x",), {"subnet": "fd00:2::/64", "gateway": "fd00:3::1"}, InvalidInput, "gateway"),
+    ("network_create", ("x",), {"driver": "host", "ipv6": True}, InvalidInput, "takes no"),
+    ("network_create", ("x",), {"driver": "overlay", "subnet": "fd00:2::/64"}, InvalidInput, "IPv4 only"),
+    ("network_connect", ("dual", "red"), {"ip": "fd00:1::2"}, Conflict, "already taken"),
+    ("network_connect", ("dual", "red"), {"ip": "fd00:1::1"}, Conflict, "gateway"),
+    ("network_connect", ("dual", "red"), {"ip": "fd00:1::"}, InvalidInput, "not a usable address"),
+    ("network_connect", ("dual", "red"), {"ip": "fd00:2::5"}, InvalidInput, "not a usable address"),
+    ("network_connect", ("devops", "red"), {"ip": "fd00:1::5"}, InvalidInput, "no IPv6 subnet"),
+    ("network_connect", ("dual", "red"), {"ip": ["fd00:1::5", "fd00:1::6"]}, InvalidInput, "two IPv6"),
+    ("link_add", ("red", "blue"), {"ip_a": "fd00:4::1/64", "ip_b": "10.4.0.2/24"}, InvalidInput, "same families"),
+    ("link_add", ("red", "blue"), {"ip_a": "fd00:4::1/64", "ip_b": "fd00:5::2/64"}, InvalidInput, "same subnet"),
+    ("route_add", ("web", "default", "fd00:1::9"), {}, Conflict, "already has a default route"),
+    ("route_add", ("web", "10.5.0.0/16", "fd00:1::9"), {}, InvalidInput, "different families"),
+    ("route_add", ("web", "fd00:5::/64", "fd00:7::9"), {}, InvalidInput, "not on any network"),
 ]
 
 

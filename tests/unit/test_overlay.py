@@ -57,12 +57,13 @@ def test_driver_plans_explain_as_iproute2():
     lines = Plan(drv.plan_create(NET)).explain()
     assert lines[0].startswith("ip link add nsbr-blue mtu 1450 address 02:") and lines[0].endswith(" type bridge")
     assert lines[1:] == [
+        "ip link set nsbr-blue addrgenmode none",
         "ip link set nsbr-blue up",
         "ip addr add 10.210.0.1/24 dev nsbr-blue",
         "ip link add nsvx-42 mtu 1450 type vxlan id 42 local 10.99.0.1 dstport 4789 nolearning proxy",
         "ip link set nsvx-42 master nsbr-blue up"]
     ep = {"host_ifname": "nsv1", "ifname": "eth0", "ip": "10.210.0.2"}
-    lines = Plan(drv.plan_connect(NET, ep, "sb", True)).explain()
+    lines = Plan(drv.plan_connect(NET, ep, "sb", (4,))).explain()
     assert "ip -n sb link set eth0 address 02:42:0a:d2:00:02" in lines
     assert lines[-1] == "ip -n sb route add default via 10.210.0.1 proto static"
     assert Plan(drv.plan_remove(NET)).explain() == ["ip link del nsvx-42", "ip link del nsbr-blue"]

@@ -33,6 +33,7 @@ def test_explain_golden():
         "ip netns add red",
         "ip -n red link set lo up",
         "ip link add v-net-0 mtu 1400 address 02:22:62:f5:8b:28 type bridge",
+        "ip link set v-net-0 addrgenmode none",
         "ip link set v-net-0 up",
         "ip link add nsv1 type veth peer name eth0 netns red",
         "ip link set nsv1 master v-net-0 up",

@@ -3,12 +3,14 @@
 from . import output
 
 
-def create(ctx, name, driver, subnet, gateway, mtu, bridge, internal, no_masquerade, no_dns, vni, dry_run):
-    result = ctx.engine.network_create(name, driver=driver, subnet=subnet, gateway=gateway, mtu=mtu, bridge=bridge,
-                                       internal=internal, masquerade=not no_masquerade, dns=not no_dns, vni=vni,
+def create(ctx, name, driver, subnet, ipv6, gateway, mtu, bridge, internal, no_masquerade, no_dns, vni, dry_run):
+    result = ctx.engine.network_create(name, driver=driver, subnet=list(subnet) or None,
+                                       gateway=list(gateway) or None, mtu=mtu, bridge=bridge, internal=internal,
+                                       masquerade=not no_masquerade, dns=not no_dns, vni=vni, ipv6=ipv6,
                                        dry_run=dry_run)
-    detail = f" {result.get('subnet')} gateway {result.get('gateway')} on {result.get('bridge')}" \
-        if result.get("subnet") else ""
+    subnets = ", ".join(f"{result[s]} gateway {result[g]}" for s, g in (("subnet", "gateway"), ("subnet6", "gateway6"))
+                        if result.get(s))
+    detail = f" {subnets} on {result.get('bridge')}" if subnets else ""
     output.result(result, f"created network {name} ({driver}){detail}", ctx.as_json)
 
 
@@ -18,7 +20,10 @@ def ls(ctx, quiet):
         return output.emit_json(rows)
     if quiet:
         return output.names(rows)
-    output.table(rows, [("name", "NAME"), ("driver", "DRIVER"), ("subnet", "SUBNET"), ("gateway", "GATEWAY"),
+    for row in rows:  # both families in one column each
+        row["subnets"] = ",".join(row[k] for k in ("subnet", "subnet6") if row.get(k))
+        row["gateways"] = ",".join(row[k] for k in ("gateway", "gateway6") if row.get(k))
+    output.table(rows, [("name", "NAME"), ("driver", "DRIVER"), ("subnets", "SUBNET"), ("gateways", "GATEWAY"),
                         ("bridge", "BRIDGE"), ("sandboxes", "SANDBOXES")])
 
 
@@ -28,7 +33,7 @@ def inspect(ctx, name):
         return output.emit_json(data)
     output.kv(data, f"network {name}")
     output.line(f"  {'options':<12} {data['options']}")
-    output.table(data["endpoints"], [("sandbox", "SANDBOX"), ("ifname", "IFNAME"), ("ip", "IP"),
+    output.table(data["endpoints"], [("sandbox", "SANDBOX"), ("ifname", "IFNAME"), ("ip", "IP"), ("ip6", "IPV6"),
                                      ("host_ifname", "HOST IF")], "endpoints")
 
 
@@ -39,9 +44,10 @@ def rm(ctx, names, force, dry_run):
 
 
 def connect(ctx, network_name, sandbox, ip, ifname, publish, aliases, dry_run):
-    result = ctx.engine.network_connect(network_name, sandbox, ip=ip, ifname=ifname, publish=list(publish),
-                                        aliases=list(aliases), dry_run=dry_run)
-    where = f" as {result['ifname']} {result['ip']}" if result and result.get("ip") else ""
+    result = ctx.engine.network_connect(network_name, sandbox, ip=list(ip) or None, ifname=ifname,
+                                        publish=list(publish), aliases=list(aliases), dry_run=dry_run)
+    addrs = ", ".join(result[k] for k in ("ip", "ip6") if result and result.get(k))
+    where = f" as {result['ifname']} {addrs}" if addrs else ""
     output.result(result, f"connected {sandbox} to {network_name}{where}", ctx.as_json)
 
 

@@ -11,7 +11,8 @@ PORT_COLUMNS = [("host_ip", "HOST IP"), ("host_port", "HOST PORT"), ("proto", "P
 def create(ctx, name, networks, publish, dry_run):
     nets = [parse_network_arg(n) for n in networks]
     result = ctx.engine.sandbox_create(name, networks=nets, publish=list(publish), dry_run=dry_run)
-    addrs = ", ".join(f"{e['network']}={e['ip']}" for e in result.get("endpoints", []) if e.get("ip"))
+    addrs = ", ".join(f"{e['network']}={','.join(a for a in (e.get('ip'), e.get('ip6')) if a)}"
+                      for e in result.get("endpoints", []) if e.get("ip") or e.get("ip6"))
     output.result(result, f"created sandbox {name}" + (f" ({addrs})" if addrs else ""), ctx.as_json)
 
 
@@ -30,12 +31,13 @@ def inspect(ctx, name):
         return output.emit_json(data)
     output.kv(data, f"sandbox {name}")
     if data["endpoints"]:
-        output.table(data["endpoints"], [("network", "NETWORK"), ("ifname", "IFNAME"), ("ip", "IP"),
-                                          ("host_ifname", "HOST IF"), ("is_gateway", "GW")], "endpoints")
+        output.table(data["endpoints"], [("network", "NETWORK"), ("ifname", "IFNAME"), ("ip", "IP"), ("ip6", "IPV6"),
+                                          ("host_ifname", "HOST IF"), ("is_gateway", "GW"), ("is_gateway6", "GW6")],
+                     "endpoints")
     if data.get("ports"):
         output.table(data["ports"], PORT_COLUMNS, "published ports")
     if data["links"]:
-        output.table(data["links"], [("peer", "PEER"), ("ifname", "IFNAME"), ("ip", "IP")], "links")
+        output.table(data["links"], [("peer", "PEER"), ("ifname", "IFNAME"), ("ip", "IP"), ("ip6", "IPV6")], "links")
     kernel = data.get("kernel")
     if kernel:
         output.table(kernel["addresses"], [("ifname", "IFNAME"), ("cidr", "ADDRESS")], "addresses (kernel)")

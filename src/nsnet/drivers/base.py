@@ -20,6 +20,7 @@ class Driver:
     spans_hosts = False  # the network lives in the cluster store; this host keeps a copy
     has_dns = True  # sandboxes resolve each other's names (and aliases)
     fixed_macs = True  # an endpoint may be given a fixed MAC (a runtime's --mac-address)
+    carries_ipv6 = True  # a network may have an IPv6 subnet
 
     # -- planners ---------------------------------------------------------------
     def plan_create(self, net: dict) -> list[Step]:
@@ -28,7 +29,8 @@ class Driver:
     def plan_remove(self, net: dict) -> list[Step]:
         return []
 
-    def plan_connect(self, net: dict, ep: dict, sandbox_ns: str, default_route: bool) -> list[Step]:
+    def plan_connect(self, net: dict, ep: dict, sandbox_ns: str, default_route: tuple[int, ...]) -> list[Step]:
+        """`default_route`: the families (4, 6) whose default route goes via this network."""
         return []
 
     def plan_disconnect(self, net: dict, ep: dict, sandbox_ns: str) -> list[Step]:
@@ -58,7 +60,8 @@ class Driver:
         """This host's row for network `record` (what plan_create reads)."""
         options = {"internal": record["internal"], "masquerade": record["masquerade"], "dns": record["dns"]}
         return {"name": record["name"], "driver": self.name, "subnet": record["subnet"],
-                "gateway": record["gateway"], "bridge": bridge, "mtu": record["mtu"], "options": options}
+                "gateway": record["gateway"], "subnet6": record.get("subnet6"), "gateway6": record.get("gateway6"),
+                "bridge": bridge, "mtu": record["mtu"], "options": options}
 
     def plan_peers(self, ctx, net: dict) -> list[Step]:
         """Steps that reach the network's endpoints on other hosts, for a new local copy."""

@@ -91,6 +91,7 @@ class OverlayDriver(BridgeDriver):
     spans_hosts = True
     has_dns = False  # overlay networks have no DNS yet
     fixed_macs = False  # an endpoint's MAC is derived from its address
+    carries_ipv6 = False  # the cluster store holds IPv4 claims only
 
     # -- planners: the bridge driver's, plus the VXLAN device and fixed MACs ---
     def plan_create(self, net):

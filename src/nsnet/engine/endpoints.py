@@ -2,7 +2,7 @@
 
 import ipaddress
 
-from .. import ipam
+from .. import family, ipam
 from ..drivers import get_driver
 from ..errors import Conflict, InvalidInput
 from ..names import check_mac, host_veth_name
@@ -68,18 +68,22 @@ class Endpoints(Service):
             options["mac"] = check_mac(mac)
         if net is None:  # this host's first endpoint on a network of the cluster
             net = self.local.add(ex, plan, drv, record)
-        addr, undo = self._reserve(ex, drv, net, sandbox, ip)
+        addrs, undo = self._reserve(ex, drv, net, sandbox, ip)
         try:
-            has_default = new_sandbox is None and (any(ep["is_gateway"] for ep in current)
-                                                   or self.store.route(sandbox, ipam.DEFAULT_ROUTE) is not None)
+            # Per family, the first network with an address of it gives the default route.
+            gives = tuple(v for v in addrs if new_sandbox is not None or not (
+                any(ep[family.IS_GATEWAY[v]] for ep in current)
+                or self.store.route(sandbox, family.DEFAULT_ROUTE[v]) is not None))
             self.dns.touch(ex, sandbox, sb["netns"], new=new_sandbox is not None)  # before the endpoint is written
-            ep_id = self.store.add_endpoint(network, sandbox, ifname, addr, not has_default, options or None)
+            ep_id = self.store.add_endpoint(network, sandbox, ifname, addrs.get(4), 4 in gives, options or None,
+                                            addrs.get(6), 6 in gives)
             self.store.set_endpoint_host_ifname(ep_id, host_veth_name(ep_id))
             ep = {"id": ep_id, "network": network, "sandbox": sandbox, "ifname": ifname,
-                  "host_ifname": host_veth_name(ep_id), "ip": addr, "is_gateway": int(not has_default),
+                  "host_ifname": host_veth_name(ep_id), "ip": addrs.get(4), "ip6": addrs.get(6),
+                  "is_gateway": int(4 in gives), "is_gateway6": int(6 in gives),
                   "options": options}  # the row just written, as store.endpoint() would read it back
             plan.extend(undo)
-            plan.extend(drv.plan_connect(net, ep, sb["netns"], default_route=not has_default))
+            plan.extend(drv.plan_connect(net, ep, sb["netns"], default_route=gives))
             plan.extend(self.firewall.plan_publish(ex, net, ep, publish, probe=probe_ports))
             plan.extend(drv.announce(self.ctx, net, ep))
         except BaseException:
@@ -88,39 +92,49 @@ class Endpoints(Service):
             raise
         return ep
 
-    def _reserve(self, ex, drv, net: dict, sandbox: str, ip: str | None) -> tuple[str, list]:
-        """(address, steps that give it back) for a new endpoint of `net`."""
-        subnet = ipaddress.ip_network(net["subnet"])
-        if ip:
-            addr = ipam.parse_ip(ip, "--ip")
-            ipam.check_in_subnet(addr, subnet, "--ip")
-            ip = str(addr)
-            if ip == net["gateway"]:
-                raise Conflict(f"address {ip} on network '{net['name']}' is already taken by the gateway")
-        reserved = drv.reserve(self.ctx, ex, net, sandbox, ip)
+    def _reserve(self, ex, drv, net: dict, sandbox: str, ip) -> tuple[dict[int, str], list]:
+        """({family: address}, steps that give them back) for a new endpoint of
+        `net`: an address of each family it carries. `ip`: static addresses, at
+        most one per family (a string, 'A,B', or a list)."""
+        subnets = family.subnets(net)
+        wanted = ipam.parse_ips(ip, "--ip")
+        for version, addr in wanted.items():
+            if version not in subnets:
+                raise InvalidInput(f"--ip {addr}: network '{net['name']}' has no IPv{version} subnet")
+            ipam.check_in_subnet(addr, subnets[version], "--ip")
+            if str(addr) == net[family.GATEWAY[version]]:
+                raise Conflict(f"address {addr} on network '{net['name']}' is already taken by the gateway")
+        static = {v: str(a) for v, a in wanted.items()}
+        reserved = drv.reserve(self.ctx, ex, net, sandbox, static.get(4))
         if reserved is not None:
-            return reserved
-        if ip is None:
-            return str(self._allocate_ip(net["name"], subnet, net["gateway"])), []
-        if self.store.ip_taken(net["name"], ip):
-            raise Conflict(f"address {ip} on network '{net['name']}' is already taken by another sandbox")
-        return ip, []
+            addr, undo = reserved
+            return {4: addr}, undo
+        out = {}
+        for version, subnet in subnets.items():
+            addr = static.get(version)
+            if addr is None:
+                addr = str(self._allocate_ip(net["name"], subnet, net[family.GATEWAY[version]]))
+            elif self.store.ip_taken(net["name"], addr):
+                raise Conflict(f"address {addr} on network '{net['name']}' is already taken by another sandbox")
+            out[version] = addr
+        return out, []
 
     def _allocate_ip(self, network: str, subnet, gateway: str):
         """The lowest free address: probed from the store's hint when it has one
         (a few indexed lookups), else found by reading all of the network's."""
-        hint = self.store.free_ip_hint(network)
+        version = subnet.version
+        hint = self.store.free_ip_hint(network, version)
         addr = None
         if hint is not None:
-            last = int(subnet.broadcast_address) - 1
+            last = ipam.last_host(subnet)
             for candidate in range(hint, min(hint + 4, last + 1)):
-                text = str(ipaddress.IPv4Address(candidate))
+                text = str(ipaddress.ip_address(candidate) if version == 4 else ipaddress.IPv6Address(candidate))
                 if text != gateway and not self.store.ip_taken(network, text):
-                    addr = ipaddress.IPv4Address(candidate)
+                    addr = ipaddress.ip_address(text)
                     break
         if addr is None:
-            addr = ipam.allocate(subnet, self.store.used_ips(network) + [gateway])
-        self.store.set_free_ip_hint(network, int(addr) + 1)
+            addr = ipam.allocate(subnet, self.store.used_ips(network, version) + [gateway])
+        self.store.set_free_ip_hint(network, int(addr) + 1, version)
         return addr
 
     def disconnect(self, ex, network: str, sandbox: str) -> dict:
@@ -142,10 +156,11 @@ class Endpoints(Service):
         self.dns.touch(ex, ep["sandbox"], sb["netns"])
         steps = self.firewall.plan_unpublish(ep["sandbox"], net["name"])
         self.store.remove_endpoint(ep["id"])
-        if net["subnet"]:
-            subnet = ipaddress.ip_network(net["subnet"])
+        subnets = family.subnets(net)
+        if subnets:
             for route in self.store.routes(ep["sandbox"]):
-                if route["via"] and ipaddress.ip_address(route["via"]) in subnet:
+                via = ipaddress.ip_address(route["via"]) if route["via"] else None
+                if via is not None and via.version in subnets and via in subnets[via.version]:
                     self.store.remove_route(ep["sandbox"], route["dest"])
         if not self.store.endpoints(sandbox=ep["sandbox"]):
             self.store.set_sandbox_mode(ep["sandbox"], "netns")
@@ -157,13 +172,15 @@ class Endpoints(Service):
         return steps
 
     def _plan_move_default_route(self, sandbox: str, gone: dict) -> list:
-        """If the gateway network went away, the next network takes the default route."""
-        if not gone["is_gateway"]:
-            return []
-        for ep in self.store.endpoints(sandbox=sandbox):
-            net = self.store.network(ep["network"])
-            if net["gateway"]:
-                self.store.set_endpoint_gateway(ep["id"])
-                sb = self.store.sandbox(sandbox)
-                return [AddRoute(sb["netns"], ipam.DEFAULT_ROUTE, via=net["gateway"])]
-        return []
+        """If the network that gave a family's default route went away, the next
+        network with an address of that family takes it."""
+        steps = []
+        for version in family.default_routes(gone):
+            for ep in self.store.endpoints(sandbox=sandbox):
+                net = self.store.network(ep["network"])
+                if ep[family.IP[version]] and net[family.GATEWAY[version]]:
+                    self.store.set_endpoint_gateway(ep["id"], version)
+                    sb = self.store.sandbox(sandbox)
+                    steps.append(AddRoute(sb["netns"], family.DEFAULT_ROUTE[version], via=net[family.GATEWAY[version]]))
+                    break
+        return steps

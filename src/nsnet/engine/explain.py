@@ -1,10 +1,12 @@
 """`explain`: the commands that would rebuild what exists, made from the same
 Steps the engine applies (so what is printed is what nsnet does)."""
 
+from .. import family
 from ..drivers import get_driver
 from ..errors import NotFound
-from ..steps import AddAddress, AddRoute, CreateNetns, CreateVeth, Plan
+from ..steps import AddRoute, CreateNetns, Plan
 from .context import Service
+from .links import link_steps
 
 
 class Explain(Service):
@@ -41,12 +43,8 @@ class Explain(Service):
                 plan.extend(self._connect_steps(self.store.network(ep["network"]), ep, sb))
         for link in self.store.links():
             if link["a"] in names or link["b"] in names:
-                ns_a = self.store.sandbox(link["a"])["netns"]
-                ns_b = self.store.sandbox(link["b"])["netns"]
-                plan.add(CreateVeth(ns_a, link["ifname_a"], ns_b, link["ifname_b"]))
-                if link["ip_a"]:
-                    plan.add(AddAddress(ns_a, link["ifname_a"], link["ip_a"]),
-                             AddAddress(ns_b, link["ifname_b"], link["ip_b"]))
+                plan.extend(link_steps(link, self.store.sandbox(link["a"])["netns"],
+                                       self.store.sandbox(link["b"])["netns"]))
         for sb in sandboxes:
             for route in self.store.routes(sb["name"]):
                 plan.add(AddRoute(sb["netns"], route["dest"], via=route["via"]))
@@ -57,7 +55,7 @@ class Explain(Service):
 
     @staticmethod
     def _connect_steps(net, ep, sb) -> list:
-        return get_driver(net["driver"]).plan_connect(net, ep, sb["netns"], bool(ep["is_gateway"]))
+        return get_driver(net["driver"]).plan_connect(net, ep, sb["netns"], family.default_routes(ep))
 
     def explain(self, target: str | None = None) -> list[str]:
         """rebuild_plan() as `ip` / `nft` / `sysctl` commands."""

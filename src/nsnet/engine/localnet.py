@@ -23,7 +23,7 @@ class LocalNetworks(Service):
         self._check_free(ex, drv.host_ifnames(row))
         before = self.firewall.bridged_networks()
         self.store.add_network(row["name"], drv.name, row["subnet"], row["gateway"], row["bridge"], row["mtu"],
-                               row["options"])
+                               row["options"], row.get("subnet6"), row.get("gateway6"))
         self.dns.touch(ex)  # the networks its server serves may have changed
         plan.extend(drv.plan_create(row))
         if row["bridge"]:

@@ -1,8 +1,9 @@
 """Networks: create / remove / list / inspect, for every driver."""
 
 import ipaddress
+import socket
 
-from .. import ipam
+from .. import family, ipam
 from ..drivers import DRIVERS, get_driver
 from ..errors import Conflict, InvalidInput
 from ..names import check_mtu, check_name
@@ -10,7 +11,25 @@ from ..steps import Plan
 from .context import Service
 from .lookup import find_network, get_network
 
-ENDPOINT_FIELDS = ("sandbox", "ifname", "ip", "host_ifname", "is_gateway")
+ENDPOINT_FIELDS = ("sandbox", "ifname", "ip", "ip6", "host_ifname", "is_gateway", "is_gateway6")
+
+
+def _link_scoped(dest: str) -> bool:
+    """fe80::/64 and ff00::/8 (on every interface with IPv6): no network's business."""
+    net = ipaddress.ip_network(dest)
+    return net.version == 6 and (net.is_link_local or net.is_multicast)
+
+
+def machine_id() -> str:
+    """What this machine's IPv6 pool derives from: /etc/machine-id, else the hostname."""
+    try:
+        with open("/etc/machine-id") as f:
+            text = f.read().strip()
+        if text:
+            return text
+    except OSError:
+        pass
+    return socket.gethostname()
 
 
 class Networks(Service):
@@ -20,38 +39,58 @@ class Networks(Service):
         self.endpoints = endpoints
 
     def create(self, ex, name: str, driver: str = "bridge", subnet=None, gateway=None, mtu=None, bridge=None,
-               internal: bool = False, masquerade: bool = True, dns: bool = True, vni=None) -> dict:
-        """A network of `driver` (bridge | host | none | overlay); with no subnet, a free
-        one. `vni`: an overlay's VXLAN id (default: the lowest free from 4096)."""
+               internal: bool = False, masquerade: bool = True, dns: bool = True, vni=None,
+               ipv6: bool = False) -> dict:
+        """A network of `driver` (bridge | host | none | overlay). `subnet`: a CIDR or a
+        list of them, at most one per family; the families given are the network's (an
+        IPv6 subnet alone makes an IPv6-only network); with none, a free IPv4 one.
+        `ipv6`: an IPv6 subnet too, a free unique local /64 unless one is given.
+        `gateway`: an address, or one per family (default: each subnet's first).
+        `vni`: an overlay's VXLAN id (default: the lowest free from 4096)."""
         check_name("network", name)
         drv = get_driver(driver)
         if self.store.network(name):
             raise Conflict(f"network '{name}' already exists")
         mtu = check_mtu(mtu)
         vni = drv.check_create(self.ctx, vni)
-        record = {"name": name, "subnet": None, "gateway": None, "mtu": None, "internal": bool(internal),
-                  "masquerade": bool(masquerade) and not internal, "dns": bool(dns), "vni": vni}
+        record = {"name": name, "subnet": None, "gateway": None, "subnet6": None, "gateway6": None, "mtu": None,
+                  "internal": bool(internal), "masquerade": bool(masquerade) and not internal, "dns": bool(dns),
+                  "vni": vni}
         if not drv.uses_subnet:
-            if subnet or gateway or bridge or mtu:
-                raise InvalidInput(f"driver '{driver}' takes no --subnet, --gateway, --bridge or --mtu")
+            if subnet or gateway or bridge or mtu or ipv6:
+                raise InvalidInput(f"driver '{driver}' takes no --subnet, --gateway, --ipv6, --bridge or --mtu")
             if any(n["driver"] == driver for n in self.store.networks()):
                 raise Conflict(f"a network with driver '{driver}' already exists; only one is allowed")
         else:
-            net = self._choose_subnet(subnet, drv.taken_subnets(self.ctx))
-            gw = ipam.parse_ip(gateway, "gateway") if gateway else ipam.default_gateway(net)
-            ipam.check_in_subnet(gw, net, "gateway")
-            record.update(subnet=str(net), gateway=str(gw), mtu=mtu)
+            given = ipam.parse_subnets(subnet)
+            gateways = ipam.parse_ips(gateway, "gateway")
+            versions = set(given) or {4}
+            if ipv6:
+                versions.add(6)
+            if 6 in versions and not drv.carries_ipv6:
+                raise InvalidInput(f"{driver} networks carry IPv4 only (yet): no IPv6 subnet, no --ipv6")
+            for version, gw in gateways.items():
+                if version not in versions:
+                    raise InvalidInput(f"gateway {gw}: network '{name}' has no IPv{version} subnet")
+            also_taken = drv.taken_subnets(self.ctx)
+            for version in sorted(versions):
+                net = self._choose_subnet(version, given.get(version), also_taken)
+                gw = gateways.get(version) or ipam.default_gateway(net)
+                ipam.check_in_subnet(gw, net, "gateway")
+                record.update({family.SUBNET[version]: str(net), family.GATEWAY[version]: str(gw)})
+            record["mtu"] = mtu
         plan = Plan(drv.plan_share(self.ctx, record))
         self.local.add(ex, plan, drv, record, bridge)
         ex.apply(plan)
         return self.inspect(name)
 
-    def _choose_subnet(self, subnet: str | None, also_taken=()):
-        """The given subnet, checked against local networks and host routes, or
-        a free one from the default pool (avoiding `also_taken` too)."""
-        others = {n["name"]: ipaddress.ip_network(n["subnet"]) for n in self.store.networks() if n["subnet"]}
-        if subnet:
-            net = ipam.parse_subnet(subnet)
+    def _choose_subnet(self, version: int, net=None, also_taken=()):
+        """`net` (of family `version`), checked against local networks and host
+        routes, or a free one from the default pool (avoiding `also_taken` too):
+        IPv4's pool, or this machine's unique local /48 for IPv6."""
+        column = family.SUBNET[version]
+        others = {n["name"]: ipaddress.ip_network(n[column]) for n in self.store.networks() if n[column]}
+        if net is not None:
             clash = ipam.overlapping(net, others)
             if clash:
                 raise Conflict(f"subnet {net} overlaps network '{clash}' ({others[clash]})")
@@ -59,17 +98,22 @@ class Networks(Service):
             if route:
                 raise Conflict(f"subnet {net} overlaps route {route} in the host namespace")
             return net
-        taken = [*others.values(), *also_taken, *(ipaddress.ip_network(r["dest"]) for r in self._host_routes())]
+        taken = [*others.values(), *also_taken, *(ipaddress.ip_network(r["dest"]) for r in self._host_routes(version))]
+        if version == 6:
+            return ipam.pick_subnet6(taken, ipam.ula_prefix(machine_id()))
         return ipam.pick_subnet(taken)
 
-    def _host_routes(self) -> list[dict]:
-        """Routes already in the host namespace, minus the default route and ours."""
+    def _host_routes(self, version: int = 4) -> list[dict]:
+        """Routes already in the host namespace of one family, minus default routes,
+        link-local, multicast and loopback ones, and ours."""
         ours = {n["bridge"] for n in self.store.networks() if n["bridge"]}
-        return [r for r in self.kernel.routes(None)
-                if r["dest"] != ipam.DEFAULT_ROUTE and r["dev"] not in ours and r["dev"] != "lo"]
+        af = socket.AF_INET6 if version == 6 else socket.AF_INET
+        return [r for r in self.kernel.routes(None, af)
+                if r["dest"] not in family.DEFAULT_ROUTE.values() and r["dev"] not in ours and r["dev"] != "lo"
+                and not _link_scoped(r["dest"])]
 
     def _host_route_overlap(self, net) -> str | None:
-        for route in self._host_routes():
+        for route in self._host_routes(net.version):
             if net.overlaps(ipaddress.ip_network(route["dest"])):
                 return f"{route['dest']} (dev {route['dev']})"
         return None

@@ -2,7 +2,7 @@
 
 import ipaddress
 
-from .. import ipam
+from .. import family, ipam
 from ..errors import Conflict, InvalidInput, NotFound
 from ..steps import AddRoute, DeleteRoute, Plan
 from .context import Service
@@ -11,27 +11,33 @@ from .lookup import get_sandbox
 
 class Routes(Service):
     def _sandbox_subnets(self, sandbox: str) -> list:
-        subnets = [ipaddress.ip_network(self.store.network(ep["network"])["subnet"])
-                   for ep in self.store.endpoints(sandbox=sandbox) if ep["ip"]]
+        """The subnets the sandbox has an address on: its networks' and its links'."""
+        subnets = []
+        for ep in self.store.endpoints(sandbox=sandbox):
+            net_subnets = family.subnets(self.store.network(ep["network"]))
+            subnets += [net_subnets[v] for v in family.VERSIONS if ep.get(family.IP[v]) and v in net_subnets]
         for link in self.store.links(sandbox):
-            cidr = link["ip_a"] if link["a"] == sandbox else link["ip_b"]
-            if cidr:
-                subnets.append(ipaddress.ip_interface(cidr).network)
+            subnets += [ipaddress.ip_interface(cidr).network for cidr in family.link_cidrs(link, sandbox)]
         return subnets
 
     def add(self, ex, sandbox: str, dest: str, via: str) -> dict:
-        """A static route in `sandbox` to `dest` (a CIDR or 'default') via a gateway on one of its networks."""
+        """A static route in `sandbox` to `dest` (a CIDR or 'default') via a gateway on
+        one of its networks; IPv6 when the gateway is an IPv6 address."""
         sb = get_sandbox(self.store, sandbox)
         if sb["mode"] != "netns":
             raise Conflict(f"sandbox '{sandbox}' uses the {sb['mode']} network; it has no routes of its own")
-        dest = ipam.parse_dest(dest)
         gateway = ipam.parse_ip(via, "via")
-        if not any(gateway in net for net in self._sandbox_subnets(sandbox)):
+        dest = ipam.parse_dest(dest, gateway.version)
+        if family.version_of(dest) != gateway.version:
+            raise InvalidInput(f"route to {dest} via {gateway}: the destination and the gateway are of "
+                               "different families")
+        if not any(gateway.version == net.version and gateway in net for net in self._sandbox_subnets(sandbox)):
             raise InvalidInput(f"gateway {gateway} is not on any network of sandbox '{sandbox}'")
         if self.store.route(sandbox, dest):
             raise Conflict(f"sandbox '{sandbox}' already has a route to {dest}")
-        if dest == ipam.DEFAULT_ROUTE:
-            gw_ep = next((ep for ep in self.store.endpoints(sandbox=sandbox) if ep["is_gateway"]), None)
+        if dest == family.DEFAULT_ROUTE[gateway.version]:
+            flag = family.IS_GATEWAY[gateway.version]
+            gw_ep = next((ep for ep in self.store.endpoints(sandbox=sandbox) if ep[flag]), None)
             if gw_ep:
                 raise Conflict(f"sandbox '{sandbox}' already has a default route via network "
                                f"'{gw_ep['network']}'")
@@ -40,8 +46,14 @@ class Routes(Service):
         return {"sandbox": sandbox, "dest": dest, "via": str(gateway)}
 
     def rm(self, ex, sandbox: str, dest: str) -> dict:
-        """Remove a route nsnet made."""
+        """Remove a route nsnet made ('default': of the one family that has one nsnet made)."""
         sb = get_sandbox(self.store, sandbox)
+        if dest == "default":
+            made = [d for d in family.DEFAULT_ROUTE.values() if self.store.route(sandbox, d)]
+            if len(made) > 1:
+                raise InvalidInput(f"sandbox '{sandbox}' has default routes of both families: "
+                                   "say 0.0.0.0/0 or ::/0")
+            dest = made[0] if made else family.DEFAULT_ROUTE[4]
         dest = ipam.parse_dest(dest)
         route = self.store.route(sandbox, dest)
         if route is None:

@@ -1,5 +1,8 @@
 """Sandboxes: a named network namespace with `lo` up."""
 
+import socket
+
+from .. import family
 from ..errors import Conflict, InvalidInput, NotFound
 from ..names import check_name
 from ..steps import CreateNetns, DeleteLink, DeleteNetns, Plan
@@ -7,7 +10,7 @@ from .context import Service
 from .lookup import get_sandbox
 from .processes import stop_sandbox_processes
 
-ENDPOINT_FIELDS = ("network", "ifname", "ip", "host_ifname", "is_gateway")
+ENDPOINT_FIELDS = ("network", "ifname", "ip", "ip6", "host_ifname", "is_gateway", "is_gateway6")
 
 
 class Sandboxes(Service):
@@ -91,8 +94,8 @@ class Sandboxes(Service):
     def ls(self) -> list[dict]:
         by_sandbox: dict[str, list] = {}
         for ep in self.store.endpoints():
-            by_sandbox.setdefault(ep["sandbox"], []).append(
-                f"{ep['network']}:{ep['ip']}" if ep["ip"] else ep["network"])
+            addrs = ",".join(family.addresses(ep))
+            by_sandbox.setdefault(ep["sandbox"], []).append(f"{ep['network']}:{addrs}" if addrs else ep["network"])
         return [
             {"name": sb["name"], "netns": sb["netns"], "mode": sb["mode"],
              "networks": by_sandbox.get(sb["name"], []),
@@ -108,7 +111,8 @@ class Sandboxes(Service):
             "links": [
                 {"peer": link["b"] if link["a"] == name else link["a"],
                  "ifname": link["ifname_a"] if link["a"] == name else link["ifname_b"],
-                 "ip": link["ip_a"] if link["a"] == name else link["ip_b"]}
+                 "ip": link["ip_a"] if link["a"] == name else link["ip_b"],
+                 "ip6": link["ip6_a"] if link["a"] == name else link["ip6_b"]}
                 for link in self.store.links(name)
             ],
             "routes": [{"dest": r["dest"], "via": r["via"], "dev": r["dev"]} for r in self.store.routes(name)],
@@ -116,8 +120,10 @@ class Sandboxes(Service):
         }
         if live and sb["mode"] == "netns" and self.kernel.netns_exists(sb["netns"]):
             out["kernel"] = {
-                "addresses": [a for a in self.kernel.addrs(sb["netns"]) if a["family"] == 2],
-                "routes": self.kernel.routes(sb["netns"]),
+                "addresses": [a for a in self.kernel.addrs(sb["netns"])
+                              if a["family"] in (socket.AF_INET, socket.AF_INET6) and not a["cidr"].startswith("::1/")],
+                "routes": [r for af in (socket.AF_INET, socket.AF_INET6) for r in self.kernel.routes(sb["netns"], af)
+                           if not r["dest"].startswith(("fe80:", "ff00:"))],
             }
         return out
 

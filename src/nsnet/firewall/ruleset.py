@@ -72,7 +72,7 @@ def _network_rules(net: dict) -> list:
     bridge, name = net["bridge"], net["name"]
     opts = net.get("options") or {}
     rules = []
-    if opts.get("masquerade") and not opts.get("internal"):
+    if opts.get("masquerade") and not opts.get("internal") and net.get("subnet"):
         rules.append(n.rule("postrouting", [n.match(n.payload("ip", "saddr"), n.prefix(net["subnet"])),
                                             n.match(n.meta("oifname"), bridge, "!="), n.MASQUERADE],
                             f"nsnet network {name}: outbound NAT"))

@@ -173,7 +173,12 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         return index
 
     def bridge_add(self, ifname: str, mtu: int | None = None, mac: str | None = None) -> None:
+        """A bridge, up, with no address of the kernel's making: an IPv6 link-local
+        address would go through DAD (~1-2 s unusable) when the first port brings
+        carrier; networks with IPv6 give it one without (see drivers/bridge.py).
+        Set while it has no port, so no carrier, so no address made yet."""
         self._request(None, f"creating bridge {ifname}", messages.bridge(ifname, mtu, mac))
+        self._request(None, f"setting addrgenmode of {ifname}", messages.addrgen_none(ifname))
 
     def veth_add(
         self,
@@ -263,9 +268,10 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         return self._read(ns, "routes", messages.route_dump(family), "routes", self._names(ns))
 
     def snapshot(self, ns: str | None) -> dict:
-        """links, IPv4 addrs and IPv4 routes of `ns` in three dumps (drift checks)."""
+        """links, addrs and routes (the main table's unicast ones) of both
+        families of `ns` in three dumps (drift checks, the checker's probes)."""
         link_list = self.links(ns)
         names = {link["index"]: link["ifname"] for link in link_list}
         return {"links": link_list,
-                "addrs": self._read(ns, "addresses", messages.addr_dump(socket.AF_INET), "addrs", names),
-                "routes": self._read(ns, "routes", messages.route_dump(socket.AF_INET), "routes", names)}
+                "addrs": self._read(ns, "addresses", messages.addr_dump(socket.AF_UNSPEC), "addrs", names),
+                "routes": self._read(ns, "routes", messages.route_dump(socket.AF_UNSPEC), "routes", names)}

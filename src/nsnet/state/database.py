@@ -29,6 +29,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS networks (
     name TEXT PRIMARY KEY, driver TEXT NOT NULL, subnet TEXT, gateway TEXT,
     bridge TEXT, mtu INTEGER, options TEXT NOT NULL DEFAULT '{}',
+    subnet6 TEXT, gateway6 TEXT,
     created REAL NOT NULL DEFAULT ((julianday('now') - 2440587.5) * 86400.0));
 CREATE TABLE IF NOT EXISTS sandboxes (
     name TEXT PRIMARY KEY, netns TEXT NOT NULL UNIQUE, mode TEXT NOT NULL DEFAULT 'netns',
@@ -40,12 +41,14 @@ CREATE TABLE IF NOT EXISTS endpoints (
     sandbox TEXT NOT NULL REFERENCES sandboxes(name),
     ifname TEXT, host_ifname TEXT, ip TEXT, is_gateway INTEGER NOT NULL DEFAULT 0,
     options TEXT NOT NULL DEFAULT '{}',
+    ip6 TEXT, is_gateway6 INTEGER NOT NULL DEFAULT 0,
     UNIQUE (network, sandbox));
 CREATE UNIQUE INDEX IF NOT EXISTS endpoint_ip ON endpoints (network, ip);
 CREATE TABLE IF NOT EXISTS links (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     a TEXT NOT NULL REFERENCES sandboxes(name), b TEXT NOT NULL REFERENCES sandboxes(name),
     ifname_a TEXT NOT NULL, ifname_b TEXT NOT NULL, ip_a TEXT, ip_b TEXT,
+    ip6_a TEXT, ip6_b TEXT,
     UNIQUE (a, b));
 CREATE TABLE IF NOT EXISTS ports (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -73,7 +76,15 @@ CREATE TABLE IF NOT EXISTS fault_tables (
     sandbox TEXT PRIMARY KEY REFERENCES sandboxes(name) ON DELETE CASCADE,
     active INTEGER NOT NULL, applied TEXT NOT NULL);
 """
-SCHEMA_VERSION = 2  # PRAGMA user_version once SCHEMA is in place; bump it with SCHEMA
+# Columns added to tables of an older store (CREATE TABLE IF NOT EXISTS leaves
+# an existing table as it is), then what reads them: IPv6 beside IPv4.
+ADDED_COLUMNS = {
+    "networks": (("subnet6", "TEXT"), ("gateway6", "TEXT")),
+    "endpoints": (("ip6", "TEXT"), ("is_gateway6", "INTEGER NOT NULL DEFAULT 0")),
+    "links": (("ip6_a", "TEXT"), ("ip6_b", "TEXT")),
+}
+AFTER_COLUMNS = "CREATE UNIQUE INDEX IF NOT EXISTS endpoint_ip6 ON endpoints (network, ip6);"
+SCHEMA_VERSION = 3  # PRAGMA user_version once SCHEMA is in place; bump it with SCHEMA
 TABLES = ("networks", "sandboxes", "endpoints", "links", "routes", "ports", "meta", "topology_objects",
           "partition_groups", "impairments", "fault_tables")
 
@@ -128,7 +139,22 @@ def _prepare(db: sqlite3.Connection, path: str, marker: bool) -> None:
     if marker and db.execute("SELECT 1 FROM sqlite_master WHERE name='networks'").fetchone() is None:
         raise StateError(f"state store {path} has no tables but {path}{MARKER_SUFFIX} says it held a store: "
                          f"{recovery(path)}")
-    db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        for table, columns in ADDED_COLUMNS.items():
+            have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns:
+                if name not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        db.execute(AFTER_COLUMNS)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def check_file(path: str) -> bool:

@@ -30,6 +30,7 @@ from .processes import ProcessRecords
 TOPOLOGY_KINDS = ("network", "sandbox")  # links and routes belong to their sandboxes
 
 JSON_COLUMNS = ("options",)
+_IP_COLUMN = {4: "ip", 6: "ip6"}  # an endpoint's address of each family
 
 
 def _row(row: sqlite3.Row | None) -> dict | None:
@@ -195,11 +196,11 @@ class Store(FaultRows):
     def networks(self):
         return self._all("SELECT * FROM networks ORDER BY created, name")
 
-    def add_network(self, name, driver, subnet, gateway, bridge, mtu, options):
+    def add_network(self, name, driver, subnet, gateway, bridge, mtu, options, subnet6=None, gateway6=None):
         self._run(
-            "INSERT INTO networks (name, driver, subnet, gateway, bridge, mtu, options) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (name, driver, subnet, gateway, bridge, mtu, json.dumps(options)),
+            "INSERT INTO networks (name, driver, subnet, gateway, bridge, mtu, options, subnet6, gateway6) "
+            "VALUES (?,?,?,?,?,?,?,?,?)",
+            (name, driver, subnet, gateway, bridge, mtu, json.dumps(options), subnet6, gateway6),
         )
 
     def remove_network(self, name):
@@ -231,42 +232,48 @@ class Store(FaultRows):
     def endpoint(self, network, sandbox):
         return self._one("SELECT * FROM endpoints WHERE network=? AND sandbox=?", network, sandbox)
 
-    def used_ips(self, network):
-        return [r[0] for r in self._rows("SELECT ip FROM endpoints WHERE network=? AND ip IS NOT NULL", network)]
+    def used_ips(self, network, version: int = 4):
+        column = _IP_COLUMN[version]
+        return [r[0] for r in self._rows(f"SELECT {column} FROM endpoints WHERE network=? AND {column} IS NOT NULL",
+                                         network)]
 
-    def add_endpoint(self, network, sandbox, ifname, ip, is_gateway, options=None) -> int:
+    def add_endpoint(self, network, sandbox, ifname, ip, is_gateway, options=None, ip6=None,
+                     is_gateway6=False) -> int:
         cur = self._run(
-            "INSERT INTO endpoints (network, sandbox, ifname, ip, is_gateway, options) VALUES (?,?,?,?,?,?)",
-            (network, sandbox, ifname, ip, int(is_gateway), json.dumps(options or {})),
+            "INSERT INTO endpoints (network, sandbox, ifname, ip, is_gateway, options, ip6, is_gateway6) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            (network, sandbox, ifname, ip, int(is_gateway), json.dumps(options or {}), ip6, int(is_gateway6)),
         )
         return cur.lastrowid
 
     def set_endpoint_host_ifname(self, endpoint_id, host_ifname):
         self._run("UPDATE endpoints SET host_ifname=? WHERE id=?", (host_ifname, endpoint_id))
 
-    def set_endpoint_gateway(self, endpoint_id):
-        self._run("UPDATE endpoints SET is_gateway=1 WHERE id=?", (endpoint_id,))
+    def set_endpoint_gateway(self, endpoint_id, version: int = 4):
+        column = "is_gateway" if version == 4 else "is_gateway6"
+        self._run(f"UPDATE endpoints SET {column}=1 WHERE id=?", (endpoint_id,))
 
     def remove_endpoint(self, endpoint_id):
         self._run("DELETE FROM endpoints WHERE id=?", (endpoint_id,))
         self._ip_hints.clear()
 
     def ip_taken(self, network, ip) -> bool:
-        return self._one("SELECT 1 AS taken FROM endpoints WHERE network=? AND ip=?", network, ip) is not None
+        column = _IP_COLUMN[6 if ":" in ip else 4]
+        return self._one(f"SELECT 1 AS taken FROM endpoints WHERE network=? AND {column}=?", network, ip) is not None
 
-    # IPAM hints: per network, an address below which every one is taken, so an
-    # attach need not read all of a network's addresses (O(N) per attach). Kept
-    # while no other connection commits (PRAGMA data_version) and nothing is
-    # freed or rolled back through this one.
-    def free_ip_hint(self, network) -> int | None:
+    # IPAM hints: per network and family, an address below which every one is
+    # taken, so an attach need not read all of a network's addresses (O(N) per
+    # attach). Kept while no other connection commits (PRAGMA data_version) and
+    # nothing is freed or rolled back through this one.
+    def free_ip_hint(self, network, family: int = 4) -> int | None:
         version = self.version()
         if version != self._hint_version:
             self._ip_hints.clear()
             self._hint_version = version
-        return self._ip_hints.get(network)
+        return self._ip_hints.get((network, family))
 
-    def set_free_ip_hint(self, network, value: int) -> None:
-        self._ip_hints[network] = value
+    def set_free_ip_hint(self, network, value: int, family: int = 4) -> None:
+        self._ip_hints[(network, family)] = value
 
     # direct links
     def links(self, sandbox=None):
@@ -277,10 +284,10 @@ class Store(FaultRows):
     def link(self, a, b):
         return self._one("SELECT * FROM links WHERE (a=? AND b=?) OR (a=? AND b=?)", a, b, b, a)
 
-    def add_link(self, a, b, ifname_a, ifname_b, ip_a, ip_b):
+    def add_link(self, a, b, ifname_a, ifname_b, ip_a, ip_b, ip6_a=None, ip6_b=None):
         self._run(
-            "INSERT INTO links (a, b, ifname_a, ifname_b, ip_a, ip_b) VALUES (?,?,?,?,?,?)",
-            (a, b, ifname_a, ifname_b, ip_a, ip_b),
+            "INSERT INTO links (a, b, ifname_a, ifname_b, ip_a, ip_b, ip6_a, ip6_b) VALUES (?,?,?,?,?,?,?,?)",
+            (a, b, ifname_a, ifname_b, ip_a, ip_b, ip6_a, ip6_b),
         )
 
     def remove_link(self, link_id):

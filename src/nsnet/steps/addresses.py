@@ -1,5 +1,6 @@
 """Addresses and routes on an interface, each explained as its `ip` command."""
 
+from ..family import version_of
 from .base import Step, on
 from .links import ip_command
 
@@ -21,6 +22,8 @@ class AddAddress(Step):
         k.addr_del(self.ns, self.ifname, self.cidr)
 
     def explain(self):
+        if version_of(self.cidr) == 6:  # without duplicate address detection (Kernel.addr_add)
+            return [ip_command(self.ns, f"addr add {self.cidr} dev {self.ifname} nodad", 6)]
         return [ip_command(self.ns, f"addr add {self.cidr} dev {self.ifname}")]
 
     def check(self, view):
@@ -50,7 +53,8 @@ class AddRoute(_Route):
     def explain(self):
         via = f" via {self.via}" if self.via else ""
         dev = f" dev {self.dev}" if self.dev else ""
-        return [ip_command(self.ns, f"route add {_dest_text(self.dest)}{via}{dev} proto static")]
+        return [ip_command(self.ns, f"route add {_dest_text(self.dest)}{via}{dev} proto static",
+                           version_of(self.dest))]
 
     def check(self, view):
         return view.has_route(self.ns, self.dest, self.via, self.dev)
@@ -67,7 +71,7 @@ class DeleteRoute(_Route):
 
     def explain(self):
         via = f" via {self.via}" if self.via else ""
-        return [ip_command(self.ns, f"route del {_dest_text(self.dest)}{via}")]
+        return [ip_command(self.ns, f"route del {_dest_text(self.dest)}{via}", version_of(self.dest))]
 
     def check(self, view):
         return not view.has_route(self.ns, self.dest, self.via, self.dev)

@@ -5,8 +5,10 @@ without the 'ip ')."""
 from .base import Step, on
 
 
-def ip_command(ns: str | None, rest: str) -> str:
-    return f"ip -n {ns} {rest}" if ns else f"ip {rest}"
+def ip_command(ns: str | None, rest: str, version: int = 4) -> str:
+    """`ip [-n NS] [-6] REST` (-6 for an IPv6 address or route)."""
+    six = "-6 " if version == 6 else ""
+    return f"ip -n {ns} {six}{rest}" if ns else f"ip {six}{rest}"
 
 
 class CreateNetns(Step):
@@ -76,7 +78,9 @@ class CreateBridge(Step):
 
     def explain(self):
         mtu = f" mtu {self.mtu}" if self.mtu else ""
-        return [f"ip link add {self.ifname}{mtu} address {self.mac} type bridge", f"ip link set {self.ifname} up"]
+        # No address of its own from the kernel (see Kernel.bridge_add): IPv6 networks give it one.
+        return [f"ip link add {self.ifname}{mtu} address {self.mac} type bridge",
+                f"ip link set {self.ifname} addrgenmode none", f"ip link set {self.ifname} up"]
 
     def check(self, view):
         link = view.link(None, self.ifname)
