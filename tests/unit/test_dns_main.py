@@ -29,3 +29,15 @@ def test_bad_arguments_are_refused_with_one_line(argv, words, capsys):
 def test_a_missing_config_file_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["--config", str(tmp_path / "nope.json")]) == 2
     assert "cannot read DNS config" in capsys.readouterr().err
+
+
+def test_the_server_starts_without_dnslib_logging_or_argparse():
+    """Start-up is part of the product: a server that nobody asks never loads
+    dnslib, and logging and argparse are not loaded at all (dns/log.py, __main__)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, nsnet.dns.__main__, nsnet.dns.source, nsnet.dns.server; "
+            "print(sorted(m for m in ('dnslib', 'logging', 'argparse') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -7,11 +7,14 @@ The server hands over raw query bytes plus the View of the sandbox that asks
 from __future__ import annotations
 
 from dnslib import (
+    AAAA,
     EDNS0,
     OPCODE,
+    PTR,
     QTYPE,
     RCODE,
     RR,
+    A,
     DNSBuffer,
     DNSError,
     DNSHeader,
@@ -94,12 +97,12 @@ def answer(cfg: Config, view: View, req: DNSRecord) -> DNSRecord | None:
     if entry is not None:
         # Other types of an existing name: empty NOERROR ("no data"), not NXDOMAIN.
         if qtype == QTYPE.A or qtype == _ANY:
-            rrs.extend(RR(q.qname, QTYPE.A, ttl=TTL, rdata=rd) for rd in entry[0])
+            rrs.extend(RR(q.qname, QTYPE.A, ttl=TTL, rdata=A(ip)) for ip in entry[0])
         if qtype == QTYPE.AAAA or qtype == _ANY:
-            rrs.extend(RR(q.qname, QTYPE.AAAA, ttl=TTL, rdata=rd) for rd in entry[1])
+            rrs.extend(RR(q.qname, QTYPE.AAAA, ttl=TTL, rdata=AAAA(ip)) for ip in entry[1])
     elif ptrs is not None:
         if qtype == QTYPE.PTR or qtype == _ANY:
-            rrs.extend(RR(q.qname, QTYPE.PTR, ttl=TTL, rdata=rd) for rd in ptrs)
+            rrs.extend(RR(q.qname, QTYPE.PTR, ttl=TTL, rdata=PTR(name)) for name in ptrs)
     # Sandboxes of networks the asker is not on, and anything under our domains,
     # do not exist for it: never leak them to (or let them be answered by) the upstream.
     elif (not view.forward or key in cfg.known or key in cfg.domains

@@ -7,7 +7,9 @@ each sandbox (an "asker") sees. Pure: JSON in, indexed tables out.
      "sandboxes": {"web1": {"netns": "web1", "networks": ["devops"]}}}
 
 A sandbox's queries arrive on sockets in its own namespace, so who asks is
-known from the socket, never from an address a packet claims.
+known from the socket, never from an address a packet claims. Records are
+kept as text: dnslib (a sixth of the server's start-up) is imported with
+the first query, and a server nobody asks never loads it.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ class Network:
         self.name = name
         self.domain = domain      # b"devops" or b""
         self.forward = forward    # unknown names go upstream (not for internal networks)
-        self.names = names        # every accepted name form -> (A rdata list, AAAA rdata list)
-        self.ptrs = ptrs          # reverse name -> PTR rdata list
+        self.names = names        # every accepted name form -> (IPv4 addresses, IPv6 addresses)
+        self.ptrs = ptrs          # reverse name -> names (FQDNs with the final dot)
         self.source = source      # its JSON object: unchanged on reload -> reused
 
 
@@ -122,8 +124,6 @@ def _upstream(text, where: str) -> tuple[str, int]:
 
 
 def _network(name: str, obj) -> Network:
-    from dnslib import AAAA, PTR, A  # the config's rdata objects are dnslib's (~10 ms to import)
-
     where = f"networks.{name}"
     _check_keys(obj, {"domain", "records", "forward"}, where)
     domain = _name(obj["domain"], f"{where}.domain") if obj.get("domain") else b""
@@ -134,8 +134,8 @@ def _network(name: str, obj) -> Network:
     if not isinstance(records, dict):
         raise ConfigError(f"{where}.records: expected an object name -> [addresses]")
 
-    names: dict[bytes, tuple[list, list]] = {}
-    ptrs: dict[bytes, list] = {}
+    names: dict[bytes, tuple[tuple, tuple]] = {}
+    ptrs: dict[bytes, tuple] = {}
     for rname, addrs in records.items():
         key = _name(rname, f"{where}.records")
         if isinstance(addrs, str):
@@ -145,16 +145,14 @@ def _network(name: str, obj) -> Network:
         v4, v6 = [], []
         fqdn = (key + b"." + domain if domain else key).decode() + "."
         for ip in dict.fromkeys(_ip(a, f"{where}.records.{rname}") for a in addrs):
-            if ip.version == 4:
-                v4.append(A(str(ip)))
-            else:
-                v6.append(AAAA(str(ip)))
-            ptrs.setdefault(ip.reverse_pointer.encode(), []).append(PTR(fqdn))
+            (v4 if ip.version == 4 else v6).append(str(ip))
+            pointer = ip.reverse_pointer.encode()
+            ptrs[pointer] = ptrs.get(pointer, ()) + (fqdn,)
         # "web1" and "web1.devops" are the same record; a name may appear twice only
         # through case or a trailing dot, and then its addresses add up.
         for form in (key, key + b"." + domain) if domain else (key,):
-            old = names.get(form)
-            names[form] = (old[0] + v4, old[1] + v6) if old else (v4, v6)
+            old = names.get(form, ((), ()))
+            names[form] = (old[0] + tuple(v4), old[1] + tuple(v6))
     return Network(name, domain, forward, names, ptrs, obj)
 
 

@@ -1,7 +1,8 @@
 """Forwarding to the host's resolvers: names that are not the networks' go
 upstream from the server's own (the host's) namespace, under a fresh query ID
 of ours, to one upstream after another until one answers. A mixin of Server
-(it uses the server's selector, config and error hook)."""
+(it uses the server's selector, config and error hook); dnslib is imported
+where it is used (config.py says why)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,7 @@ import selectors
 import socket
 import time
 
-from dnslib import RCODE, DNSRecord
-from dnslib.label import DNSLabelError
-
 from . import log
-from .answers import error, pack
 from .tcp import BATCH
 
 MAX_PENDING = 2048     # forwarded queries awaiting an upstream; beyond that SERVFAIL at once
@@ -26,7 +23,12 @@ class _Pending:
 
 
 class Forwarder:
-    def _forward(self, req: DNSRecord, limit: int, reply) -> None:
+    def _forward(self, req, limit: int, reply) -> None:
+        from dnslib import RCODE
+        from dnslib.label import DNSLabelError
+
+        from .answers import error
+
         cfg = self.cfg
         if not cfg.upstreams or len(self.pending) >= MAX_PENDING:
             reply(error(req, RCODE.SERVFAIL).pack())
@@ -51,6 +53,10 @@ class Forwarder:
         while True:
             p.idx += 1
             if p.idx >= len(p.upstreams):
+                from dnslib import RCODE
+
+                from .answers import error
+
                 p.req.header.id = p.orig_id
                 try:
                     p.reply(error(p.req, RCODE.SERVFAIL).pack())
@@ -81,6 +87,10 @@ class Forwarder:
         return s
 
     def _on_upstream(self, sock: socket.socket, _mask) -> None:
+        from dnslib import DNSRecord
+
+        from .answers import pack
+
         for _ in range(BATCH):
             try:
                 data, src = sock.recvfrom(65535)

@@ -17,7 +17,6 @@ import socket
 import time
 
 from . import control, log
-from .answers import respond, udp_limit
 from .config import Config, ConfigError
 from .forward import Forwarder
 from .listeners import Listeners
@@ -217,6 +216,8 @@ class Server(TcpClients, Forwarder):
     # ------------------------------------------------------------ UDP
 
     def _on_udp(self, sock: socket.socket, lst) -> None:
+        from .answers import respond, udp_limit  # dnslib: loaded by the first query (config.py)
+
         self.fresh()
         cfg, view, cache = self.cfg, lst.view, self.cache
         for _ in range(BATCH):

@@ -9,8 +9,6 @@ import selectors
 import socket
 import time
 
-from .answers import respond
-
 MAX_QUERY = 4096       # larger queries are dropped (UDP) or close the connection (TCP)
 BATCH = 64             # packets read per readiness event: fewer select() calls under load
 MAX_TCP = 256          # open TCP connections; the least recently active one is evicted
@@ -68,6 +66,8 @@ class TcpClients:
                 break
             msg = bytes(c.inbuf[2:2 + n])
             del c.inbuf[:2 + n]
+            from .answers import respond  # dnslib: loaded by the first query (config.py)
+
             self.fresh()
             try:
                 out, fwd = respond(self.cfg, c.lst.view, msg, False)
