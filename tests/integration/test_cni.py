@@ -12,7 +12,7 @@ import pytest
 from .cni_env import Cni, single
 from .helpers import in_ns, ping, sh, wait_until
 from .outside import HOST_IP, OUTSIDE_IP
-from .traffic import roundtrip
+from .traffic import served
 
 
 @pytest.fixture
@@ -44,15 +44,6 @@ def ns(path: str) -> str:
 
 def pub_elements(host) -> str:
     return sh("ip", "netns", "exec", host.name, "nft", "list", "map", "inet", "nsnet", "pub_any_addr").stdout
-
-
-def served(server_ns, client_ns, addr, host_port, port, tries=5):
-    """A TCP round trip through a published port (the first packet after a change is retried, bounded)."""
-    for _ in range(tries):
-        reply = roundtrip(server_ns, client_ns, addr, port=host_port, server_port=port)
-        if reply is not None:
-            return reply
-    return None
 
 
 def test_add_check_del_through_libcni(host, cni, runtime):
@@ -164,7 +155,7 @@ def test_static_address_mac_and_ports(host, cni, runtime, outside):
             ("IP=10.88.0.51", None, 104, "already taken"),
             ("IP=10.99.0.5", None, 7, "no static address asked for is in network"),
             ("", {"ips": ["10.88.0.60", "10.88.0.61"]}, 7, "one address"),
-            ("", {"ips": ["fd00::5/64"]}, 7, "IPv4 only"),
+            ("", {"ips": ["fd00::5/64"]}, 7, "has no IPv6 subnet"),
             ("", {"mac": "01:00:5e:00:00:01"}, 7, "not a unicast"),
             ("IP=10.88.0.62;FOO=1", None, 4, "unknown argument(s) FOO")):
         rc, err = cni.libcni("add", conf, runtime[2], "ctr2", args=args, cap=cap)

@@ -87,7 +87,8 @@ def test_v_net_0_bridge_nat_route_and_port_80(host, outside):
     # Host port 80 -> blue:80.
     assert roundtrip(blue, outside.name, HOST_IP, port=80) == f"PING {OUTSIDE_IP}"
     report = check_json(host, "v-net-0", "--outside", outside.name)
-    assert report["outside"] == {"netns": outside.name, "ip": OUTSIDE_IP, "host_ip": HOST_IP}
+    assert report["outside"] == {"netns": outside.name, "ip": OUTSIDE_IP, "host_ip": HOST_IP, "ip6": None,
+                                 "host_ip6": None}
     assert_all_met(report)
     assert len(report["expectations"]) == 5
     second_up_changes_nothing(host, "v-net-0")

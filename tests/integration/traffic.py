@@ -50,3 +50,12 @@ def roundtrip(server_ns, client_ns, addr, port=5555, proto="tcp", bind="0.0.0.0"
         srv.kill()
         srv.wait(timeout=5)
         time.sleep(0)
+
+
+def served(server_ns, client_ns, addr, host_port, port, tries=5) -> str | None:
+    """A TCP round trip through a published port (the first packet after a change is retried, bounded)."""
+    for _ in range(tries):
+        reply = roundtrip(server_ns, client_ns, addr, port=host_port, server_port=port)
+        if reply is not None:
+            return reply
+    return None

@@ -40,6 +40,20 @@ def test_results_in_the_form_of_each_version():
     assert old["ips"][0]["version"] == "4" and "routes" not in old and "dns" not in old
 
 
+def test_a_dual_stack_result_has_an_address_and_a_default_route_of_each_family():
+    net = dict(NET, subnet6="fd00:88::/64", gateway6="fd00:88::1")
+    ep = dict(EP, ip6="fd00:88::2", is_gateway6=1)
+    res = build("1.1.0", net, ep, "/run/netns/c", None, dns_of(net, None))
+    assert res["ips"] == [{"address": "10.88.0.2/24", "gateway": "10.88.0.1", "interface": 1},
+                          {"address": "fd00:88::2/64", "gateway": "fd00:88::1", "interface": 1}]
+    assert res["routes"] == [{"dst": "0.0.0.0/0", "gw": "10.88.0.1"}, {"dst": "::/0", "gw": "fd00:88::1"}]
+    assert res["dns"] == {"nameservers": ["127.0.0.11", "::1"]}
+    six = build("0.4.0", {"subnet6": "fd00:88::/64", "gateway6": "fd00:88::1", "options": {}},
+                {"ip6": "fd00:88::2", "ifname": "eth0", "host_ifname": "nsv1", "is_gateway6": 1}, "/x", None)
+    assert six["ips"] == [{"address": "fd00:88::2/64", "gateway": "fd00:88::1", "interface": 1, "version": "6"}]
+    assert six["routes"] == [{"dst": "::/0", "gw": "fd00:88::1"}]
+
+
 def test_a_previous_result_is_kept_and_converted():
     prev = {"interfaces": [{"name": "lo"}], "ips": [{"address": "127.0.0.1/8", "interface": 0, "version": "4"}],
             "routes": [{"dst": "10.0.0.0/8"}]}
@@ -65,15 +79,27 @@ def test_the_config_is_read_strictly():
 
 
 def test_static_addresses():
-    assert code_of(lambda: request(runtimeConfig={"ips": ["10.88.0.9/24", "fd00::1/64"]}).static_ip(
-        "10.88.0.0/24")) == 7  # IPv4 only
+    v4 = {"subnet": "10.88.0.0/24"}
+    dual = {"subnet": "10.88.0.0/24", "subnet6": "fd00::/64"}
     req = request(env={"CNI_ARGS": "IgnoreUnknown=1;K8S_POD_NAME=x;IP=10.88.0.9"})
-    assert req.static_ip("10.88.0.0/24") == "10.88.0.9"
-    assert request().static_ip("10.88.0.0/24") is None
-    assert request(runtimeConfig={"ips": ["10.99.0.1", "10.88.0.7/24"]}).static_ip("10.88.0.0/24") == "10.88.0.7"
-    assert code_of(lambda: request(runtimeConfig={"ips": ["10.99.0.1"]}).static_ip("10.88.0.0/24")) == 7
-    assert code_of(lambda: request(runtimeConfig={"ips": ["fd00::1"]}).static_ip("10.88.0.0/24")) == 7
+    assert req.static_ips(v4) == ["10.88.0.9"]
+    assert request().static_ips(v4) is None
+    assert request(runtimeConfig={"ips": ["10.99.0.1", "10.88.0.7/24"]}).static_ips(v4) == ["10.88.0.7"]
+    assert code_of(lambda: request(runtimeConfig={"ips": ["10.99.0.1"]}).static_ips(v4)) == 7
+    assert code_of(lambda: request(runtimeConfig={"ips": ["fd00::1"]}).static_ips(v4)) == 7  # no IPv6 subnet
+    # One address per family on a dual-stack network.
+    both = request(runtimeConfig={"ips": ["10.88.0.9/24", "fd00::9/64"]})
+    assert both.static_ips(dual) == ["10.88.0.9", "fd00::9"] and both.static_ips(v4) == ["10.88.0.9"]
+    assert code_of(lambda: request(runtimeConfig={"ips": ["fd00::9", "fd00::8"]}).static_ips(dual)) == 7
     assert code_of(lambda: request(env={"CNI_ARGS": "FOO=1"})) == 4
+
+
+def test_dual_stack_network_config():
+    req = request(subnet=["10.88.0.0/24", "fd00::/64"], gateway=["10.88.0.1", "fd00::1"], ipv6=True)
+    assert req.network == {"subnet": ["10.88.0.0/24", "fd00::/64"], "gateway": ["10.88.0.1", "fd00::1"],
+                           "ipv6": True}
+    for bad in ({"subnet": []}, {"subnet": ["10.88.0.0/24", 6]}, {"gateway": [True]}, {"ipv6": "yes"}):
+        assert code_of(lambda b=bad: request(**b)) == 7, bad
 
 
 def test_environment_and_versions():

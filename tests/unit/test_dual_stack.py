@@ -151,3 +151,20 @@ def test_a_store_of_the_first_schema_gains_the_ipv6_columns(tmp_path):
         assert store.endpoint("n", "s")["ip6"] == "fd00::2" and store.ip_taken("n", "fd00::2")
     finally:
         store.close()
+
+
+def test_dns_records_of_both_families_and_a_resolver_on_both(dual, kernel):
+    from nsnet.dns.config import parse_config
+
+    dual.network_create("four", subnet="10.7.0.0/24")
+    dual.sandbox_create("web", networks=["dual"])
+    dual.sandbox_create("old", networks=["four"])
+    dual.sandbox_create("six", networks=[("dual", "fd00:1::6")])
+    cfg = dual.dns_config()
+    assert cfg["networks"]["dual"]["records"] == {"web": ["10.1.0.2", "fd00:1::2"], "six": ["10.1.0.3", "fd00:1::6"]}
+    assert cfg["sandboxes"]["web"] == {"netns": "h-web", "networks": ["dual"], "ipv6": True}
+    assert cfg["sandboxes"]["old"] == {"netns": "h-old", "networks": ["four"]}
+    assert ("resolver_sockets", "h-web", "::1", 53) in kernel.calls
+    assert ("resolver_sockets", "h-old", "::1", 53) not in kernel.calls
+    askers = parse_config(cfg).askers
+    assert askers["web"].listen == ("127.0.0.11", "::1") and askers["old"].listen == ("127.0.0.11",)

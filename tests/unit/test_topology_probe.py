@@ -27,3 +27,17 @@ def test_published_ranges_pair_up():
     assert (spec.host_ip, spec.proto) == ("127.0.0.1", "udp")
     assert spec.pairs() == [(8000, 9000), (8001, 9001), (8002, 9002)]
     assert parse("80:8080").pairs() == [(80, 8080)] and parse("80:8080").proto == "tcp"
+
+
+def test_icmpv6_echoes_and_answers():
+    import socket
+
+    packet = probe._echo(0x1234, 7, socket.AF_INET6)
+    assert struct.unpack_from("!BBHHH", packet) == (128, 0, 0, 0x1234, 7)  # the kernel sums ICMPv6
+    reply = struct.pack("!BBHHH", 129, 0, 0, 0x1234, 7)
+    assert probe._icmp_answer(reply, socket.AF_INET6) == ("ok", 0x1234, 7)
+    unreachable = struct.pack("!BBHI", 1, 3, 0, 0) + bytes(40) + packet  # quotes the IPv6 header and our echo
+    assert probe._icmp_answer(unreachable, socket.AF_INET6) == ("unreachable", 0x1234, 7)
+    assert probe._icmp_answer(struct.pack("!BBHI", 135, 0, 0, 0) + bytes(16), socket.AF_INET6) is None  # an NS
+    v4_reply = bytes([0x45]) + bytes(19) + struct.pack("!BBHHH", 0, 0, 0, 0x1234, 9)
+    assert probe._icmp_answer(v4_reply, socket.AF_INET) == ("ok", 0x1234, 9)

@@ -42,7 +42,7 @@ def test_devops_db_resolves_interface_names_and_keeps_order():
     ("name: x\nnetworks:\n  db: {subnet: 10.0.0.1/24}\n",
      "networks.db.subnet: '10.0.0.1/24' has host bits set (did you mean 10.0.0.0/24?)"),
     ("name: x\nnetworks:\n  db: {subnet: 10.0.0.0/24, colour: red}\n",
-     "networks.db.colour: unknown key (allowed: driver, subnet, gateway, mtu, bridge, internal, masquerade)"),
+     "networks.db.colour: unknown key (allowed: driver, subnet, gateway, ipv6, mtu, bridge, internal, masquerade)"),
     ("name: x\nfoo: 1\n", "foo: unknown key"),
     ("name: x\nnetworks:\n  db: {subnet: 10.0.0.0/24, mtu: big}\n",
      "networks.db.mtu: expected an integer, got the string 'big'"),
@@ -182,3 +182,48 @@ def test_down_needs_only_the_name(tmp_path):
     assert name_of(str(path)) == "lab"
     with pytest.raises(TopologyError, match="no such file"):
         name_of(str(tmp_path / "missing.yaml"))
+
+
+def test_dual_stack_and_ipv6_only_networks_links_and_routes():
+    topo = loads("""
+name: six
+networks:
+  dual: {subnet: [10.1.0.0/24, "fd00:1::/64"], gateway: ["fd00:1::fe"]}
+  six: {subnet: "fd00:2::/64"}
+  auto: {ipv6: true}
+sandboxes:
+  a: {networks: {dual: {ip: [10.1.0.5, "fd00:1::5"]}, six: {ip: "fd00:2::5"}}}
+  b: {networks: [auto], routes: ["fd00:9::/64 via fd00:3::1"]}
+links:
+  - {a: a, b: b, subnet: ["10.3.0.0/30", "fd00:3::/64"]}
+""")
+    dual, six, auto = topo.networks["dual"], topo.networks["six"], topo.networks["auto"]
+    assert (dual.subnet, dual.subnet6, dual.gateway, dual.gateway6) == (
+        "10.1.0.0/24", "fd00:1::/64", None, "fd00:1::fe")
+    assert six.versions() == {6} and dual.versions() == {4, 6} and auto.versions() == {4, 6}
+    att = {a.network: a for a in topo.sandboxes["a"].attachments}
+    assert (att["dual"].ip, att["dual"].ip6, att["six"].ip, att["six"].ip6) == (
+        "10.1.0.5", "fd00:1::5", None, "fd00:2::5")
+    link = topo.links[0]
+    assert (link.ip_a, link.ip6_a, link.ip6_b) == ("10.3.0.1/30", "fd00:3::1/64", "fd00:3::2/64")
+    assert topo.sandboxes["b"].routes[0].dest == "fd00:9::/64"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("name: x\nnetworks:\n  n: {subnet: ['fd00:1::/64', 'fd00:2::/64']}\n", "networks.n.subnet: two IPv6 subnets"),
+    ("name: x\nnetworks:\n  n: {subnet: 'fd00:1::/64', gateway: 10.0.0.1}\n",
+     "networks.n.gateway: 10.0.0.1: the network has no IPv4 subnet"),
+    ("name: x\nnetworks:\n  n: {subnet: 10.0.0.0/24}\nsandboxes:\n  a: {networks: {n: {ip: 'fd00::5'}}}\n",
+     "sandboxes.a.networks.n.ip: fd00::5: network 'n' has no IPv6 subnet"),
+    ("name: x\nnetworks:\n  a: {subnet: 'fd00::/64'}\n  b: {subnet: 'fd00::/80'}\n",
+     "networks.b.subnet: fd00::/80 overlaps network 'a' (fd00::/64)"),
+    ("name: x\nsandboxes: {a: {}, b: {}}\nlinks: [{a: a, b: b, ip_a: 'fd00::1/64', ip_b: 10.0.0.2/24}]\n",
+     "links[0].ip_b: ip_a and ip_b must give addresses of the same families"),
+    ("name: x\nsandboxes: {a: {routes: ['10.9.0.0/16 via fd00::1']}}\n", "different families"),
+    ("name: x\nnetworks:\n  n: {subnet: [10.0.0.0/24, 'fd00::/64']}\nsandboxes:\n"
+     "  a: {networks: [n], routes: ['default via fd00::9']}\n",
+     "the sandbox already gets its default route from network 'n'"),
+])
+def test_ipv6_errors_point_at_the_place(text, expected):
+    errs = errors_of(text)
+    assert any(e.startswith(expected) or expected in e for e in errs), errs

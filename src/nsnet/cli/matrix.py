@@ -10,9 +10,11 @@ def show_report(report) -> None:
     columns = names + (["outside"] if report.outside else [])
     named = len(columns) <= NAMED_UP_TO
     grid = [["from \\ to"] + [col if named else str(i % 10) for i, col in enumerate(columns, 1)]]
+    partial = getattr(report, "partial", {})
     for i, src in enumerate(names, 1):
-        row = report.matrix[src]
-        marks = ["-" if dst == src else ("✓" if row.get(dst) else "✗") for dst in columns]
+        row, some = report.matrix[src], partial.get(src, {})
+        marks = ["-" if dst == src else (_only(some[dst]) if dst in some else "✓" if row.get(dst) else "✗")
+                 for dst in columns]
         grid.append([src if named else f"{i:>3} {src}"] + marks)
     if named:
         text = output.render(grid, centred=frozenset(range(1, len(columns) + 1)))
@@ -27,8 +29,16 @@ def show_report(report) -> None:
     reachable = sum(v for row in report.matrix.values() for v in row.values())
     total = sum(len(row) for row in report.matrix.values())
     output.line(f"{reachable} of {total} directed pairs reachable, {total - reachable} isolated")
+    halves = sum(len(row) for row in partial.values())
+    if halves:
+        output.line(f"{halves} of them over one family only (4: IPv4 answered, IPv6 did not; 6: the other way)")
     if report.expectations:
         _expectations(report.expectations)
+
+
+def _only(versions: list[int]) -> str:
+    """The mark of a pair that answered over these families only."""
+    return "".join(str(v) for v in versions) or "✗"
 
 
 def _expectations(rows: list[dict]) -> None:

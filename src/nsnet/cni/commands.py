@@ -10,6 +10,7 @@ import ipaddress
 import os
 import re
 
+from .. import family
 from ..errors import Conflict, NotFound, NsnetError
 from .config import Request, bad
 from .result import LIMITED, NOT_AVAILABLE, PLUGIN, UNKNOWN_CONTAINER, CniError, build, dns_of
@@ -57,11 +58,13 @@ def _ensure_network(eng, req: Request) -> tuple[dict, bool]:
     wanted = req.network.get("subnet")
     if wanted is not None:
         try:
-            same = ipaddress.ip_network(wanted, strict=False) == ipaddress.ip_network(net["subnet"])
+            asked = {ipaddress.ip_network(w, strict=False) for w in ([wanted] if isinstance(wanted, str) else wanted)}
         except (TypeError, ValueError):
-            raise bad(f"subnet '{wanted}' is not a valid CIDR")
-        if not same:
-            raise bad(f"network '{req.name}' exists with subnet {net['subnet']}, not {wanted}")
+            raise bad(f"subnet {wanted!r} is not a valid CIDR")
+        has = set(family.subnets(net).values())
+        if asked != has:
+            raise bad(f"network '{req.name}' exists with subnet {', '.join(sorted(map(str, has))) or 'none'}, "
+                      f"not {', '.join(sorted(map(str, asked)))}")
     return net, made
 
 
@@ -90,7 +93,7 @@ def add(eng, req: Request) -> dict:
             raise CniError(PLUGIN, f"container {req.container_id} is already on network '{req.name}' as "
                                    f"{ep['ifname']}; nsnet gives a container one interface per network")
         if ep is None:  # else: an ADD repeated without a DEL gets the same result
-            ep = eng.network_connect(req.name, name, ip=req.static_ip(net["subnet"]), ifname=req.ifname,
+            ep = eng.network_connect(req.name, name, ip=req.static_ips(net), ifname=req.ifname,
                                      publish=req.ports, aliases=req.aliases, mac=req.mac,
                                      probe_ports=False)  # the runtime holds its host ports itself
     except BaseException:
@@ -127,10 +130,13 @@ def check(eng, req: Request) -> None:
                   and iface.get("name") == req.ifname and iface.get("sandbox") == req.netns), None)
     if index is None:
         raise CniError(PLUGIN, f"prevResult has no interface {req.ifname} in {req.netns}")
-    address = f"{ep['ip']}/{ipaddress.ip_network(net['subnet']).prefixlen}"
-    if not any(isinstance(ip, dict) and ip.get("address") == address and ip.get("interface") == index
-               for ip in req.prev_result.get("ips") or []):
-        raise CniError(PLUGIN, f"prevResult does not give {req.ifname} the address nsnet gave it ({address})")
+    for version, subnet in family.subnets(net).items():
+        if not ep[family.IP[version]]:
+            continue
+        address = f"{ep[family.IP[version]]}/{subnet.prefixlen}"
+        if not any(isinstance(ip, dict) and ip.get("address") == address and ip.get("interface") == index
+                   for ip in req.prev_result.get("ips") or []):
+            raise CniError(PLUGIN, f"prevResult does not give {req.ifname} the address nsnet gave it ({address})")
     drift = eng.drift(target=name)
     if drift:
         raise CniError(PLUGIN, f"the kernel no longer matches the attachment ({len(drift)} differences; "

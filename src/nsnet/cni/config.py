@@ -4,6 +4,7 @@ not a boolean, a boolean is not a port).
 
     {"cniVersion": "1.1.0", "name": "devops", "type": "nsnet",
      "subnet": "192.168.1.0/24", "gateway": "192.168.1.1", "mtu": 1500, "bridge": "br-devops",
+     (or "subnet": ["192.168.1.0/24", "fd00:1::/64"]: dual-stack; "ipv6": true: a free IPv6 /64 too)
      "internal": false, "masquerade": true, "dnsServer": true, "stateDir": "/var/lib/nsnet",
      "dns": {"search": ["example.org"]},
      "capabilities": {"portMappings": true, "ips": true, "mac": true, "aliases": true}}
@@ -14,6 +15,7 @@ a static address and MAC also as CNI_ARGS (IP=, MAC=), as podman sends them."""
 import ipaddress
 import os
 
+from .. import family
 from ..errors import InvalidInput
 from ..names import check_ifname, check_mac, check_name
 from .result import (
@@ -28,10 +30,12 @@ from .result import (
     version_at_least,
 )
 
-# Config key -> the engine's network_create argument, and the type it must have.
+# Config key -> the engine's network_create argument, and the type it must have
+# ("subnet" and "gateway": a string, or a list of them, one per family).
 NETWORK_KEYS = {"subnet": ("subnet", str), "gateway": ("gateway", str), "mtu": ("mtu", int),
                 "bridge": ("bridge", str), "internal": ("internal", bool), "masquerade": ("masquerade", bool),
-                "dnsServer": ("dns", bool)}
+                "dnsServer": ("dns", bool), "ipv6": ("ipv6", bool)}
+PER_FAMILY = {"subnet", "gateway"}
 KNOWN_ARGS = {"IgnoreUnknown", "IP", "MAC", "K8S_POD_NAME", "K8S_POD_NAMESPACE", "K8S_POD_INFRA_CONTAINER_ID",
               "K8S_POD_UID"}
 # Which environment each command needs (spec: DEL may come without a namespace).
@@ -125,7 +129,12 @@ class Request:
                                               "instead of 'ipam'")
         self.network = {}
         for key, (option, kind) in NETWORK_KEYS.items():
-            value = _typed(conf, key, kind)
+            if key in PER_FAMILY and isinstance(conf.get(key), list):
+                value = conf[key]
+                if not value or not all(isinstance(v, str) for v in value):
+                    raise bad(f"{key} must be a string or a list of strings (one per family), not {value!r}")
+            else:
+                value = _typed(conf, key, kind)
             if value is not None:
                 self.network[option] = value
         if isinstance(conf.get("dns"), bool):
@@ -150,9 +159,11 @@ class Request:
         if self.command == "GC":
             self.valid_attachments = _attachments(conf.get("cni.dev/valid-attachments"))
 
-    def static_ip(self, subnet: str | None) -> str | None:
-        """The one address asked for on this network (runtimeConfig.ips / CNI_ARGS IP=)."""
-        wanted = []
+    def static_ips(self, net: dict) -> list[str] | None:
+        """The addresses asked for on this network (runtimeConfig.ips / CNI_ARGS IP=),
+        at most one per family; those of other networks' subnets are left out."""
+        subnets = family.subnets(net)
+        wanted = {}
         for text in self.ips:
             if not isinstance(text, str):
                 raise bad(f"runtimeConfig.ips: {text!r} is not an address")
@@ -160,17 +171,21 @@ class Request:
                 addr = ipaddress.ip_interface(text).ip
             except ValueError:
                 raise bad(f"static address '{text}' is not an IP address")
-            if addr.version != 4:
-                raise bad(f"static address '{text}': nsnet networks are IPv4 only")
-            if subnet is None or addr in ipaddress.ip_network(subnet):
-                wanted.append(str(addr))
-        wanted = list(dict.fromkeys(wanted))
+            if addr.version in subnets and addr in subnets[addr.version]:
+                wanted.setdefault(addr.version, []).append(str(addr))
+        wanted = {v: list(dict.fromkeys(addrs)) for v, addrs in wanted.items()}
         if self.ips and not wanted:
-            raise bad(f"no static address asked for is in network '{self.name}' ({subnet}): "
+            shown = ", ".join(str(n) for n in subnets.values())
+            versions = {ipaddress.ip_interface(t).version for t in self.ips}
+            if not versions & set(subnets):
+                raise bad(f"network '{self.name}' ({shown}) has no IPv{min(versions)} subnet for the static "
+                          f"address{'es' if len(self.ips) > 1 else ''} asked for: {', '.join(map(str, self.ips))}")
+            raise bad(f"no static address asked for is in network '{self.name}' ({shown}): "
                       f"{', '.join(map(str, self.ips))}")
-        if len(wanted) > 1:
-            raise bad(f"nsnet gives an interface one address; asked for {', '.join(wanted)}")
-        return wanted[0] if wanted else None
+        for addrs in wanted.values():
+            if len(addrs) > 1:
+                raise bad(f"nsnet gives an interface one address of each family; asked for {', '.join(addrs)}")
+        return [addrs[0] for addrs in wanted.values()] or None
 
     # -- environment ----------------------------------------------------------
     @staticmethod

@@ -6,9 +6,8 @@ CLI's exit code for the same error (104 conflict, 105 not permitted, 106
 kernel error, 107 rollback failed); 999 an attachment that does not match
 (CHECK) or anything unforeseen."""
 
-import ipaddress
-
-from ..dns.config import LISTEN
+from .. import family
+from ..dns.config import LISTEN, LISTEN6
 
 SUPPORTED = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]
 LATEST = SUPPORTED[-1]
@@ -62,11 +61,13 @@ def build(version: str, network: dict, endpoint: dict, netns: str, mac: str | No
     if mac:
         container["mac"] = mac
     interfaces += [{"name": endpoint["host_ifname"]}, container]
-    prefix = ipaddress.ip_network(network["subnet"]).prefixlen
-    ips.append(_ip_entry(version, {"address": f"{endpoint['ip']}/{prefix}", "gateway": network["gateway"],
-                                   "interface": len(interfaces) - 1}))
-    if endpoint["is_gateway"]:
-        routes.append({"dst": "0.0.0.0/0", "gw": network["gateway"]})
+    for ip_version, subnet in family.subnets(network).items():
+        address, gateway = endpoint.get(family.IP[ip_version]), network[family.GATEWAY[ip_version]]
+        if address:
+            ips.append(_ip_entry(version, {"address": f"{address}/{subnet.prefixlen}", "gateway": gateway,
+                                           "interface": len(interfaces) - 1}))
+        if endpoint.get(family.IS_GATEWAY[ip_version]):
+            routes.append({"dst": family.DEFAULT_ROUTE[ip_version], "gw": gateway})
     result = {"cniVersion": version, "interfaces": interfaces, "ips": ips}
     if routes:
         result["routes"] = routes
@@ -88,7 +89,10 @@ def _merge_dns(*parts) -> dict:
 
 
 def dns_of(network: dict, conf_dns: dict | None) -> dict:
-    """nsnet's DNS server (127.0.0.11 in the container's own namespace) when the
-    network has one, then what the config's "dns" adds."""
-    ours = {"nameservers": list(LISTEN)} if (network.get("options") or {}).get("dns", True) else {}
+    """nsnet's DNS server (127.0.0.11 in the container's own namespace, and ::1
+    on a network with IPv6) when the network has one, then what the config's
+    "dns" adds."""
+    ours = {}
+    if (network.get("options") or {}).get("dns", True):
+        ours["nameservers"] = list(LISTEN) + (list(LISTEN6) if network.get("subnet6") else [])
     return _merge_dns(ours, conf_dns)

@@ -40,14 +40,16 @@ def dns_networks(store) -> list[dict]:
 
 def build_config(store, host_netns: str | None) -> dict:
     """The server's config: per network its records (sandbox names and
-    aliases) and whether unknown names go upstream (not for internal
-    networks); per sandbox on a DNS network ("asker") its namespace and its
-    networks, the one with its default route first."""
+    aliases, with their addresses of both families) and whether unknown names
+    go upstream (not for internal networks); per sandbox on a DNS network
+    ("asker") its namespace and its networks, the one with its default route
+    first, and whether it has an IPv6 address there (then its resolver
+    listens on ::1 too)."""
     nets = dns_networks(store)
     names = {n["name"] for n in nets}
     by_sandbox: dict[str, list[dict]] = {}
     for ep in store.endpoints():
-        if ep["network"] in names and ep["ip"]:
+        if ep["network"] in names and (ep["ip"] or ep["ip6"]):
             by_sandbox.setdefault(ep["sandbox"], []).append(ep)
     networks = {}
     for net in nets:
@@ -57,11 +59,13 @@ def build_config(store, host_netns: str | None) -> dict:
             records = networks[ep["network"]]["records"]
             for name in [dns_name(sandbox), *(ep.get("options") or {}).get("aliases", [])]:
                 if name:
-                    records.setdefault(name, []).append(ep["ip"])
+                    records.setdefault(name, []).extend(a for a in (ep["ip"], ep["ip6"]) if a)
     sandboxes = {}
     for sb in store.sandboxes():
         eps = by_sandbox.get(sb["name"])
         if eps and sb["mode"] == "netns":
-            eps = sorted(eps, key=lambda ep: (not ep["is_gateway"], ep["id"]))
+            eps = sorted(eps, key=lambda ep: (not (ep["is_gateway"] or ep["is_gateway6"]), ep["id"]))
             sandboxes[sb["name"]] = {"netns": sb["netns"], "networks": [ep["network"] for ep in eps]}
+            if any(ep["ip6"] for ep in eps):  # its resolver answers over IPv6 too
+                sandboxes[sb["name"]]["ipv6"] = True
     return {"upstreams": upstreams(host_netns), "networks": networks, "sandboxes": sandboxes}

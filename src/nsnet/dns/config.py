@@ -4,7 +4,7 @@ each sandbox (an "asker") sees. Pure: JSON in, indexed tables out.
     {"upstreams": ["10.0.0.1", "[fd00::1]:53"], "upstream_timeout": 2.0,
      "listen": ["127.0.0.11"], "port": 53,
      "networks": {"devops": {"records": {"web1": ["192.168.1.2"]}, "domain": "devops", "forward": true}},
-     "sandboxes": {"web1": {"netns": "web1", "networks": ["devops"]}}}
+     "sandboxes": {"web1": {"netns": "web1", "networks": ["devops"], "ipv6": false}}}
 
 A sandbox's queries arrive on sockets in its own namespace, so who asks is
 known from the socket, never from an address a packet claims. Records are
@@ -18,6 +18,7 @@ import ipaddress
 import json
 
 LISTEN = ("127.0.0.11",)  # as Docker's embedded resolver: in every sandbox, reachable from nowhere else
+LISTEN6 = ("::1",)  # and in sandboxes with an IPv6 address, over IPv6 too
 
 
 class ConfigError(ValueError):
@@ -49,10 +50,10 @@ class View:
 
 
 class Asker:
-    __slots__ = ("name", "netns", "view")
+    __slots__ = ("listen", "name", "netns", "view")
 
-    def __init__(self, name: str, netns: str, view: View):
-        self.name, self.netns, self.view = name, netns, view
+    def __init__(self, name: str, netns: str, view: View, listen: tuple = LISTEN):
+        self.name, self.netns, self.view, self.listen = name, netns, view, listen
 
 
 class Config:
@@ -156,14 +157,18 @@ def _network(name: str, obj) -> Network:
     return Network(name, domain, forward, names, ptrs, obj)
 
 
-def _askers(obj, networks: dict[str, Network]) -> dict[str, Asker]:
+def _askers(obj, networks: dict[str, Network], listen: tuple) -> dict[str, Asker]:
     if not isinstance(obj, dict):
-        raise ConfigError("sandboxes: expected an object name -> {netns, networks}")
+        raise ConfigError("sandboxes: expected an object name -> {netns, networks[, ipv6]}")
     views: dict[tuple, View] = {}
     askers = {}
+    listen6 = listen + tuple(a for a in LISTEN6 if a not in listen)
     for name, sobj in obj.items():
         where = f"sandboxes.{name}"
-        _check_keys(sobj, {"netns", "networks"}, where)
+        _check_keys(sobj, {"netns", "networks", "ipv6"}, where)
+        ipv6 = sobj.get("ipv6", False)
+        if not isinstance(ipv6, bool):
+            raise ConfigError(f"{where}.ipv6: expected true or false")
         netns, nets = sobj.get("netns"), sobj.get("networks")
         if not isinstance(netns, str) or not netns:
             raise ConfigError(f"{where}.netns: expected a namespace name or path")
@@ -176,7 +181,7 @@ def _askers(obj, networks: dict[str, Network]) -> dict[str, Asker]:
         view = views.get(key)
         if view is None:
             view = views[key] = View(tuple(networks[n] for n in key))
-        askers[name] = Asker(name, netns, view)
+        askers[name] = Asker(name, netns, view, listen6 if ipv6 else listen)
     return askers
 
 
@@ -212,7 +217,7 @@ def parse_config(obj, previous: Config | None = None) -> Config:
         cfg.networks[name] = net
         known.update(net.names)
         known.update(net.ptrs)
-    cfg.askers = _askers(obj.get("sandboxes", {}), cfg.networks)
+    cfg.askers = _askers(obj.get("sandboxes", {}), cfg.networks, cfg.listen)
     cfg.known = frozenset(known)
     cfg.domains = frozenset(n.domain for n in cfg.networks.values() if n.domain)
     cfg.domain_suffixes = tuple(b"." + d for d in cfg.domains)

@@ -23,10 +23,11 @@ BIND_RETRY = 1.0  # seconds between attempts for sandboxes whose pair could not 
 
 
 class Listener:
-    __slots__ = ("ino", "name", "netns", "socks", "view")
+    __slots__ = ("addrs", "ino", "name", "netns", "socks", "view")
 
     def __init__(self, name: str, netns: str, ino: int, socks: list, view):
         self.name, self.netns, self.ino, self.socks, self.view = name, netns, ino, socks, view
+        self.addrs = frozenset(s.getsockname()[0] for s in socks)  # the resolver addresses it serves
 
 
 class Listeners:
@@ -89,7 +90,8 @@ class Listeners:
         self.missing = {n: e for n, e in self.missing.items() if n in askers}
         for name, asker in askers.items():
             lst = self.by_name.get(name)
-            if lst is not None and (lst.netns != asker.netns or _ino(asker.netns) != lst.ino):
+            if lst is not None and (lst.netns != asker.netns or _ino(asker.netns) != lst.ino
+                                    or lst.addrs != frozenset(asker.listen)):  # e.g. an IPv6 address came
                 self.close(name)
                 lst = None
             if lst is None:
@@ -109,7 +111,7 @@ class Listeners:
                 continue
             socks, ino = [], None
             try:
-                for ip in cfg.listen:
+                for ip in asker.listen:
                     pair, ino = listen.bind_pair_in(asker.netns, ip, cfg.port)
                     socks.extend(pair)
                     if len(pair) == 1:

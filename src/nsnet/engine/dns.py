@@ -17,7 +17,7 @@ import os
 import sys
 
 from ..dns.build import build_config, dns_name, dns_networks
-from ..dns.config import LISTEN
+from ..dns.config import LISTEN, LISTEN6
 from ..dns.control import ADD, DROP, RELOAD, STALE, Paths, ServerLink, encode
 from ..errors import InvalidInput, KernelError
 from .context import Service
@@ -56,16 +56,21 @@ class Dns(Service):
         elif sandbox not in todo["sandboxes"]:
             if not new and todo["before"] is None:
                 todo["before"] = self._dns_networks()
-            todo["sandboxes"][sandbox] = (netns, not new and self._asks(sandbox, todo["before"]))
+            todo["sandboxes"][sandbox] = (netns, not new and bool(self._asks(sandbox, todo["before"])))
 
     def _dns_networks(self) -> set[str]:
         return {n["name"] for n in dns_networks(self.store)}
 
-    def _asks(self, sandbox: str, nets: set[str]) -> bool:
-        """Is `sandbox` on a network that resolves names (so it has a resolver)?"""
+    def _asks(self, sandbox: str, nets: set[str]) -> tuple[str, ...]:
+        """The addresses of `sandbox`'s resolver (none: it is on no network that
+        resolves names): 127.0.0.11, and ::1 with an IPv6 address there."""
         sb = self.store.sandbox(sandbox)
-        return sb is not None and sb["mode"] == "netns" and any(
-            ep["network"] in nets and ep["ip"] for ep in self.store.endpoints(sandbox=sandbox))
+        if sb is None or sb["mode"] != "netns":
+            return ()
+        eps = [ep for ep in self.store.endpoints(sandbox=sandbox) if ep["network"] in nets]
+        if not any(ep["ip"] or ep["ip6"] for ep in eps):
+            return ()
+        return LISTEN + LISTEN6 if any(ep["ip6"] for ep in eps) else LISTEN
 
     def _after_commit(self, todo: dict) -> None:
         nets = self._dns_networks()
@@ -85,17 +90,18 @@ class Dns(Service):
                     s.close()
             self._reap()
 
-    def _sandbox_message(self, sandbox: str, netns: str, was: bool, asks: bool) -> tuple | None:
+    def _sandbox_message(self, sandbox: str, netns: str, was: bool, asks: tuple) -> tuple | None:
         """Link or unlink the sandbox's resolv.conf; the message for the server:
-        a new resolver's sockets, a gone one's drop, or just "names changed"."""
-        if asks != was and not netns.startswith("/"):  # an adopted namespace: its runtime writes resolv.conf
+        a new resolver's sockets, a gone one's drop, or just "names changed"
+        (a resolver that gains or loses its IPv6 address the server remakes)."""
+        if bool(asks) != was and not netns.startswith("/"):  # an adopted namespace: its runtime writes resolv.conf
             self.kernel.netns_etc(netns, self.paths.etc, ETC_FILES, RESOLV_HEADER, present=asks)
         if not asks:
             return (encode(DROP, sandbox), []) if was else (STALE, [])
         if was:
             return STALE, []
         socks = []
-        for ip in LISTEN:
+        for ip in asks:
             socks.extend(self.kernel.resolver_sockets(netns, ip, PORT) or [])
         return (encode(ADD, sandbox, netns), socks) if socks else (STALE, [])
 
@@ -161,7 +167,7 @@ class Dns(Service):
         nets = self._dns_networks()
         for sb in self.store.sandboxes():
             if not sb["netns"].startswith("/"):
-                present = self._asks(sb["name"], nets)
+                present = bool(self._asks(sb["name"], nets))
                 self.kernel.netns_etc(sb["netns"], self.paths.etc, ETC_FILES, RESOLV_HEADER, present=present)
         if not nets:
             self.link.send([(RELOAD, [])], start=False)

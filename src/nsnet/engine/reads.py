@@ -49,5 +49,7 @@ class Reads(Service):
         return {link["ifname"]: link["mac"] for link in self.kernel.links(netns)}
 
     def interface_addresses(self, netns: str | None) -> list[str]:
-        """The IPv4 addresses (CIDR) of the interfaces in `netns` (None: the host)."""
-        return [a["cidr"] for a in self.kernel.addrs(netns, socket.AF_INET)]
+        """The addresses (CIDR) of the interfaces in `netns` (None: the host): IPv4
+        ones, then IPv6 ones but link-local ones."""
+        return ([a["cidr"] for a in self.kernel.addrs(netns, socket.AF_INET)]
+                + [a["cidr"] for a in self.kernel.addrs(netns, socket.AF_INET6) if not a["cidr"].startswith("fe80:")])

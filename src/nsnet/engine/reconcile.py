@@ -131,13 +131,17 @@ def _with_dependents(missing: list, steps: list) -> list:
             if forced:
                 redo_links |= {(step.ns, step.ifname), (step.peer_ns, step.peer_ifname)}
         elif isinstance(step, AddAddress):
-            forced = forced or (step.ns, step.ifname) in redo_links or (
-                step.ns is None and step.ifname in redo_bridges)
-            if forced:
+            # Routes via an address go with it only when its interface is re-made: an
+            # IPv6 address deleted alone leaves the routes via its subnet in place.
+            remade = (step.ns, step.ifname) in redo_links or (step.ns is None and step.ifname in redo_bridges) \
+                or bool(step.touches()[0] & redo_ns)
+            forced = forced or remade
+            if remade:
                 nets.setdefault(step.ns, []).append(ipaddress.ip_interface(step.cidr).network)
         elif isinstance(step, AddRoute):
+            via = ipaddress.ip_address(step.via) if step.via else None
             forced = forced or (step.dev and (step.ns, step.dev) in redo_links) or (
-                step.via and any(ipaddress.ip_address(step.via) in n for n in nets.get(step.ns, [])))
+                via is not None and any(via.version == n.version and via in n for n in nets.get(step.ns, [])))
         if forced:
             chosen.add(id(step))
     return [s for s in steps if id(s) in chosen]

@@ -125,8 +125,9 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
     for net in topo.networks.values():
         if net.name not in state.networks:
             run.call(f"+ network '{net.name}'", engine.network_create, net.name, driver=net.driver,
-                     subnet=net.subnet, gateway=net.gateway, mtu=net.mtu, bridge=net.bridge,
-                     internal=net.internal, masquerade=net.masquerade)
+                     subnet=[s for s in (net.subnet, net.subnet6) if s] or None,
+                     gateway=[g for g in (net.gateway, net.gateway6) if g] or None, ipv6=net.ipv6,
+                     mtu=net.mtu, bridge=net.bridge, internal=net.internal, masquerade=net.masquerade)
     state = run.state()
     ips = AddressPlan(topo, engine)
     before = set(state.sandboxes)
@@ -137,7 +138,7 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
         _, make = diff.endpoint_changes(topo, state, sb.name)
         for att in make:
             run.call(f"+ attachment '{sb.name}' to '{att.network}'", engine.network_connect, att.network,
-                     sb.name, ip=ips.address(att.network, att.ip), ifname=att.ifname)
+                     sb.name, ip=ips.address(att.network, att.ip, att.ip6), ifname=att.ifname)
     state = run.state()
     _, add_ports = diff.port_changes(topo, state, [n for n in topo.sandboxes if n in before])
     for sb, port in add_ports:
@@ -146,8 +147,10 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
     managed = owned_sbs | set(topo.sandboxes)
     _, add_links = diff.link_changes(topo, state, managed)
     for link in add_links:
-        run.call(f"+ link '{link.a}' <-> '{link.b}'", engine.link_add, link.a, link.b, ip_a=link.ip_a,
-                 ip_b=link.ip_b, ifname_a=link.ifname_a, ifname_b=link.ifname_b)
+        run.call(f"+ link '{link.a}' <-> '{link.b}'", engine.link_add, link.a, link.b,
+                 ip_a=[c for c in (link.ip_a, link.ip6_a) if c] or None,
+                 ip_b=[c for c in (link.ip_b, link.ip6_b) if c] or None, ifname_a=link.ifname_a,
+                 ifname_b=link.ifname_b)
     state = run.state()
     _, add_routes = diff.route_changes(topo, state, managed)
     for sb, route in add_routes:
@@ -158,14 +161,14 @@ def _create_sandbox(engine, run: Runner, sb, ips: AddressPlan) -> None:
     kwargs = {"publish": list(sb.publish)} if sb.publish else {}
     plain = [a.ifname for a in sb.attachments if a.ifname] == [f"eth{i}" for i in range(len(sb.attachments))]
     if plain or any(a.ifname is None for a in sb.attachments):
-        nets = [(a.network, ips.address(a.network, a.ip)) for a in sb.attachments]
+        nets = [(a.network, ips.address(a.network, a.ip, a.ip6)) for a in sb.attachments]
         run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, networks=nets, **kwargs)
         return
     run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name)
     for i, att in enumerate(sb.attachments):
         extra = kwargs if i == 0 else {}  # ports go to the first network, as sandbox_create does
         run.call(f"+ attachment '{sb.name}' to '{att.network}' as {att.ifname}", engine.network_connect,
-                 att.network, sb.name, ip=ips.address(att.network, att.ip), ifname=att.ifname, **extra)
+                 att.network, sb.name, ip=ips.address(att.network, att.ip, att.ip6), ifname=att.ifname, **extra)
 
 
 def _repair(engine, run: Runner, targets: list[str], exclude: set[str]) -> None:

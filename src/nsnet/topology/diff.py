@@ -4,6 +4,7 @@ shared by `up` (which re-reads between phases) and `status`."""
 
 from dataclasses import dataclass
 
+from .. import family
 from ..drivers import DRIVERS
 from ..names import bridge_name
 from .model import Attachment, Link, Route, Topology
@@ -45,8 +46,13 @@ def network_change(spec, row) -> str | None:
     if row["driver"] != spec.driver:
         return f"driver {row['driver']} -> {spec.driver}"
     if DRIVERS[spec.driver].uses_subnet:
-        gateway = gateway_of(spec)
-        for what, have, want in (("subnet", row["subnet"], spec.subnet), ("gateway", row["gateway"], gateway),
+        for version in (4, 6):  # a family the file wants and the row lacks, or the other way round
+            has, wants = bool(row[family.SUBNET[version]]), version in spec.versions()
+            if has != wants:
+                diffs.append(f"IPv{version} {'yes' if has else 'no'} -> {'yes' if wants else 'no'}")
+        for what, have, want in (("subnet", row["subnet"], spec.subnet), ("gateway", row["gateway"], gateway_of(spec)),
+                                 ("subnet", row["subnet6"], spec.subnet6),
+                                 ("gateway", row["gateway6"], gateway_of(spec, 6)),
                                  ("mtu", row["mtu"], spec.mtu),
                                  ("bridge", row["bridge"], spec.bridge or bridge_name(spec.name))):
             if (want is not None and have != want) or (what == "mtu" and have != want):
@@ -92,7 +98,8 @@ def replaced_networks(topo: Topology, state: State) -> dict[str, str]:
 
 
 def static_ips(topo: Topology) -> dict[tuple[str, str], str]:
-    return {(a.network, a.ip): sb.name for sb in topo.sandboxes.values() for a in sb.attachments if a.ip}
+    return {(a.network, ip): sb.name for sb in topo.sandboxes.values() for a in sb.attachments
+            for ip in (a.ip, a.ip6) if ip}
 
 
 def endpoint_changes(topo: Topology, state: State, sandbox: str, replaced=(),
@@ -111,20 +118,28 @@ def endpoint_changes(topo: Topology, state: State, sandbox: str, replaced=(),
             why = f"network '{net}' is re-created"
         elif att.ifname and ep["ifname"] != att.ifname:
             why = f"ifname {ep['ifname']} -> {att.ifname}"
-        elif att.ip and ep["ip"] != att.ip:
-            why = f"ip {ep['ip']} -> {att.ip}"
-        elif not att.ip and statics.get((net, ep["ip"]), sandbox) != sandbox:
-            why = f"ip {ep['ip']} is given to sandbox '{statics[(net, ep['ip'])]}' in the file"
         else:
-            continue
+            why = _address_change(att, ep, statics, net, sandbox)
+            if why is None:
+                continue
         drop.append((net, why))
     dropped = {net for net, _ in drop}
     make = [a for a in spec.attachments if a.network not in current or a.network in dropped]
     return drop, make
 
 
-def _ends(a, b, ifname_a, ifname_b, ip_a, ip_b) -> dict:
-    return {a: (ifname_a, ip_a), b: (ifname_b, ip_b)}
+def _address_change(att: Attachment, ep: dict, statics: dict, net: str, sandbox: str) -> str | None:
+    """Why the endpoint's addresses do not do for the attachment (None: they do)."""
+    for given, have in ((att.ip, ep["ip"]), (att.ip6, ep["ip6"])):
+        if given and have != given:
+            return f"ip {have} -> {given}"
+        if not given and have and statics.get((net, have), sandbox) != sandbox:
+            return f"ip {have} is given to sandbox '{statics[(net, have)]}' in the file"
+    return None
+
+
+def _ends(a, b, ifname_a, ifname_b, ip_a, ip_b, ip6_a, ip6_b) -> dict:
+    return {a: (ifname_a, ip_a, ip6_a), b: (ifname_b, ip_b, ip6_b)}
 
 
 def link_changes(topo: Topology, state: State, managed: set[str]) -> tuple[list, list[Link]]:
@@ -138,8 +153,9 @@ def link_changes(topo: Topology, state: State, managed: set[str]) -> tuple[list,
         spec = wanted.get(key)
         if spec is None:
             drop.append((row, "not in the file"))
-        elif _ends(row["a"], row["b"], row["ifname_a"], row["ifname_b"], row["ip_a"], row["ip_b"]) != \
-                _ends(spec.a, spec.b, spec.ifname_a, spec.ifname_b, spec.ip_a, spec.ip_b):
+        elif _ends(row["a"], row["b"], row["ifname_a"], row["ifname_b"], row["ip_a"], row["ip_b"], row["ip6_a"],
+                   row["ip6_b"]) != _ends(spec.a, spec.b, spec.ifname_a, spec.ifname_b, spec.ip_a, spec.ip_b,
+                                          spec.ip6_a, spec.ip6_b):
             drop.append((row, "interface names or addresses changed"))
         else:
             keep.add(key)

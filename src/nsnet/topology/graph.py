@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from ..errors import InvalidInput, KernelError
 from .model import Topology
 from .publish import parse as parse_publish
+from .validate import gateway_of
 
 FORMATS = ("svg", "png", "pdf", "dot", "gv")
 EDGE_LABELS_UP_TO = 16  # sandboxes; above this, details only inside the boxes
@@ -31,14 +32,17 @@ def from_store(engine, topo: Topology | None = None) -> Picture:
     sbs = [s for s in engine.sandbox_rows() if topo is None or s["name"] in topo.sandboxes]
     names = {s["name"] for s in sbs}
     pic = Picture(f"topology {topo.name}" if topo else "nsnet", host_label(engine))
-    pic.networks = [dict(n, internal=bool((n.get("options") or {}).get("internal"))) for n in nets]
+    pic.networks = [dict(n, internal=bool((n.get("options") or {}).get("internal")),
+                         subnet=_both(n["subnet"], n["subnet6"]), gateway=_both(n["gateway"], n["gateway6"]))
+                    for n in nets]
     eps: dict[str, list] = {}
     for ep in engine.endpoint_rows():
-        eps.setdefault(ep["sandbox"], []).append((ep["ifname"], ep["ip"], ep["network"]))
+        eps.setdefault(ep["sandbox"], []).append((ep["ifname"], _both(ep["ip"], ep["ip6"]), ep["network"]))
     routes: dict[str, list] = {}
     for r in engine.route_ls():
         routes.setdefault(r["sandbox"], []).append(f"{r['dest']} via {r['via']}")
-    pic.links = [dict(link) for link in engine.link_ls() if link["a"] in names and link["b"] in names]
+    pic.links = [dict(link, ip_a=_both(link["ip_a"], link["ip6_a"]), ip_b=_both(link["ip_b"], link["ip6_b"]))
+                 for link in engine.link_ls() if link["a"] in names and link["b"] in names]
     for link in pic.links:
         for side in ("a", "b"):
             eps.setdefault(link[side], []).append((link[f"ifname_{side}"], link[f"ip_{side}"], None))
@@ -54,18 +58,21 @@ def from_topology(topo: Topology, host: str = "host") -> Picture:
     """What the file describes (for a topology that is not up): automatic
     addresses show as 'auto'."""
     pic = Picture(f"topology {topo.name} (not up)", host)
-    pic.networks = [{"name": n.name, "driver": n.driver, "subnet": n.subnet or "auto",
-                     "gateway": n.gateway or ("" if n.subnet is None else _first(n.subnet)),
+    pic.networks = [{"name": n.name, "driver": n.driver,
+                     "subnet": _both(*(s or ("auto" if v in n.versions() else None)
+                                       for v, s in ((4, n.subnet), (6, n.subnet6)))),
+                     "gateway": _both(*(gateway_of(n, v) for v in (4, 6))),
                      "bridge": n.bridge or f"nsbr-{n.name}", "internal": n.internal}
                     for n in topo.networks.values()]
     ifaces: dict[str, list] = {name: [] for name in topo.sandboxes}
     for sb in topo.sandboxes.values():
-        ifaces[sb.name] += [(a.ifname, a.ip or "auto", a.network) for a in sb.attachments]
+        ifaces[sb.name] += [(a.ifname, _both(a.ip, a.ip6) or "auto", a.network) for a in sb.attachments]
     for link in topo.links:
+        ip_a, ip_b = _both(link.ip_a, link.ip6_a), _both(link.ip_b, link.ip6_b)
         pic.links.append({"a": link.a, "b": link.b, "ifname_a": link.ifname_a, "ifname_b": link.ifname_b,
-                          "ip_a": link.ip_a, "ip_b": link.ip_b})
-        ifaces[link.a].append((link.ifname_a, link.ip_a, None))
-        ifaces[link.b].append((link.ifname_b, link.ip_b, None))
+                          "ip_a": ip_a, "ip_b": ip_b})
+        ifaces[link.a].append((link.ifname_a, ip_a, None))
+        ifaces[link.b].append((link.ifname_b, ip_b, None))
     for sb in topo.sandboxes.values():
         pic.sandboxes.append({"name": sb.name, "mode": "netns", "ifaces": ifaces[sb.name],
                               "routes": [f"{r.dest} via {r.via}" for r in sb.routes]})
@@ -76,10 +83,9 @@ def from_topology(topo: Topology, host: str = "host") -> Picture:
     return pic
 
 
-def _first(subnet: str) -> str:
-    import ipaddress
-
-    return str(ipaddress.ip_network(subnet).network_address + 1)
+def _both(*values) -> str | None:
+    """Addresses or subnets of both families as one label (None: neither)."""
+    return ", ".join(v for v in values if v) or None
 
 
 def _range(ports: tuple[int, int]) -> str:

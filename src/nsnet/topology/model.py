@@ -7,24 +7,34 @@ from dataclasses import dataclass, field
 class Network:
     name: str
     driver: str = "bridge"
-    subnet: str | None = None  # None: the engine picks a free one
+    subnet: str | None = None  # IPv4; None: the engine picks a free one (unless the network is IPv6-only)
     gateway: str | None = None  # None: the subnet's first address
     mtu: int | None = None
     bridge: str | None = None  # None: nsbr-NAME
     internal: bool = False
     masquerade: bool = True
+    subnet6: str | None = None  # IPv6; given alone (no IPv4 subnet): an IPv6-only network
+    gateway6: str | None = None
+    ipv6: bool = False  # an IPv6 subnet even if none is given (the engine picks one)
+
+    def versions(self) -> set[int]:
+        """The families the network carries, as the engine decides them: the given
+        subnets' (IPv4 alone when none is given), and IPv6 with `ipv6`."""
+        out = {v for v, s in ((4, self.subnet), (6, self.subnet6)) if s} or {4}
+        return out | ({6} if self.ipv6 else set())
 
 
 @dataclass
 class Attachment:
     network: str
-    ip: str | None = None  # None: the lowest free address at `up`
+    ip: str | None = None  # IPv4; None: the lowest free address at `up`
     ifname: str | None = None  # always set after validation (eth0, eth1, ... unless given)
+    ip6: str | None = None  # IPv6, likewise
 
 
 @dataclass
 class Route:
-    dest: str  # normalised CIDR, "0.0.0.0/0" for default
+    dest: str  # normalised CIDR, "0.0.0.0/0" (or "::/0", via an IPv6 gateway) for default
     via: str
 
 
@@ -55,6 +65,8 @@ class Link:
     ip_b: str | None = None
     ifname_a: str = ""
     ifname_b: str = ""
+    ip6_a: str | None = None  # IPv6 CIDR
+    ip6_b: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:

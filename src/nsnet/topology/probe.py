@@ -23,6 +23,7 @@ from ..kernel.netlink.consts import NUD_PERMANENT
 
 OK, TIMEOUT, UNREACHABLE, REFUSED = "ok", "timeout", "unreachable", "refused"
 ECHO_REQUEST, ECHO_REPLY, DEST_UNREACH = 8, 0, 3
+ECHO_REQUEST6, ECHO_REPLY6, DEST_UNREACH6 = 128, 129, 1
 RESENDS = 2  # unanswered echoes are sent again this many times within the timeout
 BURST, PACE = 32, 0.001  # echoes sent per turn of the loop, and the pause between turns
 MIN_BATCH, MAX_BATCH = 32, 400  # neighbour entries one batch of probes may create
@@ -56,29 +57,56 @@ def _checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
-def _echo(ident: int, seq: int) -> bytes:
+def _echo(ident: int, seq: int, family: int = socket.AF_INET) -> bytes:
     payload = b"nsnet-check"
+    if family == socket.AF_INET6:  # the kernel fills in an ICMPv6 checksum (it covers the addresses)
+        return struct.pack("!BBHHH", ECHO_REQUEST6, 0, 0, ident, seq) + payload
     header = struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, ident, seq)
     return struct.pack("!BBHHH", ECHO_REQUEST, 0, _checksum(header + payload), ident, seq) + payload
 
 
-def _in_ns(kernel, netns: str, kind: int, proto: int = 0) -> socket.socket:
-    sock = kernel.socket_in(netns, socket.AF_INET, kind, proto)
+def _family(addr: str) -> int:
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def _in_ns(kernel, netns: str, kind: int, proto: int = 0, family: int = socket.AF_INET) -> socket.socket:
+    sock = kernel.socket_in(netns, family, kind, proto)
     sock.setblocking(False)
     return sock
 
 
+def _icmp_answer(data: bytes, family: int) -> tuple[str, int, int] | None:
+    """(result, ident, seq) of an echo reply or a destination unreachable that
+    quotes one of our echoes; None for anything else. An IPv4 raw socket reads
+    the IP header too, an IPv6 one starts at the ICMPv6 header."""
+    if family == socket.AF_INET6:
+        off, reply, unreach, inner_ip = 0, ECHO_REPLY6, DEST_UNREACH6, 40
+    else:
+        off = (data[0] & 0x0F) * 4
+        reply, unreach = ECHO_REPLY, DEST_UNREACH
+        inner_ip = (data[off + 8] & 0x0F) * 4 if len(data) > off + 8 else 0
+    if len(data) < off + 8:
+        return None
+    kind = data[off]
+    if kind == reply:
+        return (OK, *struct.unpack_from("!HH", data, off + 4))
+    if kind == unreach and len(data) >= off + 8 + inner_ip + 8:
+        return (UNREACHABLE, *struct.unpack_from("!HH", data, off + 8 + inner_ip + 4))
+    return None
+
+
 class _Icmp:
-    """One raw socket per source namespace; probes answered by (ident, seq)."""
+    """One raw socket per source namespace and family; probes answered by (ident, seq)."""
 
     def __init__(self, kernel, probes: list[Probe]):
         self.socks: dict[int, tuple[socket.socket, int, list[Probe]]] = {}
-        by_ns: dict[str, list[Probe]] = {}
+        groups: dict[tuple[str, int], list[Probe]] = {}
         for p in probes:
-            by_ns.setdefault(p.src_ns, []).append(p)
+            groups.setdefault((p.src_ns, _family(p.addr)), []).append(p)
         base = os.getpid() & 0x7FFF
-        for i, (netns, group) in enumerate(by_ns.items()):
-            sock = _in_ns(kernel, netns, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        for i, ((netns, family), group) in enumerate(groups.items()):
+            proto = socket.IPPROTO_ICMPV6 if family == socket.AF_INET6 else socket.IPPROTO_ICMP
+            sock = _in_ns(kernel, netns, socket.SOCK_RAW, proto, family)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
             self.socks[sock.fileno()] = (sock, (base + i) & 0xFFFF, group)
         self.sent: dict[tuple[int, int], float] = {}
@@ -100,7 +128,7 @@ class _Icmp:
             if p.result:
                 continue
             try:
-                sock.sendto(_echo(ident, seq), (p.addr, 0))
+                sock.sendto(_echo(ident, seq, sock.family), (p.addr, 0))
                 self.sent.setdefault((ident, seq), time.monotonic())
             except OSError as exc:
                 if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
@@ -113,21 +141,19 @@ class _Icmp:
         sock, ident, group = self.socks[fd]
         while True:
             try:
-                data, (source, _) = sock.recvfrom(2048)
+                data, peer = sock.recvfrom(2048)
             except BlockingIOError:
                 return
-            ihl = (data[0] & 0x0F) * 4
-            kind = data[ihl]
-            if kind == ECHO_REPLY:
-                got_ident, seq = struct.unpack_from("!HH", data, ihl + 4)
-                if got_ident == ident and seq < len(group) and group[seq].addr == source:
-                    self._done(group[seq], OK, ident, seq)
-            elif kind == DEST_UNREACH and len(data) >= ihl + 8 + 28:
-                inner = ihl + 8
-                inner_ihl = (data[inner] & 0x0F) * 4
-                got_ident, seq = struct.unpack_from("!HH", data, inner + inner_ihl + 4)
-                if got_ident == ident and seq < len(group) and not group[seq].result:
-                    self._done(group[seq], UNREACHABLE, ident, seq)
+            answer = _icmp_answer(data, sock.family)
+            if answer is None:
+                continue
+            result, got_ident, seq = answer
+            if got_ident != ident or seq >= len(group):
+                continue
+            if result == OK and ipaddress.ip_address(group[seq].addr) == ipaddress.ip_address(peer[0]):
+                self._done(group[seq], OK, ident, seq)
+            elif result == UNREACHABLE and not group[seq].result:
+                self._done(group[seq], UNREACHABLE, ident, seq)
 
     def _done(self, p: Probe, result: str, ident: int, seq: int) -> None:
         if not p.result or result == OK:
@@ -147,16 +173,17 @@ class _Tcp:
     def __init__(self, kernel, probes: list[Probe]):
         self.listeners, self.conns = [], {}
         for netns, port in sorted({(p.listen_ns, p.listen_port or p.port) for p in probes if p.listen_ns}):
-            sock = _in_ns(kernel, netns, socket.SOCK_STREAM)
+            sock = _in_ns(kernel, netns, socket.SOCK_STREAM, family=socket.AF_INET6)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                sock.bind(("0.0.0.0", port))
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # both families on one listener
+                sock.bind(("::", port))
                 sock.listen(256)
                 self.listeners.append(sock)
             except OSError:
                 sock.close()  # something listens there already: probe that
         for p in probes:
-            sock = _in_ns(kernel, p.src_ns, socket.SOCK_STREAM)
+            sock = _in_ns(kernel, p.src_ns, socket.SOCK_STREAM, family=_family(p.addr))
             code = sock.connect_ex((p.addr, p.port))
             if code in (0, errno.EINPROGRESS):
                 self.conns[sock.fileno()] = (sock, p, time.monotonic())
@@ -216,8 +243,9 @@ def run(probes: list[Probe], kernel, timeout: float = 1.0) -> float:
 
 
 def _neighbours(kernel, ns: str) -> list:
+    """Neighbour entries of both families (ARP and neighbour discovery)."""
     try:
-        return kernel.neighbours(ns)
+        return kernel.neighbours(ns) + kernel.neighbours(ns, socket.AF_INET6)
     except (OSError, NsnetError):
         return []
 
@@ -228,7 +256,7 @@ def _onlink(kernel, probes: list[Probe]):
     for ns in {p.src_ns for p in probes}:
         routes = kernel.snapshot(ns)["routes"]
         nets[ns] = [ipaddress.ip_network(r["dest"]) for r in routes
-                    if not r["via"] and r["dest"] != "0.0.0.0/0"]
+                    if not r["via"] and r["dest"] not in ("0.0.0.0/0", "::/0")]
     return lambda p: any(ipaddress.ip_address(p.addr) in net for net in nets[p.src_ns])
 
 

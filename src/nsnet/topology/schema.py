@@ -4,15 +4,16 @@ objects (references, overlaps, addresses in subnets) are in validate.py.
 
     name: lab                      # required; owns everything `up` creates
     networks:
-      NAME: {driver, subnet, gateway, mtu, bridge, internal, masquerade}
+      NAME: {driver, subnet, gateway, ipv6, mtu, bridge, internal, masquerade}   # subnet, gateway:
+                                   # one, or a list of one per family (IPv4, IPv6)
     sandboxes:
       NAME:
-        networks: [NET, ...]  or  {NET: {ip, ifname}, ...}
+        networks: [NET, ...]  or  {NET: {ip, ifname}, ...}      # ip: one, or one per family
         routes: ["DEST via GW", ...]  or  [{dest, via}, ...]
         publish: ["8080:80/tcp", ...]
         command: "python3 -m http.server 80"  or  [argv, ...]   # kept running by `up`
         env: {K: V} or ["K=V"]; workdir: /abs/dir; isolate_pid: true
-    links: [{a, b, subnet | ip_a + ip_b, ifname_a, ifname_b}, ...]
+    links: [{a, b, subnet | ip_a + ip_b, ifname_a, ifname_b}, ...]   # each: one, or one per family
     expect: {reach: ["a -> b", "a <-> b", "a -> b:80"], isolate: [...]}
     outside: {netns, ip, host_ip}
 """
@@ -21,6 +22,7 @@ import ipaddress
 
 from .. import ipam
 from ..drivers import DRIVERS
+from ..errors import InvalidInput
 from ..names import MAX_MTU, MIN_MTU, check_ifname, check_name
 from . import commands
 from . import expect as expect_mod
@@ -29,7 +31,7 @@ from .model import Attachment, Link, Network, Outside, Route, Sandbox, Topology
 from .reader import Reader
 
 TOP = ("name", "description", "networks", "sandboxes", "links", "expect", "outside")
-NETWORK = ("driver", "subnet", "gateway", "mtu", "bridge", "internal", "masquerade")
+NETWORK = ("driver", "subnet", "gateway", "ipv6", "mtu", "bridge", "internal", "masquerade")
 SANDBOX = ("networks", "routes", "publish", "command", "env", "workdir", "isolate_pid")
 ATTACH = ("ip", "ifname")
 LINK = ("a", "b", "subnet", "ip_a", "ip_b", "ifname_a", "ifname_b")
@@ -71,14 +73,11 @@ def _network(r: Reader, name: str, spec) -> Network:
     if driver is not None and driver not in DRIVERS:
         r.fail(f"{path}.driver", f"unknown driver '{driver}' (choose from: {', '.join(sorted(DRIVERS))})")
     net.driver = driver if driver in DRIVERS else "bridge"
-    subnet = r.string(m.get("subnet"), f"{path}.subnet")
-    if subnet is not None:
-        parsed = r.call(f"{path}.subnet", ipam.parse_subnet, subnet, f"{path}.subnet", prefixed=True)
-        net.subnet = str(parsed) if parsed else None
-    gateway = r.string(m.get("gateway"), f"{path}.gateway")
-    if gateway is not None:
-        parsed = r.call(f"{path}.gateway", ipam.parse_ip, gateway, f"{path}.gateway", prefixed=True)
-        net.gateway = str(parsed) if parsed else None
+    subnets = _per_family(r, m.get("subnet"), f"{path}.subnet", ipam.parse_subnets)
+    net.subnet, net.subnet6 = (str(subnets[v]) if v in subnets else None for v in (4, 6))
+    gateways = _per_family(r, m.get("gateway"), f"{path}.gateway", ipam.parse_ips)
+    net.gateway, net.gateway6 = (str(gateways[v]) if v in gateways else None for v in (4, 6))
+    net.ipv6 = r.boolean(m.get("ipv6"), f"{path}.ipv6", False)
     net.mtu = r.integer(m.get("mtu"), f"{path}.mtu", MIN_MTU, MAX_MTU)
     bridge = r.string(m.get("bridge"), f"{path}.bridge")
     if bridge is not None and r.call(f"{path}.bridge", check_ifname, bridge):
@@ -86,7 +85,7 @@ def _network(r: Reader, name: str, spec) -> Network:
     net.internal = r.boolean(m.get("internal"), f"{path}.internal", False)
     net.masquerade = r.boolean(m.get("masquerade"), f"{path}.masquerade", True) and not net.internal
     if not DRIVERS[net.driver].uses_subnet:
-        for key in ("subnet", "gateway", "mtu", "bridge"):
+        for key in ("subnet", "gateway", "ipv6", "mtu", "bridge"):
             if m.get(key) is not None:
                 r.fail(f"{path}.{key}", f"driver '{net.driver}' takes no {key}")
     return net
@@ -121,10 +120,8 @@ def _sandbox(r: Reader, name: str, spec) -> Sandbox:
 def _attachment(r: Reader, path: str, net: str, spec) -> Attachment:
     m = r.mapping(spec, path, ATTACH, null_ok=True) or {}
     att = Attachment(net)
-    ip = r.string(m.get("ip"), f"{path}.ip")
-    if ip is not None:
-        parsed = r.call(f"{path}.ip", ipam.parse_ip, ip, f"{path}.ip", prefixed=True)
-        att.ip = str(parsed) if parsed else None
+    ips = _per_family(r, m.get("ip"), f"{path}.ip", ipam.parse_ips)
+    att.ip, att.ip6 = (str(ips[v]) if v in ips else None for v in (4, 6))
     ifname = r.string(m.get("ifname"), f"{path}.ifname")
     if ifname is not None and r.call(f"{path}.ifname", check_ifname, ifname):
         att.ifname = ifname
@@ -145,9 +142,12 @@ def _route(r: Reader, path: str, spec) -> Route | None:
         dest, via = r.string(m["dest"], f"{path}.dest"), r.string(m["via"], f"{path}.via")
         if dest is None or via is None:
             return None
-    dest = r.call(f"{path}.dest", ipam.parse_dest, dest)
     gateway = r.call(f"{path}.via", ipam.parse_ip, via, f"{path}.via", prefixed=True)
+    dest = r.call(f"{path}.dest", ipam.parse_dest, dest, gateway.version if gateway else 4)
     if dest is None or gateway is None:
+        return None
+    if ipaddress.ip_network(dest).version != gateway.version:
+        r.fail(path, f"the destination {dest} and the gateway {gateway} are of different families")
         return None
     return Route(dest, str(gateway))
 
@@ -160,25 +160,27 @@ def _link(r: Reader, path: str, spec) -> Link | None:
     if not a or not b:
         return None
     link = Link(a, b)
-    subnet = r.string(m.get("subnet"), f"{path}.subnet")
-    ip_a, ip_b = r.string(m.get("ip_a"), f"{path}.ip_a"), r.string(m.get("ip_b"), f"{path}.ip_b")
+    subnet, ip_a, ip_b = m.get("subnet"), m.get("ip_a"), m.get("ip_b")
     if subnet is not None and (ip_a or ip_b):
         r.fail(path, "give either subnet or ip_a/ip_b, not both")
     elif subnet is not None:
-        net = r.call(f"{path}.subnet", ipam.parse_subnet, subnet, f"{path}.subnet", prefixed=True)
-        if net:
+        for version, net in _per_family(r, subnet, f"{path}.subnet", ipam.parse_subnets).items():
             hosts = net.hosts()
-            link.ip_a, link.ip_b = f"{next(hosts)}/{net.prefixlen}", f"{next(hosts)}/{net.prefixlen}"
+            _set_ends(link, version, f"{next(hosts)}/{net.prefixlen}", f"{next(hosts)}/{net.prefixlen}")
     elif bool(ip_a) != bool(ip_b):
         r.fail(path, "give both ip_a and ip_b (or subnet)")
     elif ip_a:
-        link.ip_a, link.ip_b = _cidr(r, f"{path}.ip_a", ip_a), _cidr(r, f"{path}.ip_b", ip_b)
-        if link.ip_a and link.ip_b:
-            ia, ib = ipaddress.ip_interface(link.ip_a), ipaddress.ip_interface(link.ip_b)
+        ends = [_per_family(r, value, f"{path}.ip_{side}", _cidrs) for side, value in (("a", ip_a), ("b", ip_b))]
+        if set(ends[0]) != set(ends[1]):
+            r.fail(f"{path}.ip_b", "ip_a and ip_b must give addresses of the same families")
+        for version in set(ends[0]) & set(ends[1]):
+            ia, ib = ends[0][version], ends[1][version]
             if ia.network != ib.network:
                 r.fail(f"{path}.ip_b", f"{ib} is not on the subnet of ip_a ({ia.network})")
             elif ia.ip == ib.ip:
                 r.fail(f"{path}.ip_b", f"is the same address as ip_a ({ia.ip})")
+            else:
+                _set_ends(link, version, str(ia), str(ib))
     for key in ("ifname_a", "ifname_b"):
         value = r.string(m.get(key), f"{path}.{key}")
         if value is not None and r.call(f"{path}.{key}", check_ifname, value):
@@ -186,23 +188,39 @@ def _link(r: Reader, path: str, spec) -> Link | None:
     return link
 
 
-def _cidr(r: Reader, path: str, text: str) -> str | None:
+def _set_ends(link: Link, version: int, a: str, b: str) -> None:
+    if version == 4:
+        link.ip_a, link.ip_b = a, b
+    else:
+        link.ip6_a, link.ip6_b = a, b
+
+
+def _per_family(r: Reader, value, path: str, parse) -> dict:
+    """{4: x, 6: y} of a value that is one string or a list of strings (one per
+    family), parsed by `parse` (which takes them all and the path)."""
+    if value is None:
+        return {}
+    texts = [r.string(v, f"{path}[{i}]") for i, v in enumerate(value)] if isinstance(value, list) else \
+        [r.string(value, path)]
+    if None in texts:
+        return {}
+    return r.call(path, parse, texts, path, prefixed=True) or {}
+
+
+def _cidrs(texts: list[str], path: str) -> dict:
+    """{family: ip_interface} of addresses with prefix lengths, one per family."""
+    return ipam.per_family(texts, _cidr, path, "addresses")
+
+
+def _cidr(text: str, path: str):
     if "/" not in text:
-        r.fail(path, f"'{text}' needs a prefix length (e.g. {text}/24)")
-        return None
+        raise InvalidInput(f"{path}: '{text}' needs a prefix length (e.g. {text}/{64 if ':' in text else 24})")
     try:
         iface = ipaddress.ip_interface(text)
     except ValueError:
-        r.fail(path, f"'{text}' is not a valid address/prefix")
-        return None
-    if iface.version != 4:
-        r.fail(path, f"'{text}': only IPv4 is supported")
-        return None
-    if iface.ip in (iface.network.network_address, iface.network.broadcast_address) \
-            and iface.network.prefixlen < 31:
-        r.fail(path, f"{iface.ip} is not a usable address in subnet {iface.network}")
-        return None
-    return str(iface)
+        raise InvalidInput(f"{path}: '{text}' is not a valid address/prefix")
+    ipam.check_in_subnet(iface.ip, iface.network, f"{path}:")
+    return iface
 
 
 def _expect(r: Reader, spec) -> list:

@@ -4,6 +4,7 @@ Read-only; one store read and one kernel dump per namespace."""
 
 from dataclasses import asdict, dataclass
 
+from .. import family
 from ..errors import NsnetError
 from . import commands, diff
 from .model import Topology
@@ -75,7 +76,9 @@ def _networks(topo, state, mine) -> list[Row]:
 
 
 def _net_detail(row) -> str:
-    return f"{row['subnet']} gw {row['gateway']} on {row['bridge']}" if row["subnet"] else row["driver"]
+    subnets = ", ".join(f"{row[s]} gw {row[g]}" for s, g in (("subnet", "gateway"), ("subnet6", "gateway6"))
+                        if row.get(s))
+    return f"{subnets} on {row['bridge']}" if subnets else row["driver"]
 
 
 def _sandboxes(topo, state, mine) -> list[Row]:
@@ -98,8 +101,8 @@ def _sandboxes(topo, state, mine) -> list[Row]:
                 and not any(d[0] == sb and d[1] == r.dest for d in drop_routes)]
         why += [f"unpublish {diff.port_text(p)}" for sb, p in drop_ports if sb == name]
         why += [f"publish {diff.port_text(p)}" for sb, p in add_ports if sb == name]
-        eps = ", ".join(f"{ep['network']}:{ep['ifname']} {ep['ip']}" if ep["ip"] else ep["network"]
-                        for ep in state.endpoints.get(name, []))
+        eps = ", ".join(f"{ep['network']}:{ep['ifname']} {','.join(family.addresses(ep))}"
+                        if family.addresses(ep) else ep["network"] for ep in state.endpoints.get(name, []))
         rows.append(Row("sandbox", name, CHANGED if why else OK, "; ".join(why) or eps))
     return rows
 
@@ -116,8 +119,8 @@ def _links(topo, state, managed) -> list[Row]:
         elif link.key in missing:
             rows.append(Row("link", name, MISSING))
         else:
-            rows.append(Row("link", name, OK, f"{link.ifname_a} {link.ip_a or ''} <-> "
-                                              f"{link.ifname_b} {link.ip_b or ''}".strip()))
+            ends = [",".join(c for c in cidrs if c) for cidrs in ((link.ip_a, link.ip6_a), (link.ip_b, link.ip6_b))]
+            rows.append(Row("link", name, OK, f"{link.ifname_a} {ends[0]} <-> {link.ifname_b} {ends[1]}".strip()))
     rows += [Row("link", f"{row['a']}<->{row['b']}", EXTRA, "not in the file")
              for row, why in drop if why == "not in the file"]
     return rows

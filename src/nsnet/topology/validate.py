@@ -4,7 +4,9 @@ their subnets, interface names (and the default ones, resolved here so that
 
 import ipaddress
 
+from .. import ipam
 from ..drivers import DRIVERS
+from ..errors import InvalidInput
 from ..names import bridge_name, default_link_ifname
 from . import expect as expect_mod
 from . import publish as publish_mod
@@ -23,12 +25,19 @@ def validate(topo: Topology, r: Reader) -> None:
     _expectations(topo, r)
 
 
-def gateway_of(net) -> str | None:
-    if net.gateway:
-        return net.gateway
-    if net.subnet:
-        return str(ipaddress.ip_network(net.subnet).network_address + 1)
+def gateway_of(net, version: int = 4) -> str | None:
+    """The network's gateway of one family, when the file says (or implies) it."""
+    gateway, subnet = (net.gateway, net.subnet) if version == 4 else (net.gateway6, net.subnet6)
+    if gateway:
+        return gateway
+    if subnet:
+        return str(ipaddress.ip_network(subnet).network_address + 1)
     return None
+
+
+def _subnets_of(net) -> dict:
+    """{4: IPv4Network, 6: IPv6Network} the file gives the network."""
+    return {v: ipaddress.ip_network(s) for v, s in ((4, net.subnet), (6, net.subnet6)) if s}
 
 
 def _networks(topo: Topology, r: Reader) -> None:
@@ -42,16 +51,21 @@ def _networks(topo: Topology, r: Reader) -> None:
                                          f"('{seen_drivers[net.driver]}' is one)")
             seen_drivers[net.driver] = name
             continue
-        if net.subnet:
-            subnet = ipaddress.ip_network(net.subnet)
-            for other, other_net in seen_subnets.items():
-                if subnet.overlaps(other_net):
+        subnets = _subnets_of(net)
+        for version, subnet in subnets.items():
+            for (other, _), other_net in seen_subnets.items():
+                if other_net.version == version and subnet.overlaps(other_net):
                     r.fail(f"{path}.subnet", f"{subnet} overlaps network '{other}' ({other_net})")
-            seen_subnets[name] = subnet
-            if net.gateway:
-                _usable(r, f"{path}.gateway", net.gateway, subnet)
-        elif net.gateway:
-            r.fail(f"{path}.gateway", "a gateway needs a subnet")
+        seen_subnets.update({(name, v): n for v, n in subnets.items()})
+        for version, gateway in ((4, net.gateway), (6, net.gateway6)):
+            if not gateway:
+                continue
+            if version in subnets:
+                _usable(r, f"{path}.gateway", gateway, subnets[version])
+            elif version not in net.versions():
+                r.fail(f"{path}.gateway", f"{gateway}: the network has no IPv{version} subnet")
+            elif version == 4:
+                r.fail(f"{path}.gateway", "a gateway needs a subnet")
         bridge = net.bridge or bridge_name(name)
         if bridge in seen_bridges:
             r.fail(f"{path}.bridge", f"bridge {bridge} is also used by network '{seen_bridges[bridge]}'")
@@ -59,9 +73,10 @@ def _networks(topo: Topology, r: Reader) -> None:
 
 
 def _usable(r: Reader, path: str, ip: str, subnet) -> bool:
-    addr = ipaddress.ip_address(ip)
-    if addr not in subnet or addr in (subnet.network_address, subnet.broadcast_address):
-        r.fail(path, f"{addr} is not a usable address in subnet {subnet}")
+    try:
+        ipam.check_in_subnet(ipaddress.ip_address(ip), subnet, "")
+    except InvalidInput:
+        r.fail(path, f"{ip} is not a usable address in subnet {subnet}")
         return False
     return True
 
@@ -84,18 +99,24 @@ def _attachments(topo: Topology, r: Reader) -> None:
             if drv.exclusive and (len(sb.attachments) > 1 or sb.routes or sb.publish):
                 r.fail(path, f"a '{net.driver}' network cannot be combined with other networks, "
                              "routes or published ports")
-            if not drv.uses_subnet and (att.ip or att.ifname):
+            if not drv.uses_subnet and (att.ip or att.ip6 or att.ifname):
                 r.fail(path, f"network '{att.network}' (driver {net.driver}) takes no ip or ifname")
-            if att.ip and net.subnet:
-                subnet = ipaddress.ip_network(net.subnet)
-                if not _usable(r, f"{path}.ip", att.ip, subnet):
+            subnets = _subnets_of(net)
+            for version, ip in ((4, att.ip), (6, att.ip6)):
+                if not ip or not drv.uses_subnet:
                     continue
-                if att.ip == gateway_of(net):
-                    r.fail(f"{path}.ip", f"{att.ip} is the gateway of network '{att.network}'")
-                elif (att.network, att.ip) in taken:
-                    r.fail(f"{path}.ip", f"{att.ip} is also given to sandbox "
-                                         f"'{taken[(att.network, att.ip)]}'")
-                taken[(att.network, att.ip)] = sb.name
+                if version not in net.versions():
+                    r.fail(f"{path}.ip", f"{ip}: network '{att.network}' has no IPv{version} subnet")
+                    continue
+                if version not in subnets:
+                    continue  # the engine picks the subnet: it checks the address then
+                if not _usable(r, f"{path}.ip", ip, subnets[version]):
+                    continue
+                if ip == gateway_of(net, version):
+                    r.fail(f"{path}.ip", f"{ip} is the gateway of network '{att.network}'")
+                elif (att.network, ip) in taken:
+                    r.fail(f"{path}.ip", f"{ip} is also given to sandbox '{taken[(att.network, ip)]}'")
+                taken[(att.network, ip)] = sb.name
 
 
 def _exclusive(topo: Topology, sandbox: str) -> bool:
@@ -159,14 +180,15 @@ def _subnets(topo: Topology, sandbox: str) -> list | None:
     for att in topo.sandboxes[sandbox].attachments:
         net = topo.networks.get(att.network)
         if net and DRIVERS[net.driver].uses_subnet:
-            if not net.subnet:
+            subnets = _subnets_of(net)
+            if set(subnets) != net.versions():
                 return None
-            out.append((f"network '{att.network}'", ipaddress.ip_network(net.subnet)))
+            out += [(f"network '{att.network}'", subnet) for subnet in subnets.values()]
     for link in topo.links:
         for side, peer in (("a", link.b), ("b", link.a)):
-            cidr = getattr(link, f"ip_{side}")
-            if getattr(link, side) == sandbox and cidr:
-                out.append((f"the link to '{peer}'", ipaddress.ip_interface(cidr).network))
+            for cidr in (getattr(link, f"ip_{side}"), getattr(link, f"ip6_{side}")):
+                if getattr(link, side) == sandbox and cidr:
+                    out.append((f"the link to '{peer}'", ipaddress.ip_interface(cidr).network))
     return out
 
 
@@ -175,7 +197,7 @@ def _overlaps(topo: Topology, r: Reader) -> None:
         subnets = _subnets(topo, name) or []
         for i, (what, net) in enumerate(subnets):
             for other, other_net in subnets[:i]:
-                if net.overlaps(other_net):
+                if net.version == other_net.version and net.overlaps(other_net):
                     r.fail(f"sandboxes.{name}", f"the subnets of {other} ({other_net}) and {what} "
                                                 f"({net}) overlap")
 
@@ -183,18 +205,19 @@ def _overlaps(topo: Topology, r: Reader) -> None:
 def _routes(topo: Topology, r: Reader) -> None:
     for sb in topo.sandboxes.values():
         subnets = _subnets(topo, sb.name)
-        has_gateway = next((a.network for a in sb.attachments if a.network in topo.networks
-                            and gateway_of(topo.networks[a.network])), None)
         seen = set()
         for i, route in enumerate(sb.routes):
             path = f"sandboxes.{sb.name}.routes[{i}]"
             if route.dest in seen:
                 r.fail(path, f"a second route to {route.dest}")
             seen.add(route.dest)
-            if route.dest == "0.0.0.0/0" and has_gateway:
-                r.fail(path, f"the sandbox already gets its default route from network '{has_gateway}'")
             via = ipaddress.ip_address(route.via)
-            if subnets is not None and not any(via in net for _, net in subnets):
+            has_gateway = next((a.network for a in sb.attachments if a.network in topo.networks
+                                and DRIVERS[topo.networks[a.network].driver].uses_subnet
+                                and via.version in topo.networks[a.network].versions()), None)
+            if route.dest in ("0.0.0.0/0", "::/0") and has_gateway:
+                r.fail(path, f"the sandbox already gets its default route from network '{has_gateway}'")
+            if subnets is not None and not any(via.version == net.version and via in net for _, net in subnets):
                 r.fail(f"{path}.via", f"gateway {via} is not on any network of sandbox '{sb.name}'")
 
 
