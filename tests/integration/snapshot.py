@@ -1,5 +1,5 @@
 """What the kernel holds for one engine: every namespace it could touch, with
-links, IPv4 addresses and routes. Tests compare it before/after refused calls.
+links, addresses and routes of both families. Tests compare it before/after refused calls.
 Transient things (carrier flags, IPv6 DAD state) are left out on purpose."""
 
 import json
@@ -20,10 +20,11 @@ def ns_state(ns: str) -> dict:
         (entry["ifname"], a["local"], a["prefixlen"])
         for entry in _ip_json(ns, "addr", "show")
         for a in entry.get("addr_info", [])
-        if a.get("family") == "inet"
+        if a.get("family") in ("inet", "inet6")
     )
     routes = sorted(
-        (r.get("dst"), r.get("gateway"), r.get("dev"), r.get("protocol")) for r in _ip_json(ns, "route", "show")
+        (r.get("dst"), r.get("gateway"), r.get("dev"), r.get("protocol"))
+        for family in ("-4", "-6") for r in _ip_json(ns, family, "route", "show")
     )
     return {"links": links, "addrs": addrs, "routes": routes}
 

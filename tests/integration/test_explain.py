@@ -25,11 +25,29 @@ def _batches(commands):
             continue
         assert words[0] == "ip", cmd
         ns, rest = (words[2], words[3:]) if words[1] == "-n" else (None, words[1:])
+        if rest[0] == "-6":  # IPv6 lines: a batch of their own, run with `ip -6`
+            ns, rest = (ns, "-6"), rest[1:]
         if runs and runs[-1][0] == ns:
             runs[-1][1].append(" ".join(rest))
         else:
             runs.append((ns, [" ".join(rest)]))
     return runs
+
+
+def replay(host_name: str, commands) -> None:
+    """Run explain's commands in the (fresh) host namespace `host_name`."""
+    for ns, lines in _batches(commands):
+        # nsenter joins only the network namespace: mounts made by `netns add`
+        # must land in the machine's mount namespace, as with a plain `ip`.
+        six = ["-6"] if isinstance(ns, tuple) else []
+        ns = ns[0] if isinstance(ns, tuple) else ns
+        if ns == "shell":
+            argv, stdin = ["nsenter", f"--net=/run/netns/{host_name}", "sh", "-c", lines[0]], None
+        else:
+            target = ["ip", "-n", ns] if ns else ["nsenter", f"--net=/run/netns/{host_name}", "ip"]
+            argv, stdin = [*target, *six, "-batch", "-"], "\n".join(lines) + "\n"
+        r = subprocess.run(argv, input=stdin, text=True, capture_output=True, timeout=30)
+        assert r.returncode == 0, (lines, r.stderr)
 
 
 def test_explain_commands_rebuild_the_same_network():
@@ -44,6 +62,10 @@ def test_explain_commands_rebuild_the_same_network():
         e.link_add("red", "web", subnet="10.9.0.0/30")
         e.route_add("red", "192.168.1.0/24", "10.9.0.2")
         e.network_connect("db", "web", publish=["8080:80", "127.0.0.1:5353:53/udp"])
+        e.network_create("dual", subnet=["10.70.0.0/24", "fd00:70::/64"])
+        e.sandbox_create("six", networks=[("dual", "fd00:70::6")], publish=["[::]:8443:443", "9000:90"])
+        e.link_add("six", "red", subnet=["10.71.0.0/30", "fd00:71::/64"])
+        e.route_add("red", "fd00:70::/64", "fd00:71::1")
         before = _normalise(kernel_snapshot(h), h.name)
         ruleset_before = sh("ip", "netns", "exec", h.name, "nft", "list", "ruleset").stdout
         commands = e.explain()
@@ -54,16 +76,7 @@ def test_explain_commands_rebuild_the_same_network():
         sh("ip", "netns", "del", h.name)
         sh("ip", "netns", "add", h.name)
         sh("ip", "-n", h.name, "link", "set", "lo", "up")
-        for ns, lines in _batches(commands):
-            # nsenter joins only the network namespace: mounts made by `netns add`
-            # must land in the machine's mount namespace, as with a plain `ip`.
-            if ns == "shell":
-                argv, stdin = ["nsenter", f"--net=/run/netns/{h.name}", "sh", "-c", lines[0]], None
-            else:
-                target = ["ip", "-n", ns] if ns else ["nsenter", f"--net=/run/netns/{h.name}", "ip"]
-                argv, stdin = [*target, "-batch", "-"], "\n".join(lines) + "\n"
-            r = subprocess.run(argv, input=stdin, text=True, capture_output=True, timeout=30)
-            assert r.returncode == 0, r.stderr
+        replay(h.name, commands)
         after = _normalise(kernel_snapshot(h), h.name)
         assert after == before
         assert sh("ip", "netns", "exec", h.name, "nft", "list", "ruleset").stdout == ruleset_before

@@ -199,10 +199,11 @@ def test_port_elements_sent_over_nfnetlink_match_libnftables(host):
     through libnftables; the kernel holds exactly what libnftables makes of the
     same ports (a `firewall reload` rebuilds them through libnftables)."""
     e = host.engine
-    e.network_create("n", subnet="10.22.0.0/24")
-    e.sandbox_create("s", networks=["n"], publish=["8080:80", "127.0.0.1:5353:53/udp", "7000-7001:7100-7101"])
-    e.port_publish("s", ["9000:90"])
-    e.port_unpublish("s", ["7001:7101"])
+    e.network_create("n", subnet=["10.22.0.0/24", "fd00:22::/64"])
+    e.sandbox_create("s", networks=["n"], publish=["0.0.0.0:8080:80", "127.0.0.1:5353:53/udp",
+                                                   "0.0.0.0:7000-7001:7100-7101", "[::]:8443:443/udp"])
+    e.port_publish("s", ["9000:90"])  # on both families
+    e.port_unpublish("s", ["0.0.0.0:7001:7101"])
     assert e.kernel._nft._wire is not None  # the element batches took the fast path
 
     def maps():
@@ -212,6 +213,7 @@ def test_port_elements_sent_over_nfnetlink_match_libnftables(host):
 
     fast = maps()
     assert len(fast["pub_any_addr"]) == 3 and len(fast["pub_ip_port"]) == 1
+    assert len(fast["pub_any6_addr"]) == 2 and "fd00:22::2" in fast["pub_any6_addr"][0]
     assert '"comment": "sandbox s (n)"' in fast["pub_any_port"][0]
     e.firewall_reload()
     assert maps() == fast

@@ -111,7 +111,7 @@ class FakeKernel:
     def nft(self, batch):
         self._call("nft", batch)
 
-    def port_in_use(self, host_ip, proto, port):
+    def port_in_use(self, host_ip, proto, port, version=4):
         return (proto, port) in self.busy_ports
 
     def addrs(self, ns, family=socket.AF_UNSPEC):

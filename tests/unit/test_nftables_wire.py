@@ -97,3 +97,17 @@ def test_set_types_from_the_kernel_reply():
         ("nsnet", "pub_any_port", (12, 13), 8, (13,), 2, True)
     interval = body.replace(attr(3, struct.pack("!I", 0x8)), attr(3, struct.pack("!I", 0x8 | 0x4)))
     assert w.parse_set(interval, 0, len(interval)) is None  # intervals: libnftables
+
+
+def test_ipv6_addresses_in_keys_and_values():
+    sets = {("inet", "nsnet", "pub_any6_addr"): w.SetInfo("nsnet", "pub_any6_addr", (12, 13), 8, (8,), 16, True),
+            ("inet", "nsnet", "pub_ip6_port"): w.SetInfo("nsnet", "pub_ip6_port", (8, 12, 13), 24, (13,), 2, True)}
+    add = w.element_commands({"nftables": [
+        {"add": nftjson.element("pub_any6_addr", [nftjson.map_elem(nftjson.concat("tcp", 8080), "fd00:1::2")])},
+        {"add": nftjson.element("pub_ip6_port", [nftjson.map_elem(nftjson.concat("fd00::1", "udp", 53), 5353)])}]})
+    msgs = messages(w.encode(add, sets))
+    assert bytes.fromhex("18000280" "14000100" "fd000001000000000000000000000002") in msgs[1][3]  # data: 16 bytes
+    assert bytes.fromhex("20000180" "1c000100" "fd000000000000000000000000000001" "11000000" "00350000") \
+        in msgs[2][3]  # key: ipv6_addr . inet_proto . inet_service, each part padded to 4 bytes
+    with pytest.raises(w.Unsupported):  # an IPv4 address where the set holds IPv6 ones
+        w.encode([("add", "inet", "nsnet", "pub_any6_addr", [[{"concat": ["tcp", 80]}, "10.0.0.1"]])], sets)

@@ -53,8 +53,10 @@ def port(ctx, name):
     rows = ctx.engine.port_ls(name)
     if ctx.as_json:
         return output.emit_json(rows)
+    from ..firewall.ports import host_ip_text
+
     for row in rows:
-        row["host_ip"] = row["host_ip"] or "0.0.0.0"
+        row["host_ip"] = host_ip_text(row["host_ip"], 6 if ":" in row["sandbox_ip"] else 4)
     output.table(rows, [("sandbox", "SANDBOX")] + PORT_COLUMNS)
 
 

@@ -226,8 +226,8 @@ def _port_specs(mappings: list) -> list[str]:
             raise bad(f"portMappings entry {m} needs hostPort and containerPort")
         proto = (_typed(m, "protocol", str, "portMappings.") or "tcp").lower()
         host_ip = _typed(m, "hostIP", str, "portMappings.") or ""
-        if ":" in host_ip:
-            raise bad(f"portMappings: host address {host_ip}: nsnet publishes on IPv4 addresses only")
+        if ":" in host_ip and not host_ip.startswith("["):
+            host_ip = f"[{host_ip}]"  # an IPv6 host address, as nsnet's publish specs write it
         spec = f"{host_port}:{container_port}/{proto}"
         specs.append(f"{host_ip}:{spec}" if host_ip else spec)
     return specs

@@ -4,17 +4,26 @@ ports as Steps, built from the store by firewall/ruleset.py.
 Each engine call adds at most one Nft step: one atomic nftables transaction."""
 
 import ipaddress
+import socket
 
+from .. import family
 from ..errors import Conflict, InvalidInput, NotFound
 from ..firewall import nftjson, ruleset
-from ..firewall.ports import parse_all
+from ..firewall.ports import overlap, parse_all
 from ..steps import Nft, Plan, SetSysctl
 from .context import Service
 from .lookup import get_network, get_sandbox
 
 FORWARD = "net.ipv4.ip_forward"
 FORWARD_RESTORE = "ip_forward_restore"  # meta key: the host's value before nsnet
+FORWARD6 = "net.ipv6.conf.all.forwarding"
+RTPROT_RA = 9  # a route learned from a router advertisement
+FORWARD6_RESTORE = "ipv6_forward_restore"
 PORT_FIELDS = ("sandbox", "network", "host_ip", "host_port", "proto", "sandbox_ip", "sandbox_port")
+
+
+def _ipv6_networks(nets: list[dict]) -> list[dict]:
+    return [n for n in nets if n.get("subnet6")]
 
 
 def _port_removal_step(gone: list[dict], successors: list[dict]) -> Nft:
@@ -23,11 +32,23 @@ def _port_removal_step(gone: list[dict], successors: list[dict]) -> Nft:
     return Nft(nftjson.batch(*do), nftjson.batch(*undo))
 
 
-def _same_port_elsewhere(row: dict, sandbox: str, network: str, port) -> bool:
+def _same_port_elsewhere(row: dict, sandbox: str, network: str, port, version: int) -> bool:
     """`row` is this sandbox's same port through another network (a runtime's
     `--network a,b -p 8080:80`): the host port is shared, not taken."""
     return (row["sandbox"] == sandbox and row["network"] != network and row["host_ip"] == port.host_ip
-            and row["sandbox_port"] == port.sandbox_port)
+            and row["sandbox_port"] == port.sandbox_port and family.version_of(row["sandbox_ip"]) == version)
+
+
+def _port_families(port, ep: dict, net: dict) -> list[int]:
+    """The families port `port` is published on for endpoint `ep`: its host
+    address's, or every family the endpoint has an address of."""
+    have = [v for v in family.VERSIONS if ep.get(family.IP[v])]
+    if port.family is None:
+        return have
+    if port.family not in have:
+        raise InvalidInput(f"publish {port.label()}: sandbox '{ep['sandbox']}' has no IPv{port.family} address "
+                           f"on network '{net['name']}'")
+    return [port.family]
 
 
 class Firewall(Service):
@@ -52,23 +73,48 @@ class Firewall(Service):
         # this bridge; the guard rule keeps sandboxes away from the host's 127/8.
         steps = [SetSysctl(f"net.ipv4.conf.{net['bridge']}.route_localnet", "1")]
         if not before:  # first bridge network: the host starts forwarding
-            current = None if ex.dry_run else self.kernel.sysctl_get(None, FORWARD)
-            if current != "1":
-                if current is not None:
-                    self.store.set_meta(FORWARD_RESTORE, current)
-                steps.append(SetSysctl(FORWARD, "1", current))
+            steps += self._forwarding_on(ex, FORWARD, FORWARD_RESTORE)
+        if net.get("subnet6") and not _ipv6_networks(before):  # ... and IPv6 with the first IPv6 one
+            forwarding = self._forwarding_on(ex, FORWARD6, FORWARD6_RESTORE)
+            if forwarding and not ex.dry_run:
+                ex.warnings += self._router_advertisements()
+            steps += forwarding
         rules = self._rules_step(before)
         return steps + ([rules] if rules else [])
+
+    def _router_advertisements(self) -> list[str]:
+        """A host whose IPv6 default route comes from router advertisements stops
+        taking them once it forwards (unless accept_ra=2): say so, as Docker does;
+        that setting is the host's, not nsnet's to change."""
+        return [f"the host's IPv6 default route via {r['via']} on {r['dev']} comes from router advertisements, "
+                f"which Linux ignores while it forwards IPv6: set net.ipv6.conf.{r['dev']}.accept_ra=2 to keep it"
+                for r in self.kernel.routes(None, socket.AF_INET6)
+                if r["dest"] == "::/0" and r["proto"] == RTPROT_RA and r["dev"]]
+
+    def _forwarding_on(self, ex, key: str, restore_key: str) -> list:
+        current = None if ex.dry_run else self.kernel.sysctl_get(None, key)
+        if current == "1":
+            return []
+        if current is not None:
+            self.store.set_meta(restore_key, current)
+        return [SetSysctl(key, "1", current)]
+
+    def _forwarding_off(self, key: str, restore_key: str) -> list:
+        restore = self.store.meta(restore_key)
+        if restore is None:
+            return []
+        self.store.set_meta(restore_key, None)
+        return [SetSysctl(key, restore, "1")]
 
     def network_removed(self, before: list[dict]) -> tuple[list, list]:
         """(steps before the bridge goes, steps after it) for a bridged network just removed from the store."""
         rules = self._rules_step(before)
         after = []
-        if not self.bridged_networks():
-            restore = self.store.meta(FORWARD_RESTORE)
-            if restore is not None:
-                after.append(SetSysctl(FORWARD, restore, "1"))
-                self.store.set_meta(FORWARD_RESTORE, None)
+        remaining = self.bridged_networks()
+        if not remaining:
+            after += self._forwarding_off(FORWARD, FORWARD_RESTORE)
+        if not _ipv6_networks(remaining):
+            after += self._forwarding_off(FORWARD6, FORWARD6_RESTORE)
         return ([rules] if rules else []), after
 
     # -- published ports -----------------------------------------------------
@@ -84,31 +130,33 @@ class Firewall(Service):
             raise InvalidInput(f"network '{net['name']}' is internal: nothing outside it can reach its "
                                "sandboxes, so it cannot publish ports")
         host_ips = None
-        shared = set()  # ports this sandbox already publishes through another network
-        for port in ports:
-            if port.host_ip and not ipaddress.IPv4Address(port.host_ip).is_loopback:
+        shared = set()  # (port, family) this sandbox already publishes through another network
+        wanted = [(port, version) for port in ports for version in _port_families(port, ep, net)]
+        for port, version in wanted:
+            if not port.wildcard and not ipaddress.ip_address(port.host_ip).is_loopback:
                 if host_ips is None:
                     host_ips = {a["cidr"].split("/")[0] for a in self.kernel.addrs(None)}
                 if port.host_ip not in host_ips:
                     raise InvalidInput(f"publish {port.label()}: {port.host_ip} is not an address of the host")
             for other in self.store.ports_on(port.proto, port.host_port):
-                if other["host_ip"] and port.host_ip and other["host_ip"] != port.host_ip:
+                if family.version_of(other["sandbox_ip"]) != version or not overlap(other["host_ip"], port.host_ip):
                     continue
-                if _same_port_elsewhere(other, ep["sandbox"], net["name"], port):
-                    shared.add(port)
+                if _same_port_elsewhere(other, ep["sandbox"], net["name"], port, version):
+                    shared.add((port, version))
                     continue
                 raise Conflict(f"host port {port.proto}/{port.host_port} is already published by sandbox "
                                f"'{other['sandbox']}' (network {other['network']})")
-            if (probe and port not in shared and not ex.dry_run
-                    and self.kernel.port_in_use(port.host_ip, port.proto, port.host_port)):
+            if (probe and (port, version) not in shared and not ex.dry_run
+                    and self.kernel.port_in_use(port.host_ip, port.proto, port.host_port, version)):
                 raise Conflict(f"host port {port.proto}/{port.host_port} is in use by a socket in the host "
                                "namespace")
         added = []  # built here, not read back: a sandbox may hold 1,000 ports
-        for port in ports:
-            self.store.add_port(ep["sandbox"], net["name"], ep["ip"], port.host_ip, port.host_port,
+        for port, version in wanted:
+            sandbox_ip = ep[family.IP[version]]
+            self.store.add_port(ep["sandbox"], net["name"], sandbox_ip, port.host_ip, port.host_port,
                                 port.proto, port.sandbox_port)
-            if port not in shared:  # a shared port keeps forwarding to its first network's address
-                added.append({"sandbox": ep["sandbox"], "network": net["name"], "sandbox_ip": ep["ip"],
+            if (port, version) not in shared:  # a shared port keeps forwarding to its first network's address
+                added.append({"sandbox": ep["sandbox"], "network": net["name"], "sandbox_ip": sandbox_ip,
                               "host_ip": port.host_ip, "host_port": port.host_port, "proto": port.proto,
                               "sandbox_port": port.sandbox_port})
         if not added:
@@ -135,8 +183,10 @@ class Firewall(Service):
         removing = {r["id"] for r in rows}
         gone, successors = [], []
         for r in rows:
+            version = family.version_of(r["sandbox_ip"])
             same = sorted((o for o in self.store.ports_on(r["proto"], r["host_port"])
-                           if o["host_ip"] == r["host_ip"]), key=lambda o: o["id"])
+                           if o["host_ip"] == r["host_ip"] and family.version_of(o["sandbox_ip"]) == version),
+                          key=lambda o: o["id"])
             if same and same[0]["id"] != r["id"]:
                 continue  # a standby row: it has no element of its own
             gone.append(r)
@@ -145,7 +195,7 @@ class Firewall(Service):
 
     def _endpoint_for_ports(self, sandbox: str, network: str | None) -> tuple[dict, dict]:
         get_sandbox(self.store, sandbox)
-        eps = [ep for ep in self.store.endpoints(sandbox=sandbox) if ep["ip"]]
+        eps = [ep for ep in self.store.endpoints(sandbox=sandbox) if family.addresses(ep)]
         if network is not None:
             eps = [ep for ep in eps if ep["network"] == network]
             get_network(self.store, network)
@@ -160,18 +210,20 @@ class Firewall(Service):
         wanted = parse_all(specs)
         ex.apply(Plan(self.plan_publish(ex, net, ep, specs)))
         return [{"sandbox": sandbox, "network": net["name"], "host_ip": p.host_ip, "host_port": p.host_port,
-                 "proto": p.proto, "sandbox_ip": ep["ip"], "sandbox_port": p.sandbox_port} for p in wanted]
+                 "proto": p.proto, "sandbox_ip": ep[family.IP[v]], "sandbox_port": p.sandbox_port}
+                for p in wanted for v in _port_families(p, ep, net)]
 
     def unpublish(self, ex, sandbox: str, specs) -> list[dict]:
         """Withdraw published ports, named as they were published; returns them."""
         get_sandbox(self.store, sandbox)
         wanted = {(p.host_ip, p.host_port, p.proto) for p in parse_all(specs)}
         rows = [r for ip, port, proto in wanted for r in self.store.ports_on(proto, port)  # indexed: O(k)
-                if r["sandbox"] == sandbox and r["host_ip"] == ip]
+                if r["sandbox"] == sandbox and r["host_ip"] == ip]  # a port on both families: both rows
         missing = wanted - {(r["host_ip"], r["host_port"], r["proto"]) for r in rows}
         if missing:
             ip, port, proto = sorted(missing)[0]
-            raise NotFound(f"sandbox '{sandbox}' has no published port {ip + ':' if ip else ''}{port}/{proto}")
+            host = f"[{ip}]:" if ":" in ip else f"{ip}:" if ip else ""
+            raise NotFound(f"sandbox '{sandbox}' has no published port {host}{port}/{proto}")
         gone, successors = self._port_handover(rows)
         for r in rows:
             self.store.remove_port(r["id"])
@@ -206,7 +258,7 @@ class Firewall(Service):
         bridged = self.bridged_networks()
         if not bridged:
             return []
-        steps = [SetSysctl(FORWARD, "1")]
+        steps = [SetSysctl(FORWARD, "1")] + ([SetSysctl(FORWARD6, "1")] if _ipv6_networks(bridged) else [])
         steps += [SetSysctl(f"net.ipv4.conf.{n['bridge']}.route_localnet", "1") for n in bridged]
         fw = self.plan()
         if fw is not None:

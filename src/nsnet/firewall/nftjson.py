@@ -37,10 +37,10 @@ def match(left, right, op="=="):
     return {"match": {"op": op, "left": left, "right": right}}
 
 
-def dnat_maps(key, addr_map, port_map):
-    """dnat to <addr from addr_map> : <port from port_map>. (One map with
+def dnat_maps(key, addr_map, port_map, family="ip"):
+    """dnat [ip|ip6] to <addr from addr_map> : <port from port_map>. (One map with
     `addr . port` values would do, but nft 1.0.6 crashes parsing that as JSON.)"""
-    return {"dnat": {"family": "ip", "addr": {"map": {"key": key, "data": f"@{addr_map}"}},
+    return {"dnat": {"family": family, "addr": {"map": {"key": key, "data": f"@{addr_map}"}},
                      "port": {"map": {"key": key, "data": f"@{port_map}"}}}}
 
 
@@ -133,7 +133,7 @@ def _expr(e) -> str:
         return f"{left} {op}{right}".replace("  ", " ")
     if kind == "dnat":
         a, p = body["addr"]["map"], body["port"]["map"]
-        return f"dnat ip to {_value(a['key'])} map {a['data']} : {_value(p['key'])} map {p['data']}"
+        return f"dnat {body['family']} to {_value(a['key'])} map {a['data']} : {_value(p['key'])} map {p['data']}"
     if kind == "mangle":
         return f"{_value(body['key'])} set {body['value']}"
     return kind  # masquerade, accept, drop

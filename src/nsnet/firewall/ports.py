@@ -1,12 +1,22 @@
 """Published-port specs: [HOST_IP:]HOST_PORT:SANDBOX_PORT[/tcp|/udp], with
-ranges of equal length (8000-8010:9000-9010)."""
+ranges of equal length (8000-8010:9000-9010). HOST_IP is an IPv4 address or
+an IPv6 one in brackets ([::], [fd00::1]). Without one, a port is published
+on every host address of each family the sandbox has an address of; 0.0.0.0
+means every IPv4 address only, [::] every IPv6 address only (as with Docker)."""
 
 import ipaddress
 
 from ..errors import InvalidInput
 from ..plain import PlainData
 
-ANY = ""  # host_ip of a port published on every host address
+ANY = ""  # host_ip of a port published on every host address (of the families the sandbox has)
+ANY4, ANY6 = "0.0.0.0", "::"  # ... of one family only
+WILDCARDS = (ANY, ANY4, ANY6)
+
+
+def host_ip_text(host_ip: str, version: int) -> str:
+    """How a stored host address reads (in `port` listings): all addresses of the family if none."""
+    return host_ip or (ANY6 if version == 6 else ANY4)
 
 
 class Port(PlainData):
@@ -25,8 +35,18 @@ class Port(PlainData):
     def __hash__(self) -> int:
         return hash(tuple(vars(self).values()))
 
+    @property
+    def family(self) -> int | None:
+        """4 or 6 for a port on addresses of one family; None: on both."""
+        return None if not self.host_ip else 6 if ":" in self.host_ip else 4
+
+    @property
+    def wildcard(self) -> bool:
+        return self.host_ip in WILDCARDS
+
     def label(self) -> str:
-        where = f"{self.host_ip}:" if self.host_ip else ""
+        host = f"[{self.host_ip}]" if ":" in self.host_ip else self.host_ip
+        where = f"{host}:" if host else ""
         return f"{where}{self.host_port}->{self.sandbox_port}/{self.proto}"
 
 
@@ -44,6 +64,22 @@ def _port_range(text: str, spec: str) -> range:
     return range(first, last + 1)
 
 
+def parse_host_ip(text: str, spec: str) -> str:
+    bracketed = text.startswith("[") and text.endswith("]")
+    try:
+        addr = ipaddress.ip_address(text[1:-1] if bracketed else text)
+    except ValueError:
+        raise InvalidInput(f"publish '{spec}': '{text}' is not an IPv4 address or an IPv6 one in brackets")
+    if addr.version == 6 and not bracketed:
+        raise InvalidInput(f"publish '{spec}': an IPv6 host address goes in brackets ([{addr}]:PORT:PORT)")
+    if addr.version == 4 and bracketed:
+        raise InvalidInput(f"publish '{spec}': only IPv6 host addresses go in brackets")
+    if addr.version == 6 and addr.is_loopback:
+        raise InvalidInput(f"publish '{spec}': ports on ::1 cannot be forwarded (the kernel routes ::1 on "
+                           "lo only); publish on 127.0.0.1 or [::]")
+    return ANY4 if addr == ipaddress.IPv4Address(0) else addr.compressed
+
+
 def parse_publish(spec: str) -> list[Port]:
     text, _, proto = str(spec).partition("/")
     proto = proto or "tcp"
@@ -52,11 +88,7 @@ def parse_publish(spec: str) -> list[Port]:
     parts = text.rsplit(":", 2)
     if len(parts) == 3:
         host_ip, host_ports, sandbox_ports = parts
-        try:
-            addr = ipaddress.IPv4Address(host_ip)
-        except ValueError:
-            raise InvalidInput(f"publish '{spec}': '{host_ip}' is not an IPv4 address")
-        host_ip = "" if addr.is_unspecified else str(addr)
+        host_ip = parse_host_ip(host_ip, spec)
     elif len(parts) == 2:
         host_ip, (host_ports, sandbox_ports) = ANY, parts
     else:
@@ -72,10 +104,19 @@ def parse_all(specs) -> list[Port]:
     seen = {}
     for spec in specs or []:
         for port in parse_publish(spec):
-            key = (port.proto, port.host_port)
-            other = seen.get(key)
-            if other is not None and (not other.host_ip or not port.host_ip or other.host_ip == port.host_ip):
-                raise InvalidInput(f"publish: host port {port.proto}/{port.host_port} is given twice")
-            seen[key] = port
+            for other in seen.get((port.proto, port.host_port), []):
+                if overlap(other.host_ip, port.host_ip):
+                    raise InvalidInput(f"publish: host port {port.proto}/{port.host_port} is given twice")
+            seen.setdefault((port.proto, port.host_port), []).append(port)
             ports.append(port)
     return ports
+
+
+def overlap(a: str, b: str) -> bool:
+    """Do host addresses `a` and `b` (as stored: '' for all addresses, 0.0.0.0, ::,
+    or one address) share an address the same port cannot be published on twice?"""
+    fam_a = None if a == ANY else 6 if ":" in a else 4
+    fam_b = None if b == ANY else 6 if ":" in b else 4
+    if fam_a and fam_b and fam_a != fam_b:
+        return False
+    return a in WILDCARDS or b in WILDCARDS or a == b

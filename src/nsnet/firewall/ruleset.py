@@ -10,6 +10,10 @@
 Ports live in two maps, so a published port is one map element, not one rule
 that every packet walks: adding the 1000th costs what adding the 1st did.
 Network-level rules are rebuilt (flush + add) in the same transaction.
+IPv6 has maps of its own (pub_ip6_*, pub_any6_*: ipv6_addr keys and values)
+and rules beside IPv4's (`ip6 saddr ...`, `dnat ip6 to ...`); what matches on
+interfaces and conntrack (isolation, internal networks, replies) holds for
+both families as it is. A row's family is its sandbox address's.
 """
 
 from . import nftjson as n
@@ -25,9 +29,21 @@ BRIDGES = "bridges"
 # Published ports: key (host addr . proto . port) or (proto . port) -> sandbox
 # address in one map and sandbox port in its twin.
 PUB_IP, PUB_ANY = ("pub_ip_addr", "pub_ip_port"), ("pub_any_addr", "pub_any_port")
+PUB_IP6, PUB_ANY6 = ("pub_ip6_addr", "pub_ip6_port"), ("pub_any6_addr", "pub_any6_port")
+MAPS = {(4, False): PUB_IP, (4, True): PUB_ANY, (6, False): PUB_IP6, (6, True): PUB_ANY6}  # (family, any address)
 DNAT_KEY_IP = n.concat(n.payload("ip", "daddr"), n.meta("l4proto"), n.payload("th", "dport"))
+DNAT_KEY_IP6 = n.concat(n.payload("ip6", "daddr"), n.meta("l4proto"), n.payload("th", "dport"))
 DNAT_KEY_ANY = n.concat(n.meta("l4proto"), n.payload("th", "dport"))
 LOOPBACK = "127.0.0.0/8"
+WILDCARDS = ("", "0.0.0.0", "::")  # a port's host_ip for all addresses (of its family)
+
+
+def _port_map(p: dict) -> tuple[tuple[str, str], list]:
+    """(address map, port map) of a port row, and its key."""
+    six = ":" in p["sandbox_ip"]
+    if p["host_ip"] in WILDCARDS:
+        return MAPS[(6 if six else 4, True)], [p["proto"], p["host_port"]]
+    return MAPS[(6 if six else 4, False)], [p["host_ip"], p["proto"], p["host_port"]]
 
 
 def skeleton() -> list:
@@ -37,9 +53,12 @@ def skeleton() -> list:
     cmds += [
         {"add": n.set_(BRIDGES, "ifname")},
     ]
-    for (addr_map, port_map), key in ((PUB_IP, ["ipv4_addr", "inet_proto", "inet_service"]),
-                                      (PUB_ANY, ["inet_proto", "inet_service"])):
-        cmds += [{"add": n.set_(addr_map, key, "ipv4_addr")}, {"add": n.set_(port_map, key, "inet_service")}]
+    for (addr_map, port_map), key, addr in (
+            (PUB_IP, ["ipv4_addr", "inet_proto", "inet_service"], "ipv4_addr"),
+            (PUB_ANY, ["inet_proto", "inet_service"], "ipv4_addr"),
+            (PUB_IP6, ["ipv6_addr", "inet_proto", "inet_service"], "ipv6_addr"),
+            (PUB_ANY6, ["inet_proto", "inet_service"], "ipv6_addr")):
+        cmds += [{"add": n.set_(addr_map, key, addr)}, {"add": n.set_(port_map, key, "inet_service")}]
     return cmds
 
 
@@ -65,6 +84,24 @@ def _static_rules() -> list:
                "nsnet: replies"),
         n.rule("forward", [n.match(n.ct("status"), "dnat", "in"), out_bridges, n.ACCEPT],
                "nsnet: published ports cross networks"),
+        *_static_rules6(local),
+    ]
+
+
+def _static_rules6(local) -> list:
+    """Published ports on IPv6 host addresses. ::1 is left out: the kernel routes
+    ::1 on lo only (there is no route_localnet for IPv6), so a connection to it
+    is refused at once instead of DNATed into the void."""
+    six = n.match(n.meta("nfproto"), "ipv6")
+    not_loopback = n.match(n.payload("ip6", "daddr"), "::1", "!=")
+    return [
+        n.rule("prerouting", [local, n.dnat_maps(DNAT_KEY_IP6, *PUB_IP6, "ip6")], "nsnet: IPv6 ports on one address"),
+        n.rule("prerouting", [six, local, n.dnat_maps(DNAT_KEY_ANY, *PUB_ANY6, "ip6")],
+               "nsnet: IPv6 ports on all addresses"),
+        n.rule("output", [local, not_loopback, n.dnat_maps(DNAT_KEY_IP6, *PUB_IP6, "ip6")],
+               "nsnet: IPv6 ports on one address, from the host"),
+        n.rule("output", [local, not_loopback, n.dnat_maps(DNAT_KEY_ANY, *PUB_ANY6, "ip6")],
+               "nsnet: IPv6 ports on all addresses, from the host"),
     ]
 
 
@@ -72,10 +109,12 @@ def _network_rules(net: dict) -> list:
     bridge, name = net["bridge"], net["name"]
     opts = net.get("options") or {}
     rules = []
-    if opts.get("masquerade") and not opts.get("internal") and net.get("subnet"):
-        rules.append(n.rule("postrouting", [n.match(n.payload("ip", "saddr"), n.prefix(net["subnet"])),
-                                            n.match(n.meta("oifname"), bridge, "!="), n.MASQUERADE],
-                            f"nsnet network {name}: outbound NAT"))
+    if opts.get("masquerade") and not opts.get("internal"):
+        for proto, column, what in (("ip", "subnet", "outbound NAT"), ("ip6", "subnet6", "outbound NAT66")):
+            if net.get(column):
+                rules.append(n.rule("postrouting", [n.match(n.payload(proto, "saddr"), n.prefix(net[column])),
+                                                    n.match(n.meta("oifname"), bridge, "!="), n.MASQUERADE],
+                                    f"nsnet network {name}: {what}"))
     if opts.get("internal"):
         rules.append(n.rule("forward", [n.match(n.meta("iifname"), bridge),
                                         n.match(n.meta("oifname"), bridge, "!="), n.DROP],
@@ -106,13 +145,11 @@ def rules(networks: list[dict]) -> list:
 
 def _elements(ports: list[dict]) -> dict[str, list]:
     """Stored port rows -> map elements, grouped by map (two per port)."""
-    out = {name: [] for name in PUB_IP + PUB_ANY}
+    out = {name: [] for pair in MAPS.values() for name in pair}
     for p in ports:
         comment = f"sandbox {p['sandbox']} ({p['network']})"
-        if p["host_ip"]:
-            (addr_map, port_map), key = PUB_IP, n.concat(p["host_ip"], p["proto"], p["host_port"])
-        else:
-            (addr_map, port_map), key = PUB_ANY, n.concat(p["proto"], p["host_port"])
+        (addr_map, port_map), key = _port_map(p)
+        key = n.concat(*key)
         out[addr_map].append(n.map_elem(key, p["sandbox_ip"], comment))
         out[port_map].append(n.map_elem(key, p["sandbox_port"], comment))
     return out
@@ -133,15 +170,12 @@ def port_batches(ports: list[dict]) -> tuple[dict, dict]:
     """(add batch, delete batch) of these ports' map elements, made in one pass:
     the same as batch(*port_commands("add", ports)) and ("delete", ...), for the
     hot path of publishing (one sandbox_create -p)."""
-    add = {name: [] for name in PUB_IP + PUB_ANY}
-    keys = {name: [] for name in PUB_IP + PUB_ANY}
+    add = {name: [] for pair in MAPS.values() for name in pair}
+    keys = {name: [] for pair in MAPS.values() for name in pair}
     for p in ports:
-        elem = {"val": None, "comment": f"sandbox {p['sandbox']} ({p['network']})"}
-        if p["host_ip"]:
-            (addr_map, port_map), key = PUB_IP, {"concat": [p["host_ip"], p["proto"], p["host_port"]]}
-        else:
-            (addr_map, port_map), key = PUB_ANY, {"concat": [p["proto"], p["host_port"]]}
-        elem["val"] = key
+        (addr_map, port_map), key = _port_map(p)
+        key = {"concat": key}
+        elem = {"val": key, "comment": f"sandbox {p['sandbox']} ({p['network']})"}
         add[addr_map].append([{"elem": elem}, p["sandbox_ip"]])
         add[port_map].append([{"elem": elem}, p["sandbox_port"]])
         keys[addr_map].append(key)
@@ -155,7 +189,7 @@ def active_ports(ports: list[dict]) -> list[dict]:
     several networks forwards to its first row's (lowest id) address."""
     seen, out = set(), []
     for p in sorted(ports, key=lambda p: p.get("id", 0)):
-        key = (p["host_ip"], p["proto"], p["host_port"])
+        key = (":" in p["sandbox_ip"], p["host_ip"], p["proto"], p["host_port"])
         if key not in seen:
             seen.add(key)
             out.append(p)

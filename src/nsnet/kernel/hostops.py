@@ -184,13 +184,15 @@ class HostOps:
             f.write(content)
         os.replace(path + ".tmp", path)
 
-    def port_in_use(self, host_ip: str, proto: str, port: int) -> bool:
-        """Is a socket in the host namespace bound to this port? Found by trying
-        to bind it there (SO_REUSEADDR: a TIME_WAIT leftover does not count),
-        with a socket made there beforehand (Nft.probe_socket)."""
-        sock = self._host_nft().probe_socket(socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    def port_in_use(self, host_ip: str, proto: str, port: int, version: int = 4) -> bool:
+        """Is a socket in the host namespace bound to this port (of IPv`version`;
+        host_ip '' is every address)? Found by trying to bind it there
+        (SO_REUSEADDR: a TIME_WAIT leftover does not count), with a socket made
+        there beforehand (Nft.probe_socket)."""
+        family = socket.AF_INET6 if version == 6 else socket.AF_INET
+        sock = self._host_nft().probe_socket(socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM, family)
         try:
-            sock.bind((host_ip or "0.0.0.0", port))
+            sock.bind((host_ip or ("::" if version == 6 else "0.0.0.0"), port))
         except OSError as exc:
             return exc.errno == errno.EADDRINUSE
         finally:

@@ -74,18 +74,20 @@ class Nft:
         self.netns = netns
         self._ctx = None
         self._wire = None
-        self._stock: dict[int, list] = {}
+        self._stock: dict[tuple[int, int], list] = {}
 
-    def probe_socket(self, kind: int) -> socket.socket:
-        """A new, unbound AF_INET socket of this namespace with SO_REUSEADDR set
-        (for bind probes): made in batches, so a probe does not pay for entering
-        the namespace (open, setns, setns back) each time."""
-        stock = self._stock.setdefault(kind, [])
+    def probe_socket(self, kind: int, family: int = socket.AF_INET) -> socket.socket:
+        """A new, unbound socket of this namespace with SO_REUSEADDR set (an IPv6
+        one IPv6-only) for bind probes: made in batches, so a probe does not pay
+        for entering the namespace (open, setns, setns back) each time."""
+        stock = self._stock.setdefault((family, kind), [])
         if not stock:
             with inside(self.netns):
-                stock.extend(socket.socket(socket.AF_INET, kind) for _ in range(self.STOCK))
+                stock.extend(socket.socket(family, kind) for _ in range(self.STOCK))
             for sock in stock:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         return stock.pop()
 
     def _context(self):

@@ -49,8 +49,8 @@ def from_store(engine, topo: Topology | None = None) -> Picture:
     pic.sandboxes = [{"name": s["name"], "mode": s["mode"], "ifaces": eps.get(s["name"], []),
                       "routes": routes.get(s["name"], [])} for s in sbs]
     ports = engine.port_ls()
-    pic.ports = [f"{p['host_ip'] or '0.0.0.0'}:{p['host_port']}/{p['proto']} -> {p['sandbox']}:{p['sandbox_port']}"
-                 for p in ports if p["sandbox"] in names]
+    pic.ports = [f"{_host(p['host_ip'], p['sandbox_ip'])}:{p['host_port']}/{p['proto']} -> "
+                 f"{p['sandbox']}:{p['sandbox_port']}" for p in ports if p["sandbox"] in names]
     return pic
 
 
@@ -78,9 +78,15 @@ def from_topology(topo: Topology, host: str = "host") -> Picture:
                               "routes": [f"{r.dest} via {r.via}" for r in sb.routes]})
         for text in sb.publish:
             spec = parse_publish(text)
-            pic.ports.append(f"{spec.host_ip or '0.0.0.0'}:{_range(spec.host_ports)}/{spec.proto} -> "
+            pic.ports.append(f"{_host(spec.host_ip)}:{_range(spec.host_ports)}/{spec.proto} -> "
                              f"{sb.name}:{_range(spec.ports)}")
     return pic
+
+
+def _host(host_ip: str | None, sandbox_ip: str = "") -> str:
+    """A published port's host address as it reads before ':PORT'."""
+    text = host_ip or ("::" if ":" in sandbox_ip else "0.0.0.0" if sandbox_ip else "*")
+    return f"[{text}]" if ":" in text else text
 
 
 def _both(*values) -> str | None:

@@ -1,9 +1,10 @@
-"""Published ports, Docker's syntax: [IP:]HOST[-END]:PORT[-END][/tcp|udp|sctp]."""
+"""Published ports, Docker's syntax: [IP:]HOST[-END]:PORT[-END][/tcp|udp|sctp]
+(an IPv6 IP in brackets: [::], [fd00::1])."""
 
 from dataclasses import dataclass
 
-from .. import ipam
 from ..errors import InvalidInput
+from ..firewall.ports import parse_host_ip
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 
@@ -42,10 +43,10 @@ def parse(text) -> Publish:
     proto = proto or "tcp"
     if proto not in PROTOCOLS:
         raise InvalidInput(f"'{text}': protocol must be one of {', '.join(PROTOCOLS)}")
-    parts = spec.split(":")
-    if len(parts) not in (2, 3):
+    parts = spec.rsplit(":", 2)
+    if len(parts) not in (2, 3) or any(":" in p for p in parts[1:]):
         raise InvalidInput(f"'{text}' is not HOST:PORT, IP:HOST:PORT (e.g. 8080:80/tcp)")
-    host_ip = str(ipam.parse_ip(parts[0], f"'{text}': host address")) if len(parts) == 3 else None
+    host_ip = parse_host_ip(parts[0], text) if len(parts) == 3 else None
     host_ports = _ports(parts[-2], "host port")
     ports = _ports(parts[-1], "port")
     if host_ports[1] - host_ports[0] != ports[1] - ports[0]:

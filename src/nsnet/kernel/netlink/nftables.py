@@ -70,7 +70,7 @@ VERBS = {"add": (NFT_MSG_NEWSETELEM, NLM_F_CREATE), "create": (NFT_MSG_NEWSETELE
 
 # nftables' datatype ids (src/datatype.h); a concatenation's type is its
 # parts' ids, 6 bits each, the first part in the highest bits.
-TYPE_IPADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE = 7, 12, 13
+TYPE_IPADDR, TYPE_IP6ADDR, TYPE_INET_PROTOCOL, TYPE_INET_SERVICE = 7, 8, 12, 13
 TYPE_BITS = 6
 PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1, "sctp": 132, "dccp": 33, "udplite": 136}
 
@@ -101,6 +101,10 @@ def _ipv4(v) -> bytes:
     return socket.inet_pton(socket.AF_INET, v)  # str only; strict dotted quad
 
 
+def _ipv6(v) -> bytes:
+    return socket.inet_pton(socket.AF_INET6, v)
+
+
 def _protocol(v) -> int:
     return PROTOCOLS[v] if type(v) is str else v
 
@@ -113,7 +117,7 @@ def _service(v) -> int:
 
 # datatype -> (struct code, padding in a concatenation, converter); struct
 # checks the ranges (B: 0-255, H: 0-65535, 4s: 4 bytes)
-_CODECS = {TYPE_IPADDR: ("4s", "", _ipv4), TYPE_INET_PROTOCOL: ("B", "3x", _protocol),
+_CODECS = {TYPE_IPADDR: ("4s", "", _ipv4), TYPE_IP6ADDR: ("16s", "", _ipv6), TYPE_INET_PROTOCOL: ("B", "3x", _protocol),
            TYPE_INET_SERVICE: ("H", "2x", _service)}
 _BAD_VALUE = (struct.error, TypeError, ValueError, KeyError, OSError)
 
