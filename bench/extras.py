@@ -1,5 +1,6 @@
 """The workloads beside the attach grid, for run_all.py: topology up/down
-(nsnet API, nsnet CLI, Mininet), 1,000 ports on one sandbox, iperf3
+(nsnet API, nsnet CLI, Mininet), 1,000 ports on one sandbox, dual-stack
+attaches against IPv4-only ones, iperf3
 throughput, DNS q/s, and the other helpers' scripts (bench/run.py,
 bench/overlay.py) run as subprocesses when present.  Each records its figures
 (or its error) in data["extras"][name]; none is pass/fail.
@@ -49,7 +50,7 @@ LAB_ROUNDS = 20  # per-test labs (network with DNS, 5 sandboxes, teardown), with
 def run_extras(plan: dict, settler, data: dict, skip: set, phase: str = "before") -> None:
     """phase "before" the attach grid: everything but DNS; "after": DNS, whose
     1,000 namespaces take the kernel ~30 s to free (nothing timed follows)."""
-    from . import dns, firewall
+    from . import dns, dualstack, firewall
 
     data.setdefault("extras", {})
     if phase == "after":
@@ -80,6 +81,14 @@ def run_extras(plan: dict, settler, data: dict, skip: set, phase: str = "before"
         print(f"ports: {count} on one sandbox", flush=True)
         _guarded("ports", data, settler, 2, lambda: firewall.thousand_ports(count))
         print(f"  {_ports_line(data['extras']['ports'])}", flush=True)
+    if "dual_stack" not in skip and "dual_stack" in plan:
+        n = plan["dual_stack"]
+        print(f"dual stack: {2 * n} sandboxes, every other one on a dual-stack network", flush=True)
+        _guarded("dual_stack", data, settler, 2 * n, lambda: dualstack.dual_stack_cost(n))
+        ds = data["extras"]["dual_stack"]
+        if "ratio" in ds:
+            print(f"  dual-stack {ds['dual_ms']:.2f} ms against IPv4-only {ds['ipv4_ms']:.2f} ms: {ds['ratio']:.2f}x",
+                  flush=True)
     if "iperf" not in skip:
         seconds, rounds = plan["iperf"]
         print(f"iperf3: {rounds} round(s) of {seconds}s per path", flush=True)

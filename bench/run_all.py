@@ -34,13 +34,15 @@ from bench.settle import Settler
 # per tool, overrides the tool's own.
 FULL = {"ns": [10, 50, 200, 1000], "rounds": {10: 3, 50: 2, 200: 2, 1000: 1},
         "port_rounds": {10: 2, 50: 1, 200: 1}, "only": {1000: ["nsnet", "cni-bridge", "ip-batch", "ip-batchall"]},
-        "topology": (200, 4, 3), "ports": 1000, "port_cost": 200, "iperf": (2, 5), "dns": (1000, 5000), "run": 10,
-        "overlay": ["--seconds", "3", "--rounds", "3", "--joins", "10"], "profile": (200, 1000)}
+        "topology": (200, 4, 3), "ports": 1000, "port_cost": 200, "dual_stack": 200, "iperf": (2, 5),
+        "dns": (1000, 5000), "run": 10, "overlay": ["--seconds", "3", "--rounds", "3", "--joins", "10"],
+        "profile": (200, 1000)}
 QUICK = {"ns": [10, 50], "rounds": {10: 2, 50: 1}, "port_rounds": {10: 1, 50: 1}, "only": {},
          "max_n": {"nsnet-cli": 10, "cni-portmap": 10, "netavark-port": 10},
-         "topology": (50, 2, 1), "ports": 200, "port_cost": 50, "iperf": (1, 1), "dns": (200, 2000), "run": 3,
+         "topology": (50, 2, 1), "ports": 200, "port_cost": 50, "dual_stack": 50, "iperf": (1, 1), "dns": (200, 2000),
+         "run": 3,
          "overlay": ["--seconds", "1", "--rounds", "1", "--joins", "3"], "profile": (50, 200)}
-EXTRAS = ("topology", "ports", "iperf", "dns", "run", "overlay", "profile")
+EXTRAS = ("topology", "ports", "dual_stack", "iperf", "dns", "run", "overlay", "profile")
 
 
 def all_tools() -> list:

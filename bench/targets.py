@@ -75,6 +75,12 @@ def attach_rows(table, data) -> list[tuple]:
     else:
         rows.append(("one published port adds ≤ 0.5 ms, flat in N", f"{grid} ms" if grid else "–",
                      _verdict(None if not diffs else all(d <= 0.5 for d in diffs.values()))))
+    ds = data.get("extras", {}).get("dual_stack", {})
+    if "ratio" in ds:
+        rows.append((f"a dual-stack attach ≤ 1.3× an IPv4-only one at N={ds['n']}",
+                     f"{ds['ratio']:.2f}× ({ds['dual_ms']:.2f} against {ds['ipv4_ms']:.2f} ms, interleaved; first "
+                     f"quarter {ds['ratio_first_quarter']:.2f}×, last {ds['ratio_last_quarter']:.2f}×)",
+                     _verdict(ds["ratio"] <= 1.3)))
     td = _get(table, "nsnet", 200, "teardown_total_s")
     rows.append(("teardown of 200 sandboxes ≤ 1 s", "–" if td is None else f"{td:.2f} s",
                  _verdict(None if td is None else td <= 1.0)))
