@@ -19,6 +19,8 @@ class FakeKernel:
         self.helper_up = True
         self.netem = False  # does the fake kernel have netem?
         self.tc: dict = {}  # (ns, ifname) -> [qdiscs and classes]
+        self.owner = "nsnet:fake"
+        self.owners: dict[str, str] = {}  # namespace -> the mark it was made with
 
     @staticmethod
     def privileged():
@@ -35,6 +37,7 @@ class FakeKernel:
     def netns_create(self, name):
         self._call("netns_create", name)
         self.namespaces.add(name)
+        self.owners[name] = self.owner
 
     def netns_delete(self, name):
         self._call("netns_delete", name)
@@ -43,6 +46,12 @@ class FakeKernel:
 
     def netns_in_use(self, name):
         return False
+
+    def netns_owner(self, name):
+        return self.owners.get(name)
+
+    def netns_names(self):
+        return sorted(self.namespaces)
 
     def netns_exists(self, name):
         return name in self.namespaces
@@ -56,7 +65,7 @@ class FakeKernel:
         if ns is None:
             self.host_links.add(ifname)
 
-    def link_set(self, ns, ifname, up=None, master=None, mtu=None, mac=None):
+    def link_set(self, ns, ifname, up=None, master=None, mtu=None, mac=None, alias=None):
         self._call("link_set", ns, ifname, up, master, mtu, mac)
 
     def link_del(self, ns, ifname):
@@ -134,6 +143,9 @@ class FakeKernel:
 
     def netns_etc_present(self, netns, shared, files, owner_mark):
         return self.files.get(netns) == shared
+
+    def netns_etc_names(self):
+        return sorted(netns for netns, shared in self.files.items() if isinstance(netns, str) and shared)
 
     def netns_file(self, netns, name, content, owner_mark):
         self._call("netns_file", netns, name, content)

@@ -87,11 +87,12 @@ def test_vxlan(mtu, master):
     assert got == pyroute2(msg, consts.RTM_NEWLINK, CREATE, **UP)
 
 
-@pytest.mark.parametrize("up,master,mtu,mac", [(True, None, None, None), (False, None, None, None),
-                                               (None, 3, None, None), (None, 0, None, None), (True, 7, 1400, None),
-                                               (None, None, 9000, None), (None, None, None, "02:42:0a:00:00:02"),
-                                               (True, 4, 1400, "02:42:0a:00:00:03")])
-def test_link_set(up, master, mtu, mac):
+@pytest.mark.parametrize("up,master,mtu,mac,alias", [
+    (True, None, None, None, None), (False, None, None, None, None), (None, 3, None, None, None),
+    (None, 0, None, None, None), (True, 7, 1400, None, None), (None, None, 9000, None, None),
+    (None, None, None, "02:42:0a:00:00:02", None), (True, 4, 1400, "02:42:0a:00:00:03", None),
+    (True, None, None, None, "nsnet:/var/lib/nsnet")])
+def test_link_set(up, master, mtu, mac, alias):
     msg = ifinfmsg()
     fields = {}
     if up is not None:
@@ -103,7 +104,10 @@ def test_link_set(up, master, mtu, mac):
         msg["attrs"].append(("IFLA_MTU", mtu))
     if mac:
         msg["attrs"].append(("IFLA_ADDRESS", mac))
-    assert ours(messages.link_set("eth0", up, master, mtu, mac)) == pyroute2(msg, consts.RTM_NEWLINK, 0, **fields)
+    if alias:
+        msg["attrs"].append(("IFLA_IFALIAS", alias))
+    got = ours(messages.link_set("eth0", up, master, mtu, mac, alias))
+    assert got == pyroute2(msg, consts.RTM_NEWLINK, 0, **fields)
 
 
 def test_link_lookup_delete_address_and_addrgenmode():
@@ -212,14 +216,14 @@ def test_link_dump_decoder_reads_every_field():
     veth["attrs"] = [("IFLA_IFNAME", "nsv3"), ("IFLA_ADDRESS", "02:4c:0f:cd:17:c7"), ("IFLA_MTU", 1400),
                      ("IFLA_LINK", 2), ("IFLA_MASTER", 4), ("IFLA_LINKINFO", info)]
     lo = ifinfmsg()
-    lo["attrs"] = [("IFLA_IFNAME", "lo"), ("IFLA_MTU", 65536)]
+    lo["attrs"] = [("IFLA_IFNAME", "lo"), ("IFLA_MTU", 65536), ("IFLA_IFALIAS", "nsnet:/var/lib/nsnet")]
     got = dumps.links([reply(veth, consts.RTM_NEWLINK, index=9, flags=consts.IFF_UP),
                        reply(lo, consts.RTM_NEWLINK, index=1)])
     assert got == [
         {"index": 9, "ifname": "nsv3", "kind": "veth", "master": 4, "up": True, "mtu": 1400,
-         "mac": "02:4c:0f:cd:17:c7", "peer_index": 2},
+         "mac": "02:4c:0f:cd:17:c7", "peer_index": 2, "alias": None},
         {"index": 1, "ifname": "lo", "kind": None, "master": None, "up": False, "mtu": 65536, "mac": None,
-         "peer_index": None}]
+         "peer_index": None, "alias": "nsnet:/var/lib/nsnet"}]
 
 
 def test_address_and_route_decoders_read_both_families():

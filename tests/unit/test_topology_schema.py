@@ -94,9 +94,12 @@ def test_devops_db_resolves_interface_names_and_keeps_order():
      "  a: {networks: [n], routes: ['default via 10.0.0.9']}\n",
      "sandboxes.a.routes[0]: the sandbox already gets its default route from network 'n'"),
     ("name: x\nnetworks: {n: {subnet: 10.0.0.0/24}}\nsandboxes:\n  a: {networks: [n], publish: ['80:80/icmp']}\n",
-     "sandboxes.a.publish[0]: '80:80/icmp': protocol must be one of tcp, udp, sctp"),
+     "sandboxes.a.publish[0]: publish '80:80/icmp': protocol 'icmp' is not tcp or udp"),
+    # the engine's own parser: /sctp is refused here as `nsnet publish` refuses it (it failed half-way in `up`)
+    ("name: x\nnetworks: {n: {subnet: 10.0.0.0/24}}\nsandboxes:\n  a: {networks: [n], publish: ['80:80/sctp']}\n",
+     "sandboxes.a.publish[0]: publish '80:80/sctp': protocol 'sctp' is not tcp or udp"),
     ("name: x\nnetworks: {n: {subnet: 10.0.0.0/24}}\nsandboxes:\n  a: {networks: [n], publish: ['8000-8002:80']}\n",
-     "sandboxes.a.publish[0]: '8000-8002:80': the host and sandbox port ranges differ in length"),
+     "sandboxes.a.publish[0]: publish '8000-8002:80': ranges 8000-8002 and 80 differ in length"),
     ("name: x\nnetworks: {n: {subnet: 10.0.0.0/24}}\nsandboxes:\n  a: {networks: [n], publish: ['80:80']}\n"
      "  b: {networks: [n], publish: ['80:8080']}\n",
      "sandboxes.b.publish[0]: host port 80/tcp is also published by sandbox 'a'"),

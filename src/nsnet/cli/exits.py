@@ -8,6 +8,7 @@ import os
 import sys
 
 from ..errors import NsnetError
+from ..interrupt import Terminated
 from . import output
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
@@ -19,6 +20,9 @@ def exit_code(exc: BaseException) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     if isinstance(exc, NsnetError):
         output.error(str(exc))
+        return exc.exit_code
+    if isinstance(exc, Terminated):
+        output.error("terminated (SIGTERM): the change in progress was rolled back or finished")
         return exc.exit_code
     if isinstance(exc, (KeyboardInterrupt, EOFError)):
         sys.stderr.write("\n")

@@ -10,9 +10,11 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .. import interrupt
     from .parse import parse
     from .session import Context
 
+    interrupt.install()  # SIGTERM: a change rolls back or finishes, then the command ends (exit 143)
     try:
         args = sys.argv[1:] if argv is None else argv
         if args[:1] == ["__complete"]:  # the shell completion scripts call this

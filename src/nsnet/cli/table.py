@@ -205,6 +205,12 @@ COMMANDS = Group("nsnet", "nsnet: container networks from Linux primitives (no d
     Command("explain", "firewall:explain",
             "Print the ip commands that would rebuild what exists (all, or one sandbox/network).",
             (Arg("target", "SANDBOX|NETWORK", required=False, complete="sandbox network"),)),
+    Command("doctor", "doctor:doctor", "List every difference between the state store and what the kernel holds "
+            "of nsnet's.\n\n"
+            "Orphan namespaces, interfaces and firewall elements, store objects the\n"
+            "kernel lacks, the DNS server and resolv.conf files, changes killed half-way.\n"
+            "Exit 0 when all is clean, 1 when something was found (fixed or not).",
+            options=(Option("--fix", flag=True, help="Repair what was found."),)),
     Group("firewall", "nsnet's nftables table (inet nsnet).", (
         Command("show", "firewall:show", "Print the nft commands that build nsnet's table from the state store."),
         Command("reload", "firewall:reload",

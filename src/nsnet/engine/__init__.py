@@ -19,6 +19,7 @@ import contextlib
 from ..state.store import Store
 from .context import Context, Settings
 from .dns import Dns
+from .doctor import Doctor
 from .endpoints import Endpoints
 from .executor import run_change
 from .explain import Explain
@@ -32,6 +33,7 @@ from .overlay import Overlay
 from .processes import Processes
 from .reads import Reads
 from .reconcile import Reconcile
+from .recovery import Recovery
 from .routes import Routes
 from .sandboxes import Sandboxes
 from .topologies import Topologies
@@ -94,10 +96,13 @@ class Engine:
         sandboxes = Sandboxes(ctx, endpoints, firewall, dns)
         faults = Faults(ctx)
         explain = Explain(ctx, firewall, faults)
+        reconcile = Reconcile(ctx, explain)
+        recovery = Recovery(ctx, explain, firewall, dns, reconcile)
+        ctx.recover = recovery.recover  # every change settles what a killed one left, first
         self._services = {type(s): s for s in (
             ctx, firewall, dns, endpoints, sandboxes, faults, explain, Networks(ctx, local, endpoints), Links(ctx),
-            Routes(ctx), Reconcile(ctx, explain), Overlay(ctx, local), Processes(ctx, sandboxes), Reads(ctx),
-            Topologies(ctx))}
+            Routes(ctx), reconcile, recovery, Doctor(ctx, recovery, reconcile, firewall, dns, sandboxes, faults),
+            Overlay(ctx, local), Processes(ctx, sandboxes), Reads(ctx), Topologies(ctx))}
 
     # -- what the services share ---------------------------------------------------------
     @property
@@ -191,6 +196,16 @@ class Engine:
     explain = via(Explain, "explain")
     drift = via(Reconcile, "drift")
     repair = via(Reconcile, "repair", change=True)
+    unfinished = via(Recovery, "unfinished")
+    settle_now = via(Recovery, "settle_now", change=True)
+
+    def settle(self) -> list[str]:
+        """Settle changes killed half-way, if any, now (every change does so
+        first anyway); returns one note per change settled."""
+        return self.settle_now().get("warnings", []) if self.unfinished() else []
+
+    doctor = via(Doctor, "check")
+    doctor_fix = via(Doctor, "fix", change=True)
 
     overlay_host = via(Overlay, "host")
     default_host_name = via(Overlay, "default_host_name")

@@ -19,6 +19,17 @@ class Settings(PlainData):
         self.netns_prefix = netns_prefix
         self.cluster_store = cluster_store  # etcd://HOST:PORT or sqlite:///PATH (overlay networks)
 
+    @property
+    def owner_mark(self) -> str:
+        """What marks kernel objects as this state dir's (the alias of a sandbox
+        namespace's lo): 'nsnet:' + the state dir's absolute path (IFALIASZ: 255 bytes)."""
+        mark = "nsnet:" + os.path.abspath(self.state_dir)
+        if len(mark.encode()) > 255:
+            import hashlib
+
+            mark = "nsnet:sha1:" + hashlib.sha1(mark.encode()).hexdigest()
+        return mark
+
     @classmethod
     def resolve(cls, host_netns=None, state_dir=None, netns_prefix=None, cluster_store=None) -> "Settings":
         """Explicit arguments win, then NSNET_* environment variables, then defaults."""
@@ -40,13 +51,14 @@ class Context:
         self._store = store
         self._cluster = None
         self.followers: list = []  # f(executor), run inside every change after its own work (executor.run_change)
+        self.recover = None  # f(executor) -> notes: settles changes killed half-way (engine/recovery.py)
 
     @property
     def kernel(self):
         if self._kernel is None:
             from ..kernel.rtnl import Kernel
 
-            self._kernel = Kernel(self.settings.host_netns)
+            self._kernel = Kernel(self.settings.host_netns, self.settings.owner_mark)
         return self._kernel
 
     @property

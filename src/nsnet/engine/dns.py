@@ -161,6 +161,17 @@ class Dns(Service):
             self.sync()
         return problems
 
+    def leftovers(self) -> list[str]:
+        """Namespaces whose /etc/netns entry is this state dir's resolv.conf but
+        that no sandbox has any more (a `sandbox rm` killed after its commit)."""
+        mine = {sb["netns"] for sb in self.store.sandboxes()}
+        return [ns for ns in self.kernel.netns_etc_names() if ns not in mine
+                and self.kernel.netns_etc_present(ns, self.paths.etc, ETC_FILES, RESOLV_HEADER)]
+
+    def forget(self, netns: str) -> None:
+        """Remove what nsnet put in /etc/netns/NETNS (a leftover)."""
+        self.kernel.netns_etc(netns, self.paths.etc, ETC_FILES, RESOLV_HEADER, present=False)
+
     def sync(self) -> None:
         """Link (or unlink) every sandbox's resolv.conf; start the server if a
         network resolves names and none runs, and wait until it answers."""

@@ -8,7 +8,7 @@ import socket
 
 from .. import family
 from ..errors import Conflict, InvalidInput, NotFound
-from ..firewall import nftjson, ruleset
+from ..firewall import compare, nftjson, ruleset
 from ..firewall.ports import overlap, parse_all
 from ..steps import Nft, Plan, SetSysctl
 from .context import Service
@@ -26,10 +26,12 @@ def _ipv6_networks(nets: list[dict]) -> list[dict]:
     return [n for n in nets if n.get("subnet6")]
 
 
-def _port_removal_step(gone: list[dict], successors: list[dict]) -> Nft:
+def _port_removal_step(gone: list[dict], successors: list[dict], rebuild) -> Nft:
+    """Elements out (and their successors in); if nsnet's table is gone (deleted
+    behind its back), the whole table is made again from the store instead."""
     do = [*ruleset.port_commands("delete", gone), *ruleset.port_commands("add", successors)]
     undo = [*ruleset.skeleton(), *ruleset.port_commands("delete", successors), *ruleset.port_commands("add", gone)]
-    return Nft(nftjson.batch(*do), nftjson.batch(*undo))
+    return Nft(nftjson.batch(*do), nftjson.batch(*undo), rebuild=rebuild)
 
 
 def _same_port_elsewhere(row: dict, sandbox: str, network: str, port, version: int) -> bool:
@@ -173,7 +175,7 @@ class Firewall(Service):
             return []
         gone, successors = self._port_handover(rows)
         self.store.remove_ports(sandbox, network)
-        return [_port_removal_step(gone, successors)] if gone else []
+        return [_port_removal_step(gone, successors, self.full_batch)] if gone else []
 
     def _port_handover(self, rows: list[dict]) -> tuple[list, list]:
         """For rows about to be removed: (the rows whose map elements go, the rows
@@ -227,7 +229,7 @@ class Firewall(Service):
         gone, successors = self._port_handover(rows)
         for r in rows:
             self.store.remove_port(r["id"])
-        ex.apply(Plan([_port_removal_step(gone, successors)] if gone else []))
+        ex.apply(Plan([_port_removal_step(gone, successors, self.full_batch)] if gone else []))
         return [{k: r[k] for k in PORT_FIELDS} for r in rows]
 
     def ports(self, sandbox: str | None = None) -> list[dict]:
@@ -247,10 +249,20 @@ class Firewall(Service):
             return None
         return Nft(ruleset.full(nets, ports))
 
+    def differences(self, listing: dict | None) -> list[str]:
+        """What nsnet's table in the kernel (`listing`, None: no table) lacks or
+        has beyond what the store says (`doctor`)."""
+        nets, ports = self.bridged_networks(), self.store.ports()
+        return compare.differences(ruleset.full(nets, ports) if nets or ports else None, listing)
+
+    def reload_step(self) -> Nft:
+        """nsnet's whole table made again from the store (or removed: nothing to filter)."""
+        step = self.plan()
+        return step if step is not None else Nft(ruleset.teardown())
+
     def reload(self, ex) -> dict:
         """Rebuild nsnet's table from the store (after `nft flush ruleset`, say)."""
-        step = self.plan()
-        ex.apply(Plan([step if step is not None else Nft(ruleset.teardown())]))
+        ex.apply(Plan([self.reload_step()]))
         return {"reloaded": True, "networks": len(self.bridged_networks()), "ports": len(self.store.ports())}
 
     def rebuild_steps(self) -> list:

@@ -71,16 +71,21 @@ class Processes(Service):
                 raise InvalidInput("--rm removes the sandbox run creates; it cannot be used with --sandbox")
         name = self._process_name(name, sandbox)
         sb_name = sandbox or name
+        leftover = False  # the sandbox of an earlier `run` of this name, killed while it started
         if sandbox is None:
             check_name("sandbox", sb_name)
             if self.store.sandbox(sb_name):
-                raise Conflict(f"sandbox '{sb_name}' already exists (run in it with --sandbox {sb_name}, "
-                               "or choose another --name)")
+                leftover = self._interrupted_start(name, sb_name)
+                if not leftover:
+                    raise Conflict(f"sandbox '{sb_name}' already exists (run in it with --sandbox {sb_name}, "
+                                   "or choose another --name)")
             for net, _ in networks:
                 get_network(self.store, net)
         full_env = dict(os.environ, **extra_env)
         spec.resolve_command(argv[0], full_env, workdir)
         self.ctx.require_privileges()
+        if leftover:
+            self._remove_quietly(sb_name)
         record = self._new_record(name, sb_name, argv, detach, rm, isolate_pid, init, sandbox is None)
         record["env_spec"], record["workdir"] = [str(e) for e in env or []], workdir  # for topology `up`
         if not self.store.processes.reserve(name, record, is_running):
@@ -194,6 +199,14 @@ class Processes(Service):
         return stop_sandbox_processes(self.store.processes, sandbox, timeout)
 
     # -- helpers ------------------------------------------------------------
+    def _interrupted_start(self, name: str, sb_name: str) -> bool:
+        """Is sandbox `sb_name` what an earlier `run --name NAME` made before it was
+        killed (its record still "starting", its nsnet gone)? Then it is no one's."""
+        record = self.store.processes.read(name) or {}
+        return (record.get("state") == "starting" and record.get("created_sandbox") is True
+                and record.get("sandbox") == sb_name and not is_running(record))
+
+
     def _process_name(self, name: str | None, sandbox: str | None) -> str:
         if name is not None:
             return check_name("process", name)

@@ -61,6 +61,15 @@ class Reconcile(Service):
         by_bridge = {n["bridge"]: n["name"] for n in self.store.networks() if n["bridge"]}
         return by_netns, by_bridge
 
+    def owners(self, steps: list) -> list[str]:
+        """Names of the store's sandboxes and networks that `steps` touch."""
+        by_netns, by_bridge = self._owner_maps()
+        out = set()
+        for step in steps:
+            sandboxes, networks = _owners(step, by_netns, by_bridge)
+            out |= set(sandboxes) | set(networks)
+        return sorted(out)
+
     def _drift_candidates(self, target=None, exclude=()) -> list[Drift]:
         """Steps of the rebuild plan for `target` (None: all; a name; or a list of
         sandbox/network names), minus those touching an `exclude`d object."""
@@ -85,9 +94,9 @@ class Reconcile(Service):
             out.append(Drift(step, owners))
         return out
 
-    def drift(self, target=None, exclude=()) -> list[Drift]:
+    def drift(self, target=None, exclude=(), view: KernelView | None = None) -> list[Drift]:
         """What the kernel lacks of what the store says exists (read-only)."""
-        view = KernelView(self.kernel)
+        view = view or KernelView(self.kernel)
         return [d for d in self._drift_candidates(target, exclude) if not d.step.check(view)]
 
     def repair(self, ex, target=None, exclude=()) -> dict:

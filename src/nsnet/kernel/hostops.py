@@ -184,6 +184,14 @@ class HostOps:
             f.write(content)
         os.replace(path + ".tmp", path)
 
+    @staticmethod
+    def netns_etc_names() -> list[str]:
+        """The namespaces /etc/netns has an entry for (a directory or a link)."""
+        try:
+            return sorted(os.listdir("/etc/netns"))
+        except FileNotFoundError:
+            return []
+
     def port_in_use(self, host_ip: str, proto: str, port: int, version: int = 4) -> bool:
         """Is a socket in the host namespace bound to this port (of IPv`version`;
         host_ip '' is every address)? Found by trying to bind it there

@@ -24,11 +24,16 @@ from .sandboxops import SandboxOps
 CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
 GONE = {errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL}
 _INDEX = 4  # ifinfomsg: family, pad, type, then the index
+_privileged: bool | None = None  # Kernel.privileged(), once read
 
 
 class Kernel(HostOps, L2Ops, SandboxOps):
-    def __init__(self, host_netns: str | None = None):
+    def __init__(self, host_netns: str | None = None, owner: str | None = None):
         self.host_netns = host_netns
+        # The mark of the namespaces this kernel makes: the alias of their `lo`,
+        # set by the request that brings it up (no request of its own), read back
+        # by netns_owner: `doctor` tells a namespace nsnet made from anyone else's.
+        self.owner = owner
         self._sockets: dict[str | None, NetlinkSocket] = {}
         self._index_cache: dict[tuple[str | None, str], int] = {}
         self._nft = None
@@ -37,15 +42,19 @@ class Kernel(HostOps, L2Ops, SandboxOps):
 
     @staticmethod
     def privileged() -> bool:
-        """Root, or both CAP_NET_ADMIN (netlink) and CAP_SYS_ADMIN (setns, mounts)."""
-        if os.geteuid() == 0:
-            return True
-        try:
-            with open("/proc/self/status") as f:
-                caps = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
-        except (OSError, StopIteration):
-            return False
-        return bool(caps & (1 << CAP_NET_ADMIN)) and bool(caps & (1 << CAP_SYS_ADMIN))
+        """CAP_NET_ADMIN (netlink) and CAP_SYS_ADMIN (setns, mounts) in effect --
+        for root too: root without them (`capsh --drop`, a container) was let
+        through, and `down` then made the store forget sandboxes whose namespaces
+        it could not remove. Read once per process (capabilities stay)."""
+        global _privileged
+        if _privileged is None:
+            try:
+                with open("/proc/self/status") as f:
+                    caps = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
+            except (OSError, StopIteration):
+                caps = (1 << CAP_NET_ADMIN) | (1 << CAP_SYS_ADMIN) if os.geteuid() == 0 else 0
+            _privileged = bool(caps & (1 << CAP_NET_ADMIN)) and bool(caps & (1 << CAP_SYS_ADMIN))
+        return _privileged
 
     # -- namespaces and their sockets --------------------------------------------
     def _target(self, ns: str | None) -> str | None:
@@ -83,7 +92,7 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         except OSError as exc:
             raise _fail(f"creating network namespace '{name}'", exc)
         self._sockets[name] = sock
-        self.link_set(name, "lo", up=True)
+        self.link_set(name, "lo", up=True, alias=self.owner)
 
     def netns_delete(self, name: str) -> bool:
         self._forget(name)
@@ -91,6 +100,29 @@ class Kernel(HostOps, L2Ops, SandboxOps):
             return nsfs.delete(name)
         except OSError as exc:
             raise _fail(f"deleting network namespace '{name}'", exc)
+
+    def netns_owner(self, name: str) -> str | None:
+        """The mark netns_create left on namespace `name` (the alias of its lo);
+        None if it has none or is gone."""
+        try:
+            with nsfs.inside(name):
+                sock = NetlinkSocket(NETLINK_ROUTE)
+        except OSError:
+            return None
+        try:
+            from .netlink import dumps
+
+            data, offset, end = sock.get(*messages.getlink("lo"))
+            return dumps.links([(0, data, offset, end)])[0]["alias"]
+        except (RequestError, OSError, IndexError):
+            return None
+        finally:
+            sock.close()
+
+    @staticmethod
+    def netns_names() -> list[str]:
+        """Every named network namespace (/run/netns)."""
+        return nsfs.list_names()
 
     def netns_in_use(self, name: str) -> bool:
         return bool(nsfs.holders(name))
@@ -176,9 +208,13 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         """A bridge, up, with no address of the kernel's making: an IPv6 link-local
         address would go through DAD (~1-2 s unusable) when the first port brings
         carrier; networks with IPv6 give it one without (see drivers/bridge.py).
-        Set while it has no port, so no carrier, so no address made yet."""
+        Set while it has no port, so no carrier, so no address made yet. Marked
+        as this engine's (its alias: see `owner`)."""
+        self._index_cache.pop((None, ifname), None)  # a new interface: an index cached for the name is stale
         self._request(None, f"creating bridge {ifname}", messages.bridge(ifname, mtu, mac))
         self._request(None, f"setting addrgenmode of {ifname}", messages.addrgen_none(ifname))
+        if self.owner:  # the kernel takes no alias with RTM_NEWLINK's create: one request more
+            self._request(None, f"marking bridge {ifname}", messages.link_set(ifname, alias=self.owner))
 
     def veth_add(
         self,
@@ -193,6 +229,10 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         (The kernel refuses IFF_UP on a peer before the pair exists, so the peer is
         raised with a second request.)"""
         master_index = self._require_index(ns, master) if master else None
+        # New interfaces: indexes cached for these names (of pairs deleted since,
+        # by this process or another) are stale.
+        self._index_cache.pop((ns, ifname), None)
+        self._index_cache.pop((peer_ns, peer_ifname), None)
         peer_target = self._target(peer_ns)
         peer_fd = nsfs.open_fd(peer_target) if peer_target else nsfs.current_netns_fd()
         try:
@@ -211,12 +251,12 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         self._request(peer_ns, f"setting addrgenmode of {peer_ifname}", messages.addrgen_none(peer_ifname))
         self.link_set(peer_ns, peer_ifname, up=True)
 
-    def link_set(self, ns, ifname, up=None, master=None, mtu=None, mac=None) -> None:
+    def link_set(self, ns, ifname, up=None, master=None, mtu=None, mac=None, alias=None) -> None:
         """master: a name, or "" to leave the current master."""
         master_index = None
         if master is not None:
             master_index = self._require_index(ns, master) if master else 0
-        self._request(ns, f"setting {ifname}", messages.link_set(ifname, up, master_index, mtu, mac))
+        self._request(ns, f"setting {ifname}", messages.link_set(ifname, up, master_index, mtu, mac, alias))
 
     def link_del(self, ns: str | None, ifname: str) -> bool:
         self._index_cache.pop((ns, ifname), None)

@@ -4,6 +4,7 @@
                                      routes, published ports, small facts (meta)
                                      and which topology owns which object
     store.processes                  process records (JSON files, processes.py)
+    store.intents                    write-ahead intents of changes in progress (intents.py)
 
 The store is the truth for what should exist; the kernel for what does. Every
 changing engine call runs inside `transaction()` (BEGIN IMMEDIATE), held across
@@ -25,6 +26,7 @@ import time
 from ..errors import PermissionDenied, StateError
 from . import database
 from .faultrows import FaultRows
+from .intents import Intents
 from .processes import ProcessRecords
 
 TOPOLOGY_KINDS = ("network", "sandbox")  # links and routes belong to their sandboxes
@@ -48,6 +50,7 @@ class Store(FaultRows):
         self.state_dir = state_dir
         self.path = os.path.join(state_dir, "state.db")
         self.processes = ProcessRecords(state_dir)
+        self.intents = Intents(state_dir)
         self._ip_hints: dict[str, int] = {}
         self._hint_version = None
         self._depth = 0
@@ -69,6 +72,7 @@ class Store(FaultRows):
 
     def close(self) -> None:
         """Refresh the backup if this connection changed the store, then close."""
+        self.intents.close()
         if self._unsaved:
             self._backup()
         db = self.__dict__.pop("db", None)

@@ -5,6 +5,11 @@ from .base import Step, on
 from .links import ip_command
 
 
+def _dest_key(dest: str) -> str:
+    """A destination as one spelling ('default' and '0.0.0.0/0' alike)."""
+    return "0.0.0.0/0" if dest == "default" else dest
+
+
 def _dest_text(dest: str) -> str:
     return "default" if dest in ("0.0.0.0/0", "::/0") else dest
 
@@ -28,6 +33,9 @@ class AddAddress(Step):
 
     def check(self, view):
         return view.has_addr(self.ns, self.ifname, self.cidr)
+
+    def makes(self):
+        return {("addr", self.ns, self.ifname, self.cidr)}
 
     def touches(self):
         return on(self.ns, self.ifname)
@@ -58,6 +66,9 @@ class AddRoute(_Route):
 
     def check(self, view):
         return view.has_route(self.ns, self.dest, self.via, self.dev)
+
+    def makes(self):
+        return {("route", self.ns, _dest_key(self.dest), self.via)}
 
 
 class DeleteRoute(_Route):

@@ -16,11 +16,18 @@ def on(ns: str | None, *ifnames: str | None) -> tuple[set, set]:
     return ({ns} if ns else set()), {(ns, ifname) for ifname in ifnames if ifname}
 
 
+REGISTRY: dict[str, type] = {}  # class name -> Step class: journal records back into Steps
+
+
 class Step(PlainData):
     """Base class. `kind` names the step for fault injection ('veth_add' ...).
     Steps are plain classes, not dataclasses: `import dataclasses` costs ~10 ms of CLI start-up."""
 
     kind = "step"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        REGISTRY[cls.__name__] = cls
 
     def apply(self, kernel) -> None:
         raise NotImplementedError
@@ -42,6 +49,34 @@ class Step(PlainData):
         host, name). Host-wide steps (forwarding, the firewall table) touch none.
         The reconciler finds a step's owners (sandboxes, networks) by this."""
         return NO_TOUCH
+
+    def makes(self) -> set:
+        """Keys of the kernel objects this step creates, for the recovery of a
+        change killed half-way: ("netns", name), ("link", ns, ifname),
+        ("addr", ns, ifname, cidr), ("route", ns, dest, via), ("sysctl", key, value).
+        A made object no step of the store's rebuild plan also makes is a leftover,
+        and undo() removes it. Steps that make nothing of their own say nothing."""
+        return set()
+
+    def as_record(self) -> dict:
+        """This step as a journal record (state/intents.py): its class and its
+        fields (restore() makes the step again). A field JSON cannot hold (an
+        object, a callable) is recorded as null: steps that have one say so."""
+        return {"step": type(self).__name__, **vars(self)}
+
+
+def restore(record: dict) -> Step | None:
+    """The Step a journal record describes (None: a kind this code does not know)."""
+    cls = REGISTRY.get(record.get("step", ""))
+    if cls is None:
+        from . import cluster, overlay  # noqa: F401  (imported where used; registers their kinds)
+
+        cls = REGISTRY.get(record.get("step", ""))
+        if cls is None:
+            return None
+    step = cls.__new__(cls)
+    step.__dict__.update((k, v) for k, v in record.items() if k != "step")
+    return step
 
 
 class Plan(PlainData):

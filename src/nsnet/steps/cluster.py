@@ -6,7 +6,13 @@ touch no kernel object."""
 from .base import Step
 
 
-class CreateClusterNetwork(Step):
+class _ClusterStep(Step):
+    def as_record(self):
+        """Without the cluster store itself (recovery gives it back)."""
+        return {"step": type(self).__name__, **{k: v for k, v in vars(self).items() if k != "cluster"}}
+
+
+class CreateClusterNetwork(_ClusterStep):
     kind = "cluster_network_add"
 
     def __init__(self, cluster, record: dict):
@@ -24,7 +30,7 @@ class CreateClusterNetwork(Step):
                 self.cluster.describe("put", "vni", self.record["vni"], value=name)]
 
 
-class DeleteClusterNetwork(Step):
+class DeleteClusterNetwork(_ClusterStep):
     """The network, its VNI and the given (local) endpoints, in one transaction."""
 
     kind = "cluster_network_del"
@@ -43,7 +49,7 @@ class DeleteClusterNetwork(Step):
         return lines
 
 
-class ClaimAddress(Step):
+class ClaimAddress(_ClusterStep):
     """The claim itself is made while planning (the address must be known to plan
     the rest); this step only gives it back if a later step fails."""
 
@@ -63,7 +69,7 @@ class ClaimAddress(Step):
         return [self.cluster.describe("put", "ipam", self.network, self.ip, value=self.owner)]
 
 
-class PublishEndpoint(Step):
+class PublishEndpoint(_ClusterStep):
     """Announce the endpoint: the agents on other hosts program it within a second."""
 
     kind = "cluster_publish"
@@ -82,7 +88,7 @@ class PublishEndpoint(Step):
                                       value=self.record)]
 
 
-class ReleaseEndpoint(Step):
+class ReleaseEndpoint(_ClusterStep):
     kind = "cluster_release"
 
     def __init__(self, cluster, network: str, ip: str):

@@ -53,6 +53,10 @@ class Nft(Step):
         if self.undo_batch:
             k.nft(self.undo_batch)
 
+    def as_record(self):
+        """Only that the firewall table changed: recovery rebuilds it whole from the store."""
+        return {"step": "Nft"}
+
     def explain(self):
         from ..firewall.nftjson import render
 
@@ -96,6 +100,9 @@ class SetSysctl(Step):
             return view.sysctl_get(None, self.key) == str(self.value)
         except OSError:  # e.g. the bridge of a per-interface key is gone
             return False
+
+    def makes(self):
+        return {("sysctl", self.key, str(self.value))}
 
     def touches(self):
         if self.key.startswith(CONF) and self.key.count(".") >= 4:  # one interface's setting

@@ -33,6 +33,9 @@ class CreateNetns(Step):
     def touches(self):
         return {self.name}, set()
 
+    def makes(self):
+        return {("netns", self.name)}
+
 
 class DeleteNetns(Step):
     kind = "netns_del"
@@ -90,6 +93,9 @@ class CreateBridge(Step):
     def touches(self):
         return on(None, self.ifname)
 
+    def makes(self):
+        return {("link", None, self.ifname)}
+
 
 class CreateVeth(Step):
     """A veth pair: `ifname` in `ns`, the peer made directly inside `peer_ns`."""
@@ -137,6 +143,9 @@ class CreateVeth(Step):
     def touches(self):
         (ns, ifaces), (peer_ns, peer_ifaces) = on(self.ns, self.ifname, self.master), on(self.peer_ns, self.peer_ifname)
         return ns | peer_ns, ifaces | peer_ifaces
+
+    def makes(self):
+        return {("link", self.ns, self.ifname), ("link", self.peer_ns, self.peer_ifname)}
 
 
 class SetMacAddress(Step):

@@ -40,6 +40,9 @@ class CreateVxlan(Step):
     def touches(self):
         return on(None, self.ifname, self.master)
 
+    def makes(self):
+        return {("link", None, self.ifname)}
+
 
 class _VxlanEntry(Step):
     """An entry of a host VXLAN device's tables (it belongs to no sandbox or bridge)."""

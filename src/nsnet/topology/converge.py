@@ -7,9 +7,14 @@ links, routes), then repair drift in what was already there. Every step is
 an ordinary engine call, so validation, rollback and the store stay the
 engine's. A dry run makes the same calls with dry_run=True inside one
 rehearsal (engine.rehearsal: nothing is kept), so later calls see earlier ones.
+
+All or nothing: if a call fails half-way (a host port taken, SIGTERM), what
+this `up` made is removed again, newest first, and the names it claimed are
+released; what it removed because the file no longer lists it stays removed.
 """
 
-from ..errors import Conflict, NsnetError
+from .. import interrupt
+from ..errors import Conflict, NsnetError, RollbackError
 from . import commands, diff
 from .addresses import AddressPlan
 from .model import Topology
@@ -36,6 +41,7 @@ def up(engine, topo: Topology, dry_run: bool = False, progress=None) -> Outcome:
     out = Outcome(topo.name, dry_run)
     if not dry_run:
         engine.require_privileges()
+        out.warnings.extend(engine.settle())  # a killed change first: a file that is up makes no change
     state = claim_or_refuse(engine, topo)
     run = Runner(engine, out, progress)
     if not dry_run:
@@ -71,10 +77,17 @@ def _converge(engine, topo: Topology, state: diff.State, run: Runner, repair: bo
     before_sbs, before_nets = set(state.sandboxes), set(state.networks)
     replaced = set(diff.replaced_networks(topo, state))
     engine.topology_claim(name, networks=topo.networks, sandboxes=topo.sandboxes)
+    claimed = {"networks": set(topo.networks) - state.owned(name, "network"),
+               "sandboxes": set(topo.sandboxes) - state.owned(name, "sandbox")}
     run.forget()
     owned_sbs = run.state().owned(name, "sandbox")
-    _removals(engine, topo, run, owned_sbs)
-    _creations(engine, topo, run, owned_sbs)
+    try:
+        _removals(engine, topo, run, owned_sbs)
+        _creations(engine, topo, run, owned_sbs)
+    except BaseException as exc:
+        if not run.out.dry_run:
+            _roll_back(engine, topo, run, claimed, exc)
+        raise
     state = run.state()
     engine.topology_release(name, networks=state.owned(name, "network") - set(topo.networks),
                             sandboxes=state.owned(name, "sandbox") - set(topo.sandboxes))
@@ -85,6 +98,20 @@ def _converge(engine, topo: Topology, state: diff.State, run: Runner, repair: bo
         _repair_dns(engine, run)
     commands.converge(engine, topo, run)
     return run.out
+
+
+def _roll_back(engine, topo: Topology, run: Runner, claimed: dict, exc: BaseException) -> None:
+    """Remove what this `up` made and release the names it claimed (SIGTERM waits)."""
+    with interrupt.deferred():
+        done, errors = run.roll_back()
+        try:
+            engine.topology_release(topo.name, **claimed)
+        except NsnetError as release_exc:
+            errors.append(str(release_exc))
+    if errors:
+        raise RollbackError(f"{exc}; rolling back `up` also failed: {'; '.join(errors)}") from exc
+    if isinstance(exc, NsnetError) and done:
+        exc.args = (f"{exc} (`up` of '{topo.name}' rolled back: {done} change(s) undone)",)
 
 
 def _removals(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None:
@@ -124,6 +151,7 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
     state = run.state()
     for net in topo.networks.values():
         if net.name not in state.networks:
+            run.undo_by(engine.network_rm, net.name, force=True)
             run.call(f"+ network '{net.name}'", engine.network_create, net.name, driver=net.driver,
                      subnet=[s for s in (net.subnet, net.subnet6) if s] or None,
                      gateway=[g for g in (net.gateway, net.gateway6) if g] or None, ipv6=net.ipv6,
@@ -137,16 +165,19 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
             continue
         _, make = diff.endpoint_changes(topo, state, sb.name)
         for att in make:
+            run.undo_by(engine.network_disconnect, att.network, sb.name)
             run.call(f"+ attachment '{sb.name}' to '{att.network}'", engine.network_connect, att.network,
                      sb.name, ip=ips.address(att.network, att.ip, att.ip6), ifname=att.ifname)
     state = run.state()
     _, add_ports = diff.port_changes(topo, state, [n for n in topo.sandboxes if n in before])
     for sb, port in add_ports:
+        run.undo_by(engine.port_unpublish, sb, [diff.port_text(port)])
         run.call(f"+ port '{sb}' {diff.port_text(port)}", engine.port_publish, sb, [diff.port_text(port)])
     state = run.state()
     managed = owned_sbs | set(topo.sandboxes)
     _, add_links = diff.link_changes(topo, state, managed)
     for link in add_links:
+        run.undo_by(engine.link_rm, link.a, link.b)
         run.call(f"+ link '{link.a}' <-> '{link.b}'", engine.link_add, link.a, link.b,
                  ip_a=[c for c in (link.ip_a, link.ip6_a) if c] or None,
                  ip_b=[c for c in (link.ip_b, link.ip6_b) if c] or None, ifname_a=link.ifname_a,
@@ -154,6 +185,7 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
     state = run.state()
     _, add_routes = diff.route_changes(topo, state, managed)
     for sb, route in add_routes:
+        run.undo_by(engine.route_rm, sb, route.dest)
         run.call(f"+ route '{sb}' {route.dest} via {route.via}", engine.route_add, sb, route.dest, route.via)
 
 
@@ -162,8 +194,10 @@ def _create_sandbox(engine, run: Runner, sb, ips: AddressPlan) -> None:
     plain = [a.ifname for a in sb.attachments if a.ifname] == [f"eth{i}" for i in range(len(sb.attachments))]
     if plain or any(a.ifname is None for a in sb.attachments):
         nets = [(a.network, ips.address(a.network, a.ip, a.ip6)) for a in sb.attachments]
+        run.undo_by(engine.sandbox_rm, sb.name)
         run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, networks=nets, **kwargs)
         return
+    run.undo_by(engine.sandbox_rm, sb.name)
     run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name)
     for i, att in enumerate(sb.attachments):
         extra = kwargs if i == 0 else {}  # ports go to the first network, as sandbox_create does

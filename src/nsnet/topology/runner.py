@@ -3,6 +3,8 @@ collecting the commands instead and rolled back at the end."""
 
 from dataclasses import dataclass, field
 
+from ..errors import Conflict, NotFound, NsnetError
+
 
 @dataclass
 class Outcome:
@@ -32,6 +34,8 @@ class Runner:
     def __init__(self, engine, outcome: Outcome, progress=None):
         self.engine, self.out, self.progress = engine, outcome, progress
         self._state, self._seen = None, -1
+        self._undo: list[tuple] = []  # (method, args, kwargs) that undo what the calls made, oldest first
+        self._next_undo: tuple | None = None  # for the next call (undo_by)
 
     def state(self):
         """The state read in bulk; read again only after a call changed it."""
@@ -44,13 +48,47 @@ class Runner:
     def forget(self) -> None:
         self._state = None
 
+    def undo_by(self, method, *args, **kwargs) -> None:
+        """The next call makes something that method(*args, **kwargs) removes
+        (roll_back). Kept unless the call is refused (NsnetError: it changed
+        nothing): a call ended by SIGTERM after its commit has made it all the
+        same, and undoing what was never made is a no-op."""
+        if not self.out.dry_run:
+            self._next_undo = (method, args, kwargs)
+
+    def roll_back(self) -> tuple[int, list[str]]:
+        """Undo what the calls made, newest first, best effort: (calls undone, errors)."""
+        errors, done = [], 0
+        while self._undo:
+            method, args, kwargs = self._undo.pop()
+            try:
+                result = method(*args, **kwargs)
+                errors.extend(result.get("errors") or [] if isinstance(result, dict) else [])
+                done += 1
+            except (NotFound, Conflict):  # gone already (with its sandbox or network)
+                done += 1
+            except Exception as exc:  # keep undoing the rest
+                errors.append(f"{method.__name__} {' '.join(map(str, args))}: {exc}")
+        self._state = None
+        return done, errors
+
     def call(self, label: str, method, *args, **kwargs):
         if self.out.dry_run:
             result = method(*args, dry_run=True, **kwargs)
             self.out.commands.append(f"# {label}")
             self.out.commands.extend(result.get("commands", []) if isinstance(result, dict) else [])
         else:
-            result = method(*args, **kwargs)
+            undo, self._next_undo = self._next_undo, None
+            try:
+                result = method(*args, **kwargs)
+            except NsnetError:
+                raise
+            except BaseException:
+                if undo:
+                    self._undo.append(undo)
+                raise
+            if undo:
+                self._undo.append(undo)
             if isinstance(result, dict):
                 self.out.errors.extend(result.get("errors") or [])
         self.out.changes.append(label)

@@ -12,6 +12,7 @@ from .consts import (
     IFA_LOCAL,
     IFF_UP,
     IFLA_ADDRESS,
+    IFLA_IFALIAS,
     IFLA_IFNAME,
     IFLA_INFO_KIND,
     IFLA_LINK,
@@ -40,8 +41,8 @@ def ip_text(raw: bytes | None) -> str | None:
 
 
 def links(replies) -> list[dict]:
-    """index, ifname, kind, master, up, mtu, mac and (veths) peer_index: the
-    peer's index (IFLA_LINK)."""
+    """index, ifname, kind, master, up, mtu, mac, alias and (veths) peer_index:
+    the peer's index (IFLA_LINK)."""
     out = []
     for _, data, off, end in replies:
         _, _, index, flags, _ = IFINFO.unpack_from(data, off)
@@ -56,6 +57,7 @@ def links(replies) -> list[dict]:
             "mtu": number(a.get(IFLA_MTU)),
             "mac": mac_text(a.get(IFLA_ADDRESS)),
             "peer_index": number(a.get(IFLA_LINK)),
+            "alias": text(a.get(IFLA_IFALIAS)),
         })
     return out
 

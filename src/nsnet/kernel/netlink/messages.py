@@ -25,6 +25,7 @@ from .consts import (
     IFF_UP,
     IFLA_ADDRESS,
     IFLA_AF_SPEC,
+    IFLA_IFALIAS,
     IFLA_IFNAME,
     IFLA_INET6_ADDR_GEN_MODE,
     IFLA_INFO_DATA,
@@ -143,8 +144,8 @@ def vxlan(ifname: str, vni: int, local: str, port: int, mtu: int | None = None, 
 
 
 def link_set(ifname: str, up: bool | None = None, master: int | None = None, mtu: int | None = None,
-             address: str | None = None):
-    """`ip link set NAME [up|down] [master M | nomaster (0)] [mtu N] [address MAC]`."""
+             address: str | None = None, alias: str | None = None):
+    """`ip link set NAME [up|down] [master M | nomaster (0)] [mtu N] [address MAC] [alias TEXT]`."""
     flag = IFF_UP if up else 0
     body = [IFINFO.pack(0, 0, 0, flag, IFF_UP if up is not None else 0), asciiz(IFLA_IFNAME, ifname)]
     if master is not None:
@@ -153,6 +154,8 @@ def link_set(ifname: str, up: bool | None = None, master: int | None = None, mtu
         body.append(u32(IFLA_MTU, mtu))
     if address:
         body.append(attr(IFLA_ADDRESS, mac(address)))
+    if alias:
+        body.append(asciiz(IFLA_IFALIAS, alias))
     return RTM_NEWLINK, 0, b"".join(body)
 
 
