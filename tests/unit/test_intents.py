@@ -157,8 +157,8 @@ def test_sigterm_outside_a_change_ends_the_command_at_once():
 def test_the_kill_hook_kills_at_the_nth_point(engine, monkeypatch):
     killed = []
     monkeypatch.setattr(executor, "_kill_points", 0)
+    monkeypatch.setattr(executor, "_kill_at", 3)  # as NSNET_KILL_AT=3 in the environment at start-up
     monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append((pid, sig, executor._kill_points)))
-    monkeypatch.setenv(executor.KILL_ENV, "3")
     engine.network_create("n", subnet="10.4.0.0/24")  # bridge, address, sysctls, nft: 3rd is a step
     assert killed == [(os.getpid(), signal.SIGKILL, 3)]
 

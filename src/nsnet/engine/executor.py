@@ -17,6 +17,7 @@ from ..steps import Plan, Step
 
 FAIL_ENV = "NSNET_FAIL_STEP"  # debug hook: name of the step kind that must fail
 KILL_ENV = "NSNET_KILL_AT"  # test hook: SIGKILL this process at its N-th kill point (see kill_point)
+_kill_at = int(os.environ.get(KILL_ENV) or 0)  # read once: a kill point costs a comparison
 _kill_points = 0
 SIGKILL = 9  # not signal.SIGKILL: `import signal` loads enum (~2 ms of a command's start-up)
 
@@ -32,11 +33,10 @@ def kill_point() -> None:
     commit, after the work that follows it. With NSNET_KILL_AT=N the process
     kills itself (SIGKILL) at its N-th such moment: the test suite's kill sweep
     (tests/integration/test_kill_sweep.py) tries every one."""
-    wanted = os.environ.get(KILL_ENV)
-    if wanted:
+    if _kill_at:
         global _kill_points
         _kill_points += 1
-        if _kill_points == int(wanted):
+        if _kill_points == _kill_at:
             os.kill(os.getpid(), SIGKILL)
 
 

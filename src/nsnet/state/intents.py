@@ -96,7 +96,7 @@ class Intents:
     def clear(self) -> None:
         """The change is over (committed and followed up, or rolled back whole)."""
         if self.records and self._fd is not None and self._owner == os.getpid():
-            self._append(json.dumps({"done": self._seq}))
+            self._append(f'{{"done": {self._seq}}}')
             if self._size > MAX_BYTES:
                 os.ftruncate(self._fd, 0)
                 self._size = 0
@@ -137,20 +137,21 @@ class Intents:
         """Unfinished changes of processes that are gone (`alive(pid, start)` says
         who still runs). Files of dead processes with nothing unfinished are removed."""
         try:
-            entries = list(os.scandir(self.folder))
+            names = os.listdir(self.folder)  # every change looks: ~2 us with this process's file alone
         except FileNotFoundError:
             return []
         out = []
-        for entry in entries:
-            if entry.name == self._name and self._owner == os.getpid():
+        for name in names:
+            if name == self._name and self._owner == os.getpid():
                 continue
-            pid, _, start = entry.name.partition("-")
+            pid, _, start = name.partition("-")
             if not (pid.isdigit() and start.isdigit()) or alive(int(pid), int(start)):
                 continue
-            intent = _read(entry.path)
+            path = os.path.join(self.folder, name)
+            intent = _read(path)
             if intent is None:
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
+                    os.unlink(path)
             else:
                 out.append(intent)
         return out
