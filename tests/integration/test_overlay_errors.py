@@ -110,7 +110,8 @@ def test_dry_run_writes_nothing(lab):
     before = state(a)
     out = a.engine.overlay_create("blue", subnet="10.210.0.0/24", vni=42, dry_run=True)["commands"]
     assert any(line.startswith("etcdctl") and "put /nvt" in line and "/networks/blue" in line for line in out)
-    assert "ip link add nsvx-42 mtu 1450 type vxlan id 42 local 10.99.0.1 dstport 4789 nolearning proxy" in out
+    assert f"ip -n {a.name} link add nsvx-42 mtu 1450 type vxlan id 42 local 10.99.0.1 dstport 4789 nolearning proxy" \
+        in out
     assert state(a) == before
     a.engine.overlay_create("blue", subnet="10.210.0.0/24", vni=42)
     a.engine.sandbox_create("s1")

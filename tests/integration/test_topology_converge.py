@@ -62,7 +62,7 @@ def test_status_finds_drift_and_up_repairs_it(host, tmp_path):
     assert states[("sandbox", "b")] == "drifted" and states[("host", "nft")] == "drifted"
     assert states[("sandbox", "db1")] == "ok" and states[("network", "devops")] == "ok"
     dry = cli_ok(host, "up", "--dry-run", lab)
-    assert "ip link add nsv" in dry and "peer name ceth1" in dry and "nft 'add table inet nsnet'" in dry
+    assert f"ip -n {host.name} link add nsv" in dry and "peer name ceth1" in dry and "nft 'add table inet nsnet'" in dry
     out = cli_ok(host, "up", lab)
     for line in ("~ repair sandbox ns", "~ repair sandbox web1", "~ repair host nft"):
         assert line in out

@@ -246,7 +246,7 @@ def test_engine_validation_without_root(overlay_engine):
         eng.overlay_create("blue", subnet="10.210.0.0/24", mtu=1451)
     out = eng.overlay_create("blue", subnet="10.210.0.0/24", vni=7, dry_run=True)["commands"]
     assert out[0].startswith("# cluster store") and "put /nsnet/networks/blue" in out[0]
-    assert "ip link add nsvx-7 mtu 1450 type vxlan id 7 local 10.0.2.15 dstport 4789 nolearning proxy" in out
+    assert "ip -n h link add nsvx-7 mtu 1450 type vxlan id 7 local 10.0.2.15 dstport 4789 nolearning proxy" in out
     assert eng.cluster.networks() == [] and eng.store.networks() == []
     eng.overlay_create("blue", subnet="10.210.0.0/24", vni=7)
     assert [n["vni"] for n in eng.cluster.networks()] == [7]

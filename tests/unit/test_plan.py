@@ -46,6 +46,38 @@ def test_explain_golden():
     ]
 
 
+def test_explain_aims_host_commands_at_the_namespace_that_plays_the_host():
+    """Pasted into a shell on the real host, no command may change the real
+    host when a namespace plays it (issue #15, item 7)."""
+    from nsnet.steps import Nft, SetSysctl
+    from nsnet.steps.base import aimed_at
+    from nsnet.steps.cluster import ClaimAddress
+    from nsnet.steps.overlay import AddFdb
+
+    class Cluster:
+        def describe(self, verb, *parts, value=None):
+            return f"etcdctl {verb} /{'/'.join(map(str, parts))} '{value}'"
+
+    plan = Plan([CreateNetns("lab-red"), CreateBridge("br0"), CreateVeth(None, "nsv1", "lab-red", "eth0", master="br0"),
+                 AddAddress(None, "br0", "10.0.0.1/24"), SetSysctl("net.ipv4.ip_forward", "1"),
+                 Nft({"nftables": [{"add": {"table": {"family": "inet", "name": "nsnet"}}}]}),
+                 AddFdb("vx", "02:42:0a:00:00:02", "10.99.0.2"), ClaimAddress(Cluster(), "n", "10.0.0.2", "h")])
+    lines = plan.explain("lab")
+    assert lines[:4] == ["ip netns add lab-red", "ip -n lab-red link set lo up",
+                         "ip -n lab link add br0 address 02:5e:d1:1a:62:48 type bridge", "ip -n lab link set br0 up"]
+    assert "ip -n lab link add nsv1 type veth peer name eth0 netns lab-red" in lines
+    assert "ip -n lab-red link set eth0 up" in lines
+    assert lines[-4:] == ["ip netns exec lab sysctl -w net.ipv4.ip_forward=1",
+                          "ip netns exec lab nft 'add table inet nsnet'",
+                          "bridge -n lab fdb replace 02:42:0a:00:00:02 dev vx dst 10.99.0.2 self permanent",
+                          "etcdctl put /ipam/n/10.0.0.2 'h'"]
+    for line in lines[:-1]:  # every kernel command names a namespace
+        assert line.startswith(("ip -n ", "ip netns ", "bridge -n ")), line
+    assert [aimed_at("lab", x) for x in ("# a comment", "tc -n s qdisc show", "tc qdisc show")] == [
+        "# a comment", "tc -n s qdisc show", "tc -n lab qdisc show"]
+    assert plan.explain() == [line for step in plan.steps for line in step.explain()]
+
+
 def test_steps_declare_what_they_touch():
     from nsnet.steps import DeleteRoute, Nft, SetMacAddress, SetSysctl
     from nsnet.steps.cluster import ReleaseEndpoint

@@ -42,7 +42,7 @@ def test_dry_run_plans_everything_and_changes_nothing(engine, kernel):
     out = converge.up(engine, loads(LAB), dry_run=True)
     assert out.dry_run and len(out.changes) == 11
     text = "\n".join(out.commands)
-    assert "ip link add nsbr-devops " in text and "type bridge" in text
+    assert "ip -n h link add nsbr-devops " in text and "type bridge" in text
     assert "ip netns add h-ns" in text
     assert "type veth peer name ceth1 netns h-ns" in text
     assert "ip -n h-db1 addr add 192.168.2.2/24 dev eth0" in text

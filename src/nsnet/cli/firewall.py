@@ -10,8 +10,7 @@ def reload(ctx, dry_run):
 
 
 def show(ctx):
-    step = ctx.engine.firewall_plan()
-    lines = step.explain() if step else []
+    lines = ctx.engine.firewall_commands()
     if ctx.as_json:
         return output.emit_json(lines)
     output.commands(lines)

@@ -184,6 +184,7 @@ class Engine:
     port_unpublish = via(Firewall, "unpublish", change=True)
     port_ls = via(Firewall, "ports")
     firewall_plan = via(Firewall, "plan")
+    firewall_commands = via(Firewall, "commands")
     firewall_reload = via(Firewall, "reload", change=True)
 
     dns_config = via(Dns, "config")

@@ -41,10 +41,11 @@ def kill_point() -> None:
 
 
 class Executor:
-    def __init__(self, kernel, dry_run: bool = False, intents=None):
+    def __init__(self, kernel, dry_run: bool = False, intents=None, host: str | None = None):
         self.kernel = kernel
         self.dry_run = dry_run
         self.intents = intents  # the store's write-ahead intents (None: a dry run, or not journaled)
+        self.host = host  # the namespace that plays the host: the commands recorded name it
         self._unsettled = 0  # plans run whose steps may disagree with the store's transaction
         self.commands: list[str] = []  # what a dry run would have done
         self.warnings: list[str] = []  # what went wrong beside the change itself (added to its result)
@@ -71,7 +72,7 @@ class Executor:
     def apply(self, plan: Plan) -> None:
         """Every step, or none: on failure the applied ones are undone in reverse."""
         if self.dry_run:
-            self.commands += plan.explain()
+            self.commands += plan.explain(self.host)
             return
         if not plan.steps:
             return
@@ -100,7 +101,7 @@ class Executor:
     def best_effort(self, plan: Plan) -> list[str]:
         """Every step even if some fail (teardown, repair); returns the errors seen."""
         if self.dry_run:
-            self.commands += plan.explain()
+            self.commands += plan.explain(self.host)
             return []
         if not plan.steps:
             return []
@@ -163,9 +164,11 @@ def run_change(ctx, dry_run: bool, work, *args, **kwargs):
     cleared once it is done, and kept when it failed with steps unsettled (a
     failed rollback, an interrupt): the next change settles it."""
     if dry_run:
-        ex = Executor(None, True)
+        ex = Executor(None, True, host=ctx.settings.host_netns)
         with ctx.store.transaction(commit=False):
             work(ex, *args, **kwargs)
+            for follow in ctx.followers:
+                follow(ex)
         return {"dry_run": True, "commands": ex.commands}
     ctx.require_privileges()
     with interrupt.deferred():  # SIGTERM: the change rolls back between two steps, or finishes
@@ -174,7 +177,7 @@ def run_change(ctx, dry_run: bool, work, *args, **kwargs):
 
 def _change(ctx, work, args, kwargs):
     store = ctx.store
-    ex = Executor(ctx.kernel, False, store.intents)
+    ex = Executor(ctx.kernel, False, store.intents, ctx.settings.host_netns)
     try:
         with store.transaction():
             recovered = ctx.recover(ex) if ctx.recover is not None else []

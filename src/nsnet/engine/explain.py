@@ -58,5 +58,6 @@ class Explain(Service):
         return get_driver(net["driver"]).plan_connect(net, ep, sb["netns"], family.default_routes(ep))
 
     def explain(self, target: str | None = None) -> list[str]:
-        """rebuild_plan() as `ip` / `nft` / `sysctl` commands."""
-        return self.rebuild_plan(target).explain()
+        """rebuild_plan() as `ip` / `nft` / `sysctl` commands (aimed at the
+        namespace that plays the host, if one does)."""
+        return self.rebuild_plan(target).explain(self.ctx.settings.host_netns)

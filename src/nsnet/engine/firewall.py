@@ -249,6 +249,11 @@ class Firewall(Service):
             return None
         return Nft(ruleset.full(nets, ports))
 
+    def commands(self) -> list[str]:
+        """plan() as nft commands (aimed at the namespace that plays the host, if one does)."""
+        step = self.plan()
+        return Plan([step]).explain(self.ctx.settings.host_netns) if step else []
+
     def differences(self, listing: dict | None) -> list[str]:
         """What nsnet's table in the kernel (`listing`, None: no table) lacks or
         has beyond what the store says (`doctor`)."""

@@ -31,13 +31,14 @@ MAX_ROUNDS = 3
 class Drift(PlainData):
     """One step of the rebuild plan whose effect the kernel lacks."""
 
-    def __init__(self, step, owners: list[str] | None = None):
+    def __init__(self, step, owners: list[str] | None = None, host: str | None = None):
         self.step = step
         self.owners = [] if owners is None else owners  # "sandbox red", "network v-net-0"
+        self.host = host  # the namespace that plays the host: the commands name it
 
     @property
     def commands(self) -> list[str]:
-        return self.step.explain()
+        return Plan([self.step]).explain(self.host)
 
     def to_dict(self) -> dict:
         return {"kind": self.step.kind, "owners": self.owners, "commands": self.commands}
@@ -91,7 +92,7 @@ class Reconcile(Service):
             if related & exclude or (names is not None and related and not related & names):
                 continue
             owners = [f"sandbox {s}" for s in sandboxes] or [f"network {n}" for n in networks]
-            out.append(Drift(step, owners))
+            out.append(Drift(step, owners, self.ctx.settings.host_netns))
         return out
 
     def drift(self, target=None, exclude=(), view: KernelView | None = None) -> list[Drift]:
@@ -110,7 +111,7 @@ class Reconcile(Service):
                 break
             steps = _with_dependents(missing, [d.step for d in candidates])
             clear = Plan(_leftovers(steps, view))
-            done.extend(clear.explain() + Plan(steps).explain())
+            done.extend(clear.explain(ex.host) + Plan(steps).explain(ex.host))
             if ex.dry_run:  # one round is all a dry run sees: nothing changes between rounds
                 ex.best_effort(Plan(clear.steps + steps))
                 return {"repaired": done, "errors": errors}

@@ -24,6 +24,10 @@ class Step(PlainData):
     Steps are plain classes, not dataclasses: `import dataclasses` costs ~10 ms of CLI start-up."""
 
     kind = "step"
+    # Its commands act on the namespace they run in when they name none: the
+    # host's (Plan.explain aims them at a namespace that plays the host).
+    # False for steps whose commands reach no namespace (the cluster store's).
+    in_host = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -91,8 +95,30 @@ class Plan(PlainData):
         self.steps.extend(steps)
         return self
 
-    def explain(self) -> list[str]:
-        return [line for step in self.steps for line in step.explain()]
+    def explain(self, host: str | None = None) -> list[str]:
+        """The steps' commands; `host`: the namespace that plays the host, which
+        the host's commands then name (see aimed_at)."""
+        if host is None:
+            return [line for step in self.steps for line in step.explain()]
+        return [aimed_at(host, line) if step.in_host else line for step in self.steps for line in step.explain()]
 
     def __len__(self) -> int:
         return len(self.steps)
+
+
+NAMESPACED = ("ip", "bridge", "tc")  # tools that take `-n NETNS` before their object
+
+
+def aimed_at(host: str, line: str) -> str:
+    """A command a Step wrote for the host's own namespace, aimed at `host`, the
+    namespace that plays the host: pasted into a shell on the real host, it
+    changes that namespace only. Commands that name their namespace already
+    (`ip -n NS`, `ip netns ...`) and comments stay as they are; ip, bridge and
+    tc get `-n HOST`; any other tool (nft, sysctl) runs under `ip netns exec HOST`."""
+    words = line.split(" ", 2)
+    if line.startswith("#") or (len(words) > 1 and (words[1] == "-n" or words[:2] == ["ip", "netns"])):
+        return line
+    if words[0] in NAMESPACED and len(words) > 1:
+        return f"{words[0]} -n {host} {line[len(words[0]) + 1:]}"
+    return f"ip netns exec {host} {line}"
+

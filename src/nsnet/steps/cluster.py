@@ -7,6 +7,8 @@ from .base import Step
 
 
 class _ClusterStep(Step):
+    in_host = False  # etcdctl reaches the store from anywhere: no namespace to aim at
+
     def as_record(self):
         """Without the cluster store itself (recovery gives it back)."""
         return {"step": type(self).__name__, **{k: v for k, v in vars(self).items() if k != "cluster"}}
