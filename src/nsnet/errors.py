@@ -2,9 +2,17 @@
 
 
 class NsnetError(Exception):
-    """Base class: the message is a complete, one-line explanation for a user."""
+    """Base class: the message is a complete, one-line explanation for a user.
+    Control characters in it (a name given with a newline) are written as
+    Python writes them in a string (\\n), so it stays one line."""
 
     exit_code = 1
+
+    def __init__(self, message: str = "", *args):
+        text = str(message)
+        if not text.isprintable():
+            text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+        super().__init__(text, *args)
 
 
 class InvalidInput(NsnetError):

@@ -7,6 +7,7 @@ subnet's first is its subnet-router anycast address (RFC 4291), and it has
 no broadcast, so its last address is a host's.
 """
 
+import bisect
 import ipaddress
 import socket
 from collections.abc import Iterable
@@ -27,6 +28,22 @@ DEFAULT_POOL = [ipaddress.ip_network(f"172.{i}.0.0/16") for i in range(17, 32)] 
 )
 
 
+# Ranges no network or link may use, of either family: the kernel treats
+# their addresses as special (never forwarded, or not unicast at all).
+SPECIAL = [(ipaddress.ip_network(cidr), what) for cidr, what in (
+    ("0.0.0.0/8", "'this network'"), ("127.0.0.0/8", "loopback"), ("169.254.0.0/16", "link-local"),
+    ("224.0.0.0/4", "multicast"), ("240.0.0.0/4", "reserved"),
+    ("::/128", "unspecified"), ("::1/128", "loopback"), ("fe80::/10", "link-local"), ("ff00::/8", "multicast"))]
+
+
+def check_special(net, where: str = "subnet"):
+    """`net` unless it overlaps a special range (loopback, multicast, ...)."""
+    for special, what in SPECIAL:
+        if special.version == net.version and net.overlaps(special):
+            raise InvalidInput(f"{where}: {net} is in the {what} range {special}: not usable for a network")
+    return net
+
+
 def parse_subnet(text: str, where: str = "subnet") -> IPNetwork:
     try:
         net = ipaddress.ip_network(text, strict=False)
@@ -41,7 +58,7 @@ def parse_subnet(text: str, where: str = "subnet") -> IPNetwork:
     if net.version == 6 and net.prefixlen < 64:
         raise InvalidInput(f"{where}: '{text}' is larger than one link: IPv6 subnets are /64 or longer "
                            "(an interface id is 64 bits)")
-    return net
+    return check_special(net, where)
 
 
 def per_family(value, parse, where: str, what: str) -> dict:
@@ -124,6 +141,43 @@ def allocate(subnet: IPNetwork, reserved: Iterable) -> IPAddress:
             return ipaddress.ip_address(candidate) if subnet.version == 4 else ipaddress.IPv6Address(candidate)
         candidate += 1
     raise Conflict(f"subnet {subnet} has no free addresses left")
+
+
+def _span(net) -> tuple[tuple[int, int], tuple[int, int]]:
+    """First and last address, comparable across families (IPv4 sorts first)."""
+    return (net.version, int(net.network_address)), (net.version, int(net.broadcast_address))
+
+
+def overlapping_pairs(named: dict) -> list[tuple[str, str]]:
+    """(name, other) for every subnet of `named` that overlaps one before it in
+    address order: one sweep, O(n log n) (a file of 4,000 networks, checked
+    pair by pair, took 25 s; 4,000 that all overlap, 55 s and 1.2 GB)."""
+    out, reach = [], None  # reach: (last address, name) of the subnet reaching furthest so far
+    for first, last, name in sorted((*_span(net), name) for name, net in named.items()):
+        if reach is not None and first <= reach[0]:
+            out.append((name, reach[1]))
+        if reach is None or last > reach[0]:
+            reach = (last, name)
+    return out
+
+
+class SubnetIndex:
+    """Which of many named subnets a subnet overlaps: O(log n) a question."""
+
+    def __init__(self, named: dict):
+        spans = sorted((*_span(net), name) for name, net in named.items())
+        self._firsts = [first for first, _, _ in spans]
+        self._reach = []  # [k]: (last address, name) reaching furthest among the first k+1
+        for _, last, name in spans:
+            if not self._reach or last > self._reach[-1][0]:
+                self._reach.append((last, name))
+            else:
+                self._reach.append(self._reach[-1])
+
+    def find(self, subnet) -> str | None:
+        first, last = _span(subnet)
+        k = bisect.bisect_right(self._firsts, last) - 1
+        return self._reach[k][1] if k >= 0 and self._reach[k][0] >= first else None
 
 
 def overlapping(subnet: IPNetwork, others: dict[str, IPNetwork]) -> str | None:

@@ -10,9 +10,10 @@ import re
 from .errors import InvalidInput
 
 IFNAMSIZ = 15
-_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:+-]*$")
+# Matched with fullmatch: `$` would also match before a trailing newline ("web\n").
+_MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_IFNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@:+-]*")
 MAX_NAME = 48
 
 MIN_MTU, MAX_MTU = 68, 65535  # IPv4's minimum; the largest IP packet
@@ -27,7 +28,7 @@ def check_name(kind: str, name: str) -> str:
         raise InvalidInput(f"{kind} name must not be empty")
     if len(name) > MAX_NAME:
         raise InvalidInput(f"{kind} name '{name}' is too long ({len(name)} > {MAX_NAME} characters)")
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidInput(
             f"{kind} name '{name}' has invalid characters "
             "(use letters, digits, '_', '.', '-'; start with a letter or digit)"
@@ -43,7 +44,7 @@ def check_ifname(name: str) -> str:
         raise InvalidInput(
             f"interface name '{name}' is too long ({len(name.encode())} > {IFNAMSIZ} bytes)"
         )
-    if not _IFNAME.match(name) or name in (".", ".."):
+    if not _IFNAME.fullmatch(name) or name in (".", ".."):
         raise InvalidInput(f"interface name '{name}' has invalid characters")
     return name
 
@@ -57,7 +58,7 @@ def check_mtu(mtu) -> int | None:
 def bridge_name(network: str) -> str:
     """Readable when it fits ('nsbr-devops'), else a stable hash ('nsbr-3f9a0c21d4')."""
     name = BRIDGE_PREFIX + network
-    if len(name) <= IFNAMSIZ and _IFNAME.match(name):
+    if len(name) <= IFNAMSIZ and _IFNAME.fullmatch(name):
         return name
     return BRIDGE_PREFIX + _sha1_hex(network)[: IFNAMSIZ - len(BRIDGE_PREFIX)]
 
@@ -93,7 +94,7 @@ def _sha1_hex(text: str) -> str:
 def check_mac(mac: str) -> str:
     """A unicast Ethernet address, as aa:bb:cc:dd:ee:ff (returned lower-case)."""
     text = str(mac).lower()
-    if not _MAC.match(text):
+    if not _MAC.fullmatch(text):
         raise InvalidInput(f"MAC address '{mac}' is not of the form aa:bb:cc:dd:ee:ff")
     if int(text[:2], 16) & 1 or text == "00:00:00:00:00:00":
         raise InvalidInput(f"MAC address '{mac}' is not a unicast address")

@@ -25,6 +25,18 @@ def test_text_prints_verbatim(capsys):
         assert out.count(text) == 3
 
 
+def test_control_characters_are_shown_not_obeyed(capsys):
+    """A newline keeps an error on one line and a table row in one row; a
+    terminal escape in kernel text is printed as text, not run."""
+    output.error("sandbox name 'web\n' has invalid characters")
+    output.warning("a\rb")
+    output.table([{"v": "eth\x1b[31m0"}], [("v", "IF")])
+    output.kv({"ifname": "x\ty"}, "t")
+    out, err = capsys.readouterr()
+    assert err == "nsnet: error: sandbox name 'web\\n' has invalid characters\nnsnet: warning: a\\rb\n"
+    assert out == "IF\neth\\x1b[31m0\nt\n  ifname       x\\ty\n"
+
+
 def test_reachability_matrix_as_the_readme_shows(capsys):
     names = ["web1", "web2", "db1"]
     reach = {("web1", "web2"), ("web2", "web1")}

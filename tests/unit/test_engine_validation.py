@@ -73,6 +73,17 @@ BAD = [
     ("route_add", ("web", "default", "fd00:1::9"), {}, Conflict, "already has a default route"),
     ("route_add", ("web", "10.5.0.0/16", "fd00:1::9"), {}, InvalidInput, "different families"),
     ("route_add", ("web", "fd00:5::/64", "fd00:7::9"), {}, InvalidInput, "not on any network"),
+    # issue #15, item 12: accepted before
+    ("sandbox_create", ("web\n",), {}, InvalidInput, "invalid characters"),
+    ("network_create", ("x\n",), {}, InvalidInput, "invalid characters"),
+    ("network_create", ("x",), {"subnet": "127.0.0.0/24"}, InvalidInput, "loopback range 127.0.0.0/8"),
+    ("network_create", ("x",), {"subnet": "224.0.0.0/24"}, InvalidInput, "multicast range 224.0.0.0/4"),
+    ("network_create", ("x",), {"subnet": "0.0.0.0/24"}, InvalidInput, "'this network' range 0.0.0.0/8"),
+    ("network_connect", ("devops", "red"), {"ifname": "eth1\n"}, InvalidInput, "invalid characters"),
+    ("link_add", ("red", "blue"), {"subnet": "192.168.1.0/30"}, Conflict, "overlaps network 'devops'"),
+    ("link_add", ("red", "blue"), {"ip_a": "127.0.0.1/24", "ip_b": "127.0.0.2/24"}, InvalidInput, "loopback"),
+    ("network_create", ("x",), {"subnet": "fe80::/64"}, InvalidInput, "link-local range fe80::/10"),
+    ("link_add", ("red", "blue"), {"subnet": "fd00:1::/64"}, Conflict, "overlaps network 'dual'"),
 ]
 
 

@@ -3,8 +3,8 @@ published-port ranges (no root)."""
 
 import struct
 
+from nsnet.firewall.ports import parse_spec
 from nsnet.topology import probe
-from nsnet.topology.publish import parse
 
 
 def test_echo_request_checksums_to_zero():
@@ -23,10 +23,11 @@ def test_batches_stay_within_the_budget_and_keep_every_probe():
 
 
 def test_published_ranges_pair_up():
-    spec = parse("127.0.0.1:8000-8002:9000-9002/udp")
+    spec = parse_spec("127.0.0.1:8000-8002:9000-9002/udp")
     assert (spec.host_ip, spec.proto) == ("127.0.0.1", "udp")
-    assert spec.pairs() == [(8000, 9000), (8001, 9001), (8002, 9002)]
-    assert parse("80:8080").pairs() == [(80, 8080)] and parse("80:8080").proto == "tcp"
+    assert [(p.host_port, p.sandbox_port) for p in spec.ports()] == [(8000, 9000), (8001, 9001), (8002, 9002)]
+    assert [(p.host_port, p.sandbox_port, p.proto) for p in parse_spec("80:8080").ports()] == [(80, 8080, "tcp")]
+    assert parse_spec("0.0.0.0:80:80").host_ip == ""  # every address, as the firewall keeps it
 
 
 def test_icmpv6_echoes_and_answers():

@@ -8,13 +8,23 @@ start-up time."""
 import sys
 
 
+def visible(text: str) -> str:
+    """`text` as is, but control characters (a newline in a name given on the
+    command line, a terminal escape in an interface name) as Python writes them
+    in a string (\\n, \\x1b): an error stays one line and a table one row per
+    object, and nothing printed steers the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def error(message: str) -> None:
     """One plain line on stderr (never wrapped: scripts grep these)."""
-    sys.stderr.write(f"nsnet: error: {message}\n")
+    sys.stderr.write(f"nsnet: error: {visible(message)}\n")
 
 
 def warning(message: str) -> None:
-    sys.stderr.write(f"nsnet: warning: {message}\n")
+    sys.stderr.write(f"nsnet: warning: {visible(message)}\n")
 
 
 def emit_json(data) -> None:
@@ -31,8 +41,8 @@ def cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+        return visible(", ".join(str(v) for v in value))
+    return visible(str(value))
 
 
 def table(rows: list[dict], columns: list[tuple[str, str]], title: str | None = None) -> None:
@@ -66,7 +76,7 @@ def kv(data: dict, title: str) -> None:
     out = [title]
     for key, value in data.items():
         if not isinstance(value, (list, dict)):
-            out.append(f"  {key:<12} {'' if value is None else value}".rstrip())
+            out.append(f"  {key:<12} {'' if value is None else visible(str(value))}".rstrip())
     sys.stdout.write("\n".join(out) + "\n")
 
 

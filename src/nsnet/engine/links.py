@@ -53,6 +53,7 @@ def _interface(text: str, flag: str):
     except ValueError:
         raise InvalidInput(f"{flag} '{text}' is not a valid address/prefix")
     ipam.check_in_subnet(iface.ip, iface.network, flag)
+    ipam.check_special(iface.network, flag)
     return iface
 
 
@@ -84,6 +85,8 @@ class Links(Service):
         if self.store.link(a, b):
             raise Conflict(f"sandboxes '{a}' and '{b}' are already linked")
         pairs = _pairs(subnet, ip_a, ip_b)
+        for version, (cidr_a, _) in pairs.items():
+            self._refuse_overlap(version, ipaddress.ip_interface(cidr_a).network)
         ifname_a = check_ifname(ifname_a) if ifname_a else default_link_ifname(b)
         ifname_b = check_ifname(ifname_b) if ifname_b else default_link_ifname(a)
         for sandbox, ifname in ((a, ifname_a), (b, ifname_b)):
@@ -94,6 +97,14 @@ class Links(Service):
         link = self.store.link(a, b)
         ex.apply(Plan(link_steps(link, sandboxes[0]["netns"], sandboxes[1]["netns"])))
         return link
+
+    def _refuse_overlap(self, version: int, subnet) -> None:
+        """A link's subnet may not overlap a network's: the host routes every
+        network's subnet to its bridge, and the link's ends would route it to the link."""
+        for net in self.store.networks():
+            other = family.subnets(net).get(version)
+            if other is not None and subnet.overlaps(other):
+                raise Conflict(f"link subnet {subnet} overlaps network '{net['name']}' ({other})")
 
     def rm(self, ex, a: str, b: str) -> dict:
         """Cut the cable between `a` and `b` (and the routes through it)."""

@@ -52,10 +52,10 @@ class Port(PlainData):
 
 def _port_range(text: str, spec: str) -> range:
     lo, _, hi = text.partition("-")
-    try:
-        first, last = int(lo), int(hi or lo)
-    except ValueError:
-        raise InvalidInput(f"publish '{spec}': '{text}' is not a port or port range")
+    # ASCII digits only: int() would also take ' 80', '+80', '8_0' and '٨٠'.
+    if not all(part.isascii() and part.isdigit() for part in (lo, hi or lo)):
+        raise InvalidInput(f"publish '{spec}': '{text}' is not a port or port range (e.g. 8080 or 8000-8010)")
+    first, last = int(lo), int(hi or lo)
     for port in (first, last):
         if not 1 <= port <= 65535:
             raise InvalidInput(f"publish '{spec}': port {port} is out of range (1-65535)")
@@ -80,8 +80,23 @@ def parse_host_ip(text: str, spec: str) -> str:
     return ANY4 if addr == ipaddress.IPv4Address(0) else addr.compressed
 
 
-def parse_publish(spec: str) -> list[Port]:
-    text, _, proto = str(spec).partition("/")
+class Spec(PlainData):
+    """One spec as given: host address (ANY: every one), the host and sandbox
+    port ranges, the protocol, and the text."""
+
+    def __init__(self, host_ip: str, host_ports: range, sandbox_ports: range, proto: str, text: str):
+        self.host_ip, self.host_ports, self.sandbox_ports = host_ip, host_ports, sandbox_ports
+        self.proto, self.text = proto, text
+
+    def ports(self) -> list[Port]:
+        return [Port(self.host_ip, h, self.proto, s) for h, s in zip(self.host_ports, self.sandbox_ports, strict=True)]
+
+
+def parse_spec(spec) -> Spec:
+    """The one parser of published-port specs (CLI, API, topology files)."""
+    if not isinstance(spec, str):
+        raise InvalidInput(f"publish: expected a string like '8080:80/tcp', got {type(spec).__name__}")
+    text, _, proto = spec.partition("/")
     proto = proto or "tcp"
     if proto not in ("tcp", "udp"):
         raise InvalidInput(f"publish '{spec}': protocol '{proto}' is not tcp or udp")
@@ -96,7 +111,11 @@ def parse_publish(spec: str) -> list[Port]:
     hosts, inside = _port_range(host_ports, spec), _port_range(sandbox_ports, spec)
     if len(hosts) != len(inside):
         raise InvalidInput(f"publish '{spec}': ranges {host_ports} and {sandbox_ports} differ in length")
-    return [Port(host_ip, h, proto, s) for h, s in zip(hosts, inside, strict=True)]
+    return Spec(host_ip, hosts, inside, proto, spec)
+
+
+def parse_publish(spec: str) -> list[Port]:
+    return parse_spec(spec).ports()
 
 
 def parse_all(specs) -> list[Port]:

@@ -113,7 +113,7 @@ def check(engine, topo: Topology | None, outside: Outside | None, timeout: float
     world = find_outside(engine, outside) if outside else None
     plan = _pair_probes(found, world)
     extra = _expectation_probes(engine, topo.expect if topo else [], found, world)
-    all_probes = plan + [p for ps in extra.values() for p in ps]
+    all_probes = plan + [p for ps in extra.values() for p in ps or ()]  # None: skipped
     seconds = probes_mod.run(all_probes, engine.kernel, timeout)
     matrix = {a: {b: False for b in names if b != a} for a in names}
     answered: dict[tuple[str, str], dict[int, bool]] = {}

@@ -13,7 +13,9 @@ this `up` made is removed again, newest first, and the names it claimed are
 released; what it removed because the file no longer lists it stays removed.
 """
 
-from .. import interrupt
+import ipaddress
+
+from .. import interrupt, ipam
 from ..errors import Conflict, NsnetError, RollbackError
 from . import commands, diff
 from .addresses import AddressPlan
@@ -31,10 +33,32 @@ def claim_or_refuse(engine, topo: Topology) -> diff.State:
         if who and name in state.networks:
             problems.append(f"network '{name}' must be re-created or removed but sandboxes outside "
                             f"topology '{topo.name}' are attached ({', '.join(who)})")
+    problems += _overlaps_outside(topo, state)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise Conflict(problems[0] + more)
     return state
+
+
+def _overlaps_outside(topo: Topology, state: diff.State) -> list[str]:
+    """Subnets of the file (networks, links) that overlap a network this `up`
+    keeps and does not own: refused before anything is claimed or made."""
+    mine = state.owned(topo.name, "network")
+    out = []
+    for column, end in (("subnet", "ip_a"), ("subnet6", "ip6_a")):  # each family on its own
+        others = {name: ipaddress.ip_network(row[column]) for name, row in state.networks.items()
+                  if row.get(column) and name not in mine and name not in topo.networks}
+        index = ipam.SubnetIndex(others)
+        wanted = [(f"network '{n.name}'", ipaddress.ip_network(getattr(n, column)))
+                  for n in topo.networks.values() if getattr(n, column)]
+        wanted += [(f"the link {link.a} <-> {link.b}", ipaddress.ip_interface(getattr(link, end)).network)
+                   for link in topo.links if getattr(link, end)]
+        for what, subnet in wanted:
+            clash = index.find(subnet)
+            if clash:
+                out.append(f"the subnet of {what} ({subnet}) overlaps network '{clash}' ({others[clash]}), "
+                           f"which is not part of topology '{topo.name}'")
+    return out
 
 
 def up(engine, topo: Topology, dry_run: bool = False, progress=None) -> Outcome:

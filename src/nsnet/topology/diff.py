@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from .. import family
 from ..drivers import DRIVERS
+from ..firewall.ports import parse_publish
 from ..names import bridge_name
 from .model import Attachment, Link, Route, Topology
-from .publish import parse as parse_publish
 from .validate import gateway_of
 
 
@@ -186,8 +186,7 @@ def route_changes(topo: Topology, state: State, managed: set[str]) -> tuple[list
 def _wanted_ports(spec) -> set:
     out = set()
     for text in spec.publish:
-        pub = parse_publish(text)
-        out |= {(pub.host_ip or "", hp, pub.proto, sp) for hp, sp in pub.pairs()}
+        out |= {(p.host_ip, p.host_port, p.proto, p.sandbox_port) for p in parse_publish(text)}
     return out
 
 

@@ -7,7 +7,7 @@ from .model import Expectation
 
 OUTSIDE, HOST = "outside", "host"
 _ARROW = re.compile(r"^\s*(\S+)\s*(<->|->)\s*(\S+)\s*$")
-_TARGET = re.compile(r"^([^:/\s]+)(?::(\d+)(?:/(tcp))?)?$")
+_TARGET = re.compile(r"^([^:/\s]+)(?::([0-9]+)(?:/(tcp))?)?\Z")  # ASCII digits only
 
 
 def parse(text, reach: bool) -> list[Expectation]:

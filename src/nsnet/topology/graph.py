@@ -8,8 +8,8 @@ import os
 from dataclasses import dataclass, field
 
 from ..errors import InvalidInput, KernelError
+from ..firewall.ports import parse_spec
 from .model import Topology
-from .publish import parse as parse_publish
 from .validate import gateway_of
 
 FORMATS = ("svg", "png", "pdf", "dot", "gv")
@@ -77,9 +77,9 @@ def from_topology(topo: Topology, host: str = "host") -> Picture:
         pic.sandboxes.append({"name": sb.name, "mode": "netns", "ifaces": ifaces[sb.name],
                               "routes": [f"{r.dest} via {r.via}" for r in sb.routes]})
         for text in sb.publish:
-            spec = parse_publish(text)
+            spec = parse_spec(text)
             pic.ports.append(f"{_host(spec.host_ip)}:{_range(spec.host_ports)}/{spec.proto} -> "
-                             f"{sb.name}:{_range(spec.ports)}")
+                             f"{sb.name}:{_range(spec.sandbox_ports)}")
     return pic
 
 
@@ -94,8 +94,8 @@ def _both(*values) -> str | None:
     return ", ".join(v for v in values if v) or None
 
 
-def _range(ports: tuple[int, int]) -> str:
-    return str(ports[0]) if ports[0] == ports[1] else f"{ports[0]}-{ports[1]}"
+def _range(ports: range) -> str:
+    return str(ports[0]) if len(ports) == 1 else f"{ports[0]}-{ports[-1]}"
 
 
 def host_label(engine) -> str:

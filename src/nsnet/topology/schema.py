@@ -23,10 +23,10 @@ import ipaddress
 from .. import ipam
 from ..drivers import DRIVERS
 from ..errors import InvalidInput
+from ..firewall.ports import parse_spec
 from ..names import MAX_MTU, MIN_MTU, check_ifname, check_name
 from . import commands
 from . import expect as expect_mod
-from . import publish as publish_mod
 from .model import Attachment, Link, Network, Outside, Route, Sandbox, Topology
 from .reader import Reader
 
@@ -111,7 +111,7 @@ def _sandbox(r: Reader, name: str, spec) -> Sandbox:
             sb.routes.append(route)
     publish = m.get("publish")
     for i, item in enumerate(r.seq([publish] if isinstance(publish, str) else publish, f"{path}.publish")):
-        if r.call(f"{path}.publish[{i}]", publish_mod.parse, item):
+        if r.call(f"{path}.publish[{i}]", parse_spec, item):
             sb.publish.append(item)
     sb.command = commands.parse(r, path, m)
     return sb
@@ -220,6 +220,7 @@ def _cidr(text: str, path: str):
     except ValueError:
         raise InvalidInput(f"{path}: '{text}' is not a valid address/prefix")
     ipam.check_in_subnet(iface.ip, iface.network, f"{path}:")
+    ipam.check_special(iface.network, path)
     return iface
 
 

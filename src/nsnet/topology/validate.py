@@ -7,9 +7,9 @@ import ipaddress
 from .. import ipam
 from ..drivers import DRIVERS
 from ..errors import InvalidInput
+from ..firewall.ports import parse_publish
 from ..names import bridge_name, default_link_ifname
 from . import expect as expect_mod
-from . import publish as publish_mod
 from .model import Topology
 from .reader import Reader
 
@@ -41,7 +41,7 @@ def _subnets_of(net) -> dict:
 
 
 def _networks(topo: Topology, r: Reader) -> None:
-    seen_subnets, seen_bridges, seen_drivers = {}, {}, {}
+    subnets, seen_bridges, seen_drivers = {4: {}, 6: {}}, {}, {}  # subnets: per family, by network
     for name, net in topo.networks.items():
         path = f"networks.{name}"
         drv = DRIVERS[net.driver]
@@ -51,17 +51,14 @@ def _networks(topo: Topology, r: Reader) -> None:
                                          f"('{seen_drivers[net.driver]}' is one)")
             seen_drivers[net.driver] = name
             continue
-        subnets = _subnets_of(net)
-        for version, subnet in subnets.items():
-            for (other, _), other_net in seen_subnets.items():
-                if other_net.version == version and subnet.overlaps(other_net):
-                    r.fail(f"{path}.subnet", f"{subnet} overlaps network '{other}' ({other_net})")
-        seen_subnets.update({(name, v): n for v, n in subnets.items()})
+        own = _subnets_of(net)
+        for version, subnet in own.items():
+            subnets[version][name] = subnet
         for version, gateway in ((4, net.gateway), (6, net.gateway6)):
             if not gateway:
                 continue
-            if version in subnets:
-                _usable(r, f"{path}.gateway", gateway, subnets[version])
+            if version in own:
+                _usable(r, f"{path}.gateway", gateway, own[version])
             elif version not in net.versions():
                 r.fail(f"{path}.gateway", f"{gateway}: the network has no IPv{version} subnet")
             elif version == 4:
@@ -70,6 +67,23 @@ def _networks(topo: Topology, r: Reader) -> None:
         if bridge in seen_bridges:
             r.fail(f"{path}.bridge", f"bridge {bridge} is also used by network '{seen_bridges[bridge]}'")
         seen_bridges[bridge] = name
+    for named in subnets.values():
+        for name, other in ipam.overlapping_pairs(named):
+            r.fail(f"networks.{name}.subnet", f"{named[name]} overlaps network '{other}' ({named[other]})")
+    _link_subnets(topo, r, subnets)
+
+
+def _link_subnets(topo: Topology, r: Reader, networks: dict) -> None:
+    """A link's subnet may not overlap a network's: the host routes every
+    network's subnet to its bridge, and the link's ends would route it to the link."""
+    index = {version: ipam.SubnetIndex(named) for version, named in networks.items()}
+    for i, link in enumerate(topo.links):
+        for version, end in ((4, link.ip_a), (6, link.ip6_a)):
+            if end:
+                subnet = ipaddress.ip_interface(end).network
+                other = index[version].find(subnet)
+                if other:
+                    r.fail(f"links[{i}]", f"subnet {subnet} overlaps network '{other}' ({networks[version][other]})")
 
 
 def _usable(r: Reader, path: str, ip: str, subnet) -> bool:
@@ -229,12 +243,11 @@ def _publish(topo: Topology, r: Reader) -> None:
                 for a in sb.attachments):
             r.fail(f"sandboxes.{sb.name}.publish", "publishing ports needs a bridge network")
         for i, text in enumerate(sb.publish):
-            spec = publish_mod.parse(text)
-            for host_port, _ in spec.pairs():
-                key = (spec.host_ip or "0.0.0.0", host_port, spec.proto)
+            for port in parse_publish(text):
+                key = (port.host_ip, port.host_port, port.proto)
                 if key in seen:
                     r.fail(f"sandboxes.{sb.name}.publish[{i}]",
-                           f"host port {host_port}/{spec.proto} is also published by {seen[key]}")
+                           f"host port {port.host_port}/{port.proto} is also published by {seen[key]}")
                     break
                 seen[key] = f"sandbox '{sb.name}'"
 
