@@ -76,6 +76,39 @@ def test_status_finds_drift_and_up_repairs_it(host, tmp_path):
     cli_ok(host, "down", lab)
 
 
+def test_status_shows_every_drift_and_up_removes_foreign_addresses(host, tmp_path):
+    """A port published by hand (a change) no longer hides a deleted eth0 (drift),
+    and an address nsnet did not put on its interface is drift that `up` removes
+    (it would become the source of the interface's routes): issue #15, item 9."""
+    lab = write(tmp_path, LAB)
+    cli_ok(host, "up", lab)
+    cli_ok(host, "publish", "web1", "8080:80")
+    sh("ip", "-n", ns(host, "web1"), "link", "del", "eth0")
+    sh("ip", "-n", ns(host, "web2"), "addr", "add", "10.99.0.5/24", "dev", "eth0")
+    sh("ip", "-n", host.name, "addr", "add", "10.98.0.1/24", "dev", "nsbr-db")
+    status = host.cli("--json", "status", lab)
+    assert status.returncode == 1
+    rows = [(o["kind"], o["name"], o["state"], o["detail"]) for o in json.loads(status.stdout)["objects"]]
+    web1 = [r[2:] for r in rows if r[:2] == ("sandbox", "web1")]
+    assert web1[0] == ("changed", "unpublish 8080:80/tcp: not in the file")
+    assert ("drifted", f"kernel lacks: ip -n {ns(host, 'web1')} addr add 192.168.1.2/24 dev eth0") in web1
+    assert any(state == "drifted" and "peer name eth0" in detail for state, detail in web1)
+    assert ("sandbox", "web2", "drifted", f"address 10.99.0.5/24 on eth0 is not nsnet's: ip -n {ns(host, 'web2')} "
+            "addr del 10.99.0.5/24 dev eth0") in rows
+    assert ("network", "db", "drifted", f"address 10.98.0.1/24 on nsbr-db is not nsnet's: ip -n {host.name} "
+            "addr del 10.98.0.1/24 dev nsbr-db") in rows
+    text = host.cli("status", lab).stdout  # the table shows them all too
+    assert text.count("web1    drifted") == 3 and "web1    changed  unpublish 8080:80/tcp" in text
+    out = cli_ok(host, "up", lab)
+    for line in ("- port 'web1' 8080:80/tcp (not in the file)", "~ repair sandbox web1", "~ repair sandbox web2",
+                 "~ repair network db"):
+        assert line in out
+    assert "10.99.0.5" not in sh("ip", "-n", ns(host, "web2"), "addr").stdout
+    assert "10.98.0.1" not in sh("ip", "-n", host.name, "addr").stdout
+    assert cli_ok(host, "up", lab).strip().endswith("0 changes")
+    cli_ok(host, "down", lab)
+
+
 def test_a_namespace_deleted_behind_nsnets_back_comes_back(host, tmp_path):
     lab = write(tmp_path, LAB)
     cli_ok(host, "up", lab)

@@ -4,7 +4,7 @@ removed, dry runs that change nothing, ownership and conflicts (no root)."""
 import pytest
 
 from nsnet.errors import Conflict
-from nsnet.topology import converge, loads, teardown
+from nsnet.topology import converge, loads, status, teardown
 
 LAB = """
 name: lab
@@ -156,7 +156,41 @@ def test_published_ports_converge(engine):
     assert ports == {(8080, "tcp", 80), (53, "udp", 53)}
     topo = loads(text.replace("PORTS", "'8080:80', '9000-9001:9000-9001'"))
     out = converge.up(engine, topo)
-    assert out.changes == ["- port 'web' 53:53/udp", "+ port 'web' 9000:9000/tcp", "+ port 'web' 9001:9001/tcp"]
+    assert out.changes == ["- port 'web' 53:53/udp (not in the file)", "+ port 'web' 9000:9000/tcp",
+                           "+ port 'web' 9001:9001/tcp"]
     ports = {(p["host_port"], p["proto"], p["sandbox_port"]) for p in engine.port_ls("web")}
     assert ports == {(8080, "tcp", 80), (9000, "tcp", 9000), (9001, "tcp", 9001)}
     assert converge.up(engine, topo).changes == []
+
+
+def test_a_port_published_by_hand_is_withdrawn_out_loud(engine):
+    """The file owns its sandboxes' ports: `up` withdraws one published by hand
+    and says so, and `status` says it would (issue #15, item 11)."""
+    topo = loads("name: p\nnetworks: {n: {subnet: 10.8.0.0/24}}\nsandboxes:\n  web: {networks: [n]}\n")
+    converge.up(engine, topo)
+    engine.port_publish("web", ["7000:70"])
+    assert [(r.state, r.detail) for r in status.status(engine, topo) if r.name == "web"] == [
+        ("changed", "unpublish 7000:70/tcp: not in the file")]
+    assert converge.up(engine, topo, dry_run=True).changes == ["- port 'web' 7000:70/tcp (not in the file)"]
+    assert converge.up(engine, topo).changes == ["- port 'web' 7000:70/tcp (not in the file)"]
+    assert engine.port_ls("web") == []
+
+
+def test_progress_never_counts_past_its_total(engine):
+    """Each phase adds its calls to the total before making them: the line
+    reads done/total and ends at N/N (it ended at 203/202: issue #20, item 8)."""
+    ticks = []
+    text = LAB.replace("web1: {networks: [devops]}", "web1: {networks: [devops], publish: ['8080:80']}")
+    for dry in (True, False):
+        ticks.clear()
+        out = converge.up(engine, loads(text), dry_run=dry, progress=lambda label, done, total: ticks.append(
+            (done, total)))
+        assert ticks and all(done <= total for done, total in ticks), ticks
+        assert ticks[-1] == (len(out.changes), len(out.changes))
+    edited = loads(text.replace("10.0.0.0/8", "10.1.0.0/16"))
+    ticks.clear()
+    converge.up(engine, edited, progress=lambda label, done, total: ticks.append((done, total)))
+    assert ticks and ticks[-1][0] == ticks[-1][1] and all(d <= t for d, t in ticks)
+    ticks.clear()
+    out = teardown.down(engine, "lab", progress=lambda label, done, total: ticks.append((done, total)))
+    assert ticks[-1] == (len(out.changes), len(out.changes)) and all(d <= t for d, t in ticks)

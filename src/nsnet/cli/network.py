@@ -32,7 +32,7 @@ def inspect(ctx, name):
     if ctx.as_json:
         return output.emit_json(data)
     output.kv(data, f"network {name}")
-    output.line(f"  {'options':<12} {data['options']}")
+    output.kv(data.get("options") or {}, "options")
     output.table(data["endpoints"], [("sandbox", "SANDBOX"), ("ifname", "IFNAME"), ("ip", "IP"), ("ip6", "IPV6"),
                                      ("host_ifname", "HOST IF")], "endpoints")
 

@@ -40,6 +40,8 @@ def line(text: str) -> None:
 def cell(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):  # as in JSON, not Python's True
+        return "true" if value else "false"
     if isinstance(value, (list, tuple)):
         return visible(", ".join(str(v) for v in value))
     return visible(str(value))
@@ -76,7 +78,7 @@ def kv(data: dict, title: str) -> None:
     out = [title]
     for key, value in data.items():
         if not isinstance(value, (list, dict)):
-            out.append(f"  {key:<12} {'' if value is None else visible(str(value))}".rstrip())
+            out.append(f"  {key:<12} {cell(value)}".rstrip())
     sys.stdout.write("\n".join(out) + "\n")
 
 

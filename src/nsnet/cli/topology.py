@@ -16,17 +16,16 @@ class Unfinished(NsnetError):
 
 
 @contextlib.contextmanager
-def _progress(total: int, what: str):
-    """A transient progress line on stderr (a terminal only), or no callback."""
-    if total < PROGRESS_FROM or not sys.stderr.isatty():
+def _progress(size: int, what: str):
+    """A transient progress line on stderr (a terminal only, for a file of
+    `size` objects or more), or no callback."""
+    if size < PROGRESS_FROM or not sys.stderr.isatty():
         yield None
         return
-    done = 0
 
-    def advance(label: str) -> None:
-        nonlocal done
-        done += 1
-        sys.stderr.write(f"\r\x1b[K{what} {done}/{total} {label[:40]}")
+    def advance(label: str, done: int, planned: int) -> None:
+        """`planned`: the calls of the phases so far (each phase adds its own)."""
+        sys.stderr.write(f"\r\x1b[K{what} {done}/{planned} {output.visible(label[:40])}")
         sys.stderr.flush()
 
     try:

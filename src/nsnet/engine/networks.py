@@ -10,6 +10,7 @@ from ..names import check_mtu, check_name
 from ..steps import Plan
 from .context import Service
 from .lookup import find_network, get_network
+from .views import endpoint_view, network_view
 
 ENDPOINT_FIELDS = ("sandbox", "ifname", "ip", "ip6", "host_ifname", "is_gateway", "is_gateway6")
 
@@ -140,7 +141,7 @@ class Networks(Service):
         counts = {}
         for ep in self.store.endpoints():
             counts[ep["network"]] = counts.get(ep["network"], 0) + 1
-        rows = [dict(n, sandboxes=counts.get(n["name"], 0)) for n in self.store.networks()]
+        rows = [dict(network_view(n), sandboxes=counts.get(n["name"], 0)) for n in self.store.networks()]
         known = {r["name"] for r in rows}
         for drv in DRIVERS.values():  # networks beyond this host with no copy here yet
             rows += drv.listed(self.ctx, known)
@@ -148,6 +149,6 @@ class Networks(Service):
 
     def inspect(self, name: str) -> dict:
         """A network's row and its endpoints."""
-        net = get_network(self.store, name)
-        net["endpoints"] = [{k: ep[k] for k in ENDPOINT_FIELDS} for ep in self.store.endpoints(network=name)]
+        net = network_view(get_network(self.store, name))
+        net["endpoints"] = [endpoint_view(ep, ENDPOINT_FIELDS) for ep in self.store.endpoints(network=name)]
         return net

@@ -17,6 +17,7 @@ from ..steps import (
     CreateBridge,
     CreateNetns,
     CreateVeth,
+    DeleteAddress,
     DeleteLink,
     DeleteNetns,
     DeleteRoute,
@@ -40,8 +41,15 @@ class Drift(PlainData):
     def commands(self) -> list[str]:
         return Plan([self.step]).explain(self.host)
 
+    @property
+    def problem(self) -> str:
+        """What is wrong, in a few words, with the command that fixes it."""
+        if isinstance(self.step, DeleteAddress):
+            return f"address {self.step.cidr} on {self.step.ifname} is not nsnet's: {self.commands[0]}"
+        return f"kernel lacks: {self.commands[0]}" if self.commands else f"kernel lacks: {self.step.kind}"
+
     def to_dict(self) -> dict:
-        return {"kind": self.step.kind, "owners": self.owners, "commands": self.commands}
+        return {"kind": self.step.kind, "owners": self.owners, "problem": self.problem, "commands": self.commands}
 
 
 def _owners(step, by_netns: dict, by_bridge: dict) -> tuple[list, list]:
@@ -71,9 +79,10 @@ class Reconcile(Service):
             out |= set(sandboxes) | set(networks)
         return sorted(out)
 
-    def _drift_candidates(self, target=None, exclude=()) -> list[Drift]:
+    def _drift_candidates(self, view, target=None, exclude=()) -> list[Drift]:
         """Steps of the rebuild plan for `target` (None: all; a name; or a list of
-        sandbox/network names), minus those touching an `exclude`d object."""
+        sandbox/network names), and the removal of addresses nsnet did not put on
+        its interfaces, minus those touching an `exclude`d object."""
         by_netns, by_bridge = self._owner_maps()
         names = None
         if isinstance(target, str):
@@ -83,6 +92,7 @@ class Reconcile(Service):
             if names is not None and not names:
                 return []
             steps = self.explain.rebuild_plan().steps
+        steps = steps + _stray_addresses(steps, view)
         exclude = set(exclude)
         out = []
         for step in steps:
@@ -98,11 +108,11 @@ class Reconcile(Service):
     def drift(self, target=None, exclude=(), view: KernelView | None = None) -> list[Drift]:
         """What the kernel lacks of what the store says exists (read-only)."""
         view = view or KernelView(self.kernel)
-        return [d for d in self._drift_candidates(target, exclude) if not d.step.check(view)]
+        return [d for d in self._drift_candidates(view, target, exclude) if not d.step.check(view)]
 
     def repair(self, ex, target=None, exclude=()) -> dict:
         """Re-apply what drift() finds missing. Returns the commands run and the errors."""
-        candidates = self._drift_candidates(target, exclude)
+        candidates = self._drift_candidates(KernelView(self.kernel), target, exclude)
         done, errors = [], []
         for _ in range(MAX_ROUNDS):
             view = KernelView(self.kernel)
@@ -126,6 +136,30 @@ class Reconcile(Service):
             if left:
                 errors.append("still missing after repair: " + "; ".join(left[0].commands))
         return {"repaired": done, "errors": errors}
+
+
+def _stray_addresses(steps: list, view: KernelView) -> list:
+    """DeleteAddress steps for the addresses on interfaces the plan makes (veth
+    ends, bridges) that the plan does not put there: someone else's, which
+    would become the source of the interface's routes."""
+    ours: dict[tuple, set] = {}
+    for step in steps:
+        if isinstance(step, CreateVeth):
+            ours.setdefault((step.ns, step.ifname), set())
+            ours.setdefault((step.peer_ns, step.peer_ifname), set())
+        elif isinstance(step, CreateBridge):
+            ours.setdefault((None, step.ifname), set())
+        elif isinstance(step, AddAddress):
+            ours.setdefault((step.ns, step.ifname), set()).add(ipaddress.ip_interface(step.cidr))
+    out = []
+    for ns in {ns for ns, _ in ours}:
+        if ns is not None and not view.netns_exists(ns):
+            continue
+        for addr in view.addrs(ns):
+            wanted = ours.get((ns, addr["ifname"]))
+            if wanted is not None and ipaddress.ip_interface(addr["cidr"]) not in wanted:
+                out.append(DeleteAddress(ns, addr["ifname"], addr["cidr"]))
+    return sorted(out, key=lambda s: (s.ns or "", s.ifname, s.cidr))
 
 
 def _with_dependents(missing: list, steps: list) -> list:

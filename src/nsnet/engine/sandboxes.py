@@ -9,6 +9,7 @@ from ..steps import CreateNetns, DeleteLink, DeleteNetns, Plan
 from .context import Service
 from .lookup import get_sandbox
 from .processes import stop_sandbox_processes
+from .views import endpoint_view, route_proto
 
 ENDPOINT_FIELDS = ("network", "ifname", "ip", "ip6", "host_ifname", "is_gateway", "is_gateway6")
 
@@ -120,15 +121,16 @@ class Sandboxes(Service):
         }
         if live and sb["mode"] == "netns" and self.kernel.netns_exists(sb["netns"]):
             out["kernel"] = {
-                "addresses": [a for a in self.kernel.addrs(sb["netns"])
+                "addresses": [{"ifname": a["ifname"], "cidr": a["cidr"]} for a in self.kernel.addrs(sb["netns"])
                               if a["family"] in (socket.AF_INET, socket.AF_INET6) and not a["cidr"].startswith("::1/")],
-                "routes": [r for af in (socket.AF_INET, socket.AF_INET6) for r in self.kernel.routes(sb["netns"], af)
+                "routes": [dict(r, proto=route_proto(r["proto"]))
+                           for af in (socket.AF_INET, socket.AF_INET6) for r in self.kernel.routes(sb["netns"], af)
                            if not r["dest"].startswith(("fe80:", "ff00:"))],
             }
         return out
 
     def _endpoint_views(self, name: str) -> list[dict]:
-        return [{k: ep[k] for k in ENDPOINT_FIELDS} for ep in self.store.endpoints(sandbox=name)]
+        return [endpoint_view(ep, ENDPOINT_FIELDS) for ep in self.store.endpoints(sandbox=name)]
 
     def exec_netns(self, name: str) -> str | None:
         """The namespace a command in this sandbox runs in (None: the caller's own)."""

@@ -6,6 +6,7 @@ engine."""
 import sys
 import time
 
+from ..isotime import iso
 from ..state.processes import ProcessRecords
 from .procfs import effective_state
 
@@ -38,9 +39,9 @@ def row(record: dict, now: float) -> dict:
         "state": current,
         "exit_code": None if running else record.get("exit_code"),
         "signal": None if running else record.get("signal"),
-        "uptime": (now - started) if running and started else None,
-        "started_at": started,
-        "finished_at": record.get("finished_at"),
+        "uptime": round(now - started, 3) if running and started else None,  # seconds
+        "started_at": iso(started),
+        "finished_at": iso(record.get("finished_at")),
         "command": record.get("argv") or [],
         "detached": record.get("detached"),
         "isolate_pid": record.get("isolate_pid"),

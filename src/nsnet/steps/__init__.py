@@ -4,10 +4,10 @@ routes (addresses.py), the firewall table and sysctls (host.py), the overlay
 driver's (overlay.py) and the cluster store's (cluster.py). The last two are
 imported where used: commands that never touch an overlay do not load them."""
 
-from .addresses import AddAddress, AddRoute, DeleteRoute
+from .addresses import AddAddress, AddRoute, DeleteAddress, DeleteRoute
 from .base import Plan, Step
 from .host import Nft, SetSysctl
 from .links import CreateBridge, CreateNetns, CreateVeth, DeleteLink, DeleteNetns, SetMacAddress
 
-__all__ = ["AddAddress", "AddRoute", "CreateBridge", "CreateNetns", "CreateVeth", "DeleteLink", "DeleteNetns",
-           "DeleteRoute", "Nft", "Plan", "SetMacAddress", "SetSysctl", "Step"]
+__all__ = ["AddAddress", "AddRoute", "CreateBridge", "CreateNetns", "CreateVeth", "DeleteAddress", "DeleteLink",
+           "DeleteNetns", "DeleteRoute", "Nft", "Plan", "SetMacAddress", "SetSysctl", "Step"]

@@ -41,6 +41,31 @@ class AddAddress(Step):
         return on(self.ns, self.ifname)
 
 
+class DeleteAddress(Step):
+    """An address nsnet did not put on one of its own interfaces (repair: a
+    foreign address would become the source of the interface's routes)."""
+
+    kind = "addr_del"
+
+    def __init__(self, ns: str | None, ifname: str, cidr: str):
+        self.ns, self.ifname, self.cidr = ns, ifname, cidr
+
+    def apply(self, k):
+        k.addr_del(self.ns, self.ifname, self.cidr)  # gone already (its interface re-made): nothing to do
+
+    def undo(self, k):
+        k.addr_add(self.ns, self.ifname, self.cidr)
+
+    def explain(self):
+        return [ip_command(self.ns, f"addr del {self.cidr} dev {self.ifname}")]
+
+    def check(self, view):
+        return not view.has_addr(self.ns, self.ifname, self.cidr)
+
+    def touches(self):
+        return on(self.ns, self.ifname)
+
+
 class _Route(Step):
     def __init__(self, ns: str | None, dest: str, via: str | None = None, dev: str | None = None):
         self.ns, self.dest, self.via, self.dev = ns, dest, via, dev

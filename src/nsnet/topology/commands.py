@@ -71,21 +71,28 @@ def _wanted(record: dict | None, cmd: Command) -> bool:
 def converge(engine, topo: Topology, run) -> None:
     """Start what should run and does not (or runs another command); stop the
     topology's processes whose sandbox no longer declares a command."""
+    for label, method, args, kwargs in run.expect(_actions(engine, topo)):
+        _call(run, label, method, *args, **kwargs)
+
+
+def _actions(engine, topo: Topology) -> list[tuple]:
+    out = []
     for sb in topo.sandboxes.values():
         name = process_name(topo.name, sb.name)
         record = engine.process_record(name)
         running = _running(record)
         if sb.command is None:
             if running:
-                _call(run, f"- process '{name}'", engine.stop, name)
+                out.append((f"- process '{name}'", engine.stop, (name,), {}))
             continue
         if _wanted(record, sb.command):
             continue
         if running:
-            _call(run, f"~ process '{name}' (the command changed)", engine.stop, name)
-        label = f"+ process '{name}': {shlex.join(sb.command.argv)}"
-        _call(run, label, engine.run, sb.command.argv, name=name, sandbox=sb.name, detach=True,
-              env=sb.command.env, workdir=sb.command.workdir, isolate_pid=sb.command.isolate_pid)
+            out.append((f"~ process '{name}' (the command changed)", engine.stop, (name,), {}))
+        out.append((f"+ process '{name}': {shlex.join(sb.command.argv)}", engine.run, (sb.command.argv,),
+                    {"name": name, "sandbox": sb.name, "detach": True, "env": sb.command.env,
+                     "workdir": sb.command.workdir, "isolate_pid": sb.command.isolate_pid}))
+    return out
 
 
 def _call(run, label: str, method, *args, **kwargs) -> None:

@@ -140,67 +140,70 @@ def _roll_back(engine, topo: Topology, run: Runner, claimed: dict, exc: BaseExce
 
 def _removals(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None:
     state = run.state()
-    for sb in sorted(owned_sbs - set(topo.sandboxes)):
-        if sb in state.sandboxes:
-            run.call(f"- sandbox '{sb}'", engine.sandbox_rm, sb)
+    for sb in run.expect(sorted(sb for sb in owned_sbs - set(topo.sandboxes) if sb in state.sandboxes)):
+        run.call(f"- sandbox '{sb}'", engine.sandbox_rm, sb)
     state = run.state()
     drop_links, _ = diff.link_changes(topo, state, owned_sbs)
-    for row, why in drop_links:
+    for row, why in run.expect(drop_links):
         run.call(f"- link '{row['a']}' <-> '{row['b']}' ({why})", engine.link_rm, row["a"], row["b"])
     state = run.state()
     drop_routes, _ = diff.route_changes(topo, state, owned_sbs)
-    for sb, dest, why in drop_routes:
+    for sb, dest, why in run.expect(drop_routes):
         run.call(f"- route '{sb}' {dest} ({why})", engine.route_rm, sb, dest)
     state = run.state()
     drop_ports, _ = diff.port_changes(topo, state, topo.sandboxes)
-    for sb, port in drop_ports:
-        run.call(f"- port '{sb}' {diff.port_text(port)}", engine.port_unpublish, sb, [diff.port_text(port)])
+    for sb, port in run.expect(drop_ports):
+        # Published by hand (or by an older file) on a sandbox the file owns: the
+        # file decides, and the output says so (never withdrawn silently).
+        run.call(f"- port '{sb}' {diff.port_text(port)} (not in the file)", engine.port_unpublish, sb,
+                 [diff.port_text(port)])
     state = run.state()
     replaced = diff.replaced_networks(topo, state)
     statics = diff.static_ips(topo)
-    for sb in topo.sandboxes:
-        if sb in state.sandboxes:
-            drop, _ = diff.endpoint_changes(topo, state, sb, replaced, statics)
-            for net, why in drop:
-                run.call(f"- attachment '{sb}' to '{net}' ({why})", engine.network_disconnect, net, sb)
+    drops = [(sb, net, why) for sb in topo.sandboxes if sb in state.sandboxes
+             for net, why in diff.endpoint_changes(topo, state, sb, replaced, statics)[0]]
+    for sb, net, why in run.expect(drops):
+        run.call(f"- attachment '{sb}' to '{net}' ({why})", engine.network_disconnect, net, sb)
     state = run.state()
-    for net in sorted(state.owned(topo.name, "network") - set(topo.networks)):
-        if net in state.networks:
-            run.call(f"- network '{net}'", engine.network_rm, net, force=True)
-    for net, why in replaced.items():
+    for net in run.expect(sorted(n for n in state.owned(topo.name, "network") - set(topo.networks)
+                                 if n in state.networks)):
+        run.call(f"- network '{net}'", engine.network_rm, net, force=True)
+    for net, why in run.expect(replaced.items()):
         run.call(f"~ network '{net}' re-created ({why})", engine.network_rm, net, force=True)
 
 
 def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None:
     state = run.state()
-    for net in topo.networks.values():
-        if net.name not in state.networks:
-            run.undo_by(engine.network_rm, net.name, force=True)
-            run.call(f"+ network '{net.name}'", engine.network_create, net.name, driver=net.driver,
-                     subnet=[s for s in (net.subnet, net.subnet6) if s] or None,
-                     gateway=[g for g in (net.gateway, net.gateway6) if g] or None, ipv6=net.ipv6,
-                     mtu=net.mtu, bridge=net.bridge, internal=net.internal, masquerade=net.masquerade)
+    for net in run.expect(n for n in topo.networks.values() if n.name not in state.networks):
+        run.undo_by(engine.network_rm, net.name, force=True)
+        run.call(f"+ network '{net.name}'", engine.network_create, net.name, driver=net.driver,
+                 subnet=[s for s in (net.subnet, net.subnet6) if s] or None,
+                 gateway=[g for g in (net.gateway, net.gateway6) if g] or None, ipv6=net.ipv6,
+                 mtu=net.mtu, bridge=net.bridge, internal=net.internal, masquerade=net.masquerade)
     state = run.state()
     ips = AddressPlan(topo, engine)
     before = set(state.sandboxes)
+    makes = {sb.name: diff.endpoint_changes(topo, state, sb.name)[1] for sb in topo.sandboxes.values()
+             if sb.name in state.sandboxes}
+    run.expect(range(sum(len(make) for make in makes.values())
+                     + sum(_calls(sb) for sb in topo.sandboxes.values() if sb.name not in makes)))
     for sb in topo.sandboxes.values():
-        if sb.name not in state.sandboxes:
+        if sb.name not in makes:
             _create_sandbox(engine, run, sb, ips)
             continue
-        _, make = diff.endpoint_changes(topo, state, sb.name)
-        for att in make:
+        for att in makes[sb.name]:
             run.undo_by(engine.network_disconnect, att.network, sb.name)
             run.call(f"+ attachment '{sb.name}' to '{att.network}'", engine.network_connect, att.network,
                      sb.name, ip=ips.address(att.network, att.ip, att.ip6), ifname=att.ifname)
     state = run.state()
     _, add_ports = diff.port_changes(topo, state, [n for n in topo.sandboxes if n in before])
-    for sb, port in add_ports:
+    for sb, port in run.expect(add_ports):
         run.undo_by(engine.port_unpublish, sb, [diff.port_text(port)])
         run.call(f"+ port '{sb}' {diff.port_text(port)}", engine.port_publish, sb, [diff.port_text(port)])
     state = run.state()
     managed = owned_sbs | set(topo.sandboxes)
     _, add_links = diff.link_changes(topo, state, managed)
-    for link in add_links:
+    for link in run.expect(add_links):
         run.undo_by(engine.link_rm, link.a, link.b)
         run.call(f"+ link '{link.a}' <-> '{link.b}'", engine.link_add, link.a, link.b,
                  ip_a=[c for c in (link.ip_a, link.ip6_a) if c] or None,
@@ -208,15 +211,25 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
                  ifname_b=link.ifname_b)
     state = run.state()
     _, add_routes = diff.route_changes(topo, state, managed)
-    for sb, route in add_routes:
+    for sb, route in run.expect(add_routes):
         run.undo_by(engine.route_rm, sb, route.dest)
         run.call(f"+ route '{sb}' {route.dest} via {route.via}", engine.route_add, sb, route.dest, route.via)
 
 
+def _in_one_call(sb) -> bool:
+    """Can sandbox_create attach it (interfaces eth0, eth1, ... in order)?"""
+    plain = [a.ifname for a in sb.attachments if a.ifname] == [f"eth{i}" for i in range(len(sb.attachments))]
+    return plain or any(a.ifname is None for a in sb.attachments)
+
+
+def _calls(sb) -> int:
+    """The engine calls _create_sandbox makes for `sb`."""
+    return 1 if _in_one_call(sb) else 1 + len(sb.attachments)
+
+
 def _create_sandbox(engine, run: Runner, sb, ips: AddressPlan) -> None:
     kwargs = {"publish": list(sb.publish)} if sb.publish else {}
-    plain = [a.ifname for a in sb.attachments if a.ifname] == [f"eth{i}" for i in range(len(sb.attachments))]
-    if plain or any(a.ifname is None for a in sb.attachments):
+    if _in_one_call(sb):
         nets = [(a.network, ips.address(a.network, a.ip, a.ip6)) for a in sb.attachments]
         run.undo_by(engine.sandbox_rm, sb.name)
         run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, networks=nets, **kwargs)

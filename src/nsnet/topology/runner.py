@@ -36,6 +36,15 @@ class Runner:
         self._state, self._seen = None, -1
         self._undo: list[tuple] = []  # (method, args, kwargs) that undo what the calls made, oldest first
         self._next_undo: tuple | None = None  # for the next call (undo_by)
+        self.done = self.total = 0  # calls made, and calls the phases so far said they would make
+
+    def expect(self, calls) -> list:
+        """A phase's calls (or what they are made from, one call each), counted
+        into the total before the first is made: progress reads done/total and
+        the total is never short (it ended at 203/202)."""
+        calls = list(calls)
+        self.total += len(calls)
+        return calls
 
     def state(self):
         """The state read in bulk; read again only after a call changed it."""
@@ -92,6 +101,7 @@ class Runner:
             if isinstance(result, dict):
                 self.out.errors.extend(result.get("errors") or [])
         self.out.changes.append(label)
+        self.done += 1
         if self.progress:
-            self.progress(label)
+            self.progress(label, self.done, self.total)
         return result

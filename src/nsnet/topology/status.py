@@ -36,7 +36,7 @@ def status(engine, topo: Topology) -> list[Row]:
              for n in sorted(mine_sbs - set(topo.sandboxes)) if n in state.sandboxes]
     rows += [Row("network", n, EXTRA, "not in the file; `up` removes it")
              for n in sorted(mine_nets - set(topo.networks)) if n in state.networks]
-    _drift(engine, rows)
+    rows = _drift(engine, rows)
     rows += [Row("host", "dns", DRIFTED, problem) for problem in engine.dns_check()]
     rows += commands.status_rows(engine, topo, Row)
     return rows
@@ -100,11 +100,11 @@ def _sandboxes(topo, state, mine) -> list[Row]:
         why += [f"route {dest}: {reason}" for sb, dest, reason in drop_routes if sb == name]
         why += [f"add route {r.dest} via {r.via}" for sb, r in add_routes if sb == name
                 and not any(d[0] == sb and d[1] == r.dest for d in drop_routes)]
-        why += [f"unpublish {diff.port_text(p)}" for sb, p in drop_ports if sb == name]
+        why += [f"unpublish {diff.port_text(p)}: not in the file" for sb, p in drop_ports if sb == name]
         why += [f"publish {diff.port_text(p)}" for sb, p in add_ports if sb == name]
         eps = ", ".join(f"{ep['network']}:{ep['ifname']} {','.join(family.addresses(ep))}"
                         if family.addresses(ep) else ep["network"] for ep in state.endpoints.get(name, []))
-        rows.append(Row("sandbox", name, CHANGED if why else OK, "; ".join(why) or eps))
+        rows += [Row("sandbox", name, CHANGED, reason) for reason in why] or [Row("sandbox", name, OK, eps)]
     return rows
 
 
@@ -127,20 +127,20 @@ def _links(topo, state, managed) -> list[Row]:
     return rows
 
 
-def _drift(engine, rows: list[Row]) -> None:
-    """Mark rows whose kernel objects are missing (only rows that are otherwise ok)."""
-    targets = [r.name for r in rows if r.state == OK and r.kind in ("sandbox", "network")]
+def _drift(engine, rows: list[Row]) -> list[Row]:
+    """`rows` with a row for every drift of the objects that exist: what the
+    kernel lacks and what it has that nsnet did not put there (a changed object
+    shows its changes and its drift: one never hides the other)."""
+    targets = sorted({r.name for r in rows if r.state in (OK, CHANGED) and r.kind in ("sandbox", "network")})
     if not targets:
-        return
-    found: dict[str, list] = {}
+        return rows
+    found: dict[tuple[str, str], list[Row]] = {}
     for d in engine.drift(target=targets):
-        for owner in d.owners or [f"host {d.step.kind}"]:
-            found.setdefault(owner, []).append(d)
-    for owner in sorted(o for o in found if o.startswith("host ")):
-        rows.append(Row("host", owner.split(" ", 1)[1], OK))
+        for owner in d.owners or [f"host {d.step.kind}"]:  # a link's cable: both its sandboxes
+            kind, name = owner.split(" ", 1)
+            found.setdefault((kind, name), []).append(Row(kind, name, DRIFTED, d.problem))
+    out = []
     for row in rows:
-        items = found.get(f"{row.kind} {row.name}")
-        if row.state == OK and items:
-            first = items[0].commands[0] if items[0].commands else items[0].step.kind
-            more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
-            row.state, row.detail = DRIFTED, f"kernel lacks: {first}{more}"
+        drifts = found.pop((row.kind, row.name), [])
+        out += drifts if drifts and row.state == OK else [row] + drifts
+    return out + [row for key in sorted(found) for row in found[key]]  # the host's own (the firewall table)

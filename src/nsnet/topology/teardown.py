@@ -25,17 +25,15 @@ def down(engine, name: str, dry_run: bool = False, progress=None) -> Outcome:
 def _down(engine, name: str, run: Runner) -> Outcome:
     state = diff.State.read(engine)
     sandboxes = state.owned(name, "sandbox")
-    for sb in sorted(sandboxes):
-        if sb in state.sandboxes:
-            run.call(f"- sandbox '{sb}'", engine.sandbox_rm, sb)
+    for sb in run.expect(sorted(sb for sb in sandboxes if sb in state.sandboxes)):
+        run.call(f"- sandbox '{sb}'", engine.sandbox_rm, sb)
     state = diff.State.read(engine)
     kept = set()
-    for net in sorted(state.owned(name, "network")):
-        if net not in state.networks:
-            continue
+    for net in run.expect(sorted(net for net in state.owned(name, "network") if net in state.networks)):
         others = sorted(ep["sandbox"] for eps in state.endpoints.values() for ep in eps if ep["network"] == net)
         if others:
             kept.add(net)
+            run.total -= 1  # not removed after all
             run.out.warnings.append(f"network '{net}' kept: sandboxes outside topology '{name}' are "
                                     f"attached ({', '.join(others)})")
             continue
