@@ -18,6 +18,9 @@ from nsnet.cli.main import main
 from .bad_inputs import ARGV, FILE_COMMANDS, FILES
 from .helpers import Host
 from .snapshot import kernel_snapshot
+from .test_errors import CASES as CHECKED  # the same lab: their codes hold here too
+
+ALL = ARGV + [(argv, code) for argv, code, _ in CHECKED]
 
 BUG = "a bug: please report it"
 
@@ -78,7 +81,7 @@ def _fill(argv: list[str], lab, file: str = "") -> list[str]:
     return [a.replace("{file}", file).replace("{out}", lab.out) for a in argv]
 
 
-@pytest.mark.parametrize("argv,code", ARGV, ids=[repr(" ".join(a))[1:-1][:50] for a, _ in ARGV])
+@pytest.mark.parametrize("argv,code", ALL, ids=[repr(" ".join(a))[1:-1][:50] for a, _ in ALL])
 def test_bad_argv(lab, argv, code):
     assert_refused_cleanly(lab, _fill(argv, lab), code)
 
@@ -102,7 +105,7 @@ def _commands(node, path=()):
 
 def test_every_command_has_bad_input_in_the_table():
     """A new command comes with its bad inputs (bad_inputs.py)."""
-    tried = {tuple(argv[:2]) for argv, _ in ARGV} | {tuple(argv[:1]) for argv, _ in ARGV}
+    tried = {tuple(argv[:2]) for argv, _ in ALL} | {tuple(argv[:1]) for argv, _ in ALL}
     missing = [" ".join(path) for path in _commands(table.COMMANDS) if path not in tried]
     assert missing == []
 

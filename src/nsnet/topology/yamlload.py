@@ -13,6 +13,9 @@ MAX_BYTES = 16 << 20  # a 1,000-sandbox topology is ~50 KB
 MAX_NODES = 250_000  # after alias expansion; the same file: ~10,000
 
 
+Scalar = yaml.ScalarNode
+
+
 def _children(node) -> list:
     if isinstance(node, yaml.MappingNode):
         return [n for pair in node.value for n in pair]
@@ -32,11 +35,11 @@ def _check_graph(root, source: str) -> None:
         node, path, leaving = stack.pop()
         if leaving:
             active.discard(id(node))
-            size[id(node)] = min(1 + sum(size[id(c)] for c in _children(node)), MAX_NODES + 1)
+            size[id(node)] = min(1 + sum(size.get(id(c), 1) for c in _children(node)), MAX_NODES + 1)
             continue
         if id(node) in size:
             continue
-        if isinstance(node, yaml.ScalarNode):
+        if isinstance(node, Scalar):  # the root
             size[id(node)] = 1
             continue
         if id(node) in active:
@@ -44,19 +47,28 @@ def _check_graph(root, source: str) -> None:
                                  "refers to itself (a recursive alias)"])
         active.add(id(node))
         stack.append((node, path, True))
-        children = []
+        children = []  # the non-scalar ones: a scalar counts 1, no walk, no path
         if isinstance(node, yaml.MappingNode):
             keys: dict = {}
             for key_node, value_node in node.value:
-                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+                key = key_node.value if isinstance(key_node, Scalar) else None
                 if key is not None and key in keys:
                     problems.append(f"{path or '(top level)'}: duplicate key '{key}' (lines {keys[key] + 1} and "
                                     f"{key_node.start_mark.line + 1})")
                 elif key is not None:
                     keys[key] = key_node.start_mark.line
-                children += [(key_node, path, False), (value_node, f"{path}.{key}" if path else str(key), False)]
+                else:
+                    children.append((key_node, path, False))
+                if isinstance(value_node, Scalar):
+                    size[id(value_node)] = 1
+                else:
+                    children.append((value_node, f"{path}.{key}" if path else str(key), False))
         else:
-            children = [(item, f"{path}[{i}]", False) for i, item in enumerate(node.value)]
+            for i, item in enumerate(node.value):
+                if isinstance(item, Scalar):
+                    size[id(item)] = 1
+                else:
+                    children.append((item, f"{path}[{i}]", False))
         stack.extend(reversed(children))  # in the file's order
     if problems:
         raise TopologyError(problems)
