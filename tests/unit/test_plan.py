@@ -63,8 +63,9 @@ def test_explain_aims_host_commands_at_the_namespace_that_plays_the_host():
                  Nft({"nftables": [{"add": {"table": {"family": "inet", "name": "nsnet"}}}]}),
                  AddFdb("vx", "02:42:0a:00:00:02", "10.99.0.2"), ClaimAddress(Cluster(), "n", "10.0.0.2", "h")])
     lines = plan.explain("lab")
-    assert lines[:4] == ["ip netns add lab-red", "ip -n lab-red link set lo up",
-                         "ip -n lab link add br0 address 02:5e:d1:1a:62:48 type bridge", "ip -n lab link set br0 up"]
+    assert lines[:5] == ["ip netns add lab-red", "ip -n lab-red link set lo up",
+                         "ip -n lab link add br0 address 02:5e:d1:1a:62:48 type bridge",
+                         "ip -n lab link set br0 addrgenmode none", "ip -n lab link set br0 up"]
     assert "ip -n lab link add nsv1 type veth peer name eth0 netns lab-red" in lines
     assert "ip -n lab-red link set eth0 up" in lines
     assert lines[-4:] == ["ip netns exec lab sysctl -w net.ipv4.ip_forward=1",
