@@ -162,7 +162,9 @@ def after_kill(host, tally: Tally, what: str, again, reverse, again_ok) -> None:
         tally.found += found
         tally.notes.append(f"{what}: {text}")
         fixed = cli(host, "doctor", "--fix")
-        assert fixed.returncode == 1, f"{what}: doctor --fix: {fixed.stdout}{fixed.stderr}"
+        # 0: gone by itself meanwhile -- the kernel removes a deleted namespace's
+        # veths in the background, so a host end seen a moment ago may be gone.
+        assert fixed.returncode in (0, 1), f"{what}: doctor --fix: {fixed.stdout}{fixed.stderr}"
         left, text = doctor_count(host)
         assert left == 0, f"{what}: doctor --fix left {text}"
         tally.repaired += found - left

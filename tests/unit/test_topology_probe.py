@@ -27,7 +27,8 @@ def test_published_ranges_pair_up():
     assert (spec.host_ip, spec.proto) == ("127.0.0.1", "udp")
     assert [(p.host_port, p.sandbox_port) for p in spec.ports()] == [(8000, 9000), (8001, 9001), (8002, 9002)]
     assert [(p.host_port, p.sandbox_port, p.proto) for p in parse_spec("80:8080").ports()] == [(80, 8080, "tcp")]
-    assert parse_spec("0.0.0.0:80:80").host_ip == ""  # every address, as the firewall keeps it
+    assert parse_spec("0.0.0.0:80:80").host_ip == "0.0.0.0"  # every IPv4 address only ("" is both families)
+    assert parse_spec("80:80").host_ip == ""
 
 
 def test_icmpv6_echoes_and_answers():

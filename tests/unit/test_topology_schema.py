@@ -263,7 +263,7 @@ links:
     ("name: x\nnetworks:\n  n: {subnet: 10.0.0.0/24}\nsandboxes:\n  a: {networks: {n: {ip: 'fd00::5'}}}\n",
      "sandboxes.a.networks.n.ip: fd00::5: network 'n' has no IPv6 subnet"),
     ("name: x\nnetworks:\n  a: {subnet: 'fd00::/64'}\n  b: {subnet: 'fd00::/80'}\n",
-     "networks.b.subnet: fd00::/80 overlaps network 'a' (fd00::/64)"),
+     "networks.a.subnet: fd00::/64 overlaps network 'b' (fd00::/80)"),
     ("name: x\nsandboxes: {a: {}, b: {}}\nlinks: [{a: a, b: b, ip_a: 'fd00::1/64', ip_b: 10.0.0.2/24}]\n",
      "links[0].ip_b: ip_a and ip_b must give addresses of the same families"),
     ("name: x\nsandboxes: {a: {routes: ['10.9.0.0/16 via fd00::1']}}\n", "different families"),
