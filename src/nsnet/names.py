@@ -91,6 +91,21 @@ def _sha1_hex(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
+def endpoint_mac(ip: str) -> str:
+    """The MAC of an endpoint with address `ip`: 02:42 + the IPv4 address, as
+    Docker makes them (locally administered). Unique in a network because its
+    addresses are, computable by every host (overlays), and the same for a
+    sandbox re-created with the same address, so its peers' ARP caches stay
+    right. An IPv6 address gives its last 32 bits (unique within a /96)."""
+    if ":" in ip:
+        import ipaddress  # only for IPv6 endpoints
+
+        packed = ipaddress.IPv6Address(ip).packed[-4:]
+    else:
+        packed = bytes(int(part) for part in ip.split("."))
+    return "02:42:" + ":".join(f"{b:02x}" for b in packed)
+
+
 def check_mac(mac: str) -> str:
     """A unicast Ethernet address, as aa:bb:cc:dd:ee:ff (returned lower-case)."""
     text = str(mac).lower()

@@ -1,6 +1,6 @@
 import pytest
 
-from .helpers import Host, wait_until
+from .helpers import Host, set_bridge_nf, wait_until
 from .outside import Outside
 
 
@@ -12,6 +12,15 @@ def host():
         yield h
     finally:
         h.destroy()
+
+
+@pytest.fixture(params=[True, False], ids=["br_netfilter", "no_br_netfilter"])
+def bridge_nf(request, host):
+    """Tests of published ports run with bridge netfilter on (as on Docker and
+    Kubernetes hosts: DNAT'ed packets may be bridged, not routed) and off; set
+    in the test's own host namespace only."""
+    set_bridge_nf(host.name, request.param)
+    return request.param
 
 
 @pytest.fixture

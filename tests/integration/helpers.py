@@ -32,6 +32,16 @@ def ping(ns, ip, count=1, wait=1) -> bool:
     return in_ns(ns, "ping", "-n", "-q", "-c", str(count), "-W", str(wait), ip).returncode == 0
 
 
+def set_bridge_nf(ns: str, on: bool) -> None:
+    """bridge-nf-call-iptables in namespace `ns` (a test's own host): with
+    br_netfilter loaded every new namespace starts with 1, as on Docker and
+    Kubernetes hosts, and bridged IPv4 frames then cross the inet hooks."""
+    value = "1" if on else "0"
+    sh("ip", "netns", "exec", ns, "sysctl", "-qw", f"net.bridge.bridge-nf-call-iptables={value}")
+    got = sh("ip", "netns", "exec", ns, "sysctl", "-n", "net.bridge.bridge-nf-call-iptables").stdout.strip()
+    assert got == value, f"bridge-nf-call-iptables is {got} in {ns}"
+
+
 def links(ns) -> list[str]:
     out = sh("ip", "-n", ns, "-o", "link", "show").stdout
     return sorted(line.split(":")[1].strip().split("@")[0] for line in out.splitlines())

@@ -46,7 +46,16 @@ def pub_elements(host) -> str:
     return sh("ip", "netns", "exec", host.name, "nft", "list", "map", "inet", "nsnet", "pub_any_addr").stdout
 
 
-def test_add_check_del_through_libcni(host, cni, runtime):
+def served(server_ns, client_ns, addr, host_port, port, tries=5):
+    """A TCP round trip through a published port (the first packet after a change is retried, bounded)."""
+    for _ in range(tries):
+        reply = roundtrip(server_ns, client_ns, addr, port=host_port, server_port=port)
+        if reply is not None:
+            return reply
+    return None
+
+
+def test_add_check_del_through_libcni(host, cni, runtime, bridge_nf):
     c0, c1, _ = runtime
     conf = cni.conf()
     ports = {"portMappings": [{"hostPort": 18080, "containerPort": 80, "protocol": "tcp"}]}
@@ -135,7 +144,7 @@ def test_an_earlier_plugins_result_is_kept(host, cni, runtime):
     assert res["dns"] == {"search": ["example.org"], "nameservers": ["127.0.0.11"]}
 
 
-def test_static_address_mac_and_ports(host, cni, runtime, outside):
+def test_static_address_mac_and_ports(host, cni, runtime, outside, bridge_nf):
     conf = cni.conf()
     cap = {"ips": ["10.88.0.50/24"], "mac": "02:42:0a:58:00:32",
            "portMappings": [{"hostPort": 18081, "containerPort": 80, "protocol": "tcp"}]}
@@ -163,7 +172,7 @@ def test_static_address_mac_and_ports(host, cni, runtime, outside):
         assert host.engine.store.snapshot() == before, (args, cap)
 
 
-def test_one_container_on_two_networks_with_one_port(host, cni, runtime, outside):
+def test_one_container_on_two_networks_with_one_port(host, cni, runtime, outside, bridge_nf):
     """podman run --network a,b -p 18082:80: the same mapping comes with both ADDs."""
     a, b = cni.conf("a"), cni.conf("b", subnet="10.89.0.0/24")
     a_path, b_path = cni.write(a, "a.conflist"), cni.write(b, "b.conflist")

@@ -64,7 +64,7 @@ def test_isolation_between_networks(host):
 
 class TestPublishedPorts:
     @pytest.fixture
-    def lab(self, host, outside):
+    def lab(self, host, outside, bridge_nf):
         e = host.engine
         e.network_create("web", subnet="10.10.0.0/24")
         e.network_create("other", subnet="10.11.0.0/24")
@@ -93,7 +93,14 @@ class TestPublishedPorts:
     def test_hairpin_from_sandboxes(self, lab):
         host, _ = lab
         srv = host.prefix + "srv"
-        assert serve(srv, host.prefix + "peer", HOST_IP, 8080, 80) is not None  # same network
+        # a sandbox reaches its own published port (with br_netfilter the DNAT'ed
+        # packet is bridged back out of the port it came in on: hairpin mode), and
+        # its reply comes back through the host (the gateway is the source)
+        assert serve(srv, srv, HOST_IP, 8080, 80) == "PING 10.10.0.1"
+        assert serve(srv, srv, "10.10.0.1", 8080, 80) == "PING 10.10.0.1"
+        assert serve(srv, srv, HOST_IP, 5353, 53, "udp") == "PING 10.10.0.1"
+        assert serve(srv, host.prefix + "peer", HOST_IP, 8080, 80) == "PING 10.10.0.1"  # same network
+        assert serve(srv, host.prefix + "peer", "10.10.0.1", 8080, 80) == "PING 10.10.0.1"
         assert serve(srv, host.prefix + "far", HOST_IP, 8080, 80) is not None  # another network
         assert serve(srv, host.prefix + "far", "10.11.0.1", 8080, 80) is not None
 
@@ -144,7 +151,7 @@ def serve(server_ns, client_ns, addr, host_port, sandbox_port, proto="tcp"):
     return roundtrip(server_ns, client_ns, addr, port=host_port, proto=proto, server_port=sandbox_port)
 
 
-def test_ownership_and_reload(host, outside):
+def test_ownership_and_reload(host, outside, bridge_nf):
     """Other tables, routes and sysctls are identical after a full cycle; the
     table can be rebuilt from the store after `nft flush ruleset`."""
     sh("ip", "netns", "exec", host.name, "nft", "add table inet usertable; "
@@ -182,7 +189,7 @@ def test_dry_run_shows_nft_commands(host):
     assert "nsnet" not in sh("ip", "netns", "exec", host.name, "nft", "list", "tables").stdout
 
 
-def test_publish_rebuilds_a_flushed_table(host, outside):
+def test_publish_rebuilds_a_flushed_table(host, outside, bridge_nf):
     """Ports are added as map elements only; if someone flushed the ruleset,
     the publish rebuilds nsnet's whole table instead of failing."""
     e = host.engine
@@ -237,7 +244,7 @@ def test_an_element_batch_is_one_transaction(host):
     assert "8080" in elements and "8081" not in elements
 
 
-def test_one_port_of_a_sandbox_on_two_networks(host, outside):
+def test_one_port_of_a_sandbox_on_two_networks(host, outside, bridge_nf):
     """`podman run --network a,b -p 8080:80`: the port forwards to the first
     network's address, and to the second's once the first is gone."""
     e = host.engine
@@ -255,3 +262,21 @@ def test_one_port_of_a_sandbox_on_two_networks(host, outside):
     e.network_disconnect("b", "s")
     assert e.port_ls() == [] and "8080" not in sh("ip", "netns", "exec", host.name, "nft", "list", "map",
                                                     "inet", "nsnet", "pub_any_addr").stdout
+
+
+def test_hairpin_mode_of_a_publishing_port_is_drift_and_is_repaired(host):
+    e = host.engine
+    e.network_create("n", subnet="10.24.0.0/24")
+    e.sandbox_create("quiet", networks=["n"])
+    e.sandbox_create("s", networks=["n"], publish=["8080:80"])
+    port = e.endpoint_get("n", "s")["host_ifname"]
+
+    def hairpin(ifname):
+        return "hairpin on" in sh("ip", "-d", "-n", host.name, "link", "show", ifname).stdout
+
+    assert hairpin(port) and not hairpin(e.endpoint_get("n", "quiet")["host_ifname"])  # only where it is needed
+    assert f"ip link set {port} type bridge_slave hairpin on" in e.explain()
+    assert e.drift() == []
+    sh("ip", "-n", host.name, "link", "set", port, "type", "bridge_slave", "hairpin", "off")
+    assert [d.step.kind for d in e.drift()] == ["bridge_port_hairpin"]
+    assert e.repair()["errors"] == [] and hairpin(port) and e.drift() == []

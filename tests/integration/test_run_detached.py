@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from .helpers import in_ns, wait_until
+from .helpers import in_ns, set_bridge_nf, wait_until
 from .outside import HOST_IP, OUTSIDE_IP, Outside
 from .run_support import SERVER, alive, cli, ps, record, running_host, tcp_hello, wait_listening
 
@@ -35,8 +35,10 @@ def test_detached_server_reachable_from_another_sandbox(rhost):
     assert not wait_listening(h.prefix + "client", "10.91.0.10", 8080, timeout=0.5)
 
 
-def test_published_port_reaches_the_detached_server(rhost):
+@pytest.mark.parametrize("bridge_nf", [True, False], ids=["br_netfilter", "no_br_netfilter"])
+def test_published_port_reaches_the_detached_server(rhost, bridge_nf):
     h = rhost
+    set_bridge_nf(h.name, bridge_nf)
     outside = Outside(h)
     try:
         cli(h, "network", "create", "lan", "--subnet", "10.96.0.0/24", check=True)

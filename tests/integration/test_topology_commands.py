@@ -23,7 +23,7 @@ def procs(host) -> dict:
     return {p["name"]: p for p in json.loads(host.cli("--json", "ps").stdout)}
 
 
-def test_up_starts_keeps_and_down_stops_commands(host, tmp_path):
+def test_up_starts_keeps_and_down_stops_commands(host, tmp_path, bridge_nf):
     path = tmp_path / "web-app.yaml"
     shutil.copy(EXAMPLE, path)
     r = host.cli("up", str(path))

@@ -74,7 +74,7 @@ def test_red_blue_cable(host):
     down_leaves_nothing(host, "red-blue")
 
 
-def test_v_net_0_bridge_nat_route_and_port_80(host, outside):
+def test_v_net_0_bridge_nat_route_and_port_80(host, outside, bridge_nf):
     up(host, "v-net-0")
     bridge = sh("ip", "-n", host.name, "-br", "addr", "show", "v-net-0").stdout
     assert "192.168.15.5/24" in bridge
@@ -131,7 +131,7 @@ def test_isolated_networks(host):
     down_leaves_nothing(host, "isolated")
 
 
-def test_three_tier(host, outside):
+def test_three_tier(host, outside, bridge_nf):
     up(host, "three-tier")
     frontend, api, postgres = ns(host, "frontend"), ns(host, "api"), ns(host, "postgres")
     assert ping(api, "172.30.3.10") and not ping(frontend, "172.30.3.10")

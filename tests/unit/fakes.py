@@ -60,13 +60,16 @@ class FakeKernel:
         self._call("bridge_add", ifname, mtu)
         self.host_links.add(ifname)
 
-    def veth_add(self, ns, ifname, peer_ns, peer_ifname, master=None, mtu=None):
-        self._call("veth_add", ns, ifname, peer_ns, peer_ifname, master, mtu)
+    def veth_add(self, ns, ifname, peer_ns, peer_ifname, master=None, mtu=None, peer_mac=None):
+        self._call("veth_add", ns, ifname, peer_ns, peer_ifname, master, mtu, peer_mac)
         if ns is None:
             self.host_links.add(ifname)
 
     def link_set(self, ns, ifname, up=None, master=None, mtu=None, mac=None, alias=None):
         self._call("link_set", ns, ifname, up, master, mtu, mac)
+
+    def bridge_port_set(self, ns, ifname, hairpin):
+        self._call("bridge_port_set", ns, ifname, hairpin)
 
     def link_del(self, ns, ifname):
         self._call("link_del", ns, ifname)
@@ -82,7 +85,7 @@ class FakeKernel:
     def links(self, ns):
         names = sorted(self.host_links) if ns is None else []
         return [{"index": i, "ifname": name, "kind": None, "master": None, "up": True, "mtu": 1500, "mac": None,
-                 "peer_index": None} for i, name in enumerate(names, 1)]
+                 "peer_index": None, "hairpin": None} for i, name in enumerate(names, 1)]
 
     def addr_add(self, ns, ifname, cidr):
         self._call("addr_add", ns, ifname, cidr)

@@ -197,9 +197,19 @@ def test_bad_alias_is_refused(engine, alias):
 
 def test_a_fixed_mac_is_set_and_explained(lab, kernel):
     lab.network_connect("devops", "red", mac="02:AA:BB:CC:DD:01")
-    assert ("link_set", "h-red", "eth0", None, None, None, "02:aa:bb:cc:dd:01") in kernel.calls
+    veth = next(c for c in kernel.calls if c[0] == "veth_add" and c[3] == "h-red")
+    assert veth[-1] == "02:aa:bb:cc:dd:01"  # made with it, no second request
     assert lab.store.endpoint("devops", "red")["options"]["mac"] == "02:aa:bb:cc:dd:01"
-    assert "ip -n h-red link set eth0 address 02:aa:bb:cc:dd:01" in lab.explain("red")
+    assert "peer name eth0 address 02:aa:bb:cc:dd:01 netns h-red" in " ".join(lab.explain("red"))
+
+
+def test_without_a_fixed_mac_an_endpoint_has_the_mac_of_its_address(lab, kernel):
+    """02:42 + the IPv4 address (as Docker): a sandbox re-created with the same
+    address keeps its MAC, so its peers' ARP caches stay right."""
+    lab.network_connect("devops", "red", ip="192.168.1.20")
+    veth = next(c for c in kernel.calls if c[0] == "veth_add" and c[3] == "h-red")
+    assert veth[-1] == "02:42:c0:a8:01:14"
+    assert "address 02:42:c0:a8:01:14" in " ".join(lab.explain("red"))
 
 
 def test_changing_calls_show_their_own_parameters(engine):

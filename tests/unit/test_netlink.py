@@ -39,8 +39,10 @@ CREATE = consts.NLM_F_CREATE | consts.NLM_F_EXCL
 UP = {"flags": consts.IFF_UP, "change": consts.IFF_UP}
 
 
-def veth_attrs(ifname, peer, fd, master, mtu):
+def veth_attrs(ifname, peer, fd, master, mtu, peer_mac=None):
     peer_attrs = [("IFLA_IFNAME", peer), ("IFLA_NET_NS_FD", fd)]
+    if peer_mac:
+        peer_attrs.append(("IFLA_ADDRESS", peer_mac))
     attrs = [("IFLA_IFNAME", ifname)]
     if master is not None:
         attrs.append(("IFLA_MASTER", master))
@@ -51,13 +53,23 @@ def veth_attrs(ifname, peer, fd, master, mtu):
     return attrs + [("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "veth"), ("IFLA_INFO_DATA", info)]})]
 
 
-@pytest.mark.parametrize("ifname,peer,fd,master,mtu", [
-    ("nsv12", "eth0", 7, 3, 1400), ("nsv99", "eth1", 900, None, None), ("nsv1234", "ceth0", 2**31 - 1, 1, None),
-    ("a-very-long-nm", "x", 3, 12, 9000)])
-def test_veth(ifname, peer, fd, master, mtu):
+@pytest.mark.parametrize("ifname,peer,fd,master,mtu,peer_mac", [
+    ("nsv12", "eth0", 7, 3, 1400, None), ("nsv99", "eth1", 900, None, None, "02:42:0a:01:00:02"),
+    ("nsv1234", "ceth0", 2**31 - 1, 1, None, None), ("a-very-long-nm", "x", 3, 12, 9000, "02:aa:bb:cc:dd:ee")])
+def test_veth(ifname, peer, fd, master, mtu, peer_mac):
     msg = ifinfmsg()
-    msg["attrs"] = veth_attrs(ifname, peer, fd, master, mtu)
-    assert ours(messages.veth(ifname, peer, fd, master, mtu)) == pyroute2(msg, consts.RTM_NEWLINK, CREATE, **UP)
+    msg["attrs"] = veth_attrs(ifname, peer, fd, master, mtu, peer_mac)
+    assert ours(messages.veth(ifname, peer, fd, master, mtu, peer_mac)) == pyroute2(
+        msg, consts.RTM_NEWLINK, CREATE, **UP)
+
+
+@pytest.mark.parametrize("hairpin", [True, False])
+def test_bridge_port(hairpin):
+    msg = ifinfmsg()
+    port = {"attrs": [("IFLA_BRPORT_MODE", int(hairpin))]}
+    msg["attrs"] = [("IFLA_IFNAME", "nsv7"), ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_SLAVE_KIND", "bridge"),
+                                                                         ("IFLA_INFO_SLAVE_DATA", port)]})]
+    assert ours(messages.bridge_port("nsv7", hairpin)) == pyroute2(msg, consts.RTM_NEWLINK, 0)
 
 
 @pytest.mark.parametrize("mtu,mac", [(None, None), (1400, None), (None, "02:42:ac:11:00:01"),
@@ -212,7 +224,8 @@ def reply(msg, msg_type: int, **fields) -> tuple:
 
 def test_link_dump_decoder_reads_every_field():
     veth = ifinfmsg()
-    info = {"attrs": [("IFLA_INFO_KIND", "veth")]}
+    port = {"attrs": [("IFLA_BRPORT_STATE", 3), ("IFLA_BRPORT_MODE", 1)]}
+    info = {"attrs": [("IFLA_INFO_KIND", "veth"), ("IFLA_INFO_SLAVE_KIND", "bridge"), ("IFLA_INFO_SLAVE_DATA", port)]}
     veth["attrs"] = [("IFLA_IFNAME", "nsv3"), ("IFLA_ADDRESS", "02:4c:0f:cd:17:c7"), ("IFLA_MTU", 1400),
                      ("IFLA_LINK", 2), ("IFLA_MASTER", 4), ("IFLA_LINKINFO", info)]
     lo = ifinfmsg()
@@ -221,9 +234,9 @@ def test_link_dump_decoder_reads_every_field():
                        reply(lo, consts.RTM_NEWLINK, index=1)])
     assert got == [
         {"index": 9, "ifname": "nsv3", "kind": "veth", "master": 4, "up": True, "mtu": 1400,
-         "mac": "02:4c:0f:cd:17:c7", "peer_index": 2, "alias": None},
+         "mac": "02:4c:0f:cd:17:c7", "peer_index": 2, "alias": None, "hairpin": True},
         {"index": 1, "ifname": "lo", "kind": None, "master": None, "up": False, "mtu": 65536, "mac": None,
-         "peer_index": None, "alias": "nsnet:/var/lib/nsnet"}]
+         "peer_index": None, "alias": "nsnet:/var/lib/nsnet", "hairpin": None}]
 
 
 def test_address_and_route_decoders_read_both_families():

@@ -80,7 +80,7 @@ def test_explain_aims_host_commands_at_the_namespace_that_plays_the_host():
 
 
 def test_steps_declare_what_they_touch():
-    from nsnet.steps import DeleteRoute, Nft, SetMacAddress, SetSysctl
+    from nsnet.steps import DeleteRoute, Nft, SetHairpin, SetSysctl
     from nsnet.steps.cluster import ReleaseEndpoint
     from nsnet.steps.overlay import CreateVxlan
 
@@ -92,7 +92,7 @@ def test_steps_declare_what_they_touch():
     assert AddAddress(None, "br", "10.0.0.1/24").touches() == (set(), {(None, "br")})
     assert AddRoute("red", "0.0.0.0/0", via="10.0.0.1").touches() == ({"red"}, set())
     assert DeleteRoute("red", "10.1.0.0/16", dev="eth1").touches() == ({"red"}, {("red", "eth1")})
-    assert SetMacAddress("red", "eth0", "02:00:00:00:00:01").touches() == ({"red"}, {("red", "eth0")})
+    assert SetHairpin(None, "nsv1").touches() == (set(), {(None, "nsv1")})
     assert SetSysctl("net.ipv4.conf.nsbr-x.route_localnet", "1").touches() == (set(), {(None, "nsbr-x")})
     assert CreateVxlan("nsvx-7", 7, "10.0.0.1", master="br").touches() == (set(), {(None, "nsvx-7"), (None, "br")})
     for host_wide in (SetSysctl("net.ipv4.ip_forward", "1"), Nft({"nftables": []}),

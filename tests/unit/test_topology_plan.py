@@ -44,7 +44,7 @@ def test_dry_run_plans_everything_and_changes_nothing(engine, kernel):
     text = "\n".join(out.commands)
     assert "ip -n h link add nsbr-devops " in text and "type bridge" in text
     assert "ip netns add h-ns" in text
-    assert "type veth peer name ceth1 netns h-ns" in text
+    assert "type veth peer name ceth1 address 02:42:" in text and " netns h-ns" in text
     assert "ip -n h-db1 addr add 192.168.2.2/24 dev eth0" in text
     assert "ip -n h-a link add veth-b type veth peer name veth-a netns h-b" in text
     assert "ip -n h-ns route add 10.0.0.0/8 via 192.168.1.1 proto static" in text

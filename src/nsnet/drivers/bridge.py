@@ -4,8 +4,8 @@ network carries gets the gateway's address on the bridge, the sandbox's on its
 end, and a default route via the gateway in the sandbox that takes it there."""
 
 from .. import family
-from ..names import link_local
-from ..steps import AddAddress, AddRoute, CreateBridge, CreateVeth, DeleteLink, SetMacAddress
+from ..names import endpoint_mac, link_local
+from ..steps import AddAddress, AddRoute, CreateBridge, CreateVeth, DeleteLink
 from .base import Driver
 
 
@@ -30,14 +30,17 @@ class BridgeDriver(Driver):
         return [DeleteLink(None, net["bridge"])]
 
     def plan_connect(self, net, ep, sandbox_ns, default_route):
-        steps = [CreateVeth(None, ep["host_ifname"], sandbox_ns, ep["ifname"], master=net["bridge"], mtu=net["mtu"])]
+        # The sandbox's MAC: a fixed one (a container runtime's --mac-address), else
+        # derived from its address, so that a sandbox re-created (or repaired) with
+        # the same address is reached at once, not after its peers' ARP entries
+        # for the old MAC time out (~20-25 s).
+        fixed = (ep.get("options") or {}).get("mac")
+        steps = [CreateVeth(None, ep["host_ifname"], sandbox_ns, ep["ifname"], master=net["bridge"], mtu=net["mtu"],
+                            peer_mac=fixed or endpoint_mac(family.first_address(ep)))]
         for version, subnet in family.subnets(net).items():
             ip = ep.get(family.IP[version])
             if ip:
                 steps.append(AddAddress(sandbox_ns, ep["ifname"], f"{ip}/{subnet.prefixlen}"))
-        mac = (ep.get("options") or {}).get("mac")
-        if mac:  # a fixed MAC (a container runtime's --mac-address)
-            steps.insert(1, SetMacAddress(sandbox_ns, ep["ifname"], mac))
         for version in default_route:
             steps.append(AddRoute(sandbox_ns, family.DEFAULT_ROUTE[version], via=net[family.GATEWAY[version]]))
         return steps

@@ -22,7 +22,8 @@ import ipaddress
 import json
 
 from ..errors import Conflict, InvalidInput, NotFound
-from ..steps import DeleteLink, SetMacAddress
+from ..names import endpoint_mac
+from ..steps import DeleteLink
 from .bridge import BridgeDriver
 
 # The overlay's and the cluster store's Steps (steps/overlay.py, steps/cluster.py)
@@ -37,13 +38,6 @@ HOST_META = "overlay_host"  # meta key: {"name", "address"} of this host, set by
 def vxlan_name(vni: int) -> str:
     """'nsvx-' + the VNI: at most 13 bytes (VNIs have 24 bits)."""
     return f"{VXLAN_PREFIX}{int(vni)}"
-
-
-def endpoint_mac(ip: str) -> str:
-    """02:42 + the IPv4 address (locally administered, as Docker does): unique in
-    a network because addresses are, and computable by every host."""
-    packed = ipaddress.IPv4Address(ip).packed
-    return "02:42:" + ":".join(f"{b:02x}" for b in packed)
 
 
 def overlay_mtu(underlay_mtu: int, wanted: int | None = None) -> int:
@@ -93,7 +87,7 @@ class OverlayDriver(BridgeDriver):
     fixed_macs = False  # an endpoint's MAC is derived from its address
     carries_ipv6 = False  # the cluster store holds IPv4 claims only
 
-    # -- planners: the bridge driver's, plus the VXLAN device and fixed MACs ---
+    # -- planners: the bridge driver's (MACs derived from addresses), plus the VXLAN device ---
     def plan_create(self, net):
         from ..steps.overlay import VXLAN_PORT, CreateVxlan
 
@@ -104,10 +98,6 @@ class OverlayDriver(BridgeDriver):
 
     def plan_remove(self, net):
         return [DeleteLink(None, net["options"]["vxlan"])] + super().plan_remove(net)
-
-    def plan_connect(self, net, ep, sandbox_ns, default_route):
-        veth, *rest = super().plan_connect(net, ep, sandbox_ns, default_route)
-        return [veth, SetMacAddress(sandbox_ns, ep["ifname"], endpoint_mac(ep["ip"])), *rest]
 
     def host_ifnames(self, net):
         return [net["bridge"], net["options"]["vxlan"]]

@@ -84,7 +84,7 @@ class Endpoints(Service):
                   "options": options}  # the row just written, as store.endpoint() would read it back
             plan.extend(undo)
             plan.extend(drv.plan_connect(net, ep, sb["netns"], default_route=gives))
-            plan.extend(self.firewall.plan_publish(ex, net, ep, publish, probe=probe_ports))
+            plan.extend(self.firewall.plan_publish(ex, net, ep, publish, probe=probe_ports, new_endpoint=True))
             plan.extend(drv.announce(self.ctx, net, ep))
         except BaseException:
             for step in undo:  # a claim made beyond this host goes back now, not by rollback

@@ -10,7 +10,7 @@ from .. import family
 from ..errors import Conflict, InvalidInput, NotFound
 from ..firewall import compare, nftjson, ruleset
 from ..firewall.ports import overlap, parse_all
-from ..steps import Nft, Plan, SetSysctl
+from ..steps import Nft, Plan, SetHairpin, SetSysctl
 from .context import Service
 from .lookup import get_network, get_sandbox
 
@@ -120,9 +120,11 @@ class Firewall(Service):
         return ([rules] if rules else []), after
 
     # -- published ports -----------------------------------------------------
-    def plan_publish(self, ex, net: dict, ep: dict, specs, probe: bool = True) -> list:
-        """Validate and record published ports for an endpoint: one Nft step.
-        `probe=False`: the caller holds the host ports itself (no socket probe)."""
+    def plan_publish(self, ex, net: dict, ep: dict, specs, probe: bool = True, new_endpoint: bool = False) -> list:
+        """Validate and record published ports for an endpoint: one Nft step (and
+        hairpin mode on its bridge port, with its first port). `probe=False`: the
+        caller holds the host ports itself (no socket probe); `new_endpoint`: `ep`
+        is made in this change (it has no ports yet)."""
         ports = parse_all(specs)
         if not ports:
             return []
@@ -152,6 +154,7 @@ class Firewall(Service):
                     and self.kernel.port_in_use(port.host_ip, port.proto, port.host_port, version)):
                 raise Conflict(f"host port {port.proto}/{port.host_port} is in use by a socket in the host "
                                "namespace")
+        first = new_endpoint or not self.store.ports(sandbox=ep["sandbox"], network=net["name"])
         added = []  # built here, not read back: a sandbox may hold 1,000 ports
         for port, version in wanted:
             sandbox_ip = ep[family.IP[version]]
@@ -161,12 +164,13 @@ class Firewall(Service):
                 added.append({"sandbox": ep["sandbox"], "network": net["name"], "sandbox_ip": sandbox_ip,
                               "host_ip": port.host_ip, "host_port": port.host_port, "proto": port.proto,
                               "sandbox_port": port.sandbox_port})
+        steps = [SetHairpin(None, ep["host_ifname"])] if first else []
         if not added:
-            return []
+            return steps
         # Elements only (sent over nfnetlink, kernel/netlink/nftables.py, not re-declaring
         # the table); if the table is gone, the step rebuilds it whole from the store.
         add, delete = ruleset.port_batches(added)
-        return [Nft(add, delete, rebuild=self.full_batch)]
+        return steps + [Nft(add, delete, rebuild=self.full_batch)]
 
     def plan_unpublish(self, sandbox: str, network: str) -> list:
         """Forget the ports of an endpoint (one Nft step)."""
@@ -277,6 +281,11 @@ class Firewall(Service):
             return []
         steps = [SetSysctl(FORWARD, "1")] + ([SetSysctl(FORWARD6, "1")] if _ipv6_networks(bridged) else [])
         steps += [SetSysctl(f"net.ipv4.conf.{n['bridge']}.route_localnet", "1") for n in bridged]
+        publishing = sorted({(p["network"], p["sandbox"]) for p in self.store.ports()})
+        for network, sandbox in publishing:
+            ep = self.store.endpoint(network, sandbox)
+            if ep and ep["host_ifname"]:
+                steps.append(SetHairpin(None, ep["host_ifname"]))
         fw = self.plan()
         if fw is not None:
             fw.batch = nftjson.batch(*fw.batch["nftables"][2:])  # no 'delete table' on a fresh host

@@ -186,6 +186,8 @@ def _with_dependents(missing: list, steps: list) -> list:
             via = ipaddress.ip_address(step.via) if step.via else None
             forced = forced or (step.dev and (step.ns, step.dev) in redo_links) or (
                 via is not None and any(via.version == n.version and via in n for n in nets.get(step.ns, [])))
+        else:  # the settings of a re-created interface (a bridge port's hairpin mode)
+            forced = forced or bool(step.touches()[1] & redo_links)
         if forced:
             chosen.add(id(step))
     return [s for s in steps if id(s) in chosen]

@@ -78,8 +78,10 @@ def _static_rules() -> list:
         n.rule("output", [local, n.dnat_maps(DNAT_KEY_ANY, *PUB_ANY)], "nsnet: ports on all addresses, from the host"),
         n.rule("postrouting", [n.match(n.payload("ip", "saddr"), n.prefix(LOOPBACK)), out_bridges, n.MASQUERADE],
                "nsnet: host to 127.0.0.1:published port"),
+        # Routed from one network to another's published port (iifname is set on
+        # the routed path); within one network see _network_rules.
         n.rule("postrouting", [n.match(n.ct("status"), "dnat", "in"), on_bridges, out_bridges, n.MASQUERADE],
-               "nsnet: hairpin to a published port"),
+               "nsnet: a published port from another network"),
         n.rule("forward", [n.match(n.ct("state"), {"set": ["established", "related"]}, "in"), n.ACCEPT],
                "nsnet: replies"),
         n.rule("forward", [n.match(n.ct("status"), "dnat", "in"), out_bridges, n.ACCEPT],
@@ -108,6 +110,7 @@ def _static_rules6(local) -> list:
 def _network_rules(net: dict) -> list:
     bridge, name = net["bridge"], net["name"]
     opts = net.get("options") or {}
+    subnet = n.prefix(net["subnet"]) if net.get("subnet") else None  # an IPv6-only network has none
     rules = []
     if opts.get("masquerade") and not opts.get("internal"):
         for proto, column, what in (("ip", "subnet", "outbound NAT"), ("ip6", "subnet6", "outbound NAT66")):
@@ -115,6 +118,15 @@ def _network_rules(net: dict) -> list:
                 rules.append(n.rule("postrouting", [n.match(n.payload(proto, "saddr"), n.prefix(net[column])),
                                                     n.match(n.meta("oifname"), bridge, "!="), n.MASQUERADE],
                                     f"nsnet network {name}: {what}"))
+    if not opts.get("internal") and subnet:
+        # A sandbox reaching a published port of its own network (its own, too):
+        # the reply must come back through the host, so the source becomes the
+        # gateway. Matched on addresses: with br_netfilter the DNAT'ed packet is
+        # bridged and this hook sees no input interface.
+        rules.append(n.rule("postrouting", [n.match(n.ct("status"), "dnat", "in"),
+                                            n.match(n.payload("ip", "saddr"), subnet),
+                                            n.match(n.payload("ip", "daddr"), subnet), n.MASQUERADE],
+                            f"nsnet network {name}: hairpin to its published ports"))
     if opts.get("internal"):
         rules.append(n.rule("forward", [n.match(n.meta("iifname"), bridge),
                                         n.match(n.meta("oifname"), bridge, "!="), n.DROP],

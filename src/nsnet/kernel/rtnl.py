@@ -224,10 +224,11 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         peer_ifname: str,
         master: str | None = None,
         mtu: int | None = None,
+        peer_mac: str | None = None,
     ) -> None:
-        """A veth pair with the peer created directly inside `peer_ns`; both ends up.
-        (The kernel refuses IFF_UP on a peer before the pair exists, so the peer is
-        raised with a second request.)"""
+        """A veth pair with the peer created directly inside `peer_ns` (with MAC
+        `peer_mac`, else a random one); both ends up. (The kernel refuses IFF_UP
+        on a peer before the pair exists, so the peer is raised with a second request.)"""
         master_index = self._require_index(ns, master) if master else None
         # New interfaces: indexes cached for these names (of pairs deleted since,
         # by this process or another) are stale.
@@ -236,7 +237,8 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         peer_target = self._target(peer_ns)
         peer_fd = nsfs.open_fd(peer_target) if peer_target else nsfs.current_netns_fd()
         try:
-            self._request(ns, f"creating veth {ifname}", messages.veth(ifname, peer_ifname, peer_fd, master_index, mtu))
+            msg = messages.veth(ifname, peer_ifname, peer_fd, master_index, mtu, peer_mac)
+            self._request(ns, f"creating veth {ifname}", msg)
         finally:
             os.close(peer_fd)
         # The kernel's IPv6 link-local address on a veth end means DAD, router
@@ -257,6 +259,10 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         if master is not None:
             master_index = self._require_index(ns, master) if master else 0
         self._request(ns, f"setting {ifname}", messages.link_set(ifname, up, master_index, mtu, mac, alias))
+
+    def bridge_port_set(self, ns: str | None, ifname: str, hairpin: bool) -> None:
+        """Settings of bridge port `ifname`: hairpin (frames may leave through the port they came in on)."""
+        self._request(ns, f"setting bridge port {ifname}", messages.bridge_port(ifname, hairpin))
 
     def link_del(self, ns: str | None, ifname: str) -> bool:
         self._index_cache.pop((ns, ifname), None)
@@ -294,7 +300,7 @@ class Kernel(HostOps, L2Ops, SandboxOps):
 
     # -- reads (inspect, explain, drift) ----------------------------------------------
     def links(self, ns: str | None) -> list[dict]:
-        """index, ifname, kind, master (index), up, mtu, mac, peer_index (veths)."""
+        """index, ifname, kind, master (index), up, mtu, mac, peer_index (veths), hairpin (bridge ports)."""
         return self._read(ns, "links", messages.link_dump(), "links")
 
     def _names(self, ns: str | None) -> dict[int, str]:

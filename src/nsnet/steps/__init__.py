@@ -7,7 +7,7 @@ imported where used: commands that never touch an overlay do not load them."""
 from .addresses import AddAddress, AddRoute, DeleteAddress, DeleteRoute
 from .base import Plan, Step
 from .host import Nft, SetSysctl
-from .links import CreateBridge, CreateNetns, CreateVeth, DeleteLink, DeleteNetns, SetMacAddress
+from .links import CreateBridge, CreateNetns, CreateVeth, DeleteLink, DeleteNetns, SetHairpin
 
 __all__ = ["AddAddress", "AddRoute", "CreateBridge", "CreateNetns", "CreateVeth", "DeleteAddress", "DeleteLink",
-           "DeleteNetns", "DeleteRoute", "Nft", "Plan", "SetMacAddress", "SetSysctl", "Step"]
+           "DeleteNetns", "DeleteRoute", "Nft", "Plan", "SetHairpin", "SetSysctl", "Step"]

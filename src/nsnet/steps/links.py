@@ -98,17 +98,18 @@ class CreateBridge(Step):
 
 
 class CreateVeth(Step):
-    """A veth pair: `ifname` in `ns`, the peer made directly inside `peer_ns`."""
+    """A veth pair: `ifname` in `ns`, the peer made directly inside `peer_ns`
+    (with MAC `peer_mac`: a sandbox's end on a network; else a random one)."""
 
     kind = "veth_add"
 
     def __init__(self, ns: str | None, ifname: str, peer_ns: str | None, peer_ifname: str,
-                 master: str | None = None, mtu: int | None = None):
+                 master: str | None = None, mtu: int | None = None, peer_mac: str | None = None):
         self.ns, self.ifname, self.peer_ns, self.peer_ifname = ns, ifname, peer_ns, peer_ifname
-        self.master, self.mtu = master, mtu
+        self.master, self.mtu, self.peer_mac = master, mtu, peer_mac
 
     def apply(self, k):
-        k.veth_add(self.ns, self.ifname, self.peer_ns, self.peer_ifname, self.master, self.mtu)
+        k.veth_add(self.ns, self.ifname, self.peer_ns, self.peer_ifname, self.master, self.mtu, self.peer_mac)
 
     def undo(self, k):
         k.link_del(self.ns, self.ifname)
@@ -116,9 +117,11 @@ class CreateVeth(Step):
     def explain(self):
         mtu = f" mtu {self.mtu}" if self.mtu else ""
         peer_netns = f" netns {self.peer_ns}" if self.peer_ns else ""
+        address = f" address {self.peer_mac}" if self.peer_mac else ""
         master = f" master {self.master}" if self.master else ""
         lines = [
-            ip_command(self.ns, f"link add {self.ifname}{mtu} type veth peer name {self.peer_ifname}{mtu}{peer_netns}"),
+            ip_command(self.ns, f"link add {self.ifname}{mtu} type veth peer name {self.peer_ifname}{mtu}{address}"
+                                f"{peer_netns}"),
             ip_command(self.ns, f"link set {self.ifname}{master} up"),
         ]
         # No IPv6 link-local addresses on either end (see Kernel.veth_add).
@@ -127,10 +130,13 @@ class CreateVeth(Step):
                         ip_command(self.peer_ns, f"link set {self.peer_ifname} up")]
 
     def check(self, view):
-        """Both ends present, up and veths; enslaved to `master`; paired with
-        each other when the kernel says so (IFLA_LINK holds the peer's index)."""
+        """Both ends present, up and veths; enslaved to `master`; the peer with
+        its MAC; paired with each other when the kernel says so (IFLA_LINK holds
+        the peer's index)."""
         end, peer = view.link(self.ns, self.ifname), view.link(self.peer_ns, self.peer_ifname)
         if not (end and peer and end["up"] and peer["up"]):
+            return False
+        if self.peer_mac and peer.get("mac", self.peer_mac) != self.peer_mac:
             return False
         if end["kind"] != "veth" or peer["kind"] != "veth":
             return False
@@ -148,25 +154,31 @@ class CreateVeth(Step):
         return {("link", self.ns, self.ifname), ("link", self.peer_ns, self.peer_ifname)}
 
 
-class SetMacAddress(Step):
-    """A fixed MAC on an interface made by an earlier step (overlay endpoints:
-    derived from the address, so other hosts can program it without asking; a
-    runtime's static MAC); undone with the interface itself."""
+class SetHairpin(Step):
+    """Hairpin mode on a bridge port: frames may leave through the port they
+    came in on. A sandbox that connects to its own published port through the
+    host is DNAT'ed back to itself; with br_netfilter (bridge-nf-call-iptables=1,
+    as on Docker and Kubernetes hosts) that packet is bridged, not routed, and
+    goes back out of the port it came from. Set on the ports of sandboxes that
+    publish, not on all: a hairpin port also gets its own broadcasts back."""
 
-    kind = "link_mac"
+    kind = "bridge_port_hairpin"
 
-    def __init__(self, ns: str | None, ifname: str, mac: str):
-        self.ns, self.ifname, self.mac = ns, ifname, mac
+    def __init__(self, ns: str | None, ifname: str):
+        self.ns, self.ifname = ns, ifname
 
     def apply(self, k):
-        k.link_set(self.ns, self.ifname, mac=self.mac)
+        k.bridge_port_set(self.ns, self.ifname, hairpin=True)
+
+    def undo(self, k):
+        k.bridge_port_set(self.ns, self.ifname, hairpin=False)
 
     def explain(self):
-        return [ip_command(self.ns, f"link set {self.ifname} address {self.mac}")]
+        return [ip_command(self.ns, f"link set {self.ifname} type bridge_slave hairpin on")]
 
     def check(self, view):
         link = view.link(self.ns, self.ifname)
-        return link is not None and link.get("mac", self.mac) == self.mac
+        return bool(link and link.get("hairpin"))
 
     def touches(self):
         return on(self.ns, self.ifname)

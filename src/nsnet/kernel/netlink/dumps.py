@@ -12,9 +12,11 @@ from .consts import (
     IFA_LOCAL,
     IFF_UP,
     IFLA_ADDRESS,
+    IFLA_BRPORT_MODE,
     IFLA_IFALIAS,
     IFLA_IFNAME,
     IFLA_INFO_KIND,
+    IFLA_INFO_SLAVE_DATA,
     IFLA_LINK,
     IFLA_LINKINFO,
     IFLA_MASTER,
@@ -41,23 +43,27 @@ def ip_text(raw: bytes | None) -> str | None:
 
 
 def links(replies) -> list[dict]:
-    """index, ifname, kind, master, up, mtu, mac, alias and (veths) peer_index:
-    the peer's index (IFLA_LINK)."""
+    """index, ifname, kind, master, up, mtu, mac, alias, (veths) peer_index:
+    the peer's index (IFLA_LINK), and (bridge ports) hairpin."""
     out = []
     for _, data, off, end in replies:
         _, _, index, flags, _ = IFINFO.unpack_from(data, off)
         a = parse(data, off + IFINFO.size, end)
         info = a.get(IFLA_LINKINFO)
+        info = parse(info, 0, len(info)) if info else {}
+        port = info.get(IFLA_INFO_SLAVE_DATA)
+        mode = parse(port, 0, len(port)).get(IFLA_BRPORT_MODE) if port else None
         out.append({
             "index": index,
             "ifname": text(a.get(IFLA_IFNAME)),
-            "kind": text(parse(info, 0, len(info)).get(IFLA_INFO_KIND)) if info else None,
+            "kind": text(info.get(IFLA_INFO_KIND)),
             "master": number(a.get(IFLA_MASTER)),
             "up": bool(flags & IFF_UP),
             "mtu": number(a.get(IFLA_MTU)),
             "mac": mac_text(a.get(IFLA_ADDRESS)),
             "peer_index": number(a.get(IFLA_LINK)),
             "alias": text(a.get(IFLA_IFALIAS)),
+            "hairpin": bool(mode[0]) if mode else None,
         })
     return out
 

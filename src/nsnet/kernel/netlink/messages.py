@@ -6,7 +6,8 @@ Encoding them here, with struct, costs a few microseconds a request;
 pyroute2's encoder cost ~0.1-0.3 ms (most of the Python time of an attach)
 and importing its rtnetlink classes ~20 ms of a CLI call.
 
-    ip link add NAME type veth peer name PEER netns FD [master M] [mtu N]
+    ip link add NAME type veth peer name PEER [address MAC] netns FD [master M] [mtu N]
+    ip link set NAME type bridge_slave hairpin on
     ip link add NAME type vxlan id VNI local ADDR dstport 4789 nolearning proxy
     bridge fdb replace MAC dev NAME dst VTEP self permanent
     ip neigh replace IP lladdr MAC dev NAME nud permanent
@@ -25,11 +26,14 @@ from .consts import (
     IFF_UP,
     IFLA_ADDRESS,
     IFLA_AF_SPEC,
+    IFLA_BRPORT_MODE,
     IFLA_IFALIAS,
     IFLA_IFNAME,
     IFLA_INET6_ADDR_GEN_MODE,
     IFLA_INFO_DATA,
     IFLA_INFO_KIND,
+    IFLA_INFO_SLAVE_DATA,
+    IFLA_INFO_SLAVE_KIND,
     IFLA_LINKINFO,
     IFLA_MASTER,
     IFLA_MTU,
@@ -117,9 +121,13 @@ def bridge(ifname: str, mtu: int | None = None, address: str | None = None):
     return RTM_NEWLINK, CREATE, b"".join(body)
 
 
-def veth(ifname: str, peer_ifname: str, peer_netns_fd: int, master: int | None = None, mtu: int | None = None):
-    """A veth pair, this end up; the peer is made inside the namespace of `peer_netns_fd`."""
+def veth(ifname: str, peer_ifname: str, peer_netns_fd: int, master: int | None = None, mtu: int | None = None,
+         peer_address: str | None = None):
+    """A veth pair, this end up; the peer is made inside the namespace of `peer_netns_fd`
+    (`peer_address`: its MAC, else the kernel picks a random one)."""
     peer = [_NO_LINK, asciiz(IFLA_IFNAME, peer_ifname), u32(IFLA_NET_NS_FD, peer_netns_fd)]
+    if peer_address:
+        peer.append(attr(IFLA_ADDRESS, mac(peer_address)))
     body = [_UP, asciiz(IFLA_IFNAME, ifname)]
     if master is not None:
         body.append(u32(IFLA_MASTER, master))
@@ -157,6 +165,14 @@ def link_set(ifname: str, up: bool | None = None, master: int | None = None, mtu
     if alias:
         body.append(asciiz(IFLA_IFALIAS, alias))
     return RTM_NEWLINK, 0, b"".join(body)
+
+
+def bridge_port(ifname: str, hairpin: bool):
+    """`ip link set NAME type bridge_slave hairpin on|off`: may frames leave
+    through the port they came in on?"""
+    slave = nest(IFLA_INFO_SLAVE_DATA, u8(IFLA_BRPORT_MODE, int(hairpin)))
+    return RTM_NEWLINK, 0, _NO_LINK + asciiz(IFLA_IFNAME, ifname) + nest(
+        IFLA_LINKINFO, asciiz(IFLA_INFO_SLAVE_KIND, "bridge"), slave)
 
 
 def addrgen_none(ifname: str):
