@@ -32,20 +32,58 @@ def test_no_masquerade_keeps_sandbox_address(host, outside):
     assert roundtrip(outside.name, host.prefix + "s", OUTSIDE_IP) == "PING 10.2.0.2"
 
 
-def test_internal_network_reaches_only_itself(host, outside):
+def test_internal_network_reaches_only_itself(host, outside, bridge_nf):
+    """"No traffic beyond the network": not the outside, not other networks, not
+    the host's services (on any of its addresses, the gateway's included), not
+    other networks' published ports through DNAT. The host still reaches it."""
     r = host.cli("network", "create", "int", "--internal", "--subnet", "10.3.0.0/24")
     assert r.returncode == 0, r.stderr
     host.engine.network_create("other", subnet="10.4.0.0/24")
     host.engine.sandbox_create("a", networks=["int"])
     host.engine.sandbox_create("b", networks=["int"])
-    host.engine.sandbox_create("c", networks=["other"])
-    a = host.prefix + "a"
+    host.engine.sandbox_create("c", networks=["other"], publish=["8080:80"])
+    a, c = host.prefix + "a", host.prefix + "c"
     assert ping(a, "10.3.0.3")  # same network
     assert not ping(a, OUTSIDE_IP)  # not the outside
     assert not ping(a, "10.4.0.2")  # not other networks
-    assert not ping(host.prefix + "c", "10.3.0.2")
+    assert not ping(c, "10.3.0.2")
+    assert serve(c, outside.name, HOST_IP, 8080, 80) == f"PING {OUTSIDE_IP}"  # the port works ...
+    for addr in (HOST_IP, "10.3.0.1", "10.4.0.1"):  # ... but not from the internal network
+        assert serve(c, a, addr, 8080, 80) is None, addr
+    for addr in (HOST_IP, "10.3.0.1"):  # nor the host's own services
+        assert roundtrip(host.name, a, addr, port=7070) is None, addr
+    assert not ping(a, HOST_IP) and not ping(a, "10.3.0.1")
+    assert ping(host.name, "10.3.0.2")  # the host reaches it (the replies come back)
+    assert roundtrip(a, host.name, "10.3.0.2", port=7071) == "PING 10.3.0.1"
     r = host.cli("network", "connect", "int", "c", "-p", "8080:80")
     assert r.returncode == 2 and "internal" in r.stderr
+
+
+def test_a_peer_routing_a_subnet_via_the_host_reaches_only_published_ports(host, outside, bridge_nf):
+    """Docker 28's rule: a LAN peer with `ip route add SUBNET via HOST` reaches a
+    sandbox's published ports at its own address, and nothing else; a network
+    made with --allow-direct-routing lets it reach every port."""
+    e = host.engine
+    e.network_create("n", subnet="10.25.0.0/24")
+    r = host.cli("network", "create", "open", "--subnet", "10.26.0.0/24", "--allow-direct-routing")
+    assert r.returncode == 0, r.stderr
+    e.sandbox_create("s", networks=["n"], publish=["8080:80", "5353:53/udp"])
+    e.sandbox_create("t", networks=["open"])
+    sh("ip", "-n", outside.name, "route", "add", "10.25.0.0/24", "via", HOST_IP)
+    sh("ip", "-n", outside.name, "route", "add", "10.26.0.0/24", "via", HOST_IP)
+    s, t = host.prefix + "s", host.prefix + "t"
+    assert serve(s, outside.name, "10.25.0.2", 80, 80) == f"PING {OUTSIDE_IP}"  # published: reached directly
+    assert serve(s, outside.name, "10.25.0.2", 53, 53, "udp") == f"PING {OUTSIDE_IP}"
+    assert serve(s, outside.name, HOST_IP, 8080, 80) == f"PING {OUTSIDE_IP}"  # and through the host
+    assert serve(s, outside.name, "10.25.0.2", 81, 81) is None  # unpublished: dropped
+    assert serve(s, outside.name, "10.25.0.2", 8080, 8080) is None  # the host port is not the sandbox's
+    assert not ping(outside.name, "10.25.0.2")
+    assert serve(t, outside.name, "10.26.0.2", 81, 81) == f"PING {OUTSIDE_IP}"  # opted out: every port
+    assert ping(outside.name, "10.26.0.2")
+    assert ping(s, OUTSIDE_IP) and ping(t, OUTSIDE_IP)  # their own connections out are answered
+    e.port_unpublish("s", ["8080:80"])
+    assert serve(s, outside.name, "10.25.0.2", 80, 80) is None  # unpublished again
+    assert json.loads(host.cli("--json", "network", "inspect", "open").stdout)["options"]["direct_routing"] is True
 
 
 def test_isolation_between_networks(host):
@@ -280,3 +318,17 @@ def test_hairpin_mode_of_a_publishing_port_is_drift_and_is_repaired(host):
     sh("ip", "-n", host.name, "link", "set", port, "type", "bridge_slave", "hairpin", "off")
     assert [d.step.kind for d in e.drift()] == ["bridge_port_hairpin"]
     assert e.repair()["errors"] == [] and hairpin(port) and e.drift() == []
+
+
+def test_a_host_namespace_with_lo_down_gets_it_up(host, bridge_nf):
+    """A --host-netns made with a bare `ip netns add` has lo down: nsnet brings
+    it up with the first network, so ports published on 127.0.0.1 work."""
+    sh("ip", "-n", host.name, "link", "set", "lo", "down")
+    e = host.engine
+    e.network_create("n", subnet="10.27.0.0/24")
+    e.sandbox_create("s", networks=["n"], publish=["127.0.0.1:9090:90"])
+    assert "<LOOPBACK,UP" in sh("ip", "-n", host.name, "-br", "link", "show", "lo").stdout
+    assert serve(host.prefix + "s", host.name, "127.0.0.1", 9090, 90) is not None
+    sh("ip", "-n", host.name, "link", "set", "lo", "down")  # behind nsnet's back: drift, repaired
+    assert [d.step.kind for d in e.drift()] == ["link_up"]
+    assert e.repair()["errors"] == [] and e.drift() == []

@@ -117,7 +117,7 @@ def test_dry_run_writes_nothing(lab):
     a.engine.sandbox_create("s1")
     before = state(a)
     out = a.engine.network_connect("blue", "s1", dry_run=True)["commands"]
-    assert any("link set eth0 address 02:42:0a:d2:00:02" in line for line in out)
+    assert any("peer name eth0 mtu 1450 address 02:42:0a:d2:00:02 netns" in line for line in out), out
     assert any("/endpoints/blue/10.210.0.2" in line for line in out)
     assert state(a) == before
 

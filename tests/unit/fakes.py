@@ -11,6 +11,7 @@ class FakeKernel:
     def __init__(self, fail_on: str | None = None):
         self.calls: list[tuple] = []
         self.namespaces: set[str] = set()
+        self.shared: set[str] = set()  # namespaces that are the host's
         self.host_links: set[str] = {"lo"}
         self.fail_on = fail_on
         self.sysctls: dict[str, str] = {}
@@ -42,7 +43,16 @@ class FakeKernel:
     def netns_delete(self, name):
         self._call("netns_delete", name)
         self.namespaces.discard(name)
+        self.shared.discard(name)
         return True
+
+    def netns_share_host(self, name):
+        self._call("netns_share_host", name)
+        self.namespaces.add(name)
+        self.shared.add(name)
+
+    def netns_is_host(self, name):
+        return name in self.shared
 
     def netns_in_use(self, name):
         return False

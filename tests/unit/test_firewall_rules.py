@@ -39,7 +39,17 @@ def test_rules_per_network_and_golden_text():
     assert "nft 'add rule inet nsnet postrouting ip saddr 10.1.0.0/24 oifname != \"nsbr-a\" masquerade " \
            "comment \"nsnet network a: outbound NAT\"'" in text
     assert not any("10.2.0.0/24" in line and "masquerade" in line for line in text)  # internal: no NAT
-    assert sum("internal" in line for line in text) == 2
+    assert sum("internal" in line for line in text) == 3  # the host, out, in
+    forward = [line for line in text if "add rule inet nsnet forward" in line]
+    assert "nsnet network b: internal" in forward[0] and "nsnet network b: internal" in forward[1]  # before accepts
+    assert "nft 'add rule inet nsnet forward oifname \"nsbr-a\" iifname != \"nsbr-a\" drop " \
+           "comment \"nsnet network a: unpublished ports are not routed to\"'" in text
+    assert "nft 'add rule inet nsnet forward iifname != @bridges oifname @bridges ip daddr . meta l4proto . " \
+           "th dport @pub_direct accept comment \"nsnet: published ports, routed to directly\"'" in text
+    assert "nft 'add rule inet nsnet input iifname \"nsbr-b\" ct state != { established, related } drop " \
+           "comment \"nsnet network b: internal, the host is beyond it\"'" in text
+    opted_out = nftjson.render(nftjson.batch(*ruleset.rules([dict(NETS[0], options={"direct_routing": True})])))
+    assert not any("not routed to" in line for line in opted_out)
     assert "nft 'add element inet nsnet bridges { \"nsbr-a\", \"nsbr-b\" }'" in text
 
 
@@ -101,10 +111,13 @@ def test_one_sandbox_port_on_two_networks_is_shared(engine, kernel):
     engine.sandbox_create("t")
     kernel.calls.clear()
     engine.network_connect("b", "s", publish=["8080:80"])
-    assert not any(c[0] == "nft" for c in kernel.calls)  # no second element for the same key
+    added = nftjson.render([c for c in kernel.calls if c[0] == "nft"][-1][1])
+    assert added == ["nft 'add element inet nsnet pub_direct { 10.6.0.2 . tcp . 80 }'"]  # no second map element
     assert {p["network"] for p in engine.port_ls("s")} == {"a", "b"}
     full = nftjson.render(engine.firewall_plan().batch)
-    assert sum("tcp . 8080" in line for line in full) == 2 and not any("10.6.0.2" in line for line in full)
+    assert sum("tcp . 8080" in line for line in full) == 2
+    assert [line for line in full if "10.6.0.2" in line] == [  # reached directly, not through the host port
+        "nft 'add element inet nsnet pub_direct { 10.5.0.2 . tcp . 80, 10.6.0.2 . tcp . 80 }'"]
     with pytest.raises(Conflict, match="already published by sandbox 's'"):  # another sandbox: taken
         engine.network_connect("b", "t", publish=["8080:80"])
     with pytest.raises(Conflict, match="already published by sandbox 's'"):  # another sandbox port: taken
@@ -117,6 +130,7 @@ def test_one_sandbox_port_on_two_networks_is_shared(engine, kernel):
         "nft 'delete element inet nsnet pub_any_port { tcp . 8080 }'",
         "nft 'add element inet nsnet pub_any_addr { tcp . 8080 comment \"sandbox s (b)\" : 10.6.0.2 }'",
         "nft 'add element inet nsnet pub_any_port { tcp . 8080 comment \"sandbox s (b)\" : 80 }'",
+        "nft 'delete element inet nsnet pub_direct { 10.5.0.2 . tcp . 80 }'",
     ]
     engine.network_disconnect("b", "s")
     assert engine.port_ls() == []

@@ -42,7 +42,8 @@ def test_devops_db_resolves_interface_names_and_keeps_order():
     ("name: x\nnetworks:\n  db: {subnet: 10.0.0.1/24}\n",
      "networks.db.subnet: '10.0.0.1/24' has host bits set (did you mean 10.0.0.0/24?)"),
     ("name: x\nnetworks:\n  db: {subnet: 10.0.0.0/24, colour: red}\n",
-     "networks.db.colour: unknown key (allowed: driver, subnet, gateway, ipv6, mtu, bridge, internal, masquerade)"),
+     "networks.db.colour: unknown key (allowed: driver, subnet, gateway, ipv6, mtu, bridge, internal, masquerade, "
+     "direct_routing)"),
     ("name: x\nfoo: 1\n", "foo: unknown key"),
     ("name: x\nnetworks:\n  db: {subnet: 10.0.0.0/24, mtu: big}\n",
      "networks.db.mtu: expected an integer, got the string 'big'"),

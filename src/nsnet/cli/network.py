@@ -3,11 +3,12 @@
 from . import output
 
 
-def create(ctx, name, driver, subnet, ipv6, gateway, mtu, bridge, internal, no_masquerade, no_dns, vni, dry_run):
+def create(ctx, name, driver, subnet, ipv6, gateway, mtu, bridge, internal, no_masquerade, no_dns, allow_direct_routing,
+           vni, dry_run):
     result = ctx.engine.network_create(name, driver=driver, subnet=list(subnet) or None,
                                        gateway=list(gateway) or None, mtu=mtu, bridge=bridge, internal=internal,
                                        masquerade=not no_masquerade, dns=not no_dns, vni=vni, ipv6=ipv6,
-                                       dry_run=dry_run)
+                                       direct_routing=allow_direct_routing, dry_run=dry_run)
     subnets = ", ".join(f"{result[s]} gateway {result[g]}" for s, g in (("subnet", "gateway"), ("subnet6", "gateway6"))
                         if result.get(s))
     detail = f" {subnets} on {result.get('bridge')}" if subnets else ""

@@ -58,7 +58,8 @@ class Driver:
 
     def local_row(self, ctx, record: dict, bridge: str | None) -> dict:
         """This host's row for network `record` (what plan_create reads)."""
-        options = {"internal": record["internal"], "masquerade": record["masquerade"], "dns": record["dns"]}
+        options = {"internal": record["internal"], "masquerade": record["masquerade"], "dns": record["dns"],
+                   "direct_routing": bool(record.get("direct_routing"))}
         return {"name": record["name"], "driver": self.name, "subnet": record["subnet"],
                 "gateway": record["gateway"], "subnet6": record.get("subnet6"), "gateway6": record.get("gateway6"),
                 "bridge": bridge, "mtu": record["mtu"], "options": options}

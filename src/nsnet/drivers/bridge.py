@@ -12,6 +12,7 @@ from .base import Driver
 class BridgeDriver(Driver):
     name = "bridge"
     uses_subnet = True
+    derived_mac_kept = False  # is a changed derived MAC drift? (overlays: other hosts program it)
 
     def plan_create(self, net):
         steps = [CreateBridge(net["bridge"], net["mtu"])]
@@ -36,7 +37,8 @@ class BridgeDriver(Driver):
         # for the old MAC time out (~20-25 s).
         fixed = (ep.get("options") or {}).get("mac")
         steps = [CreateVeth(None, ep["host_ifname"], sandbox_ns, ep["ifname"], master=net["bridge"], mtu=net["mtu"],
-                            peer_mac=fixed or endpoint_mac(family.first_address(ep)))]
+                            peer_mac=fixed or endpoint_mac(family.first_address(ep)),
+                            mac_kept=bool(fixed) or self.derived_mac_kept)]
         for version, subnet in family.subnets(net).items():
             ip = ep.get(family.IP[version])
             if ip:

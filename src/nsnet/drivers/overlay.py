@@ -86,6 +86,7 @@ class OverlayDriver(BridgeDriver):
     has_dns = False  # overlay networks have no DNS yet
     fixed_macs = False  # an endpoint's MAC is derived from its address
     carries_ipv6 = False  # the cluster store holds IPv4 claims only
+    derived_mac_kept = True  # other hosts program it: a changed one is drift
 
     # -- planners: the bridge driver's (MACs derived from addresses), plus the VXLAN device ---
     def plan_create(self, net):
@@ -122,7 +123,8 @@ class OverlayDriver(BridgeDriver):
                                f"(underlay MTU minus {VXLAN_OVERHEAD} bytes of VXLAN headers)")
         shared = {"name": record["name"], "subnet": record["subnet"], "gateway": record["gateway"],
                   "vni": record["vni"] or ctx.cluster.free_vni(), "mtu": record["mtu"],
-                  "internal": record["internal"], "masquerade": record["masquerade"]}
+                  "internal": record["internal"], "masquerade": record["masquerade"],
+                  "direct_routing": record["direct_routing"]}
         record["vni"] = shared["vni"]
         return [CreateClusterNetwork(ctx.cluster, shared)]
 

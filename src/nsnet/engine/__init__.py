@@ -217,10 +217,11 @@ class Engine:
 
     def overlay_create(self, name: str, subnet: str | None = None, vni: int | None = None,
                        gateway: str | None = None, mtu: int | None = None, bridge: str | None = None,
-                       internal: bool = False, masquerade: bool = True, dry_run: bool = False) -> dict:
+                       internal: bool = False, masquerade: bool = True, direct_routing: bool = False,
+                       dry_run: bool = False) -> dict:
         """An overlay network in the cluster store, and its copy on this host."""
         return self.network_create(name, "overlay", subnet, gateway, mtu, bridge, internal, masquerade,
-                                   vni=vni, dry_run=dry_run)
+                                   vni=vni, direct_routing=direct_routing, dry_run=dry_run)
 
     partition = via(Faults, "partition", change=True)
     heal = via(Faults, "heal", change=True)

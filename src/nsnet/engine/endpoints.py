@@ -6,7 +6,7 @@ from .. import family, ipam
 from ..drivers import get_driver
 from ..errors import Conflict, InvalidInput
 from ..names import check_mac, host_veth_name
-from ..steps import AddRoute, Plan
+from ..steps import AddRoute, LeaveHostNetns, Plan, ShareHostNetns
 from .context import Service
 from .dns import check_alias
 from .lookup import find_network, get_network, get_sandbox, pick_ifname, used_ifnames
@@ -57,6 +57,11 @@ class Endpoints(Service):
             if ip or ifname or publish or aliases or mac:
                 raise Conflict(f"network '{network}' (driver {drv.name}) takes no --ip, --ifname, --mac or "
                                "--publish")
+            if drv.sandbox_mode == "host":
+                if new_sandbox is None and self.kernel.netns_in_use(sb["netns"]):
+                    raise Conflict(f"sandbox '{sandbox}' has processes in its namespace; they would stay there, "
+                                   f"not on network '{network}' (stop them first)")
+                plan.add(ShareHostNetns(sb["netns"], self.ctx.settings.host_netns, replaces=new_sandbox is None))
             self.store.add_endpoint(network, sandbox, None, None, False)
             self.store.set_sandbox_mode(sandbox, drv.sandbox_mode)
             return self.store.endpoint(network, sandbox)
@@ -148,10 +153,13 @@ class Endpoints(Service):
         plan.extend(self._plan_move_default_route(sandbox, ep))
         return {"disconnected": sandbox, "network": network, "errors": ex.best_effort(plan)}
 
-    def plan_disconnect(self, ex, net: dict, ep: dict, cut_cable: bool = True, release: bool = True) -> list:
+    def plan_disconnect(self, ex, net: dict, ep: dict, cut_cable: bool = True, release: bool = True,
+                        sandbox_goes: bool = False) -> list:
         """Forget the endpoint (frees its address, unpublishes its ports) and the
         routes that used it. cut_cable=False leaves the veth to die with its
-        namespace; release=False keeps a cluster claim (its network goes whole)."""
+        namespace; release=False keeps a cluster claim (its network goes whole);
+        sandbox_goes: the sandbox is being removed (a host-mode one needs no
+        namespace of its own again)."""
         sb = self.store.sandbox(ep["sandbox"])
         self.dns.touch(ex, ep["sandbox"], sb["netns"])
         steps = self.firewall.plan_unpublish(ep["sandbox"], net["name"])
@@ -164,6 +172,8 @@ class Endpoints(Service):
                     self.store.remove_route(ep["sandbox"], route["dest"])
         if not self.store.endpoints(sandbox=ep["sandbox"]):
             self.store.set_sandbox_mode(ep["sandbox"], "netns")
+            if sb["mode"] == "host" and not sandbox_goes:
+                steps.append(LeaveHostNetns(sb["netns"], self.ctx.settings.host_netns))
         drv = get_driver(net["driver"])
         if cut_cable:
             steps += drv.plan_disconnect(net, ep, sb["netns"])

@@ -4,7 +4,7 @@ Steps the engine applies (so what is printed is what nsnet does)."""
 from .. import family
 from ..drivers import get_driver
 from ..errors import NotFound
-from ..steps import AddRoute, CreateNetns, Plan
+from ..steps import AddRoute, CreateNetns, Plan, ShareHostNetns
 from .context import Service
 from .links import link_steps
 
@@ -36,7 +36,9 @@ class Explain(Service):
             plan.extend(get_driver(net["driver"]).plan_create(net))
         names = {s["name"] for s in sandboxes}
         for sb in sandboxes:
-            if not (sb.get("options") or {}).get("external"):  # an adopted namespace is its runtime's
+            if sb["mode"] == "host":
+                plan.add(ShareHostNetns(sb["netns"], self.ctx.settings.host_netns))
+            elif not (sb.get("options") or {}).get("external"):  # an adopted namespace is its runtime's
                 plan.add(CreateNetns(sb["netns"]))
         for sb in sandboxes:
             for ep in self.store.endpoints(sandbox=sb["name"]):

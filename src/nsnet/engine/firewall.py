@@ -10,7 +10,7 @@ from .. import family
 from ..errors import Conflict, InvalidInput, NotFound
 from ..firewall import compare, nftjson, ruleset
 from ..firewall.ports import overlap, parse_all
-from ..steps import Nft, Plan, SetHairpin, SetSysctl
+from ..steps import Nft, Plan, SetHairpin, SetLinkUp, SetSysctl
 from .context import Service
 from .lookup import get_network, get_sandbox
 
@@ -26,12 +26,17 @@ def _ipv6_networks(nets: list[dict]) -> list[dict]:
     return [n for n in nets if n.get("subnet6")]
 
 
-def _port_removal_step(gone: list[dict], successors: list[dict], rebuild) -> Nft:
-    """Elements out (and their successors in); if nsnet's table is gone (deleted
-    behind its back), the whole table is made again from the store instead."""
-    do = [*ruleset.port_commands("delete", gone), *ruleset.port_commands("add", successors)]
-    undo = [*ruleset.skeleton(), *ruleset.port_commands("delete", successors), *ruleset.port_commands("add", gone)]
-    return Nft(nftjson.batch(*do), nftjson.batch(*undo), rebuild=rebuild)
+def _port_removal_steps(gone: list[dict], successors: list[dict], direct_gone: set, rebuild) -> list:
+    """The Nft step that removes ports' elements (and hands shared keys over), if
+    any; if nsnet's table is gone (deleted behind its back), the whole table is
+    made again from the store instead."""
+    if not gone and not direct_gone:
+        return []
+    do = [*ruleset.port_commands("delete", gone), *ruleset.port_commands("add", successors),
+          *ruleset.direct_commands("delete", direct_gone)]
+    undo = [*ruleset.skeleton(), *ruleset.port_commands("delete", successors), *ruleset.port_commands("add", gone),
+            *ruleset.direct_commands("add", direct_gone)]
+    return [Nft(nftjson.batch(*do), nftjson.batch(*undo), rebuild=rebuild)]
 
 
 def _same_port_elsewhere(row: dict, sandbox: str, network: str, port, version: int) -> bool:
@@ -74,6 +79,8 @@ class Firewall(Service):
         # route_localnet lets the host reach ports published on 127.0.0.1 through
         # this bridge; the guard rule keeps sandboxes away from the host's 127/8.
         steps = [SetSysctl(f"net.ipv4.conf.{net['bridge']}.route_localnet", "1")]
+        if not before and self.ctx.settings.host_netns:
+            steps += self._host_lo(ex)
         if not before:  # first bridge network: the host starts forwarding
             steps += self._forwarding_on(ex, FORWARD, FORWARD_RESTORE)
         if net.get("subnet6") and not _ipv6_networks(before):  # ... and IPv6 with the first IPv6 one
@@ -107,6 +114,14 @@ class Firewall(Service):
             return []
         self.store.set_meta(restore_key, None)
         return [SetSysctl(key, restore, "1")]
+    def _host_lo(self, ex) -> list:
+        """A host namespace made with `ip netns add` has `lo` down: ports published
+        on 127.0.0.1 need it up (the real host's always is; it is left alone)."""
+        if not ex.dry_run:
+            lo = next((link for link in self.kernel.links(None) if link["ifname"] == "lo"), None)
+            if lo is None or lo["up"]:
+                return []
+        return [SetLinkUp(None, "lo")]
 
     def network_removed(self, before: list[dict]) -> tuple[list, list]:
         """(steps before the bridge goes, steps after it) for a bridged network just removed from the store."""
@@ -154,7 +169,8 @@ class Firewall(Service):
                     and self.kernel.port_in_use(port.host_ip, port.proto, port.host_port, version)):
                 raise Conflict(f"host port {port.proto}/{port.host_port} is in use by a socket in the host "
                                "namespace")
-        first = new_endpoint or not self.store.ports(sandbox=ep["sandbox"], network=net["name"])
+        existing = [] if new_endpoint else self.store.ports(sandbox=ep["sandbox"], network=net["name"])
+        direct = {(ep["ip"], port.proto, port.sandbox_port) for port in ports} - ruleset.direct_keys(existing)
         added = []  # built here, not read back: a sandbox may hold 1,000 ports
         for port, version in wanted:
             sandbox_ip = ep[family.IP[version]]
@@ -164,12 +180,14 @@ class Firewall(Service):
                 added.append({"sandbox": ep["sandbox"], "network": net["name"], "sandbox_ip": sandbox_ip,
                               "host_ip": port.host_ip, "host_port": port.host_port, "proto": port.proto,
                               "sandbox_port": port.sandbox_port})
-        steps = [SetHairpin(None, ep["host_ifname"])] if first else []
-        if not added:
+        steps = [] if existing else [SetHairpin(None, ep["host_ifname"])]
+        if not added and not direct:
             return steps
         # Elements only (sent over nfnetlink, kernel/netlink/nftables.py, not re-declaring
         # the table); if the table is gone, the step rebuilds it whole from the store.
         add, delete = ruleset.port_batches(added)
+        add["nftables"] += ruleset.direct_commands("add", direct)
+        delete["nftables"] += ruleset.direct_commands("delete", direct)
         return steps + [Nft(add, delete, rebuild=self.full_batch)]
 
     def plan_unpublish(self, sandbox: str, network: str) -> list:
@@ -179,7 +197,7 @@ class Firewall(Service):
             return []
         gone, successors = self._port_handover(rows)
         self.store.remove_ports(sandbox, network)
-        return [_port_removal_step(gone, successors, self.full_batch)] if gone else []
+        return _port_removal_steps(gone, successors, ruleset.direct_keys(rows), self.full_batch)
 
     def _port_handover(self, rows: list[dict]) -> tuple[list, list]:
         """For rows about to be removed: (the rows whose map elements go, the rows
@@ -233,7 +251,8 @@ class Firewall(Service):
         gone, successors = self._port_handover(rows)
         for r in rows:
             self.store.remove_port(r["id"])
-        ex.apply(Plan([_port_removal_step(gone, successors, self.full_batch)] if gone else []))
+        direct_gone = ruleset.direct_keys(rows) - ruleset.direct_keys(self.store.ports(sandbox=sandbox))
+        ex.apply(Plan(_port_removal_steps(gone, successors, direct_gone, self.full_batch)))
         return [{k: r[k] for k in PORT_FIELDS} for r in rows]
 
     def ports(self, sandbox: str | None = None) -> list[dict]:
@@ -280,6 +299,8 @@ class Firewall(Service):
         if not bridged:
             return []
         steps = [SetSysctl(FORWARD, "1")] + ([SetSysctl(FORWARD6, "1")] if _ipv6_networks(bridged) else [])
+        if self.ctx.settings.host_netns:
+            steps.append(SetLinkUp(None, "lo"))
         steps += [SetSysctl(f"net.ipv4.conf.{n['bridge']}.route_localnet", "1") for n in bridged]
         publishing = sorted({(p["network"], p["sandbox"]) for p in self.store.ports()})
         for network, sandbox in publishing:

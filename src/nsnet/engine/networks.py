@@ -41,13 +41,15 @@ class Networks(Service):
 
     def create(self, ex, name: str, driver: str = "bridge", subnet=None, gateway=None, mtu=None, bridge=None,
                internal: bool = False, masquerade: bool = True, dns: bool = True, vni=None,
-               ipv6: bool = False) -> dict:
+               ipv6: bool = False, direct_routing: bool = False) -> dict:
         """A network of `driver` (bridge | host | none | overlay). `subnet`: a CIDR or a
         list of them, at most one per family; the families given are the network's (an
         IPv6 subnet alone makes an IPv6-only network); with none, a free IPv4 one.
         `ipv6`: an IPv6 subnet too, a free unique local /64 unless one is given.
         `gateway`: an address, or one per family (default: each subnet's first).
-        `vni`: an overlay's VXLAN id (default: the lowest free from 4096)."""
+        `vni`: an overlay's VXLAN id (default: the lowest free from 4096).
+        `direct_routing`: peers beyond the host that route the subnet via the host
+        reach every port of its sandboxes (default: only published ports)."""
         check_name("network", name)
         drv = get_driver(driver)
         if self.store.network(name):
@@ -56,10 +58,11 @@ class Networks(Service):
         vni = drv.check_create(self.ctx, vni)
         record = {"name": name, "subnet": None, "gateway": None, "subnet6": None, "gateway6": None, "mtu": None,
                   "internal": bool(internal), "masquerade": bool(masquerade) and not internal, "dns": bool(dns),
-                  "vni": vni}
+                  "vni": vni, "direct_routing": bool(direct_routing) and not internal}
         if not drv.uses_subnet:
-            if subnet or gateway or bridge or mtu or ipv6:
-                raise InvalidInput(f"driver '{driver}' takes no --subnet, --gateway, --ipv6, --bridge or --mtu")
+            if subnet or gateway or bridge or mtu or ipv6 or direct_routing:
+                raise InvalidInput(f"driver '{driver}' takes no --subnet, --gateway, --ipv6, --bridge, --mtu or "
+                                   "--allow-direct-routing")
             if any(n["driver"] == driver for n in self.store.networks()):
                 raise Conflict(f"a network with driver '{driver}' already exists; only one is allowed")
         else:

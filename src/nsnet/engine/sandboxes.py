@@ -7,7 +7,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..names import check_name
 from ..steps import CreateNetns, DeleteLink, DeleteNetns, Plan
 from .context import Service
-from .lookup import get_sandbox
+from .lookup import find_network, get_sandbox
 from .processes import stop_sandbox_processes
 from .views import endpoint_view, route_proto
 
@@ -33,12 +33,14 @@ class Sandboxes(Service):
             raise Conflict(f"a network namespace named '{netns}' already exists (not made by nsnet)")
         if publish and not networks:
             raise InvalidInput("publishing ports needs a network (--network)")
+        items = [(item, None) if isinstance(item, str) else (item[0], item[1]) for item in networks or []]
         self.store.add_sandbox(name, netns)
         new_sandbox = {"name": name, "netns": netns, "mode": "netns", "options": {}}  # the row just written
-        plan = Plan([CreateNetns(netns)])
+        # On the host network its namespace is the host's (the endpoint's step pins it): none of its own.
+        host_mode = bool(items) and find_network(self.ctx, items[0][0])[0].sandbox_mode == "host"
+        plan = Plan([] if host_mode else [CreateNetns(netns)])
         seen = set()
-        for item in networks or []:
-            net, ip = (item, None) if isinstance(item, str) else (item[0], item[1])
+        for net, ip in items:
             if net in seen:
                 raise InvalidInput(f"network '{net}' is given twice")
             self.endpoints.plan_connect(ex, plan, net, name, ip, publish=None if seen else publish,
@@ -75,11 +77,13 @@ class Sandboxes(Service):
         # ~50x faster than one RTM_DELLINK each). Only if a process is still
         # inside, and would keep the namespace alive, are the cables cut first;
         # an adopted namespace (CNI) is not ours to remove: cut them always.
+        # A host-mode sandbox has no cables, and its namespace (the host's) is always in use.
         external = bool((sb.get("options") or {}).get("external"))
-        in_use = external or self.kernel.netns_in_use(sb["netns"])
+        in_use = external or (sb["mode"] != "host" and self.kernel.netns_in_use(sb["netns"]))
         plan = Plan()
         for ep in self.store.endpoints(sandbox=name):
-            plan.extend(self.endpoints.plan_disconnect(ex, self.store.network(ep["network"]), ep, cut_cable=in_use))
+            plan.extend(self.endpoints.plan_disconnect(ex, self.store.network(ep["network"]), ep, cut_cable=in_use,
+                                                       sandbox_goes=True))
         for link in self.store.links(name):
             self.store.remove_link(link["id"])
             own_end = link["ifname_a"] if link["a"] == name else link["ifname_b"]

@@ -91,7 +91,7 @@ def batch(*commands) -> dict:
 # -- rendering to nft command lines ------------------------------------------
 # Named priorities nft accepts for a given hook; others are printed as numbers.
 _PRIO = {("prerouting", -300): "raw", ("prerouting", -100): "dstnat", ("postrouting", 100): "srcnat",
-         ("forward", 0): "filter", ("prerouting", 0): "filter", ("output", 0): "filter"}
+         ("forward", 0): "filter", ("prerouting", 0): "filter", ("output", 0): "filter", ("input", 0): "filter"}
 
 
 def _value(v) -> str:

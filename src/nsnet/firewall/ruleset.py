@@ -5,15 +5,21 @@
       prerouting  nat/dstnat        published ports: maps keyed by (addr.)proto.port
       output      nat/dstnat        the same for connections from the host itself
       postrouting nat/srcnat        outbound masquerade per network, hairpin, 127.0.0.1
-      forward     filter            isolation between networks, internal networks
+      input       filter            internal networks reach nothing of the host
+      forward     filter            internal networks first; then replies, published
+                                    ports, isolation between networks, and no direct
+                                    routing from beyond the host to unpublished ports
 
 Ports live in two maps, so a published port is one map element, not one rule
-that every packet walks: adding the 1000th costs what adding the 1st did.
-Network-level rules are rebuilt (flush + add) in the same transaction.
-IPv6 has maps of its own (pub_ip6_*, pub_any6_*: ipv6_addr keys and values)
-and rules beside IPv4's (`ip6 saddr ...`, `dnat ip6 to ...`); what matches on
-interfaces and conntrack (isolation, internal networks, replies) holds for
-both families as it is. A row's family is its sandbox address's.
+that every packet walks: adding the 1000th costs what adding the 1st did. A
+third set holds (sandbox address . proto . port) of every published port: what
+a peer routing a sandbox subnet via the host may reach directly (Docker 28's
+rule). Network-level rules are rebuilt (flush + add) in the same transaction.
+IPv6 has maps and a set of its own (pub_ip6_*, pub_any6_*, pub_direct6:
+ipv6_addr keys and values) and rules beside IPv4's (`ip6 saddr ...`, `dnat ip6
+to ...`); what matches on interfaces and conntrack (isolation, internal
+networks, replies) holds for both families as it is. A row's family is its
+sandbox address's.
 """
 
 from . import nftjson as n
@@ -23,6 +29,7 @@ CHAINS = [
     ("prerouting", "nat", "prerouting", -100),
     ("output", "nat", "output", -100),
     ("postrouting", "nat", "postrouting", 100),
+    ("input", "filter", "input", 0),
     ("forward", "filter", "forward", 0),
 ]
 BRIDGES = "bridges"
@@ -34,6 +41,13 @@ MAPS = {(4, False): PUB_IP, (4, True): PUB_ANY, (6, False): PUB_IP6, (6, True): 
 DNAT_KEY_IP = n.concat(n.payload("ip", "daddr"), n.meta("l4proto"), n.payload("th", "dport"))
 DNAT_KEY_IP6 = n.concat(n.payload("ip6", "daddr"), n.meta("l4proto"), n.payload("th", "dport"))
 DNAT_KEY_ANY = n.concat(n.meta("l4proto"), n.payload("th", "dport"))
+# (sandbox address . proto . sandbox port) of every published port.
+PUB_DIRECT = "pub_direct"
+DIRECT_KEY = n.concat(n.payload("ip", "daddr"), n.meta("l4proto"), n.payload("th", "dport"))
+DIRECT_TYPE = ["ipv4_addr", "inet_proto", "inet_service"]
+PUB_DIRECT6 = "pub_direct6"
+DIRECT_KEY6 = n.concat(n.payload("ip6", "daddr"), n.meta("l4proto"), n.payload("th", "dport"))
+DIRECT_TYPE6 = ["ipv6_addr", "inet_proto", "inet_service"]
 LOOPBACK = "127.0.0.0/8"
 WILDCARDS = ("", "0.0.0.0", "::")  # a port's host_ip for all addresses (of its family)
 
@@ -44,6 +58,9 @@ def _port_map(p: dict) -> tuple[tuple[str, str], list]:
     if p["host_ip"] in WILDCARDS:
         return MAPS[(6 if six else 4, True)], [p["proto"], p["host_port"]]
     return MAPS[(6 if six else 4, False)], [p["host_ip"], p["proto"], p["host_port"]]
+
+
+ANSWERS = {"set": ["established", "related"]}  # ct states: replies and what they bring (ICMP errors)
 
 
 def skeleton() -> list:
@@ -59,6 +76,7 @@ def skeleton() -> list:
             (PUB_IP6, ["ipv6_addr", "inet_proto", "inet_service"], "ipv6_addr"),
             (PUB_ANY6, ["inet_proto", "inet_service"], "ipv6_addr")):
         cmds += [{"add": n.set_(addr_map, key, addr)}, {"add": n.set_(port_map, key, "inet_service")}]
+    cmds += [{"add": n.set_(PUB_DIRECT, DIRECT_TYPE)}, {"add": n.set_(PUB_DIRECT6, DIRECT_TYPE6)}]
     return cmds
 
 
@@ -82,11 +100,25 @@ def _static_rules() -> list:
         # the routed path); within one network see _network_rules.
         n.rule("postrouting", [n.match(n.ct("status"), "dnat", "in"), on_bridges, out_bridges, n.MASQUERADE],
                "nsnet: a published port from another network"),
-        n.rule("forward", [n.match(n.ct("state"), {"set": ["established", "related"]}, "in"), n.ACCEPT],
-               "nsnet: replies"),
+        *_static_rules6(local),
+    ]
+
+
+def _forward_accepts() -> list:
+    """What the forward chain lets through after internal networks' drops."""
+    out_bridges = n.match(n.meta("oifname"), f"@{BRIDGES}")
+    return [
+        n.rule("forward", [n.match(n.ct("state"), ANSWERS, "in"), n.ACCEPT], "nsnet: replies"),
         n.rule("forward", [n.match(n.ct("status"), "dnat", "in"), out_bridges, n.ACCEPT],
                "nsnet: published ports cross networks"),
-        *_static_rules6(local),
+        # A peer beyond the host that routes a sandbox subnet via the host reaches
+        # the published ports at the sandbox's own address too (as with Docker 28).
+        n.rule("forward", [n.match(n.meta("iifname"), f"@{BRIDGES}", "!="), out_bridges,
+                           n.match(DIRECT_KEY, f"@{PUB_DIRECT}"), n.ACCEPT],
+               "nsnet: published ports, routed to directly"),
+        n.rule("forward", [n.match(n.meta("iifname"), f"@{BRIDGES}", "!="), out_bridges,
+                           n.match(DIRECT_KEY6, f"@{PUB_DIRECT6}"), n.ACCEPT],
+               "nsnet: IPv6 published ports, routed to directly"),
     ]
 
 
@@ -104,6 +136,21 @@ def _static_rules6(local) -> list:
                "nsnet: IPv6 ports on one address, from the host"),
         n.rule("output", [local, not_loopback, n.dnat_maps(DNAT_KEY_ANY, *PUB_ANY6, "ip6")],
                "nsnet: IPv6 ports on all addresses, from the host"),
+    ]
+
+
+def _internal_rules(net: dict) -> list:
+    """An internal network reaches nothing beyond itself: not the host (its
+    gateway address included; what the host starts is answered), not another
+    network, not a published port through DNAT, not the outside."""
+    bridge, name = net["bridge"], net["name"]
+    return [
+        n.rule("input", [n.match(n.meta("iifname"), bridge), n.match(n.ct("state"), ANSWERS, "!="), n.DROP],
+               f"nsnet network {name}: internal, the host is beyond it"),
+        n.rule("forward", [n.match(n.meta("iifname"), bridge), n.match(n.meta("oifname"), bridge, "!="), n.DROP],
+               f"nsnet network {name}: internal, nothing leaves"),
+        n.rule("forward", [n.match(n.meta("oifname"), bridge), n.match(n.meta("iifname"), bridge, "!="), n.DROP],
+               f"nsnet network {name}: internal, nothing enters"),
     ]
 
 
@@ -127,29 +174,37 @@ def _network_rules(net: dict) -> list:
                                             n.match(n.payload("ip", "saddr"), subnet),
                                             n.match(n.payload("ip", "daddr"), subnet), n.MASQUERADE],
                             f"nsnet network {name}: hairpin to its published ports"))
-    if opts.get("internal"):
-        rules.append(n.rule("forward", [n.match(n.meta("iifname"), bridge),
-                                        n.match(n.meta("oifname"), bridge, "!="), n.DROP],
-                            f"nsnet network {name}: internal, nothing leaves"))
-        rules.append(n.rule("forward", [n.match(n.meta("oifname"), bridge),
-                                        n.match(n.meta("iifname"), bridge, "!="), n.DROP],
-                            f"nsnet network {name}: internal, nothing enters"))
-    else:
+    if not opts.get("internal") and net.get("subnet6"):
+        subnet6 = n.prefix(net["subnet6"])
+        rules.append(n.rule("postrouting", [n.match(n.ct("status"), "dnat", "in"),
+                                            n.match(n.payload("ip6", "saddr"), subnet6),
+                                            n.match(n.payload("ip6", "daddr"), subnet6), n.MASQUERADE],
+                            f"nsnet network {name}: IPv6 hairpin to its published ports"))
+    if not opts.get("internal"):
         rules.append(n.rule("forward", [n.match(n.meta("iifname"), bridge),
                                         n.match(n.meta("oifname"), f"@{BRIDGES}"),
                                         n.match(n.meta("oifname"), bridge, "!="), n.DROP],
                             f"nsnet network {name}: isolated from other networks"))
+        if not opts.get("direct_routing"):
+            rules.append(n.rule("forward", [n.match(n.meta("oifname"), bridge),
+                                            n.match(n.meta("iifname"), bridge, "!="), n.DROP],
+                                f"nsnet network {name}: unpublished ports are not routed to"))
     return rules
 
 
 def rules(networks: list[dict]) -> list:
-    """Flush every chain and the bridge set, then add all rules: one transaction."""
+    """Flush every chain and the bridge set, then add all rules: one transaction.
+    In the forward chain internal networks' drops come before any accept."""
     bridged = [net for net in networks if net.get("bridge")]
     cmds = [{"flush": n.chain(name)} for name, *_ in CHAINS]
     cmds.append({"flush": {"set": {"family": n.FAMILY, "table": n.TABLE, "name": BRIDGES}}})
     if bridged:
         cmds.append({"add": n.element(BRIDGES, [net["bridge"] for net in bridged])})
     cmds += [{"add": r} for r in _static_rules()]
+    for net in bridged:
+        if (net.get("options") or {}).get("internal"):
+            cmds += [{"add": r} for r in _internal_rules(net)]
+    cmds += [{"add": r} for r in _forward_accepts()]
     for net in bridged:
         cmds += [{"add": r} for r in _network_rules(net)]
     return cmds
@@ -196,6 +251,22 @@ def port_batches(ports: list[dict]) -> tuple[dict, dict]:
             {"nftables": [{"delete": n.element(name, elems)} for name, elems in keys.items() if elems]})
 
 
+def direct_keys(ports: list[dict]) -> set[tuple]:
+    """(sandbox address, proto, sandbox port) of port rows: the pub_direct set's
+    keys (two host ports to one sandbox port share one)."""
+    return {(p["sandbox_ip"], p["proto"], p["sandbox_port"]) for p in ports}
+
+
+def direct_commands(verb: str, keys: set[tuple]) -> list:
+    """Elements of pub_direct (IPv4 keys) and pub_direct6 (IPv6 keys)."""
+    cmds = []
+    for name, six in ((PUB_DIRECT, False), (PUB_DIRECT6, True)):
+        elems = [n.concat(*key) for key in sorted(keys) if (":" in key[0]) == six]
+        if elems:
+            cmds.append({verb: n.element(name, elems)})
+    return cmds
+
+
 def active_ports(ports: list[dict]) -> list[dict]:
     """The rows that own a map element: a port one sandbox publishes through
     several networks forwards to its first row's (lowest id) address."""
@@ -211,7 +282,7 @@ def active_ports(ports: list[dict]) -> list[dict]:
 def full(networks: list[dict], ports: list[dict]) -> dict:
     """Everything from scratch (firewall reload): drop our table, rebuild it."""
     cmds = [{"add": n.table()}, {"delete": n.table()}] + skeleton() + rules(networks)
-    return n.batch(*cmds, *port_commands("add", active_ports(ports)))
+    return n.batch(*cmds, *port_commands("add", active_ports(ports)), *direct_commands("add", direct_keys(ports)))
 
 
 def teardown() -> dict:

@@ -92,6 +92,33 @@ def create(name: str, on_enter=None):
         os.close(home)
 
 
+def pin(name: str, source: str) -> None:
+    """Pin the namespace of `source` (a namespace file: /run/netns/X,
+    /proc/thread-self/ns/net) under `name` too, as `ip netns attach` does.
+    Raises FileExistsError if `name` exists."""
+    global _run_dir_ready
+    if not _run_dir_ready:
+        _ensure_run_dir()
+        _run_dir_ready = True
+    path = netns_path(name)
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444))
+    try:
+        mount(source.encode(), path.encode(), b"none", MS_BIND, f"bind-mount {path}")
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        raise
+
+
+def same(a: str, b: str) -> bool:
+    """Do namespace files `a` and `b` name the same namespace? (False if either is missing.)"""
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except FileNotFoundError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
 def delete(name: str) -> bool:
     """Unpin namespace `name`; the kernel frees it (and its links) once unused.
     Returns False if there was nothing to delete."""

@@ -123,6 +123,22 @@ class Kernel(HostOps, L2Ops, SandboxOps):
     def netns_names() -> list[str]:
         """Every named network namespace (/run/netns)."""
         return nsfs.list_names()
+    def _host_netns_file(self) -> str:
+        # With no named host, the host is the namespace this engine runs in (its
+        # threads return there after every brief visit).
+        return nsfs.netns_path(self.host_netns) if self.host_netns else "/proc/thread-self/ns/net"
+
+    def netns_share_host(self, name: str) -> None:
+        """Make /run/netns/NAME the host's own namespace (a host-mode sandbox), in
+        place of what is pinned there, so `ip netns exec NAME` enters the host's."""
+        self.netns_delete(name)
+        try:
+            nsfs.pin(name, self._host_netns_file())
+        except OSError as exc:
+            raise _fail(f"pinning the host's namespace as '{name}'", exc)
+
+    def netns_is_host(self, name: str) -> bool:
+        return nsfs.same(nsfs.netns_path(name), self._host_netns_file())
 
     def netns_in_use(self, name: str) -> bool:
         return bool(nsfs.holders(name))

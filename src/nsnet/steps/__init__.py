@@ -7,7 +7,18 @@ imported where used: commands that never touch an overlay do not load them."""
 from .addresses import AddAddress, AddRoute, DeleteAddress, DeleteRoute
 from .base import Plan, Step
 from .host import Nft, SetSysctl
-from .links import CreateBridge, CreateNetns, CreateVeth, DeleteLink, DeleteNetns, SetHairpin
+from .links import (
+    CreateBridge,
+    CreateNetns,
+    CreateVeth,
+    DeleteLink,
+    DeleteNetns,
+    LeaveHostNetns,
+    SetHairpin,
+    SetLinkUp,
+    ShareHostNetns,
+)
 
 __all__ = ["AddAddress", "AddRoute", "CreateBridge", "CreateNetns", "CreateVeth", "DeleteAddress", "DeleteLink",
-           "DeleteNetns", "DeleteRoute", "Nft", "Plan", "SetHairpin", "SetSysctl", "Step"]
+           "DeleteNetns", "DeleteRoute", "LeaveHostNetns", "Nft", "Plan", "SetHairpin", "SetLinkUp", "SetSysctl",
+           "ShareHostNetns", "Step"]

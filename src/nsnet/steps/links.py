@@ -37,6 +37,63 @@ class CreateNetns(Step):
         return {("netns", self.name)}
 
 
+class ShareHostNetns(Step):
+    """A host-mode sandbox (`--network host`) runs in the host's own namespace:
+    /run/netns/NAME is a bind mount of it, so `ip netns exec NAME` enters what
+    `nsnet exec NAME` enters. `replaces`: NAME held the sandbox's own (empty)
+    namespace until now, which undo gives it back."""
+
+    kind = "netns_share_host"
+
+    def __init__(self, name: str, host_netns: str | None, replaces: bool = False):
+        self.name, self.host_netns, self.replaces = name, host_netns, replaces
+
+    def apply(self, k):
+        k.netns_share_host(self.name)
+
+    def undo(self, k):
+        k.netns_delete(self.name)
+        if self.replaces:
+            k.netns_create(self.name)
+
+    def explain(self):
+        source = f"/run/netns/{self.host_netns}" if self.host_netns else "/proc/1/ns/net"
+        first = [f"ip netns del {self.name}"] if self.replaces else []
+        return first + [f"touch /run/netns/{self.name}", f"mount --bind {source} /run/netns/{self.name}"]
+
+    def check(self, view):
+        return view.netns_is_host(self.name)
+
+    def touches(self):
+        return {self.name}, set()
+
+
+class LeaveHostNetns(Step):
+    """A sandbox leaving the host network gets a namespace of its own again (lo up)."""
+
+    kind = "netns_leave_host"
+
+    def __init__(self, name: str, host_netns: str | None):
+        self.name, self.host_netns = name, host_netns
+
+    def apply(self, k):
+        k.netns_delete(self.name)  # unpins the host's namespace; it stays the host's
+        k.netns_create(self.name)
+
+    def undo(self, k):
+        k.netns_share_host(self.name)
+
+    def explain(self):
+        return [f"umount /run/netns/{self.name}", f"rm /run/netns/{self.name}", f"ip netns add {self.name}",
+                ip_command(self.name, "link set lo up")]
+
+    def check(self, view):
+        return view.netns_exists(self.name) and not view.netns_is_host(self.name)
+
+    def touches(self):
+        return {self.name}, set()
+
+
 class DeleteNetns(Step):
     kind = "netns_del"
 
@@ -99,14 +156,18 @@ class CreateBridge(Step):
 
 class CreateVeth(Step):
     """A veth pair: `ifname` in `ns`, the peer made directly inside `peer_ns`
-    (with MAC `peer_mac`: a sandbox's end on a network; else a random one)."""
+    (with MAC `peer_mac`: a sandbox's end on a network; else a random one).
+    `mac_kept`: a MAC other than `peer_mac` is drift (a fixed MAC, an overlay's,
+    which other hosts program); else whoever changes it later may (a runtime's
+    chained plugin)."""
 
     kind = "veth_add"
 
     def __init__(self, ns: str | None, ifname: str, peer_ns: str | None, peer_ifname: str,
-                 master: str | None = None, mtu: int | None = None, peer_mac: str | None = None):
+                 master: str | None = None, mtu: int | None = None, peer_mac: str | None = None,
+                 mac_kept: bool = False):
         self.ns, self.ifname, self.peer_ns, self.peer_ifname = ns, ifname, peer_ns, peer_ifname
-        self.master, self.mtu, self.peer_mac = master, mtu, peer_mac
+        self.master, self.mtu, self.peer_mac, self.mac_kept = master, mtu, peer_mac, mac_kept
 
     def apply(self, k):
         k.veth_add(self.ns, self.ifname, self.peer_ns, self.peer_ifname, self.master, self.mtu, self.peer_mac)
@@ -136,7 +197,7 @@ class CreateVeth(Step):
         end, peer = view.link(self.ns, self.ifname), view.link(self.peer_ns, self.peer_ifname)
         if not (end and peer and end["up"] and peer["up"]):
             return False
-        if self.peer_mac and peer.get("mac", self.peer_mac) != self.peer_mac:
+        if self.mac_kept and peer.get("mac", self.peer_mac) != self.peer_mac:
             return False
         if end["kind"] != "veth" or peer["kind"] != "veth":
             return False
@@ -152,6 +213,32 @@ class CreateVeth(Step):
 
     def makes(self):
         return {("link", self.ns, self.ifname), ("link", self.peer_ns, self.peer_ifname)}
+
+
+class SetLinkUp(Step):
+    """An interface up (the `lo` of a host namespace made with `ip netns add`:
+    without it, ports published on 127.0.0.1 cannot be reached)."""
+
+    kind = "link_up"
+
+    def __init__(self, ns: str | None, ifname: str):
+        self.ns, self.ifname = ns, ifname
+
+    def apply(self, k):
+        k.link_set(self.ns, self.ifname, up=True)
+
+    def undo(self, k):
+        k.link_set(self.ns, self.ifname, up=False)
+
+    def explain(self):
+        return [ip_command(self.ns, f"link set {self.ifname} up")]
+
+    def check(self, view):
+        link = view.link(self.ns, self.ifname)
+        return bool(link and link["up"])
+
+    def touches(self):
+        return on(self.ns, self.ifname)
 
 
 class SetHairpin(Step):

@@ -21,6 +21,9 @@ class KernelView:
             self._exists[name] = self.kernel.netns_exists(name)
         return self._exists[name]
 
+    def netns_is_host(self, name: str) -> bool:
+        return self.kernel.netns_is_host(name)
+
     def _snap(self, ns: str | None) -> dict:
         snap = self._snaps.get(ns)
         if snap is None:

@@ -62,6 +62,8 @@ def network_change(spec, row) -> str | None:
         diffs.append(f"internal {bool(options.get('internal'))} -> {spec.internal}")
     if bool(options.get("masquerade", True)) != spec.masquerade:
         diffs.append(f"masquerade {bool(options.get('masquerade', True))} -> {spec.masquerade}")
+    if bool(options.get("direct_routing")) != spec.direct_routing:
+        diffs.append(f"direct_routing {bool(options.get('direct_routing'))} -> {spec.direct_routing}")
     return ", ".join(diffs) or None
 
 

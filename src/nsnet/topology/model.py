@@ -16,6 +16,7 @@ class Network:
     subnet6: str | None = None  # IPv6; given alone (no IPv4 subnet): an IPv6-only network
     gateway6: str | None = None
     ipv6: bool = False  # an IPv6 subnet even if none is given (the engine picks one)
+    direct_routing: bool = False  # peers routing the subnet via the host reach unpublished ports too
 
     def versions(self) -> set[int]:
         """The families the network carries, as the engine decides them: the given

@@ -4,8 +4,8 @@ objects (references, overlaps, addresses in subnets) are in validate.py.
 
     name: lab                      # required; owns everything `up` creates
     networks:
-      NAME: {driver, subnet, gateway, ipv6, mtu, bridge, internal, masquerade}   # subnet, gateway:
-                                   # one, or a list of one per family (IPv4, IPv6)
+      NAME: {driver, subnet, gateway, ipv6, mtu, bridge, internal, masquerade, direct_routing}   # subnet,
+                                   # gateway: one, or a list of one per family (IPv4, IPv6)
     sandboxes:
       NAME:
         networks: [NET, ...]  or  {NET: {ip, ifname}, ...}      # ip: one, or one per family
@@ -31,7 +31,7 @@ from .model import Attachment, Link, Network, Outside, Route, Sandbox, Topology
 from .reader import Reader
 
 TOP = ("name", "description", "networks", "sandboxes", "links", "expect", "outside")
-NETWORK = ("driver", "subnet", "gateway", "ipv6", "mtu", "bridge", "internal", "masquerade")
+NETWORK = ("driver", "subnet", "gateway", "ipv6", "mtu", "bridge", "internal", "masquerade", "direct_routing")
 SANDBOX = ("networks", "routes", "publish", "command", "env", "workdir", "isolate_pid")
 ATTACH = ("ip", "ifname")
 LINK = ("a", "b", "subnet", "ip_a", "ip_b", "ifname_a", "ifname_b")
@@ -84,6 +84,7 @@ def _network(r: Reader, name: str, spec) -> Network:
         net.bridge = bridge
     net.internal = r.boolean(m.get("internal"), f"{path}.internal", False)
     net.masquerade = r.boolean(m.get("masquerade"), f"{path}.masquerade", True) and not net.internal
+    net.direct_routing = r.boolean(m.get("direct_routing"), f"{path}.direct_routing", False) and not net.internal
     if not DRIVERS[net.driver].uses_subnet:
         for key in ("subnet", "gateway", "ipv6", "mtu", "bridge"):
             if m.get(key) is not None:
