@@ -46,7 +46,7 @@ CASES = [
     (["run", "--network", "lan", "-p", "eighty", "--", "true"], 2, "publish 'eighty'"),
     (["run", "--network", "lan", "-p", "70000:80", "--", "true"], 2, "out of range"),
     (["run", "-p", "8080:80", "--", "true"], 2, "needs a network"),
-    (["run", "--no-init", "--", "true"], 2, "--no-init only makes sense"),
+    (["run", "--init", "--", "true"], 2, "--init only makes sense"),
     (["run", "--name", "existing", "--", "true"], 4, "sandbox 'existing' already exists"),
     (["run", "--name", "bad/name", "--", "true"], 2, "invalid characters"),
     (["run"], 2, None),

@@ -32,8 +32,8 @@ def test_up_starts_keeps_and_down_stops_commands(host, tmp_path, bridge_nf):
     assert wait_until(lambda: http_get(host), timeout=10)  # through the published port
     running = procs(host)
     assert running["web-app.web"]["state"] == "running" and running["web-app.worker"]["state"] == "running"
-    ps_inside = host.cli("exec", "worker", "--", "ls", "/proc")  # isolate_pid: its own /proc is not ours
-    assert ps_inside.returncode == 0
+    ps_inside = host.cli("exec", "worker", "--", "cat", "/proc/1/comm")  # isolate_pid: exec joins its PID view
+    assert (ps_inside.returncode, ps_inside.stdout) == (0, "nsnet-init\n"), ps_inside.stderr  # init: true
     assert "0 changes" in host.cli("up", str(path)).stdout
     assert host.cli("status", str(path)).returncode == 0
     # a process that dies is seen by status and restarted by up
@@ -47,7 +47,7 @@ def test_up_starts_keeps_and_down_stops_commands(host, tmp_path, bridge_nf):
     # a changed command is restarted; a dropped one is stopped
     text = path.read_text().replace("--bind 0.0.0.0", "--bind 0.0.0.0 --directory /tmp")
     text = text.replace('    command: ["sh", "-c", "while true; do sleep 1; done"]\n', "")
-    text = text.replace("    env: {ROLE: worker}\n    isolate_pid: true\n", "")
+    text = text.replace("    env: {ROLE: worker}\n    isolate_pid: true\n    init: true\n", "")
     path.write_text(text)
     r = host.cli("up", str(path))
     assert "~ process 'web-app.web' (the command changed)" in r.stdout and "- process 'web-app.worker'" in r.stdout

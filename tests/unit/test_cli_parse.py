@@ -16,7 +16,7 @@ from nsnet.cli.table import COMMANDS
 
 RUN_DEFAULTS = {"name": None, "sandbox": None, "networks": (), "publish": (), "env": (), "workdir": None,
                 "detach": False, "interactive": False, "tty": False, "rm": False, "isolate_pid": False,
-                "no_init": False, "log_max_size": "10M", "log_max_files": 3}
+                "init": False, "log_max_size": "10M", "log_max_files": 3}
 NO_GLOBALS = {"host_netns": None, "state_dir": None, "store": None, "as_json": False}
 
 
@@ -39,8 +39,8 @@ RUN = [
       "--publish=9000:90/udp", "-e", "A=1", "--env", "B=2", "-w", "/tmp", "--", "socat", "-v", "STDIO"],
      run_call(detach=True, name="web", networks=("lan", "db:10.0.0.5"), publish=("8080:80", "9000:90/udp"),
               env=("A=1", "B=2"), workdir="/tmp", argv=("socat", "-v", "STDIO"))),
-    (["run", "--sandbox", "sb", "--isolate-pid", "--no-init", "--log-max-size", "1M", "--log-max-files", "5", "x"],
-     run_call(sandbox="sb", isolate_pid=True, no_init=True, log_max_size="1M", log_max_files=5, argv=("x",))),
+    (["run", "--sandbox", "sb", "--isolate-pid", "--init", "--log-max-size", "1M", "--log-max-files", "5", "x"],
+     run_call(sandbox="sb", isolate_pid=True, init=True, log_max_size="1M", log_max_files=5, argv=("x",))),
     (["run", "--name", "a", "--name=b", "--rm", "--rm", "--detach", "x"],
      run_call(name="b", rm=True, detach=True, argv=("x",))),
     (["run", "--name=", "--workdir=", "x"], run_call(name="", workdir="", argv=("x",))),

@@ -45,6 +45,8 @@ def test_devops_db_resolves_interface_names_and_keeps_order():
      "networks.db.colour: unknown key (allowed: driver, subnet, gateway, ipv6, mtu, bridge, internal, masquerade, "
      "direct_routing)"),
     ("name: x\nfoo: 1\n", "foo: unknown key"),
+    ("name: x\nsandboxes:\n  a: {command: sleep 9, init: true}\n", "sandboxes.a.init: only applies with isolate_pid"),
+    ("name: x\nnetworks:\n  n: {direct_routing: 1}\n", "networks.n.direct_routing"),
     ("name: x\nnetworks:\n  db: {subnet: 10.0.0.0/24, mtu: big}\n",
      "networks.db.mtu: expected an integer, got the string 'big'"),
     ("name: x\nnetworks:\n  db: {subnet: 10.0.0.0/24, mtu: 40}\n", "networks.db.mtu: 40 is out of range (68..65535)"),

@@ -7,16 +7,14 @@ from . import output
 from .values import parse_network_arg
 
 
-def run(ctx, name, sandbox, networks, publish, env, workdir, detach, interactive, tty, rm, isolate_pid, no_init,
+def run(ctx, name, sandbox, networks, publish, env, workdir, detach, interactive, tty, rm, isolate_pid, init,
         log_max_size, log_max_files, argv) -> None:
     argv = list(argv[1:] if argv and argv[0] == "--" else argv)
     if not argv:
         raise InvalidInput("nothing to run: nsnet run [OPTIONS] -- CMD [ARGS...]")
-    if no_init and not isolate_pid:
-        raise InvalidInput("--no-init only makes sense with --isolate-pid")
     nets = [parse_network_arg(n) for n in networks]
     result = ctx.engine.run(argv, name=name, sandbox=sandbox, networks=nets, publish=list(publish), env=list(env),
-                            workdir=workdir, detach=detach, rm=rm, isolate_pid=isolate_pid, init=not no_init,
+                            workdir=workdir, detach=detach, rm=rm, isolate_pid=isolate_pid, init=init,
                             log_max_size=log_max_size, log_max_files=log_max_files, tty=tty,
                             interactive=interactive)
     if ctx.as_json:

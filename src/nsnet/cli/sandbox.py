@@ -73,14 +73,21 @@ def unpublish(ctx, name, specs, dry_run):
 
 
 def exec_(ctx, name, argv, interactive, tty):
-    """CMD replaces this process, so it has nsnet's stdio and terminal (-i/-t change nothing)."""
+    """CMD replaces this process, so it has nsnet's stdio and terminal (-i/-t change
+    nothing); in a sandbox whose process has a PID namespace of its own, CMD joins
+    it (a child of nsnet's, which passes its exit code on)."""
     from ..kernel import process
 
     argv = list(argv[1:] if argv and argv[0] == "--" else argv)
     if not argv:
         raise InvalidInput("nothing to run: nsnet exec NAME -- CMD [ARGS...]")
     netns = ctx.engine.exec_netns(name)
+    pid = ctx.engine.exec_pid_view(name)
     ctx.close()
+    if pid is not None:
+        from ..run.join import exec_joined
+
+        raise SystemExit(exec_joined(pid, argv))
     try:
         process.exec_in(netns, argv)
     except FileNotFoundError:

@@ -39,9 +39,10 @@ RUN_OPTIONS = (
     Option("-t", "--tty", flag=True, help="Give the command a terminal of its own (a pseudo-terminal), as docker -t."),
     Option("--rm", flag=True, help="Remove the sandbox (and this record) when the command exits."),
     Option("--isolate-pid", flag=True,
-           help="New PID namespace with its own /proc: the sandbox sees only its own processes."),
-    Option("--no-init", flag=True,
-           help="With --isolate-pid: the command itself is pid 1 (and must reap its own zombies)."),
+           help="New PID namespace with its own /proc, the command as pid 1 (as docker run); "
+                "`nsnet exec` into the sandbox joins it."),
+    Option("--init", flag=True,
+           help="With --isolate-pid: a reaper is pid 1 and the command pid 2 (as docker run --init)."),
     Option("--log-max-size", metavar="SIZE", default="10M", help="Rotate a detached process's log file at this size."),
     Option("--log-max-files", metavar="N", default=3, convert=integer(),
            help="Log files kept per stream, the current one included."),
@@ -159,7 +160,8 @@ COMMANDS = Group("nsnet", "nsnet: container networks from Linux primitives (no d
     SANDBOX,
     NETWORK,
     Command("exec", "sandbox:exec_", "Run CMD inside sandbox NAME:  nsnet exec NAME -- CMD [ARGS...]\n\n"
-            "CMD takes nsnet's place: its stdin, output, terminal and exit code are yours.",
+            "CMD takes nsnet's place: its stdin, output, terminal and exit code are yours. In a sandbox\n"
+            "whose process has a PID namespace of its own (run --isolate-pid), CMD joins it, as docker exec.",
             (Arg("name", complete="sandbox"), Arg("argv", "CMD", rest=True)), (
                 Option("-i", "--interactive", flag=True, help="Accepted for docker habits: stdin is CMD's anyway."),
                 Option("-t", "--tty", flag=True, help="Accepted for docker habits: CMD keeps your terminal."))),

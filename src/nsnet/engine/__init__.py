@@ -266,6 +266,7 @@ class Engine:
     logs = via(Processes, "logs")
     stop = via(Processes, "stop")
     processes_stop_sandbox = via(Processes, "stop_sandbox")
+    exec_pid_view = via(Processes, "pid_view")
 
 
 __all__ = ["Engine", "Settings"]

@@ -39,14 +39,16 @@ class Processes(Service):
 
     def run(self, argv, name: str | None = None, sandbox: str | None = None, networks=None,
             publish=None, env=None, workdir: str | None = None, detach: bool = False, rm: bool = False,
-            isolate_pid: bool = False, init: bool = True,
+            isolate_pid: bool = False, init: bool = False,
             log_max_size=logfiles.DEFAULT_MAX_SIZE, log_max_files: int = logfiles.DEFAULT_MAX_FILES,
             tty: bool = False, interactive: bool = False) -> dict:
         """Start argv in a sandbox: an existing one (`sandbox`) or a new one named
         after the process, attached to `networks` ([(net, ip or None)]) with
         `publish` ports (['8080:80', ...]) on the first network.
         Detached: returns once the command runs. Foreground: returns after it
-        exited, with its "exit_code". `tty`: the foreground command gets a
+        exited, with its "exit_code". `isolate_pid`: a PID namespace of its own
+        with the command as pid 1 (as `docker run`); `init`: a reaper is pid 1
+        and the command pid 2 (as `docker run --init`). `tty`: the foreground command gets a
         pseudo-terminal of its own (fed from stdin if `interactive`), as with
         `docker run -it`. Validates everything before changing anything."""
         from ..run import spec
@@ -58,6 +60,8 @@ class Processes(Service):
         networks = [(n, None) if isinstance(n, str) else (n[0], n[1]) for n in networks or []]
         publish = list(publish or [])
         parse_all(publish)
+        if init and not isolate_pid:
+            raise InvalidInput("--init only makes sense with --isolate-pid")
         if tty and detach:
             raise InvalidInput("-t gives a foreground command a terminal of its own; it cannot be used with --detach")
         if publish and not networks and sandbox is None:
@@ -193,6 +197,17 @@ class Processes(Service):
         if not is_running(record) or record.get("state") != "running":
             raise NotRunning(f"process '{name}' is not running")
         return stop.stop_records(self.store.processes, [record], timeout)[0]
+
+    def pid_view(self, sandbox: str) -> int | None:
+        """The PID namespace `nsnet exec` joins in `sandbox`: that of its running
+        process with a PID namespace of its own (the first started, if several),
+        as the host-view pid of its pid 1; None: the caller's."""
+        get_sandbox(self.store, sandbox)
+        isolated = [r for r in self.store.processes.all()
+                    if r.get("sandbox") == sandbox and r.get("isolate_pid") and r.get("state") == "running"
+                    and is_running(r)]
+        isolated.sort(key=lambda r: r.get("started_at") or 0)
+        return isolated[0]["pid"] if isolated else None
 
     def stop_sandbox(self, sandbox: str, timeout: float = DEFAULT_STOP_TIMEOUT) -> list[dict]:
         """Stop everything nsnet runs in `sandbox`."""

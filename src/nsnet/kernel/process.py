@@ -10,6 +10,7 @@ package calls these from the children it forks."""
 import os
 
 from .libc import (
+    CLONE_NEWNET,
     CLONE_NEWNS,
     CLONE_NEWPID,
     MS_BIND,
@@ -62,6 +63,26 @@ def exec_in(netns: str | None, argv: list[str]) -> None:
     """`nsnet exec`: become `argv` inside sandbox namespace `netns`."""
     enter(netns)
     os.execvp(argv[0], argv)
+
+
+def join(pid: int) -> None:
+    """Join the network and mount namespaces of process `pid` (its interfaces,
+    its /proc, /sys and /etc files), and its PID namespace for the children
+    this process makes next, as `docker exec` does. The working directory is
+    kept where the joined mounts have it. Call single-threaded."""
+    fds = [os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC) for kind in ("net", "mnt", "pid")]
+    cwd = os.getcwd()
+    try:
+        setns(fds[0], CLONE_NEWNET)
+        setns(fds[1], CLONE_NEWNS)
+        setns(fds[2], CLONE_NEWPID)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    try:
+        os.chdir(cwd)
+    except OSError:
+        os.chdir("/")
 
 
 def unshare_pid() -> None:

@@ -13,7 +13,8 @@ need from here, never sqlite3 or the engine.
     foreground.py waiting for a foreground process: tty, signals, exit code
     terminal.py   run -t: a pseudo-terminal of its own, copied to and from nsnet's stdio
     supervise.py  one small process per detached command: logs, exit code
-    init.py       pid 1 of an isolated sandbox: reaps zombies
+    init.py       pid 1 of an isolated sandbox with --init: reaps zombies
+    join.py       `nsnet exec` into a sandbox with a PID namespace: joins it
     stop.py       SIGTERM, then SIGKILL, to process groups
     pslist.py     `nsnet ps` rows and their plain-text table
 

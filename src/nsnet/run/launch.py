@@ -4,10 +4,11 @@ returns (it execs the command or exits).
 Plain:   child = the command: own process group, enters the sandbox, execs.
 Isolated (--isolate-pid), after the parent unshared CLONE_NEWPID:
          child = pid 1 of the new PID namespace: own process group, enters the
-         sandbox, mounts a /proc of its own, forks the command (pid 2) and
-         becomes a tiny init that reaps every zombie and exits with the
-         command's code (the kernel then kills what is left). With init=False
-         the command itself is pid 1.
+         sandbox, mounts a /proc of its own and execs the command, which is
+         pid 1 (as with `docker run`). With init (`--init`) it forks the
+         command (pid 2) instead and becomes a tiny init that reaps every
+         zombie and exits with the command's code (the kernel then kills what
+         is left).
 In the foreground the CLI must not unshare its own PID namespace (its later
 forks would fail), so a relay process does it and passes the exit code on.
 
@@ -34,7 +35,7 @@ BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot.py")
 
 class Launch(PlainData):
     def __init__(self, argv: list[str], env: dict[str, str], workdir: str | None, netns: str | None,
-                 isolate_pid: bool = False, init: bool = True, tty: int | None = None, pty: int | None = None):
+                 isolate_pid: bool = False, init: bool = False, tty: int | None = None, pty: int | None = None):
         self.argv = argv
         self.env = env  # the complete environment of the command
         self.workdir = workdir

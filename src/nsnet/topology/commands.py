@@ -11,7 +11,7 @@ from .reader import Reader
 
 def parse(r: Reader, path: str, m: dict) -> Command | None:
     raw = m.get("command")
-    extras = [k for k in ("env", "workdir", "isolate_pid") if m.get(k) is not None]
+    extras = [k for k in ("env", "workdir", "isolate_pid", "init") if m.get(k) is not None]
     if raw is None:
         for key in extras:
             r.fail(f"{path}.{key}", "only applies with a 'command'")
@@ -48,6 +48,12 @@ def parse(r: Reader, path: str, m: dict) -> Command | None:
     if not isinstance(isolate, bool):
         r.fail(f"{path}.isolate_pid", "expected true or false")
     cmd.isolate_pid = isolate is True
+    init = m.get("init", False)
+    if not isinstance(init, bool):
+        r.fail(f"{path}.init", "expected true or false")
+    elif init and not cmd.isolate_pid:
+        r.fail(f"{path}.init", "only applies with isolate_pid: true")
+    cmd.init = init is True
     return cmd
 
 
@@ -65,6 +71,7 @@ def _wanted(record: dict | None, cmd: Command) -> bool:
     """Is `record` a running process of exactly this command?"""
     return (_running(record)
             and record.get("argv") == cmd.argv and bool(record.get("isolate_pid")) == cmd.isolate_pid
+            and (not cmd.isolate_pid or bool(record.get("init")) == cmd.init)
             and record.get("env_spec", cmd.env) == cmd.env and record.get("workdir") == cmd.workdir)
 
 
@@ -91,7 +98,8 @@ def _actions(engine, topo: Topology) -> list[tuple]:
             out.append((f"~ process '{name}' (the command changed)", engine.stop, (name,), {}))
         out.append((f"+ process '{name}': {shlex.join(sb.command.argv)}", engine.run, (sb.command.argv,),
                     {"name": name, "sandbox": sb.name, "detach": True, "env": sb.command.env,
-                     "workdir": sb.command.workdir, "isolate_pid": sb.command.isolate_pid}))
+                     "workdir": sb.command.workdir, "isolate_pid": sb.command.isolate_pid,
+                     "init": sb.command.init}))
     return out
 
 

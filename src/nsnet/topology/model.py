@@ -55,7 +55,8 @@ class Command:
     argv: list[str]
     env: list[str] = field(default_factory=list)  # "K=V"
     workdir: str | None = None
-    isolate_pid: bool = False
+    isolate_pid: bool = False  # a PID namespace of its own, the command as pid 1
+    init: bool = False  # with isolate_pid: a reaper is pid 1, the command pid 2
 
 
 @dataclass

@@ -12,7 +12,7 @@ objects (references, overlaps, addresses in subnets) are in validate.py.
         routes: ["DEST via GW", ...]  or  [{dest, via}, ...]
         publish: ["8080:80/tcp", ...]
         command: "python3 -m http.server 80"  or  [argv, ...]   # kept running by `up`
-        env: {K: V} or ["K=V"]; workdir: /abs/dir; isolate_pid: true
+        env: {K: V} or ["K=V"]; workdir: /abs/dir; isolate_pid: true; init: true
     links: [{a, b, subnet | ip_a + ip_b, ifname_a, ifname_b}, ...]   # each: one, or one per family
     expect: {reach: ["a -> b", "a <-> b", "a -> b:80"], isolate: [...]}
     outside: {netns, ip, host_ip}
@@ -32,7 +32,7 @@ from .reader import Reader
 
 TOP = ("name", "description", "networks", "sandboxes", "links", "expect", "outside")
 NETWORK = ("driver", "subnet", "gateway", "ipv6", "mtu", "bridge", "internal", "masquerade", "direct_routing")
-SANDBOX = ("networks", "routes", "publish", "command", "env", "workdir", "isolate_pid")
+SANDBOX = ("networks", "routes", "publish", "command", "env", "workdir", "isolate_pid", "init")
 ATTACH = ("ip", "ifname")
 LINK = ("a", "b", "subnet", "ip_a", "ip_b", "ifname_a", "ifname_b")
 ROUTE = ("dest", "via")
