@@ -28,8 +28,18 @@ def in_ns(ns, *argv, check=False, timeout=20, **kw):
     return sh("ip", "netns", "exec", ns, *argv, check=check, timeout=timeout, **kw)
 
 
-def ping(ns, ip, count=1, wait=1) -> bool:
-    return in_ns(ns, "ping", "-n", "-q", "-c", str(count), "-W", str(wait), ip).returncode == 0
+def ping(ns, ip, timeout=10) -> bool:
+    """Does `ip` answer a ping from `ns`? The first packet after a change may wait
+    for ARP, a new port or a busy machine, so pings go every 0.2 s until one is
+    answered, for at most `timeout` seconds (a working path answers in ms)."""
+    return in_ns(ns, "ping", "-n", "-q", "-c", "1", "-i", "0.2", "-w", str(timeout), ip,
+                 timeout=timeout + 10).returncode == 0
+
+
+def blocked(ns, ip, wait=1) -> bool:
+    """No answer to one ping from `ns` within `wait` seconds: for what must not get
+    through (on a busy machine a slow answer can only make this pass, never fail)."""
+    return in_ns(ns, "ping", "-n", "-q", "-c", "1", "-W", str(wait), ip).returncode != 0
 
 
 def set_bridge_nf(ns: str, on: bool) -> None:

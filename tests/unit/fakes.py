@@ -35,6 +35,9 @@ class FakeKernel:
     def socket_in(self, ns, family, kind, proto=0):
         raise KernelError("the fake kernel makes no sockets", 1)
 
+    def new_epoch(self):
+        pass
+
     def netns_create(self, name):
         self._call("netns_create", name)
         self.namespaces.add(name)

@@ -42,7 +42,9 @@ from .topologies import Topologies
 class via:  # lower case: it reads as the table's function, network_ls = via(Networks, "ls")
     """Engine.NAME hands the call to one service's method: a read as it is; a
     change (change=True) as one change (executor.run_change) that also takes
-    dry_run=True, the service method getting the change's Executor first."""
+    dry_run=True, the service method getting the change's Executor first. Each
+    call first lets the context know a new call begins (what the kernel object
+    keeps, sockets into namespaces, is checked again: Context.new_call)."""
 
     def __init__(self, service: type, method: str, change: bool = False):
         self.service, self.method, self.change = service, method, change
@@ -52,22 +54,21 @@ class via:  # lower case: it reads as the table's function, network_ls = via(Net
         if engine is None:
             return self
         bound = getattr(engine._services[self.service], self.method)
-        if not self.change:
-            return bound
-        return _Change(engine._services[Context], bound)
+        return (_Change if self.change else _Read)(engine._services[Context], bound)
 
 
-class _Change:
-    """A service's changing method as the Engine offers it: run as one change,
-    with dry_run; help() and IDEs see the service method's own parameters."""
+class _Read:
+    """A service's reading method as the Engine offers it; help() and IDEs see
+    the service method's own parameters."""
 
     __slots__ = ("bound", "ctx")
 
     def __init__(self, ctx, bound):
         self.ctx, self.bound = ctx, bound
 
-    def __call__(self, *args, dry_run: bool = False, **kwargs):
-        return run_change(self.ctx, dry_run, self.bound, *args, **kwargs)
+    def __call__(self, *args, **kwargs):
+        self.ctx.new_call()
+        return self.bound(*args, **kwargs)
 
     @property
     def __doc__(self):
@@ -76,6 +77,22 @@ class _Change:
     @property
     def __signature__(self):
         import inspect  # only when asked: importing inspect costs a CLI call ~5 ms
+
+        return inspect.signature(self.bound)
+
+
+class _Change(_Read):
+    # A service's changing method as the Engine offers it: run as one change, with dry_run.
+    __slots__ = ()
+    __doc__ = _Read.__doc__  # the property (a class body's own __doc__ would hide it)
+
+    def __call__(self, *args, dry_run: bool = False, **kwargs):
+        self.ctx.new_call()
+        return run_change(self.ctx, dry_run, self.bound, *args, **kwargs)
+
+    @property
+    def __signature__(self):
+        import inspect
 
         sig = inspect.signature(self.bound)
         params = list(sig.parameters.values())[1:]  # the Executor is run_change's to give

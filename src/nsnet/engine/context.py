@@ -76,6 +76,13 @@ class Context:
             self._cluster = open_store(self.settings.cluster_store or default_url(self.settings.state_dir))
         return self._cluster
 
+    def new_call(self) -> None:
+        """An Engine call begins: what the kernel object keeps between calls
+        (sockets into namespaces) is checked again before its first use, since
+        other processes and users change namespaces between our calls."""
+        if self._kernel is not None:
+            self._kernel.new_epoch()
+
     def has_cluster(self) -> bool:
         """Is there a cluster store to ask: one configured, or the embedded one made already?"""
         return bool(self.settings.cluster_store) or os.path.exists(

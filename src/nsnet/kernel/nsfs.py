@@ -29,19 +29,31 @@ def open_fd(name: str) -> int:
     return os.open(netns_path(name), os.O_RDONLY | os.O_CLOEXEC)
 
 
+def identity(name: str) -> tuple[int, int] | None:
+    """Which namespace the name `name` pins now (None: none): it changes when the
+    namespace is deleted and another is made under the same name."""
+    try:
+        st = os.stat(netns_path(name))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return st.st_dev, st.st_ino
+
+
 @contextlib.contextmanager
 def inside(name: str | None):
-    """Run the block with this thread inside namespace `name` (None: stay put).
-    FileNotFoundError if there is no such namespace."""
+    """Run the block with this thread inside namespace `name` (None: stay put);
+    the block gets the namespace's identity() (None for None). FileNotFoundError
+    if there is no such namespace."""
     if name is None:
-        yield
+        yield None
         return
     fd = open_fd(name)
     try:
         home = current_netns_fd()
         try:
             setns(fd)
-            yield
+            st = os.fstat(fd)
+            yield st.st_dev, st.st_ino
         finally:
             setns(home)
             os.close(home)

@@ -35,6 +35,9 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         # by netns_owner: `doctor` tells a namespace nsnet made from anyone else's.
         self.owner = owner
         self._sockets: dict[str | None, NetlinkSocket] = {}
+        self._pinned: dict[str | None, tuple | None] = {}  # ns -> nsfs.identity() its socket was opened in
+        self._checked: dict[str | None, int] = {}  # ns -> the epoch its socket was last checked in
+        self._epoch = 0
         self._index_cache: dict[tuple[str | None, str], int] = {}
         self._nft = None
         self._etc_ready: set = set()  # shared /etc/netns directories checked (hostops.netns_etc)
@@ -60,19 +63,39 @@ class Kernel(HostOps, L2Ops, SandboxOps):
     def _target(self, ns: str | None) -> str | None:
         return ns if ns is not None else self.host_netns
 
+    def new_epoch(self) -> None:
+        """An engine call begins. Sockets (and interface indexes) are kept across
+        calls, but another process or a user may have deleted a namespace and made
+        another under its name meanwhile: each kept socket is checked once per
+        epoch, before its first use (one stat), and dropped if its name now pins
+        another namespace."""
+        self._epoch += 1
+
     def _rtnl(self, ns: str | None) -> NetlinkSocket:
         sock = self._sockets.get(ns)
+        if sock is not None and self._checked.get(ns) != self._epoch:
+            target = self._target(ns)
+            if target is not None and nsfs.identity(target) != self._pinned.get(ns):
+                self._forget(ns)
+                sock = None
+            else:
+                self._checked[ns] = self._epoch
         if sock is None:
             target = self._target(ns)
             try:
-                with nsfs.inside(target):
+                with nsfs.inside(target) as pinned:
                     sock = NetlinkSocket(NETLINK_ROUTE)
             except FileNotFoundError:
                 raise KernelError(f"network namespace '{target}' does not exist", errno.ENOENT)
             except PermissionError as exc:
                 raise _fail(f"entering namespace '{target}'", exc)
-            self._sockets[ns] = sock
+            self._keep(ns, sock, pinned)
         return sock
+
+    def _keep(self, ns: str | None, sock: NetlinkSocket, pinned) -> None:
+        self._sockets[ns] = sock
+        self._pinned[ns] = pinned
+        self._checked[ns] = self._epoch
 
     def socket_in(self, ns: str | None, family: int, kind: int, proto: int = 0) -> socket.socket:
         """A socket made inside namespace `ns` (it stays bound to it): probes,
@@ -91,7 +114,8 @@ class Kernel(HostOps, L2Ops, SandboxOps):
             raise KernelError(f"network namespace '{name}' already exists", errno.EEXIST)
         except OSError as exc:
             raise _fail(f"creating network namespace '{name}'", exc)
-        self._sockets[name] = sock
+        self._forget(name)  # a socket kept from a namespace of this name that is gone
+        self._keep(name, sock, nsfs.identity(name))
         self.link_set(name, "lo", up=True, alias=self.owner)
 
     def netns_delete(self, name: str) -> bool:
@@ -153,6 +177,8 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         nft = self._ns_nft.pop(ns, None)
         if nft:
             nft.close()
+        self._pinned.pop(ns, None)
+        self._checked.pop(ns, None)
         for key in [k for k in self._index_cache if k[0] == ns]:
             del self._index_cache[key]
 
@@ -163,6 +189,9 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         for nft in self._ns_nft.values():
             nft.close()
         self._ns_nft.clear()
+        self._pinned.clear()
+        self._checked.clear()
+        self._index_cache.clear()
         if self._nft is not None:
             self._nft.close()
             self._nft = None
@@ -183,6 +212,34 @@ class Kernel(HostOps, L2Ops, SandboxOps):
                 return False
             raise _fail(what, exc)
         return True
+
+    def _indexed(self, ns: str | None, ifname: str, what: str, build, remove: bool = False) -> bool:
+        """Send build(index of `ifname`). A kept index may be stale: the interface
+        was deleted and made again (through its peer or its namespace, or behind
+        nsnet's back). If the kernel has no device of that index, the index is
+        looked up afresh and the request sent once more. `remove`: a delete,
+        False when the interface or the object is gone already."""
+        cached = (ns, ifname) in self._index_cache
+        index = self.link_index(ns, ifname)
+        while True:
+            if index is None:
+                if remove:
+                    return False
+                raise KernelError(f"{what}: interface {ifname} not found", errno.ENODEV)
+            try:
+                self._rtnl(ns).request(*build(index))
+                return True
+            except RequestError as exc:
+                if exc.code == errno.ENODEV and cached:
+                    cached, index = False, self._fresh_index(ns, ifname)
+                    continue
+                if remove and exc.code in GONE:
+                    return False
+                raise _fail(what, exc)
+
+    def _master_index(self, ns: str | None, master: str, attempt: int) -> int:
+        """The index of `master`: the kept one first, a fresh one on a retry."""
+        return self._require_index(ns, master, fresh=attempt > 0)
 
     def _read(self, ns: str | None, what: str, request: tuple, decoder: str, *args) -> list:
         """A dump, decoded by the function `decoder` of netlink/dumps.py (imported
@@ -245,7 +302,6 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         """A veth pair with the peer created directly inside `peer_ns` (with MAC
         `peer_mac`, else a random one); both ends up. (The kernel refuses IFF_UP
         on a peer before the pair exists, so the peer is raised with a second request.)"""
-        master_index = self._require_index(ns, master) if master else None
         # New interfaces: indexes cached for these names (of pairs deleted since,
         # by this process or another) are stale.
         self._index_cache.pop((ns, ifname), None)
@@ -253,8 +309,14 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         peer_target = self._target(peer_ns)
         peer_fd = nsfs.open_fd(peer_target) if peer_target else nsfs.current_netns_fd()
         try:
-            msg = messages.veth(ifname, peer_ifname, peer_fd, master_index, mtu, peer_mac)
-            self._request(ns, f"creating veth {ifname}", msg)
+            for attempt in range(2):  # a kept master index may be stale (the kernel says EINVAL)
+                master_index = self._master_index(ns, master, attempt) if master else None
+                try:
+                    self._rtnl(ns).request(*messages.veth(ifname, peer_ifname, peer_fd, master_index, mtu, peer_mac))
+                    break
+                except RequestError as exc:
+                    if not (master and attempt == 0 and exc.code in (errno.EINVAL, errno.ENODEV)):
+                        raise _fail(f"creating veth {ifname}", exc)
         finally:
             os.close(peer_fd)
         # The kernel's IPv6 link-local address on a veth end means DAD, router
@@ -271,10 +333,16 @@ class Kernel(HostOps, L2Ops, SandboxOps):
 
     def link_set(self, ns, ifname, up=None, master=None, mtu=None, mac=None, alias=None) -> None:
         """master: a name, or "" to leave the current master."""
-        master_index = None
-        if master is not None:
-            master_index = self._require_index(ns, master) if master else 0
-        self._request(ns, f"setting {ifname}", messages.link_set(ifname, up, master_index, mtu, mac, alias))
+        for attempt in range(2):  # a kept master index may be stale (the kernel says EINVAL)
+            master_index = None
+            if master is not None:
+                master_index = self._master_index(ns, master, attempt) if master else 0
+            try:
+                self._rtnl(ns).request(*messages.link_set(ifname, up, master_index, mtu, mac, alias))
+                return
+            except RequestError as exc:
+                if not (master and attempt == 0 and exc.code in (errno.EINVAL, errno.ENODEV)):
+                    raise _fail(f"setting {ifname}", exc)
 
     def bridge_port_set(self, ns: str | None, ifname: str, hairpin: bool) -> None:
         """Settings of bridge port `ifname`: hairpin (frames may leave through the port they came in on)."""
@@ -289,30 +357,29 @@ class Kernel(HostOps, L2Ops, SandboxOps):
 
     # -- addresses and routes --------------------------------------------------------
     def addr_add(self, ns: str | None, ifname: str, cidr: str) -> None:
-        msg = messages.addr(self._require_index(ns, ifname), cidr)
-        self._request(ns, f"adding address {cidr} to {ifname}", msg)
+        self._indexed(ns, ifname, f"adding address {cidr} to {ifname}", lambda index: messages.addr(index, cidr))
 
     def addr_del(self, ns: str | None, ifname: str, cidr: str) -> bool:
-        index = self.link_index(ns, ifname)
-        if index is None:
-            return False
-        return self._remove(ns, f"deleting address {cidr} from {ifname}", messages.addr(index, cidr, add=False))
+        return self._indexed(ns, ifname, f"deleting address {cidr} from {ifname}",
+                             lambda index: messages.addr(index, cidr, add=False), remove=True)
 
     def route_add(self, ns, dest: str, via: str | None = None, dev: str | None = None) -> None:
-        oif = self._require_index(ns, dev) if dev else None
+        what = f"adding route {dest} via {via or dev}"
         try:
-            self._rtnl(ns).request(*messages.route(dest, via, oif))
-        except RequestError as exc:
-            hint = ""
-            if exc.code == errno.ENETUNREACH:
-                hint = f" (gateway {via} is not on a directly connected network)"
-            raise _fail(f"adding route {dest} via {via or dev}{hint}", exc)
+            if dev:
+                self._indexed(ns, dev, what, lambda oif: messages.route(dest, via, oif))
+            else:
+                self._request(ns, what, messages.route(dest, via, None))
+        except KernelError as exc:
+            if exc.errno == errno.ENETUNREACH:
+                raise KernelError(f"{exc} (gateway {via} is not on a directly connected network)", exc.errno)
+            raise
 
     def route_del(self, ns, dest: str, via: str | None = None, dev: str | None = None) -> bool:
-        oif = self.link_index(ns, dev) if dev else None
-        if dev and oif is None:
-            return False
-        return self._remove(ns, f"deleting route {dest}", messages.route(dest, via, oif, add=False))
+        if dev:
+            return self._indexed(ns, dev, f"deleting route {dest}",
+                                 lambda oif: messages.route(dest, via, oif, add=False), remove=True)
+        return self._remove(ns, f"deleting route {dest}", messages.route(dest, via, None, add=False))
 
     # -- reads (inspect, explain, drift) ----------------------------------------------
     def links(self, ns: str | None) -> list[dict]:

@@ -21,6 +21,7 @@ NO_QDISC = {errno.ENOENT, errno.EINVAL}  # deleting the default root qdisc: "han
 class SandboxOps:
     def nft_in(self, ns: str, batch) -> dict | None:
         """An nftables JSON batch (or a text command) run in namespace `ns`."""
+        self._rtnl(ns)  # drops what is kept for `ns` if its name now pins another namespace (new_epoch)
         nft = self._ns_nft.get(ns)
         if nft is None:
             from .nft import Nft
