@@ -48,11 +48,7 @@ def pub_elements(host) -> str:
 
 def served(server_ns, client_ns, addr, host_port, port, tries=5):
     """A TCP round trip through a published port (the first packet after a change is retried, bounded)."""
-    for _ in range(tries):
-        reply = roundtrip(server_ns, client_ns, addr, port=host_port, server_port=port)
-        if reply is not None:
-            return reply
-    return None
+    return roundtrip(server_ns, client_ns, addr, port=host_port, server_port=port, tries=tries)
 
 
 def test_add_check_del_through_libcni(host, cni, runtime, bridge_nf):

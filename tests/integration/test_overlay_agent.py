@@ -18,7 +18,9 @@ etcd, etcd_url, lab, own_etcd = (overlay_fixtures.etcd, overlay_fixtures.etcd_ur
                                  overlay_fixtures.own_etcd)
 
 
-def wait_for(predicate, timeout=5.0) -> bool:
+def wait_for(predicate, timeout=15.0) -> bool:
+    """Until another host's agent has done something: a generous bound (a busy
+    machine), left as soon as it is done."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -31,7 +33,7 @@ def two_hosts(lab, ttl=3):
     a, b = lab.add_host(ttl=ttl), lab.add_host(ttl=ttl)
     vni = a.engine.overlay_create("blue", subnet="10.210.0.0/24")["options"]["vni"]
     ip_a, ip_b = a.sandbox("a1", "blue"), b.sandbox("b1", "blue")
-    assert wait_ping(a.netns("a1"), ip_b, timeout=3) is not None
+    assert wait_ping(a.netns("a1"), ip_b, timeout=15) is not None
     return a, b, ip_a, ip_b, f"nsvx-{vni}"
 
 
@@ -44,8 +46,8 @@ def test_agent_killed_and_restarted_resyncs(lab):
     assert blocked(b.netns("b1"), ip_a2)  # nobody told B's kernel yet
     assert endpoint_mac(ip_a) in b.fdb(vx)  # nor removed the old entry
     b.start_agent()
-    assert wait_ping(b.netns("b1"), ip_a2, timeout=3) is not None, b.agent_log()
-    assert wait_for(lambda: endpoint_mac(ip_a) not in b.fdb(vx) and ip_a not in b.neigh(vx), 2)
+    assert wait_ping(b.netns("b1"), ip_a2, timeout=15) is not None, b.agent_log()
+    assert wait_for(lambda: endpoint_mac(ip_a) not in b.fdb(vx) and ip_a not in b.neigh(vx), 10)
     assert ping(a.netns("a2"), ip_b)
 
 
@@ -53,13 +55,13 @@ def test_a_host_whose_agent_stops_for_good_expires(lab):
     a, b, ip_a, _, vx = two_hosts(lab, ttl=2)
     assert a.stop_agent(signal.SIGTERM) == 0
     assert "stopped" in a.agent_log()
-    assert wait_for(lambda: a.name not in b.engine.overlay_hosts(), 6)
-    assert wait_for(lambda: endpoint_mac(ip_a) not in b.fdb(vx) and ip_a not in b.neigh(vx), 2), b.agent_log()
+    assert wait_for(lambda: a.name not in b.engine.overlay_hosts(), 15)
+    assert wait_for(lambda: endpoint_mac(ip_a) not in b.fdb(vx) and ip_a not in b.neigh(vx), 10), b.agent_log()
     assert blocked(b.netns("b1"), ip_a)
     # its endpoints stay in the store (their addresses stay taken) and come back with the host
     assert ip_a in b.engine.cluster.claims("blue")
     a.start_agent(ttl=2)
-    assert wait_ping(b.netns("b1"), ip_a, timeout=3) is not None, b.agent_log()
+    assert wait_ping(b.netns("b1"), ip_a, timeout=15) is not None, b.agent_log()
 
 
 @pytest.fixture
@@ -80,7 +82,7 @@ def test_etcd_restart(own_lab):
     server.stop()
     # the data plane does not need etcd: traffic keeps flowing
     assert ping(a.netns("a1"), ip_b) and ping(b.netns("b1"), ip_a)
-    assert wait_for(lambda: "cannot reach etcd" in a.agent_log() and "retrying in" in b.agent_log(), 5)
+    assert wait_for(lambda: "cannot reach etcd" in a.agent_log() and "retrying in" in b.agent_log(), 15)
     # changes are refused with one clear line, and nothing is half-written
     a.engine.sandbox_create("a2")
     with pytest.raises(ClusterUnavailable, match=r"cannot reach etcd at 127\.0\.0\.1"):
@@ -92,7 +94,7 @@ def test_etcd_restart(own_lab):
     assert wait_for(lambda: a.agent_log().count("registered;") >= 2 and b.agent_log().count("registered;") >= 2,
                     15), a.agent_log()
     ip_a2 = a.engine.network_connect("blue", "a2")["ip"]
-    assert wait_ping(b.netns("b1"), ip_a2, timeout=3) is not None, b.agent_log()
+    assert wait_ping(b.netns("b1"), ip_a2, timeout=15) is not None, b.agent_log()
     assert ping(a.netns("a2"), ip_b)
     # the registrations survived the restart: nobody's entries were dropped
     assert ping(b.netns("b1"), ip_a)
@@ -103,7 +105,7 @@ def test_agent_with_etcd_down_retries_and_stops_cleanly(own_lab):
     server.stop()
     a = lab.add_host(agent=False)
     a.start_agent(wait=False)
-    assert wait_for(lambda: a.agent_log().count("retrying in") >= 2, 5), a.agent_log()
+    assert wait_for(lambda: a.agent_log().count("retrying in") >= 2, 15), a.agent_log()
     lines = [line for line in a.agent_log().splitlines() if "retrying in" in line]
     assert "cannot reach etcd at 127.0.0.1" in lines[0] and "retrying in 0.2 s" in lines[0]
     assert "retrying in 0.4 s" in lines[1]

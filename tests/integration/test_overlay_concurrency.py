@@ -35,4 +35,4 @@ def test_twenty_concurrent_connects_across_two_hosts_get_distinct_addresses(lab)
     assert {claims[ip]["sandbox"] for ip in claims} == set(ips)
     assert len(a.engine.cluster.endpoints("blue")) == 20
     for src, dst in (("a0", "b9"), ("a9", "b0"), ("a5", "b5")):
-        assert wait_ping(a.netns(src), ips[dst], timeout=3) is not None
+        assert wait_ping(a.netns(src), ips[dst], timeout=15) is not None

@@ -141,5 +141,5 @@ def test_remove_refused_while_other_hosts_are_attached(lab):
     # B's agent drops its now orphaned copy of the network
     from .test_overlay_agent import wait_for
 
-    assert wait_for(lambda: b.engine.store.network("blue") is None, 3), b.agent_log()
+    assert wait_for(lambda: b.engine.store.network("blue") is None, 10), b.agent_log()
     assert not any(link["ifname"] == "nsvx-4096" for link in b.engine.kernel.links(None))

@@ -36,11 +36,6 @@ def fetch(ns: str, url: str, tries: int = 10) -> str | None:
     return None
 
 
-def podman_namespaces() -> set[str]:
-    """podman names its namespaces netns-UUID (others' tests share /run/netns)."""
-    return {n for n in os.listdir("/run/netns") if n.startswith("netns-")}
-
-
 def reaches(podman, container: str, ip: str) -> bool:
     return wait_until(lambda: podman.run("exec", container, "ping", "-c", "1", "-W", "1", ip,
                                          check=False).returncode == 0, timeout=10, interval=0.2)
@@ -55,7 +50,6 @@ def test_podman_runs_containers_on_nsnet(host, podman, outside):
     eng = host.engine
     podman.network("pnet", subnet="10.90.0.0/24")
     podman.network("pnet2", subnet="10.91.0.0/24")
-    netns_before = podman_namespaces()
 
     podman.run("run", "-d", "--name", "web", "--network", "pnet", "-p", "18090:80", IMAGE, *SERVE)
     podman.run("run", "-d", "--name", "peer", "--network", "pnet", IMAGE, "sleep", "300")
@@ -87,9 +81,9 @@ def test_podman_runs_containers_on_nsnet(host, podman, outside):
 
     namespaces = {c: podman.netns(c) for c in ("web", "peer", "fixed", "multi")}
     podman.run("rm", "--force", "--time", "0", "web", "peer", "fixed", "multi")
-    # nothing is left: namespaces, host links, nft elements, store rows, address leases
+    # nothing is left: namespaces, host links, nft elements, store rows, address leases. (Only
+    # these containers' namespaces are looked at: other podman runs on the machine make theirs.)
     assert not any(os.path.exists(path) for path in namespaces.values())
-    assert podman_namespaces() - netns_before == set()
     assert wait_until(lambda: [link for link in host.host_links() if link.startswith("nsv")] == [], timeout=10)
     elements = subprocess.run(["ip", "netns", "exec", host.name, "nft", "list", "map", "inet", "nsnet",
                                "pub_any_addr"], capture_output=True, text=True).stdout

@@ -31,20 +31,34 @@ else:
 
 
 def roundtrip(server_ns, client_ns, addr, port=5555, proto="tcp", bind="0.0.0.0",
-              server_port=None) -> str | None:
+              server_port=None, tries=5) -> str | None:
     """Start a one-shot server in server_ns (on server_port, default: port),
     connect from client_ns to addr:port (IPv6 if addr is; an IPv6 server binds
     '::' unless told). Returns the reply ('PING <client address as the server
-    saw it>') or None."""
+    saw it>') or None. The first packet after a change may be lost, or a busy
+    machine slow to start the two: up to `tries` round trips (a new server
+    each) until one is answered. For what must not get through, tries=1 (a
+    slow answer can only make that pass, never fail)."""
     if ":" in addr and bind == "0.0.0.0":
         bind = "::"
+    for _ in range(tries):
+        reply = _roundtrip_once(server_ns, client_ns, addr, port, proto, bind, server_port)
+        if reply is not None:
+            return reply
+    return None
+
+
+def _roundtrip_once(server_ns, client_ns, addr, port, proto, bind, server_port) -> str | None:
     srv = subprocess.Popen(["ip", "netns", "exec", server_ns, "python3", "-c", SERVER, proto, bind,
                             str(server_port or port)],
                            stdout=subprocess.PIPE, text=True)
     try:
         assert srv.stdout.readline().strip() == "ready"
-        cli = subprocess.run(["ip", "netns", "exec", client_ns, "python3", "-c", CLIENT, proto, addr, str(port)],
-                             capture_output=True, text=True, timeout=10)
+        try:
+            cli = subprocess.run(["ip", "netns", "exec", client_ns, "python3", "-c", CLIENT, proto, addr,
+                                  str(port)], capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            return None
         return cli.stdout.strip() if cli.returncode == 0 else None
     finally:
         srv.kill()
