@@ -5,6 +5,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -219,6 +221,37 @@ def test_a_lock_held_elsewhere_ends_in_one_line(tmp_path, monkeypatch):
     with fresh.transaction():  # once the other process let go
         fresh.set_meta("x", "z")
     assert fresh.meta("x") == "z"
+
+
+def test_a_writer_waits_beyond_the_lock_timeout_while_others_commit(tmp_path, monkeypatch):
+    """A queue of writers longer than the lock timeout: the lock changes hands,
+    the store moves, so the last in line waits its turn (the timeout is for a
+    holder that is stuck, not for a long queue)."""
+    s = made(tmp_path, rows=1)
+    monkeypatch.setenv("NSNET_LOCK_TIMEOUT", "0.5")
+    started = threading.Event()
+    done = []
+
+    def queue_ahead():  # 8 changes of 0.2 s back to back: 1.6 s of lock held, a commit after each
+        others = Store(s.state_dir)
+        for i in range(8):
+            with others.transaction():
+                started.set()
+                others.set_meta(f"ahead-{i}", "x")
+                time.sleep(0.2)
+        done.append(others.meta("ahead-7"))
+        others.close()
+
+    ahead = threading.Thread(target=queue_ahead)
+    ahead.start()
+    try:
+        started.wait(5)
+        waiter = reopened(s)
+        with waiter.transaction():  # before: "locked by another process (waited 0 s)" after 0.5 s
+            waiter.set_meta("last", "x")
+    finally:
+        ahead.join()
+    assert waiter.meta("last") == "x" and done == ["x"]
 
 
 WRITER = """

@@ -120,6 +120,16 @@ def test_objects_of_others_are_refused_before_any_change(engine):
     assert engine.store.snapshot() == before
 
 
+def test_a_name_another_topology_claimed_is_refused_before_it_exists(engine):
+    """An `up` running at the same time has claimed the network and not made it yet."""
+    engine.topology_claim("other", networks=["devops"])
+    before = engine.store.snapshot()
+    with pytest.raises(Conflict, match="network 'devops' is claimed and is not part of topology 'lab' "
+                                       r"\(it belongs to topology 'other'\)"):
+        converge.up(engine, loads(LAB))
+    assert engine.store.snapshot() == before
+
+
 def test_down_removes_only_what_the_topology_owns(engine, kernel):
     converge.up(engine, loads(LAB))
     converge.up(engine, loads("name: other\nnetworks: {o: {subnet: 10.6.0.0/24}}\nsandboxes: {x: {networks: [o]}}\n"))

@@ -11,7 +11,7 @@ import os
 import re
 
 from .. import family
-from ..errors import Conflict, NotFound, NsnetError
+from ..errors import NotFound, NsnetError
 from .config import Request, bad
 from .result import LIMITED, NOT_AVAILABLE, PLUGIN, UNKNOWN_CONTAINER, CniError, build, dns_of
 
@@ -43,18 +43,19 @@ def _forget_if_empty(eng, sandbox: str) -> None:
         eng.sandbox_rm(sandbox)
 
 
-def _ensure_network(eng, req: Request) -> tuple[dict, bool]:
-    """The network, made on first use: (row, made by this call)."""
+def _network_row(eng, req: Request) -> dict:
+    """The network's row, or, when this ADD is to make it, the config's subnets
+    as one (static addresses are matched against them). An existing network must
+    have the subnets the config names, if it names any."""
     net = eng.network_get(req.name)
-    made = False
     if net is None:
+        wanted = req.network.get("subnet")
+        texts = [] if wanted is None else [wanted] if isinstance(wanted, str) else wanted
         try:
-            eng.network_create(req.name, **req.network)
-            made = True
-        except Conflict:
-            if eng.network_get(req.name) is None:  # not a parallel ADD that made it first
-                raise
-        net = eng.network_get(req.name)
+            nets = [ipaddress.ip_network(w, strict=False) for w in texts]
+        except (TypeError, ValueError):
+            raise bad(f"subnet {wanted!r} is not a valid CIDR")
+        return {family.SUBNET[n.version]: str(n) for n in nets}
     wanted = req.network.get("subnet")
     if wanted is not None:
         try:
@@ -65,7 +66,7 @@ def _ensure_network(eng, req: Request) -> tuple[dict, bool]:
         if asked != has:
             raise bad(f"network '{req.name}' exists with subnet {', '.join(sorted(map(str, has))) or 'none'}, "
                       f"not {', '.join(sorted(map(str, asked)))}")
-    return net, made
+    return net
 
 
 def _container_mac(eng, netns: str, ifname: str) -> str | None:
@@ -85,23 +86,23 @@ def add(eng, req: Request) -> dict:
             eng.sandbox_adopt(name, req.netns)
         except NotFound as exc:
             raise CniError(UNKNOWN_CONTAINER, str(exc))
-    made_network = False
     try:
-        net, made_network = _ensure_network(eng, req)
+        net = _network_row(eng, req)
         ep = eng.endpoint_get(req.name, name)
         if ep is not None and ep["ifname"] != req.ifname:
             raise CniError(PLUGIN, f"container {req.container_id} is already on network '{req.name}' as "
                                    f"{ep['ifname']}; nsnet gives a container one interface per network")
         if ep is None:  # else: an ADD repeated without a DEL gets the same result
-            ep = eng.network_connect(req.name, name, ip=req.static_ips(net), ifname=req.ifname,
-                                     publish=req.ports, aliases=req.aliases, mac=req.mac,
-                                     probe_ports=False)  # the runtime holds its host ports itself
+            # The network is made on first use in the same change as the attachment:
+            # parallel first ADDs make it once, and a failed ADD takes it back.
+            ep = eng.network_attach(req.name, name, create=req.network, ip=req.static_ips(net),
+                                    ifname=req.ifname, publish=req.ports, aliases=req.aliases, mac=req.mac,
+                                    probe_ports=False)  # the runtime holds its host ports itself
     except BaseException:
         with contextlib.suppress(NsnetError):
             _forget_if_empty(eng, name)
-            if made_network and not eng.endpoint_rows(network=req.name):
-                eng.network_rm(req.name)
         raise
+    net = eng.network_get(req.name)
     mac = req.mac or _container_mac(eng, req.netns, req.ifname)
     return build(req.version, net, ep, req.netns, mac, dns_of(net, req.dns), req.prev_result)
 

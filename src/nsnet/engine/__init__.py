@@ -175,6 +175,7 @@ class Engine:
     topology_owned = via(Topologies, "owned")
     topology_claim = via(Topologies, "claim")
     topology_release = via(Topologies, "release")
+    topology_transaction = via(Topologies, "transaction")
     rehearsal = via(Topologies, "rehearsal")
 
     network_create = via(Networks, "create", change=True)
@@ -182,6 +183,7 @@ class Engine:
     network_ls = via(Networks, "ls")
     network_inspect = via(Networks, "inspect")
     network_connect = via(Endpoints, "connect", change=True)
+    network_attach = via(Networks, "attach", change=True)
     network_disconnect = via(Endpoints, "disconnect", change=True)
 
     sandbox_create = via(Sandboxes, "create", change=True)

@@ -28,6 +28,10 @@ class Endpoints(Service):
         plan = Plan()
         self.plan_connect(ex, plan, network, sandbox, ip, ifname, publish, aliases, mac=mac, probe_ports=probe_ports)
         ex.apply(plan)
+        return self.connected(network, sandbox)
+
+    def connected(self, network: str, sandbox: str) -> dict:
+        """What connect returns: the endpoint's row and the sandbox's published ports."""
         return dict(self.store.endpoint(network, sandbox), ports=self.firewall.ports(sandbox))
 
     def plan_connect(self, ex, plan: Plan, network: str, sandbox: str, ip=None, ifname=None,

@@ -5,7 +5,7 @@ import socket
 
 from .. import family, ipam
 from ..drivers import DRIVERS, get_driver
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, NotFound
 from ..names import check_mtu, check_name
 from ..steps import Plan
 from .context import Service
@@ -50,6 +50,33 @@ class Networks(Service):
         `vni`: an overlay's VXLAN id (default: the lowest free from 4096).
         `direct_routing`: peers beyond the host that route the subnet via the host
         reach every port of its sandboxes (default: only published ports)."""
+        plan = Plan()
+        self._plan_create(ex, plan, name, driver, subnet, gateway, mtu, bridge, internal, masquerade, dns, vni, ipv6,
+                          direct_routing)
+        ex.apply(plan)
+        return self.inspect(name)
+
+    def attach(self, ex, network: str, sandbox: str, create: dict | None = None, **connect) -> dict:
+        """network_connect, the network made first if it does not exist (with
+        `create`: network_create's settings), in one change: of parallel first
+        attaches (a runtime's containers on a network not made yet) one makes
+        it, the others find it (the store's lock), and a failed attach takes the
+        network it made with it. The result is network_connect's, with
+        "network_created"."""
+        plan = Plan()
+        made = False
+        try:
+            find_network(self.ctx, network)
+        except NotFound:
+            self._plan_create(ex, plan, network, **(create or {}))
+            made = True
+        self.endpoints.plan_connect(ex, plan, network, sandbox, **connect)
+        ex.apply(plan)
+        return self.endpoints.connected(network, sandbox) | {"network_created": made}
+
+    def _plan_create(self, ex, plan: Plan, name: str, driver: str = "bridge", subnet=None, gateway=None, mtu=None,
+                     bridge=None, internal: bool = False, masquerade: bool = True, dns: bool = True,
+                     vni=None, ipv6: bool = False, direct_routing: bool = False) -> None:
         check_name("network", name)
         drv = get_driver(driver)
         if self.store.network(name):
@@ -83,10 +110,8 @@ class Networks(Service):
                 ipam.check_in_subnet(gw, net, "gateway")
                 record.update({family.SUBNET[version]: str(net), family.GATEWAY[version]: str(gw)})
             record["mtu"] = mtu
-        plan = Plan(drv.plan_share(self.ctx, record))
+        plan.extend(drv.plan_share(self.ctx, record))
         self.local.add(ex, plan, drv, record, bridge)
-        ex.apply(plan)
-        return self.inspect(name)
 
     def _choose_subnet(self, version: int, net=None, also_taken=()):
         """`net` (of family `version`), checked against local networks and host

@@ -29,6 +29,13 @@ class Topologies(Service):
             self.store.topology_release(topology, "sandbox", sandboxes)
 
     @contextlib.contextmanager
+    def transaction(self):
+        """Reads and claims inside are one store transaction: no other process
+        changes the state between a check and the claim that follows it."""
+        with self.store.transaction():
+            yield
+
+    @contextlib.contextmanager
     def rehearsal(self):
         """Engine calls (with dry_run=True) inside see what the earlier ones would
         have recorded; nothing of it is kept."""

@@ -14,8 +14,10 @@ changed the store closes (every CLI command that changed something), and after
 a commit when it is older than BACKUP_EVERY seconds (long-lived engines): the
 way back from damage (`cp state.db.bak state.db`). Every sqlite3 error leaves
 as a StateError (or Conflict) naming the file and what to do; SQLite's own
-"database is locked" never reaches a user: writers wait for each other up to
-the lock timeout (NSNET_LOCK_TIMEOUT, default 30 s), then get one line.
+"database is locked" never reaches a user: writers queue for the write lock
+as long as the store moves (others commit), however many they are, and give
+up with one line after the lock timeout without a commit by anyone
+(NSNET_LOCK_TIMEOUT, default 30 s: a holder that is stuck).
 """
 
 import os
@@ -93,6 +95,7 @@ BACKUP_SUFFIX = ".bak"
 BACKUP_EVERY = 60.0  # seconds
 HEADER = b"SQLite format 3\x00"
 DEFAULT_LOCK_TIMEOUT = 30.0
+WAIT_SLICE = 0.25  # seconds SQLite waits for a lock in one go; between slices a writer looks for progress
 
 
 def lock_timeout() -> float:
@@ -112,7 +115,7 @@ def connect(path: str) -> sqlite3.Connection:
     while True:
         db = None
         try:
-            db = sqlite3.connect(path, isolation_level=None, timeout=timeout)
+            db = sqlite3.connect(path, isolation_level=None, timeout=min(timeout, WAIT_SLICE))
             db.row_factory = sqlite3.Row
             _prepare(db, path, marker)
             break
@@ -253,7 +256,7 @@ def failure(exc: sqlite3.Error, path: str, waited: float | None = None):
         return Conflict(f"the state store refused the change ({exc})")
     if code in BUSY:
         waited = lock_timeout() if waited is None else waited
-        return StateError(f"state store {path} is locked by another process (waited {waited:.0f} s); "
+        return StateError(f"state store {path} is locked by another process (waited {waited:g} s); "
                           "try again when it is done (NSNET_LOCK_TIMEOUT sets the wait)")
     if code == sqlite3.SQLITE_READONLY:
         return StateError(f"state store {path} is read-only ({exc}): make it and its directory writable")

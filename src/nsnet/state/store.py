@@ -123,18 +123,30 @@ class Store(FaultRows):
             self._depth = 0
 
     def _begin(self) -> None:
-        """BEGIN IMMEDIATE: SQLite waits for the write lock up to the lock timeout;
-        a busy answer it gives at once (WAL recovery, a checkpoint) is retried
-        within the same time."""
+        """BEGIN IMMEDIATE. While others hold the write lock, wait in slices
+        (database.WAIT_SLICE): without limit while the store moves (another
+        process committed since the last look: PRAGMA data_version), so any
+        number of processes queue; up to the lock timeout without a commit by
+        anyone (a holder that is stuck), then one line."""
         db = self.db
-        deadline = time.monotonic() + self._lock_timeout
+        seen, deadline = None, 0.0
         while True:
             try:
                 db.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.Error as exc:
-                if not database.is_busy(exc) or time.monotonic() >= deadline:
+                if not database.is_busy(exc):
                     raise self._failure(exc) from None
+                busy = exc
+            now = time.monotonic()
+            try:
+                version = db.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error:
+                version = seen
+            if version != seen or seen is None:
+                seen, deadline = version, now + self._lock_timeout
+            elif now >= deadline:
+                raise database.failure(busy, self.path, self._lock_timeout) from None
             time.sleep(random.uniform(0.005, 0.05))
 
     def _rollback(self) -> None:

@@ -63,13 +63,17 @@ def _overlaps_outside(topo: Topology, state: diff.State) -> list[str]:
 
 def up(engine, topo: Topology, dry_run: bool = False, progress=None) -> Outcome:
     out = Outcome(topo.name, dry_run)
+    run = Runner(engine, out, progress)
     if not dry_run:
         engine.require_privileges()
         out.warnings.extend(engine.settle())  # a killed change first: a file that is up makes no change
-    state = claim_or_refuse(engine, topo)
-    run = Runner(engine, out, progress)
-    if not dry_run:
+        # The check and the claim in one store transaction: of two `up`s at once
+        # that name the same object, one claims it and the other is refused.
+        with engine.topology_transaction():
+            state = claim_or_refuse(engine, topo)
+            engine.topology_claim(topo.name, networks=topo.networks, sandboxes=topo.sandboxes)
         return _converge(engine, topo, state, run)
+    state = claim_or_refuse(engine, topo)
     repair = _dry_repair(engine, topo, state)
     rehearse(engine, lambda: _converge(engine, topo, state, run, repair=False))
     if repair:

@@ -68,16 +68,20 @@ def network_change(spec, row) -> str | None:
 
 
 def conflicts(topo: Topology, state: State) -> list[str]:
-    """Objects the file names that exist but are not this topology's."""
+    """Objects the file names that exist, or that another topology claimed (its
+    `up` may be making them right now), and are not this topology's."""
     out = []
     for kind, names, rows in (("network", topo.networks, state.networks),
                               ("sandbox", topo.sandboxes, state.sandboxes)):
         for name in names:
             owner = state.owners.get((kind, name))
-            if name in rows and owner != topo.name:
-                whose = f"it belongs to topology '{owner}'" if owner else "it was made outside any topology"
-                out.append(f"{kind} '{name}' already exists and is not part of topology "
-                           f"'{topo.name}' ({whose}); remove it or rename it in the file")
+            if owner is not None and owner != topo.name:
+                what = "already exists" if name in rows else "is claimed"
+                out.append(f"{kind} '{name}' {what} and is not part of topology '{topo.name}' (it belongs "
+                           f"to topology '{owner}'); remove it or rename it in the file")
+            elif name in rows and owner is None:
+                out.append(f"{kind} '{name}' already exists and is not part of topology '{topo.name}' "
+                           "(it was made outside any topology); remove it or rename it in the file")
     return out
 
 
