@@ -1,5 +1,6 @@
 import pytest
 
+from nsnet.engine.firewall import table_owner
 from nsnet.errors import Conflict, InvalidInput, NotFound
 from nsnet.firewall import nftjson, ruleset
 from nsnet.firewall.ports import Port, parse_all, parse_publish
@@ -92,7 +93,7 @@ def test_forwarding_is_restored_after_the_last_network(engine, kernel):
     engine.network_rm("m")
     assert kernel.sysctls["net.ipv4.ip_forward"] == "0"
     last_nft = [c for c in kernel.calls if c[0] == "nft"][-1][1]
-    assert last_nft == ruleset.teardown()
+    assert last_nft == ruleset.teardown(table_owner(engine.settings.state_dir))
 
 
 def test_port_batches_are_the_add_and_delete_commands():

@@ -4,10 +4,11 @@ ports as Steps, built from the store by firewall/ruleset.py.
 Each engine call adds at most one Nft step: one atomic nftables transaction."""
 
 import ipaddress
+import os
 import socket
 
 from .. import family
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, KernelError, NotFound
 from ..firewall import compare, nftjson, ruleset
 from ..firewall.ports import overlap, parse_all
 from ..steps import Nft, Plan, SetHairpin, SetLinkUp, SetSysctl
@@ -20,13 +21,15 @@ FORWARD6 = "net.ipv6.conf.all.forwarding"
 RTPROT_RA = 9  # a route learned from a router advertisement
 FORWARD6_RESTORE = "ipv6_forward_restore"
 PORT_FIELDS = ("sandbox", "network", "host_ip", "host_port", "proto", "sandbox_ip", "sandbox_port")
+OWNER_COMMENT_MAX = 128  # nft's limit for a comment
 
 
 def _ipv6_networks(nets: list[dict]) -> list[dict]:
     return [n for n in nets if n.get("subnet6")]
 
 
-def _port_removal_steps(gone: list[dict], successors: list[dict], direct_gone: set, rebuild) -> list:
+def _port_removal_steps(gone: list[dict], successors: list[dict], direct_gone: set, rebuild,
+                        owner: tuple[int, str]) -> list:
     """The Nft step that removes ports' elements (and hands shared keys over), if
     any; if nsnet's table is gone (deleted behind its back), the whole table is
     made again from the store instead."""
@@ -34,9 +37,21 @@ def _port_removal_steps(gone: list[dict], successors: list[dict], direct_gone: s
         return []
     do = [*ruleset.port_commands("delete", gone), *ruleset.port_commands("add", successors),
           *ruleset.direct_commands("delete", direct_gone)]
-    undo = [*ruleset.skeleton(), *ruleset.port_commands("delete", successors), *ruleset.port_commands("add", gone),
+    undo = [*ruleset.skeleton(owner), *ruleset.port_commands("delete", successors), *ruleset.port_commands("add", gone),
             *ruleset.direct_commands("add", direct_gone)]
     return [Nft(nftjson.batch(*do), nftjson.batch(*undo), rebuild=rebuild)]
+
+
+def table_owner(state_dir: str) -> tuple[int, str]:
+    """(key, comment) naming this state dir in the owner set of nsnet's table:
+    a host namespace serves one state dir (ruleset.claim)."""
+    import zlib  # not at the top: only table-level changes need it
+
+    path = os.path.realpath(state_dir)
+    comment = f"nsnet state dir {path}"
+    if len(comment) > OWNER_COMMENT_MAX:
+        comment = f"nsnet state dir ...{path[-(OWNER_COMMENT_MAX - 19):]}"
+    return zlib.crc32(path.encode()), comment
 
 
 def _same_port_elsewhere(row: dict, sandbox: str, network: str, port, version: int) -> bool:
@@ -59,6 +74,35 @@ def _port_families(port, ep: dict, net: dict) -> list[int]:
 
 
 class Firewall(Service):
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self._owner = None
+
+    @property
+    def owner(self) -> tuple[int, str]:
+        if self._owner is None:
+            self._owner = table_owner(self.ctx.settings.state_dir)
+        return self._owner
+
+    def require_host(self, ex) -> None:
+        """Refuse, before anything changes, when nsnet's table in the host
+        namespace belongs to another state dir (its networks, NAT and ports
+        would be ours to break). The table's own claim (ruleset.claim) refuses
+        a race that slips past this look."""
+        if ex.dry_run:
+            return
+        try:
+            listing = self.kernel.nft(f"list set {nftjson.FAMILY} {nftjson.TABLE} {ruleset.OWNER}")
+        except KernelError:
+            return  # no table, or one from before owners: the first table-level batch claims it
+        owner = ruleset.owner_of(listing)
+        if owner is not None and owner[0] != self.owner[0]:
+            where = f"host namespace '{self.ctx.settings.host_netns}'" if self.ctx.settings.host_netns \
+                else "the host namespace"
+            other = owner[1].removeprefix("nsnet state dir ") or "another one"
+            raise Conflict(f"{where} is managed by another nsnet state dir ({other}); use --state-dir {other}, "
+                           "or another host namespace (--host-netns)")
+
     def bridged_networks(self) -> list[dict]:
         return [n for n in self.store.networks() if n["bridge"]]
 
@@ -69,10 +113,11 @@ class Firewall(Service):
         if not after and not before:
             return None
         if not after:
-            undo = nftjson.batch(*ruleset.skeleton(), *ruleset.rules(before))
-            return Nft(ruleset.teardown(), undo)
-        undo = nftjson.batch(*ruleset.skeleton(), *ruleset.rules(before)) if before else ruleset.teardown()
-        return Nft(nftjson.batch(*ruleset.skeleton(), *ruleset.rules(after)), undo)
+            undo = nftjson.batch(*ruleset.skeleton(self.owner), *ruleset.rules(before))
+            return Nft(ruleset.teardown(self.owner), undo)
+        undo = (nftjson.batch(*ruleset.skeleton(self.owner), *ruleset.rules(before)) if before
+                else ruleset.teardown(self.owner))
+        return Nft(nftjson.batch(*ruleset.skeleton(self.owner), *ruleset.rules(after)), undo)
 
     def network_added(self, ex, net: dict, before: list[dict]) -> list:
         """Steps for a bridged network just added to the store (`before`: the bridged networks until now)."""
@@ -197,7 +242,7 @@ class Firewall(Service):
             return []
         gone, successors = self._port_handover(rows)
         self.store.remove_ports(sandbox, network)
-        return _port_removal_steps(gone, successors, ruleset.direct_keys(rows), self.full_batch)
+        return _port_removal_steps(gone, successors, ruleset.direct_keys(rows), self.full_batch, self.owner)
 
     def _port_handover(self, rows: list[dict]) -> tuple[list, list]:
         """For rows about to be removed: (the rows whose map elements go, the rows
@@ -252,7 +297,7 @@ class Firewall(Service):
         for r in rows:
             self.store.remove_port(r["id"])
         direct_gone = ruleset.direct_keys(rows) - ruleset.direct_keys(self.store.ports(sandbox=sandbox))
-        ex.apply(Plan(_port_removal_steps(gone, successors, direct_gone, self.full_batch)))
+        ex.apply(Plan(_port_removal_steps(gone, successors, direct_gone, self.full_batch, self.owner)))
         return [{k: r[k] for k in PORT_FIELDS} for r in rows]
 
     def ports(self, sandbox: str | None = None) -> list[dict]:
@@ -263,14 +308,15 @@ class Firewall(Service):
 
     # -- the whole table ------------------------------------------------------
     def full_batch(self) -> dict:
-        return ruleset.full(self.bridged_networks(), self.store.ports())
+        return ruleset.full(self.bridged_networks(), self.store.ports(), self.owner)
 
-    def plan(self) -> Nft | None:
-        """The Nft step of nsnet's whole table (None: nothing to filter)."""
+    def plan(self, replace: bool = True) -> Nft | None:
+        """The Nft step of nsnet's whole table (None: nothing to filter);
+        `replace=False`: for a host that has no table yet."""
         nets, ports = self.bridged_networks(), self.store.ports()
         if not nets and not ports:
             return None
-        return Nft(ruleset.full(nets, ports))
+        return Nft(ruleset.full(nets, ports, self.owner, replace))
 
     def commands(self) -> list[str]:
         """plan() as nft commands (aimed at the namespace that plays the host, if one does)."""
@@ -281,15 +327,16 @@ class Firewall(Service):
         """What nsnet's table in the kernel (`listing`, None: no table) lacks or
         has beyond what the store says (`doctor`)."""
         nets, ports = self.bridged_networks(), self.store.ports()
-        return compare.differences(ruleset.full(nets, ports) if nets or ports else None, listing)
+        return compare.differences(ruleset.full(nets, ports, self.owner) if nets or ports else None, listing)
 
     def reload_step(self) -> Nft:
         """nsnet's whole table made again from the store (or removed: nothing to filter)."""
         step = self.plan()
-        return step if step is not None else Nft(ruleset.teardown())
+        return step if step is not None else Nft(ruleset.teardown(self.owner))
 
     def reload(self, ex) -> dict:
         """Rebuild nsnet's table from the store (after `nft flush ruleset`, say)."""
+        self.require_host(ex)
         ex.apply(Plan([self.reload_step()]))
         return {"reloaded": True, "networks": len(self.bridged_networks()), "ports": len(self.store.ports())}
 
@@ -307,8 +354,7 @@ class Firewall(Service):
             ep = self.store.endpoint(network, sandbox)
             if ep and ep["host_ifname"]:
                 steps.append(SetHairpin(None, ep["host_ifname"]))
-        fw = self.plan()
+        fw = self.plan(replace=False)  # no 'delete table' on a fresh host
         if fw is not None:
-            fw.batch = nftjson.batch(*fw.batch["nftables"][2:])  # no 'delete table' on a fresh host
             steps.append(fw)
         return steps

@@ -20,6 +20,8 @@ class LocalNetworks(Service):
         if drv.uses_subnet:
             bridge = check_ifname(bridge) if bridge else bridge_name(record["name"])
         row = drv.local_row(self.ctx, record, bridge)
+        if row["bridge"]:
+            self.firewall.require_host(ex)
         self._check_free(ex, drv.host_ifnames(row))
         before = self.firewall.bridged_networks()
         self.store.add_network(row["name"], drv.name, row["subnet"], row["gateway"], row["bridge"], row["mtu"],

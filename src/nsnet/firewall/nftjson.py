@@ -61,8 +61,10 @@ def chain(name, ctype=None, hook=None, prio=None):
     return {"chain": body}
 
 
-def set_(name, type_, map_to=None):
+def set_(name, type_, map_to=None, size=None):
     body = {"family": FAMILY, "table": TABLE, "name": name, "type": type_}
+    if size:
+        body["size"] = size
     if map_to:
         body["map"] = map_to
         return {"map": body}
@@ -157,7 +159,8 @@ def _obj(obj) -> tuple[str, str]:
         if kind == "map":
             typ += " : " + (" . ".join(body["map"]) if isinstance(body["map"], list) else body["map"])
         flags = f" flags {', '.join(body['flags'])};" if body.get("flags") else ""
-        return kind, f"{where} {body['name']} {{ type {typ};{flags} }}"
+        size = f" size {body['size']};" if body.get("size") else ""
+        return kind, f"{where} {body['name']} {{ type {typ};{flags}{size} }}"
     if kind == "rule":
         text = " ".join(_expr(e) for e in body["expr"])
         return kind, f"{where} {body['chain']} {text} comment {json.dumps(body['comment'])}"

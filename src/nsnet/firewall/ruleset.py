@@ -1,6 +1,7 @@
 """nsnet's nftables table, as pure functions of the stored networks and ports.
 
     table inet nsnet
+      owner       a set of one element: the state dir whose table this is
       guard       prerouting/raw    no packets to 127/8 from our bridges
       prerouting  nat/dstnat        published ports: maps keyed by (addr.)proto.port
       output      nat/dstnat        the same for connections from the host itself
@@ -20,6 +21,12 @@ ipv6_addr keys and values) and rules beside IPv4's (`ip6 saddr ...`, `dnat ip6
 to ...`); what matches on interfaces and conntrack (isolation, internal
 networks, replies) holds for both families as it is. A row's family is its
 sandbox address's.
+
+
+A host namespace serves one state dir: every batch that makes, rebuilds or
+removes the table claims it first (claim()), so a second state dir on the same
+host is refused whole, in the kernel's own transaction, instead of taking over
+or dropping the first one's NAT and ports.
 """
 
 from . import nftjson as n
@@ -63,9 +70,31 @@ def _port_map(p: dict) -> tuple[tuple[str, str], list]:
 ANSWERS = {"set": ["established", "related"]}  # ct states: replies and what they bring (ICMP errors)
 
 
-def skeleton() -> list:
+OWNER = "owner"
+
+
+def claim(owner: tuple[int, str]) -> list:
+    """The table, and its owner: `owner` is (key, comment) of one state dir
+    (engine/firewall.py). The owner set holds one element, so a batch of
+    another state dir fails whole at its own element (ENFILE: the set is
+    full); the same state dir's `add` of its element is a no-op."""
+    key, comment = owner
+    return [{"add": n.table()}, {"add": n.set_(OWNER, "mark", size=1)},
+            {"add": n.element(OWNER, [{"elem": {"val": key, "comment": comment}}])}]
+
+
+def owner_of(listing: dict | None) -> tuple[int, str] | None:
+    """(key, comment) of the owner in a listing of the owner set (None: unclaimed)."""
+    for item in (listing or {}).get("nftables", []):
+        for elem in item.get("set", {}).get("elem", []):
+            body = elem.get("elem", {}) if isinstance(elem, dict) else {}
+            return body.get("val", elem), body.get("comment", "")
+    return None
+
+
+def skeleton(owner: tuple[int, str]) -> list:
     """Idempotent declarations: `add` of what exists is a no-op."""
-    cmds = [{"add": n.table()}]
+    cmds = claim(owner)
     cmds += [{"add": n.chain(name, t, hook, prio)} for name, t, hook, prio in CHAINS]
     cmds += [
         {"add": n.set_(BRIDGES, "ifname")},
@@ -279,11 +308,13 @@ def active_ports(ports: list[dict]) -> list[dict]:
     return out
 
 
-def full(networks: list[dict], ports: list[dict]) -> dict:
-    """Everything from scratch (firewall reload): drop our table, rebuild it."""
-    cmds = [{"add": n.table()}, {"delete": n.table()}] + skeleton() + rules(networks)
+def full(networks: list[dict], ports: list[dict], owner: tuple[int, str], replace: bool = True) -> dict:
+    """Everything from scratch: with `replace` (firewall reload), our table is
+    dropped first -- after it is claimed, so another state dir's never is."""
+    cmds = [*claim(owner), {"delete": n.table()}] if replace else []
+    cmds += skeleton(owner) + rules(networks)
     return n.batch(*cmds, *port_commands("add", active_ports(ports)), *direct_commands("add", direct_keys(ports)))
 
 
-def teardown() -> dict:
-    return n.batch({"add": n.table()}, {"delete": n.table()})
+def teardown(owner: tuple[int, str]) -> dict:
+    return n.batch(*claim(owner), {"delete": n.table()})

@@ -1,10 +1,11 @@
 """Host-wide Steps: nsnet's nftables table (one atomic batch per step) and
 sysctls of the host namespace."""
 
-from ..errors import KernelError
+from ..errors import Conflict, KernelError
 from .base import NO_TOUCH, Step, on
 
 CONF = "net.ipv4.conf."  # per-interface sysctls: net.ipv4.conf.IF.KEY
+OWNER_TAKEN = "Too many open files in system"  # ENFILE as libnftables words it: a full set
 
 
 def _nft_summary(commands: list, verb: str | None) -> dict:
@@ -45,6 +46,9 @@ class Nft(Step):
         try:
             k.nft(self.batch)
         except KernelError as exc:
+            if OWNER_TAKEN in str(exc):  # the owner set (firewall/ruleset.claim) holds another state dir
+                raise Conflict("another nsnet state dir manages nsnet's table in this host namespace (see "
+                               "`nft list set inet nsnet owner`); use that state dir, or another host namespace")
             if self.rebuild is None or "No such file or directory" not in str(exc):
                 raise
             k.nft(self.rebuild())
