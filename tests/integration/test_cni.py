@@ -46,11 +46,6 @@ def pub_elements(host) -> str:
     return sh("ip", "netns", "exec", host.name, "nft", "list", "map", "inet", "nsnet", "pub_any_addr").stdout
 
 
-def served(server_ns, client_ns, addr, host_port, port, tries=5):
-    """A TCP round trip through a published port (the first packet after a change is retried, bounded)."""
-    return roundtrip(server_ns, client_ns, addr, port=host_port, server_port=port, tries=tries)
-
-
 def test_add_check_del_through_libcni(host, cni, runtime, bridge_nf):
     c0, c1, _ = runtime
     conf = cni.conf()

@@ -215,7 +215,8 @@ class Firewall(Service):
                 raise Conflict(f"host port {port.proto}/{port.host_port} is in use by a socket in the host "
                                "namespace")
         existing = [] if new_endpoint else self.store.ports(sandbox=ep["sandbox"], network=net["name"])
-        direct = {(ep["ip"], port.proto, port.sandbox_port) for port in ports} - ruleset.direct_keys(existing)
+        direct = {(ep[family.IP[version]], port.proto, port.sandbox_port) for port, version in wanted} \
+            - ruleset.direct_keys(existing)
         added = []  # built here, not read back: a sandbox may hold 1,000 ports
         for port, version in wanted:
             sandbox_ip = ep[family.IP[version]]
