@@ -1,21 +1,29 @@
-"""Overlay benchmark (issue 6), in throwaway namespaces ('nvb' + random):
-an etcd on 127.0.0.1 (random ports, temp dir), an underlay bridge namespace,
-two host namespaces each with an nsnet engine and an `nsnet agent`.
+"""Overlay benchmark (issues 6 and 18), in throwaway namespaces ('nvb' +
+random, or --prefix): an etcd on 127.0.0.1 (random ports, temp dir), an
+underlay bridge namespace, two host namespaces each with an nsnet engine and
+an `nsnet agent`.
 
   a) TCP throughput (iperf3), in one run, interleaved rounds, medians:
-       overlay   sandbox a1 -> sandbox b1 across the VXLAN overlay
-       routed    the same kind of pair over the underlay directly: sandboxes on a
-                 bridge network per host, routed host to host, no encapsulation
-       underlay  host A -> host B (the raw pipe)
+       overlay    sandbox a1 -> sandbox b1 across the VXLAN overlay
+       routed     the same kind of pair over the underlay directly: sandboxes on a
+                  bridge network per host, routed host to host, no encapsulation
+       underlay   host A -> host B (the raw pipe)
+       encrypted  sandbox a3 -> sandbox b3 across an encrypted overlay (VXLAN
+                  inside WireGuard)
+       wireguard  host A -> host B through the same WireGuard tunnel, bare (the
+                  hosts' tunnel addresses: no VXLAN)
   b) join latency: connect a new sandbox on host A (Python API) until b1 on
-     host B gets a ping reply from it; median of 20.
+     host B gets a ping reply from it; median of 20; the same on the encrypted
+     overlay, and the first join of a fresh host (its WireGuard device starts).
 
-Targets: overlay >= 0.8 x routed; join <= 200 ms median.
+Targets: overlay >= 0.8 x routed; join <= 200 ms median; encrypted >= 0.8 x
+wireguard; encrypted join <= 300 ms.
 
-    .venv/bin/python bench/overlay.py [--seconds 5] [--rounds 3] [--joins 20]
+    .venv/bin/python bench/overlay.py [--seconds 5] [--rounds 3] [--joins 20] [--prefix nvb]
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -30,6 +38,7 @@ import urllib.request
 import uuid
 
 from nsnet import Engine
+from nsnet.drivers import tunnel
 from nsnet.kernel import nsfs
 
 NSNET = os.path.join(os.path.dirname(sys.executable), "nsnet")
@@ -74,8 +83,8 @@ class Etcd:
 
 
 class Lab:
-    def __init__(self):
-        self.tag = f"nvb{uuid.uuid4().hex[:5]}"
+    def __init__(self, prefix: str = "nvb"):
+        self.tag = f"{prefix}{uuid.uuid4().hex[:5]}"
         self.etcd = Etcd(self.tag)
         self.url = f"etcd://127.0.0.1:{self.etcd.port}"
         self.underlay = self.tag + "u"
@@ -118,7 +127,9 @@ class Lab:
                 except subprocess.TimeoutExpired:
                     os.kill(proc.pid, signal.SIGKILL)
                     proc.wait(timeout=10)
-        for eng in self.engines:
+        for eng, state in zip(self.engines, self.dirs, strict=True):
+            with contextlib.suppress(Exception):  # its wireguard-go (by recorded pid) keeps the namespace alive
+                eng.kernel.wg_down(tunnel.device(state, "0.0.0.0"))
             eng.close()
         for ns in nsfs.list_names():
             if ns.startswith(self.tag):
@@ -162,12 +173,20 @@ def setup_paths(lab: Lab) -> dict:
     ip_b2 = b.network_connect("rb", "b2")["ip"]
     sh("ip", "-n", ha, "route", "add", "10.202.0.0/24", "via", "10.99.0.2")
     sh("ip", "-n", hb, "route", "add", "10.201.0.0/24", "via", "10.99.0.1")
+    # the encrypted overlay, and the bare WireGuard tunnel under it (the hosts' tunnel addresses)
+    a.overlay_create("sec", subnet="10.230.0.0/24", encrypted=True)
+    a.sandbox_create("a3")
+    b.sandbox_create("b3")
+    ip_b3 = b.network_connect("sec", "b3")["ip"]
+    a.network_connect("sec", "a3")
+    tunnel_b = b.overlay_host()["wg"]["tunnel"]
     ns = a.netns_name
-    for src, dst in ((ns("a1"), ip_b1), (a.netns_name("a2"), ip_b2)):
+    for src, dst in ((ns("a1"), ip_b1), (ns("a2"), ip_b2), (ns("a3"), ip_b3), (ha, tunnel_b)):
         if sh("ip", "netns", "exec", src, "ping", "-c", "1", "-W", "2", dst, check=False).returncode:
             raise SystemExit(f"{src} cannot reach {dst}")
     return {"overlay": (b.netns_name("b1"), ns("a1"), ip_b1), "routed": (b.netns_name("b2"), ns("a2"), ip_b2),
-            "underlay": (hb, ha, "10.99.0.2")}
+            "underlay": (hb, ha, "10.99.0.2"), "encrypted": (b.netns_name("b3"), ns("a3"), ip_b3),
+            "wireguard": (hb, ha, tunnel_b)}
 
 
 def throughput(lab: Lab, seconds: int, rounds: int) -> dict:
@@ -179,7 +198,9 @@ def throughput(lab: Lab, seconds: int, rounds: int) -> dict:
             runs[kind].append(iperf(*paths[kind], seconds))
     med = {k: statistics.median(v) for k, v in runs.items()}
     return {"gbps": runs, "median_gbps": med, "overlay_vs_routed": med["overlay"] / med["routed"],
-            "overlay_vs_underlay": med["overlay"] / med["underlay"]}
+            "overlay_vs_underlay": med["overlay"] / med["underlay"],
+            "encrypted_vs_wireguard": med["encrypted"] / med["wireguard"],
+            "encrypted_vs_overlay": med["encrypted"] / med["overlay"]}
 
 
 # A pinger that lives in b1 for the whole run (no process start per probe): for
@@ -216,30 +237,42 @@ for line in sys.stdin:
 """
 
 
-def join_latency(lab: Lab, joins: int) -> dict:
-    (a, b) = lab.engines
-    prober = subprocess.Popen(["ip", "netns", "exec", b.netns_name("b1"), sys.executable, "-c", PROBER],
+def join_latency(lab: Lab, joins: int, network: str = "ov", probe_from: str = "b1", fresh_hosts: int = 0) -> dict:
+    """Connect on host A (or, fresh_hosts times, on a new host: its first join)
+    until `probe_from` on host B pings the new sandbox."""
+    (a, b) = lab.engines[:2]
+    prober = subprocess.Popen(["ip", "netns", "exec", b.netns_name(probe_from), sys.executable, "-c", PROBER],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    total, connect = [], []
+
+    def join(eng, name: str) -> tuple[float, float]:
+        eng.sandbox_create(name)
+        start = time.monotonic()
+        ip = eng.network_connect(network, name)["ip"]
+        connected = time.monotonic()
+        prober.stdin.write(ip + "\n")
+        prober.stdin.flush()
+        answer = prober.stdout.readline().strip()
+        if answer != "ok":
+            raise SystemExit(f"{probe_from} never reached {ip} ({name}): {answer!r}")
+        return (time.monotonic() - start) * 1000, (connected - start) * 1000
+
+    total, connect, first = [], [], []
     try:
         for i in range(joins):
-            a.sandbox_create(f"j{i}")
-            start = time.monotonic()
-            ip = a.network_connect("ov", f"j{i}")["ip"]
-            connected = time.monotonic()
-            prober.stdin.write(ip + "\n")
-            prober.stdin.flush()
-            answer = prober.stdout.readline().strip()
-            done = time.monotonic()
-            if answer != "ok":
-                raise SystemExit(f"b1 never reached {ip} (join {i}): {answer!r}")
-            total.append((done - start) * 1000)
-            connect.append((connected - start) * 1000)
+            t, c = join(a, f"j{network}{i}")
+            total.append(t)
+            connect.append(c)
+        for i in range(fresh_hosts):
+            lab.add_host(len(lab.hosts) + 1)
+            first.append(join(lab.engines[-1], f"f{network}{i}")[0])
     finally:
         prober.kill()
         prober.wait(timeout=10)
-    return {"join_ms": total, "median_join_ms": statistics.median(total),
-            "median_connect_call_ms": statistics.median(connect)}
+    out = {"join_ms": total, "median_join_ms": statistics.median(total),
+           "median_connect_call_ms": statistics.median(connect)}
+    if first:
+        out.update(first_join_ms=first, median_first_join_ms=statistics.median(first))
+    return out
 
 
 def main() -> int:
@@ -247,22 +280,33 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--joins", type=int, default=20)
+    parser.add_argument("--fresh-hosts", type=int, default=3,
+                        help="hosts added one by one to time an encrypted overlay's first join on a host")
+    parser.add_argument("--prefix", default="nvb", help="name prefix of the namespaces made")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    lab = Lab()
+    lab = Lab(args.prefix)
     try:
         result = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count(),
-                  "throughput": throughput(lab, args.seconds, args.rounds), "join": join_latency(lab, args.joins)}
+                  "throughput": throughput(lab, args.seconds, args.rounds), "join": join_latency(lab, args.joins),
+                  "join_encrypted": join_latency(lab, args.joins, "sec", "b3", args.fresh_hosts)}
     finally:
         lab.close()
-    tp, join = result["throughput"], result["join"]
+    tp, join, enc = result["throughput"], result["join"], result["join_encrypted"]
     m = tp["median_gbps"]
     print(f"TCP throughput (median of {args.rounds} x {args.seconds} s, Gbit/s): overlay {m['overlay']:.2f}, "
-          f"routed underlay {m['routed']:.2f}, host-to-host underlay {m['underlay']:.2f}")
+          f"routed underlay {m['routed']:.2f}, host-to-host underlay {m['underlay']:.2f}, "
+          f"encrypted overlay {m['encrypted']:.3f}, bare WireGuard {m['wireguard']:.3f}")
     print(f"  overlay / routed = {tp['overlay_vs_routed']:.2f} (target >= 0.8); "
           f"overlay / host-to-host = {tp['overlay_vs_underlay']:.2f}")
+    print(f"  encrypted / bare WireGuard = {tp['encrypted_vs_wireguard']:.2f} (target >= 0.8); "
+          f"encrypted / plaintext overlay = {tp['encrypted_vs_overlay']:.2f}")
     print(f"join latency (connect on A until B pings it), median of {args.joins}: {join['median_join_ms']:.1f} ms "
           f"(target <= 200; the connect call itself {join['median_connect_call_ms']:.1f} ms)")
+    first = f"; a fresh host's first join (its WireGuard device starts), median of {args.fresh_hosts}: " \
+        f"{enc['median_first_join_ms']:.1f} ms" if args.fresh_hosts else ""
+    print(f"encrypted join latency, median of {args.joins}: {enc['median_join_ms']:.1f} ms (target <= 300; "
+          f"the connect call {enc['median_connect_call_ms']:.1f} ms){first}")
     os.makedirs(RESULTS, exist_ok=True)
     path = os.path.join(RESULTS, f"overlay-{time.strftime('%Y%m%d-%H%M%S')}.json")
     with open(path, "w") as f:

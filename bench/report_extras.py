@@ -159,10 +159,18 @@ def overlay(ex: dict) -> list[str]:
     out = ["## Overlay (VXLAN across two host namespaces; from bench/overlay.py)", "",
            "| path | Gbit/s median (min–max) |", "|---|---|"]
     out += [f"| {k} | {_s(v)} |" for k, v in tp["gbps"].items()]
-    return out + ["", f"overlay / routed underlay = {tp['overlay_vs_routed']:.2f}; overlay / host-to-host = "
-                      f"{tp['overlay_vs_underlay']:.2f}. Join latency (connect on host A until a sandbox on "
-                      f"host B gets a ping reply): median {j['median_join_ms']:.1f} ms of {len(j['join_ms'])} "
-                      f"(the connect call itself {j['median_connect_call_ms']:.1f} ms).", ""]
+    out += ["", f"overlay / routed underlay = {tp['overlay_vs_routed']:.2f}; overlay / host-to-host = "
+                f"{tp['overlay_vs_underlay']:.2f}. Join latency (connect on host A until a sandbox on "
+                f"host B gets a ping reply): median {j['median_join_ms']:.1f} ms of {len(j['join_ms'])} "
+                f"(the connect call itself {j['median_connect_call_ms']:.1f} ms)."]
+    enc = r.get("join_encrypted")
+    if enc and "encrypted_vs_wireguard" in tp:
+        first = f"; a fresh host's first join {enc['median_first_join_ms']:.1f} ms" \
+            if "median_first_join_ms" in enc else ""
+        out += ["", f"Encrypted overlay (VXLAN inside WireGuard) / bare WireGuard between the same hosts = "
+                    f"{tp['encrypted_vs_wireguard']:.2f} (target >= 0.8); encrypted join median "
+                    f"{enc['median_join_ms']:.1f} ms (target <= 300){first}."]
+    return out + [""]
 
 
 def render(ex: dict) -> list[str]:

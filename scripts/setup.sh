@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 for pair in ip:iproute2 nft:nftables ping:iputils-ping setpriv:util-linux nsenter:util-linux \
-            sysctl:procps dot:graphviz etcd:etcd-server etcdctl:etcd-client socat:socat; do
+            sysctl:procps dot:graphviz etcd:etcd-server etcdctl:etcd-client socat:socat \
+            wg:wireguard-tools wireguard-go:wireguard-go; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then

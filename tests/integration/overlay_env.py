@@ -1,8 +1,9 @@
 """A lab of simulated hosts for overlay tests, all in throwaway namespaces
-('nv' + random): an "underlay" namespace with a bridge, and hosts wired to it
-(10.99.0.N/24 on their `ul0`), each with its own Engine, state dir and
-`nsnet agent` process (started and stopped by pid). Everything is removed in
-destroy(), even after a failure."""
+('nv' + random, or another prefix): an "underlay" namespace with a bridge, and
+hosts wired to it (10.99.0.N/24 on their `ul0`), each with its own Engine,
+state dir and `nsnet agent` process (started and stopped by pid). Everything
+is removed in destroy(), even after a failure: a host's WireGuard device
+(wireguard-go, by its recorded pid) before its namespace."""
 
 import contextlib
 import glob
@@ -15,7 +16,8 @@ import time
 import uuid
 
 from nsnet import Engine
-from nsnet.kernel import nsfs
+from nsnet.drivers import tunnel
+from nsnet.kernel import nsfs, wireguard
 
 from .helpers import NSNET, in_ns, sh
 
@@ -27,8 +29,8 @@ def _rand() -> str:
 
 
 class Underlay:
-    def __init__(self):
-        self.name = f"nvu{_rand()}"
+    def __init__(self, prefix: str = "nv"):
+        self.name = f"{prefix}u{_rand()}"
         sh("ip", "netns", "add", self.name)
         sh("ip", "-n", self.name, "link", "set", "lo", "up")
         sh("ip", "-n", self.name, "link", "add", "br0", "type", "bridge")
@@ -39,9 +41,9 @@ class Underlay:
 
 
 class OverlayHost:
-    def __init__(self, underlay: Underlay, index: int, store_url: str, tag: str = ""):
+    def __init__(self, underlay: Underlay, index: int, store_url: str, tag: str = "", prefix: str = "nv"):
         self.index = index
-        self.name = f"nvh{index}{tag}{_rand()}"
+        self.name = f"{prefix}h{index}{tag}{_rand()}"
         self.address = f"{UNDERLAY}.{index}"
         self.state_dir = tempfile.mkdtemp(prefix=f"{self.name}-")
         self.store_url = store_url
@@ -123,9 +125,21 @@ class OverlayHost:
     def neigh(self, vxlan: str) -> str:
         return sh("ip", "-n", self.name, "neigh", "show", "dev", vxlan, check=False).stdout
 
+    @property
+    def tunnel_device(self) -> dict:
+        """This host's WireGuard device as the kernel verbs know it (ifname, run dir)."""
+        return tunnel.device(self.state_dir, "0.0.0.0")
+
+    def wireguard_pid(self) -> int | None:
+        """The pid of this host's wireguard-go, if one runs (from its record)."""
+        record = wireguard.read_record(self.tunnel_device)
+        return int(record["pid"]) if wireguard.is_running(record) else None
+
     def destroy(self) -> None:
         with contextlib.suppress(Exception):
             self.stop_agent(signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            self.engine.kernel.wg_down(self.tunnel_device)  # its wireguard-go would keep the namespace alive
         with contextlib.suppress(Exception):
             pid = self.engine.dns_pid()  # a DNS server the engine started for a bridge network
             if pid:
@@ -145,14 +159,15 @@ class OverlayHost:
 class Lab:
     """An underlay and the hosts on it, sharing one cluster store."""
 
-    def __init__(self, store_url: str):
+    def __init__(self, store_url: str, prefix: str = "nv"):
         self.store_url = store_url
-        self.underlay = Underlay()
+        self.prefix = prefix
+        self.underlay = Underlay(prefix)
         self.hosts: list[OverlayHost] = []
         self.extra_ns: list[str] = []
 
     def add_host(self, agent: bool = True, ttl: int = 3) -> OverlayHost:
-        host = OverlayHost(self.underlay, len(self.hosts) + 1, self.store_url)
+        host = OverlayHost(self.underlay, len(self.hosts) + 1, self.store_url, prefix=self.prefix)
         self.hosts.append(host)
         if agent:
             host.start_agent(ttl=ttl)
@@ -160,7 +175,7 @@ class Lab:
 
     def outside(self, host: OverlayHost, net: str) -> str:
         """An 'outside world' namespace wired to `host` only: host NET.1, outside NET.2 (/24)."""
-        name = f"nvo{_rand()}"
+        name = f"{self.prefix}o{_rand()}"
         self.extra_ns.append(name)
         sh("ip", "netns", "add", name)
         sh("ip", "-n", name, "link", "set", "lo", "up")

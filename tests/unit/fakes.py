@@ -22,6 +22,7 @@ class FakeKernel:
         self.tc: dict = {}  # (ns, ifname) -> [qdiscs and classes]
         self.owner = "nsnet:fake"
         self.owners: dict[str, str] = {}  # namespace -> the mark it was made with
+        self.wg_devices: dict[str, dict] = {}  # ifname -> {public key: {endpoint, allowed_ips}}
 
     @staticmethod
     def privileged():
@@ -236,6 +237,38 @@ class FakeKernel:
 
     def qdiscs(self, ns):
         return [q for (n, _), entries in self.tc.items() if n == ns for q in entries]
+
+    # -- WireGuard (encrypted overlays): a device, its peers, a key pair ------------------
+    def wg_keypair(self, key_path):
+        self._call("wg_keypair", key_path)
+        return "PUBLIC-" + key_path
+
+    def wg_up(self, dev):
+        self._call("wg_up", dev["ifname"])
+        started = dev["ifname"] not in self.host_links
+        self.host_links.add(dev["ifname"])
+        self.wg_devices.setdefault(dev["ifname"], {})
+        return started
+
+    def wg_down(self, dev):
+        self._call("wg_down", dev["ifname"])
+        self.host_links.discard(dev["ifname"])
+        return self.wg_devices.pop(dev["ifname"], None) is not None
+
+    def wg_state(self, dev):
+        up = dev["ifname"] in self.wg_devices
+        return {"ifname": dev["ifname"], "backend": "wireguard-go" if up else None, "pid": 4242 if up else None,
+                "process": up if up else None, "link": up, "running": up}
+
+    def wg_peers(self, dev):
+        return {key: dict(peer, handshake=0, rx=0, tx=0) for key, peer in self.wg_devices[dev["ifname"]].items()}
+
+    def wg_set_peers(self, dev, peers, remove=()):
+        self._call("wg_set_peers", dev["ifname"], dict(peers), list(remove))
+        table = self.wg_devices[dev["ifname"]]
+        for key in remove:
+            table.pop(key, None)
+        table.update(peers)
 
     def close(self):
         pass

@@ -89,7 +89,8 @@ def test_a_bridge_attach_loads_nothing_of_the_overlay(tmp_path):
             f"k = FakeKernel(); k.namespaces.add('h')\n"
             f"e = Engine(host_netns='h', state_dir={str(tmp_path)!r}, kernel=k)\n"
             "e.network_create('n', subnet='10.4.0.0/24'); e.sandbox_create('s', networks=['n']); e.network_ls()\n"
-            "print(sorted(m for m in sys.modules if m in ('nsnet.steps.overlay', 'nsnet.steps.cluster') "
+            "print(sorted(m for m in sys.modules if m in ('nsnet.steps.overlay', 'nsnet.steps.cluster', "
+            "'nsnet.steps.wireguard') "
             "or m.startswith('nsnet.state.cluster')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

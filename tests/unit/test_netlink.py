@@ -84,6 +84,12 @@ def test_bridge(mtu, mac):
     assert ours(messages.bridge("nsbr-devops", mtu, mac)) == pyroute2(msg, consts.RTM_NEWLINK, CREATE, **UP)
 
 
+def test_wireguard():
+    msg = ifinfmsg()
+    msg["attrs"] = [("IFLA_IFNAME", "nswg0"), ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", "wireguard")]})]
+    assert ours(messages.wireguard("nswg0")) == pyroute2(msg, consts.RTM_NEWLINK, CREATE)
+
+
 @pytest.mark.parametrize("mtu,master", [(None, None), (1450, 5)])
 def test_vxlan(mtu, master):
     data = {"attrs": [("IFLA_VXLAN_ID", 4242), ("IFLA_VXLAN_LOCAL", "10.0.0.1"), ("IFLA_VXLAN_PORT", 4789),

@@ -43,7 +43,7 @@ def test_devops_db_resolves_interface_names_and_keeps_order():
      "networks.db.subnet: '10.0.0.1/24' has host bits set (did you mean 10.0.0.0/24?)"),
     ("name: x\nnetworks:\n  db: {subnet: 10.0.0.0/24, colour: red}\n",
      "networks.db.colour: unknown key (allowed: driver, subnet, gateway, ipv6, mtu, bridge, internal, masquerade, "
-     "direct_routing)"),
+     "direct_routing, options)"),
     ("name: x\nfoo: 1\n", "foo: unknown key"),
     ("name: x\nsandboxes:\n  a: {command: sleep 9, init: true}\n", "sandboxes.a.init: only applies with isolate_pid"),
     ("name: x\nnetworks:\n  n: {direct_routing: 1}\n", "networks.n.direct_routing"),

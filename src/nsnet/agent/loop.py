@@ -8,9 +8,17 @@ stopped or restarted) the session ends and a new one starts with backoff
 (0.2 s doubling to 5 s); its full resync repairs whatever changed meanwhile.
 A restart of the agent itself is the same: snapshot, resync, watch.
 
+Encrypted overlays: each session first renews this host's WireGuard identity
+(key pair, tunnel address) and registers it with the host; the WireGuard
+device's peers follow the live hosts (engine.tunnel_sync), and a device whose
+wireguard-go died is started again within a second.
+
 SIGTERM / SIGINT end the loop cleanly. The lease is left to expire: a restart
 within the TTL disturbs nothing, and an agent that stays away is dropped by
-the other hosts after the TTL (their entries for this host go).
+the other hosts after the TTL (their entries and peers for this host go). The
+WireGuard device stays up while an encrypted network here needs it (its data
+plane, like VXLAN's, does not depend on the agent); on exit the agent stops it
+only if none does.
 """
 
 import signal
@@ -28,6 +36,7 @@ from .view import ClusterView
 POLL = 0.25  # the longest one watch read blocks: stop, keepalive and new local networks are seen this often
 FULL_EVERY = 30.0  # seconds between full resyncs (kernel read back, own endpoints checked)
 RETRY_AFTER = 5.0  # seconds before a network whose programming failed is tried again
+TUNNEL_CHECK_EVERY = 1.0  # seconds between looks at the WireGuard device (is its wireguard-go alive?)
 BACKOFF_MIN, BACKOFF_MAX = 0.2, 5.0
 
 
@@ -43,6 +52,9 @@ class Agent:
         self.programmer = Programmer(engine.kernel)
         self.retry_at: dict[str, float] = {}
         self.host: dict = {}
+        self.tunnel_synced = None  # (encrypted networks here, peers) the device was last brought to
+        self.tunnel_check_at = 0.0
+        self.wg_unavailable: str | None = None  # why this host cannot join encrypted overlays (logged once)
 
     def run(self) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -62,12 +74,31 @@ class Agent:
             except (NsnetError, OSError, sqlite3.Error) as exc:  # the kernel or the local store said no
                 log(f"error: {exc}; starting over in {BACKOFF_MAX:.0f} s")
                 self.stop.wait(BACKOFF_MAX)
+        self.release_tunnel()
         log(f"stopped; this host's registration expires in {self.ttl} s unless an agent comes back")
         return 0
 
+    def identity(self) -> dict | None:
+        """This host's WireGuard identity, renewed (None: no WireGuard tools here)."""
+        try:
+            wg = self.engine.tunnel_identity()
+        except ClusterUnavailable:
+            raise
+        except NsnetError as exc:
+            if self.wg_unavailable != str(exc):
+                log(f"encrypted overlays are not available on this host: {exc}")
+                self.wg_unavailable = str(exc)
+            self.host.pop("wg", None)
+            return None
+        if self.host.get("wg") != wg:
+            log(f"WireGuard: public key {wg['key']}, tunnel address {wg['tunnel']}, port {wg['port']}")
+        self.host["wg"] = wg
+        return wg
+
     def session(self) -> None:
         cluster = self.engine.cluster
-        lease = cluster.register(self.host["name"], self.host["address"], self.ttl)
+        wg = self.identity()
+        lease = cluster.register(self.host["name"], self.host["address"], self.ttl, wg)
         state, rev = cluster.snapshot()
         view = ClusterView(state, cluster.prefix)
         self.resync(view)
@@ -84,7 +115,7 @@ class Agent:
                 if now >= keepalive_at:
                     if not cluster.keepalive(lease):
                         log("the registration had expired; registering again")
-                        lease = cluster.register(self.host["name"], self.host["address"], self.ttl)
+                        lease = cluster.register(self.host["name"], self.host["address"], self.ttl, wg)
                     keepalive_at = now + self.ttl / 3
                 if now >= full_at:
                     self.resync(view)
@@ -108,6 +139,7 @@ class Agent:
         self.programmer.forget({(n, net["created"]) for n, net in local.items()})
         for note in reconcile_own(self.engine, view, self.host):
             log(note)
+        self.sync_tunnel(view, local, force=True)
 
     def react(self, view: ClusterView, changes) -> None:
         local = self.local_networks()
@@ -124,6 +156,42 @@ class Agent:
             if self.retry_at.get(name, 0) <= now:
                 self.sync(name, local[name], view)
         self.programmer.forget({(n, net["created"]) for n, net in local.items()})
+        force = False
+        if now >= self.tunnel_check_at:  # a wireguard-go that died is noticed within a second
+            self.tunnel_check_at = now + TUNNEL_CHECK_EVERY
+            force = bool(self.engine.tunnel_check())
+        self.sync_tunnel(view, local, force)
+
+    # -- the WireGuard device of encrypted overlays -----------------------------------------
+    def sync_tunnel(self, view: ClusterView, local: dict, force: bool = False) -> None:
+        """Bring the device to the live hosts as peers (when they or the encrypted
+        networks here changed, or `force`: a resync, a device found dead)."""
+        if not self.host.get("wg"):
+            return
+        encrypted = sorted(n for n, net in local.items() if net["options"].get("encrypted"))
+        peers = view.peers(self.host["name"])
+        wanted = (encrypted, peers)
+        if wanted == self.tunnel_synced and not force:
+            return
+        try:
+            result = self.engine.tunnel_sync(peers=peers)
+        except NsnetError as exc:
+            log(f"WireGuard device: {exc}")
+            self.tunnel_synced = None
+            return
+        self.tunnel_synced = wanted
+        done = [what for what, happened in (("started", result.get("started") and encrypted),
+                                            ("stopped", result.get("stopped"))) if happened]
+        done += [f"{len(result.get(k) or [])} peer(s) {k}" for k in ("added", "removed") if result.get(k)]
+        if done:
+            log(f"WireGuard device {result.get('device')}: {', '.join(done)}; {len(peers)} peer(s) in all")
+
+    def release_tunnel(self) -> None:
+        try:
+            if self.engine.tunnel_release().get("stopped"):
+                log("WireGuard device stopped: no encrypted overlay here needs it")
+        except NsnetError as exc:
+            log(f"WireGuard device: {exc}")
 
     def sync(self, name: str, net: dict, view: ClusterView, read_kernel: bool = False) -> None:
         record = view.networks.get(name)

@@ -14,11 +14,12 @@ GRACE = 30.0
 
 
 def local_endpoints(engine) -> dict[tuple[str, str], dict]:
+    """{(network, ip): endpoint row, with "vtep": this host's VTEP address on that network}."""
     out = {}
     for net in engine.network_rows(driver="overlay"):
         for ep in engine.endpoint_rows(network=net["name"]):
             if ep["ip"]:
-                out[(net["name"], ep["ip"])] = ep
+                out[(net["name"], ep["ip"])] = dict(ep, vtep=net["options"].get("local"))
     return out
 
 
@@ -41,7 +42,7 @@ def reconcile_own(engine, view, host: dict, now: float | None = None) -> list[st
                              "not published")
                 continue
             cluster.publish({"network": net, "ip": ip, "mac": endpoint_mac(ip), "host": me,
-                             "vtep": host["address"], "sandbox": ep["sandbox"]})
+                             "vtep": ep.get("vtep") or host["address"], "sandbox": ep["sandbox"]})
             notes.append(f"published {ep['sandbox']} {ip} on {net} again")
         except NsnetError as exc:
             notes.append(f"could not publish {ep['sandbox']} {ip} on {net}: {exc}")

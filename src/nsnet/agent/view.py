@@ -3,6 +3,7 @@ events, and what it means for this host (pure; no I/O)."""
 
 from dataclasses import dataclass, field
 
+from ..drivers import tunnel
 from ..state.cluster.store import decode, parse_key
 
 
@@ -55,13 +56,21 @@ class ClusterView:
         return changes
 
     def desired(self, network: str, me: str) -> dict[str, tuple[str, str]]:
-        """{ip: (mac, vtep)} of the endpoints of `network` on other live hosts."""
+        """{ip: (mac, vtep)} of the endpoints of `network` on other live hosts (for an
+        encrypted network the VTEPs are the hosts' tunnel addresses)."""
+        encrypted = bool((self.networks.get(network) or {}).get(tunnel.ENCRYPTED))
         out = {}
         for (net, ip), ep in self.state["endpoints"].items():
-            host = self.hosts.get(ep.get("host"))
-            if net == network and ep.get("host") != me and host and ep.get("mac"):
-                out[ip] = (ep["mac"], host["address"])
+            if net != network or ep.get("host") == me or not ep.get("mac"):
+                continue
+            vtep = tunnel.vtep(self.hosts.get(ep.get("host")), encrypted)
+            if vtep:
+                out[ip] = (ep["mac"], vtep)
         return out
+
+    def peers(self, me: str) -> dict:
+        """The WireGuard peers this host should have: every other live host's."""
+        return tunnel.peers(self.hosts, me)
 
     def mine(self, me: str) -> tuple[dict, dict]:
         """This host's ({(net, ip): endpoint}, {(net, ip): claim}) in the store."""

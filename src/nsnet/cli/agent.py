@@ -1,5 +1,7 @@
 """`nsnet agent` (the per-host overlay agent) and `nsnet overlay ...` (the cluster view)."""
 
+import time
+
 from . import output
 
 
@@ -27,3 +29,34 @@ def overlay_hosts(ctx):
     if ctx.as_json:
         return output.emit_json(rows)
     output.table(rows, [("name", "HOST"), ("address", "ADVERTISE ADDRESS")])
+
+
+def tunnel_show(ctx):
+    data = ctx.engine.tunnel_status()
+    if ctx.as_json:
+        return output.emit_json(data)
+    if not data.get("device"):
+        return output.line("no WireGuard device: this host has no WireGuard identity (is `nsnet agent` running, "
+                           "with wireguard-tools installed?)")
+    state = "running" if data["running"] else "not running"
+    process = f", pid {data['pid']}" if data.get("pid") else ""
+    output.line(f"{data['device']} ({data['backend'] or 'not started'}{process}): {state}; host {data['host']}, "
+                f"address {data['address']}, port {data['port']}, mtu {data['mtu']}")
+    output.line(f"  public key {data['public_key']}; encrypted overlays here: {', '.join(data['networks']) or '-'}")
+    now = time.time()
+    for peer in data["peers"]:
+        peer["seen"] = f"{now - peer['handshake']:.0f} s ago" if peer["handshake"] else "never"
+        peer["host"] = peer["host"] or "?"
+    output.table(data["peers"], [("host", "PEER HOST"), ("endpoint", "ENDPOINT"), ("allowed_ips", "ALLOWED IPS"),
+                                 ("seen", "HANDSHAKE"), ("rx", "RX BYTES"), ("tx", "TX BYTES")], "peers")
+
+
+def tunnel_sync(ctx):
+    result = ctx.engine.tunnel_sync()
+    if ctx.as_json:
+        return output.emit_json(result)
+    if not result.get("device"):
+        return output.line("no WireGuard device on this host")
+    what = [w for w in ("started", "stopped") if result.get(w)]
+    what += [f"{len(result[k])} peer(s) {k}" for k in ("added", "removed") if result.get(k)]
+    output.line(f"{result['device']}: {', '.join(what) or 'in step'}")

@@ -1,17 +1,32 @@
 """`nsnet network ...`."""
 
+from ..errors import InvalidInput
 from . import output
 
 
+def driver_options(opts) -> dict:
+    """--opt KEY[=VALUE] ... -> {KEY: VALUE or None}."""
+    out = {}
+    for text in opts:
+        key, sep, value = text.partition("=")
+        if not key.strip():
+            raise InvalidInput(f"--opt '{text}': give KEY or KEY=VALUE (e.g. --opt encrypted)")
+        out[key.strip()] = value if sep else None
+    return out
+
+
 def create(ctx, name, driver, subnet, ipv6, gateway, mtu, bridge, internal, no_masquerade, no_dns, allow_direct_routing,
-           vni, dry_run):
+           vni, opts, dry_run):
     result = ctx.engine.network_create(name, driver=driver, subnet=list(subnet) or None,
                                        gateway=list(gateway) or None, mtu=mtu, bridge=bridge, internal=internal,
                                        masquerade=not no_masquerade, dns=not no_dns, vni=vni, ipv6=ipv6,
-                                       direct_routing=allow_direct_routing, dry_run=dry_run)
+                                       direct_routing=allow_direct_routing, options=driver_options(opts),
+                                       dry_run=dry_run)
     subnets = ", ".join(f"{result[s]} gateway {result[g]}" for s, g in (("subnet", "gateway"), ("subnet6", "gateway6"))
                         if result.get(s))
     detail = f" {subnets} on {result.get('bridge')}" if subnets else ""
+    if (result.get("options") or {}).get("encrypted"):
+        detail += f", encrypted through {result['options']['tunnel']['ifname']}"
     output.result(result, f"created network {name} ({driver}){detail}", ctx.as_json)
 
 

@@ -82,6 +82,8 @@ NETWORK = Group("network", "Networks: bridge (default), host, none, overlay.", (
                     "(default: only published ports)."),
         Option("--vni", metavar="ID", convert=integer(),
                help="Overlay only: the VXLAN id (1..16777215; default: lowest free from 4096)."),
+        Option("-o", "--opt", dest="opts", multiple=True, metavar="KEY[=VALUE]",
+               help="A driver option (repeatable). Overlay: encrypted (traffic between hosts through WireGuard)."),
         DRY_RUN)),
     Command("ls", "network:ls", "List networks.", options=(QUIET,)),
     Command("inspect", "network:inspect", "Show a network and its endpoints.", (Arg("name", complete="network"),)),
@@ -240,6 +242,12 @@ COMMANDS = Group("nsnet", "nsnet: container networks from Linux primitives (no d
         Command("ls", "agent:overlay_ls", "Overlay networks of the cluster store and their endpoints.",
                 options=(QUIET,)),
         Command("hosts", "agent:overlay_hosts", "Hosts whose agent is alive (registration not expired)."),
+        Group("tunnel", "This host's WireGuard device (encrypted overlays).", (
+            Command("show", "agent:tunnel_show", "The device, its backend and process, and its peers."),
+            Command("sync", "agent:tunnel_sync",
+                    "Start the device if an encrypted overlay needs it (stop it if none does); peers from the "
+                    "cluster store."),
+        )),
     )),
     Command("completion", "complete:script", "Print the shell completion script: eval \"$(nsnet completion bash)\".",
             (Arg("shell", complete="bash|zsh|fish"),)),

@@ -21,6 +21,7 @@ class Driver:
     has_dns = True  # sandboxes resolve each other's names (and aliases)
     fixed_macs = True  # an endpoint may be given a fixed MAC (a runtime's --mac-address)
     carries_ipv6 = True  # a network may have an IPv6 subnet
+    options: dict = {}  # --opt KEY[=VALUE] this driver takes: KEY -> parser(key, value) -> value
 
     # -- planners ---------------------------------------------------------------
     def plan_create(self, net: dict) -> list[Step]:
@@ -36,11 +37,30 @@ class Driver:
     def plan_disconnect(self, net: dict, ep: dict, sandbox_ns: str) -> list[Step]:
         return []
 
+    def plan_vacate(self, ctx, net: dict) -> list[Step]:
+        """Steps after this host's copy of `net` is gone (its row already removed):
+        host-wide objects that no network needs any more."""
+        return []
+
     def host_ifnames(self, net: dict) -> list[str]:
         """The host interfaces this network's row names (its bridge...)."""
         return [net["bridge"]] if net.get("bridge") else []
 
     # -- creating a network --------------------------------------------------------
+    def check_options(self, given: dict) -> dict:
+        """`--opt` values, parsed: fields of the new network's record."""
+        out = {}
+        for key, value in given.items():
+            parse = self.options.get(key)
+            if parse is None:
+                known = f"known: {', '.join(sorted(self.options))}" if self.options else "it takes none"
+                raise InvalidInput(f"unknown option '{key}' for driver '{self.name}' ({known})")
+            try:
+                out[key] = parse(key, value)
+            except ValueError as exc:
+                raise InvalidInput(str(exc))
+        return out
+
     def check_create(self, ctx, vni: int | None) -> int | None:
         """Validate what only this driver takes (the VXLAN id)."""
         if vni is not None:

@@ -12,10 +12,14 @@ the cluster store: no multicast, no flooding, no learning.
 The cluster store holds the network (VNI, subnet) and every host's endpoints
 and address claims; each host keeps a copy of the network (a row in its own
 store, whose options hold the host-specific facts: vni, vxlan (the device
-name), local (this host's underlay address), port), made at create on the
+name), local (this host's VTEP address), port), made at create on the
 creating host and on the first connect elsewhere. The only cluster write made
 while planning is the address claim (one transaction), which a ClaimAddress
 step gives back if the plan fails; --dry-run claims nothing.
+
+`--opt encrypted`: the network's VXLAN runs through this host's WireGuard
+device (drivers/tunnel.py): the row's options add `encrypted` and `tunnel`
+(the device), its VTEP addresses are tunnel addresses.
 """
 
 import ipaddress
@@ -24,11 +28,12 @@ import json
 from ..errors import Conflict, InvalidInput, NotFound
 from ..names import endpoint_mac
 from ..steps import DeleteLink
+from . import tunnel
 from .bridge import BridgeDriver
 
-# The overlay's and the cluster store's Steps (steps/overlay.py, steps/cluster.py)
-# are imported where used: registering this driver costs nothing (~1 ms of
-# start-up) to commands that never touch an overlay.
+# The overlay's, the cluster store's and WireGuard's Steps (steps/overlay.py,
+# steps/cluster.py, steps/wireguard.py) are imported where used: registering
+# this driver costs nothing (~1 ms of start-up) to commands that never touch an overlay.
 
 VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
 VXLAN_PREFIX = "nsvx-"
@@ -70,6 +75,15 @@ def require_host(store) -> dict:
     return host
 
 
+def require_tunnel(host: dict) -> dict:
+    """This host's WireGuard identity (public key, port, tunnel address), made by `nsnet agent`."""
+    wg = host.get("wg") or {}
+    if not wg.get("tunnel") or not wg.get("key"):
+        raise Conflict("this host has no WireGuard identity for encrypted overlays: install wireguard-tools and "
+                       "wireguard-go (scripts/setup.sh), then restart `nsnet agent`")
+    return wg
+
+
 def underlay_mtu(ctx, address: str) -> int:
     """MTU of the host interface that holds `address` (the VXLAN underlay)."""
     names = [a["ifname"] for a in ctx.kernel.addrs(None) if a["cidr"].split("/")[0] == address]
@@ -87,18 +101,31 @@ class OverlayDriver(BridgeDriver):
     fixed_macs = False  # an endpoint's MAC is derived from its address
     carries_ipv6 = False  # the cluster store holds IPv4 claims only
     derived_mac_kept = True  # other hosts program it: a changed one is drift
+    options = {tunnel.ENCRYPTED: tunnel.parse_flag}
 
     # -- planners: the bridge driver's (MACs derived from addresses), plus the VXLAN device ---
     def plan_create(self, net):
         from ..steps.overlay import VXLAN_PORT, CreateVxlan
+        from ..steps.wireguard import StartTunnel
 
         opts = net["options"]
-        return super().plan_create(net) + [
+        first = [StartTunnel(opts["tunnel"])] if opts.get("encrypted") else []
+        return first + super().plan_create(net) + [
             CreateVxlan(opts["vxlan"], opts["vni"], opts["local"], opts.get("port", VXLAN_PORT), net["mtu"],
                         master=net["bridge"])]
 
     def plan_remove(self, net):
         return [DeleteLink(None, net["options"]["vxlan"])] + super().plan_remove(net)
+
+    def plan_vacate(self, ctx, net):
+        """The WireGuard device goes with the host's last encrypted network."""
+        from ..steps.wireguard import StopTunnel
+
+        if not net["options"].get("encrypted"):
+            return []
+        if any((other.get("options") or {}).get("encrypted") for other in ctx.store.networks()):
+            return []
+        return [StopTunnel(net["options"]["tunnel"])]
 
     def host_ifnames(self, net):
         return [net["bridge"], net["options"]["vxlan"]]
@@ -111,20 +138,30 @@ class OverlayDriver(BridgeDriver):
 
     def taken_subnets(self, ctx):
         require_host(ctx.store)
-        return [ipaddress.ip_network(n["subnet"]) for n in ctx.cluster.networks()]
+        return [tunnel.TUNNEL_SUBNET] + [ipaddress.ip_network(n["subnet"]) for n in ctx.cluster.networks()]
 
     def plan_share(self, ctx, record):
         from ..steps.cluster import CreateClusterNetwork
 
+        host = require_host(ctx.store)
+        encrypted = bool(record.get(tunnel.ENCRYPTED))
+        if encrypted:
+            require_tunnel(host)
+        if ipaddress.ip_network(record["subnet"]).overlaps(tunnel.TUNNEL_SUBNET):
+            raise Conflict(f"subnet {record['subnet']} overlaps {tunnel.TUNNEL_SUBNET}, the tunnel addresses of "
+                           "encrypted overlays")
         ctx.cluster.check_new_network(record["name"], record["subnet"], record["vni"])
-        fits = underlay_mtu(ctx, require_host(ctx.store)["address"]) - VXLAN_OVERHEAD
+        fits = underlay_mtu(ctx, host["address"]) - VXLAN_OVERHEAD - tunnel.overhead(encrypted)
         if record["mtu"] and record["mtu"] > fits:
+            wireguard = f" and {tunnel.WG_OVERHEAD} of WireGuard" if encrypted else ""
             raise InvalidInput(f"mtu {record['mtu']} does not fit the underlay: at most {fits} "
-                               f"(underlay MTU minus {VXLAN_OVERHEAD} bytes of VXLAN headers)")
+                               f"(underlay MTU minus {VXLAN_OVERHEAD} bytes of VXLAN headers{wireguard})")
         shared = {"name": record["name"], "subnet": record["subnet"], "gateway": record["gateway"],
                   "vni": record["vni"] or ctx.cluster.free_vni(), "mtu": record["mtu"],
                   "internal": record["internal"], "masquerade": record["masquerade"],
                   "direct_routing": record["direct_routing"]}
+        if encrypted:
+            shared[tunnel.ENCRYPTED] = True
         record["vni"] = shared["vni"]
         return [CreateClusterNetwork(ctx.cluster, shared)]
 
@@ -133,17 +170,31 @@ class OverlayDriver(BridgeDriver):
 
         host = require_host(ctx.store)
         row = super().local_row(ctx, dict(record, dns=False), bridge)
-        row["mtu"] = overlay_mtu(underlay_mtu(ctx, host["address"]), record.get("mtu"))
-        row["options"].update(vni=record["vni"], vxlan=vxlan_name(record["vni"]), local=host["address"],
-                              port=VXLAN_PORT)
+        under = underlay_mtu(ctx, host["address"])
+        row["options"].update(vni=record["vni"], vxlan=vxlan_name(record["vni"]))
+        if record.get(tunnel.ENCRYPTED):
+            wg = require_tunnel(host)
+            dev = tunnel.device(ctx.settings.state_dir, wg["tunnel"], under)
+            row["mtu"] = overlay_mtu(dev["mtu"], record.get("mtu"))
+            row["options"].update(local=wg["tunnel"], port=tunnel.ENCRYPTED_VXLAN_PORT, encrypted=True, tunnel=dev)
+        else:
+            row["mtu"] = overlay_mtu(under, record.get("mtu"))
+            row["options"].update(local=host["address"], port=VXLAN_PORT)
         return row
 
     def plan_peers(self, ctx, net):
+        from ..steps.wireguard import SetTunnelPeers
+
         me = require_host(ctx.store)["name"]
         hosts = ctx.cluster.hosts()
-        return remote_steps(net["options"]["vxlan"],
-                            [(ep["ip"], ep["mac"], hosts[ep["host"]]["address"])
-                             for ep in ctx.cluster.endpoints(net["name"]) if ep["host"] != me and ep["host"] in hosts])
+        encrypted = bool(net["options"].get("encrypted"))
+        steps = [SetTunnelPeers(net["options"]["tunnel"], tunnel.peers(hosts, me))] if encrypted else []
+        remote = []
+        for ep in ctx.cluster.endpoints(net["name"]):
+            vtep = tunnel.vtep(hosts.get(ep["host"]), encrypted) if ep["host"] != me else None
+            if vtep:
+                remote.append((ep["ip"], ep["mac"], vtep))
+        return steps + remote_steps(net["options"]["vxlan"], remote)
 
     # -- the network in the cluster store --------------------------------------------
     def find(self, ctx, name):
@@ -205,7 +256,7 @@ class OverlayDriver(BridgeDriver):
 
         host = require_host(ctx.store)
         return [PublishEndpoint(ctx.cluster, {"network": net["name"], "ip": ep["ip"], "mac": endpoint_mac(ep["ip"]),
-                                              "host": host["name"], "vtep": host["address"],
+                                              "host": host["name"], "vtep": net["options"]["local"],
                                               "sandbox": ep["sandbox"]})]
 
     def release(self, ctx, net, ep):

@@ -37,6 +37,7 @@ from .recovery import Recovery
 from .routes import Routes
 from .sandboxes import Sandboxes
 from .topologies import Topologies
+from .tunnel import Tunnels
 
 
 class via:  # lower case: it reads as the table's function, network_ls = via(Networks, "ls")
@@ -119,7 +120,7 @@ class Engine:
         self._services = {type(s): s for s in (
             ctx, firewall, dns, endpoints, sandboxes, faults, explain, Networks(ctx, local, endpoints), Links(ctx),
             Routes(ctx), reconcile, recovery, Doctor(ctx, recovery, reconcile, firewall, dns, sandboxes, faults),
-            Overlay(ctx, local), Processes(ctx, sandboxes), Reads(ctx), Topologies(ctx))}
+            Overlay(ctx, local), Tunnels(ctx), Processes(ctx, sandboxes), Reads(ctx), Topologies(ctx))}
 
     # -- what the services share ---------------------------------------------------------
     @property
@@ -234,13 +235,22 @@ class Engine:
     overlay_ls = via(Overlay, "ls")
     overlay_hosts = via(Overlay, "hosts")
 
+    tunnel_identity = via(Tunnels, "identity", change=True)
+    tunnel_sync = via(Tunnels, "sync", change=True)
+    tunnel_release = via(Tunnels, "release", change=True)
+    tunnel_stop = via(Tunnels, "stop", change=True)
+    tunnel_status = via(Tunnels, "status")
+    tunnel_check = via(Tunnels, "check")
+
     def overlay_create(self, name: str, subnet: str | None = None, vni: int | None = None,
                        gateway: str | None = None, mtu: int | None = None, bridge: str | None = None,
                        internal: bool = False, masquerade: bool = True, direct_routing: bool = False,
-                       dry_run: bool = False) -> dict:
-        """An overlay network in the cluster store, and its copy on this host."""
+                       encrypted: bool = False, dry_run: bool = False) -> dict:
+        """An overlay network in the cluster store, and its copy on this host
+        (`encrypted`: through WireGuard tunnels between the hosts)."""
         return self.network_create(name, "overlay", subnet, gateway, mtu, bridge, internal, masquerade,
-                                   vni=vni, direct_routing=direct_routing, dry_run=dry_run)
+                                   vni=vni, direct_routing=direct_routing,
+                                   options={"encrypted": True} if encrypted else None, dry_run=dry_run)
 
     partition = via(Faults, "partition", change=True)
     heal = via(Faults, "heal", change=True)

@@ -26,7 +26,7 @@ class Explain(Service):
                     plan.extend(get_driver(net["driver"]).plan_create(net))
                     for ep in self.store.endpoints(network=target):
                         plan.extend(self._connect_steps(net, ep, self.store.sandbox(ep["sandbox"])))
-                return plan
+                return plan.once()
             if not self.store.sandbox(target):
                 raise NotFound(f"no sandbox or network named '{target}'")
             nets = []
@@ -53,7 +53,7 @@ class Explain(Service):
         if target is None:
             plan.extend(self.firewall.rebuild_steps())
         plan.extend(self.faults.rebuild_steps(None if target is None else names))
-        return plan
+        return plan.once()  # one WireGuard device, however many encrypted networks hold it
 
     @staticmethod
     def _connect_steps(net, ep, sb) -> list:

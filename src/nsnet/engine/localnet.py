@@ -51,4 +51,4 @@ class LocalNetworks(Service):
         self.store.remove_network(net["name"])
         self.dns.touch(ex)
         first, last = self.firewall.network_removed(before) if net["bridge"] else ([], [])
-        return first + drv.plan_remove(net) + last
+        return first + drv.plan_remove(net) + last + drv.plan_vacate(self.ctx, net)

@@ -4,7 +4,7 @@ import ipaddress
 import socket
 
 from .. import family, ipam
-from ..drivers import DRIVERS, get_driver
+from ..drivers import DRIVERS, check_options, get_driver
 from ..errors import Conflict, InvalidInput, NotFound
 from ..names import check_mtu, check_name
 from ..steps import Plan
@@ -41,7 +41,7 @@ class Networks(Service):
 
     def create(self, ex, name: str, driver: str = "bridge", subnet=None, gateway=None, mtu=None, bridge=None,
                internal: bool = False, masquerade: bool = True, dns: bool = True, vni=None,
-               ipv6: bool = False, direct_routing: bool = False) -> dict:
+               ipv6: bool = False, direct_routing: bool = False, options: dict | None = None) -> dict:
         """A network of `driver` (bridge | host | none | overlay). `subnet`: a CIDR or a
         list of them, at most one per family; the families given are the network's (an
         IPv6 subnet alone makes an IPv6-only network); with none, a free IPv4 one.
@@ -49,10 +49,11 @@ class Networks(Service):
         `gateway`: an address, or one per family (default: each subnet's first).
         `vni`: an overlay's VXLAN id (default: the lowest free from 4096).
         `direct_routing`: peers beyond the host that route the subnet via the host
-        reach every port of its sandboxes (default: only published ports)."""
+        reach every port of its sandboxes (default: only published ports).
+        `options`: the driver's own (--opt KEY[=VALUE]), e.g. {"encrypted": True} for overlay."""
         plan = Plan()
         self._plan_create(ex, plan, name, driver, subnet, gateway, mtu, bridge, internal, masquerade, dns, vni, ipv6,
-                          direct_routing)
+                          direct_routing, options)
         ex.apply(plan)
         return self.inspect(name)
 
@@ -76,16 +77,18 @@ class Networks(Service):
 
     def _plan_create(self, ex, plan: Plan, name: str, driver: str = "bridge", subnet=None, gateway=None, mtu=None,
                      bridge=None, internal: bool = False, masquerade: bool = True, dns: bool = True,
-                     vni=None, ipv6: bool = False, direct_routing: bool = False) -> None:
+                     vni=None, ipv6: bool = False, direct_routing: bool = False,
+                     options: dict | None = None) -> None:
         check_name("network", name)
         drv = get_driver(driver)
+        driver_options = check_options(driver, options)
         if self.store.network(name):
             raise Conflict(f"network '{name}' already exists")
         mtu = check_mtu(mtu)
         vni = drv.check_create(self.ctx, vni)
         record = {"name": name, "subnet": None, "gateway": None, "subnet6": None, "gateway6": None, "mtu": None,
                   "internal": bool(internal), "masquerade": bool(masquerade) and not internal, "dns": bool(dns),
-                  "vni": vni, "direct_routing": bool(direct_routing) and not internal}
+                  "vni": vni, "direct_routing": bool(direct_routing) and not internal, **driver_options}
         if not drv.uses_subnet:
             if subnet or gateway or bridge or mtu or ipv6 or direct_routing:
                 raise InvalidInput(f"driver '{driver}' takes no --subnet, --gateway, --ipv6, --bridge, --mtu or "

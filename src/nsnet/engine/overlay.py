@@ -32,6 +32,9 @@ class Overlay(Service):
         addr = str(ipam.parse_ip(address, "--advertise-address"))
         underlay_mtu(self.ctx, addr)  # must be an address of this host
         host = {"name": check_name("host", name or self.default_host_name()), "address": addr}
+        before = this_host(self.store) or {}
+        if before.get("wg") and before.get("name") == host["name"]:
+            host["wg"] = before["wg"]  # its WireGuard identity stays (Tunnels.identity renews it)
         self.store.set_meta(HOST_META, json.dumps(host))
         return host
 

@@ -2,7 +2,8 @@
 
     table inet nsnet
       owner       a set of one element: the state dir whose table this is
-      guard       prerouting/raw    no packets to 127/8 from our bridges
+      guard       prerouting/raw    no packets to 127/8 from our bridges; encrypted overlays'
+                                    VXLAN only from their WireGuard device
       prerouting  nat/dstnat        published ports: maps keyed by (addr.)proto.port
       output      nat/dstnat        the same for connections from the host itself
       postrouting nat/srcnat        outbound masquerade per network, hairpin, 127.0.0.1
@@ -221,6 +222,17 @@ def _network_rules(net: dict) -> list:
     return rules
 
 
+def _tunnel_rules(networks: list[dict]) -> list:
+    """The VXLAN of encrypted overlays (its own UDP port) reaches this host only
+    out of the WireGuard device: a plaintext packet for it from the underlay, or
+    from a sandbox, is dropped instead of landing on an encrypted network."""
+    tunnels = sorted({(net["options"]["port"], net["options"]["tunnel"]["ifname"]) for net in networks
+                      if (net.get("options") or {}).get("encrypted")})
+    return [n.rule("guard", [n.match(n.fib_daddr_type(), "local"), n.match(n.payload("udp", "dport"), port),
+                             n.match(n.meta("iifname"), ifname, "!="), n.DROP],
+                   f"nsnet: encrypted overlays only through {ifname}") for port, ifname in tunnels]
+
+
 def rules(networks: list[dict]) -> list:
     """Flush every chain and the bridge set, then add all rules: one transaction.
     In the forward chain internal networks' drops come before any accept."""
@@ -229,7 +241,7 @@ def rules(networks: list[dict]) -> list:
     cmds.append({"flush": {"set": {"family": n.FAMILY, "table": n.TABLE, "name": BRIDGES}}})
     if bridged:
         cmds.append({"add": n.element(BRIDGES, [net["bridge"] for net in bridged])})
-    cmds += [{"add": r} for r in _static_rules()]
+    cmds += [{"add": r} for r in _static_rules() + _tunnel_rules(bridged)]
     for net in bridged:
         if (net.get("options") or {}).get("internal"):
             cmds += [{"add": r} for r in _internal_rules(net)]

@@ -25,7 +25,7 @@ from .libc import (
     umount,
     unshare,
 )
-from .nsfs import open_fd
+from .nsfs import NETNS_RUN_DIR, open_fd
 
 
 def _private_mounts() -> None:
@@ -57,6 +57,19 @@ def enter(netns: str | None, private_mounts: bool = False) -> None:
             src, dst = os.path.join(etc_dir, entry), os.path.join("/etc", entry)
             if os.path.exists(dst):
                 mount(src.encode(), dst.encode(), b"none", MS_BIND, f"bind {src} on {dst}")
+
+
+def private_run(netns_fd: int | None, run_dir: str) -> None:
+    """For a helper (wireguard-go, wg) whose sockets live in /run: join the
+    namespace of `netns_fd` and see `run_dir` as /run, in a mount namespace of
+    its own. Its copy of /run/netns is let go first, so a long-lived helper
+    keeps no other network namespace alive."""
+    if netns_fd is not None:
+        setns(netns_fd)
+    run = os.path.realpath("/var/run")  # where /var/run/wireguard really is (/run on Debian)
+    _private_mounts()
+    umount(NETNS_RUN_DIR.encode())
+    mount(run_dir.encode(), run.encode(), None, MS_BIND, f"bind {run_dir} on {run}")
 
 
 def exec_in(netns: str | None, argv: list[str]) -> None:

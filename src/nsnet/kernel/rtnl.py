@@ -20,6 +20,7 @@ from .netlink import messages
 from .netlink.consts import NETLINK_ROUTE
 from .netlink.nlsocket import NetlinkSocket, RequestError
 from .sandboxops import SandboxOps
+from .wireguard import WireguardOps
 
 CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
 GONE = {errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL}
@@ -27,7 +28,7 @@ _INDEX = 4  # ifinfomsg: family, pad, type, then the index
 _privileged: bool | None = None  # Kernel.privileged(), once read
 
 
-class Kernel(HostOps, L2Ops, SandboxOps):
+class Kernel(HostOps, L2Ops, SandboxOps, WireguardOps):
     def __init__(self, host_netns: str | None = None, owner: str | None = None):
         self.host_netns = host_netns
         # The mark of the namespaces this kernel makes: the alias of their `lo`,

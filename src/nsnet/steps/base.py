@@ -29,6 +29,8 @@ class Step(PlainData):
     # False for steps whose commands reach no namespace (the cluster store's).
     in_host = True
 
+    shared = False  # a host-wide object several networks' plans hold (one WireGuard device): kept once
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         REGISTRY[cls.__name__] = cls
@@ -101,6 +103,17 @@ class Plan(PlainData):
         if host is None:
             return [line for step in self.steps for line in step.explain()]
         return [aimed_at(host, line) if step.in_host else line for step in self.steps for line in step.explain()]
+
+    def once(self) -> "Plan":
+        """This plan without repeats of shared steps (equal ones after the first)."""
+        seen, steps = [], []
+        for step in self.steps:
+            if step.shared:
+                if step in seen:
+                    continue
+                seen.append(step)
+            steps.append(step)
+        return Plan(steps)
 
     def __len__(self) -> int:
         return len(self.steps)

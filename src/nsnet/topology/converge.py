@@ -184,7 +184,7 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
                  subnet=[s for s in (net.subnet, net.subnet6) if s] or None,
                  gateway=[g for g in (net.gateway, net.gateway6) if g] or None, ipv6=net.ipv6,
                  mtu=net.mtu, bridge=net.bridge, internal=net.internal, masquerade=net.masquerade,
-                 direct_routing=net.direct_routing)
+                 direct_routing=net.direct_routing, options=net.options)
     state = run.state()
     ips = AddressPlan(topo, engine)
     before = set(state.sandboxes)

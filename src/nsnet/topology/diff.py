@@ -64,6 +64,10 @@ def network_change(spec, row) -> str | None:
         diffs.append(f"masquerade {bool(options.get('masquerade', True))} -> {spec.masquerade}")
     if bool(options.get("direct_routing")) != spec.direct_routing:
         diffs.append(f"direct_routing {bool(options.get('direct_routing'))} -> {spec.direct_routing}")
+    for key in sorted(DRIVERS[spec.driver].options):  # the driver's own (--opt), absent meaning off
+        have, want = options.get(key) or False, spec.options.get(key) or False
+        if have != want:
+            diffs.append(f"{key} {have} -> {want}")
     return ", ".join(diffs) or None
 
 

@@ -17,6 +17,7 @@ class Network:
     gateway6: str | None = None
     ipv6: bool = False  # an IPv6 subnet even if none is given (the engine picks one)
     direct_routing: bool = False  # peers routing the subnet via the host reach unpublished ports too
+    options: dict = field(default_factory=dict)  # the driver's, parsed ({"encrypted": True})
 
     def versions(self) -> set[int]:
         """The families the network carries, as the engine decides them: the given

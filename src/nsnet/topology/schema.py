@@ -4,8 +4,9 @@ objects (references, overlaps, addresses in subnets) are in validate.py.
 
     name: lab                      # required; owns everything `up` creates
     networks:
-      NAME: {driver, subnet, gateway, ipv6, mtu, bridge, internal, masquerade, direct_routing}   # subnet,
-                                   # gateway: one, or a list of one per family (IPv4, IPv6)
+      NAME: {driver, subnet, gateway, ipv6, mtu, bridge, internal, masquerade, direct_routing, options}
+                                   # subnet, gateway: one, or a list of one per family (IPv4, IPv6)
+                                   # options: the driver's, as --opt: {encrypted: true} (overlay)
     sandboxes:
       NAME:
         networks: [NET, ...]  or  {NET: {ip, ifname}, ...}      # ip: one, or one per family
@@ -21,7 +22,7 @@ objects (references, overlaps, addresses in subnets) are in validate.py.
 import ipaddress
 
 from .. import ipam
-from ..drivers import DRIVERS
+from ..drivers import DRIVERS, check_options
 from ..errors import InvalidInput
 from ..firewall.ports import parse_spec
 from ..names import MAX_MTU, MIN_MTU, check_ifname, check_name
@@ -31,7 +32,8 @@ from .model import Attachment, Link, Network, Outside, Route, Sandbox, Topology
 from .reader import Reader
 
 TOP = ("name", "description", "networks", "sandboxes", "links", "expect", "outside")
-NETWORK = ("driver", "subnet", "gateway", "ipv6", "mtu", "bridge", "internal", "masquerade", "direct_routing")
+NETWORK = ("driver", "subnet", "gateway", "ipv6", "mtu", "bridge", "internal", "masquerade", "direct_routing",
+           "options")
 SANDBOX = ("networks", "routes", "publish", "command", "env", "workdir", "isolate_pid", "init")
 ATTACH = ("ip", "ifname")
 LINK = ("a", "b", "subnet", "ip_a", "ip_b", "ifname_a", "ifname_b")
@@ -85,6 +87,12 @@ def _network(r: Reader, name: str, spec) -> Network:
     net.internal = r.boolean(m.get("internal"), f"{path}.internal", False)
     net.masquerade = r.boolean(m.get("masquerade"), f"{path}.masquerade", True) and not net.internal
     net.direct_routing = r.boolean(m.get("direct_routing"), f"{path}.direct_routing", False) and not net.internal
+    options = m.get("options")
+    if options is not None:
+        if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+            r.fail(f"{path}.options", "expected a mapping of option names to values (e.g. {encrypted: true})")
+        else:
+            net.options = r.call(f"{path}.options", check_options, net.driver, options) or {}
     if not DRIVERS[net.driver].uses_subnet:
         for key in ("subnet", "gateway", "ipv6", "mtu", "bridge"):
             if m.get(key) is not None:

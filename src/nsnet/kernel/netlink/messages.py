@@ -9,6 +9,7 @@ and importing its rtnetlink classes ~20 ms of a CLI call.
     ip link add NAME type veth peer name PEER [address MAC] netns FD [master M] [mtu N]
     ip link set NAME type bridge_slave hairpin on
     ip link add NAME type vxlan id VNI local ADDR dstport 4789 nolearning proxy
+    ip link add NAME type wireguard
     bridge fdb replace MAC dev NAME dst VTEP self permanent
     ip neigh replace IP lladdr MAC dev NAME nud permanent
 """
@@ -119,6 +120,12 @@ def bridge(ifname: str, mtu: int | None = None, address: str | None = None):
     if mtu:
         body.append(u32(IFLA_MTU, mtu))
     return RTM_NEWLINK, CREATE, b"".join(body)
+
+
+def wireguard(ifname: str):
+    """A WireGuard device of the kernel module, down (it is configured first)."""
+    return RTM_NEWLINK, CREATE, _NO_LINK + asciiz(IFLA_IFNAME, ifname) + nest(
+        IFLA_LINKINFO, asciiz(IFLA_INFO_KIND, "wireguard"))
 
 
 def veth(ifname: str, peer_ifname: str, peer_netns_fd: int, master: int | None = None, mtu: int | None = None,

@@ -10,7 +10,9 @@ Keys under the prefix (default /nsnet/):
     epoch/NAME           counter bumped by every claim/release (guards network deletion)
     ipam/NAME/IP         {"host", "sandbox", "time"}       an address claim
     endpoints/NAME/IP    {"network", "ip", "mac", "host", "vtep", "sandbox", "time"}
-    hosts/HOST           {"name", "address", "time"}       under the host's lease
+    hosts/HOST           {"name", "address", "time", "wg"} under the host's lease; wg: {"key" (public),
+                                                       "port", "tunnel"} when it can join encrypted overlays
+    tunnels/IP           {"host", "time"}                  a host's tunnel address (encrypted overlays), kept
 
 Every change is one transaction whose compares make a concurrent change on
 another host fail it instead of being overwritten: an address claim needs its
@@ -49,7 +51,7 @@ def parse_key(prefix: str, key: str) -> tuple[str, tuple] | None:
         return None
     parts = key[len(prefix):].split("/")
     kind, rest = parts[0], tuple(parts[1:])
-    sizes = {"networks": 1, "hosts": 1, "ipam": 2, "endpoints": 2, "vni": 1, "epoch": 1, "index": 0}
+    sizes = {"networks": 1, "hosts": 1, "ipam": 2, "endpoints": 2, "vni": 1, "epoch": 1, "index": 0, "tunnels": 1}
     if sizes.get(kind) != len(rest):
         return None
     return kind, rest
@@ -244,12 +246,36 @@ class ClusterStore:
         self.kv.txn([], [Delete(self.key("endpoints", network, ip))])
 
     # -- hosts --------------------------------------------------------------
-    def register(self, host: str, address: str, ttl: int) -> int:
-        """Put hosts/HOST under a fresh lease; returns the lease id."""
+    def register(self, host: str, address: str, ttl: int, wg: dict | None = None) -> int:
+        """Put hosts/HOST under a fresh lease; returns the lease id. `wg`: the
+        host's WireGuard public key, port and tunnel address."""
         lease = self.kv.grant(ttl)
-        record = _dump({"name": host, "address": address, "time": round(time.time(), 3)})
-        self.kv.txn([], [Put(self.key("hosts", host), record, lease)])
+        record = {"name": host, "address": address, "time": round(time.time(), 3)}
+        if wg:
+            record["wg"] = wg
+        self.kv.txn([], [Put(self.key("hosts", host), _dump(record), lease)])
         return lease
+
+    def claim_tunnel(self, host: str, subnet, preferred: str | None = None) -> str:
+        """This host's tunnel address in `subnet`: the one it claimed before (kept
+        across restarts; not leased), else `preferred` or the lowest free one,
+        claimed in one transaction so two hosts never share one."""
+        subnet = ipaddress.ip_network(subnet)
+        for _ in range(MAX_ATTEMPTS):
+            items, _ = self.kv.range(self.key("tunnels", ""))
+            claims = {i.key.rsplit("/", 1)[1]: (decode(i.value) or {}) for i in items}
+            mine = sorted((ip for ip, c in claims.items() if c.get("host") == host), key=ipaddress.ip_address)
+            if mine:
+                return preferred if preferred in mine else mine[0]
+            if preferred and preferred not in claims and ipaddress.ip_address(preferred) in subnet:
+                want = preferred
+            else:
+                want = str(ipam.allocate(subnet, list(claims)))
+            owner = _dump({"host": host, "time": round(time.time(), 3)})
+            if self.kv.txn([absent(self.key("tunnels", want))], [Put(self.key("tunnels", want), owner)]):
+                return want
+            _jitter()
+        raise Conflict(f"could not claim a tunnel address for host '{host}' (too much contention); try again")
 
     def keepalive(self, lease: int) -> bool:
         return self.kv.keepalive(lease) > 0
