@@ -23,9 +23,7 @@ A device is a dict (an encrypted overlay's row carries it):
 
 import contextlib
 import errno
-import json
 import os
-import signal
 import socket
 import time
 
@@ -55,6 +53,8 @@ def log_path(dev: dict) -> str:
 
 def read_record(dev: dict) -> dict | None:
     """{"backend", "pid", "start"} of the device nsnet started (None: none recorded)."""
+    import json  # here: the kernel layer is loaded by every change, most never touch WireGuard
+
     try:
         with open(record_path(dev)) as f:
             record = json.load(f)
@@ -64,6 +64,8 @@ def read_record(dev: dict) -> dict | None:
 
 
 def _write_record(dev: dict, record: dict) -> None:
+    import json
+
     os.makedirs(dev["run"], mode=0o700, exist_ok=True)
     tmp = record_path(dev) + ".tmp"
     with open(tmp, "w") as f:
@@ -257,6 +259,8 @@ class WireguardOps:
                 raise
 
     def _stop(self, dev: dict, record: dict) -> None:
+        import signal
+
         if is_running(record):
             pid = int(record["pid"])
             for sig, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
