@@ -99,7 +99,7 @@ def test_the_firewall_drops_tunnel_vxlan_that_did_not_come_through_wireguard():
 def test_topology_files_take_driver_options():
     topo = loads("name: t\nnetworks:\n  sec: {driver: overlay, subnet: 10.230.0.0/24, options: {encrypted: true}}\n")
     assert topo.networks["sec"].options == {"encrypted": True}
-    row = {"driver": "overlay", "subnet": "10.230.0.0/24", "gateway": "10.230.0.1", "mtu": None,
+    row = {"driver": "overlay", "subnet": "10.230.0.0/24", "gateway": "10.230.0.1", "subnet6": None, "gateway6": None, "mtu": None,
            "bridge": "nsbr-sec", "options": {"masquerade": True}}
     assert network_change(topo.networks["sec"], row) == "encrypted False -> True"
     assert network_change(topo.networks["sec"], dict(row, options={"masquerade": True, "encrypted": True})) is None
@@ -161,8 +161,8 @@ def test_the_device_comes_with_the_first_encrypted_network_and_goes_with_the_las
     eng.kernel.calls.clear()
     eng.cluster.register("g", "10.0.2.16", 10, {"key": "KG", "port": 51820, "tunnel": "100.96.0.2"})
     dry = eng.overlay_create("sec", subnet="10.230.0.0/24", vni=7, encrypted=True, dry_run=True)["commands"]
-    assert "ip link add nsvx-7 mtu 1390 type vxlan id 7 local 100.96.0.1 dstport 4790 nolearning proxy" in dry
-    assert "wg set nswg0 peer KG endpoint 10.0.2.16:51820 allowed-ips 100.96.0.2/32" in dry
+    assert "ip -n h link add nsvx-7 mtu 1390 type vxlan id 7 local 100.96.0.1 dstport 4790 nolearning proxy" in dry
+    assert "ip netns exec h wg set nswg0 peer KG endpoint 10.0.2.16:51820 allowed-ips 100.96.0.2/32" in dry
     assert eng.kernel.calls == [] and eng.cluster.networks() == []
     with pytest.raises(InvalidInput, match="mtu 1391 does not fit the underlay: at most 1390"):
         eng.overlay_create("sec", subnet="10.230.0.0/24", encrypted=True, mtu=1391)
