@@ -175,7 +175,7 @@ def test_the_device_comes_with_the_first_encrypted_network_and_goes_with_the_las
     assert verbs.index("wg_up") < verbs.index("vxlan_add") and "wg_set_peers" in verbs
     assert eng.kernel.wg_devices["nswg0"] == {"KG": {"endpoint": "10.0.2.16:51820", "allowed_ips": "100.96.0.2/32"}}
     eng.overlay_create("sec2", subnet="10.231.0.0/24", encrypted=True)
-    assert sum(line.startswith("ip link add nswg0") for line in eng.explain()) == 1
+    assert sum(line.startswith("ip -n h link add nswg0") for line in eng.explain()) == 1
     eng.network_rm("sec2")
     assert "wg_down" not in eng.kernel.verbs()  # 'sec' still needs it
     eng.network_rm("sec")
