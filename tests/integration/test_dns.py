@@ -220,3 +220,24 @@ def test_attaches_cost_the_server_nothing_until_a_query(dns_lab):
     assert reloads() == before
     assert resolve(web1, "burst9") == "192.168.1.13"  # the query itself brings the records up to date
     assert wait_until(lambda: reloads() == before + 1, timeout=2)
+
+
+def test_both_families_resolve_and_an_ipv6_only_sandbox_asks_too(host):
+    e = host.engine
+    e.network_create("dual", subnet=["10.62.0.0/24", "fd00:62::/64"])
+    e.network_create("six", subnet="fd00:63::/64")
+    e.sandbox_create("a", networks=["dual"])
+    e.sandbox_create("b", networks=["dual", "six"])
+    e.sandbox_create("c", networks=["six"])
+    a, c = host.prefix + "a", host.prefix + "c"
+    assert addrs(ask(a, "127.0.0.11", "b")) == ["10.62.0.3"]
+    c6 = Client(a)
+    try:
+        assert addrs(c6.query("127.0.0.11", "b", "AAAA")) == ["fd00:62::3"]
+        ptr = c6.query("127.0.0.11", "3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.6.0.0.0.0.d.f.ip6.arpa", "PTR")
+        assert [str(rr.rdata) for rr in ptr.rr] == ["b."]
+    finally:
+        c6.close()
+    r = in_ns(c, "getent", "ahostsv6", "b")  # an IPv6-only sandbox has a resolver too
+    assert r.returncode == 0 and "fd00:63::2" in r.stdout, r.stdout + r.stderr
+    assert in_ns(c, "getent", "ahosts", "a").returncode != 0  # a is not on its network

@@ -185,6 +185,17 @@ def test_dns_config_askers_aliases_and_resolv_conf(engine, kernel):
     assert kernel.files["h-ns"] is None
 
 
+def test_dns_config_has_both_families_and_ipv6_only_sandboxes_ask_too(engine):
+    engine.network_create("dual", subnet=["192.168.5.0/24", "fd00:5::/64"])
+    engine.network_create("six", subnet="fd00:6::/64")
+    engine.sandbox_create("a", networks=["dual"])
+    engine.sandbox_create("b", networks=["six"])
+    cfg = engine.dns_config()
+    assert cfg["networks"]["dual"]["records"] == {"a": ["192.168.5.2", "fd00:5::2"]}
+    assert cfg["networks"]["six"]["records"] == {"b": ["fd00:6::2"]}
+    assert cfg["sandboxes"]["b"] == {"netns": "h-b", "networks": ["six"], "ipv6": True}
+
+
 @pytest.mark.parametrize("alias", ["-x", "a..b", "a_b", "x" * 64, ""])
 def test_bad_alias_is_refused(engine, alias):
     engine.network_create("n", subnet="10.8.0.0/24")
