@@ -52,6 +52,23 @@ def test_groups_across_two_bridges(host):
     assert reachable(n3, n2_y) and reachable(n1, n2_x)
 
 
+def test_dual_stack_ipv6_is_cut_too(host):
+    eng = host.engine
+    eng.network_create("d", subnet=["10.65.0.0/24", "fd00:65::/64"])
+    for name in ("a", "b"):
+        eng.sandbox_create(name, networks=["d"])
+    a, b = host.prefix + "a", host.prefix + "b"
+    assert reachable(a, "fd00:65::3")
+    eng.partition([["a"]])
+    assert unreachable(a, "fd00:65::3") and unreachable(b, "fd00:65::2") and unreachable(a, "10.65.0.3")
+    assert eng.drift() == []
+    eng.impair("a", loss=100, to=["b"])
+    eng.heal()
+    assert unreachable(a, "fd00:65::3") and unreachable(a, "10.65.0.3")  # the loss, to both of b's addresses
+    eng.impair("a", clear=True)
+    assert reachable(a, "fd00:65::3") and reachable(b, "10.65.0.2")
+
+
 def test_direct_link(host):
     eng = host.engine
     eng.sandbox_create("red")

@@ -237,3 +237,17 @@ def test_a_rule_change_touches_only_the_impair_chain_and_what_differs():
                          {"flush": {"table": {"family": "inet", "name": "nsnet_faults"}}}]
     assert {"delete": {"table": {"family": "inet", "name": "nsnet_faults"}}} in nft.replace_batch(new, clean=True)[
         "nftables"]
+
+
+def test_ipv6_addresses_go_to_their_own_sets():
+    topo = Topology(netns={"a": "h-a", "b": "h-b"}, addresses={"a": ["10.1.0.2", "fd00::2"], "b": ["fd00::3"]},
+                    interfaces={"a": ["eth0"]}, subnets=["10.1.0.0/24", "fd00::/64", "fd00::1/128"],
+                    gateways=["10.1.0.1"])
+    old = desired(topo, {"a": 1}, False, [])["a"]
+    assert old.nets == ("10.1.0.0/24", "fd00::/64")
+    new = desired(topo, {"a": 1, "b": 1}, False, [Impairment("a", None, loss=5, to=["b"])])["a"]
+    adds = {c["add"]["element"]["name"]: c["add"]["element"]["elem"] for c in nft.element_batch(old, new)["nftables"]}
+    assert adds == {"allow6": ["fd00::3"]}
+    lines = nft.explain("h-a", nft.replace_batch(new))
+    assert any("ip6 saddr @cut_out6 ip6 daddr @nets6 ip6 daddr != @allow6 drop" in line for line in lines)
+    assert any('oifname "eth0" ip6 daddr { fd00::3 } numgen' in line for line in lines)

@@ -1,12 +1,13 @@
 """The faults table of one sandbox namespace as nftables JSON:
 
-    table inet nsnet_faults
+    table inet nsnet_faults                              (each set twice: nets for IPv4, nets6 for IPv6 ...)
       set nets     { type ipv4_addr; flags interval; }   nsnet's subnets
       set allow    { type ipv4_addr; }                   own group, gateways
       set cut_out  { type ipv4_addr; }                   own addresses while cut (outgoing)
       set cut_in   { type ipv4_addr; }                   own addresses while cut (incoming)
       chain out    hook output priority raw:   ip saddr @cut_out ip daddr @nets ip daddr != @allow drop
-      chain in     hook input priority raw:    ip daddr @cut_in ip saddr @nets ip saddr != @allow drop
+                                               ip6 saddr @cut_out6 ip6 daddr @nets6 ip6 daddr != @allow6 drop
+      chain in     hook input priority raw:    ip daddr @cut_in ip saddr @nets ip saddr != @allow drop (and ip6)
       chain impair hook postrouting:           oifname IF [ip daddr {PEERS}] numgen random mod 10000 < N drop
                                                oifname IF ip daddr {PEERS} meta priority set 1:1
 
@@ -21,18 +22,27 @@ FAMILY, TABLE = "inet", "nsnet_faults"
 LOSS_SCALE = 10_000  # loss in hundredths of a percent
 CLASS = "1:1"  # the htb class of shaped traffic (kernel/netlink/tc.py)
 SETS = ("allow", "cut_out", "cut_in")  # plain sets: changed element by element
+FAMILIES = (("ip", "ipv4_addr", ""), ("ip6", "ipv6_addr", "6"))  # (payload, set type, set name suffix)
 
 
-def _ip(field):
-    return {"payload": {"protocol": "ip", "field": field}}
+def _ip(field, proto="ip"):
+    return {"payload": {"protocol": proto, "field": field}}
+
+
+def _split(addresses) -> dict[str, list]:
+    """Addresses (or subnets) by set name suffix: '' for IPv4, '6' for IPv6."""
+    out = {"": [], "6": []}
+    for a in addresses:
+        out["6" if ":" in a else ""].append(a)
+    return out
 
 
 def _match(left, right, op="=="):
     return {"match": {"op": op, "left": left, "right": right}}
 
 
-def _set(name, flags=()):
-    body = {"family": FAMILY, "table": TABLE, "name": name, "type": "ipv4_addr"}
+def _set(name, flags=(), kind="ipv4_addr"):
+    body = {"family": FAMILY, "table": TABLE, "name": name, "type": kind}
     if flags:
         body["flags"] = list(flags)
     return {"set": body}
@@ -58,25 +68,30 @@ def _net(cidr: str):
     return {"prefix": {"addr": addr, "len": int(length)}}
 
 
-def _cut(chain, own, peer):
-    return _rule(chain, [_match(_ip(own), f"@cut_{chain}"), _match(_ip(peer), "@nets"),
-                         _match(_ip(peer), "@allow", "!="), {"drop": None}], "nsnet: partition")
+def _cut(chain, own, peer, proto, sfx):
+    return _rule(chain, [_match(_ip(own, proto), f"@cut_{chain}{sfx}"), _match(_ip(peer, proto), f"@nets{sfx}"),
+                         _match(_ip(peer, proto), f"@allow{sfx}", "!="), {"drop": None}], "nsnet: partition")
 
 
 def _impair_rules(rules) -> list:
     out = []
     for ifname, loss, peers, classify in rules:
-        base = [_match({"meta": {"key": "oifname"}}, ifname)]
-        if peers is not None:
-            base.append(_match(_ip("daddr"), {"set": list(peers)}))
-        if loss:
-            threshold = round(loss * LOSS_SCALE / 100)
-            drop = [] if threshold >= LOSS_SCALE else [
-                _match({"numgen": {"mode": "random", "mod": LOSS_SCALE, "offset": 0}}, threshold, "<")]
-            out.append(_rule("impair", base + drop + [{"drop": None}], f"nsnet: loss {loss:g}%"))
-        if classify:
-            out.append(_rule("impair", base + [{"mangle": {"key": {"meta": {"key": "priority"}}, "value": CLASS}}],
-                             "nsnet: rate limited"))
+        dev = _match({"meta": {"key": "oifname"}}, ifname)
+        if peers is None:
+            variants = [[dev]]
+        else:
+            by_family = _split(peers)
+            variants = [[dev, _match(_ip("daddr", proto), {"set": by_family[sfx]})]
+                        for proto, _, sfx in FAMILIES if by_family[sfx]]
+        for base in variants:
+            if loss:
+                threshold = round(loss * LOSS_SCALE / 100)
+                drop = [] if threshold >= LOSS_SCALE else [
+                    _match({"numgen": {"mode": "random", "mod": LOSS_SCALE, "offset": 0}}, threshold, "<")]
+                out.append(_rule("impair", base + drop + [{"drop": None}], f"nsnet: loss {loss:g}%"))
+            if classify:
+                out.append(_rule("impair", [*base, {"mangle": {"key": {"meta": {"key": "priority"}},
+                                                               "value": CLASS}}], "nsnet: rate limited"))
     return out
 
 
@@ -87,17 +102,18 @@ def replace_batch(sf: SandboxFaults, clean: bool = False) -> dict:
     costs the kernel an RCU grace period for its hooks: ~3-8 ms here, against
     ~0.6 ms for the flush."""
     table = {"table": {"family": FAMILY, "name": TABLE}}
-    start = [{"add": table}, {"delete": table}, {"add": table}] if clean else [{"add": table}, {"flush": table}]
-    cmds = start + [{"add": _set("nets", ["interval"])}] + [{"add": _set(name)} for name in SETS]
+    cmds = [{"add": table}, {"delete": table}, {"add": table}] if clean else [{"add": table}, {"flush": table}]
+    for _, kind, sfx in FAMILIES:
+        cmds += [{"add": _set("nets" + sfx, ["interval"], kind)}] + [{"add": _set(n + sfx, (), kind)} for n in SETS]
     cmds += [{"add": _chain("out", "output", -300)}, {"add": _chain("in", "input", -300)},
              {"add": _chain("impair", "postrouting", 0)}]
-    cmds += [{"add": _cut("out", "saddr", "daddr")}, {"add": _cut("in", "daddr", "saddr")}]
+    for proto, _, sfx in FAMILIES:
+        cmds += [{"add": _cut("out", "saddr", "daddr", proto, sfx)}, {"add": _cut("in", "daddr", "saddr", proto, sfx)}]
     cmds += [{"add": rule} for rule in _impair_rules(sf.rules)]
-    if sf.nets:
-        cmds.append({"add": _element("nets", [_net(c) for c in sf.nets])})
-    for name in SETS:
-        if getattr(sf, name):
-            cmds.append({"add": _element(name, getattr(sf, name))})
+    for name in ("nets", *SETS):
+        for sfx, elems in _split(getattr(sf, name)).items():
+            if elems:
+                cmds.append({"add": _element(name + sfx, [_net(c) for c in elems])})
     return {"nftables": cmds}
 
 
@@ -111,9 +127,10 @@ def delta_batch(have: SandboxFaults, want: SandboxFaults) -> dict:
         cmds.append({"flush": {"chain": {"family": FAMILY, "table": TABLE, "name": "impair"}}})
         cmds += [{"add": rule} for rule in _impair_rules(want.rules)]
     if have.nets != want.nets:
-        cmds.append({"flush": _set("nets", ["interval"])})
-        if want.nets:
-            cmds.append({"add": _element("nets", [_net(c) for c in want.nets])})
+        for (_, kind, sfx), (_, elems) in zip(FAMILIES, _split(want.nets).items(), strict=True):
+            cmds.append({"flush": _set("nets" + sfx, ["interval"], kind)})
+            if elems:
+                cmds.append({"add": _element("nets" + sfx, [_net(c) for c in elems])})
     cmds += (element_batch(have, want) or {"nftables": []})["nftables"]
     return {"nftables": cmds}
 
@@ -127,10 +144,12 @@ def element_batch(have: SandboxFaults, want: SandboxFaults) -> dict | None:
     cmds = []
     for name in SETS:
         old, new = set(getattr(have, name)), set(getattr(want, name))
-        if old - new:
-            cmds.append({"delete": _element(name, sorted(old - new))})
-        if new - old:
-            cmds.append({"add": _element(name, sorted(new - old))})
+        for sfx, gone in _split(sorted(old - new)).items():
+            if gone:
+                cmds.append({"delete": _element(name + sfx, gone)})
+        for sfx, came in _split(sorted(new - old)).items():
+            if came:
+                cmds.append({"add": _element(name + sfx, came)})
     return {"nftables": cmds} if cmds else None
 
 
@@ -164,7 +183,7 @@ def matches(sf: SandboxFaults, listing: dict | None) -> bool:
     """Does the kernel's table (listed()) hold what `sf` says?"""
     if listing is None:
         return False
-    want_sets = {"nets": set(sf.nets), **{name: set(getattr(sf, name)) for name in SETS}}
+    want_sets = {name + sfx: set(elems) for name in ("nets", *SETS) for sfx, elems in _split(getattr(sf, name)).items()}
     return (all(listing.get(name) == elems for name, elems in want_sets.items())
-            and listing.get(("chain", "out")) == 1 and listing.get(("chain", "in")) == 1
+            and listing.get(("chain", "out")) == 2 and listing.get(("chain", "in")) == 2
             and listing.get(("chain", "impair")) == len(_impair_rules(sf.rules)))

@@ -90,9 +90,13 @@ class Topology(PlainData):
 
 def collapse(cidrs) -> tuple[str, ...]:
     """Subnets merged where they overlap or touch (an interval set refuses
-    overlapping elements), as text; a /32 as a plain address."""
-    nets = ipaddress.collapse_addresses(ipaddress.ip_network(c, strict=False) for c in cidrs)
-    return tuple(str(n.network_address) if n.prefixlen == 32 else str(n) for n in nets)
+    overlapping elements), as text, IPv4 first; a host route as a plain address."""
+    out = []
+    for version in (4, 6):
+        nets = [ipaddress.ip_network(c, strict=False) for c in cidrs]
+        merged = ipaddress.collapse_addresses(n for n in nets if n.version == version)
+        out += [str(n.network_address) if n.prefixlen == n.max_prefixlen else str(n) for n in merged]
+    return tuple(out)
 
 
 def desired(topo: Topology, groups: dict[str, int], one_way: bool,

@@ -57,12 +57,18 @@ class FaultRows:
         return out
 
     def addresses(self, sandboxes) -> dict[str, list[str]]:
-        """sandbox -> its IPv4 addresses (networks and direct links), for the given sandboxes."""
-        return self._per_sandbox(sandboxes, (
+        """sandbox -> its addresses of both families (networks and direct links), for the given sandboxes."""
+        out = self._per_sandbox(sandboxes, (
             "SELECT sandbox, ip FROM endpoints WHERE ip IS NOT NULL AND sandbox IN ({marks}) "
             "UNION ALL SELECT a, substr(ip_a, 1, instr(ip_a, '/') - 1) FROM links WHERE ip_a IS NOT NULL "
             "AND a IN ({marks}) UNION ALL SELECT b, substr(ip_b, 1, instr(ip_b, '/') - 1) FROM links "
             "WHERE ip_b IS NOT NULL AND b IN ({marks})"))
+        v6 = self._per_sandbox(sandboxes, (
+            "SELECT sandbox, ip6 FROM endpoints WHERE ip6 IS NOT NULL AND sandbox IN ({marks}) "
+            "UNION ALL SELECT a, substr(ip6_a, 1, instr(ip6_a, '/') - 1) FROM links WHERE ip6_a IS NOT NULL "
+            "AND a IN ({marks}) UNION ALL SELECT b, substr(ip6_b, 1, instr(ip6_b, '/') - 1) FROM links "
+            "WHERE ip6_b IS NOT NULL AND b IN ({marks})"))
+        return {name: ips + v6[name] for name, ips in out.items()}
 
     def interfaces(self, sandboxes) -> dict[str, list[str]]:
         """sandbox -> the interfaces nsnet made in it (networks and direct links)."""
@@ -75,10 +81,9 @@ class FaultRows:
         """Every subnet nsnet addresses sandboxes from (networks, direct links)
         and the host's addresses on the networks."""
         subnets, gateways = [], []
-        for subnet, gateway in self._rows("SELECT subnet, gateway FROM networks WHERE subnet IS NOT NULL"):
-            subnets.append(subnet)
-            if gateway:
-                gateways.append(gateway)
-        for (cidr,) in self._rows("SELECT ip_a FROM links WHERE ip_a IS NOT NULL"):
-            subnets.append(cidr)
+        for row in self._rows("SELECT subnet, gateway, subnet6, gateway6 FROM networks"):
+            subnets += [c for c in (row[0], row[2]) if c]
+            gateways += [g for g in (row[1], row[3]) if g]
+        for row in self._rows("SELECT ip_a, ip6_a FROM links"):
+            subnets += [c for c in row if c]
         return subnets, gateways
