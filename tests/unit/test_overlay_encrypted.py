@@ -99,8 +99,8 @@ def test_the_firewall_drops_tunnel_vxlan_that_did_not_come_through_wireguard():
 def test_topology_files_take_driver_options():
     topo = loads("name: t\nnetworks:\n  sec: {driver: overlay, subnet: 10.230.0.0/24, options: {encrypted: true}}\n")
     assert topo.networks["sec"].options == {"encrypted": True}
-    row = {"driver": "overlay", "subnet": "10.230.0.0/24", "gateway": "10.230.0.1", "subnet6": None, "gateway6": None, "mtu": None,
-           "bridge": "nsbr-sec", "options": {"masquerade": True}}
+    row = {"driver": "overlay", "subnet": "10.230.0.0/24", "gateway": "10.230.0.1", "subnet6": None,
+           "gateway6": None, "mtu": None, "bridge": "nsbr-sec", "options": {"masquerade": True}}
     assert network_change(topo.networks["sec"], row) == "encrypted False -> True"
     assert network_change(topo.networks["sec"], dict(row, options={"masquerade": True, "encrypted": True})) is None
     for text, error in (("{driver: bridge, options: {encrypted: true}}", "networks.n.options: option 'encrypted' is "
