@@ -19,7 +19,7 @@ from nsnet import Engine
 from nsnet.drivers import tunnel
 from nsnet.kernel import nsfs, wireguard
 
-from .helpers import NSNET, in_ns, sh
+from .helpers import NSNET, in_ns, remove_etc, sh
 
 UNDERLAY = "10.99.0"
 
@@ -148,7 +148,7 @@ class OverlayHost:
             self.engine.close()
         prefix = self.engine.settings.netns_prefix
         for d in [*glob.glob(f"/etc/netns/{prefix}*"), f"/etc/netns/{self.name}"]:
-            shutil.rmtree(d, ignore_errors=True)
+            remove_etc(d)
         for ns in nsfs.list_names():
             if ns.startswith(prefix):
                 nsfs.delete(ns)

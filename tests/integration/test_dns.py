@@ -13,7 +13,7 @@ import pytest
 from dnslib import RCODE
 
 from .dns_server_env import Client, addrs
-from .helpers import in_ns, ping, wait_until
+from .helpers import Host, in_ns, ping, wait_until
 from .outside import HOST_IP, OUTSIDE_IP
 from .traffic import roundtrip
 
@@ -241,3 +241,15 @@ def test_both_families_resolve_and_an_ipv6_only_sandbox_asks_too(host):
     r = in_ns(c, "getent", "ahostsv6", "b")  # an IPv6-only sandbox has a resolver too
     assert r.returncode == 0 and "fd00:63::2" in r.stdout, r.stdout + r.stderr
     assert in_ns(c, "getent", "ahosts", "a").returncode != 0  # a is not on its network
+
+
+def test_a_destroyed_test_host_leaves_no_etc_netns_entries():
+    """The suite's own teardown (Host.destroy) unlinks the sandboxes' links."""
+    h = Host("e")
+    try:
+        h.engine.network_create("n", subnet="10.63.0.0/24")
+        h.engine.sandbox_create("a", networks=["n"])
+        assert os.path.islink(f"/etc/netns/{h.prefix}a")
+    finally:
+        h.destroy()
+    assert [e for e in os.listdir("/etc/netns") if e.startswith(h.prefix) or e == h.name] == []

@@ -77,3 +77,21 @@ def test_a_test_that_leaks_fails(tmp_path):
     assert r.returncode == 1
     assert "nsnet lab leaked: process" in r.stdout and "sleep 60" in r.stdout
     assert "1 passed, 1 error" in r.stdout
+
+
+def test_a_lab_leaves_no_etc_netns_entries():
+    """Sandboxes with DNS have /etc/netns/NAME as a link (to the shared
+    resolv.conf): the lab's teardown unlinks them (rmtree refused links and
+    left thousands behind)."""
+    from nsnet.testing import Lab
+
+    lab = Lab()
+    try:
+        lab.network("n", subnet="10.72.0.0/24")
+        lab.sandboxes("a", "b", network="n")
+        links = [e for e in os.listdir("/etc/netns") if e.startswith(lab.name + "-")]
+        assert links and all(os.path.islink(f"/etc/netns/{e}") for e in links)
+    finally:
+        leaks = lab.close()
+    assert leaks == []
+    assert [e for e in os.listdir("/etc/netns") if e == lab.name or e.startswith(lab.name + "-")] == []

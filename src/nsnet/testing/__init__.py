@@ -14,6 +14,7 @@ Labs of different processes never collide (pytest -n): each has its own host
 namespace (random name), state directory and so subnets, bridges and DNS server.
 """
 
+import contextlib
 import os
 import shutil
 import signal
@@ -26,6 +27,25 @@ from ..kernel import nsfs
 
 PREFIX = "nl"  # lab host namespaces: nl<tag><random>; their sandboxes: <that>-<sandbox>
 NO_UPSTREAM = "# an nsnet lab: no upstream resolvers\n"
+
+
+def _etc_entries(name: str) -> list[str]:
+    """/etc/netns entries of lab `name` and its sandboxes (NAME-*)."""
+    try:
+        return [e for e in os.listdir("/etc/netns") if e == name or e.startswith(name + "-")]
+    except FileNotFoundError:
+        return []
+
+
+def _remove_etc(path: str) -> None:
+    """An /etc/netns entry: nsnet's is a symbolic link to one shared directory
+    (which rmtree refuses: thousands of links were left behind), the lab's own
+    host entry a directory."""
+    if os.path.islink(path):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class Lab:
@@ -144,11 +164,12 @@ class Lab:
         _quiet(self.engine.close)
         for ns in mine:
             nsfs.delete(ns)  # the host's goes too: its bridges and veths go with it
-        for directory in [f"/etc/netns/{self.name}", *(f"/etc/netns/{n}" for n in mine)]:
-            shutil.rmtree(directory, ignore_errors=True)
+        for entry in {self.name, *mine, *_etc_entries(self.name)}:
+            _remove_etc(f"/etc/netns/{entry}")
         shutil.rmtree(self.state_dir, ignore_errors=True)
         left = [n for n in nsfs.list_names() if n == self.name or n.startswith(prefix)]
         leaks += [f"namespace {n} was not removed" for n in left]
+        leaks += [f"/etc/netns/{n} was not removed" for n in _etc_entries(self.name)]
         leaks += [f"interface {i} appeared in the machine's own namespace"
                   for i in sorted(_root_nsnet_links() - self._root_links)]
         return leaks
