@@ -313,7 +313,7 @@ def test_hairpin_mode_of_a_publishing_port_is_drift_and_is_repaired(host):
         return "hairpin on" in sh("ip", "-d", "-n", host.name, "link", "show", ifname).stdout
 
     assert hairpin(port) and not hairpin(e.endpoint_get("n", "quiet")["host_ifname"])  # only where it is needed
-    assert f"ip link set {port} type bridge_slave hairpin on" in e.explain()
+    assert f"ip -n {host.name} link set {port} type bridge_slave hairpin on" in e.explain()
     assert e.drift() == []
     sh("ip", "-n", host.name, "link", "set", port, "type", "bridge_slave", "hairpin", "off")
     assert [d.step.kind for d in e.drift()] == ["bridge_port_hairpin"]

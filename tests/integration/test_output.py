@@ -31,7 +31,7 @@ def test_inspect_prints_iso_times_and_json_values(host):
     assert host.cli("sandbox", "create", "s", "--network", "n").returncode == 0
     net = json.loads(host.cli("--json", "network", "inspect", "n").stdout)
     assert ISO.fullmatch(net["created"]), net["created"]
-    assert net["options"] == {"internal": False, "masquerade": True, "dns": True}
+    assert net["options"] == {"internal": False, "masquerade": True, "dns": True, "direct_routing": False}
     assert net["endpoints"][0]["is_gateway"] is True
     assert ISO.fullmatch(json.loads(host.cli("--json", "network", "ls").stdout)[0]["created"])
     sb = json.loads(host.cli("--json", "sandbox", "inspect", "s").stdout)

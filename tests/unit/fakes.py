@@ -99,7 +99,7 @@ class FakeKernel:
     def links(self, ns):
         names = sorted(self.host_links) if ns is None else []
         return [{"index": i, "ifname": name, "kind": None, "master": None, "up": True, "mtu": 1500, "mac": None,
-                 "peer_index": None, "hairpin": None} for i, name in enumerate(names, 1)]
+                 "peer_index": None, "peer_ns_gone": False, "hairpin": None} for i, name in enumerate(names, 1)]
 
     def addr_add(self, ns, ifname, cidr):
         self._call("addr_add", ns, ifname, cidr)

@@ -40,7 +40,10 @@ def test_rules_per_network_and_golden_text():
     assert "nft 'add rule inet nsnet postrouting ip saddr 10.1.0.0/24 oifname != \"nsbr-a\" masquerade " \
            "comment \"nsnet network a: outbound NAT\"'" in text
     assert not any("10.2.0.0/24" in line and "masquerade" in line for line in text)  # internal: no NAT
-    assert sum("internal" in line for line in text) == 3  # the host, out, in
+    assert sum("internal" in line for line in text) == 4  # IPv6 neighbour discovery; the host, out, in
+    assert "nft 'add rule inet nsnet input iifname \"nsbr-b\" icmpv6 type { \"nd-neighbor-solicit\", " \
+           "\"nd-neighbor-advert\" } accept comment \"nsnet network b: internal, IPv6 neighbour discovery with " \
+           "the host\"'" in text
     forward = [line for line in text if "add rule inet nsnet forward" in line]
     assert "nsnet network b: internal" in forward[0] and "nsnet network b: internal" in forward[1]  # before accepts
     assert "nft 'add rule inet nsnet forward oifname \"nsbr-a\" iifname != \"nsbr-a\" drop " \

@@ -240,9 +240,10 @@ def test_link_dump_decoder_reads_every_field():
                        reply(lo, consts.RTM_NEWLINK, index=1)])
     assert got == [
         {"index": 9, "ifname": "nsv3", "kind": "veth", "master": 4, "up": True, "mtu": 1400,
-         "mac": "02:4c:0f:cd:17:c7", "peer_index": 2, "alias": None, "hairpin": True},
+         "mac": "02:4c:0f:cd:17:c7", "peer_index": 2, "peer_ns_gone": False, "alias": None, "hairpin": True},
         {"index": 1, "ifname": "lo", "kind": None, "master": None, "up": False, "mtu": 65536, "mac": None,
-         "peer_index": None, "alias": "nsnet:/var/lib/nsnet", "hairpin": None}]
+         "peer_index": None, "peer_ns_gone": False, "alias": "nsnet:/var/lib/nsnet",
+         "hairpin": None}]
 
 
 def test_address_and_route_decoders_read_both_families():

@@ -109,8 +109,8 @@ class Doctor(Service):
         out = []
         for link in host:
             name = link["ifname"]
-            if name in claimed:
-                continue
+            if name in claimed or link.get("peer_ns_gone"):
+                continue  # (a veth whose namespace the kernel is deleting goes with it)
             if mark and link.get("alias") == mark:
                 why = "a bridge nsnet made for this state dir; no network claims it"
             elif link.get("master") in bridges:

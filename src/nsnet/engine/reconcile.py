@@ -52,10 +52,12 @@ class Drift(PlainData):
         return {"kind": self.step.kind, "owners": self.owners, "problem": self.problem, "commands": self.commands}
 
 
-def _owners(step, by_netns: dict, by_bridge: dict) -> tuple[list, list]:
-    """(sandboxes, networks) whose objects `step` touches."""
+def _owners(step, by_netns: dict, by_bridge: dict, by_port: dict) -> tuple[list, list]:
+    """(sandboxes, networks) whose objects `step` touches (a sandbox's host-side
+    veth, a bridge port, is the sandbox's)."""
     namespaces, interfaces = step.touches()
-    sandboxes = sorted(by_netns[n] for n in namespaces if n in by_netns)
+    sandboxes = sorted({by_netns[n] for n in namespaces if n in by_netns}
+                       | {by_port[i] for ns, i in interfaces if ns is None and i in by_port})
     networks = sorted({by_bridge[i] for ns, i in interfaces if ns is None and i in by_bridge})
     return sandboxes, networks
 
@@ -65,17 +67,18 @@ class Reconcile(Service):
         super().__init__(ctx)
         self.explain = explain
 
-    def _owner_maps(self) -> tuple[dict, dict]:
+    def _owner_maps(self) -> tuple[dict, dict, dict]:
         by_netns = {sb["netns"]: sb["name"] for sb in self.store.sandboxes()}
         by_bridge = {n["bridge"]: n["name"] for n in self.store.networks() if n["bridge"]}
-        return by_netns, by_bridge
+        by_port = {ep["host_ifname"]: ep["sandbox"] for ep in self.store.endpoints() if ep.get("host_ifname")}
+        return by_netns, by_bridge, by_port
 
     def owners(self, steps: list) -> list[str]:
         """Names of the store's sandboxes and networks that `steps` touch."""
-        by_netns, by_bridge = self._owner_maps()
+        maps = self._owner_maps()
         out = set()
         for step in steps:
-            sandboxes, networks = _owners(step, by_netns, by_bridge)
+            sandboxes, networks = _owners(step, *maps)
             out |= set(sandboxes) | set(networks)
         return sorted(out)
 
@@ -83,7 +86,7 @@ class Reconcile(Service):
         """Steps of the rebuild plan for `target` (None: all; a name; or a list of
         sandbox/network names), and the removal of addresses nsnet did not put on
         its interfaces, minus those touching an `exclude`d object."""
-        by_netns, by_bridge = self._owner_maps()
+        maps = self._owner_maps()
         names = None
         if isinstance(target, str):
             steps = self.explain.rebuild_plan(target).steps
@@ -96,7 +99,7 @@ class Reconcile(Service):
         exclude = set(exclude)
         out = []
         for step in steps:
-            sandboxes, networks = _owners(step, by_netns, by_bridge)
+            sandboxes, networks = _owners(step, *maps)
             related = set(sandboxes) | set(networks)
             # Host-wide steps (forwarding, the firewall table) go with any target list.
             if related & exclude or (names is not None and related and not related & names):

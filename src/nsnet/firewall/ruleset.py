@@ -175,6 +175,12 @@ def _internal_rules(net: dict) -> list:
     network, not a published port through DNAT, not the outside."""
     bridge, name = net["bridge"], net["name"]
     return [
+        # IPv6 neighbour discovery is not tracked (no ct state): without it the
+        # host could not reach the network it is the gateway of (nor hear replies).
+        n.rule("input", [n.match(n.meta("iifname"), bridge),
+                         n.match(n.payload("icmpv6", "type"), {"set": ["nd-neighbor-solicit", "nd-neighbor-advert"]}),
+                         n.ACCEPT],
+               f"nsnet network {name}: internal, IPv6 neighbour discovery with the host"),
         n.rule("input", [n.match(n.meta("iifname"), bridge), n.match(n.ct("state"), ANSWERS, "!="), n.DROP],
                f"nsnet network {name}: internal, the host is beyond it"),
         n.rule("forward", [n.match(n.meta("iifname"), bridge), n.match(n.meta("oifname"), bridge, "!="), n.DROP],

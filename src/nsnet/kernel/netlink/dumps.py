@@ -18,6 +18,7 @@ from .consts import (
     IFLA_INFO_KIND,
     IFLA_INFO_SLAVE_DATA,
     IFLA_LINK,
+    IFLA_LINK_NETNSID,
     IFLA_LINKINFO,
     IFLA_MASTER,
     IFLA_MTU,
@@ -42,9 +43,16 @@ def ip_text(raw: bytes | None) -> str | None:
     return socket.inet_ntop(socket.AF_INET6 if len(raw) == 16 else socket.AF_INET, raw)
 
 
+def _nsid(raw) -> int:
+    """IFLA_LINK_NETNSID, signed (no attribute: the peer is in the same namespace)."""
+    return int.from_bytes(raw[:4], "little", signed=True) if raw else 0
+
+
 def links(replies) -> list[dict]:
     """index, ifname, kind, master, up, mtu, mac, alias, (veths) peer_index:
-    the peer's index (IFLA_LINK), and (bridge ports) hairpin."""
+    the peer's index (IFLA_LINK), peer_ns_gone: the peer's namespace is being
+    deleted (the kernel removes this end with it, moments later), and (bridge
+    ports) hairpin."""
     out = []
     for _, data, off, end in replies:
         _, _, index, flags, _ = IFINFO.unpack_from(data, off)
@@ -62,6 +70,7 @@ def links(replies) -> list[dict]:
             "mtu": number(a.get(IFLA_MTU)),
             "mac": mac_text(a.get(IFLA_ADDRESS)),
             "peer_index": number(a.get(IFLA_LINK)),
+            "peer_ns_gone": _nsid(a.get(IFLA_LINK_NETNSID)) < 0,
             "alias": text(a.get(IFLA_IFALIAS)),
             "hairpin": bool(mode[0]) if mode else None,
         })
