@@ -51,9 +51,11 @@ GOOD = [
     "name: x\nnetworks:\n  n: {subnet: [10.0.0.0/24, 'fd00:1::/64'], gateway: 10.0.0.9, mtu: 1400, internal: true}",
     "name: x\nnetworks:\n  h: {driver: host}\nsandboxes:\n  a: {networks: {h: {}}}",
     "name: x\nsandboxes:\n  a: {command: [sleep, 1], env: [A=1], workdir: /, isolate_pid: true}",
-    "name: x\nnetworks:\n  n:\nsandboxes:\n  a: {command: sleep 1, env: {A: 1}}\n  b: {networks: [n], publish: '8080:80'}",
+    "name: x\nnetworks:\n  n:\nsandboxes:\n  a: {command: sleep 1, env: {A: 1}}\n"
+    "  b: {networks: [n], publish: '8080:80'}",
     "name: x\nsandboxes:\n  a:\n  b:\nlinks:\n  - {a: a, b: b, ip_a: 10.1.0.1/30, ip_b: 10.1.0.2/30, ifname_a: x0}",
-    "name: x\nnetworks:\n  n: {subnet: 10.0.0.0/24}\nsandboxes:\n  a: {networks: [n], routes: [{dest: 10.9.0.0/16, via: 10.0.0.1}]}",
+    "name: x\nnetworks:\n  n: {subnet: 10.0.0.0/24}\n"
+    "sandboxes:\n  a: {networks: [n], routes: [{dest: 10.9.0.0/16, via: 10.0.0.1}]}",
     "name: x\nsandboxes:\n  a:\n  b:\nexpect: {reach: ['a -> b'], isolate: ['b -> a:80/tcp']}",
     "name: x\noutside: {netns: out, ip: 10.77.0.2}",
 ]
