@@ -1,4 +1,4 @@
-"""`nsnet run`, `logs`, `stop`: processes in sandboxes (`ps`: ps.py)."""
+"""`nsnet run`, `logs`, `stop`, `rm`, `prune`: processes in sandboxes (`ps`: ps.py)."""
 
 import sys
 
@@ -47,3 +47,27 @@ def stop(ctx, names, timeout):
         else:
             code = "-" if result["exit_code"] is None else result["exit_code"]
             output.line(f"stopped {name} ({result['signal']}, exit code {code})")
+
+
+def rm(ctx, names, force):
+    for name in names:
+        result = ctx.engine.process_rm(name, force=force)
+        if ctx.as_json:
+            output.emit_json(result)
+        else:
+            output.line(f"removed {name}" + (f" and its sandbox {result['sandbox']}" if result["sandbox"] else ""))
+        for error in result["errors"]:
+            output.warning(error)
+
+
+def prune(ctx):
+    result = ctx.engine.prune()
+    if ctx.as_json:
+        output.emit_json(result)
+    else:
+        for kind, word in (("processes", "process"), ("sandboxes", "sandbox"), ("networks", "network")):
+            for name in result[kind]:
+                output.line(f"removed {word} {name}")
+        output.line(f"{len(result['processes'])} processes, {len(result['networks'])} networks removed")
+    for error in result["errors"]:
+        output.warning(error)

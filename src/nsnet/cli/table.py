@@ -29,7 +29,8 @@ RUN_OPTIONS = (
     Option("--sandbox", metavar="NAME", complete="sandbox",
            help="Run in this existing sandbox instead of creating one."),
     Option("--network", dest="networks", multiple=True, metavar="NET[:IP[,IP]]", complete="network",
-           help="Attach the new sandbox to this network (repeatable), optionally with static IPs (one per family)."),
+           help="Attach the new sandbox to this network (repeatable), optionally with static IPs (one per family). "
+                "Default: the network 'default' (made on first use); 'none': loopback only."),
     PUBLISH,
     Option("-e", "--env", multiple=True, metavar="K=V", help="Set an environment variable (repeatable)."),
     Option("-w", "--workdir", metavar="DIR", complete="dir", help="Working directory of the command (absolute)."),
@@ -51,7 +52,8 @@ SANDBOX = Group("sandbox", "Sandboxes: named network namespaces.", (
     Command("create", "sandbox:create", "Create sandbox NAME (a network namespace with lo up).",
             (Arg("name"),),
             (Option("--network", dest="networks", multiple=True, metavar="NET[:IP[,IP]]", complete="network",
-                    help="Attach to this network (repeatable); optionally with static IPs (one per family)."),
+                    help="Attach to this network (repeatable); optionally with static IPs (one per family). "
+                         "'default': the default network (made on first use)."),
              PUBLISH, DRY_RUN)),
     Command("ls", "sandbox:ls", "List sandboxes.", options=(QUIET,)),
     Command("inspect", "sandbox:inspect", "Show a sandbox: endpoints, links, routes, and what the kernel has.",
@@ -173,7 +175,14 @@ COMMANDS = Group("nsnet", "nsnet: container networks from Linux primitives (no d
             "Creates the sandbox (named after the process) unless --sandbox is given.\n"
             "In the foreground the exit code passes through; --detach returns at once\n"
             "(see nsnet ps / logs / stop).", (Arg("argv", "CMD", rest=True),), RUN_OPTIONS),
-    Command("ps", "ps:ps", "List the processes nsnet started: running and exited.", options=(QUIET,)),
+    Command("ps", "ps:ps", "List the processes nsnet started that run (-a: the exited ones too).",
+            options=(Option("-a", "--all", flag=True, help="Exited processes too."), QUIET)),
+    Command("rm", "run:rm", "Remove exited processes: their records, logs and the sandbox run made for each.",
+            (Arg("names", "NAME", many=True, complete="process"),),
+            (Option("-f", "--force", flag=True, help="Stop (SIGKILL) a process that still runs first."),)),
+    Command("prune", "run:prune", "Remove every exited process (as rm does) and every unused network.\n\n"
+            "A network is unused with no sandbox attached; networks a topology file owns,\n"
+            "overlay networks and the default network stay."),
     Command("logs", "run:logs", "Print a detached process's stdout and stderr (to stdout and stderr).",
             (Arg("name", complete="process"),),
             (Option("-f", "--follow", flag=True, help="Keep printing new output until the process exits."),)),

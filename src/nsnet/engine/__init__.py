@@ -30,6 +30,7 @@ from .lookup import get_network, get_sandbox, used_ifnames
 from .networks import Networks
 from .overlay import Overlay
 from .processes import Processes
+from .prune import Prune
 from .reads import Reads
 from .reconcile import Reconcile
 from .routes import Routes
@@ -91,13 +92,15 @@ class Engine:
         firewall, dns = Firewall(ctx), Dns(ctx)
         local = LocalNetworks(ctx, firewall, dns)
         endpoints = Endpoints(ctx, local, firewall, dns)
-        sandboxes = Sandboxes(ctx, endpoints, firewall, dns)
+        networks = Networks(ctx, local, endpoints)
+        sandboxes = Sandboxes(ctx, endpoints, firewall, dns, networks)
         faults = Faults(ctx)
         explain = Explain(ctx, firewall, faults)
+        processes, topologies = Processes(ctx, sandboxes), Topologies(ctx)
         self._services = {type(s): s for s in (
-            ctx, firewall, dns, endpoints, sandboxes, faults, explain, Networks(ctx, local, endpoints), Links(ctx),
-            Routes(ctx), Reconcile(ctx, explain), Overlay(ctx, local), Processes(ctx, sandboxes), Reads(ctx),
-            Topologies(ctx))}
+            ctx, firewall, dns, endpoints, sandboxes, faults, explain, networks, Links(ctx),
+            Routes(ctx), Reconcile(ctx, explain), Overlay(ctx, local), processes, Reads(ctx), topologies,
+            Prune(ctx, processes, networks, topologies))}
 
     # -- what the services share ---------------------------------------------------------
     @property
@@ -248,6 +251,8 @@ class Engine:
     process = via(Processes, "process")
     logs = via(Processes, "logs")
     stop = via(Processes, "stop")
+    process_rm = via(Processes, "rm")
+    prune = via(Prune, "prune")
     processes_stop_sandbox = via(Processes, "stop_sandbox")
 
 

@@ -29,6 +29,7 @@ class Executor:
         self.warnings: list[str] = []  # what went wrong beside the change itself (added to its result)
         self._after: dict = {}  # key -> (job, its argument): run once the store has committed
         self._marks: set[str] = set()
+        self._applied: list[Step] = []  # by earlier apply() calls of this change
 
     def apply(self, plan: Plan) -> None:
         """Every step, or none: on failure the applied ones are undone in reverse."""
@@ -42,15 +43,25 @@ class Executor:
                 step.apply(self.kernel)
                 done.append(step)
         except BaseException as exc:
-            problems = []
-            for step in reversed(done):
-                try:
-                    step.undo(self.kernel)
-                except Exception as undo_exc:  # keep undoing the rest
-                    problems.append(f"{step.kind}: {undo_exc}")
-            if problems:
-                raise RollbackError(f"{exc}; rollback also failed: {'; '.join(problems)}") from exc
+            self._undo(done, exc)
             raise
+        self._applied += done
+
+    def undo_applied(self, exc: BaseException) -> None:
+        """The change failed after some plans were applied (a sandbox's plan after
+        the default network it makes, say): undo those too, as its store rows go."""
+        done, self._applied = self._applied, []
+        self._undo(done, exc)
+
+    def _undo(self, done: list[Step], exc: BaseException) -> None:
+        problems = []
+        for step in reversed(done):
+            try:
+                step.undo(self.kernel)
+            except Exception as undo_exc:  # keep undoing the rest
+                problems.append(f"{step.kind}: {undo_exc}")
+        if problems:
+            raise RollbackError(f"{exc}; rollback also failed: {'; '.join(problems)}") from exc
 
     def best_effort(self, plan: Plan) -> list[str]:
         """Every step even if some fail (teardown, repair); returns the errors seen."""
@@ -101,10 +112,14 @@ def run_change(ctx, dry_run: bool, work, *args, **kwargs):
     if not dry_run:
         ctx.require_privileges()
     ex = Executor(None if dry_run else ctx.kernel, dry_run)
-    with ctx.store.transaction(commit=not dry_run):
-        result = work(ex, *args, **kwargs)
-        for follow in ctx.followers:
-            follow(ex)
+    try:
+        with ctx.store.transaction(commit=not dry_run):
+            result = work(ex, *args, **kwargs)
+            for follow in ctx.followers:
+                follow(ex)
+    except BaseException as exc:
+        ex.undo_applied(exc)
+        raise
     if dry_run:
         return {"dry_run": True, "commands": ex.commands}
     warnings = ex.warnings + ex.run_after_commit()

@@ -11,6 +11,11 @@ from ..steps import Plan
 from .context import Service
 from .lookup import find_network, get_network
 
+# Docker's `bridge` (docker0): made on first use by `run` without --network and by
+# `--network default`, with a free subnet, NAT and DNS like any other bridge network.
+DEFAULT_NETWORK = "default"
+NO_NETWORK = "none"  # `run --network none`: loopback only (unless a network has that name)
+
 ENDPOINT_FIELDS = ("sandbox", "ifname", "ip", "ip6", "host_ifname", "is_gateway", "is_gateway6")
 
 
@@ -118,10 +123,20 @@ class Networks(Service):
                 return f"{route['dest']} (dev {route['dev']})"
         return None
 
+    def ensure_default(self, ex) -> None:
+        """The default network, made in the caller's change if it does not exist yet."""
+        if self.store.network(DEFAULT_NETWORK) is None:
+            self.create(ex, DEFAULT_NETWORK)
+
     def rm(self, ex, name: str, force: bool = False) -> dict:
-        """Remove a network; `force`: disconnect its sandboxes first."""
+        """Remove a network; `force`: disconnect its sandboxes first (never those
+        of the default network, which sandboxes join without naming it)."""
         drv, net = find_network(self.ctx, name)
         endpoints = self.store.endpoints(network=name) if net else []
+        if endpoints and name == DEFAULT_NETWORK:
+            who = ", ".join(ep["sandbox"] for ep in endpoints)
+            raise Conflict(f"the default network is in use by {len(endpoints)} sandbox(es) ({who}); "
+                           "remove them first")
         if endpoints and not force:
             who = ", ".join(ep["sandbox"] for ep in endpoints)
             raise Conflict(f"network '{name}' has {len(endpoints)} sandbox(es) attached ({who}); "

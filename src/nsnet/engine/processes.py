@@ -21,6 +21,7 @@ from ..run.procfs import is_running
 from .context import Service
 from .executor import run_change
 from .lookup import get_network, get_sandbox
+from .networks import DEFAULT_NETWORK, NO_NETWORK
 
 DEFAULT_STOP_TIMEOUT = 10.0
 
@@ -43,7 +44,8 @@ class Processes(Service):
             log_max_size=logfiles.DEFAULT_MAX_SIZE, log_max_files: int = logfiles.DEFAULT_MAX_FILES,
             tty: bool = False, interactive: bool = False) -> dict:
         """Start argv in a sandbox: an existing one (`sandbox`) or a new one named
-        after the process, attached to `networks` ([(net, ip or None)]) with
+        after the process, attached to `networks` ([(net, ip or None)]; none
+        given: the default network, made on first use; ["none"]: loopback only) with
         `publish` ports (['8080:80', ...]) on the first network.
         Detached: returns once the command runs. Foreground: returns after it
         exited, with its "exit_code". `tty`: the foreground command gets a
@@ -56,12 +58,14 @@ class Processes(Service):
         max_files = spec.check_log_files(log_max_files)
         spec.check_workdir(workdir)
         networks = [(n, None) if isinstance(n, str) else (n[0], n[1]) for n in networks or []]
+        if sandbox is None:
+            networks = self._networks_of_new_sandbox(networks)
         publish = list(publish or [])
         parse_all(publish)
         if tty and detach:
             raise InvalidInput("-t gives a foreground command a terminal of its own; it cannot be used with --detach")
         if publish and not networks and sandbox is None:
-            raise InvalidInput("publishing ports needs a network (--network)")
+            raise InvalidInput("publishing ports needs a network (not --network none)")
         if sandbox is not None:
             get_sandbox(self.store, sandbox)
             if networks or publish:
@@ -77,7 +81,8 @@ class Processes(Service):
                 raise Conflict(f"sandbox '{sb_name}' already exists (run in it with --sandbox {sb_name}, "
                                "or choose another --name)")
             for net, _ in networks:
-                get_network(self.store, net)
+                if net != DEFAULT_NETWORK:  # made on first use
+                    get_network(self.store, net)
         full_env = dict(os.environ, **extra_env)
         spec.resolve_command(argv[0], full_env, workdir)
         self.ctx.require_privileges()
@@ -139,11 +144,34 @@ class Processes(Service):
         return {"name": name, "sandbox": record["sandbox"], "pid": leader, "exit_code": code,
                 "detached": False, "errors": errors}
 
-    def ps(self) -> list[dict]:
-        """Every process nsnet started here (running or not), oldest first."""
+    def ps(self, all: bool = False) -> list[dict]:
+        """The processes nsnet started here that run, oldest first; `all`: the exited ones too."""
         from ..run import pslist
 
-        return pslist.rows(self.ctx.settings.state_dir)
+        return pslist.rows(self.ctx.settings.state_dir, all)
+
+    def rm(self, name: str, force: bool = False) -> dict:
+        """Remove an exited process's record and logs, and the sandbox `run`
+        made for it (as `docker rm` removes a container); `force`: stop it
+        first (SIGKILL) if it runs. The sandbox stays while another process
+        runs in it."""
+        record = self.process(name)
+        if is_running(record):
+            if not force:
+                raise Conflict(f"process '{name}' is running (stop it first, or nsnet rm -f {name})")
+            from ..run import stop
+
+            stop.stop_records(self.store.processes, [record], 0)
+        self.store.processes.discard(name)
+        sandbox = record.get("sandbox") if record.get("created_sandbox") else None
+        if sandbox and any(r.get("sandbox") == sandbox and is_running(r) for r in self.store.processes.all()):
+            sandbox = None
+        errors = self._remove_quietly(sandbox) if sandbox and self.store.sandbox(sandbox) else []
+        return {"removed": name, "sandbox": sandbox if sandbox and not errors else None, "errors": errors}
+
+    def prune(self) -> list[dict]:
+        """rm() of every process that no longer runs."""
+        return [self.rm(r["name"]) for r in self.store.processes.all() if not is_running(r)]
 
     def process(self, name: str) -> dict:
         """The record of a process nsnet started."""
@@ -194,6 +222,17 @@ class Processes(Service):
         return stop_sandbox_processes(self.store.processes, sandbox, timeout)
 
     # -- helpers ------------------------------------------------------------
+    def _networks_of_new_sandbox(self, networks: list) -> list:
+        """As `docker run`: no --network is the default network; `--network none`
+        (alone, and unless a network has that name) is loopback only."""
+        if not networks:
+            return [(DEFAULT_NETWORK, None)]
+        if [n for n, _ in networks] == [NO_NETWORK] and self.store.network(NO_NETWORK) is None:
+            if networks[0][1]:
+                raise InvalidInput("--network none has no addresses to give")
+            return []
+        return networks
+
     def _process_name(self, name: str | None, sandbox: str | None) -> str:
         if name is not None:
             return check_name("process", name)

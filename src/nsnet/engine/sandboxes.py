@@ -8,22 +8,25 @@ from ..names import check_name
 from ..steps import CreateNetns, DeleteLink, DeleteNetns, Plan
 from .context import Service
 from .lookup import get_sandbox
+from .networks import DEFAULT_NETWORK
 from .processes import stop_sandbox_processes
 
 ENDPOINT_FIELDS = ("network", "ifname", "ip", "ip6", "host_ifname", "is_gateway", "is_gateway6")
 
 
 class Sandboxes(Service):
-    def __init__(self, ctx, endpoints, firewall, dns):
+    def __init__(self, ctx, endpoints, firewall, dns, networks):
         super().__init__(ctx)
         self.endpoints = endpoints
+        self.networks = networks
         self.firewall = firewall
         self.dns = dns
 
     def create(self, ex, name: str, networks: list | None = None, publish=None) -> dict:
         """`networks`: [(network, ip or None), ...] to attach in the same plan,
         so a failure in any attachment removes the sandbox too. `publish`
-        ports go to the sandbox's address on its first network."""
+        ports go to the sandbox's address on its first network. The default
+        network ("default") is made in the same change if it does not exist."""
         check_name("sandbox", name)
         if self.store.sandbox(name):
             raise Conflict(f"sandbox '{name}' already exists")
@@ -32,6 +35,8 @@ class Sandboxes(Service):
             raise Conflict(f"a network namespace named '{netns}' already exists (not made by nsnet)")
         if publish and not networks:
             raise InvalidInput("publishing ports needs a network (--network)")
+        if any((item if isinstance(item, str) else item[0]) == DEFAULT_NETWORK for item in networks or []):
+            self.networks.ensure_default(ex)
         self.store.add_sandbox(name, netns)
         new_sandbox = {"name": name, "netns": netns, "mode": "netns", "options": {}}  # the row just written
         plan = Plan([CreateNetns(netns)])
