@@ -10,6 +10,7 @@ import re
 from .errors import InvalidInput
 
 IFNAMSIZ = 15
+BRIDGE_MAX_PORTS = 1023  # the kernel's BR_MAX_PORTS (1024) less port number 0, which it never gives
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _IFNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:+-]*$")

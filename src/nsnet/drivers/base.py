@@ -21,6 +21,7 @@ class Driver:
     has_dns = True  # sandboxes resolve each other's names (and aliases)
     fixed_macs = True  # an endpoint may be given a fixed MAC (a runtime's --mac-address)
     carries_ipv6 = True  # a network may have an IPv6 subnet
+    max_endpoints: int | None = None  # sandboxes one host can attach (a bridge's ports), None: no limit
 
     # -- planners ---------------------------------------------------------------
     def plan_create(self, net: dict) -> list[Step]:

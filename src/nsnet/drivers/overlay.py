@@ -92,6 +92,7 @@ class OverlayDriver(BridgeDriver):
     has_dns = False  # overlay networks have no DNS yet
     fixed_macs = False  # an endpoint's MAC is derived from its address
     carries_ipv6 = False  # the cluster store holds IPv4 claims only
+    max_endpoints = BridgeDriver.max_endpoints - 1  # the VXLAN device is a port of the bridge too
 
     # -- planners: the bridge driver's, plus the VXLAN device and fixed MACs ---
     def plan_create(self, net):

@@ -53,6 +53,9 @@ class Endpoints(Service):
                                "network cannot be combined with others")
             if drv.exclusive and self.store.links(sandbox):
                 raise Conflict(f"sandbox '{sandbox}' has direct links; it cannot join a '{drv.name}' network")
+        if drv.max_endpoints is not None and self.store.endpoint_count(network) >= drv.max_endpoints:
+            raise Conflict(f"network '{network}' is full: {drv.max_endpoints} sandboxes are attached, the most its "
+                           "bridge takes (a Linux bridge has 1023 ports); attach further sandboxes to another network")
         if not drv.uses_subnet:
             if ip or ifname or publish or aliases or mac:
                 raise Conflict(f"network '{network}' (driver {drv.name}) takes no --ip, --ifname, --mac or "

@@ -12,6 +12,7 @@ import os
 import socket
 
 from ..errors import KernelError
+from ..names import BRIDGE_MAX_PORTS
 from . import nsfs
 from .failure import fail as _fail
 from .hostops import HostOps
@@ -197,6 +198,11 @@ class Kernel(HostOps, L2Ops, SandboxOps):
         peer_fd = nsfs.open_fd(peer_target) if peer_target else nsfs.current_netns_fd()
         try:
             self._request(ns, f"creating veth {ifname}", messages.veth(ifname, peer_ifname, peer_fd, master_index, mtu))
+        except KernelError as exc:
+            if master and exc.errno == errno.EXFULL:  # the kernel's "Exchange full": no port number left
+                raise KernelError(f"bridge {master} is full: a Linux bridge takes at most {BRIDGE_MAX_PORTS} "
+                                  "ports; attach further sandboxes to another network", exc.errno) from None
+            raise
         finally:
             os.close(peer_fd)
         # nsnet is IPv4-only, and an IPv6 link-local address on a veth end means

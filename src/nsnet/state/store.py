@@ -232,6 +232,9 @@ class Store(FaultRows):
     def endpoint(self, network, sandbox):
         return self._one("SELECT * FROM endpoints WHERE network=? AND sandbox=?", network, sandbox)
 
+    def endpoint_count(self, network) -> int:
+        return self._rows("SELECT COUNT(*) FROM endpoints WHERE network=?", network)[0][0]
+
     def used_ips(self, network, version: int = 4):
         column = _IP_COLUMN[version]
         return [r[0] for r in self._rows(f"SELECT {column} FROM endpoints WHERE network=? AND {column} IS NOT NULL",
