@@ -96,7 +96,10 @@ NETWORK = Group("network", "Networks: bridge (default), host, none, overlay.", (
                        help="Another DNS name for the sandbox on this network."),
                 DRY_RUN)),
     Command("disconnect", "network:disconnect", "Detach SANDBOX from NETWORK and free its address.",
-            (Arg("network_name", "NETWORK", complete="network"), Arg("sandbox", complete="sandbox")), (DRY_RUN,)),
+            (Arg("network_name", "NETWORK", complete="network"), Arg("sandbox", complete="sandbox")), (
+                Option("--ifname", metavar="IFNAME",
+                       help="Which of the sandbox's interfaces on NETWORK (when it has more than one)."),
+                DRY_RUN)),
 ))
 
 LINK = Group("link", "Direct links: a veth pair between two sandboxes, no bridge.", (

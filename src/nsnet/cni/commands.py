@@ -2,8 +2,8 @@
 
 An attachment (CNI_CONTAINERID, network name, CNI_IFNAME) is one endpoint of
 sandbox cni-CONTAINERID, which adopts the runtime's namespace (nsnet never
-removes it). The network is made on first use; a container is on each network
-once (one interface per network)."""
+removes it). The network is made on first use; a container may be on one
+network through several interfaces (eth0, eth1: one attachment each)."""
 
 import contextlib
 import ipaddress
@@ -88,10 +88,7 @@ def add(eng, req: Request) -> dict:
     made_network = False
     try:
         net, made_network = _ensure_network(eng, req)
-        ep = eng.endpoint_get(req.name, name)
-        if ep is not None and ep["ifname"] != req.ifname:
-            raise CniError(PLUGIN, f"container {req.container_id} is already on network '{req.name}' as "
-                                   f"{ep['ifname']}; nsnet gives a container one interface per network")
+        ep = eng.endpoint_get(req.name, name, req.ifname)
         if ep is None:  # else: an ADD repeated without a DEL gets the same result
             ep = eng.network_connect(req.name, name, ip=req.static_ips(net), ifname=req.ifname,
                                      publish=req.ports, aliases=req.aliases, mac=req.mac,
@@ -109,9 +106,8 @@ def add(eng, req: Request) -> dict:
 def delete(eng, req: Request) -> None:
     """Idempotent: an attachment, a container or a network nsnet does not know is already deleted."""
     name = sandbox_name(req.container_id)
-    ep = eng.endpoint_get(req.name, name)
-    if ep is not None and ep["ifname"] == req.ifname:
-        eng.network_disconnect(req.name, name)
+    if eng.endpoint_get(req.name, name, req.ifname) is not None:
+        eng.network_disconnect(req.name, name, ifname=req.ifname)
     _forget_if_empty(eng, name)
 
 
@@ -120,8 +116,8 @@ def check(eng, req: Request) -> None:
     if req.prev_result is None:
         raise bad("CHECK needs prevResult (the attachment's cached result)")
     name = sandbox_name(req.container_id)
-    ep = eng.endpoint_get(req.name, name)
-    if ep is None or ep["ifname"] != req.ifname:
+    ep = eng.endpoint_get(req.name, name, req.ifname)
+    if ep is None:
         raise CniError(UNKNOWN_CONTAINER, f"container {req.container_id} has no interface {req.ifname} on "
                                           f"network '{req.name}'")
     net = eng.network_get(req.name)
@@ -181,7 +177,7 @@ def gc(eng, req: Request) -> None:
         if (ep["sandbox"], ep["ifname"]) in valid or not _is_ours(eng, ep["sandbox"]):
             continue
         try:
-            eng.network_disconnect(req.name, ep["sandbox"])
+            eng.network_disconnect(req.name, ep["sandbox"], ifname=ep["ifname"])
             _forget_if_empty(eng, ep["sandbox"])
         except NsnetError as exc:
             errors.append(f"{ep['sandbox']}: {exc}")

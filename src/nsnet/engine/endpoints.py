@@ -26,9 +26,10 @@ class Endpoints(Service):
         networks). `probe_ports=False`: the caller holds the host ports itself (a
         container runtime's conmon does), so a socket bound to one is no conflict."""
         plan = Plan()
-        self.plan_connect(ex, plan, network, sandbox, ip, ifname, publish, aliases, mac=mac, probe_ports=probe_ports)
+        ep = self.plan_connect(ex, plan, network, sandbox, ip, ifname, publish, aliases, mac=mac,
+                               probe_ports=probe_ports)
         ex.apply(plan)
-        return dict(self.store.endpoint(network, sandbox), ports=self.firewall.ports(sandbox))
+        return dict(self.store.endpoint(network, sandbox, ep["ifname"]), ports=self.firewall.ports(sandbox))
 
     def plan_connect(self, ex, plan: Plan, network: str, sandbox: str, ip=None, ifname=None,
                      publish=None, aliases=None, new_sandbox: dict | None = None, mac: str | None = None,
@@ -44,8 +45,10 @@ class Endpoints(Service):
         sb = new_sandbox or get_sandbox(self.store, sandbox)
         current = []
         if new_sandbox is None:
-            if self.store.endpoint(network, sandbox):
-                raise Conflict(f"sandbox '{sandbox}' is already connected to network '{network}'")
+            there = self.store.endpoint(network, sandbox)
+            if there and (not ifname or not drv.uses_subnet):
+                raise Conflict(f"sandbox '{sandbox}' is already connected to network '{network}' (as "
+                               f"{there['ifname']}; a second interface on it needs an interface name)")
             current = self.store.endpoints(sandbox=sandbox)
             if current and (drv.exclusive or sb["mode"] != "netns"):
                 kind = drv.name if drv.exclusive else sb["mode"]
@@ -140,13 +143,20 @@ class Endpoints(Service):
         self.store.set_free_ip_hint(network, int(addr) + 1, version)
         return addr
 
-    def disconnect(self, ex, network: str, sandbox: str) -> dict:
-        """Detach `sandbox` from `network` (the next network takes the default route)."""
+    def disconnect(self, ex, network: str, sandbox: str, ifname: str | None = None) -> dict:
+        """Detach `sandbox` from `network` (the next network takes the default route);
+        `ifname`: which of its interfaces there, if it has more than one."""
         net = get_network(self.store, network)
         get_sandbox(self.store, sandbox)
-        ep = self.store.endpoint(network, sandbox)
+        ep = self.store.endpoint(network, sandbox, ifname)
         if ep is None:
-            raise Conflict(f"sandbox '{sandbox}' is not connected to network '{network}'")
+            on = f" with interface {ifname}" if ifname else ""
+            raise Conflict(f"sandbox '{sandbox}' is not connected to network '{network}'{on}")
+        if ifname is None:
+            names = [e["ifname"] for e in self.store.endpoints(network=network, sandbox=sandbox)]
+            if len(names) > 1:
+                raise Conflict(f"sandbox '{sandbox}' has {len(names)} interfaces on network '{network}' "
+                               f"({', '.join(names)}): name the one to disconnect (ifname)")
         plan = Plan(self.plan_disconnect(ex, net, ep))
         plan.extend(self._plan_move_default_route(sandbox, ep))
         return {"disconnected": sandbox, "network": network, "errors": ex.best_effort(plan)}
@@ -157,7 +167,7 @@ class Endpoints(Service):
         namespace; release=False keeps a cluster claim (its network goes whole)."""
         sb = self.store.sandbox(ep["sandbox"])
         self.dns.touch(ex, ep["sandbox"], sb["netns"])
-        steps = self.firewall.plan_unpublish(ep["sandbox"], net["name"])
+        steps = self.firewall.plan_unpublish(ep["sandbox"], net["name"], ep["ip"])
         self.store.remove_endpoint(ep["id"])
         subnets = family.subnets(net)
         if subnets:

@@ -118,13 +118,14 @@ class Firewall(Service):
         add, delete = ruleset.port_batches(added)
         return [Nft(add, delete, rebuild=self.full_batch)]
 
-    def plan_unpublish(self, sandbox: str, network: str) -> list:
-        """Forget the ports of an endpoint (one Nft step)."""
-        rows = self.store.ports(sandbox=sandbox, network=network)
+    def plan_unpublish(self, sandbox: str, network: str, sandbox_ip: str | None) -> list:
+        """Forget the ports of an endpoint (one Nft step); its address tells it
+        from another interface of the sandbox on the same network."""
+        rows = self.store.ports(sandbox=sandbox, network=network, sandbox_ip=sandbox_ip) if sandbox_ip else []
         if not rows:
             return []
         gone, successors = self._port_handover(rows)
-        self.store.remove_ports(sandbox, network)
+        self.store.remove_ports(sandbox, network, sandbox_ip)
         return [_port_removal_step(gone, successors)] if gone else []
 
     def _port_handover(self, rows: list[dict]) -> tuple[list, list]:
