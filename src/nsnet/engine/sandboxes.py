@@ -65,9 +65,9 @@ class Sandboxes(Service):
             raise Conflict(f"sandbox '{name}' already exists")
         if not self.kernel.netns_exists(netns_path):
             raise NotFound(f"network namespace {netns_path} does not exist")
-        owner = next((sb["name"] for sb in self.store.sandboxes() if sb["netns"] == netns_path), None)
+        owner = self.store.sandbox_of_netns(netns_path)  # one indexed lookup: an adopt is O(1) in sandboxes
         if owner:
-            raise Conflict(f"network namespace {netns_path} is already sandbox '{owner}'")
+            raise Conflict(f"network namespace {netns_path} is already sandbox '{owner['name']}'")
         self.store.add_sandbox(name, netns_path, {"external": True})
         return self.inspect(name, live=False)
 

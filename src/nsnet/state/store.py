@@ -210,6 +210,9 @@ class Store(FaultRows):
     def sandbox(self, name):
         return self._one("SELECT * FROM sandboxes WHERE name=?", name)
 
+    def sandbox_of_netns(self, netns):
+        return self._one("SELECT * FROM sandboxes WHERE netns=?", netns)
+
     def sandboxes(self):
         return self._all("SELECT * FROM sandboxes ORDER BY created, name")
 
