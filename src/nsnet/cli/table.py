@@ -200,10 +200,10 @@ COMMANDS = Group("nsnet", "nsnet: container networks from Linux primitives (no d
             (Option("--dry-run", flag=True, help="Print what would be removed; change nothing."),)),
     Command("status", "topology:status", "Compare topology FILE with the store and the kernel; exit 1 unless "
             "all is ok.", (TOPOLOGY_FILE,)),
-    Command("graph", "topology:graph", "Draw topology FILE (or everything nsnet manages) with graphviz.",
+    Command("graph", "topology:graph", "Draw topology FILE (or everything nsnet manages), grouped by network.",
             (Arg("file", required=False, complete="file"),),
             (Option("-o", "--output", dest="out", metavar="OUT", required=True, complete="file",
-                    help="The picture: .svg, .png, .pdf or .dot (graphviz source)."),)),
+                    help="The picture: .svg, .png, .pdf or .dot (graphviz source), .mmd (Mermaid) or .json."),)),
     Command("check", "topology:check", "Probe every pair of sandboxes and print the reachability matrix.\n\n"
             "ICMP between sandboxes, TCP where FILE expects ports; exit 1 if an\n"
             "expectation of FILE is not met.",
