@@ -36,6 +36,23 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+HOST_NAME_MAX = 64  # the kernel's limit (sethostname)
+
+
+def check_hostname(name: str) -> str:
+    """A sandbox's --hostname: RFC 1123 labels (letters, digits, '-') joined by dots,
+    at most 64 characters."""
+    if not isinstance(name, str) or not name:
+        raise InvalidInput("hostname must not be empty")
+    if len(name) > HOST_NAME_MAX:
+        raise InvalidInput(f"hostname '{name}' is too long ({len(name)} > {HOST_NAME_MAX} characters)")
+    if not all(_HOST_LABEL.match(label) for label in name.split(".")):
+        raise InvalidInput(f"hostname '{name}' is not a valid hostname "
+                           "(letters, digits and '-' in dot-separated labels; no '-' at either end of a label)")
+    return name
+
+
 def check_ifname(name: str) -> str:
     """An interface name the kernel accepts: 1..15 bytes, no '/', no whitespace."""
     if not name:

@@ -1,11 +1,17 @@
 """Docker's habits: the default network (`run` without --network, `--network
-none`, `sandbox create --network default`), `ps` / `ps -a`, `rm`, `prune`."""
+none`, `sandbox create --network default`), `ps` / `ps -a`, `rm`, `prune`, a
+hostname per sandbox (its own UTS namespace)."""
 
 import json
+import os
+import socket
+import subprocess
 
 import pytest
 
-from .helpers import in_ns, wait_until
+from nsnet.kernel.nsfs import UTS_RUN_DIR
+
+from .helpers import NSNET, in_ns, wait_until
 from .run_support import cli, ps, record, running_host
 from .snapshot import full_snapshot
 
@@ -123,3 +129,75 @@ def test_prune_removes_exited_processes_and_unused_networks(rhost, tmp_path):
     assert list(ps(h)) == ["live"]
     r = cli(h, "--json", "prune")
     assert json.loads(r.stdout) == {"processes": [], "sandboxes": [], "networks": [], "errors": []}
+
+
+def uts_pins(h) -> list[str]:
+    return sorted(n for n in os.listdir(UTS_RUN_DIR) if n.startswith(h.prefix)) if os.path.isdir(UTS_RUN_DIR) else []
+
+
+def test_each_sandbox_has_its_own_hostname_kept_like_its_namespace(rhost):
+    h = rhost
+    mine = socket.gethostname()
+    cli(h, "sandbox", "create", "web", check=True)
+    cli(h, "sandbox", "create", "db", "--hostname", "db.internal", check=True)
+    assert cli(h, "exec", "web", "--", "hostname").stdout == "web\n"
+    assert cli(h, "exec", "db", "--", "uname", "-n").stdout == "db.internal\n"
+    assert json.loads(cli(h, "--json", "sandbox", "inspect", "db").stdout)["hostname"] == "db.internal"
+    # Kept, as the network namespace is: a change inside is seen by the next command, not by the host.
+    cli(h, "exec", "web", "--", "hostname", "renamed", check=True)
+    assert cli(h, "exec", "web", "--", "hostname").stdout == "renamed\n"
+    pin = os.path.join(UTS_RUN_DIR, h.prefix + "db")
+    assert in_ns(h.name, "nsenter", f"--uts={pin}", "hostname").stdout == "db.internal\n"
+    assert socket.gethostname() == mine
+    assert uts_pins(h) == [h.prefix + "db", h.prefix + "web"]
+    cli(h, "sandbox", "rm", "web", "db", check=True)
+    assert uts_pins(h) == []  # unpinned with the namespace
+
+
+def test_run_gives_its_sandbox_a_hostname(rhost):
+    h = rhost
+    mine = socket.gethostname()
+    assert cli(h, "run", "--name", "w1", "--network", "none", "--", "hostname").stdout == "w1\n"
+    r = cli(h, "run", "--name", "w2", "--hostname", "api", "--isolate-pid", "--network", "none", "--", "hostname")
+    assert r.stdout == "api\n", r.stderr
+    cli(h, "run", "-d", "--name", "w3", "--hostname", "bg", "--network", "none", "--", "sh", "-c",
+        "hostname; sleep 60", check=True)
+    assert wait_until(lambda: cli(h, "logs", "w3").stdout == "bg\n", timeout=10)
+    assert cli(h, "exec", "w3", "--", "hostname").stdout == "bg\n"
+    assert socket.gethostname() == mine
+    cli(h, "rm", "-f", "w1", "w2", "w3", check=True)
+    assert uts_pins(h) == []
+
+
+def test_a_bad_hostname_changes_nothing(rhost):
+    h = rhost
+    before = full_snapshot(h)
+    for args in (["sandbox", "create", "x", "--hostname", "bad_name"], ["run", "--hostname", "-x", "--", "true"],
+                 ["run", "--sandbox", "nope", "--hostname", "x", "--", "true"]):
+        r = cli(h, *args)
+        assert r.returncode in (2, 3) and r.stderr.count("\n") == 1, r.stderr
+    assert full_snapshot(h) == before and uts_pins(h) == []
+
+
+def test_the_uts_namespace_is_made_by_the_first_command_and_shared_by_the_next(rhost):
+    h = rhost
+    cli(h, "sandbox", "create", "x", "--hostname", "x.lab", check=True)
+    assert uts_pins(h) == []  # a sandbox that runs nothing never pays for it
+    first = subprocess.Popen([NSNET, "exec", "x", "--", "sh", "-c", "hostname; sleep 0.3; hostname"], env=h.env,
+                             stdout=subprocess.PIPE, text=True)
+    racing = [cli(h, "exec", "x", "--", "hostname").stdout for _ in range(3)]
+    assert first.communicate(timeout=30)[0] == "x.lab\nx.lab\n" and racing == ["x.lab\n"] * 3
+    assert uts_pins(h) == [h.prefix + "x"]
+    inside = [cli(h, "exec", "x", "--", "readlink", "/proc/self/ns/uts").stdout.strip() for _ in range(2)]
+    assert inside[0] == inside[1] != os.readlink("/proc/self/ns/uts")  # one of its own, the same each time
+
+
+def test_a_topology_file_names_hosts(rhost, tmp_path):
+    h = rhost
+    topo = tmp_path / "t.yaml"
+    topo.write_text("name: t\nsandboxes:\n  a: {hostname: alpha.lab}\n  b:\n")
+    cli(h, "up", str(topo), check=True)
+    assert cli(h, "exec", "a", "--", "hostname").stdout == "alpha.lab\n"
+    assert cli(h, "exec", "b", "--", "hostname").stdout == "b\n"
+    cli(h, "down", str(topo), check=True)
+    assert uts_pins(h) == []

@@ -58,6 +58,7 @@ GOOD = [
     "sandboxes:\n  a: {networks: [n], routes: [{dest: 10.9.0.0/16, via: 10.0.0.1}]}",
     "name: x\nsandboxes:\n  a:\n  b:\nexpect: {reach: ['a -> b'], isolate: ['b -> a:80/tcp']}",
     "name: x\noutside: {netns: out, ip: 10.77.0.2}",
+    "name: x\nsandboxes:\n  a: {hostname: web-1.example.org}\n  b: {hostname: B2}",
 ]
 
 BAD = [
@@ -76,6 +77,10 @@ BAD = [
     "name: x\nnetworks:\n  n: {bridge: a-name-far-too-long}",
     "name: x\nsandboxes: [a, b]",
     "name: x\nsandboxes:\n  a: {colour: red}",
+    "name: x\nsandboxes:\n  a: {hostname: bad_host}",
+    "name: x\nsandboxes:\n  a: {hostname: -dash}",
+    "name: x\nsandboxes:\n  a: {hostname: [web]}",
+    "name: x\nsandboxes:\n  a: {hostname: " + "h" * 65 + "}",
     "name: x\nsandboxes:\n  a: {networks: n}",
     "name: x\nsandboxes:\n  a: {publish: ['eighty:80']}",
     "name: x\nsandboxes:\n  a: {publish: ['8080:80/icmp']}",

@@ -7,8 +7,8 @@ from . import output
 from .values import parse_network_arg
 
 
-def run(ctx, name, sandbox, networks, publish, env, workdir, detach, interactive, tty, rm, isolate_pid, no_init,
-        log_max_size, log_max_files, argv) -> None:
+def run(ctx, name, sandbox, hostname, networks, publish, env, workdir, detach, interactive, tty, rm, isolate_pid,
+        no_init, log_max_size, log_max_files, argv) -> None:
     argv = list(argv[1:] if argv and argv[0] == "--" else argv)
     if not argv:
         raise InvalidInput("nothing to run: nsnet run [OPTIONS] -- CMD [ARGS...]")
@@ -18,7 +18,7 @@ def run(ctx, name, sandbox, networks, publish, env, workdir, detach, interactive
     result = ctx.engine.run(argv, name=name, sandbox=sandbox, networks=nets, publish=list(publish), env=list(env),
                             workdir=workdir, detach=detach, rm=rm, isolate_pid=isolate_pid, init=not no_init,
                             log_max_size=log_max_size, log_max_files=log_max_files, tty=tty,
-                            interactive=interactive)
+                            interactive=interactive, hostname=hostname)
     if ctx.as_json:
         output.emit_json(result)
     elif detach:

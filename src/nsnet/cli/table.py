@@ -28,6 +28,7 @@ RUN_OPTIONS = (
     Option("--name", metavar="NAME", help="Name of the process (and of the sandbox run creates). Default: run-XXXXXX."),
     Option("--sandbox", metavar="NAME", complete="sandbox",
            help="Run in this existing sandbox instead of creating one."),
+    Option("--hostname", metavar="NAME", help="Hostname of the new sandbox (default: its name)."),
     Option("--network", dest="networks", multiple=True, metavar="NET[:IP[,IP]]", complete="network",
            help="Attach the new sandbox to this network (repeatable), optionally with static IPs (one per family). "
                 "Default: the network 'default' (made on first use); 'none': loopback only."),
@@ -54,7 +55,9 @@ SANDBOX = Group("sandbox", "Sandboxes: named network namespaces.", (
             (Option("--network", dest="networks", multiple=True, metavar="NET[:IP[,IP]]", complete="network",
                     help="Attach to this network (repeatable); optionally with static IPs (one per family). "
                          "'default': the default network (made on first use)."),
-             PUBLISH, DRY_RUN)),
+             PUBLISH,
+             Option("--hostname", metavar="NAME", help="Its hostname (a UTS namespace of its own; default: NAME)."),
+             DRY_RUN)),
     Command("ls", "sandbox:ls", "List sandboxes.", options=(QUIET,)),
     Command("inspect", "sandbox:inspect", "Show a sandbox: endpoints, links, routes, and what the kernel has.",
             (Arg("name", complete="sandbox"),)),

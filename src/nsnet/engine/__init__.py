@@ -171,6 +171,7 @@ class Engine:
     sandbox_ls = via(Sandboxes, "ls")
     sandbox_inspect = via(Sandboxes, "inspect")
     exec_netns = via(Sandboxes, "exec_netns")
+    exec_hostname = via(Sandboxes, "exec_hostname")
 
     link_add = via(Links, "add", change=True)
     link_rm = via(Links, "rm", change=True)

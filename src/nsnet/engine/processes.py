@@ -15,7 +15,7 @@ import time
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..firewall.ports import parse_all
-from ..names import check_name
+from ..names import check_hostname, check_name
 from ..run import logfiles  # light; the rest of nsnet.run is imported where used
 from ..run.procfs import is_running
 from .context import Service
@@ -42,7 +42,7 @@ class Processes(Service):
             publish=None, env=None, workdir: str | None = None, detach: bool = False, rm: bool = False,
             isolate_pid: bool = False, init: bool = True,
             log_max_size=logfiles.DEFAULT_MAX_SIZE, log_max_files: int = logfiles.DEFAULT_MAX_FILES,
-            tty: bool = False, interactive: bool = False) -> dict:
+            tty: bool = False, interactive: bool = False, hostname: str | None = None) -> dict:
         """Start argv in a sandbox: an existing one (`sandbox`) or a new one named
         after the process, attached to `networks` ([(net, ip or None)]; none
         given: the default network, made on first use; ["none"]: loopback only) with
@@ -50,7 +50,8 @@ class Processes(Service):
         Detached: returns once the command runs. Foreground: returns after it
         exited, with its "exit_code". `tty`: the foreground command gets a
         pseudo-terminal of its own (fed from stdin if `interactive`), as with
-        `docker run -it`. Validates everything before changing anything."""
+        `docker run -it`. `hostname`: the new sandbox's (default: its name).
+        Validates everything before changing anything."""
         from ..run import spec
         argv = spec.check_argv(argv)
         extra_env = spec.parse_env(env)
@@ -73,10 +74,14 @@ class Processes(Service):
                                    "sandbox use 'nsnet network connect' / 'nsnet publish'")
             if rm:
                 raise InvalidInput("--rm removes the sandbox run creates; it cannot be used with --sandbox")
+            if hostname is not None:
+                raise InvalidInput("--hostname names the sandbox run creates; an existing sandbox keeps its own")
         name = self._process_name(name, sandbox)
         sb_name = sandbox or name
         if sandbox is None:
             check_name("sandbox", sb_name)
+            if hostname is not None:
+                check_hostname(hostname)
             if self.store.sandbox(sb_name):
                 raise Conflict(f"sandbox '{sb_name}' already exists (run in it with --sandbox {sb_name}, "
                                "or choose another --name)")
@@ -88,6 +93,7 @@ class Processes(Service):
         self.ctx.require_privileges()
         record = self._new_record(name, sb_name, argv, detach, rm, isolate_pid, init, sandbox is None)
         record["env_spec"], record["workdir"] = [str(e) for e in env or []], workdir  # for topology `up`
+        record["hostname"] = hostname  # the new sandbox's
         if not self.store.processes.reserve(name, record, is_running):
             raise Conflict(f"a process named '{name}' is already running (stop it or choose another --name)")
         return self._start(record, networks, publish, full_env, workdir, max_size, max_files, (tty, interactive))
@@ -101,14 +107,16 @@ class Processes(Service):
         master = pty = None
         try:
             if created:
-                run_change(self.ctx, False, self.sandboxes.create, sb_name, networks, publish)
+                run_change(self.ctx, False, self.sandboxes.create, sb_name, networks, publish,
+                           record.get("hostname"))
                 made = True
             if terminal[0]:
                 from ..run.terminal import open_pty
 
                 master, pty = open_pty()
             launch = Launch(record["argv"], env, workdir, self.sandboxes.exec_netns(sb_name), record["isolate_pid"],
-                            record["init"], None if record["detached"] or pty else foreground.terminal(), pty)
+                            record["init"], None if record["detached"] or pty else foreground.terminal(), pty,
+                            self.sandboxes.exec_hostname(sb_name))
             if record["detached"]:
                 started = spawn.start_detached(launch, self._supervisor_cfg(record, max_size, max_files))
                 return {"name": name, "sandbox": sb_name, "pid": started["pid"], "detached": True,

@@ -1,7 +1,8 @@
 """Processes and namespaces beyond the network: joining a sandbox the way
 `ip netns exec` does, PID namespaces, a fresh /proc, the process name.
 
-`enter` joins the network namespace, takes a private mount namespace with a
+`enter` joins the network namespace (and the sandbox's UTS namespace: its
+hostname, where it has one), takes a private mount namespace with a
 fresh /sys (so /sys/class/net shows the sandbox's interfaces) and the files of
 /etc/netns/NAME/ bind-mounted over /etc. `exec_in` then replaces the process
 with the command (no fork: stdio and the exit code pass through). The run/
@@ -24,7 +25,7 @@ from .libc import (
     umount,
     unshare,
 )
-from .nsfs import open_fd
+from .nsfs import join_uts, open_fd
 
 
 def _private_mounts() -> None:
@@ -33,11 +34,12 @@ def _private_mounts() -> None:
     mount(b"none", b"/", None, MS_REC | MS_SLAVE, "make / rslave")
 
 
-def enter(netns: str | None, private_mounts: bool = False) -> None:
+def enter(netns: str | None, private_mounts: bool = False, hostname: str | None = None) -> None:
     """Move this (single-threaded) process into `netns` with `ip netns exec`'s
-    view. With netns None it stays in the caller's network namespace, and
-    private_mounts still gives it a mount namespace of its own (for the /proc
-    of a new PID namespace)."""
+    view, and into the sandbox's UTS namespace (made with `hostname` by its
+    first command) where `hostname` is given. With netns None it stays in the
+    caller's network namespace, and private_mounts still gives it a mount
+    namespace of its own (for the /proc of a new PID namespace)."""
     if netns is None:
         if private_mounts:
             _private_mounts()
@@ -47,6 +49,8 @@ def enter(netns: str | None, private_mounts: bool = False) -> None:
         setns(fd)
     finally:
         os.close(fd)
+    if hostname and "/" not in netns:  # a namespace by path is a runtime's: its hostname is the runtime's
+        join_uts(netns, hostname)  # in the host's mount namespace still: the pin must be visible there
     _private_mounts()
     if umount(b"/sys"):
         mount(b"sysfs", b"/sys", b"sysfs", 0, "mount /sys")
@@ -58,9 +62,9 @@ def enter(netns: str | None, private_mounts: bool = False) -> None:
                 mount(src.encode(), dst.encode(), b"none", MS_BIND, f"bind {src} on {dst}")
 
 
-def exec_in(netns: str | None, argv: list[str]) -> None:
-    """`nsnet exec`: become `argv` inside sandbox namespace `netns`."""
-    enter(netns)
+def exec_in(netns: str | None, argv: list[str], hostname: str | None = None) -> None:
+    """`nsnet exec`: become `argv` inside sandbox namespace `netns` (with its hostname)."""
+    enter(netns, hostname=hostname)
     os.execvp(argv[0], argv)
 
 

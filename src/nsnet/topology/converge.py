@@ -159,12 +159,13 @@ def _creations(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None
 
 def _create_sandbox(engine, run: Runner, sb, ips: AddressPlan) -> None:
     kwargs = {"publish": list(sb.publish)} if sb.publish else {}
+    made = {"hostname": sb.hostname} if sb.hostname else {}
     plain = [a.ifname for a in sb.attachments if a.ifname] == [f"eth{i}" for i in range(len(sb.attachments))]
     if plain or any(a.ifname is None for a in sb.attachments):
         nets = [(a.network, ips.address(a.network, a.ip, a.ip6)) for a in sb.attachments]
-        run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, networks=nets, **kwargs)
+        run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, networks=nets, **kwargs, **made)
         return
-    run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name)
+    run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, **made)
     for i, att in enumerate(sb.attachments):
         extra = kwargs if i == 0 else {}  # ports go to the first network, as sandbox_create does
         run.call(f"+ attachment '{sb.name}' to '{att.network}' as {att.ifname}", engine.network_connect,

@@ -8,6 +8,7 @@ objects (references, overlaps, addresses in subnets) are in validate.py.
                                    # one, or a list of one per family (IPv4, IPv6)
     sandboxes:
       NAME:
+        hostname: web.local        # default: NAME
         networks: [NET, ...]  or  {NET: {ip, ifname}, ...}      # ip: one, or one per family
         routes: ["DEST via GW", ...]  or  [{dest, via}, ...]
         publish: ["8080:80/tcp", ...]
@@ -23,7 +24,7 @@ import ipaddress
 from .. import ipam
 from ..drivers import DRIVERS
 from ..errors import InvalidInput
-from ..names import MAX_MTU, MIN_MTU, check_ifname, check_name
+from ..names import MAX_MTU, MIN_MTU, check_hostname, check_ifname, check_name
 from . import commands
 from . import expect as expect_mod
 from . import publish as publish_mod
@@ -32,7 +33,7 @@ from .reader import Reader
 
 TOP = ("name", "description", "networks", "sandboxes", "links", "expect", "outside")
 NETWORK = ("driver", "subnet", "gateway", "ipv6", "mtu", "bridge", "internal", "masquerade")
-SANDBOX = ("networks", "routes", "publish", "command", "env", "workdir", "isolate_pid")
+SANDBOX = ("hostname", "networks", "routes", "publish", "command", "env", "workdir", "isolate_pid")
 ATTACH = ("ip", "ifname")
 LINK = ("a", "b", "subnet", "ip_a", "ip_b", "ifname_a", "ifname_b")
 ROUTE = ("dest", "via")
@@ -96,6 +97,9 @@ def _sandbox(r: Reader, name: str, spec) -> Sandbox:
     r.call(path, check_name, "sandbox", name)
     m = r.mapping(spec, path, SANDBOX, null_ok=True) or {}
     sb = Sandbox(name)
+    hostname = r.string(m.get("hostname"), f"{path}.hostname")
+    if hostname is not None and r.call(f"{path}.hostname", check_hostname, hostname):
+        sb.hostname = hostname
     nets = m.get("networks")
     if isinstance(nets, list):
         for i, item in enumerate(nets):
