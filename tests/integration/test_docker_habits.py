@@ -199,5 +199,13 @@ def test_a_topology_file_names_hosts(rhost, tmp_path):
     cli(h, "up", str(topo), check=True)
     assert cli(h, "exec", "a", "--", "hostname").stdout == "alpha.lab\n"
     assert cli(h, "exec", "b", "--", "hostname").stdout == "b\n"
+    assert cli(h, "up", str(topo)).stdout == "0 changes\n"
+    topo.write_text("name: t\nsandboxes:\n  a: {hostname: beta.lab}\n  b:\n")  # a hostname is made once: a new sandbox
+    r = cli(h, "status", str(topo))
+    assert r.returncode == 1 and "re-create: hostname alpha.lab -> beta.lab" in r.stdout, r.stdout + r.stderr
+    r = cli(h, "up", str(topo))
+    assert r.stdout.splitlines() == ["~ sandbox 'a' re-created (hostname alpha.lab -> beta.lab)", "+ sandbox 'a'",
+                                     "2 changes"], r.stdout + r.stderr
+    assert cli(h, "exec", "a", "--", "hostname").stdout == "beta.lab\n"
     cli(h, "down", str(topo), check=True)
     assert uts_pins(h) == []

@@ -92,6 +92,8 @@ def _removals(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None:
     for sb in sorted(owned_sbs - set(topo.sandboxes)):
         if sb in state.sandboxes:
             run.call(f"- sandbox '{sb}'", engine.sandbox_rm, sb)
+    for sb, why in diff.replaced_sandboxes(topo, state).items():
+        run.call(f"~ sandbox '{sb}' re-created ({why})", engine.sandbox_rm, sb)
     state = run.state()
     drop_links, _ = diff.link_changes(topo, state, owned_sbs)
     for row, why in drop_links:
