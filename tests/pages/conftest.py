@@ -38,10 +38,11 @@ def _page_setup(namespace: dict) -> None:
     lab = Lab(tag="gz")
     workdir = tempfile.mkdtemp(prefix=f"{lab.name}-cwd-")
     os.symlink(ROOT / "examples", Path(workdir) / "examples")  # paths as the docs write them
+    os.makedirs(Path(workdir) / ".config/fish/completions")  # HOME too: what a page writes under ~ stays here
     settings = {"NSNET_HOST_NETNS": lab.name, "NSNET_STATE_DIR": lab.state_dir}
     namespace["_page"] = {
         "lab": lab, "workdir": workdir, "saved": {k: os.environ.get(k) for k in ENV},
-        "env": dict(os.environ, **settings,
+        "env": dict(os.environ, **settings, HOME=workdir,
                     PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"),
     }
     os.environ.update(settings)  # Python blocks: Engine() reads the same settings

@@ -2,7 +2,9 @@
 they show.
 
 A block is ```console with `$ COMMAND` lines, each followed by the output it
-shows. Every command runs through bash (comments, pipes and `>` as in a shell)
+shows. Every command runs through a bash of its own (comments, pipes and `>` as
+in a shell; files are what carries over from one command to the next, not
+`cd` or variables)
 with the page's environment (conftest.py: a throwaway host namespace and state
 directory in NSNET_HOST_NETNS / NSNET_STATE_DIR, .venv/bin first on PATH), its
 stdout and stderr together as a terminal shows them. The comparison:

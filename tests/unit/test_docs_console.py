@@ -4,8 +4,8 @@ from pages import console
 
 
 def test_commands_and_their_output():
-    block = "$ nsnet up x.yaml\n+ network 'a'\n1 changes\n$ nsnet heal\n"
-    assert console.commands(block) == [("nsnet up x.yaml", ["+ network 'a'", "1 changes"]), ("nsnet heal", [])]
+    block = "$ nsnet up x.yaml\n+ network 'a'\n1 change\n$ nsnet heal\n"
+    assert console.commands(block) == [("nsnet up x.yaml", ["+ network 'a'", "1 change"]), ("nsnet heal", [])]
 
 
 def test_a_line_of_dots_stands_for_any_lines_but_the_rest_must_match():
