@@ -7,6 +7,9 @@ blocks run in one namespace per page (an `<!-- invisible-code-block: python -->`
 comment can prepare what a fragment assumes, visibly in the source). A block
 that must not run is preceded by `<!-- skip: next "why" -->`.
 
+A page's blocks run in order in one process: under pytest-xdist, give
+`--dist loadfile` (or leave tests/pages out of `-n` runs).
+
 The pages live outside tests/: test_pages.py is their anchor in this directory,
 so that `pytest tests` collects them."""
 
