@@ -114,3 +114,20 @@ def test_both_reject(validator, text):
     data = yaml.safe_load(text)
     assert list(validator.iter_errors(data)) != [], "the schema lets it through"
     assert not loader_accepts(data), "the loader lets it through"
+
+
+def test_the_schema_names_every_key_the_loader_takes(validator):
+    """A key added to the loader (topology/schema.py) and not to the schema fails here."""
+    from nsnet.topology import schema as loader
+
+    defs = validator.schema["$defs"]
+    route_object = next(s for s in defs["route"]["oneOf"] if s.get("type") == "object")
+    for keys, properties in [(loader.TOP, validator.schema["properties"]),
+                             (loader.NETWORK, defs["network"]["properties"]),
+                             (loader.SANDBOX, defs["sandbox"]["properties"]),
+                             (loader.ATTACH, defs["attachment"]["properties"]),
+                             (loader.LINK, defs["link"]["properties"]),
+                             (loader.ROUTE, route_object["properties"]),
+                             (loader.EXPECT, defs["expect"]["properties"]),
+                             (loader.OUTSIDE, defs["outside"]["properties"])]:
+        assert set(properties) == set(keys)
