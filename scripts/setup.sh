@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything nsnet needs on a fresh Debian machine: system packages and a
 # virtualenv (.venv) with nsnet installed in it. Idempotent.
-#   scripts/setup.sh           nsnet and its test tools
+#   scripts/setup.sh           nsnet (with the overlay extra) and its test tools
 #   scripts/setup.sh bench     also the bench's extras (matplotlib for the report's plots)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,8 +38,11 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-extras=test${1:+,$1}
+extras=test,overlay${1:+,$1}
 .venv/bin/pip install -q --disable-pip-version-check -e ".[$extras]"
+# Bytecode once, here: every later command starts from it, also where writing
+# it at run time is off (PYTHONDONTWRITEBYTECODE, a read-only checkout).
+.venv/bin/python -m compileall -q -j 0 src/nsnet
 client=.venv/bin/libcni-client
 if [ ! -x "$client" ] || [ tests/tools/libcni-client/main.go -nt "$client" ]; then
   gocache=$(mktemp -d)

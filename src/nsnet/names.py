@@ -10,6 +10,7 @@ import re
 from .errors import InvalidInput
 
 IFNAMSIZ = 15
+BRIDGE_MAX_PORTS = 1023  # the kernel's BR_MAX_PORTS (1024) less port number 0, which it never gives
 # Matched with fullmatch: `$` would also match before a trailing newline ("web\n").
 _MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -33,6 +34,23 @@ def check_name(kind: str, name: str) -> str:
             f"{kind} name '{name}' has invalid characters "
             "(use letters, digits, '_', '.', '-'; start with a letter or digit)"
         )
+    return name
+
+
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+HOST_NAME_MAX = 64  # the kernel's limit (sethostname)
+
+
+def check_hostname(name: str) -> str:
+    """A sandbox's --hostname: RFC 1123 labels (letters, digits, '-') joined by dots,
+    at most 64 characters."""
+    if not isinstance(name, str) or not name:
+        raise InvalidInput("hostname must not be empty")
+    if len(name) > HOST_NAME_MAX:
+        raise InvalidInput(f"hostname '{name}' is too long ({len(name)} > {HOST_NAME_MAX} characters)")
+    if not all(_HOST_LABEL.match(label) for label in name.split(".")):
+        raise InvalidInput(f"hostname '{name}' is not a valid hostname "
+                           "(letters, digits and '-' in dot-separated labels; no '-' at either end of a label)")
     return name
 
 

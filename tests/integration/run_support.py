@@ -82,7 +82,7 @@ def cli(host, *args, **kw):
 
 
 def ps(host) -> dict:
-    r = cli(host, "--json", "ps")
+    r = cli(host, "--json", "ps", "-a")
     assert r.returncode == 0, r.stderr
     return {row["name"]: row for row in json.loads(r.stdout)}
 

@@ -180,16 +180,30 @@ def test_one_container_on_two_networks_with_one_port(host, cni, runtime, outside
     assert "18082" not in pub_elements(host) and host.engine.store.snapshot()["sandboxes"] == []
 
 
-def test_del_honours_the_interface_name(host, cni, runtime):
+def test_two_interfaces_of_one_container_on_one_network(host, cni, runtime, outside):
+    """eth0 and eth1 of one container on the same network are two attachments:
+    each has its address (and its port); DEL with CNI_IFNAME removes that one only."""
     conf = cni.conf()
     c0 = runtime[0]
     assert cni.libcni("add", conf, c0, "ctr0", "eth0")[0] == 0
     assert cni.libcni("del", conf, c0, "ctr0", "eth1") == (0, {})  # another attachment: none such
-    assert ping(ns(c0), "10.88.0.1")
-    before = host.engine.store.snapshot()
-    code, err = cni.libcni("add", conf, c0, "ctr0", "eth1")
-    assert code == 1 and "one interface per network" in err["msg"], err
-    assert host.engine.store.snapshot() == before
+    ports = {"portMappings": [{"hostPort": 8461, "containerPort": 80, "protocol": "tcp"}]}
+    code, second = cni.libcni("add", conf, c0, "ctr0", "eth1", cap=ports)
+    assert code == 0, second
+    first = cni.libcni("cached", conf, c0, "ctr0", "eth0")[1]
+    assert [i["name"] for i in second["interfaces"] if "sandbox" in i] == ["eth1"]
+    ip0, ip1 = (r["ips"][0]["address"].split("/")[0] for r in (first, second))
+    assert ip0 != ip1 and "routes" not in second  # eth0's network gives the default route already
+    assert in_ns(ns(c0), "ip", "-o", "-4", "addr", "show", "eth1").stdout.count(f"inet {ip1}/24") == 1
+    assert ping(ns(c0), "10.88.0.1") and ping(host.name, ip1) and ping(host.name, ip0)
+    assert ip1 in pub_elements(host) and served(ns(c0), outside.name, HOST_IP, 8461, 80) == f"PING {OUTSIDE_IP}"
+    assert cni.libcni("check", conf, c0, "ctr0", "eth1") == (0, {})
+
+    assert cni.libcni("del", conf, c0, "ctr0", "eth1") == (0, {})
+    assert "eth1" not in in_ns(ns(c0), "ip", "-o", "link").stdout
+    assert [(e["ifname"], e["ip"]) for e in host.engine.endpoint_rows(network="cninet")] == [("eth0", ip0)]
+    assert host.engine.port_ls() == [] and "8461" not in pub_elements(host)
+    assert ping(ns(c0), "10.88.0.1") and cni.libcni("check", conf, c0, "ctr0", "eth0") == (0, {})
     assert cni.libcni("del", conf, c0, "ctr0", "eth0") == (0, {})
     assert host.engine.store.snapshot()["sandboxes"] == []
 

@@ -60,7 +60,7 @@ def test_ps_table_and_exit_codes(rhost):
     assert wait_until(lambda: ps(h)["quick"]["state"] == "exited")
     rows = ps(h)
     assert rows["quick"]["exit_code"] == 3 and rows["slow"]["state"] == "running"
-    table = cli(h, "ps").stdout.splitlines()
+    table = cli(h, "ps", "-a").stdout.splitlines()
     assert table[0].split() == ["NAME", "SANDBOX", "PID", "STATE", "EXIT", "UPTIME", "COMMAND"]
     quick = next(line for line in table if line.startswith("quick"))
     assert quick.split()[3:5] == ["exited", "3"]

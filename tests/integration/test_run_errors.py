@@ -45,13 +45,16 @@ CASES = [
     (["run", "-p", "80:80", "--sandbox", "existing", "--", "true"], 2, "nsnet publish"),
     (["run", "--network", "lan", "-p", "eighty", "--", "true"], 2, "publish 'eighty'"),
     (["run", "--network", "lan", "-p", "70000:80", "--", "true"], 2, "out of range"),
-    (["run", "-p", "8080:80", "--", "true"], 2, "needs a network"),
+    (["run", "--network", "none", "-p", "8080:80", "--", "true"], 2, "needs a network"),
+    (["run", "--network", "none:10.1.0.2", "--", "true"], 2, "--network none has no addresses"),
+    (["run", "--network", "none", "--network", "nonet", "--", "true"], 3, "network 'none' not found"),
     (["run", "--init", "--", "true"], 2, "--init only makes sense"),
     (["run", "--name", "existing", "--", "true"], 4, "sandbox 'existing' already exists"),
     (["run", "--name", "bad/name", "--", "true"], 2, "invalid characters"),
     (["run"], 2, None),
     (["stop", "ghost"], 3, "process 'ghost' not found"),
     (["logs", "ghost"], 3, "process 'ghost' not found"),
+    (["rm", "ghost"], 3, "process 'ghost' not found"),
     (["stop", "--timeout", "-1", "ghost"], 2, "--timeout"),
 ]
 

@@ -20,7 +20,7 @@ def http_get(host, port=8080) -> bool:
 
 
 def procs(host) -> dict:
-    return {p["name"]: p for p in json.loads(host.cli("--json", "ps").stdout)}
+    return {p["name"]: p for p in json.loads(host.cli("--json", "ps", "-a").stdout)}
 
 
 def test_up_starts_keeps_and_down_stops_commands(host, tmp_path, bridge_nf):

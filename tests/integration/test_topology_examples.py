@@ -154,11 +154,17 @@ def test_graph_of_an_example(host, tmp_path):
     assert before.returncode == 0, before.stderr
     assert "(not up)" in (tmp_path / "plan.dot").read_text()
     up(host, "devops-db")
-    for ext in ("svg", "png", "dot"):
+    for ext in ("svg", "png", "dot", "mmd", "json"):
         out = tmp_path / f"devops.{ext}"
         result = host.cli("graph", example("devops-db"), "-o", str(out))
         assert result.returncode == 0, result.stderr
         assert out.stat().st_size > 200
+    mermaid = (tmp_path / "devops.mmd").read_text()
+    assert mermaid.splitlines()[1] == "flowchart LR" and mermaid.count("subgraph ") == 2
+    assert '"ns<br/>ceth0 192.168.1.' in mermaid
+    data = json.loads((tmp_path / "devops.json").read_text())
+    assert {n["name"]: sorted(n["sandboxes"]) for n in data["networks"]} == {
+        "devops": ["ns", "web1", "web2"], "db": ["db1", "db2"]}
     svg = html.unescape((tmp_path / "devops.svg").read_text())
     for text in ("ceth0 192.168.1.", "ceth1 192.168.2.", "192.168.1.0/24", "nsbr-devops", "network db"):
         assert text in svg

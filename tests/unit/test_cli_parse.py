@@ -14,7 +14,8 @@ from nsnet.cli import parse as p
 from nsnet.cli.spec import Group
 from nsnet.cli.table import COMMANDS
 
-RUN_DEFAULTS = {"name": None, "sandbox": None, "networks": (), "publish": (), "env": (), "workdir": None,
+RUN_DEFAULTS = {"name": None, "sandbox": None, "hostname": None, "networks": (), "publish": (), "env": (),
+                "workdir": None,
                 "detach": False, "interactive": False, "tty": False, "rm": False, "isolate_pid": False,
                 "init": False, "log_max_size": "10M", "log_max_files": 3}
 NO_GLOBALS = {"host_netns": None, "state_dir": None, "store": None, "as_json": False}

@@ -95,3 +95,15 @@ def test_a_bridge_attach_loads_nothing_of_the_overlay(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "[]\n"
+
+
+def test_a_change_that_fails_undoes_its_earlier_plans_too(engine, kernel):
+    """The default network made in a sandbox's change goes with the sandbox when
+    the change fails after the network's plan was applied."""
+    kernel.fail_on = "route_add"
+    with pytest.raises(KernelError):
+        engine.sandbox_create("s", networks=["default"])
+    kernel.fail_on = None
+    assert engine.store.network("default") is None and engine.store.sandbox("s") is None
+    assert "nsbr-default" not in kernel.host_links  # made in the change, then undone with it
+    assert ("bridge_add", "nsbr-default", None) in kernel.calls

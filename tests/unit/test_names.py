@@ -1,7 +1,7 @@
 import pytest
 
 from nsnet.errors import InvalidInput
-from nsnet.names import bridge_name, check_ifname, check_name, default_link_ifname, host_veth_name
+from nsnet.names import bridge_name, check_hostname, check_ifname, check_name, default_link_ifname, host_veth_name
 
 
 @pytest.mark.parametrize("bad", ["", "a b", "-x", "x/y", "a" * 49, "é"])
@@ -29,3 +29,14 @@ def test_kernel_names_fit_ifnamsiz():
     assert long != bridge_name("a-very-long-network-namf")
     assert host_veth_name(255) == "nsvff"
     assert len(default_link_ifname("x" * 40)) <= 15
+
+
+@pytest.mark.parametrize("good", ["web", "db-1.example.org", "A" * 63, "a." * 31 + "ab", "1x"])
+def test_good_hostnames_pass(good):
+    assert check_hostname(good) == good
+
+
+@pytest.mark.parametrize("bad", ["", "a_b", "-a", "a-", "a..b", ".a", "a.", "a" * 64, "a." * 32 + "a", "é", "a b"])
+def test_bad_hostnames_are_refused(bad):
+    with pytest.raises(InvalidInput):
+        check_hostname(bad)

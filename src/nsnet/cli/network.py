@@ -67,6 +67,6 @@ def connect(ctx, network_name, sandbox, ip, ifname, publish, aliases, dry_run):
     output.result(result, f"connected {sandbox} to {network_name}{where}", ctx.as_json)
 
 
-def disconnect(ctx, network_name, sandbox, dry_run):
-    result = ctx.engine.network_disconnect(network_name, sandbox, dry_run=dry_run)
+def disconnect(ctx, network_name, sandbox, ifname, dry_run):
+    result = ctx.engine.network_disconnect(network_name, sandbox, ifname=ifname, dry_run=dry_run)
     output.result(result, f"disconnected {sandbox} from {network_name}", ctx.as_json)

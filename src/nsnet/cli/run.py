@@ -1,4 +1,4 @@
-"""`nsnet run`, `logs`, `stop`: processes in sandboxes (`ps`: ps.py)."""
+"""`nsnet run`, `logs`, `stop`, `rm`, `prune`: processes in sandboxes (`ps`: ps.py)."""
 
 import sys
 
@@ -7,8 +7,8 @@ from . import output
 from .values import parse_network_arg
 
 
-def run(ctx, name, sandbox, networks, publish, env, workdir, detach, interactive, tty, rm, isolate_pid, init,
-        log_max_size, log_max_files, argv) -> None:
+def run(ctx, name, sandbox, hostname, networks, publish, env, workdir, detach, interactive, tty, rm, isolate_pid,
+        init, log_max_size, log_max_files, argv) -> None:
     argv = list(argv[1:] if argv and argv[0] == "--" else argv)
     if not argv:
         raise InvalidInput("nothing to run: nsnet run [OPTIONS] -- CMD [ARGS...]")
@@ -16,7 +16,7 @@ def run(ctx, name, sandbox, networks, publish, env, workdir, detach, interactive
     result = ctx.engine.run(argv, name=name, sandbox=sandbox, networks=nets, publish=list(publish), env=list(env),
                             workdir=workdir, detach=detach, rm=rm, isolate_pid=isolate_pid, init=init,
                             log_max_size=log_max_size, log_max_files=log_max_files, tty=tty,
-                            interactive=interactive)
+                            interactive=interactive, hostname=hostname)
     if ctx.as_json:
         output.emit_json(result)
     elif detach:
@@ -45,3 +45,27 @@ def stop(ctx, names, timeout):
         else:
             code = "-" if result["exit_code"] is None else result["exit_code"]
             output.line(f"stopped {name} ({result['signal']}, exit code {code})")
+
+
+def rm(ctx, names, force):
+    for name in names:
+        result = ctx.engine.process_rm(name, force=force)
+        if ctx.as_json:
+            output.emit_json(result)
+        else:
+            output.line(f"removed {name}" + (f" and its sandbox {result['sandbox']}" if result["sandbox"] else ""))
+        for error in result["errors"]:
+            output.warning(error)
+
+
+def prune(ctx):
+    result = ctx.engine.prune()
+    if ctx.as_json:
+        output.emit_json(result)
+    else:
+        for kind, word in (("processes", "process"), ("sandboxes", "sandbox"), ("networks", "network")):
+            for name in result[kind]:
+                output.line(f"removed {word} {name}")
+        output.line(f"{len(result['processes'])} processes, {len(result['networks'])} networks removed")
+    for error in result["errors"]:
+        output.warning(error)

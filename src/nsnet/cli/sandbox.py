@@ -8,9 +8,10 @@ PORT_COLUMNS = [("host_ip", "HOST IP"), ("host_port", "HOST PORT"), ("proto", "P
                 ("sandbox_ip", "SANDBOX IP"), ("sandbox_port", "PORT"), ("network", "NETWORK")]
 
 
-def create(ctx, name, networks, publish, dry_run):
+def create(ctx, name, networks, publish, hostname, dry_run):
     nets = [parse_network_arg(n) for n in networks]
-    result = ctx.engine.sandbox_create(name, networks=nets, publish=list(publish), dry_run=dry_run)
+    result = ctx.engine.sandbox_create(name, networks=nets, publish=list(publish), hostname=hostname,
+                                       dry_run=dry_run)
     addrs = ", ".join(f"{e['network']}={','.join(a for a in (e.get('ip'), e.get('ip6')) if a)}"
                       for e in result.get("endpoints", []) if e.get("ip") or e.get("ip6"))
     output.result(result, f"created sandbox {name}" + (f" ({addrs})" if addrs else ""), ctx.as_json)
@@ -81,7 +82,7 @@ def exec_(ctx, name, argv, interactive, tty):
     argv = list(argv[1:] if argv and argv[0] == "--" else argv)
     if not argv:
         raise InvalidInput("nothing to run: nsnet exec NAME -- CMD [ARGS...]")
-    netns = ctx.engine.exec_netns(name)
+    netns, hostname = ctx.engine.exec_netns(name), ctx.engine.exec_hostname(name)
     pid = ctx.engine.exec_pid_view(name)
     ctx.close()
     if pid is not None:
@@ -89,7 +90,7 @@ def exec_(ctx, name, argv, interactive, tty):
 
         raise SystemExit(exec_joined(pid, argv))
     try:
-        process.exec_in(netns, argv)
+        process.exec_in(netns, argv, hostname)
     except FileNotFoundError:
         output.error(f"{argv[0]}: command not found")
         raise SystemExit(127)

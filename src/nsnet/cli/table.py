@@ -28,8 +28,10 @@ RUN_OPTIONS = (
     Option("--name", metavar="NAME", help="Name of the process (and of the sandbox run creates). Default: run-XXXXXX."),
     Option("--sandbox", metavar="NAME", complete="sandbox",
            help="Run in this existing sandbox instead of creating one."),
+    Option("--hostname", metavar="NAME", help="Hostname of the new sandbox (default: its name)."),
     Option("--network", dest="networks", multiple=True, metavar="NET[:IP[,IP]]", complete="network",
-           help="Attach the new sandbox to this network (repeatable), optionally with static IPs (one per family)."),
+           help="Attach the new sandbox to this network (repeatable), optionally with static IPs (one per family). "
+                "Default: the network 'default' (made on first use); 'none': loopback only."),
     PUBLISH,
     Option("-e", "--env", multiple=True, metavar="K=V", help="Set an environment variable (repeatable)."),
     Option("-w", "--workdir", metavar="DIR", complete="dir", help="Working directory of the command (absolute)."),
@@ -52,8 +54,11 @@ SANDBOX = Group("sandbox", "Sandboxes: named network namespaces.", (
     Command("create", "sandbox:create", "Create sandbox NAME (a network namespace with lo up).",
             (Arg("name"),),
             (Option("--network", dest="networks", multiple=True, metavar="NET[:IP[,IP]]", complete="network",
-                    help="Attach to this network (repeatable); optionally with static IPs (one per family)."),
-             PUBLISH, DRY_RUN)),
+                    help="Attach to this network (repeatable); optionally with static IPs (one per family). "
+                         "'default': the default network (made on first use)."),
+             PUBLISH,
+             Option("--hostname", metavar="NAME", help="Its hostname (a UTS namespace of its own; default: NAME)."),
+             DRY_RUN)),
     Command("ls", "sandbox:ls", "List sandboxes.", options=(QUIET,)),
     Command("inspect", "sandbox:inspect", "Show a sandbox: endpoints, links, routes, and what the kernel has.",
             (Arg("name", complete="sandbox"),)),
@@ -101,7 +106,10 @@ NETWORK = Group("network", "Networks: bridge (default), host, none, overlay.", (
                        help="Another DNS name for the sandbox on this network."),
                 DRY_RUN)),
     Command("disconnect", "network:disconnect", "Detach SANDBOX from NETWORK and free its address.",
-            (Arg("network_name", "NETWORK", complete="network"), Arg("sandbox", complete="sandbox")), (DRY_RUN,)),
+            (Arg("network_name", "NETWORK", complete="network"), Arg("sandbox", complete="sandbox")), (
+                Option("--ifname", metavar="IFNAME",
+                       help="Which of the sandbox's interfaces on NETWORK (when it has more than one)."),
+                DRY_RUN)),
 ))
 
 LINK = Group("link", "Direct links: a veth pair between two sandboxes, no bridge.", (
@@ -181,7 +189,14 @@ COMMANDS = Group("nsnet", "nsnet: container networks from Linux primitives (no d
             "Creates the sandbox (named after the process) unless --sandbox is given.\n"
             "In the foreground the exit code passes through; --detach returns at once\n"
             "(see nsnet ps / logs / stop).", (Arg("argv", "CMD", rest=True),), RUN_OPTIONS),
-    Command("ps", "ps:ps", "List the processes nsnet started: running and exited.", options=(QUIET,)),
+    Command("ps", "ps:ps", "List the processes nsnet started that run (-a: the exited ones too).",
+            options=(Option("-a", "--all", flag=True, help="Exited processes too."), QUIET)),
+    Command("rm", "run:rm", "Remove exited processes: their records, logs and the sandbox run made for each.",
+            (Arg("names", "NAME", many=True, complete="process"),),
+            (Option("-f", "--force", flag=True, help="Stop (SIGKILL) a process that still runs first."),)),
+    Command("prune", "run:prune", "Remove every exited process (as rm does) and every unused network.\n\n"
+            "A network is unused with no sandbox attached; networks a topology file owns,\n"
+            "overlay networks and the default network stay."),
     Command("logs", "run:logs", "Print a detached process's stdout and stderr (to stdout and stderr).",
             (Arg("name", complete="process"),),
             (Option("-f", "--follow", flag=True, help="Keep printing new output until the process exits."),)),
@@ -196,10 +211,10 @@ COMMANDS = Group("nsnet", "nsnet: container networks from Linux primitives (no d
             (Option("--dry-run", flag=True, help="Print what would be removed; change nothing."),)),
     Command("status", "topology:status", "Compare topology FILE with the store and the kernel; exit 1 unless "
             "all is ok.", (TOPOLOGY_FILE,)),
-    Command("graph", "topology:graph", "Draw topology FILE (or everything nsnet manages) with graphviz.",
+    Command("graph", "topology:graph", "Draw topology FILE (or everything nsnet manages), grouped by network.",
             (Arg("file", required=False, complete="file"),),
             (Option("-o", "--output", dest="out", metavar="OUT", required=True, complete="file",
-                    help="The picture: .svg, .png, .pdf or .dot (graphviz source)."),)),
+                    help="The picture: .svg, .png, .pdf or .dot (graphviz source), .mmd (Mermaid) or .json."),)),
     Command("check", "topology:check", "Probe every pair of sandboxes and print the reachability matrix.\n\n"
             "ICMP between sandboxes, TCP where FILE expects ports; exit 1 if an\n"
             "expectation of FILE is not met.",

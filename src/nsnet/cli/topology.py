@@ -47,16 +47,20 @@ def _show(ctx, out, verb: str) -> None:
         output.emit_json(out.to_dict())
     elif out.dry_run:
         output.commands(out.commands, f"dry run of `{verb}`: nothing was changed")
-        output.line(f"{len(out.changes)} changes planned")
+        output.line(f"{_count(out.changes)} planned")
     else:
         _changes(out.changes)
-        output.line(f"{len(out.changes)} changes")
+        output.line(_count(out.changes))
     for warning in out.warnings:
         output.warning(warning)
     for error in out.errors:
         output.warning(error)
     if out.errors:
         raise Unfinished(f"`{verb}` of topology '{out.topology}' finished with {len(out.errors)} error(s)")
+
+
+def _count(changes: list) -> str:
+    return f"{len(changes)} change" + ("" if len(changes) == 1 else "s")
 
 
 def _changes(lines: list[str]) -> None:

@@ -2,8 +2,8 @@
 
 An attachment (CNI_CONTAINERID, network name, CNI_IFNAME) is one endpoint of
 sandbox cni-CONTAINERID, which adopts the runtime's namespace (nsnet never
-removes it). The network is made on first use; a container is on each network
-once (one interface per network)."""
+removes it). The network is made on first use; a container may be on one
+network through several interfaces (eth0, eth1: one attachment each)."""
 
 import contextlib
 import ipaddress
@@ -88,10 +88,7 @@ def add(eng, req: Request) -> dict:
             raise CniError(UNKNOWN_CONTAINER, str(exc))
     try:
         net = _network_row(eng, req)
-        ep = eng.endpoint_get(req.name, name)
-        if ep is not None and ep["ifname"] != req.ifname:
-            raise CniError(PLUGIN, f"container {req.container_id} is already on network '{req.name}' as "
-                                   f"{ep['ifname']}; nsnet gives a container one interface per network")
+        ep = eng.endpoint_get(req.name, name, req.ifname)
         if ep is None:  # else: an ADD repeated without a DEL gets the same result
             # The network is made on first use in the same change as the attachment:
             # parallel first ADDs make it once, and a failed ADD takes it back.
@@ -110,9 +107,8 @@ def add(eng, req: Request) -> dict:
 def delete(eng, req: Request) -> None:
     """Idempotent: an attachment, a container or a network nsnet does not know is already deleted."""
     name = sandbox_name(req.container_id)
-    ep = eng.endpoint_get(req.name, name)
-    if ep is not None and ep["ifname"] == req.ifname:
-        eng.network_disconnect(req.name, name)
+    if eng.endpoint_get(req.name, name, req.ifname) is not None:
+        eng.network_disconnect(req.name, name, ifname=req.ifname)
     _forget_if_empty(eng, name)
 
 
@@ -121,8 +117,8 @@ def check(eng, req: Request) -> None:
     if req.prev_result is None:
         raise bad("CHECK needs prevResult (the attachment's cached result)")
     name = sandbox_name(req.container_id)
-    ep = eng.endpoint_get(req.name, name)
-    if ep is None or ep["ifname"] != req.ifname:
+    ep = eng.endpoint_get(req.name, name, req.ifname)
+    if ep is None:
         raise CniError(UNKNOWN_CONTAINER, f"container {req.container_id} has no interface {req.ifname} on "
                                           f"network '{req.name}'")
     net = eng.network_get(req.name)
@@ -182,7 +178,7 @@ def gc(eng, req: Request) -> None:
         if (ep["sandbox"], ep["ifname"]) in valid or not _is_ours(eng, ep["sandbox"]):
             continue
         try:
-            eng.network_disconnect(req.name, ep["sandbox"])
+            eng.network_disconnect(req.name, ep["sandbox"], ifname=ep["ifname"])
             _forget_if_empty(eng, ep["sandbox"])
         except NsnetError as exc:
             errors.append(f"{ep['sandbox']}: {exc}")

@@ -22,6 +22,7 @@ class Driver:
     fixed_macs = True  # an endpoint may be given a fixed MAC (a runtime's --mac-address)
     carries_ipv6 = True  # a network may have an IPv6 subnet
     options: dict = {}  # --opt KEY[=VALUE] this driver takes: KEY -> parser(key, value) -> value
+    max_endpoints: int | None = None  # sandboxes one host can attach (a bridge's ports), None: no limit
 
     # -- planners ---------------------------------------------------------------
     def plan_create(self, net: dict) -> list[Step]:

@@ -4,7 +4,7 @@ network carries gets the gateway's address on the bridge, the sandbox's on its
 end, and a default route via the gateway in the sandbox that takes it there."""
 
 from .. import family
-from ..names import endpoint_mac, link_local
+from ..names import BRIDGE_MAX_PORTS, endpoint_mac, link_local
 from ..steps import AddAddress, AddRoute, CreateBridge, CreateVeth, DeleteLink
 from .base import Driver
 
@@ -13,6 +13,7 @@ class BridgeDriver(Driver):
     name = "bridge"
     uses_subnet = True
     derived_mac_kept = False  # is a changed derived MAC drift? (overlays: other hosts program it)
+    max_endpoints = BRIDGE_MAX_PORTS  # a veth's host end per sandbox, all on the bridge
 
     def plan_create(self, net):
         steps = [CreateBridge(net["bridge"], net["mtu"])]

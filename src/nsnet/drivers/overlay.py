@@ -102,6 +102,7 @@ class OverlayDriver(BridgeDriver):
     carries_ipv6 = False  # the cluster store holds IPv4 claims only
     derived_mac_kept = True  # other hosts program it: a changed one is drift
     options = {tunnel.ENCRYPTED: tunnel.parse_flag}
+    max_endpoints = BridgeDriver.max_endpoints - 1  # the VXLAN device is a port of the bridge too
 
     # -- planners: the bridge driver's (MACs derived from addresses), plus the VXLAN device ---
     def plan_create(self, net):

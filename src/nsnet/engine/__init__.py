@@ -31,6 +31,7 @@ from .lookup import get_network, get_sandbox, used_ifnames
 from .networks import Networks
 from .overlay import Overlay
 from .processes import Processes
+from .prune import Prune
 from .reads import Reads
 from .reconcile import Reconcile
 from .recovery import Recovery
@@ -111,16 +112,19 @@ class Engine:
         firewall, dns = Firewall(ctx), Dns(ctx)
         local = LocalNetworks(ctx, firewall, dns)
         endpoints = Endpoints(ctx, local, firewall, dns)
-        sandboxes = Sandboxes(ctx, endpoints, firewall, dns)
+        networks = Networks(ctx, local, endpoints)
+        sandboxes = Sandboxes(ctx, endpoints, firewall, dns, networks)
         faults = Faults(ctx)
         explain = Explain(ctx, firewall, faults)
         reconcile = Reconcile(ctx, explain)
         recovery = Recovery(ctx, explain, firewall, dns, reconcile)
         ctx.recover = recovery.recover  # every change settles what a killed one left, first
+        processes, topologies = Processes(ctx, sandboxes), Topologies(ctx)
         self._services = {type(s): s for s in (
-            ctx, firewall, dns, endpoints, sandboxes, faults, explain, Networks(ctx, local, endpoints), Links(ctx),
+            ctx, firewall, dns, endpoints, sandboxes, faults, explain, networks, Links(ctx),
             Routes(ctx), reconcile, recovery, Doctor(ctx, recovery, reconcile, firewall, dns, sandboxes, faults),
-            Overlay(ctx, local), Tunnels(ctx), Processes(ctx, sandboxes), Reads(ctx), Topologies(ctx))}
+            Overlay(ctx, local), Tunnels(ctx), processes, Reads(ctx), topologies,
+            Prune(ctx, processes, networks, topologies))}
 
     # -- what the services share ---------------------------------------------------------
     @property
@@ -193,6 +197,7 @@ class Engine:
     sandbox_ls = via(Sandboxes, "ls")
     sandbox_inspect = via(Sandboxes, "inspect")
     exec_netns = via(Sandboxes, "exec_netns")
+    exec_hostname = via(Sandboxes, "exec_hostname")
 
     link_add = via(Links, "add", change=True)
     link_rm = via(Links, "rm", change=True)
@@ -294,6 +299,8 @@ class Engine:
     process = via(Processes, "process")
     logs = via(Processes, "logs")
     stop = via(Processes, "stop")
+    process_rm = via(Processes, "rm")
+    prune = via(Prune, "prune")
     processes_stop_sandbox = via(Processes, "stop_sandbox")
     exec_pid_view = via(Processes, "pid_view")
 

@@ -26,13 +26,14 @@ class Endpoints(Service):
         networks). `probe_ports=False`: the caller holds the host ports itself (a
         container runtime's conmon does), so a socket bound to one is no conflict."""
         plan = Plan()
-        self.plan_connect(ex, plan, network, sandbox, ip, ifname, publish, aliases, mac=mac, probe_ports=probe_ports)
+        ep = self.plan_connect(ex, plan, network, sandbox, ip, ifname, publish, aliases, mac=mac,
+                               probe_ports=probe_ports)
         ex.apply(plan)
-        return self.connected(network, sandbox)
+        return self.connected(network, sandbox, ep["ifname"])
 
-    def connected(self, network: str, sandbox: str) -> dict:
+    def connected(self, network: str, sandbox: str, ifname: str | None = None) -> dict:
         """What connect returns: the endpoint's row and the sandbox's published ports."""
-        return dict(self.store.endpoint(network, sandbox), ports=self.firewall.ports(sandbox))
+        return dict(self.store.endpoint(network, sandbox, ifname), ports=self.firewall.ports(sandbox))
 
     def plan_connect(self, ex, plan: Plan, network: str, sandbox: str, ip=None, ifname=None,
                      publish=None, aliases=None, new_sandbox: dict | None = None, mac: str | None = None,
@@ -48,8 +49,10 @@ class Endpoints(Service):
         sb = new_sandbox or get_sandbox(self.store, sandbox)
         current = []
         if new_sandbox is None:
-            if self.store.endpoint(network, sandbox):
-                raise Conflict(f"sandbox '{sandbox}' is already connected to network '{network}'")
+            there = self.store.endpoint(network, sandbox)
+            if there and (not ifname or not drv.uses_subnet):
+                raise Conflict(f"sandbox '{sandbox}' is already connected to network '{network}' (as "
+                               f"{there['ifname']}; a second interface on it needs an interface name)")
             current = self.store.endpoints(sandbox=sandbox)
             if current and (drv.exclusive or sb["mode"] != "netns"):
                 kind = drv.name if drv.exclusive else sb["mode"]
@@ -57,6 +60,9 @@ class Endpoints(Service):
                                "network cannot be combined with others")
             if drv.exclusive and self.store.links(sandbox):
                 raise Conflict(f"sandbox '{sandbox}' has direct links; it cannot join a '{drv.name}' network")
+        if drv.max_endpoints is not None and self.store.endpoint_count(network) >= drv.max_endpoints:
+            raise Conflict(f"network '{network}' is full: {drv.max_endpoints} sandboxes are attached, the most its "
+                           "bridge takes (a Linux bridge has 1023 ports); attach further sandboxes to another network")
         if not drv.uses_subnet:
             if ip or ifname or publish or aliases or mac:
                 raise Conflict(f"network '{network}' (driver {drv.name}) takes no --ip, --ifname, --mac or "
@@ -146,13 +152,20 @@ class Endpoints(Service):
         self.store.set_free_ip_hint(network, int(addr) + 1, version)
         return addr
 
-    def disconnect(self, ex, network: str, sandbox: str) -> dict:
-        """Detach `sandbox` from `network` (the next network takes the default route)."""
+    def disconnect(self, ex, network: str, sandbox: str, ifname: str | None = None) -> dict:
+        """Detach `sandbox` from `network` (the next network takes the default route);
+        `ifname`: which of its interfaces there, if it has more than one."""
         net = get_network(self.store, network)
         get_sandbox(self.store, sandbox)
-        ep = self.store.endpoint(network, sandbox)
+        ep = self.store.endpoint(network, sandbox, ifname)
         if ep is None:
-            raise Conflict(f"sandbox '{sandbox}' is not connected to network '{network}'")
+            on = f" with interface {ifname}" if ifname else ""
+            raise Conflict(f"sandbox '{sandbox}' is not connected to network '{network}'{on}")
+        if ifname is None:
+            names = [e["ifname"] for e in self.store.endpoints(network=network, sandbox=sandbox)]
+            if len(names) > 1:
+                raise Conflict(f"sandbox '{sandbox}' has {len(names)} interfaces on network '{network}' "
+                               f"({', '.join(names)}): name the one to disconnect (ifname)")
         plan = Plan(self.plan_disconnect(ex, net, ep))
         plan.extend(self._plan_move_default_route(sandbox, ep))
         return {"disconnected": sandbox, "network": network, "errors": ex.best_effort(plan)}
@@ -166,7 +179,7 @@ class Endpoints(Service):
         namespace of its own again)."""
         sb = self.store.sandbox(ep["sandbox"])
         self.dns.touch(ex, ep["sandbox"], sb["netns"])
-        steps = self.firewall.plan_unpublish(ep["sandbox"], net["name"])
+        steps = self.firewall.plan_unpublish(ep["sandbox"], net["name"], family.addresses(ep))
         self.store.remove_endpoint(ep["id"])
         subnets = family.subnets(net)
         if subnets:

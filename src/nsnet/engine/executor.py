@@ -51,6 +51,7 @@ class Executor:
         self.warnings: list[str] = []  # what went wrong beside the change itself (added to its result)
         self._after: dict = {}  # key -> (job, its argument): run once the store has committed
         self._marks: set[str] = set()
+        self._applied: list[Step] = []  # by earlier apply() calls of this change
 
     @property
     def settled(self) -> bool:
@@ -61,6 +62,7 @@ class Executor:
         """Every step run so far agrees with the store whatever becomes of its
         transaction (a recovery's): nothing of it needs recording any more."""
         self._unsettled = 0
+        self._applied = []  # and a failure of the change does not undo it
         if self.intents is not None:
             self.intents.clear()
 
@@ -86,17 +88,31 @@ class Executor:
                 step.apply(self.kernel)
                 done.append(step)
         except BaseException as exc:
-            problems = []
-            for step in reversed(done):
-                try:
-                    step.undo(self.kernel)
-                except Exception as undo_exc:  # keep undoing the rest
-                    problems.append(f"{step.kind}: {undo_exc}")
-            if problems:
-                raise RollbackError(f"{exc}; rollback also failed: {'; '.join(problems)}") from exc
+            self._undo(done, exc)
             if isinstance(exc, (NsnetError, interrupt.Terminated)):  # raised between steps: all undone
                 self._unsettled -= 1
             raise
+        self._applied += done
+
+    def undo_applied(self, exc: BaseException) -> None:
+        """The change failed after some plans were applied (a sandbox's plan after
+        the default network it makes, say, or the store's commit): undo those
+        too, as its store rows go. Then every plan is settled, if `exc` came
+        between steps."""
+        done, self._applied = self._applied, []
+        self._undo(done, exc)
+        if isinstance(exc, (NsnetError, interrupt.Terminated)):
+            self._unsettled = 0
+
+    def _undo(self, done: list[Step], exc: BaseException) -> None:
+        problems = []
+        for step in reversed(done):
+            try:
+                step.undo(self.kernel)
+            except Exception as undo_exc:  # keep undoing the rest
+                problems.append(f"{step.kind}: {undo_exc}")
+        if problems:
+            raise RollbackError(f"{exc}; rollback also failed: {'; '.join(problems)}") from exc
 
     def best_effort(self, plan: Plan) -> list[str]:
         """Every step even if some fail (teardown, repair); returns the errors seen."""
@@ -179,13 +195,17 @@ def _change(ctx, work, args, kwargs):
     store = ctx.store
     ex = Executor(ctx.kernel, False, store.intents, ctx.settings.host_netns)
     try:
-        with store.transaction():
-            recovered = ctx.recover(ex) if ctx.recover is not None else []
-            ex.settle()  # what recovery did matches the store, committed or not
-            store.intents.begin(getattr(work, "__qualname__", "change"))
-            result = work(ex, *args, **kwargs)
-            for follow in ctx.followers:
-                follow(ex)
+        try:
+            with store.transaction():
+                recovered = ctx.recover(ex) if ctx.recover is not None else []
+                ex.settle()  # what recovery did matches the store, committed or not
+                store.intents.begin(getattr(work, "__qualname__", "change"))
+                result = work(ex, *args, **kwargs)
+                for follow in ctx.followers:
+                    follow(ex)
+        except BaseException as exc:  # not committed: what earlier plans of it made goes too
+            ex.undo_applied(exc)
+            raise
         kill_point()
         warnings = ex.warnings + ex.run_after_commit()
         kill_point()

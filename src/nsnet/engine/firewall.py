@@ -236,13 +236,16 @@ class Firewall(Service):
         delete["nftables"] += ruleset.direct_commands("delete", direct)
         return steps + [Nft(add, delete, rebuild=self.full_batch)]
 
-    def plan_unpublish(self, sandbox: str, network: str) -> list:
-        """Forget the ports of an endpoint (one Nft step)."""
-        rows = self.store.ports(sandbox=sandbox, network=network)
+    def plan_unpublish(self, sandbox: str, network: str, addresses: list[str]) -> list:
+        """Forget the ports of an endpoint (one Nft step); its addresses (one per
+        family) tell it from another interface of the sandbox on the same network."""
+        rows = [row for address in addresses
+                for row in self.store.ports(sandbox=sandbox, network=network, sandbox_ip=address)]
         if not rows:
             return []
         gone, successors = self._port_handover(rows)
-        self.store.remove_ports(sandbox, network)
+        for address in addresses:
+            self.store.remove_ports(sandbox, network, address)
         return _port_removal_steps(gone, successors, ruleset.direct_keys(rows), self.full_batch, self.owner)
 
     def _port_handover(self, rows: list[dict]) -> tuple[list, list]:

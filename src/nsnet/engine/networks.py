@@ -12,6 +12,11 @@ from .context import Service
 from .lookup import find_network, get_network
 from .views import endpoint_view, network_view
 
+# Docker's `bridge` (docker0): made on first use by `run` without --network and by
+# `--network default`, with a free subnet, NAT and DNS like any other bridge network.
+DEFAULT_NETWORK = "default"
+NO_NETWORK = "none"  # `run --network none`: loopback only (unless a network has that name)
+
 ENDPOINT_FIELDS = ("sandbox", "ifname", "ip", "ip6", "host_ifname", "is_gateway", "is_gateway6")
 
 
@@ -71,9 +76,9 @@ class Networks(Service):
         except NotFound:
             self._plan_create(ex, plan, network, **(create or {}))
             made = True
-        self.endpoints.plan_connect(ex, plan, network, sandbox, **connect)
+        ep = self.endpoints.plan_connect(ex, plan, network, sandbox, **connect)
         ex.apply(plan)
-        return self.endpoints.connected(network, sandbox) | {"network_created": made}
+        return self.endpoints.connected(network, sandbox, ep["ifname"]) | {"network_created": made}
 
     def _plan_create(self, ex, plan: Plan, name: str, driver: str = "bridge", subnet=None, gateway=None, mtu=None,
                      bridge=None, internal: bool = False, masquerade: bool = True, dns: bool = True,
@@ -150,10 +155,20 @@ class Networks(Service):
                 return f"{route['dest']} (dev {route['dev']})"
         return None
 
+    def ensure_default(self, ex) -> None:
+        """The default network, made in the caller's change if it does not exist yet."""
+        if self.store.network(DEFAULT_NETWORK) is None:
+            self.create(ex, DEFAULT_NETWORK)
+
     def rm(self, ex, name: str, force: bool = False) -> dict:
-        """Remove a network; `force`: disconnect its sandboxes first."""
+        """Remove a network; `force`: disconnect its sandboxes first (never those
+        of the default network, which sandboxes join without naming it)."""
         drv, net = find_network(self.ctx, name)
         endpoints = self.store.endpoints(network=name) if net else []
+        if endpoints and name == DEFAULT_NETWORK:
+            who = ", ".join(ep["sandbox"] for ep in endpoints)
+            raise Conflict(f"the default network is in use by {len(endpoints)} sandbox(es) ({who}); "
+                           "remove them first")
         if endpoints and not force:
             who = ", ".join(ep["sandbox"] for ep in endpoints)
             raise Conflict(f"network '{name}' has {len(endpoints)} sandbox(es) attached ({who}); "

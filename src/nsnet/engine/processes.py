@@ -15,12 +15,13 @@ import time
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..firewall.ports import parse_all
-from ..names import check_name
+from ..names import check_hostname, check_name
 from ..run import logfiles  # light; the rest of nsnet.run is imported where used
 from ..run.procfs import is_running
 from .context import Service
 from .executor import run_change
 from .lookup import get_network, get_sandbox
+from .networks import DEFAULT_NETWORK, NO_NETWORK
 
 DEFAULT_STOP_TIMEOUT = 10.0
 
@@ -41,16 +42,18 @@ class Processes(Service):
             publish=None, env=None, workdir: str | None = None, detach: bool = False, rm: bool = False,
             isolate_pid: bool = False, init: bool = False,
             log_max_size=logfiles.DEFAULT_MAX_SIZE, log_max_files: int = logfiles.DEFAULT_MAX_FILES,
-            tty: bool = False, interactive: bool = False) -> dict:
+            tty: bool = False, interactive: bool = False, hostname: str | None = None) -> dict:
         """Start argv in a sandbox: an existing one (`sandbox`) or a new one named
-        after the process, attached to `networks` ([(net, ip or None)]) with
+        after the process, attached to `networks` ([(net, ip or None)]; none
+        given: the default network, made on first use; ["none"]: loopback only) with
         `publish` ports (['8080:80', ...]) on the first network.
         Detached: returns once the command runs. Foreground: returns after it
         exited, with its "exit_code". `isolate_pid`: a PID namespace of its own
         with the command as pid 1 (as `docker run`); `init`: a reaper is pid 1
         and the command pid 2 (as `docker run --init`). `tty`: the foreground command gets a
         pseudo-terminal of its own (fed from stdin if `interactive`), as with
-        `docker run -it`. Validates everything before changing anything."""
+        `docker run -it`. `hostname`: the new sandbox's (default: its name).
+        Validates everything before changing anything."""
         from ..run import spec
         argv = spec.check_argv(argv)
         extra_env = spec.parse_env(env)
@@ -58,6 +61,8 @@ class Processes(Service):
         max_files = spec.check_log_files(log_max_files)
         spec.check_workdir(workdir)
         networks = [(n, None) if isinstance(n, str) else (n[0], n[1]) for n in networks or []]
+        if sandbox is None:
+            networks = self._networks_of_new_sandbox(networks)
         publish = list(publish or [])
         parse_all(publish)
         if init and not isolate_pid:
@@ -65,7 +70,7 @@ class Processes(Service):
         if tty and detach:
             raise InvalidInput("-t gives a foreground command a terminal of its own; it cannot be used with --detach")
         if publish and not networks and sandbox is None:
-            raise InvalidInput("publishing ports needs a network (--network)")
+            raise InvalidInput("publishing ports needs a network (not --network none)")
         if sandbox is not None:
             get_sandbox(self.store, sandbox)
             if networks or publish:
@@ -73,18 +78,23 @@ class Processes(Service):
                                    "sandbox use 'nsnet network connect' / 'nsnet publish'")
             if rm:
                 raise InvalidInput("--rm removes the sandbox run creates; it cannot be used with --sandbox")
+            if hostname is not None:
+                raise InvalidInput("--hostname names the sandbox run creates; an existing sandbox keeps its own")
         name = self._process_name(name, sandbox)
         sb_name = sandbox or name
         leftover = False  # the sandbox of an earlier `run` of this name, killed while it started
         if sandbox is None:
             check_name("sandbox", sb_name)
+            if hostname is not None:
+                check_hostname(hostname)
             if self.store.sandbox(sb_name):
                 leftover = self._interrupted_start(name, sb_name)
                 if not leftover:
                     raise Conflict(f"sandbox '{sb_name}' already exists (run in it with --sandbox {sb_name}, "
                                    "or choose another --name)")
             for net, _ in networks:
-                get_network(self.store, net)
+                if net != DEFAULT_NETWORK:  # made on first use
+                    get_network(self.store, net)
         full_env = dict(os.environ, **extra_env)
         spec.resolve_command(argv[0], full_env, workdir)
         self.ctx.require_privileges()
@@ -92,6 +102,7 @@ class Processes(Service):
             self._remove_quietly(sb_name)
         record = self._new_record(name, sb_name, argv, detach, rm, isolate_pid, init, sandbox is None)
         record["env_spec"], record["workdir"] = [str(e) for e in env or []], workdir  # for topology `up`
+        record["hostname"] = hostname  # the new sandbox's
         if not self.store.processes.reserve(name, record, is_running):
             raise Conflict(f"a process named '{name}' is already running (stop it or choose another --name)")
         return self._start(record, networks, publish, full_env, workdir, max_size, max_files, (tty, interactive))
@@ -105,14 +116,16 @@ class Processes(Service):
         master = pty = None
         try:
             if created:
-                run_change(self.ctx, False, self.sandboxes.create, sb_name, networks, publish)
+                run_change(self.ctx, False, self.sandboxes.create, sb_name, networks, publish,
+                           record.get("hostname"))
                 made = True
             if terminal[0]:
                 from ..run.terminal import open_pty
 
                 master, pty = open_pty()
             launch = Launch(record["argv"], env, workdir, self.sandboxes.exec_netns(sb_name), record["isolate_pid"],
-                            record["init"], None if record["detached"] or pty else foreground.terminal(), pty)
+                            record["init"], None if record["detached"] or pty else foreground.terminal(), pty,
+                            self.sandboxes.exec_hostname(sb_name))
             if record["detached"]:
                 started = spawn.start_detached(launch, self._supervisor_cfg(record, max_size, max_files))
                 return {"name": name, "sandbox": sb_name, "pid": started["pid"], "detached": True,
@@ -148,11 +161,34 @@ class Processes(Service):
         return {"name": name, "sandbox": record["sandbox"], "pid": leader, "exit_code": code,
                 "detached": False, "errors": errors}
 
-    def ps(self) -> list[dict]:
-        """Every process nsnet started here (running or not), oldest first."""
+    def ps(self, all: bool = False) -> list[dict]:
+        """The processes nsnet started here that run, oldest first; `all`: the exited ones too."""
         from ..run import pslist
 
-        return pslist.rows(self.ctx.settings.state_dir)
+        return pslist.rows(self.ctx.settings.state_dir, all)
+
+    def rm(self, name: str, force: bool = False) -> dict:
+        """Remove an exited process's record and logs, and the sandbox `run`
+        made for it (as `docker rm` removes a container); `force`: stop it
+        first (SIGKILL) if it runs. The sandbox stays while another process
+        runs in it."""
+        record = self.process(name)
+        if is_running(record):
+            if not force:
+                raise Conflict(f"process '{name}' is running (stop it first, or nsnet rm -f {name})")
+            from ..run import stop
+
+            stop.stop_records(self.store.processes, [record], 0)
+        self.store.processes.discard(name)
+        sandbox = record.get("sandbox") if record.get("created_sandbox") else None
+        if sandbox and any(r.get("sandbox") == sandbox and is_running(r) for r in self.store.processes.all()):
+            sandbox = None
+        errors = self._remove_quietly(sandbox) if sandbox and self.store.sandbox(sandbox) else []
+        return {"removed": name, "sandbox": sandbox if sandbox and not errors else None, "errors": errors}
+
+    def prune(self) -> list[dict]:
+        """rm() of every process that no longer runs."""
+        return [self.rm(r["name"]) for r in self.store.processes.all() if not is_running(r)]
 
     def process(self, name: str) -> dict:
         """The record of a process nsnet started."""
@@ -221,6 +257,16 @@ class Processes(Service):
         return (record.get("state") == "starting" and record.get("created_sandbox") is True
                 and record.get("sandbox") == sb_name and not is_running(record))
 
+    def _networks_of_new_sandbox(self, networks: list) -> list:
+        """As `docker run`: no --network is the default network; `--network none`
+        (alone, and unless a network has that name) is loopback only."""
+        if not networks:
+            return [(DEFAULT_NETWORK, None)]
+        if [n for n, _ in networks] == [NO_NETWORK] and self.store.network(NO_NETWORK) is None:
+            if networks[0][1]:
+                raise InvalidInput("--network none has no addresses to give")
+            return []
+        return networks
 
     def _process_name(self, name: str | None, sandbox: str | None) -> str:
         if name is not None:

@@ -16,8 +16,9 @@ class Reads(Service):
     def sandbox_get(self, name: str) -> dict | None:
         return self.store.sandbox(name)
 
-    def endpoint_get(self, network: str, sandbox: str) -> dict | None:
-        return self.store.endpoint(network, sandbox)
+    def endpoint_get(self, network: str, sandbox: str, ifname: str | None = None) -> dict | None:
+        """The sandbox's endpoint on `network` with interface `ifname` (None: its first there)."""
+        return self.store.endpoint(network, sandbox, ifname)
 
     def network_rows(self, driver: str | None = None) -> list[dict]:
         """The networks of this host's store (of one driver), without the

@@ -4,10 +4,11 @@ import socket
 
 from .. import family
 from ..errors import Conflict, InvalidInput, NotFound
-from ..names import check_name
+from ..names import HOST_NAME_MAX, check_hostname, check_name
 from ..steps import CreateNetns, DeleteLink, DeleteNetns, Plan
 from .context import Service
 from .lookup import find_network, get_sandbox
+from .networks import DEFAULT_NETWORK
 from .processes import stop_sandbox_processes
 from .views import endpoint_view, route_proto
 
@@ -15,17 +16,23 @@ ENDPOINT_FIELDS = ("network", "ifname", "ip", "ip6", "host_ifname", "is_gateway"
 
 
 class Sandboxes(Service):
-    def __init__(self, ctx, endpoints, firewall, dns):
+    def __init__(self, ctx, endpoints, firewall, dns, networks):
         super().__init__(ctx)
         self.endpoints = endpoints
+        self.networks = networks
         self.firewall = firewall
         self.dns = dns
 
-    def create(self, ex, name: str, networks: list | None = None, publish=None) -> dict:
-        """`networks`: [(network, ip or None), ...] to attach in the same plan,
+    def create(self, ex, name: str, networks: list | None = None, publish=None, hostname: str | None = None) -> dict:
+        """A namespace with `lo` up and a hostname of its own (`hostname`, default
+        its name: a UTS namespace per sandbox, as containers have, made and pinned
+        by the sandbox's first command: see kernel/nsfs.join_uts).
+        `networks`: [(network, ip or None), ...] to attach in the same plan,
         so a failure in any attachment removes the sandbox too. `publish`
-        ports go to the sandbox's address on its first network."""
+        ports go to the sandbox's address on its first network. The default
+        network ("default") is made in the same change if it does not exist."""
         check_name("sandbox", name)
+        hostname = name[:HOST_NAME_MAX] if hostname is None else check_hostname(hostname)
         if self.store.sandbox(name):
             raise Conflict(f"sandbox '{name}' already exists")
         netns = self.ctx.netns_name(name)
@@ -34,8 +41,11 @@ class Sandboxes(Service):
         if publish and not networks:
             raise InvalidInput("publishing ports needs a network (--network)")
         items = [(item, None) if isinstance(item, str) else (item[0], item[1]) for item in networks or []]
-        self.store.add_sandbox(name, netns)
-        new_sandbox = {"name": name, "netns": netns, "mode": "netns", "options": {}}  # the row just written
+        if any(net == DEFAULT_NETWORK for net, _ in items):
+            self.networks.ensure_default(ex)
+        options = {"hostname": hostname}
+        self.store.add_sandbox(name, netns, options)
+        new_sandbox = {"name": name, "netns": netns, "mode": "netns", "options": options}  # the row just written
         # On the host network its namespace is the host's (the endpoint's step pins it): none of its own.
         host_mode = bool(items) and find_network(self.ctx, items[0][0])[0].sandbox_mode == "host"
         plan = Plan([] if host_mode else [CreateNetns(netns)])
@@ -48,7 +58,7 @@ class Sandboxes(Service):
             seen.add(net)
         ex.apply(plan)
         # What inspect(live=False) shows, without its lookups of what a new sandbox cannot have yet.
-        return {"name": name, "netns": netns, "mode": self.store.sandbox(name)["mode"],
+        return {"name": name, "netns": netns, "hostname": hostname, "mode": self.store.sandbox(name)["mode"],
                 "endpoints": self._endpoint_views(name) if networks else [],
                 "links": [], "routes": [], "ports": self.firewall.ports(name) if publish else []}
 
@@ -63,9 +73,9 @@ class Sandboxes(Service):
             raise Conflict(f"sandbox '{name}' already exists")
         if not self.kernel.netns_exists(netns_path):
             raise NotFound(f"network namespace {netns_path} does not exist")
-        owner = next((sb["name"] for sb in self.store.sandboxes() if sb["netns"] == netns_path), None)
+        owner = self.store.sandbox_of_netns(netns_path)  # one indexed lookup: an adopt is O(1) in sandboxes
         if owner:
-            raise Conflict(f"network namespace {netns_path} is already sandbox '{owner}'")
+            raise Conflict(f"network namespace {netns_path} is already sandbox '{owner['name']}'")
         self.store.add_sandbox(name, netns_path, {"external": True})
         return self.inspect(name, live=False)
 
@@ -111,7 +121,8 @@ class Sandboxes(Service):
     def inspect(self, name: str, live: bool = True) -> dict:
         sb = get_sandbox(self.store, name)
         out = {
-            "name": name, "netns": sb["netns"], "mode": sb["mode"],
+            "name": name, "netns": sb["netns"], "hostname": (sb.get("options") or {}).get("hostname"),
+            "mode": sb["mode"],
             "endpoints": self._endpoint_views(name),
             "links": [
                 {"peer": link["b"] if link["a"] == name else link["a"],
@@ -135,6 +146,16 @@ class Sandboxes(Service):
 
     def _endpoint_views(self, name: str) -> list[dict]:
         return [endpoint_view(ep, ENDPOINT_FIELDS) for ep in self.store.endpoints(sandbox=name)]
+
+    def exec_hostname(self, name: str) -> str | None:
+        """The hostname a command in this sandbox gets (its UTS namespace is made with
+        it by the first one); None where the namespace is not nsnet's own (host mode,
+        adopted from a container runtime): the command keeps the hostname it has."""
+        sb = get_sandbox(self.store, name)
+        options = sb.get("options") or {}
+        if sb["mode"] != "netns" or options.get("external"):
+            return None
+        return options.get("hostname") or name[:HOST_NAME_MAX]  # a sandbox made before hostnames: its name
 
     def exec_netns(self, name: str) -> str | None:
         """The namespace a command in this sandbox runs in (None: the caller's own)."""

@@ -1,10 +1,10 @@
 """The C library, loaded once, for the system calls Python 3.11 lacks
-(setns, unshare, mount, umount2, prctl)."""
+(setns, unshare, mount, umount2, prctl, sethostname)."""
 
 import ctypes
 import os
 
-CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x04000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_BIND, MS_REC, MS_SLAVE, MS_SHARED = 0x1000, 0x4000, 1 << 19, 1 << 20
 MNT_DETACH = 2
@@ -40,6 +40,11 @@ def try_mount(source: bytes | None, target: bytes, fstype: bytes | None, flags: 
 def umount(target: bytes) -> bool:
     """Lazy unmount; False if there was nothing to unmount."""
     return libc.umount2(target, MNT_DETACH) == 0
+
+
+def sethostname(name: str) -> None:
+    raw = name.encode()
+    check(libc.sethostname(raw, len(raw)), "sethostname")
 
 
 def set_process_name(name: str) -> None:

@@ -1,4 +1,4 @@
-"""Network namespaces without forking.
+"""Network namespaces (and a sandbox's UTS namespace: its hostname) without forking.
 
 `ip netns add` and pyroute2's netns helpers fork a child per namespace (~5 ms).
 Here the calling thread unshares its own network namespace, pins it with a bind
@@ -6,19 +6,43 @@ mount under /run/netns (exactly where `ip netns` keeps them, so `ip netns exec`
 works on ours), and setns()es back. Entering a namespace for a moment (to open a
 socket in it: a socket keeps the namespace it was made in) is a setns() pair:
 tens of microseconds. `inside(name)` is that moment, for every caller.
+
+A sandbox's hostname lives in a UTS namespace of its own, pinned the same way
+under /run/nsnet/uts/NAME (what `unshare --uts=FILE` does; `nsenter --uts=FILE`
+joins it) by the sandbox's first command (join_uts); `nsnet exec` and `run`
+enter it after the network namespace, and unpinning the one unpins the other.
 """
 
 import contextlib
 import errno
 import os
+import time
 
-from .libc import CLONE_NEWNET, MS_BIND, MS_REC, MS_SHARED, mount, setns, try_mount, umount, unshare
+from .libc import (
+    CLONE_NEWNET,
+    CLONE_NEWUTS,
+    MS_BIND,
+    MS_REC,
+    MS_SHARED,
+    mount,
+    sethostname,
+    setns,
+    try_mount,
+    umount,
+    unshare,
+)
 
 NETNS_RUN_DIR = "/run/netns"
+UTS_RUN_DIR = "/run/nsnet/uts"
 
 
 def netns_path(name: str) -> str:
     return os.path.join(NETNS_RUN_DIR, name)
+
+
+def uts_path(name: str) -> str:
+    """Where the UTS namespace (hostname) of sandbox namespace `name` is pinned."""
+    return os.path.join(UTS_RUN_DIR, name)
 
 
 def current_netns_fd() -> int:
@@ -61,32 +85,42 @@ def inside(name: str | None):
         os.close(fd)
 
 
-def _ensure_run_dir() -> None:
-    """Make /run/netns a shared mount point, as iproute2 does, so that namespaces
-    pinned here stay visible from other mount namespaces (e.g. `ip netns exec`)."""
-    os.makedirs(NETNS_RUN_DIR, exist_ok=True)
-    path = NETNS_RUN_DIR.encode()
+def _ensure_run_dir(run_dir: str) -> None:
+    """Make `run_dir` a shared mount point, as iproute2 does for /run/netns, so that
+    namespaces pinned here stay visible from other mount namespaces (e.g. `ip netns
+    exec`) and unpinning them here unpins the copies those namespaces hold."""
+    os.makedirs(run_dir, exist_ok=True)
+    path = run_dir.encode()
     err = try_mount(b"none", path, b"none", MS_SHARED | MS_REC)
     if err == 0:
         return
     if err != errno.EINVAL:  # EINVAL: not a mount point yet
-        raise OSError(err, f"mount --make-rshared /run/netns: {os.strerror(err)}")
-    mount(path, path, b"none", MS_BIND | MS_REC, "bind-mount /run/netns")
-    mount(b"none", path, b"none", MS_SHARED | MS_REC, "make /run/netns shared")
+        raise OSError(err, f"mount --make-rshared {run_dir}: {os.strerror(err)}")
+    mount(path, path, b"none", MS_BIND | MS_REC, f"bind-mount {run_dir}")
+    mount(b"none", path, b"none", MS_SHARED | MS_REC, f"make {run_dir} shared")
 
 
-_run_dir_ready = False
+_run_dirs_ready: set[str] = set()
+
+
+def _pin_file(run_dir: str, path: str) -> None:
+    if run_dir not in _run_dirs_ready:
+        _ensure_run_dir(run_dir)
+        _run_dirs_ready.add(run_dir)
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444))
+
+
+def _unpin(path: str) -> None:
+    umount(path.encode())  # not mounted: harmless
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def create(name: str, on_enter=None):
     """Create and pin namespace `name`; call on_enter() while inside it (to open
     sockets there) and return its result. Raises FileExistsError if it exists."""
-    global _run_dir_ready
-    if not _run_dir_ready:
-        _ensure_run_dir()
-        _run_dir_ready = True
     path = netns_path(name)
-    os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444))
+    _pin_file(NETNS_RUN_DIR, path)
     home = current_netns_fd()
     try:
         try:
@@ -96,9 +130,7 @@ def create(name: str, on_enter=None):
         finally:
             setns(home)
     except BaseException:
-        umount(path.encode())
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+        _unpin(path)
         raise
     finally:
         os.close(home)
@@ -129,17 +161,64 @@ def same(a: str, b: str) -> bool:
     except FileNotFoundError:
         return False
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+UTS_WAIT = 2.0  # seconds to wait for another process that is pinning the same UTS namespace
+
+
+def join_uts(name: str, hostname: str) -> None:
+    """Move this single-threaded process (a child about to become a command)
+    into the UTS namespace of sandbox namespace `name`, making and pinning it
+    first, with `hostname`, if this is the sandbox's first command. Made on
+    first use, not with the sandbox: sandboxes that never run a command (most,
+    in a test lab or behind the CNI plugin) never pay its mount."""
+    path = uts_path(name)
+    deadline = None
+    while True:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if _make_uts(path, hostname):
+                return
+            continue  # another process won the race: join what it pinned
+        try:
+            setns(fd, CLONE_NEWUTS)
+            return
+        except OSError as exc:  # EINVAL: the file is there, its namespace not mounted on it yet
+            if exc.errno != errno.EINVAL:
+                raise
+            deadline = deadline or time.monotonic() + UTS_WAIT
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+        finally:
+            os.close(fd)
+
+
+def _make_uts(path: str, hostname: str) -> bool:
+    """Pin a new UTS namespace with `hostname` at `path` and stay in it; False if
+    another process created the file first."""
+    try:
+        _pin_file(UTS_RUN_DIR, path)
+    except FileExistsError:
+        return False
+    try:
+        unshare(CLONE_NEWUTS, "CLONE_NEWUTS")
+        sethostname(hostname)
+        mount(b"/proc/self/ns/uts", path.encode(), b"none", MS_BIND, f"bind-mount {path}")
+    except BaseException:
+        _unpin(path)
+        raise
+    return True
 
 
 def delete(name: str) -> bool:
-    """Unpin namespace `name`; the kernel frees it (and its links) once unused.
-    Returns False if there was nothing to delete."""
+    """Unpin namespace `name` (and its UTS namespace, if it has one); the kernel
+    frees them (and its links) once unused. False if there was nothing to delete."""
     path = netns_path(name)
+    if os.path.exists(uts_path(name)):
+        _unpin(uts_path(name))
     if not os.path.exists(path):
         return False
-    umount(path.encode())  # not mounted: harmless
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+    _unpin(path)
     return True
 
 

@@ -1,7 +1,8 @@
 """Processes and namespaces beyond the network: joining a sandbox the way
 `ip netns exec` does, PID namespaces, a fresh /proc, the process name.
 
-`enter` joins the network namespace, takes a private mount namespace with a
+`enter` joins the network namespace (and the sandbox's UTS namespace: its
+hostname, where it has one), takes a private mount namespace with a
 fresh /sys (so /sys/class/net shows the sandbox's interfaces) and the files of
 /etc/netns/NAME/ bind-mounted over /etc. `exec_in` then replaces the process
 with the command (no fork: stdio and the exit code pass through). The run/
@@ -13,6 +14,7 @@ from .libc import (
     CLONE_NEWNET,
     CLONE_NEWNS,
     CLONE_NEWPID,
+    CLONE_NEWUTS,
     MS_BIND,
     MS_NODEV,
     MS_NOEXEC,
@@ -25,7 +27,7 @@ from .libc import (
     umount,
     unshare,
 )
-from .nsfs import NETNS_RUN_DIR, open_fd
+from .nsfs import NETNS_RUN_DIR, join_uts, open_fd
 
 
 def _private_mounts() -> None:
@@ -34,11 +36,12 @@ def _private_mounts() -> None:
     mount(b"none", b"/", None, MS_REC | MS_SLAVE, "make / rslave")
 
 
-def enter(netns: str | None, private_mounts: bool = False) -> None:
+def enter(netns: str | None, private_mounts: bool = False, hostname: str | None = None) -> None:
     """Move this (single-threaded) process into `netns` with `ip netns exec`'s
-    view. With netns None it stays in the caller's network namespace, and
-    private_mounts still gives it a mount namespace of its own (for the /proc
-    of a new PID namespace)."""
+    view, and into the sandbox's UTS namespace (made with `hostname` by its
+    first command) where `hostname` is given. With netns None it stays in the
+    caller's network namespace, and private_mounts still gives it a mount
+    namespace of its own (for the /proc of a new PID namespace)."""
     if netns is None:
         if private_mounts:
             _private_mounts()
@@ -48,6 +51,8 @@ def enter(netns: str | None, private_mounts: bool = False) -> None:
         setns(fd)
     finally:
         os.close(fd)
+    if hostname and "/" not in netns:  # a namespace by path is a runtime's: its hostname is the runtime's
+        join_uts(netns, hostname)  # in the host's mount namespace still: the pin must be visible there
     _private_mounts()
     if umount(b"/sys"):
         mount(b"sysfs", b"/sys", b"sysfs", 0, "mount /sys")
@@ -72,23 +77,23 @@ def private_run(netns_fd: int | None, run_dir: str) -> None:
     mount(run_dir.encode(), run.encode(), None, MS_BIND, f"bind {run_dir} on {run}")
 
 
-def exec_in(netns: str | None, argv: list[str]) -> None:
-    """`nsnet exec`: become `argv` inside sandbox namespace `netns`."""
-    enter(netns)
+def exec_in(netns: str | None, argv: list[str], hostname: str | None = None) -> None:
+    """`nsnet exec`: become `argv` inside sandbox namespace `netns` (with its hostname)."""
+    enter(netns, hostname=hostname)
     os.execvp(argv[0], argv)
 
 
 def join(pid: int) -> None:
-    """Join the network and mount namespaces of process `pid` (its interfaces,
-    its /proc, /sys and /etc files), and its PID namespace for the children
+    """Join the network, mount and UTS namespaces of process `pid` (its interfaces,
+    its /proc, /sys and /etc files, its hostname), and its PID namespace for the children
     this process makes next, as `docker exec` does. The working directory is
     kept where the joined mounts have it. Call single-threaded."""
-    fds = [os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC) for kind in ("net", "mnt", "pid")]
+    kinds = (("net", CLONE_NEWNET), ("mnt", CLONE_NEWNS), ("pid", CLONE_NEWPID), ("uts", CLONE_NEWUTS))
+    fds = [os.open(f"/proc/{pid}/ns/{kind}", os.O_RDONLY | os.O_CLOEXEC) for kind, _ in kinds]
     cwd = os.getcwd()
     try:
-        setns(fds[0], CLONE_NEWNET)
-        setns(fds[1], CLONE_NEWNS)
-        setns(fds[2], CLONE_NEWPID)
+        for fd, (_, flag) in zip(fds, kinds, strict=True):
+            setns(fd, flag)  # the UTS one too: the sandbox's hostname
     finally:
         for fd in fds:
             os.close(fd)

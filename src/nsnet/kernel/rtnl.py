@@ -12,6 +12,7 @@ import os
 import socket
 
 from ..errors import KernelError
+from ..names import BRIDGE_MAX_PORTS
 from . import nsfs
 from .failure import fail as _fail
 from .hostops import HostOps
@@ -316,6 +317,9 @@ class Kernel(HostOps, L2Ops, SandboxOps, WireguardOps):
                     self._rtnl(ns).request(*messages.veth(ifname, peer_ifname, peer_fd, master_index, mtu, peer_mac))
                     break
                 except RequestError as exc:
+                    if master and exc.code == errno.EXFULL:  # the kernel's "Exchange full": no port number left
+                        raise KernelError(f"bridge {master} is full: a Linux bridge takes at most {BRIDGE_MAX_PORTS} "
+                                          "ports; attach further sandboxes to another network", exc.code) from None
                     if not (master and attempt == 0 and exc.code in (errno.EINVAL, errno.ENODEV)):
                         raise _fail(f"creating veth {ifname}", exc)
         finally:

@@ -35,7 +35,8 @@ BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot.py")
 
 class Launch(PlainData):
     def __init__(self, argv: list[str], env: dict[str, str], workdir: str | None, netns: str | None,
-                 isolate_pid: bool = False, init: bool = False, tty: int | None = None, pty: int | None = None):
+                 isolate_pid: bool = False, init: bool = False, tty: int | None = None, pty: int | None = None,
+                 hostname: str | None = None):
         self.argv = argv
         self.env = env  # the complete environment of the command
         self.workdir = workdir
@@ -44,6 +45,7 @@ class Launch(PlainData):
         self.init = init  # with isolate_pid: a reaping init is pid 1 (else the command is)
         self.tty = tty  # foreground on a terminal: the command's group takes it
         self.pty = pty  # run -t: the slave end of a pseudo-terminal, the command's stdio and terminal
+        self.hostname = hostname  # the sandbox's (its UTS namespace, made by its first command); None: the caller's
 
 
 def report(fd: int, err: int, stage: str) -> None:
@@ -101,7 +103,7 @@ def child(launch: Launch, status_w: int, stdio: tuple | None = None) -> None:
         _setup_fds(status_w, stdio)
         _own_group(launch)
         stage = "netns"
-        process.enter(launch.netns, private_mounts=launch.isolate_pid)
+        process.enter(launch.netns, private_mounts=launch.isolate_pid, hostname=launch.hostname)
         if launch.isolate_pid:
             stage = "proc"
             process.mount_proc()

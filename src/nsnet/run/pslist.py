@@ -48,9 +48,11 @@ def row(record: dict, now: float) -> dict:
     }
 
 
-def rows(state_dir: str) -> list[dict]:
+def rows(state_dir: str, everything: bool = True) -> list[dict]:
+    """Every record's row; without `everything`, only those that run (or start)."""
     now = time.time()
-    return [row(r, now) for r in ProcessRecords(state_dir).all()]
+    out = [row(r, now) for r in ProcessRecords(state_dir).all()]
+    return out if everything else [r for r in out if r["state"] != "exited"]
 
 
 def cells(r: dict) -> dict:
@@ -74,8 +76,8 @@ def render(rs: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(state_dir: str | None, as_json: bool, quiet: bool = False) -> int:
-    rs = rows(state_dir or DEFAULT_STATE_DIR)
+def main(state_dir: str | None, as_json: bool, quiet: bool = False, everything: bool = False) -> int:
+    rs = rows(state_dir or DEFAULT_STATE_DIR, everything)
     if quiet and not as_json:
         out = "".join(f"{r['name']}\n" for r in rs)
     elif as_json:

@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS endpoints (
     ifname TEXT, host_ifname TEXT, ip TEXT, is_gateway INTEGER NOT NULL DEFAULT 0,
     options TEXT NOT NULL DEFAULT '{}',
     ip6 TEXT, is_gateway6 INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (network, sandbox));
+    UNIQUE (network, sandbox, ifname));
 CREATE UNIQUE INDEX IF NOT EXISTS endpoint_ip ON endpoints (network, ip);
 CREATE TABLE IF NOT EXISTS links (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -86,7 +86,12 @@ ADDED_COLUMNS = {
     "links": (("ip6_a", "TEXT"), ("ip6_b", "TEXT")),
 }
 AFTER_COLUMNS = "CREATE UNIQUE INDEX IF NOT EXISTS endpoint_ip6 ON endpoints (network, ip6);"
-SCHEMA_VERSION = 3  # PRAGMA user_version once SCHEMA is in place; bump it with SCHEMA
+# Before version 4 a sandbox had one endpoint per network (UNIQUE (network, sandbox));
+# now one per interface: SQLite changes a constraint only by copying the table.
+ENDPOINTS_UNIQUE_BEFORE_4 = "UNIQUE (network, sandbox))"
+ENDPOINTS_INDEXES = ("CREATE UNIQUE INDEX IF NOT EXISTS endpoint_ip ON endpoints (network, ip)",
+                     "CREATE INDEX IF NOT EXISTS endpoint_sandbox ON endpoints (sandbox)", AFTER_COLUMNS)
+SCHEMA_VERSION = 4  # PRAGMA user_version once SCHEMA is in place; bump it with SCHEMA
 TABLES = ("networks", "sandboxes", "endpoints", "links", "routes", "ports", "meta", "topology_objects",
           "partition_groups", "impairments", "fault_tables")
 
@@ -153,11 +158,28 @@ def _prepare(db: sqlite3.Connection, path: str, marker: bool) -> None:
                 if name not in have:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         db.execute(AFTER_COLUMNS)
+        _endpoints_per_interface(db)
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def _endpoints_per_interface(db: sqlite3.Connection) -> None:
+    """An endpoints table of a store before version 4, copied into one that
+    takes a second interface of a sandbox on the same network (its rows kept)."""
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='endpoints'").fetchone()[0]
+    if ENDPOINTS_UNIQUE_BEFORE_4 not in sql:
+        return
+    create = next(st for st in SCHEMA.split(";") if "TABLE IF NOT EXISTS endpoints" in st)
+    columns = ", ".join(row[1] for row in db.execute("PRAGMA table_info(endpoints)"))
+    db.execute(create.replace("TABLE IF NOT EXISTS endpoints", "TABLE endpoints_v4"))
+    db.execute(f"INSERT INTO endpoints_v4 ({columns}) SELECT {columns} FROM endpoints")
+    db.execute("DROP TABLE endpoints")
+    db.execute("ALTER TABLE endpoints_v4 RENAME TO endpoints")
+    for index in ENDPOINTS_INDEXES:
+        db.execute(index)
 
 
 def check_file(path: str) -> bool:

@@ -226,6 +226,9 @@ class Store(FaultRows):
     def sandbox(self, name):
         return self._one("SELECT * FROM sandboxes WHERE name=?", name)
 
+    def sandbox_of_netns(self, netns):
+        return self._one("SELECT * FROM sandboxes WHERE netns=?", netns)
+
     def sandboxes(self):
         return self._all("SELECT * FROM sandboxes ORDER BY created, name")
 
@@ -245,8 +248,16 @@ class Store(FaultRows):
     def endpoints(self, network=None, sandbox=None):
         return self._where("endpoints", network=network, sandbox=sandbox)
 
-    def endpoint(self, network, sandbox):
-        return self._one("SELECT * FROM endpoints WHERE network=? AND sandbox=?", network, sandbox)
+    def endpoint(self, network, sandbox, ifname=None):
+        """The sandbox's endpoint on `network` with interface `ifname` (None: its first there)."""
+        if ifname is not None:
+            return self._one("SELECT * FROM endpoints WHERE network=? AND sandbox=? AND ifname=?",
+                             network, sandbox, ifname)
+        return self._one("SELECT * FROM endpoints WHERE network=? AND sandbox=? ORDER BY id LIMIT 1",
+                         network, sandbox)
+
+    def endpoint_count(self, network) -> int:
+        return self._rows("SELECT COUNT(*) FROM endpoints WHERE network=?", network)[0][0]
 
     def used_ips(self, network, version: int = 4):
         column = _IP_COLUMN[version]
@@ -325,8 +336,8 @@ class Store(FaultRows):
         self._run("DELETE FROM routes WHERE sandbox=? AND dest=?", (sandbox, dest))
 
     # published ports
-    def ports(self, sandbox=None, network=None):
-        return self._where("ports", sandbox=sandbox, network=network)
+    def ports(self, sandbox=None, network=None, sandbox_ip=None):
+        return self._where("ports", sandbox=sandbox, network=network, sandbox_ip=sandbox_ip)
 
     def ports_on(self, proto, host_port):
         return self._all("SELECT * FROM ports WHERE proto=? AND host_port=?", proto, host_port)
@@ -339,8 +350,8 @@ class Store(FaultRows):
     def remove_port(self, port_id):
         self._run("DELETE FROM ports WHERE id=?", (port_id,))
 
-    def remove_ports(self, sandbox, network):
-        self._run("DELETE FROM ports WHERE sandbox=? AND network=?", (sandbox, network))
+    def remove_ports(self, sandbox, network, sandbox_ip):
+        self._run("DELETE FROM ports WHERE sandbox=? AND network=? AND sandbox_ip=?", (sandbox, network, sandbox_ip))
 
     # small key/value facts (e.g. the host's ip_forward before nsnet changed it)
     def meta(self, key):

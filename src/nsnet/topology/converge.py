@@ -146,6 +146,8 @@ def _removals(engine, topo: Topology, run: Runner, owned_sbs: set[str]) -> None:
     state = run.state()
     for sb in run.expect(sorted(sb for sb in owned_sbs - set(topo.sandboxes) if sb in state.sandboxes)):
         run.call(f"- sandbox '{sb}'", engine.sandbox_rm, sb)
+    for sb, why in run.expect(diff.replaced_sandboxes(topo, state).items()):
+        run.call(f"~ sandbox '{sb}' re-created ({why})", engine.sandbox_rm, sb)
     state = run.state()
     drop_links, _ = diff.link_changes(topo, state, owned_sbs)
     for row, why in run.expect(drop_links):
@@ -234,13 +236,14 @@ def _calls(sb) -> int:
 
 def _create_sandbox(engine, run: Runner, sb, ips: AddressPlan) -> None:
     kwargs = {"publish": list(sb.publish)} if sb.publish else {}
+    made = {"hostname": sb.hostname} if sb.hostname else {}
     if _in_one_call(sb):
         nets = [(a.network, ips.address(a.network, a.ip, a.ip6)) for a in sb.attachments]
         run.undo_by(engine.sandbox_rm, sb.name)
-        run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, networks=nets, **kwargs)
+        run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, networks=nets, **kwargs, **made)
         return
     run.undo_by(engine.sandbox_rm, sb.name)
-    run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name)
+    run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, **made)
     for i, att in enumerate(sb.attachments):
         extra = kwargs if i == 0 else {}  # ports go to the first network, as sandbox_create does
         run.call(f"+ attachment '{sb.name}' to '{att.network}' as {att.ifname}", engine.network_connect,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from .. import family
 from ..drivers import DRIVERS
 from ..firewall.ports import parse_publish
-from ..names import bridge_name
+from ..names import HOST_NAME_MAX, bridge_name
 from .model import Attachment, Link, Route, Topology
 from .validate import gateway_of
 
@@ -69,6 +69,22 @@ def network_change(spec, row) -> str | None:
         if have != want:
             diffs.append(f"{key} {have} -> {want}")
     return ", ".join(diffs) or None
+
+
+def replaced_sandboxes(topo: Topology, state: State) -> dict[str, str]:
+    """Sandboxes of the file whose hostname differs from the one they were made
+    with: {name: why}. A hostname is its UTS namespace's, made once: `up` makes
+    the sandbox again (its commands start again in it)."""
+    out = {}
+    for name, spec in topo.sandboxes.items():
+        row = state.sandboxes.get(name)
+        if row is None or (row.get("options") or {}).get("external"):
+            continue
+        have = (row.get("options") or {}).get("hostname") or name[:HOST_NAME_MAX]
+        want = spec.hostname or name[:HOST_NAME_MAX]
+        if have != want:
+            out[name] = f"hostname {have} -> {want}"
+    return out
 
 
 def conflicts(topo: Topology, state: State) -> list[str]:

@@ -1,9 +1,12 @@
 """`graph`: a picture of the host, its networks (bridges, subnets, gateways),
 the sandboxes with their interfaces and addresses, direct links, routes and
-published ports, drawn by graphviz left to right (host | networks |
-sandboxes), which stays readable at 50+ sandboxes: interface details sit in
-the sandbox boxes, edges carry labels only in small pictures."""
+published ports. The sandboxes are grouped by network (each under its first),
+a group laid out as columns side by side (column_height), so that 200 sandboxes
+make a few blocks rather than one long column. Drawn by graphviz (graph_dot.py: svg,
+png, pdf, dot), as Mermaid (graph_mermaid.py: .mmd) or written as JSON."""
 
+import json
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -12,8 +15,9 @@ from ..firewall.ports import parse_spec
 from .model import Topology
 from .validate import gateway_of
 
-FORMATS = ("svg", "png", "pdf", "dot", "gv")
-EDGE_LABELS_UP_TO = 16  # sandboxes; above this, details only inside the boxes
+FORMATS = ("svg", "png", "pdf", "dot", "gv", "mmd", "json")
+ONE_COLUMN_UP_TO = 16  # sandboxes; a larger picture lays each network's group out as a grid of columns
+MIN_ROWS = 5
 
 
 @dataclass
@@ -103,41 +107,43 @@ def host_label(engine) -> str:
     return f"host (netns {host})" if host else "host"
 
 
-def to_dot(pic: Picture):
-    import graphviz
-
-    g = graphviz.Graph("nsnet", graph_attr={"rankdir": "LR", "fontname": "Helvetica", "label": pic.title,
-                                            "labelloc": "t", "nodesep": "0.12", "ranksep": "1.1",
-                                            "splines": "true"},
-                       node_attr={"fontname": "Helvetica", "fontsize": "10"},
-                       edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#64748b"})
-    host_label = pic.host + "".join(f"\\npublished {p}" for p in pic.ports)
-    g.node("host", host_label, shape="box3d", style="filled", fillcolor="#e2e8f0")
-    labels = len(pic.sandboxes) <= EDGE_LABELS_UP_TO
-    for net in pic.networks:
-        lines = [f"network {net['name']}"]
-        if net.get("subnet"):
-            lines += [str(net["subnet"]), f"bridge {net['bridge']}", f"gateway {net['gateway']}"]
-        else:
-            lines.append(f"driver {net['driver']}")
-        if net.get("internal"):
-            lines.append("internal")
-        g.node(f"net {net['name']}", "\\n".join(lines), shape="box", style="rounded,filled",
-               fillcolor="#fde68a" if net.get("internal") else "#bfdbfe")
-        g.edge("host", f"net {net['name']}", label=f"{net['bridge']} {net['gateway']}"
-               if labels and net.get("subnet") else "")
+def groups(pic: Picture) -> list[tuple[dict | None, list[dict]]]:
+    """The sandboxes by network, each under its first (None: those on links only),
+    in the picture's order: what a reader scans at 200 sandboxes."""
+    by_net: dict[str, list[dict]] = {net["name"]: [] for net in pic.networks}
+    loose: list[dict] = []
     for sb in pic.sandboxes:
-        lines = [f"{sb['name']}" + (f" ({sb['mode']})" if sb["mode"] != "netns" else "")]
-        lines += [f"{ifname or '-'} {ip or ''}".strip() for ifname, ip, _ in sb["ifaces"]]
-        lines += [f"route {r}" for r in sb["routes"]]
-        g.node(f"sb {sb['name']}", "\\n".join(lines), shape="box", style="filled", fillcolor="#dcfce7")
-        for ifname, _ip, network in sb["ifaces"]:
-            if network:
-                g.edge(f"net {network}", f"sb {sb['name']}", label=f"{ifname or ''}" if labels else "")
-    for link in pic.links:
-        g.edge(f"sb {link['a']}", f"sb {link['b']}", color="#15803d", penwidth="2", constraint="false",
-               taillabel=link["ifname_a"] if labels else "", headlabel=link["ifname_b"] if labels else "")
-    return g
+        first = next((network for _, _, network in sb["ifaces"] if network in by_net), None)
+        (by_net[first] if first else loose).append(sb)
+    out: list[tuple[dict | None, list[dict]]] = [(net, by_net[net["name"]]) for net in pic.networks]
+    return out + ([(None, loose)] if loose else [])
+
+
+def column_height(pic: Picture) -> int:
+    """Sandboxes per column: all of them in a small picture; else about as many
+    as make the whole picture square (a sandbox's box, with its spacing, is about
+    three times as wide as it is tall; the groups stand one above the other)."""
+    n = len(pic.sandboxes)
+    if n <= ONE_COLUMN_UP_TO:
+        return max(n, 1)
+    return max(MIN_ROWS, math.ceil(math.sqrt(3 * n) / len(groups(pic))))
+
+
+def rows(members: list, height: int) -> list[tuple]:
+    """(sandbox, the one to its right): the pairs that hold a group's columns side by side."""
+    return [(members[i - height], members[i]) for i in range(height, len(members))]
+
+
+def to_dict(pic: Picture) -> dict:
+    """The picture as data (`-o x.json`), grouped as drawn."""
+    return {"title": pic.title, "host": pic.host, "ports": pic.ports,
+            "networks": [dict(net, sandboxes=[sb["name"] for sb in members]) if net
+                         else {"name": None, "sandboxes": [sb["name"] for sb in members]}
+                         for net, members in groups(pic)],
+            "sandboxes": [{"name": sb["name"], "mode": sb["mode"], "routes": sb["routes"],
+                           "interfaces": [{"ifname": i, "ip": ip, "network": n} for i, ip, n in sb["ifaces"]]}
+                          for sb in pic.sandboxes],
+            "links": pic.links}
 
 
 def write(pic: Picture, out: str) -> str:
@@ -146,18 +152,35 @@ def write(pic: Picture, out: str) -> str:
     if ext not in FORMATS:
         raise InvalidInput(f"-o {out}: unknown picture format '.{ext}' (use one of: "
                            f"{', '.join('.' + f for f in FORMATS)})")
-    g = to_dot(pic)
-    if ext in ("dot", "gv"):
+    if ext in TEXT:
         with open(out, "w", encoding="utf-8") as f:
-            f.write(g.source)
+            f.write(text(pic, ext))
         return out
     import graphviz
 
+    from .graph_dot import to_dot
+
     try:
-        data = g.pipe(format=ext)
+        data = to_dot(pic).pipe(format=ext)
     except graphviz.ExecutableNotFound:
         raise KernelError("graphviz's `dot` is not installed (apt-get install graphviz); "
-                          "or write a .dot file") from None
+                          "or write a .dot or .mmd file") from None
     with open(out, "wb") as f:
         f.write(data)
     return out
+
+
+TEXT = ("dot", "gv", "mmd", "json")
+
+
+def text(pic: Picture, ext: str) -> str:
+    """The picture in one of the TEXT formats (graphviz's source, Mermaid, JSON)."""
+    if ext == "json":
+        return json.dumps(to_dict(pic), indent=2) + "\n"
+    if ext == "mmd":
+        from .graph_mermaid import to_mermaid
+
+        return to_mermaid(pic)
+    from .graph_dot import to_dot
+
+    return to_dot(pic).source

@@ -47,6 +47,7 @@ class Sandbox:
     routes: list[Route] = field(default_factory=list)
     publish: list[str] = field(default_factory=list)
     command: "Command | None" = None
+    hostname: str | None = None  # None: the sandbox's name
 
 
 @dataclass

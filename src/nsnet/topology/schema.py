@@ -9,6 +9,7 @@ objects (references, overlaps, addresses in subnets) are in validate.py.
                                    # options: the driver's, as --opt: {encrypted: true} (overlay)
     sandboxes:
       NAME:
+        hostname: web.local        # default: NAME
         networks: [NET, ...]  or  {NET: {ip, ifname}, ...}      # ip: one, or one per family
         routes: ["DEST via GW", ...]  or  [{dest, via}, ...]
         publish: ["8080:80/tcp", ...]
@@ -25,7 +26,7 @@ from .. import ipam
 from ..drivers import DRIVERS, check_options
 from ..errors import InvalidInput
 from ..firewall.ports import parse_spec
-from ..names import MAX_MTU, MIN_MTU, check_ifname, check_name
+from ..names import MAX_MTU, MIN_MTU, check_hostname, check_ifname, check_name
 from . import commands
 from . import expect as expect_mod
 from .model import Attachment, Link, Network, Outside, Route, Sandbox, Topology
@@ -34,7 +35,7 @@ from .reader import Reader
 TOP = ("name", "description", "networks", "sandboxes", "links", "expect", "outside")
 NETWORK = ("driver", "subnet", "gateway", "ipv6", "mtu", "bridge", "internal", "masquerade", "direct_routing",
            "options")
-SANDBOX = ("networks", "routes", "publish", "command", "env", "workdir", "isolate_pid", "init")
+SANDBOX = ("hostname", "networks", "routes", "publish", "command", "env", "workdir", "isolate_pid", "init")
 ATTACH = ("ip", "ifname")
 LINK = ("a", "b", "subnet", "ip_a", "ip_b", "ifname_a", "ifname_b")
 ROUTE = ("dest", "via")
@@ -105,6 +106,9 @@ def _sandbox(r: Reader, name: str, spec) -> Sandbox:
     r.call(path, check_name, "sandbox", name)
     m = r.mapping(spec, path, SANDBOX, null_ok=True) or {}
     sb = Sandbox(name)
+    hostname = r.string(m.get("hostname"), f"{path}.hostname")
+    if hostname is not None and r.call(f"{path}.hostname", check_hostname, hostname):
+        sb.hostname = hostname
     nets = m.get("networks")
     if isinstance(nets, list):
         for i, item in enumerate(nets):

@@ -87,6 +87,7 @@ def _sandboxes(topo, state, mine) -> list[Row]:
     replaced = diff.replaced_networks(topo, state)
     drop_routes, add_routes = diff.route_changes(topo, state, mine & set(topo.sandboxes))
     drop_ports, add_ports = diff.port_changes(topo, state, mine & set(topo.sandboxes))
+    remade = diff.replaced_sandboxes(topo, state)
     for name in topo.sandboxes:
         if name not in state.sandboxes:
             rows.append(Row("sandbox", name, MISSING))
@@ -95,7 +96,8 @@ def _sandboxes(topo, state, mine) -> list[Row]:
             rows.append(_conflict("sandbox", name, state, topo))
             continue
         drop, make = diff.endpoint_changes(topo, state, name, replaced, statics)
-        why = [f"detach {net}: {reason}" for net, reason in drop]
+        why = [f"re-create: {remade[name]}"] if name in remade else []
+        why += [f"detach {net}: {reason}" for net, reason in drop]
         why += [f"attach {a.network}" for a in make if a.network not in {n for n, _ in drop}]
         why += [f"route {dest}: {reason}" for sb, dest, reason in drop_routes if sb == name]
         why += [f"add route {r.dest} via {r.via}" for sb, r in add_routes if sb == name

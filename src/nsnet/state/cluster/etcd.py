@@ -39,8 +39,11 @@ def _item(kv: dict) -> Item:
 
 class EtcdKV(KV):
     def __init__(self, host: str, port: int, timeout: float = TIMEOUT):
-        import etcd3gw
-
+        try:
+            import etcd3gw
+        except ImportError:  # an optional extra: the SQLite cluster store needs nothing
+            raise ClusterUnavailable("an etcd store needs the etcd client, which is not installed: "
+                                     "pip install 'nsnet[overlay]'")
         self.host, self.port = host, port
         self.url = f"etcd://{host}:{port}"
         self.client = etcd3gw.client(host=host, port=port, timeout=timeout, api_path="/v3/")
