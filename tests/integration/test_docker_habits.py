@@ -124,7 +124,7 @@ def test_prune_removes_exited_processes_and_unused_networks(rhost, tmp_path):
     r = cli(h, "prune")
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["removed process done", "removed sandbox done", "removed network idle",
-                                     "1 processes, 1 networks removed"]
+                                     "1 process, 1 network removed"]
     assert sorted(networks(h)) == ["default", "owned", "used"]  # the default, a topology's, one in use
     assert list(ps(h)) == ["live"]
     r = cli(h, "--json", "prune")
