@@ -49,3 +49,23 @@ def test_a_request_carries_the_cni_and_nsnet_variables_and_the_config():
     assert got == {"CNI_COMMAND": "ADD", "CNI_ARGS": "", "NSNET_HOST_NETNS": "h"}
     with pytest.raises(ValueError):
         client.parse_request(b"2\0x\0ADD\0\0{}")
+
+
+def test_the_server_collects_children_that_ended():
+    """A DNS server a call started and that stopped itself is no zombie of the warm server."""
+    import os
+    import time
+
+    from nsnet.cni.server import _reap
+
+    def state(pid):
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0]
+
+    pid = os.posix_spawn("/bin/true", ["true"], {})
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and state(pid) != "Z":
+        time.sleep(0.01)
+    assert state(pid) == "Z"
+    _reap()
+    assert not os.path.exists(f"/proc/{pid}")

@@ -84,6 +84,7 @@ class Server:
             except InterruptedError:
                 continue
             self.serve_one(conn)
+            _reap()
             last = time.monotonic()
         self.stop()
 
@@ -104,6 +105,18 @@ class Server:
             self.serve_one(conn)
         self.listener.close()
         self.store.close_for_good()
+
+
+def _reap() -> None:
+    """Collect children that ended (a DNS server a call started, which stopped
+    itself): between calls no engine code waits for one of its own."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def _settings(env) -> dict:
