@@ -43,15 +43,21 @@ class NsnetCniTool(Tool):
     def setup_host(self, host):
         super().setup_host(host)
         self.state_dir = f"{host.tmpdir}/state"
+        os.makedirs(self.state_dir)  # as an installed nsnet's is (the first call in a new one makes it itself)
         self.env = {k: v for k, v in cli_env().items() if not k.startswith(("NSNET_", "CNI_"))}
         self.conf = json.dumps({"cniVersion": "1.0.0", "name": "nbcni", "type": "nsnet", "subnet": SUBNET,
                                 "masquerade": False, "dnsServer": False, "stateDir": self.state_dir}).encode()
 
-    def _call(self, command: str, i: int) -> dict:
+    def call_args(self, command: str, i: int):
+        """(argv, environment, stdin) of one plugin call (bench/cni.py starts several at once)."""
         env = self.env | {"CNI_COMMAND": command, "CNI_CONTAINERID": f"nbc{i}", "CNI_IFNAME": "eth0",
                           "CNI_PATH": os.path.dirname(PLUGIN),
                           "CNI_NETNS": f"/run/netns/{self.host.sandbox_name(i)}"}
-        res = subprocess.run([PLUGIN], input=self.conf, env=env, check=False, capture_output=True, timeout=60)
+        return [PLUGIN], env, self.conf
+
+    def _call(self, command: str, i: int) -> dict:
+        argv, env, stdin = self.call_args(command, i)
+        res = subprocess.run(argv, input=stdin, env=env, check=False, capture_output=True, timeout=60)
         if res.returncode != 0:
             raise RuntimeError(f"nsnet-cni {command} sandbox {i}: {(res.stdout or res.stderr).decode().strip()}")
         return json.loads(res.stdout) if res.stdout.strip() else {}
@@ -64,3 +70,12 @@ class NsnetCniTool(Tool):
 
     def detach(self, i):
         self._call("DEL", i)
+
+    def teardown_all(self) -> list[float]:
+        """The DELs, then the plugin's server stops (a runtime's would after
+        NSNET_CNI_LINGER idle seconds): nothing may stay in the host namespace."""
+        times = super().teardown_all()
+        from nsnet.cni.client import stop_server
+
+        stop_server(self.state_dir)
+        return times

@@ -51,12 +51,16 @@ class CniBridge(Tool):
             conf["prevResult"] = prev
         return json.dumps(conf).encode()
 
-    def _call(self, plugin: str, command: str, i: int, stdin: bytes) -> dict:
+    def call_args(self, command: str, i: int, plugin: str = "bridge", stdin: bytes | None = None):
+        """(argv, environment, stdin) of one plugin call (bench/cni.py starts several at once)."""
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "CNI_COMMAND": command,
                "CNI_CONTAINERID": f"nbc{i}", "CNI_IFNAME": "eth0", "CNI_PATH": CNI_PATH,
                "CNI_NETNS": f"/run/netns/{self.host.sandbox_name(i)}"}
-        res = subprocess.run([f"{CNI_PATH}/{plugin}"], input=stdin, env=env, check=False,
-                             capture_output=True, timeout=60)
+        return [f"{CNI_PATH}/{plugin}"], env, self.conf_bytes if stdin is None else stdin
+
+    def _call(self, plugin: str, command: str, i: int, stdin: bytes) -> dict:
+        argv, env, stdin = self.call_args(command, i, plugin, stdin)
+        res = subprocess.run(argv, input=stdin, env=env, check=False, capture_output=True, timeout=60)
         if res.returncode != 0:
             raise RuntimeError(f"CNI {plugin} {command} sandbox {i}: "
                                f"{(res.stdout or res.stderr).decode().strip()}")

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 
+from nsnet.cni.client import stop_server
+
 BIN = os.path.dirname(sys.executable)
 PLUGIN = os.path.join(BIN, "nsnet-cni")
 CLIENT = os.path.join(BIN, "libcni-client")
@@ -34,6 +36,7 @@ class Cni:
         assert os.access(CLIENT, os.X_OK), f"{CLIENT} is missing: run `make setup` (it builds it with Go)"
 
     def destroy(self) -> None:
+        stop_server(self.host.state_dir)  # the plugin's warm server (cni/client.py)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def conf(self, name="cninet", version="1.0.0", chain=(), **nsnet) -> dict:

@@ -13,6 +13,8 @@ import shutil
 import subprocess
 import tempfile
 
+from nsnet.cni.client import stop_server
+
 from .cni_env import PLUGIN
 
 IMAGE = "localhost/nsnet-busybox"
@@ -109,6 +111,7 @@ class Podman:
         try:
             self.run("rm", "--all", "--force", "--time", "0", check=False, timeout=60)
         finally:
+            stop_server(self.host.state_dir)  # the plugin's warm server (cni/client.py)
             shutil.rmtree(self.dir, ignore_errors=True)
 
 

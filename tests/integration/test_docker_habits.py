@@ -124,7 +124,7 @@ def test_prune_removes_exited_processes_and_unused_networks(rhost, tmp_path):
     r = cli(h, "prune")
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["removed process done", "removed sandbox done", "removed network idle",
-                                     "1 processes, 1 networks removed"]
+                                     "1 process, 1 network removed"]
     assert sorted(networks(h)) == ["default", "owned", "used"]  # the default, a topology's, one in use
     assert list(ps(h)) == ["live"]
     r = cli(h, "--json", "prune")
@@ -209,3 +209,20 @@ def test_a_topology_file_names_hosts(rhost, tmp_path):
     assert cli(h, "exec", "a", "--", "hostname").stdout == "beta.lab\n"
     cli(h, "down", str(topo), check=True)
     assert uts_pins(h) == []
+
+
+def test_a_pin_left_bare_by_a_crash_is_made_again(rhost):
+    """A command that died between creating the pin file and mounting its namespace
+    on it leaves an empty file: the next command waits a moment, then replaces it."""
+    h = rhost
+    cli(h, "sandbox", "create", "x", check=True)
+    os.makedirs(UTS_RUN_DIR, exist_ok=True)
+    pin = os.path.join(UTS_RUN_DIR, h.prefix + "x")
+    open(pin, "x").close()
+    try:
+        r = cli(h, "exec", "x", "--", "hostname")
+        assert (r.returncode, r.stdout) == (0, "x\n"), r.stderr
+        assert cli(h, "exec", "x", "--", "hostname").stdout == "x\n"
+    finally:
+        cli(h, "sandbox", "rm", "x")
+    assert not os.path.exists(pin)

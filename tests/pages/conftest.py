@@ -38,7 +38,7 @@ def _page_setup(namespace: dict) -> None:
 
     if os.geteuid() != 0:
         pytest.skip("needs root (the docs run in throwaway host namespaces)")
-    lab = Lab(tag="gz")
+    lab = Lab(tag="doc")  # nldoc<random>: a page's host namespace
     workdir = tempfile.mkdtemp(prefix=f"{lab.name}-cwd-")
     os.symlink(ROOT / "examples", Path(workdir) / "examples")  # paths as the docs write them
     os.makedirs(Path(workdir) / ".config/fish/completions")  # HOME too: what a page writes under ~ stays here

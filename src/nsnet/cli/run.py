@@ -66,6 +66,11 @@ def prune(ctx):
         for kind, word in (("processes", "process"), ("sandboxes", "sandbox"), ("networks", "network")):
             for name in result[kind]:
                 output.line(f"removed {word} {name}")
-        output.line(f"{len(result['processes'])} processes, {len(result['networks'])} networks removed")
+        output.line(f"{_count(result['processes'], 'process', 'processes')}, "
+                    f"{_count(result['networks'], 'network', 'networks')} removed")
     for error in result["errors"]:
         output.warning(error)
+
+
+def _count(items: list, one: str, many: str) -> str:
+    return f"{len(items)} {one if len(items) == 1 else many}"

@@ -2,7 +2,11 @@
 and friends in the environment, the network config on stdin (cni/config.py),
 a JSON result or error on stdout (cni/result.py), the commands themselves in
 cni/commands.py. Every failure is error JSON with a spec code and a non-zero
-exit: never a traceback, never an empty stdout."""
+exit: never a traceback, never an empty stdout.
+
+The process a runtime starts is cni/client.py: it hands the call to the warm
+server of the state directory (cni/server.py) when it can; `call` here is
+what either of them runs."""
 
 import json
 import os
@@ -26,15 +30,16 @@ def _engine(req):
     return Engine(state_dir=state_dir, netns_prefix="")
 
 
-def run(command: str, env, raw: str) -> dict | None:
-    """One plugin call: the output object (None: nothing to print)."""
+def run(command: str, env, raw: str, engine=_engine) -> dict | None:
+    """One plugin call: the output object (None: nothing to print).
+    `engine(request)`: the Engine to run it with (closed afterwards)."""
     from . import commands
     from .config import Request
 
     req = Request(command, env, raw)
     if command == "VERSION":
         return {"cniVersion": req.version, "supportedVersions": SUPPORTED}
-    eng = _engine(req)
+    eng = engine(req)
     try:
         out = {"ADD": commands.add, "DEL": commands.delete, "CHECK": commands.check, "STATUS": commands.status,
                "GC": commands.gc}[command](eng, req)
@@ -63,19 +68,24 @@ def as_cni_error(exc: BaseException) -> CniError:
     return CniError(PLUGIN, f"unexpected error: {type(exc).__name__}: {text}")
 
 
-def main() -> None:
-    command = os.environ.get("CNI_COMMAND", "")
+def call(command: str, env, raw: str, engine=_engine) -> tuple[int, str]:
+    """One plugin call as (exit code, stdout): a result, or error JSON and 1."""
     version = SUPPORTED[-1]
     try:
-        raw = sys.stdin.read() if not (command == "VERSION" and sys.stdin.isatty()) else ""
         from .config import asked_version
 
         version = asked_version(raw) or version
-        out = run(command, os.environ, raw)
-        if out is not None:
-            sys.stdout.write(json.dumps(out))
-        sys.stdout.flush()
+        out = run(command, env, raw, engine)
+        return 0, json.dumps(out) if out is not None else ""
     except Exception as exc:
-        sys.stdout.write(json.dumps(as_cni_error(exc).to_dict(version)))
-        sys.stdout.flush()
-        sys.exit(1)
+        return 1, json.dumps(as_cni_error(exc).to_dict(version))
+
+
+def main() -> None:
+    """The whole call in this process (what cni/client.py falls back to)."""
+    command = os.environ.get("CNI_COMMAND", "")
+    raw = sys.stdin.read() if not (command == "VERSION" and sys.stdin.isatty()) else ""
+    code, out = call(command, os.environ, raw)
+    sys.stdout.write(out)
+    sys.stdout.flush()
+    sys.exit(code)

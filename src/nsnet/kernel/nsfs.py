@@ -161,7 +161,10 @@ def same(a: str, b: str) -> bool:
     except FileNotFoundError:
         return False
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
-UTS_WAIT = 2.0  # seconds to wait for another process that is pinning the same UTS namespace
+
+# Seconds to wait for another process that is pinning the same UTS namespace; a
+# file still bare after that was left by one that died half-way, and is replaced.
+UTS_WAIT = 2.0
 
 
 def join_uts(name: str, hostname: str) -> None:
@@ -187,7 +190,10 @@ def join_uts(name: str, hostname: str) -> None:
                 raise
             deadline = deadline or time.monotonic() + UTS_WAIT
             if time.monotonic() > deadline:
-                raise
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)  # the next round makes it afresh
+                deadline = None
+                continue
             time.sleep(0.005)
         finally:
             os.close(fd)

@@ -36,7 +36,9 @@ def loads(data: bytes | str):
     start = len(text) - len(text.lstrip(_WS))
     try:
         value, end = _scan(text, start)
-    except StopIteration:
+    except (StopIteration, SystemError):
+        # SystemError: a document cut short ('{', '"abc') makes the C scanner raise
+        # json.decoder's error, which is not imported here
         raise ValueError("not a JSON document") from None
     if text[end:].strip(_WS):
         raise ValueError("extra data after the JSON document")

@@ -119,6 +119,23 @@ def groups(pic: Picture) -> list[tuple[dict | None, list[dict]]]:
     return out + ([(None, loose)] if loose else [])
 
 
+def network_lines(net: dict) -> list[str]:
+    """What a network's box (or block title) says."""
+    lines = [f"network {net['name']}"]
+    if net.get("subnet"):
+        lines += [str(net["subnet"]), f"bridge {net['bridge']}", f"gateway {net['gateway']}"]
+    else:
+        lines.append(f"driver {net['driver']}")
+    return lines + (["internal"] if net.get("internal") else [])
+
+
+def sandbox_lines(sb: dict) -> list[str]:
+    """What a sandbox's box says: its name, interfaces with addresses, routes."""
+    lines = [sb["name"] + (f" ({sb['mode']})" if sb["mode"] != "netns" else "")]
+    lines += [f"{ifname or '-'} {ip or ''}".strip() for ifname, ip, _ in sb["ifaces"]]
+    return lines + [f"route {r}" for r in sb["routes"]]
+
+
 def column_height(pic: Picture) -> int:
     """Sandboxes per column: all of them in a small picture; else about as many
     as make the whole picture square (a sandbox's box, with its spacing, is about

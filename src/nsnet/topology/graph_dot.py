@@ -3,7 +3,7 @@ block per network (its node, then its sandboxes in columns of graph.column_heigh
 Small pictures draw every attachment with its interface name; large ones
 draw the block as the attachment and edges only to a sandbox's other networks."""
 
-from .graph import Picture, column_height, groups, rows
+from .graph import Picture, column_height, groups, network_lines, rows, sandbox_lines
 
 EDGE_LABELS_UP_TO = 16  # sandboxes; above this, details only inside the boxes
 NETWORK_FILL, INTERNAL_FILL, SANDBOX_FILL, HOST_FILL = "#bfdbfe", "#fde68a", "#dcfce7", "#e2e8f0"
@@ -25,10 +25,11 @@ def to_dot(pic: Picture):
         with g.subgraph(name=f"cluster_{i}") as block:
             block.attr(label="" if net else "on direct links only", style="rounded,dashed", color="#94a3b8")
             if net:
-                block.node(_net(net["name"]), _network_label(net), shape="box", style="rounded,filled",
-                           fillcolor=INTERNAL_FILL if net.get("internal") else NETWORK_FILL)
+                block.node(_net(net["name"]), "\\n".join(network_lines(net)), shape="box",
+                           style="rounded,filled", fillcolor=INTERNAL_FILL if net.get("internal") else NETWORK_FILL)
             for sb in members:
-                block.node(_sb(sb["name"]), _sandbox_label(sb), shape="box", style="filled", fillcolor=SANDBOX_FILL)
+                block.node(_sb(sb["name"]), "\\n".join(sandbox_lines(sb)), shape="box", style="filled",
+                           fillcolor=SANDBOX_FILL)
             for a, b in rows(members, height):  # each column to the right of the one before
                 block.edge(_sb(a["name"]), _sb(b["name"]), style="invis")
             if not small and net:  # the block is the attachment: its first column hangs off the network
@@ -54,21 +55,3 @@ def _net(name: str) -> str:
 
 def _sb(name: str) -> str:
     return f"sb {name}"
-
-
-def _network_label(net: dict) -> str:
-    lines = [f"network {net['name']}"]
-    if net.get("subnet"):
-        lines += [str(net["subnet"]), f"bridge {net['bridge']}", f"gateway {net['gateway']}"]
-    else:
-        lines.append(f"driver {net['driver']}")
-    if net.get("internal"):
-        lines.append("internal")
-    return "\\n".join(lines)
-
-
-def _sandbox_label(sb: dict) -> str:
-    lines = [sb["name"] + (f" ({sb['mode']})" if sb["mode"] != "netns" else "")]
-    lines += [f"{ifname or '-'} {ip or ''}".strip() for ifname, ip, _ in sb["ifaces"]]
-    lines += [f"route {r}" for r in sb["routes"]]
-    return "\\n".join(lines)

@@ -4,7 +4,7 @@ graph.column_height (invisible links `~~~` place them), links between sandboxes 
 thick edges, a sandbox's other networks as plain ones. Node ids are made up
 (n0, s0, ...): names may hold characters Mermaid ids cannot."""
 
-from .graph import Picture, column_height, groups, rows
+from .graph import Picture, column_height, groups, network_lines, rows, sandbox_lines
 
 
 def to_mermaid(pic: Picture) -> str:
@@ -15,12 +15,9 @@ def to_mermaid(pic: Picture) -> str:
              f"  host[[{_text(pic.host, *(f'published {p}' for p in pic.ports))}]]"]
     for i, (net, members) in enumerate(groups_):
         block = nets[net["name"]] if net else f"loose{i}"
-        title = _network_title(net) if net else "on direct links only"
+        title = " · ".join(network_lines(net)) if net else "on direct links only"
         lines.append(f"  subgraph {block}[{_text(title)}]")
-        for sb in members:
-            details = [f"{ifname or '-'} {ip or ''}".strip() for ifname, ip, _ in sb["ifaces"]]
-            name = sb["name"] + (f" ({sb['mode']})" if sb["mode"] != "netns" else "")
-            lines.append(f"    {sbs[sb['name']]}[{_text(name, *details, *(f'route {r}' for r in sb['routes']))}]")
+        lines += [f"    {sbs[sb['name']]}[{_text(*sandbox_lines(sb))}]" for sb in members]
         lines += [f"    {sbs[a['name']]} ~~~ {sbs[b['name']]}" for a, b in rows(members, height)]
         lines.append("  end")
         if net:
@@ -34,17 +31,6 @@ def to_mermaid(pic: Picture) -> str:
         ends = _text(f"{link['ifname_a']} - {link['ifname_b']}")
         lines.append(f"  {sbs[link['a']]} ===|{ends}| {sbs[link['b']]}")
     return "\n".join(lines) + "\n"
-
-
-def _network_title(net: dict) -> str:
-    parts = [f"network {net['name']}"]
-    if net.get("subnet"):
-        parts += [str(net["subnet"]), f"gateway {net['gateway']}", f"bridge {net['bridge']}"]
-    else:
-        parts.append(f"driver {net['driver']}")
-    if net.get("internal"):
-        parts.append("internal")
-    return " · ".join(parts)
 
 
 def _text(*lines: str) -> str:

@@ -1,0 +1,149 @@
+"""The warm CNI server of one state directory (`python -m nsnet.cni.server
+STATE LOCK_FD LISTENER_FD`, started by cni/client.py; paths and protocol
+there). It imports the engine once and answers calls one at a time, each
+with an Engine of its own (fresh netlink sockets: a runtime's namespaces come
+and go between calls) over one store connection kept open (a store closed
+after every call paid a WAL checkpoint with an fsync and a backup copy: the
+backup is refreshed as a long-lived engine's is, at most every
+BACKUP_EVERY seconds, and when the server stops).
+
+It stops after NSNET_CNI_LINGER seconds without a call, or at once when its
+socket is no longer in the state directory (removed, or the directory gone):
+it unlinks its socket, answers what is queued, then exits. SIGTERM stops it
+the same way."""
+
+import os
+import signal
+import socket
+import sys
+import time
+
+from ..state.store import Store
+from . import client, plugin
+
+TICK = 1.0  # seconds between looks at the socket and the idle time
+
+
+class KeptStore(Store):
+    """The server's store: the engines of single calls share it and do not close it."""
+
+    def close(self) -> None:
+        pass
+
+    def close_for_good(self) -> None:
+        Store.close(self)
+
+
+class Server:
+    def __init__(self, state_dir: str, listener: socket.socket):
+        self.state_dir = state_dir
+        self.paths = client.Paths(state_dir)
+        self.listener = listener
+        self.store = KeptStore(state_dir)
+        self.netns = client.netns_id()
+        self.settings = _settings(os.environ)
+        self.sock_id = _inode(self.paths.sock)
+        self.stopping = False
+
+    def engine(self, req):
+        from ..engine import Engine
+
+        return Engine(state_dir=self.state_dir, netns_prefix="", store=self.store)
+
+    def answer(self, data: bytes) -> bytes:
+        try:
+            netns, command, env, raw = client.parse_request(data)
+        except (ValueError, UnicodeDecodeError):
+            return client.OTHER + b"\0"
+        same_dir = os.path.normpath(client.state_dir_of(raw)) == os.path.normpath(self.state_dir)
+        if netns != self.netns or _settings(env) != self.settings or not same_dir:
+            return client.OTHER + b"\0"  # the caller makes the call itself
+        code, out = plugin.call(command, env, raw, self.engine)
+        return f"{code}\0".encode() + out.encode()
+
+    def serve_one(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.settimeout(5.0)  # the request follows the connect at once
+                data = conn.recv(1 << 20)
+                if data:
+                    conn.send(self.answer(data))
+            except OSError:
+                pass  # the caller went away: it makes the call itself, or gave up
+
+    def run(self, linger: float) -> None:
+        self.listener.settimeout(TICK)
+        last = time.monotonic()
+        while not self.stopping:
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                if time.monotonic() - last >= linger or _inode(self.paths.sock) != self.sock_id:
+                    break
+                continue
+            except InterruptedError:
+                continue
+            self.serve_one(conn)
+            _reap()
+            last = time.monotonic()
+        self.stop()
+
+    def stop(self) -> None:
+        """Nobody new finds the socket; what is queued is answered; then the store closes."""
+        if _inode(self.paths.sock) == self.sock_id:
+            try:
+                os.unlink(self.paths.sock)
+            except OSError:
+                pass
+        self.listener.setblocking(False)
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                break
+            conn.setblocking(True)
+            self.serve_one(conn)
+        self.listener.close()
+        self.store.close_for_good()
+
+
+def _reap() -> None:
+    """Collect children that ended (a DNS server a call started, which stopped
+    itself): between calls no engine code waits for one of its own."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _settings(env) -> dict:
+    """What the engine reads from NSNET_* (how long a server lingers is not for a call to differ on)."""
+    return {k: v for k, v in env.items() if k.startswith("NSNET_") and k != "NSNET_CNI_LINGER"}
+
+
+def _inode(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def main(argv: list[str]) -> None:
+    state_dir, lock_fd, listener_fd = argv[0], int(argv[1]), int(argv[2])
+    os.chdir("/")  # not the runtime's working directory: it may be a mount to be removed
+    os.set_inheritable(lock_fd, False)  # held for life; a DNS server this one starts must not hold it
+    listener = socket.socket(fileno=listener_fd)
+    listener.set_inheritable(False)
+    for key in [k for k in os.environ if k.startswith("CNI_")]:
+        del os.environ[key]
+    server = Server(state_dir, listener)
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "stopping", True))
+    server.run(client.linger())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
