@@ -162,6 +162,7 @@ def same(a: str, b: str) -> bool:
         return False
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
+
 # Seconds to wait for another process that is pinning the same UTS namespace; a
 # file still bare after that was left by one that died half-way, and is replaced.
 UTS_WAIT = 2.0
