@@ -50,7 +50,7 @@ def leader_seen_by(lab, sandbox):
     members = etcdctl(lab, sandbox, "member", "list", "-w", "json")
     if status.returncode or members.returncode:
         return None
-    leader = json.loads(status.stdout)[0]["Status"]["leader"]
+    leader = json.loads(status.stdout)[0]["Status"].get("leader")  # left out (zero) during an election
     return next((m["name"] for m in json.loads(members.stdout)["members"] if m["ID"] == leader), None)
 
 
