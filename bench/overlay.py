@@ -165,8 +165,9 @@ def setup_paths(lab: Lab) -> dict:
     ip_b1 = b.network_connect("ov", "b1")["ip"]
     a.network_connect("ov", "a1")
     # the routed pair: a bridge network per host, each host routes the other's subnet over the underlay
-    a.network_create("ra", subnet="10.201.0.0/24", masquerade=False, dns=False)
-    b.network_create("rb", subnet="10.202.0.0/24", masquerade=False, dns=False)
+    # (direct_routing: the other host's sandboxes reach every port, not only published ones)
+    a.network_create("ra", subnet="10.201.0.0/24", masquerade=False, dns=False, direct_routing=True)
+    b.network_create("rb", subnet="10.202.0.0/24", masquerade=False, dns=False, direct_routing=True)
     a.sandbox_create("a2")
     b.sandbox_create("b2")
     a.network_connect("ra", "a2")
