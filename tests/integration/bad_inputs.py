@@ -104,6 +104,10 @@ ARGV: list[tuple[list[str], int | None]] = [
     (["logs", NL], None),
     (["stop", "ghost"], 3),
     (["stop", "-t", "inf", "x"], 2),
+    (["rm", "ghost"], 3),
+    (["rm", NL], None),
+    (["rm"], 2),
+    (["prune", "x"], 2),
     # topology files (FILES are run through these commands too)
     (["up", "/nonexistent/lab.yaml"], 2),
     (["up", "/"], 2),

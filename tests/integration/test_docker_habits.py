@@ -62,7 +62,7 @@ def test_the_default_network_is_made_in_the_sandbox_change(rhost):
     before = full_snapshot(h)
     r = cli(h, "sandbox", "create", "web", "--network", "default", "--dry-run")
     assert r.returncode == 0, r.stderr
-    assert "ip link add nsbr-default address" in r.stdout and "ip netns add" in r.stdout
+    assert f"ip -n {h.name} link add nsbr-default address" in r.stdout and "ip netns add" in r.stdout
     assert full_snapshot(h) == before  # a dry run: neither the network nor the sandbox
     r = cli(h, "sandbox", "create", "web", "--network", "default:10.1.2.3")  # not in the subnet it gets
     assert r.returncode == 2, r.stderr

@@ -49,6 +49,6 @@ def test_inspect_prints_iso_times_and_json_values(host):
 def test_ps_json_times_are_iso(host):
     r = host.cli("run", "--name", "p", "--", "true")
     assert r.returncode == 0, r.stderr
-    (record,) = json.loads(host.cli("--json", "ps").stdout)
+    (record,) = json.loads(host.cli("--json", "ps", "-a").stdout)  # -a: it exited
     assert ISO.fullmatch(record["started_at"]) and ISO.fullmatch(record["finished_at"])
     assert record["uptime"] is None and record["exit_code"] == 0

@@ -33,6 +33,12 @@ TIMEOUT = 120
 
 
 def normalise(text: str, host: str) -> str:
+    # The pages show commands as on a machine whose own namespace is the host;
+    # a page runs in a throwaway host namespace, which nsnet names in every
+    # command it prints for the host (ip -n HOST ..., ip netns exec HOST nft ...).
+    for tool in ("ip", "bridge", "tc"):
+        text = text.replace(f"{tool} -n {host} ", f"{tool} ")
+    text = text.replace(f"ip netns exec {host} ", "")
     text = text.replace(f"{host}-", "").replace(host, "HOST")
     for pattern, repl in NORMALISE:
         text = pattern.sub(repl, text)

@@ -140,12 +140,8 @@ def pin(name: str, source: str) -> None:
     """Pin the namespace of `source` (a namespace file: /run/netns/X,
     /proc/thread-self/ns/net) under `name` too, as `ip netns attach` does.
     Raises FileExistsError if `name` exists."""
-    global _run_dir_ready
-    if not _run_dir_ready:
-        _ensure_run_dir()
-        _run_dir_ready = True
     path = netns_path(name)
-    os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444))
+    _pin_file(NETNS_RUN_DIR, path)
     try:
         mount(source.encode(), path.encode(), b"none", MS_BIND, f"bind-mount {path}")
     except BaseException:
