@@ -122,6 +122,33 @@ def test_publish_needs_a_claim_and_release_forgets_both(store):
     assert store.endpoints("blue") == [] and store.claims("blue") == {}
 
 
+def test_dual_stack_and_ipv6_only_networks(store):
+    store.create_network(net(subnet6="fd00:210::/64", gateway6="fd00:210::1"))
+    with pytest.raises(Conflict, match=r"fd00:210::/80 overlaps overlay network 'blue' \(fd00:210::/64\)"):
+        store.create_network(net("red", "10.211.0.0/24", 43, subnet6="fd00:210::/80", gateway6="fd00:210::1"))
+    store.create_network(dict(net("v6", vni=44), subnet=None, gateway=None, subnet6="fd00:211::/64",
+                              gateway6="fd00:211::1"))  # IPv6-only: no IPv4 subnet to overlap
+    # a dual-stack endpoint's two addresses are claimed together, lowest free of each family
+    assert store.claim_addresses("blue", "h1", "a", {4: None, 6: None}) == {4: "10.210.0.2", 6: "fd00:210::2"}
+    with pytest.raises(Conflict, match=r"fd00:210::2 .* already taken by a on host h1"):
+        store.claim_addresses("blue", "h2", "b", {4: None, 6: "fd00:210::2"})
+    assert sorted(store.claims("blue")) == ["10.210.0.2", "fd00:210::2"]  # nothing of the refused one
+    ep = {"network": "blue", "ip": "10.210.0.3", "ip6": "fd00:210::3", "mac": "m", "host": "h2", "vtep": "v",
+          "sandbox": "b"}
+    store.claim("blue", "h2", "b", ip="10.210.0.3")
+    with pytest.raises(Conflict, match="not claimed"):
+        store.publish(ep)  # its IPv6 address is not claimed
+    assert store.claim("blue", "h2", "b", ip="fd00:210::3") == "fd00:210::3"
+    store.publish(ep)
+    assert [(e["ip"], e["ip6"]) for e in store.endpoints("blue")] == [("10.210.0.3", "fd00:210::3")]
+    store.release("blue", "10.210.0.3", "fd00:210::3")
+    assert store.endpoints("blue") == [] and sorted(store.claims("blue")) == ["10.210.0.2", "fd00:210::2"]
+    assert store.delete_network("blue", ["10.210.0.2", "fd00:210::2"]) is True
+    assert store.claim("v6", "h1", "c") == "fd00:211::2"  # the network's only family
+    with pytest.raises(Conflict, match="would share its MAC with fd00:211::2"):
+        store.claim("v6", "h1", "d", ip="fd00:211::9:0:0:2")
+
+
 def test_delete_network_refused_while_others_claim(store):
     store.create_network(net())
     mine = store.claim("blue", "h1", "a")

@@ -7,19 +7,20 @@ released once they are older than GRACE seconds (a connect in flight is younger)
 
 import time
 
-from ..drivers.overlay import endpoint_mac
+from .. import family
+from ..drivers.overlay import endpoint_record
 from ..errors import NsnetError
 
 GRACE = 30.0
 
 
 def local_endpoints(engine) -> dict[tuple[str, str], dict]:
-    """{(network, ip): endpoint row, with "vtep": this host's VTEP address on that network}."""
+    """{(network, first address): endpoint row, with "vtep": this host's VTEP address on that network}."""
     out = {}
     for net in engine.network_rows(driver="overlay"):
         for ep in engine.endpoint_rows(network=net["name"]):
-            if ep["ip"]:
-                out[(net["name"], ep["ip"])] = dict(ep, vtep=net["options"].get("local"))
+            if family.first_address(ep):
+                out[(net["name"], family.first_address(ep))] = dict(ep, vtep=net["options"].get("local"))
     return out
 
 
@@ -28,28 +29,34 @@ def reconcile_own(engine, view, host: dict, now: float | None = None) -> list[st
     cluster, me = engine.cluster, host["name"]
     now = time.time() if now is None else now
     local = local_endpoints(engine)
+    held = {(net, ip) for (net, _), ep in local.items() for ip in family.addresses(ep)}  # every local address
     eps, claims = view.mine(me)
     notes = []
     for (net, ip), ep in sorted(local.items()):
         if (net, ip) in eps or net not in view.networks:
             continue
-        claim = view.state["claims"].get((net, ip))
+        owners = {addr: view.state["claims"].get((net, addr)) for addr in family.addresses(ep)}
+        theirs = [(addr, c.get("host")) for addr, c in owners.items() if c is not None and c.get("host") != me]
+        if theirs:
+            notes.append(f"{theirs[0][0]} of sandbox {ep['sandbox']} on {net} is claimed by host {theirs[0][1]}: "
+                         "not published")
+            continue
         try:
-            if claim is None:
-                cluster.claim(net, me, ep["sandbox"], ip)
-            elif claim.get("host") != me:
-                notes.append(f"{ip} of sandbox {ep['sandbox']} on {net} is claimed by host {claim.get('host')}: "
-                             "not published")
-                continue
-            cluster.publish({"network": net, "ip": ip, "mac": endpoint_mac(ip), "host": me,
+            missing = {family.version_of(addr): addr for addr, c in owners.items() if c is None}
+            if missing:
+                cluster.claim_addresses(net, me, ep["sandbox"], missing)
+            cluster.publish({"network": net, **endpoint_record(ep), "host": me,
                              "vtep": ep.get("vtep") or host["address"], "sandbox": ep["sandbox"]})
             notes.append(f"published {ep['sandbox']} {ip} on {net} again")
         except NsnetError as exc:
             notes.append(f"could not publish {ep['sandbox']} {ip} on {net}: {exc}")
+    released = set()
     for key in sorted(set(eps) | set(claims)):
         record = eps.get(key) or claims.get(key)
-        if key in local or now - float(record.get("time", 0)) < GRACE:
+        if key in held or key in released or now - float(record.get("time", 0)) < GRACE:
             continue
-        cluster.release(*key)
+        more = [record["ip6"]] if record.get("ip6") else []  # a dual-stack endpoint's other claim goes with it
+        cluster.release(*key, *more)
+        released |= {(key[0], ip) for ip in more}
         notes.append(f"released stale {key[1]} on {key[0]} (sandbox {record.get('sandbox')} is not here)")
     return notes

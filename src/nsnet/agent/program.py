@@ -13,10 +13,11 @@ from ..steps.overlay import AddFdb, AddNeigh, AnnounceNeigh, DeleteFdb, DeleteNe
 def diff(vxlan: str, desired: dict, fdb: dict, neigh: dict) -> list:
     """Steps from the kernel's {mac: vtep} fdb and {ip: mac} neighbours to
     `desired` {ip: (mac, vtep)}: adds first, then removals."""
-    steps = []
+    steps, fdb = [], dict(fdb)
     for ip, (mac, vtep) in sorted(desired.items()):
-        if fdb.get(mac) != vtep:
+        if fdb.get(mac) != vtep:  # once per MAC (a dual-stack endpoint has two addresses)
             steps.append(AddFdb(vxlan, mac, vtep))
+            fdb[mac] = vtep
         if neigh.get(ip) != mac:
             steps.append(AddNeigh(vxlan, ip, mac))
     wanted_macs = {mac for mac, _ in desired.values()}
@@ -52,8 +53,8 @@ class Programmer:
         else:
             fdb, neigh = as_tables(self.programmed[key])
         steps = diff(vxlan, desired, fdb, neigh)
-        if bridge:
-            steps += [AnnounceNeigh(bridge, s.ip, s.mac) for s in steps if isinstance(s, AddNeigh)]
+        if bridge:  # IPv4 only: an IPv6 sandbox asks again (neighbour solicitation) after a second
+            steps += [AnnounceNeigh(bridge, s.ip, s.mac) for s in steps if isinstance(s, AddNeigh) and ":" not in s.ip]
         errors = Executor(self.kernel).best_effort(Plan(steps)) if steps else []
         if errors:
             self.programmed.pop(key, None)  # read the kernel back next time

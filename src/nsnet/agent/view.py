@@ -56,8 +56,9 @@ class ClusterView:
         return changes
 
     def desired(self, network: str, me: str) -> dict[str, tuple[str, str]]:
-        """{ip: (mac, vtep)} of the endpoints of `network` on other live hosts (for an
-        encrypted network the VTEPs are the hosts' tunnel addresses)."""
+        """{ip: (mac, vtep)} of the endpoints of `network` on other live hosts, each of
+        their addresses (a dual-stack endpoint's two share its MAC); for an
+        encrypted network the VTEPs are the hosts' tunnel addresses."""
         encrypted = bool((self.networks.get(network) or {}).get(tunnel.ENCRYPTED))
         out = {}
         for (net, ip), ep in self.state["endpoints"].items():
@@ -66,6 +67,8 @@ class ClusterView:
             vtep = tunnel.vtep(self.hosts.get(ep.get("host")), encrypted)
             if vtep:
                 out[ip] = (ep["mac"], vtep)
+                if ep.get("ip6"):
+                    out[ep["ip6"]] = (ep["mac"], vtep)
         return out
 
     def peers(self, me: str) -> dict:

@@ -20,7 +20,6 @@ class Driver:
     spans_hosts = False  # the network lives in the cluster store; this host keeps a copy
     has_dns = True  # sandboxes resolve each other's names (and aliases)
     fixed_macs = True  # an endpoint may be given a fixed MAC (a runtime's --mac-address)
-    carries_ipv6 = True  # a network may have an IPv6 subnet
     options: dict = {}  # --opt KEY[=VALUE] this driver takes: KEY -> parser(key, value) -> value
     max_endpoints: int | None = None  # sandboxes one host can attach (a bridge's ports), None: no limit
 
@@ -108,9 +107,10 @@ class Driver:
         return []
 
     # -- endpoints -----------------------------------------------------------------
-    def reserve(self, ctx, ex, net: dict, sandbox: str, ip: str | None) -> tuple[str, list[Step]] | None:
-        """(address, steps that give it back on failure) reserved beyond this
-        host; None: this host's store hands out the address."""
+    def reserve(self, ctx, ex, net: dict, sandbox: str, ips: dict) -> tuple[dict, list[Step]] | None:
+        """({family: address}, steps that give them back on failure): an address of
+        each family `net` carries, reserved beyond this host (`ips`: the static
+        ones asked for, {family: address}); None: this host's store hands them out."""
         return None
 
     def announce(self, ctx, net: dict, ep: dict) -> list[Step]:

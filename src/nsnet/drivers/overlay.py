@@ -9,13 +9,20 @@ other hosts are reached through static fdb entries (MAC -> VTEP) and neighbour
 entries (IP -> MAC, answered by proxy ARP) that the agent keeps in step with
 the cluster store: no multicast, no flooding, no learning.
 
-The cluster store holds the network (VNI, subnet) and every host's endpoints
+The cluster store holds the network (VNI, subnets) and every host's endpoints
 and address claims; each host keeps a copy of the network (a row in its own
 store, whose options hold the host-specific facts: vni, vxlan (the device
 name), local (this host's VTEP address), port), made at create on the
 creating host and on the first connect elsewhere. The only cluster write made
 while planning is the address claim (one transaction), which a ClaimAddress
 step gives back if the plan fails; --dry-run claims nothing.
+
+IPv6 inside (dual-stack or IPv6-only; the underlay stays IPv4): the bridge holds
+the IPv6 gateway too, an endpoint claims an address of each family in one
+transaction and is published with both, and the agent adds a neighbour entry
+for the IPv6 one beside the IPv4 one (proxy answers neighbour solicitations
+from them as it answers ARP). The MAC is derived from the IPv4 address, else
+from the IPv6 one's last 32 bits (the cluster store refuses two that share it).
 
 `--opt encrypted`: the network's VXLAN runs through this host's WireGuard
 device (drivers/tunnel.py): the row's options add `encrypted` and `tunnel`
@@ -25,6 +32,7 @@ device (drivers/tunnel.py): the row's options add `encrypted` and `tunnel`
 import ipaddress
 import json
 
+from .. import family
 from ..errors import Conflict, InvalidInput, NotFound
 from ..names import endpoint_mac
 from ..steps import DeleteLink
@@ -36,6 +44,7 @@ from .bridge import BridgeDriver
 # this driver costs nothing (~1 ms of start-up) to commands that never touch an overlay.
 
 VXLAN_OVERHEAD = 50  # outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8
+IPV6_MIN_MTU = 1280  # RFC 8200: a link carrying IPv6 takes packets of this size
 VXLAN_PREFIX = "nsvx-"
 HOST_META = "overlay_host"  # meta key: {"name", "address"} of this host, set by `nsnet agent`
 
@@ -52,13 +61,32 @@ def overlay_mtu(underlay_mtu: int, wanted: int | None = None) -> int:
 
 
 def remote_steps(vxlan: str, endpoints) -> list:
-    """fdb + neighbour entries for endpoints on other hosts: [(ip, mac, vtep)]."""
+    """fdb + neighbour entries for endpoints on other hosts: [(ip, mac, vtep)]
+    (a dual-stack endpoint is two of them, one MAC)."""
     from ..steps.overlay import AddFdb, AddNeigh
 
-    steps = []
+    steps, macs = [], set()
     for ip, mac, vtep in endpoints:
-        steps += [AddFdb(vxlan, mac, vtep), AddNeigh(vxlan, ip, mac)]
+        if mac not in macs:
+            steps.append(AddFdb(vxlan, mac, vtep))
+            macs.add(mac)
+        steps.append(AddNeigh(vxlan, ip, mac))
     return steps
+
+
+def endpoint_record(ep: dict) -> dict:
+    """What the cluster store keeps of a (local) endpoint: keyed by its first
+    address, with its IPv6 one beside an IPv4 one, and the MAC made from it."""
+    first = family.first_address(ep)
+    record = {"ip": first, "mac": endpoint_mac(first)}
+    if ep.get("ip6") and ep["ip6"] != first:
+        record["ip6"] = ep["ip6"]
+    return record
+
+
+def remote_addresses(ep: dict) -> list[str]:
+    """Both addresses of a published endpoint (first one first)."""
+    return [ip for ip in (ep.get("ip"), ep.get("ip6")) if ip]
 
 
 # -- this host on the underlay -----------------------------------------------------
@@ -99,7 +127,6 @@ class OverlayDriver(BridgeDriver):
     spans_hosts = True
     has_dns = False  # overlay networks have no DNS yet
     fixed_macs = False  # an endpoint's MAC is derived from its address
-    carries_ipv6 = False  # the cluster store holds IPv4 claims only
     derived_mac_kept = True  # other hosts program it: a changed one is drift
     options = {tunnel.ENCRYPTED: tunnel.parse_flag}
     max_endpoints = BridgeDriver.max_endpoints - 1  # the VXLAN device is a port of the bridge too
@@ -139,7 +166,7 @@ class OverlayDriver(BridgeDriver):
 
     def taken_subnets(self, ctx):
         require_host(ctx.store)
-        return [tunnel.TUNNEL_SUBNET] + [ipaddress.ip_network(n["subnet"]) for n in ctx.cluster.networks()]
+        return [tunnel.TUNNEL_SUBNET] + [s for n in ctx.cluster.networks() for s in family.subnets(n).values()]
 
     def plan_share(self, ctx, record):
         from ..steps.cluster import CreateClusterNetwork
@@ -148,19 +175,25 @@ class OverlayDriver(BridgeDriver):
         encrypted = bool(record.get(tunnel.ENCRYPTED))
         if encrypted:
             require_tunnel(host)
-        if ipaddress.ip_network(record["subnet"]).overlaps(tunnel.TUNNEL_SUBNET):
+        if record["subnet"] and ipaddress.ip_network(record["subnet"]).overlaps(tunnel.TUNNEL_SUBNET):
             raise Conflict(f"subnet {record['subnet']} overlaps {tunnel.TUNNEL_SUBNET}, the tunnel addresses of "
                            "encrypted overlays")
-        ctx.cluster.check_new_network(record["name"], record["subnet"], record["vni"])
+        ctx.cluster.check_new_network(record["name"], record["subnet"], record["vni"], record.get("subnet6"))
         fits = underlay_mtu(ctx, host["address"]) - VXLAN_OVERHEAD - tunnel.overhead(encrypted)
+        wireguard = f" and {tunnel.WG_OVERHEAD} of WireGuard" if encrypted else ""
         if record["mtu"] and record["mtu"] > fits:
-            wireguard = f" and {tunnel.WG_OVERHEAD} of WireGuard" if encrypted else ""
             raise InvalidInput(f"mtu {record['mtu']} does not fit the underlay: at most {fits} "
                                f"(underlay MTU minus {VXLAN_OVERHEAD} bytes of VXLAN headers{wireguard})")
+        if record.get("subnet6") and min(record["mtu"] or fits, fits) < IPV6_MIN_MTU:
+            raise InvalidInput(f"an overlay carrying IPv6 needs an MTU of at least {IPV6_MIN_MTU}; this one would "
+                               f"have {min(record['mtu'] or fits, fits)} (underlay MTU minus {VXLAN_OVERHEAD} bytes "
+                               f"of VXLAN headers{wireguard})")
         shared = {"name": record["name"], "subnet": record["subnet"], "gateway": record["gateway"],
                   "vni": record["vni"] or ctx.cluster.free_vni(), "mtu": record["mtu"],
                   "internal": record["internal"], "masquerade": record["masquerade"],
                   "direct_routing": record["direct_routing"]}
+        if record.get("subnet6"):  # an IPv4-only network's record stays as it was
+            shared.update(subnet6=record["subnet6"], gateway6=record["gateway6"])
         if encrypted:
             shared[tunnel.ENCRYPTED] = True
         record["vni"] = shared["vni"]
@@ -194,7 +227,7 @@ class OverlayDriver(BridgeDriver):
         for ep in ctx.cluster.endpoints(net["name"]):
             vtep = tunnel.vtep(hosts.get(ep["host"]), encrypted) if ep["host"] != me else None
             if vtep:
-                remote.append((ep["ip"], ep["mac"], vtep))
+                remote += [(ip, ep["mac"], vtep) for ip in remote_addresses(ep)]
         return steps + remote_steps(net["options"]["vxlan"], remote)
 
     # -- the network in the cluster store --------------------------------------------
@@ -213,7 +246,8 @@ class OverlayDriver(BridgeDriver):
         if not ctx.settings.cluster_store:
             return []
         return [{"name": rec["name"], "driver": self.name, "subnet": rec.get("subnet"),
-                 "gateway": rec.get("gateway"), "bridge": None, "sandboxes": 0}
+                 "gateway": rec.get("gateway"), "subnet6": rec.get("subnet6"), "gateway6": rec.get("gateway6"),
+                 "bridge": None, "sandboxes": 0}
                 for rec in ctx.cluster.networks() if rec["name"] not in local]
 
     def joined(self, ctx, name, net):
@@ -231,7 +265,7 @@ class OverlayDriver(BridgeDriver):
 
         if ctx.cluster.network(name) is None:
             return []
-        ours = [ep["ip"] for ep in endpoints]
+        ours = [ip for ep in endpoints for ip in family.addresses(ep)]
         claims = ctx.cluster.claims(name)
         others = [ip for ip in claims if ip not in ours]
         if others:
@@ -241,24 +275,26 @@ class OverlayDriver(BridgeDriver):
         return [DeleteClusterNetwork(ctx.cluster, name, ours)]
 
     # -- endpoints: addresses claimed in the cluster store -----------------------------
-    def reserve(self, ctx, ex, net, sandbox, ip):
+    def reserve(self, ctx, ex, net, sandbox, ips):
         from ..steps.cluster import ClaimAddress
 
         host = require_host(ctx.store)
         owner = {"host": host["name"], "sandbox": sandbox}
+        wanted = {version: ips.get(version) for version in family.subnets(net)}
         if ex.dry_run:
-            addr = ip or ctx.cluster.free_address(net, ctx.cluster.claims(net["name"]))
+            claims = ctx.cluster.claims(net["name"])
+            addrs = {v: ip or ctx.cluster.free_address(net, claims, v) for v, ip in wanted.items()}
         else:
-            addr = ctx.cluster.claim(net["name"], host["name"], sandbox, ip)
-        return addr, [ClaimAddress(ctx.cluster, net["name"], addr, owner, claimed=not ex.dry_run)]
+            addrs = ctx.cluster.claim_addresses(net["name"], host["name"], sandbox, wanted)
+        ordered = [addrs[v] for v in sorted(addrs)]
+        return addrs, [ClaimAddress(ctx.cluster, net["name"], ordered, owner, claimed=not ex.dry_run)]
 
     def announce(self, ctx, net, ep):
         from ..steps.cluster import PublishEndpoint
 
         host = require_host(ctx.store)
-        return [PublishEndpoint(ctx.cluster, {"network": net["name"], "ip": ep["ip"], "mac": endpoint_mac(ep["ip"]),
-                                              "host": host["name"], "vtep": net["options"]["local"],
-                                              "sandbox": ep["sandbox"]})]
+        return [PublishEndpoint(ctx.cluster, {"network": net["name"], **endpoint_record(ep), "host": host["name"],
+                                              "vtep": net["options"]["local"], "sandbox": ep["sandbox"]})]
 
     def release(self, ctx, net, ep):
         """Disconnecting gives the address back to the cluster (a step: with
@@ -266,4 +302,5 @@ class OverlayDriver(BridgeDriver):
         agent removes the stale endpoint once etcd is back)."""
         from ..steps.cluster import ReleaseEndpoint
 
-        return [ReleaseEndpoint(ctx.cluster, net["name"], ep["ip"])] if ep.get("ip") else []
+        ips = family.addresses(ep)
+        return [ReleaseEndpoint(ctx.cluster, net["name"], ips)] if ips else []

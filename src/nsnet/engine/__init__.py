@@ -250,11 +250,12 @@ class Engine:
     def overlay_create(self, name: str, subnet: str | None = None, vni: int | None = None,
                        gateway: str | None = None, mtu: int | None = None, bridge: str | None = None,
                        internal: bool = False, masquerade: bool = True, direct_routing: bool = False,
-                       encrypted: bool = False, dry_run: bool = False) -> dict:
+                       encrypted: bool = False, ipv6: bool = False, dry_run: bool = False) -> dict:
         """An overlay network in the cluster store, and its copy on this host
-        (`encrypted`: through WireGuard tunnels between the hosts)."""
+        (`encrypted`: through WireGuard tunnels between the hosts). `subnet` and
+        `gateway` as for network_create (IPv6 inside too); `ipv6`: a free IPv6 /64 too."""
         return self.network_create(name, "overlay", subnet, gateway, mtu, bridge, internal, masquerade,
-                                   vni=vni, direct_routing=direct_routing,
+                                   vni=vni, direct_routing=direct_routing, ipv6=ipv6,
                                    options={"encrypted": True} if encrypted else None, dry_run=dry_run)
 
     partition = via(Faults, "partition", change=True)

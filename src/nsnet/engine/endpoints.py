@@ -120,10 +120,9 @@ class Endpoints(Service):
             if str(addr) == net[family.GATEWAY[version]]:
                 raise Conflict(f"address {addr} on network '{net['name']}' is already taken by the gateway")
         static = {v: str(a) for v, a in wanted.items()}
-        reserved = drv.reserve(self.ctx, ex, net, sandbox, static.get(4))
+        reserved = drv.reserve(self.ctx, ex, net, sandbox, static)
         if reserved is not None:
-            addr, undo = reserved
-            return {4: addr}, undo
+            return reserved
         out = {}
         for version, subnet in subnets.items():
             addr = static.get(version)

@@ -106,8 +106,6 @@ class Networks(Service):
             versions = set(given) or {4}
             if ipv6:
                 versions.add(6)
-            if 6 in versions and not drv.carries_ipv6:
-                raise InvalidInput(f"{driver} networks carry IPv4 only (yet): no IPv6 subnet, no --ipv6")
             for version, gw in gateways.items():
                 if version not in versions:
                     raise InvalidInput(f"gateway {gw}: network '{name}' has no IPv{version} subnet")

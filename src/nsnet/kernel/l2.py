@@ -62,11 +62,11 @@ class L2Ops:
         return self._remove(ns, f"deleting neighbour {ip} on {ifname}", messages.neigh_del(index, ip))
 
     def neigh_entries(self, ns, ifname) -> dict:
-        """{ip: mac} of the permanent IPv4 neighbour entries on the device."""
+        """{ip: mac} of the permanent neighbour entries (IPv4 and IPv6) on the device."""
         index = self._fresh_index(ns, ifname)
         if index is None:
             return {}
-        entries = self.neighbours(ns)
+        entries = self.neighbours(ns) + self.neighbours(ns, socket.AF_INET6)
         return {e["ip"]: e["mac"] for e in entries
                 if e["ifindex"] == index and e["state"] & (NUD_PERMANENT | NUD_NOARP) and e["ip"] and e["mac"]}
 

@@ -51,24 +51,31 @@ class DeleteClusterNetwork(_ClusterStep):
         return lines
 
 
+def _addresses(ips) -> list[str]:
+    """One address or several (a dual-stack endpoint's, IPv4 first)."""
+    return [ips] if isinstance(ips, str) else list(ips)
+
+
 class ClaimAddress(_ClusterStep):
-    """The claim itself is made while planning (the address must be known to plan
-    the rest); this step only gives it back if a later step fails."""
+    """The claim itself is made while planning (the addresses must be known to plan
+    the rest); this step only gives them back if a later step fails. `ips`: the
+    endpoint's address, or its addresses (first one first)."""
 
     kind = "cluster_claim"
 
-    def __init__(self, cluster, network: str, ip: str, owner: dict, claimed: bool = True):
-        self.cluster, self.network, self.ip, self.owner, self.claimed = cluster, network, ip, owner, claimed
+    def __init__(self, cluster, network: str, ips, owner: dict, claimed: bool = True):
+        self.cluster, self.network, self.owner, self.claimed = cluster, network, owner, claimed
+        self.ips = _addresses(ips)
 
     def apply(self, k):
         pass
 
     def undo(self, k):
         if self.claimed:
-            self.cluster.release(self.network, self.ip)
+            self.cluster.release(self.network, *self.ips)
 
     def explain(self):
-        return [self.cluster.describe("put", "ipam", self.network, self.ip, value=self.owner)]
+        return [self.cluster.describe("put", "ipam", self.network, ip, value=self.owner) for ip in self.ips]
 
 
 class PublishEndpoint(_ClusterStep):
@@ -91,14 +98,16 @@ class PublishEndpoint(_ClusterStep):
 
 
 class ReleaseEndpoint(_ClusterStep):
+    """The endpoint (named by its first address) and the claims of all its addresses."""
+
     kind = "cluster_release"
 
-    def __init__(self, cluster, network: str, ip: str):
-        self.cluster, self.network, self.ip = cluster, network, ip
+    def __init__(self, cluster, network: str, ips):
+        self.cluster, self.network, self.ips = cluster, network, _addresses(ips)
 
     def apply(self, k):
-        self.cluster.release(self.network, self.ip)
+        self.cluster.release(self.network, *self.ips)
 
     def explain(self):
-        return [self.cluster.describe("del", "endpoints", self.network, self.ip),
-                self.cluster.describe("del", "ipam", self.network, self.ip)]
+        return [self.cluster.describe("del", "endpoints", self.network, self.ips[0]),
+                *(self.cluster.describe("del", "ipam", self.network, ip) for ip in self.ips)]

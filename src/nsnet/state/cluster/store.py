@@ -4,20 +4,23 @@ rules, so both backends behave the same.
 
 Keys under the prefix (default /nsnet/):
 
-    networks/NAME        {"name", "subnet", "gateway", "vni", "mtu", "internal", "masquerade"}
+    networks/NAME        {"name", "subnet", "gateway", "subnet6", "gateway6", "vni", "mtu", "internal",
+                          "masquerade"}     (an IPv6-only network has no subnet; an IPv4-only one no subnet6)
     vni/VNI              NAME                              (VNI -> network: unique VNIs)
     index                counter bumped by every network create (serialises overlap checks)
     epoch/NAME           counter bumped by every claim/release (guards network deletion)
-    ipam/NAME/IP         {"host", "sandbox", "time"}       an address claim
-    endpoints/NAME/IP    {"network", "ip", "mac", "host", "vtep", "sandbox", "time"}
+    ipam/NAME/IP         {"host", "sandbox", "time"}       an address claim (one per address, either family)
+    endpoints/NAME/IP    {"network", "ip", "ip6", "mac", "host", "vtep", "sandbox", "time"}: keyed by the
+                                                       first address (IPv4, else IPv6); ip6 beside an IPv4 one
     hosts/HOST           {"name", "address", "time", "wg"} under the host's lease; wg: {"key" (public),
                                                        "port", "tunnel"} when it can join encrypted overlays
     tunnels/IP           {"host", "time"}                  a host's tunnel address (encrypted overlays), kept
 
 Every change is one transaction whose compares make a concurrent change on
 another host fail it instead of being overwritten: an address claim needs its
-key absent; creating a network needs the index unchanged since the overlap
-check read it; deleting one needs its epoch unchanged since the claims were read.
+key absent (a dual-stack endpoint's two claims are one transaction); creating
+a network needs the index unchanged since the overlap check read it; deleting
+one needs its epoch unchanged since the claims were read.
 """
 
 import ipaddress
@@ -25,8 +28,9 @@ import json
 import random
 import time
 
-from ... import ipam
+from ... import family, ipam
 from ...errors import Conflict, InvalidInput, NotFound
+from ...names import endpoint_mac
 from .kv import KV, Delete, Put, absent, present, same, unchanged
 
 MAX_ATTEMPTS = 64  # optimistic retries of one allocation under contention
@@ -136,15 +140,16 @@ class ClusterStore:
         return {v["name"]: v for v in (decode(i.value) for i in items) if v}
 
     # -- networks -----------------------------------------------------------
-    def check_new_network(self, name: str, subnet, vni: int | None) -> None:
+    def check_new_network(self, name: str, subnet, vni: int | None, subnet6=None) -> None:
         """The checks create_network repeats atomically, as clear errors up front."""
         nets = self.networks()
         if any(n["name"] == name for n in nets):
             raise Conflict(f"network '{name}' already exists in the cluster store ({self.url})")
-        net = ipaddress.ip_network(subnet)
-        for other in nets:
-            if net.overlaps(ipaddress.ip_network(other["subnet"])):
-                raise Conflict(f"subnet {net} overlaps overlay network '{other['name']}' ({other['subnet']})")
+        for net in (ipaddress.ip_network(s) for s in (subnet, subnet6) if s):
+            for other in nets:
+                theirs = family.subnets(other).get(net.version)
+                if theirs is not None and net.overlaps(theirs):
+                    raise Conflict(f"subnet {net} overlaps overlay network '{other['name']}' ({theirs})")
         if vni is not None:
             owner = self.kv.get(self.key("vni", vni))
             if owner is not None:
@@ -158,7 +163,7 @@ class ClusterStore:
         record = dict(record, vni=vni)
         for _ in range(MAX_ATTEMPTS):
             index = self.kv.get(self.key("index"))
-            self.check_new_network(name, record["subnet"], vni)
+            self.check_new_network(name, record.get("subnet"), vni, record.get("subnet6"))
             count = int(index.value) + 1 if index else 1
             ok = self.kv.txn(
                 [absent(self.key("networks", name)), absent(self.key("vni", vni)), unchanged(self.key("index"), index)],
@@ -196,39 +201,69 @@ class ClusterStore:
         raise Conflict(f"network '{name}': the cluster store kept changing under the delete; try again")
 
     # -- addresses ----------------------------------------------------------
-    def free_address(self, network: dict, taken) -> str:
-        subnet = ipaddress.ip_network(network["subnet"])
-        return str(ipam.allocate(subnet, list(taken) + [network["gateway"]]))
+    def free_address(self, network: dict, taken, version: int = 4) -> str:
+        """The lowest free address of the network's subnet of `version`. Without an
+        IPv4 subnet an endpoint's MAC comes from its IPv6 address's low 32 bits
+        (names.endpoint_mac): addresses that would share one are skipped."""
+        subnet = ipaddress.ip_network(network[family.SUBNET[version]])
+        same = [ip for ip in taken if family.version_of(ip) == version]
+        reserved = same + [network[family.GATEWAY[version]]]
+        for _ in range(MAX_ATTEMPTS):
+            addr = ipam.allocate(subnet, reserved)
+            if mac_clash(network, str(addr), same) is None:
+                return str(addr)
+            reserved.append(addr)
+        raise Conflict(f"subnet {subnet} has no free address whose MAC is unique left")
 
     def claim(self, network: str, host: str, sandbox: str, ip: str | None = None) -> str:
-        """Claim `ip` (or the lowest free address) of `network` for host/sandbox:
-        one transaction per attempt, so two hosts never get the same address."""
+        """Claim `ip` (or the lowest free address of the network's first family)."""
+        if ip is not None:
+            wanted = {family.version_of(ip): ip}
+        else:
+            record = self.network(network) or {}
+            wanted = {next((v for v in family.VERSIONS if record.get(family.SUBNET[v])), 4): None}
+        return next(iter(self.claim_addresses(network, host, sandbox, wanted).values()))
+
+    def claim_addresses(self, network: str, host: str, sandbox: str, wanted: dict) -> dict[int, str]:
+        """Claim an address of each family of `wanted` ({4|6: address, or None for
+        the lowest free}) of `network` for host/sandbox, all in one transaction
+        per attempt, so two hosts never get the same address."""
         owner = _dump({"host": host, "sandbox": sandbox, "time": round(time.time(), 3)})
         for _ in range(MAX_ATTEMPTS):
             item = self.kv.get(self.key("networks", network))
             if item is None:
                 raise NotFound(f"network '{network}' not found in the cluster store ({self.url})")
-            record = decode(item.value)
+            record = decode(item.value) or {}
             claims = self.claims(network)
-            if ip is not None:
+            got = {}
+            for version, ip in sorted(wanted.items()):
+                if not record.get(family.SUBNET[version]):
+                    raise InvalidInput(f"network '{network}' has no IPv{version} subnet")
+                if ip is None:
+                    got[version] = self.free_address(record, claims, version)
+                    continue
                 if ip in claims:
                     raise Conflict(f"address {ip} on network '{network}' is already taken by "
                                    f"{claims[ip].get('sandbox')} on host {claims[ip].get('host')}")
-                want = ip
-            else:
-                want = self.free_address(record, claims)
+                clash = mac_clash(record, ip, claims)
+                if clash:
+                    raise Conflict(f"address {ip} on network '{network}' would share its MAC with {clash} "
+                                   "(an IPv6-only overlay's MACs come from the last 32 bits of the address)")
+                got[version] = ip
             epoch = self.kv.get(self.key("epoch", network))
             count = int(epoch.value) + 1 if epoch else 1
-            if self.kv.txn([same(self.key("networks", network), item),
-                            absent(self.key("ipam", network, want))],
-                           [Put(self.key("ipam", network, want), owner), Put(self.key("epoch", network), str(count))]):
-                return want
+            keys = [self.key("ipam", network, ip) for ip in got.values()]
+            if self.kv.txn([same(self.key("networks", network), item), *(absent(k) for k in keys)],
+                           [*(Put(k, owner) for k in keys), Put(self.key("epoch", network), str(count))]):
+                return got
             _jitter()
         raise Conflict(f"could not claim an address on network '{network}' (too much contention); try again")
 
-    def release(self, network: str, ip: str) -> None:
-        """Forget an endpoint and its claim (both gone already is fine)."""
-        ops = [Delete(self.key("endpoints", network, ip)), Delete(self.key("ipam", network, ip))]
+    def release(self, network: str, ip: str, *more: str) -> None:
+        """Forget an endpoint (named by its first address `ip`) and the claims of
+        `ip` and `more` (its other addresses); all gone already is fine."""
+        ops = [Delete(self.key("endpoints", network, ip))]
+        ops += [Delete(self.key("ipam", network, addr)) for addr in (ip, *more)]
         epoch = self.kv.get(self.key("epoch", network))
         if epoch is not None:
             ops.append(Put(self.key("epoch", network), str(int(epoch.value) + 1)))
@@ -236,10 +271,11 @@ class ClusterStore:
 
     # -- endpoints ----------------------------------------------------------
     def publish(self, endpoint: dict) -> None:
-        """Announce an endpoint (its address must be claimed)."""
+        """Announce an endpoint (its addresses must be claimed)."""
         net, ip = endpoint["network"], endpoint["ip"]
         record = dict(endpoint, time=round(time.time(), 3))
-        if not self.kv.txn([present(self.key("ipam", net, ip))], [Put(self.key("endpoints", net, ip), _dump(record))]):
+        claimed = [present(self.key("ipam", net, addr)) for addr in (ip, endpoint.get("ip6")) if addr]
+        if not self.kv.txn(claimed, [Put(self.key("endpoints", net, ip), _dump(record))]):
             raise Conflict(f"address {ip} on network '{net}' is not claimed; cannot publish it")
 
     def unpublish(self, network: str, ip: str) -> None:
@@ -285,6 +321,16 @@ class ClusterStore:
 
     def watch(self, start_rev: int):
         return self.kv.watch(self.prefix, start_rev)
+
+
+def mac_clash(network: dict, ip: str, taken) -> str | None:
+    """The claimed address of `taken` whose endpoint would get the same MAC as
+    `ip`'s: only on a network without IPv4, where MACs come from IPv6 addresses."""
+    if network.get("subnet") or family.version_of(ip) != 6:
+        return None
+    mine = endpoint_mac(ip)
+    return next((other for other in taken if family.version_of(other) == 6 and other != ip
+                 and endpoint_mac(other) == mine), None)
 
 
 def _jitter() -> None:
