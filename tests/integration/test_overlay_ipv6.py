@@ -4,6 +4,7 @@ IPv6 packets between sandboxes on different hosts, dual-stack and IPv6-only,
 plaintext and encrypted."""
 
 import signal
+import subprocess
 import uuid
 
 import pytest
@@ -124,3 +125,23 @@ def test_encrypted_overlay_carries_ipv6_through_the_tunnel(lab):
     vx = f"nsvx-{net['options']['vni']}"
     tunnel_b = b.engine.overlay_host()["wg"]["tunnel"]
     assert f"{endpoint_mac(ep_b['ip'])} dst {tunnel_b} self permanent" in a.fdb(vx)
+
+
+def test_an_unsolicited_neighbour_advertisement_resolves_a_waiting_sandbox(lab):
+    """What the agent sends after programming a remote endpoint (garp.na_frame): a
+    sandbox whose solicitation went unanswered takes the address at once."""
+    a = lab.add_host()
+    a.engine.overlay_create("blue", subnet=DUAL)
+    attach(a, "a1", "blue")
+    ns, far, mac = a.netns("a1"), "fd00:240::99", "02:42:0a:f0:00:63"
+    waiting = subprocess.Popen(["ip", "netns", "exec", ns, "ping", "-6", "-n", "-q", "-c", "1", "-w", "3", far],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: far in sh("ip", "-n", ns, "-6", "neigh", "show", far).stdout, timeout=5)
+        assert "lladdr" not in sh("ip", "-n", ns, "-6", "neigh", "show", far).stdout  # nobody answered
+        a.engine.kernel.neigh_announce(None, "nsbr-blue", [(far, mac), ("10.240.0.99", mac)])
+        assert wait_until(lambda: f"lladdr {mac}" in sh("ip", "-n", ns, "-6", "neigh", "show", far).stdout,
+                          timeout=5)
+    finally:
+        waiting.kill()
+        waiting.wait(timeout=5)

@@ -207,8 +207,8 @@ class FakeKernel:
     def neigh_table_room():
         return 1024
 
-    def arp_announce(self, ns, ifname, ip, mac):
-        self._call("arp_announce", ns, ifname, ip, mac)
+    def neigh_announce(self, ns, ifname, entries):
+        self._call("neigh_announce", ns, ifname, list(entries))
 
     # -- inside sandbox namespaces (faults) ------------------------------------------
     def nft_in(self, ns, batch):

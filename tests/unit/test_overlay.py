@@ -137,9 +137,8 @@ def test_programmer_reads_the_kernel_once_then_tracks_what_it_did():
     k.fdb.clear()  # changed behind the agent's back: found by a resync (read_kernel)
     assert prog.sync(("blue", 1), "vx", {"10.0.0.2": ("m2", "h2")}, read_kernel=True) == (1, [])
     k.neigh.clear()
-    k.arp_announce = lambda ns, bridge, ip, mac: k._call("arp_announce", bridge, ip, mac)
     assert prog.sync(("blue", 1), "vx", {"10.0.0.2": ("m2", "h2")}, read_kernel=True, bridge="br") == (2, [])
-    assert k.calls[-1] == ("arp_announce", "br", "10.0.0.2", "m2")
+    assert k.calls[-1] == ("neigh_announce", None, "br", [("10.0.0.2", "m2")])
 
 
 def test_cluster_view_follows_events_and_ignores_dead_hosts():

@@ -112,11 +112,10 @@ def test_the_agent_programs_both_addresses_of_a_remote_endpoint():
     assert view.desired("blue", "h1") == {"10.0.0.2": ("m2", "10.99.0.2"), "fd00::2": ("m2", "10.99.0.2")}
     assert view.desired("v6", "h1") == {"fd00:1::3": ("m3", "10.99.0.2")}
     k = EntryKernel()
-    k.arp_announce = lambda ns, bridge, ip, mac: k._call("arp_announce", bridge, ip, mac)
     changed, errors = Programmer(k).sync(("blue", 1), "vx", view.desired("blue", "h1"), bridge="br")
     assert (changed, errors) == (4, []) and k.fdb == {"m2": "10.99.0.2"}
     assert k.neigh == {"10.0.0.2": "m2", "fd00::2": "m2"}
-    assert [c for c in k.calls if c[0] == "arp_announce"] == [("arp_announce", "br", "10.0.0.2", "m2")]
+    assert k.calls[-1] == ("neigh_announce", None, "br", [("10.0.0.2", "m2"), ("fd00::2", "m2")])  # one socket
     lines = Plan(remote_steps("vx", [("10.0.0.2", "m2", "d"), ("fd00::2", "m2", "d")])).explain()
     assert lines == ["bridge fdb replace m2 dev vx dst d self permanent",
                      "ip neigh replace 10.0.0.2 lladdr m2 dev vx nud permanent",
@@ -150,3 +149,22 @@ def test_the_agent_republishes_and_releases_dual_stack_endpoints(tmp_path):
         assert sorted(cluster.claims("blue")) == ["10.210.0.5", "fd00:210::5"]
     finally:
         eng.close()
+
+
+def test_unsolicited_neighbour_advertisement_frame():
+    import socket
+    import struct
+
+    from nsnet.kernel.garp import _checksum, na_frame
+
+    raw = na_frame(bytes.fromhex("020000000001"), "fd00::3", "02:42:00:00:00:03")
+    assert raw[:6] == bytes.fromhex("333300000001") and raw[6:12] == bytes.fromhex("020000000001")
+    assert raw[12:14] == b"\x86\xdd" and len(raw) == 14 + 40 + 32
+    ip6, icmp = raw[14:54], raw[54:]
+    assert ip6[0] >> 4 == 6 and struct.unpack("!H", ip6[4:6])[0] == 32 and ip6[6] == 58 and ip6[7] == 255
+    target = socket.inet_pton(socket.AF_INET6, "fd00::3")
+    assert ip6[8:24] == target and ip6[24:40] == socket.inet_pton(socket.AF_INET6, "ff02::1")
+    assert icmp[0] == 136 and icmp[1] == 0 and icmp[4] == 0x20  # override, neither solicited nor router
+    assert icmp[8:24] == target and icmp[24:26] == b"\x02\x01" and icmp[26:32] == bytes.fromhex("024200000003")
+    pseudo = ip6[8:40] + struct.pack("!I3xB", 32, 58)
+    assert _checksum(pseudo + icmp) == 0  # a valid checksum sums to 0xffff

@@ -53,8 +53,9 @@ class Programmer:
         else:
             fdb, neigh = as_tables(self.programmed[key])
         steps = diff(vxlan, desired, fdb, neigh)
-        if bridge:  # IPv4 only: an IPv6 sandbox asks again (neighbour solicitation) after a second
-            steps += [AnnounceNeigh(bridge, s.ip, s.mac) for s in steps if isinstance(s, AddNeigh) and ":" not in s.ip]
+        added = [(s.ip, s.mac) for s in steps if isinstance(s, AddNeigh)]
+        if bridge and added:
+            steps.append(AnnounceNeigh(bridge, added))
         errors = Executor(self.kernel).best_effort(Plan(steps)) if steps else []
         if errors:
             self.programmed.pop(key, None)  # read the kernel back next time

@@ -21,7 +21,8 @@ IPv6 inside (dual-stack or IPv6-only; the underlay stays IPv4): the bridge holds
 the IPv6 gateway too, an endpoint claims an address of each family in one
 transaction and is published with both, and the agent adds a neighbour entry
 for the IPv6 one beside the IPv4 one (proxy answers neighbour solicitations
-from them as it answers ARP). The MAC is derived from the IPv4 address, else
+from them as it answers ARP, and an unsolicited neighbour advertisement
+follows new ones, as a gratuitous ARP does). The MAC is derived from the IPv4 address, else
 from the IPv6 one's last 32 bits (the cluster store refuses two that share it).
 
 `--opt encrypted`: the network's VXLAN runs through this host's WireGuard

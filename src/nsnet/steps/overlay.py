@@ -120,19 +120,21 @@ class DeleteNeigh(_VxlanEntry):
 
 
 class AnnounceNeigh(Step):
-    """A gratuitous ARP reply on the bridge for a remote endpoint just programmed:
-    sandboxes that asked for it a moment too early resolve now, not a second later."""
+    """A gratuitous ARP reply (IPv6: an unsolicited neighbour advertisement) on the
+    bridge for each remote address just programmed, [(ip, mac)]: sandboxes that
+    asked for one a moment too early resolve now, not a second later."""
 
-    kind = "arp_announce"
+    kind = "neigh_announce"
 
-    def __init__(self, bridge: str, ip: str, mac: str):
-        self.bridge, self.ip, self.mac = bridge, ip, mac
+    def __init__(self, bridge: str, entries: list):
+        self.bridge, self.entries = bridge, [tuple(e) for e in entries]
 
     def apply(self, k):
-        k.arp_announce(None, self.bridge, self.ip, self.mac)
+        k.neigh_announce(None, self.bridge, self.entries)
 
     def explain(self):
-        return [f"# gratuitous ARP reply on {self.bridge}: {self.ip} is-at {self.mac}"]
+        return [f"# {'unsolicited neighbour advertisement' if ':' in ip else 'gratuitous ARP reply'} on "
+                f"{self.bridge}: {ip} is-at {mac}" for ip, mac in self.entries]
 
     def touches(self):
         return on(None, self.bridge)
