@@ -14,10 +14,12 @@ an `nsnet agent`.
                   hosts' tunnel addresses: no VXLAN)
   b) join latency: connect a new sandbox on host A (Python API) until b1 on
      host B gets a ping reply from it; median of 20; the same on the encrypted
-     overlay, and the first join of a fresh host (its WireGuard device starts).
+     overlay, and the first join of a fresh host (its WireGuard device starts);
+     and over IPv6 on a dual-stack overlay (b4 pings the new sandbox's IPv6
+     address), beside IPv4 on the plaintext one.
 
 Targets: overlay >= 0.8 x routed; join <= 200 ms median; encrypted >= 0.8 x
-wireguard; encrypted join <= 300 ms.
+wireguard; encrypted join <= 300 ms; IPv6 join <= 200 ms.
 
     .venv/bin/python bench/overlay.py [--seconds 5] [--rounds 3] [--joins 20] [--prefix nvb]
 """
@@ -206,13 +208,19 @@ def throughput(lab: Lab, seconds: int, rounds: int) -> dict:
 
 # A pinger that lives in b1 for the whole run (no process start per probe): for
 # each address read from stdin it sends ICMP echoes every 2 ms until one is
-# answered (at most 3 s) and prints "ok" or "timeout".
+# answered (at most 3 s) and prints "ok" or "timeout". argv[1]: 4 or 6 (ICMPv6:
+# the kernel fills the checksum in and hands replies over without the IP header).
 PROBER = r"""
 import os, socket, struct, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+v6 = sys.argv[1] == "6"
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6) if v6 else \
+    socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 s.settimeout(0.002)
+ECHO, REPLY, AT = (128, 129, 0) if v6 else (8, 0, 20)
 def packet(seq):
-    body = struct.pack("!BBHHH", 8, 0, 0, os.getpid() & 0xFFFF, seq) + b"nsnet-join"
+    body = struct.pack("!BBHHH", ECHO, 0, 0, os.getpid() & 0xFFFF, seq) + b"nsnet-join"
+    if v6:
+        return body
     total = sum(struct.unpack("!%dH" % (len(body) // 2), body))
     total = (total >> 16) + (total & 0xFFFF); total += total >> 16
     return body[:2] + struct.pack("!H", ~total & 0xFFFF) + body[4:]
@@ -231,24 +239,25 @@ for line in sys.stdin:
                 data, peer = s.recvfrom(2048)
             except (socket.timeout, BlockingIOError):
                 break
-            if peer[0] == ip and data[20] == 0:
+            if peer[0] == ip and data[AT] == REPLY:
                 ok = True
                 break
     print("ok" if ok else "timeout", flush=True)
 """
 
 
-def join_latency(lab: Lab, joins: int, network: str = "ov", probe_from: str = "b1", fresh_hosts: int = 0) -> dict:
+def join_latency(lab: Lab, joins: int, network: str = "ov", probe_from: str = "b1", fresh_hosts: int = 0,
+                 family: int = 4) -> dict:
     """Connect on host A (or, fresh_hosts times, on a new host: its first join)
-    until `probe_from` on host B pings the new sandbox."""
+    until `probe_from` on host B pings the new sandbox (its address of `family`)."""
     (a, b) = lab.engines[:2]
-    prober = subprocess.Popen(["ip", "netns", "exec", b.netns_name(probe_from), sys.executable, "-c", PROBER],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    prober = subprocess.Popen(["ip", "netns", "exec", b.netns_name(probe_from), sys.executable, "-c", PROBER,
+                               str(family)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def join(eng, name: str) -> tuple[float, float]:
         eng.sandbox_create(name)
         start = time.monotonic()
-        ip = eng.network_connect(network, name)["ip"]
+        ip = eng.network_connect(network, name)["ip6" if family == 6 else "ip"]
         connected = time.monotonic()
         prober.stdin.write(ip + "\n")
         prober.stdin.flush()
@@ -276,6 +285,14 @@ def join_latency(lab: Lab, joins: int, network: str = "ov", probe_from: str = "b
     return out
 
 
+def setup_dual_stack(lab: Lab) -> None:
+    """A dual-stack overlay with b4 on host B (the IPv6 join's prober)."""
+    a, b = lab.engines[:2]
+    a.overlay_create("ds", subnet=["10.240.0.0/24", "fd00:240::/64"])
+    b.sandbox_create("b4")
+    b.network_connect("ds", "b4")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=5)
@@ -291,9 +308,11 @@ def main() -> int:
         result = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "cpus": os.cpu_count(),
                   "throughput": throughput(lab, args.seconds, args.rounds), "join": join_latency(lab, args.joins),
                   "join_encrypted": join_latency(lab, args.joins, "sec", "b3", args.fresh_hosts)}
+        setup_dual_stack(lab)
+        result["join_ipv6"] = join_latency(lab, args.joins, "ds", "b4", family=6)
     finally:
         lab.close()
-    tp, join, enc = result["throughput"], result["join"], result["join_encrypted"]
+    tp, join, enc, join6 = result["throughput"], result["join"], result["join_encrypted"], result["join_ipv6"]
     m = tp["median_gbps"]
     print(f"TCP throughput (median of {args.rounds} x {args.seconds} s, Gbit/s): overlay {m['overlay']:.2f}, "
           f"routed underlay {m['routed']:.2f}, host-to-host underlay {m['underlay']:.2f}, "
@@ -308,6 +327,9 @@ def main() -> int:
         f"{enc['median_first_join_ms']:.1f} ms" if args.fresh_hosts else ""
     print(f"encrypted join latency, median of {args.joins}: {enc['median_join_ms']:.1f} ms (target <= 300; "
           f"the connect call {enc['median_connect_call_ms']:.1f} ms){first}")
+    print(f"IPv6 join latency on a dual-stack overlay, median of {args.joins}: {join6['median_join_ms']:.1f} ms "
+          f"(target <= 200; slowest {max(join6['join_ms']):.1f} ms; the connect call "
+          f"{join6['median_connect_call_ms']:.1f} ms)")
     os.makedirs(RESULTS, exist_ok=True)
     path = os.path.join(RESULTS, f"overlay-{time.strftime('%Y%m%d-%H%M%S')}.json")
     with open(path, "w") as f:
