@@ -72,6 +72,8 @@ def test_dual_stack_overlay_carries_ipv6_across_hosts(lab):
     assert set(a.engine.cluster.claims("blue")) == {ep_a["ip"], ep_a["ip6"], ep_b["ip"], ep_b["ip6"]}
     assert a.engine.drift() == [] and b.engine.drift() == []
     assert any("fd00:240::1/64" in line for line in b.engine.explain("blue"))
+    listing = b.cli("overlay", "ls").stdout
+    assert "10.240.0.0/24,fd00:240::/64" in listing and f"{ep_a['ip']},{ep_a['ip6']}@{a.name}" in listing
     # a disconnect gives both addresses back and the other host drops both entries
     b.engine.network_disconnect("blue", "b1")
     assert set(a.engine.cluster.claims("blue")) == {ep_a["ip"], ep_a["ip6"]}

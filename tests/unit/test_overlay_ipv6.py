@@ -91,6 +91,10 @@ def test_an_ipv6_only_overlay(eng):
         eng.cluster.claim_addresses("v6", "h", "y", {4: None})
     eng.overlay_create("auto", subnet="10.212.0.0/24", ipv6=True)  # --ipv6: a free unique local /64
     assert eng.cluster.network("auto")["subnet6"].endswith("::/64")
+    eng.cluster.create_network({"name": "far", "subnet": None, "gateway": None, "subnet6": "fd00:213::/64",
+                                "gateway6": "fd00:213::1", "vni": 99, "mtu": None})  # made on another host
+    [far] = [n for n in eng.network_ls() if n["name"] == "far"]
+    assert (far["driver"], far["subnet"], far["subnet6"]) == ("overlay", None, "fd00:213::/64")
 
 
 def test_ipv6_needs_an_mtu_of_1280(tmp_path):

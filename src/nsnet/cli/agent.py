@@ -17,10 +17,13 @@ def overlay_ls(ctx, quiet):
         return output.emit_json(rows)
     if quiet:
         return output.names(rows)
-    for row in rows:
-        row["endpoints"] = ", ".join(f"{e['ip']}@{e['host']}" for e in row["endpoints"]) or "-"
+    for row in rows:  # a dual-stack network's subnets and an endpoint's addresses joined by ","
+        row["endpoints"] = ", ".join(",".join(a for a in (e["ip"], e.get("ip6")) if a) + f"@{e['host']}"
+                                     for e in row["endpoints"]) or "-"
         row["here"] = "yes" if row["local"] else "no"
-    output.table(rows, [("name", "NAME"), ("vni", "VNI"), ("subnet", "SUBNET"), ("gateway", "GATEWAY"),
+        row["subnets"] = ",".join(row[k] for k in ("subnet", "subnet6") if row.get(k))
+        row["gateways"] = ",".join(row[k] for k in ("gateway", "gateway6") if row.get(k))
+    output.table(rows, [("name", "NAME"), ("vni", "VNI"), ("subnets", "SUBNET"), ("gateways", "GATEWAY"),
                         ("here", "ON THIS HOST"), ("endpoints", "ENDPOINTS")])
 
 
