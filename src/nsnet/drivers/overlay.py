@@ -22,8 +22,9 @@ the IPv6 gateway too, an endpoint claims an address of each family in one
 transaction and is published with both, and the agent adds a neighbour entry
 for the IPv6 one beside the IPv4 one (proxy answers neighbour solicitations
 from them as it answers ARP, and an unsolicited neighbour advertisement
-follows new ones, as a gratuitous ARP does). The MAC is derived from the IPv4 address, else
-from the IPv6 one's last 32 bits (the cluster store refuses two that share it).
+follows new ones as a gratuitous ARP does). The MAC is derived from the IPv4
+address, else from the IPv6 one's last 32 bits (the cluster store refuses two
+addresses that would share one).
 
 `--opt encrypted`: the network's VXLAN runs through this host's WireGuard
 device (drivers/tunnel.py): the row's options add `encrypted` and `tunnel`
@@ -83,11 +84,6 @@ def endpoint_record(ep: dict) -> dict:
     if ep.get("ip6") and ep["ip6"] != first:
         record["ip6"] = ep["ip6"]
     return record
-
-
-def remote_addresses(ep: dict) -> list[str]:
-    """Both addresses of a published endpoint (first one first)."""
-    return [ip for ip in (ep.get("ip"), ep.get("ip6")) if ip]
 
 
 # -- this host on the underlay -----------------------------------------------------
@@ -228,7 +224,7 @@ class OverlayDriver(BridgeDriver):
         for ep in ctx.cluster.endpoints(net["name"]):
             vtep = tunnel.vtep(hosts.get(ep["host"]), encrypted) if ep["host"] != me else None
             if vtep:
-                remote += [(ip, ep["mac"], vtep) for ip in remote_addresses(ep)]
+                remote += [(ip, ep["mac"], vtep) for ip in family.addresses(ep)]
         return steps + remote_steps(net["options"]["vxlan"], remote)
 
     # -- the network in the cluster store --------------------------------------------
