@@ -51,7 +51,7 @@ def commands(i: int) -> list[tuple[str, list[str]]]:
 
 class Lab:
     def __init__(self):
-        self.host = f"ncl{os.getpid()}"
+        self.host = f"{os.environ.get('NSNET_BENCH_PREFIX', 'ncl')}{os.getpid()}"
         self.state_dir = tempfile.mkdtemp(prefix=f"{self.host}-")
         make_host(self.host)
         self.env = cli_env(NSNET_HOST_NETNS=self.host, NSNET_STATE_DIR=self.state_dir)

@@ -1,6 +1,7 @@
 """The command line against a real host: what its light paths import (the
 start-up budget of issue #21), `ls -q`, and shell completion of names."""
 
+import json
 import os
 import subprocess
 import sys
@@ -30,6 +31,23 @@ def test_everyday_commands_load_no_heavy_library(host):
                  ["stop", "-t", "1", "job"], ["sandbox", "rm", "s1"]):
         heavy = {m for m in imported(host, *args) if m.split(".")[0] in HEAVY}
         assert not heavy, (args, sorted(heavy))
+
+
+def test_listing_commands_load_no_netlink_code(host):
+    """`sandbox ls` asks the kernel only whether each sandbox's namespace is
+    pinned: a look at /run/netns, not netlink sockets and ctypes (~3 ms of a
+    25 ms budget). The answer is still the kernel's: a namespace deleted
+    behind nsnet's back shows as gone."""
+    host.engine.network_create("lan", subnet="10.92.0.0/24")
+    host.engine.sandbox_create("a1", networks=["lan"], publish=["18090:80"])
+    host.engine.sandbox_create("b2")
+    netlink = ("nsnet.kernel.rtnl", "nsnet.kernel.netlink", "nsnet.kernel.libc", "ctypes", "pyroute2")
+    for args in (["sandbox", "ls"], ["network", "ls"], ["network", "inspect", "lan"], ["port"]):
+        loaded = {m for m in imported(host, *args) if m.startswith(netlink)}
+        assert not loaded, (args, sorted(loaded))
+    subprocess.run(["ip", "netns", "del", host.prefix + "b2"], check=True)
+    rows = {r["name"]: r["exists"] for r in json.loads(host.cli("sandbox", "ls", "--json").stdout)}
+    assert rows == {"a1": True, "b2": False}
 
 
 def test_quiet_ls_prints_names(host):

@@ -95,6 +95,16 @@ class Context:
         if host and not self.kernel.netns_exists(host):
             raise NotFound(f"host network namespace '{host}' does not exist (create it or unset --host-netns)")
 
+    def netns_exists(self, name: str) -> bool:
+        """Is namespace `name` pinned: the kernel object's answer once one is
+        made (or given: a test's fake), else a look at /run/netns without
+        loading netlink code (what `sandbox ls` needs of the kernel)."""
+        if self._kernel is None:
+            from ..kernel import netnsdir
+
+            return netnsdir.exists(name)
+        return self._kernel.netns_exists(name)
+
     def netns_name(self, sandbox: str) -> str:
         return self.settings.netns_prefix + sandbox
 

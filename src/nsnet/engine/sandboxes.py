@@ -114,7 +114,7 @@ class Sandboxes(Service):
         return [
             {"name": sb["name"], "netns": sb["netns"], "mode": sb["mode"],
              "networks": by_sandbox.get(sb["name"], []),
-             "exists": self.kernel.netns_exists(sb["netns"])}
+             "exists": self.ctx.netns_exists(sb["netns"])}
             for sb in self.store.sandboxes()
         ]
 

@@ -31,18 +31,7 @@ from .libc import (
     umount,
     unshare,
 )
-
-NETNS_RUN_DIR = "/run/netns"
-UTS_RUN_DIR = "/run/nsnet/uts"
-
-
-def netns_path(name: str) -> str:
-    return os.path.join(NETNS_RUN_DIR, name)
-
-
-def uts_path(name: str) -> str:
-    """Where the UTS namespace (hostname) of sandbox namespace `name` is pinned."""
-    return os.path.join(UTS_RUN_DIR, name)
+from .netnsdir import NETNS_RUN_DIR, UTS_RUN_DIR, exists, netns_path, uts_path  # noqa: F401 (re-exported)
 
 
 def current_netns_fd() -> int:
@@ -223,10 +212,6 @@ def delete(name: str) -> bool:
         return False
     _unpin(path)
     return True
-
-
-def exists(name: str) -> bool:
-    return os.path.exists(netns_path(name))
 
 
 def list_names() -> list[str]:
