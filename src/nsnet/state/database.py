@@ -21,7 +21,6 @@ up with one line after the lock timeout without a commit by anyone
 """
 
 import os
-import random
 import sqlite3
 import time
 
@@ -129,6 +128,8 @@ def connect(path: str) -> sqlite3.Connection:
                 db.close()
             if not is_busy(exc) or time.monotonic() >= deadline:
                 raise failure(exc, path, timeout) from None
+        import random  # only when the store is busy: a command nobody keeps waiting never loads it
+
         time.sleep(random.uniform(0.005, 0.05))
     try:
         write_marker(path)

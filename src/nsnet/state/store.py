@@ -19,7 +19,6 @@ import contextlib
 import functools
 import json
 import os
-import random
 import sqlite3
 import time
 
@@ -147,6 +146,8 @@ class Store(FaultRows):
                 seen, deadline = version, now + self._lock_timeout
             elif now >= deadline:
                 raise database.failure(busy, self.path, self._lock_timeout) from None
+            import random  # only when the store is busy: a command that waits for nobody never loads it
+
             time.sleep(random.uniform(0.005, 0.05))
 
     def _rollback(self) -> None:
