@@ -121,3 +121,17 @@ class TestPublishedPorts:
         table = sh("ip", "netns", "exec", host.name, "nft", "list", "table", "inet", "nsnet").stdout
         assert "8080" not in table and "8081" not in table
 
+
+
+def test_a_sandbox_reaches_its_own_and_its_neighbours_ipv6_port(host, outside6, bridge_nf):
+    """Hairpin over IPv6, with bridge netfilter on and off: the DNAT'ed packet
+    goes back out of the port it came in on (hairpin mode) and is masqueraded
+    to the gateway (the IPv6 twin of the per-network rule), so the reply comes
+    back through the host."""
+    e = host.engine
+    e.network_create("web", subnet=["10.12.0.0/24", "fd00:30::/64"])
+    assert host.cli("sandbox", "create", "srv", "--network", "web", "-p", "8090:80").returncode == 0
+    e.sandbox_create("next", networks=["web"])
+    srv, nxt = host.prefix + "srv", host.prefix + "next"
+    assert served(srv, srv, HOST_IP6, 8090, 80) == "PING fd00:30::1"  # its own port, through the host
+    assert served(srv, nxt, HOST_IP6, 8090, 80) == "PING fd00:30::1"  # a neighbour on the same bridge
