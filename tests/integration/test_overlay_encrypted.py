@@ -145,7 +145,8 @@ def test_a_host_that_leaves_stops_being_a_peer(wlab):
     assert ping(a.netns("s1"), ip_b)
     c.start_agent()  # it comes back: a peer again, reachable again
     assert wait_until(lambda: c.name in peer_hosts(a) and c.name in peer_hosts(b), timeout=10), a.agent_log()
-    assert wait_ping(c.netns("s3"), ip_a, timeout=10) is not None
+    # WireGuard retries a handshake every 5 s: bounded at 20 s on a busy machine
+    assert wait_ping(c.netns("s3"), ip_a, timeout=20) is not None
 
 
 def test_agent_killed_and_restarted_resyncs_its_peers(wlab):

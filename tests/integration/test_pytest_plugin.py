@@ -14,7 +14,7 @@ PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--roo
 
 def run_pytest(path, *args, timeout=240):
     return subprocess.run([*PYTEST, str(path), str(path), *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=str(path))
+                          cwd=str(path), env=dict(os.environ, COLUMNS="400"))  # summary lines not cut short
 
 
 def test_the_etcd_example_passes():
@@ -67,7 +67,9 @@ import subprocess
 
 def test_leaves_a_process_behind(nsnet_lab):
     nsnet_lab.sandbox("a")
-    subprocess.Popen(["ip", "netns", "exec", nsnet_lab.netns("a"), "sleep", "60"])
+    proc = subprocess.Popen(["ip", "netns", "exec", nsnet_lab.netns("a"), "sh", "-c", "echo in; exec sleep 60"],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "in"  # in the sandbox before the test ends (a busy machine is slow)
 '''
 
 
