@@ -50,8 +50,13 @@ def main(argv: list[str] | None = None) -> int:
 def run() -> None:
     """The installed command (bin/nsnet): main(), then leave without the
     interpreter's teardown (freeing every module cost `run` ~4 ms); whatever a
-    command opened is closed by then, only the standard streams hold output."""
-    code = main()
+    command opened is closed by then, only the standard streams hold output.
+    With NSNET_CLI_LINGER set, a served command is made by the warm server (served.py)."""
+    from . import served
+
+    code = served.call(sys.argv[1:])
+    if code is None:
+        code = main()
     try:
         sys.stdout.flush()
     except BrokenPipeError:

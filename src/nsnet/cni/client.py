@@ -50,8 +50,11 @@ def linger() -> float:
 
 
 class Paths:
-    def __init__(self, state_dir: str):
-        self.folder = os.path.join(state_dir, "cni")
+    """A warm server's files; `folder` cni (this one's) or cli (cli/server.py's: the same start-up)."""
+
+    def __init__(self, state_dir: str, folder: str = "cni", module: str = "nsnet.cni.server"):
+        self.module = module  # what _spawn runs: python -m MODULE STATE LOCK_FD LISTENER_FD
+        self.folder = os.path.join(state_dir, folder)
         self.sock = os.path.join(self.folder, "server.sock")
         self.lock = os.path.join(self.folder, "server.lock")
         self.pid = os.path.join(self.folder, "server.pid")
@@ -184,37 +187,38 @@ def _spawn(paths: Paths, lock: int, listener: int) -> int:
     for fd in (lock, listener):
         os.set_inheritable(fd, True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CNI_")}
-    argv = [sys.executable, "-m", "nsnet.cni.server", os.path.dirname(paths.folder), str(lock), str(listener)]
+    argv = [sys.executable, "-m", paths.module, os.path.dirname(paths.folder), str(lock), str(listener)]
     actions = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
                (os.POSIX_SPAWN_OPEN, 1, paths.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
                (os.POSIX_SPAWN_DUP2, 1, 2)]
     return os.posix_spawn(sys.executable, argv, env, file_actions=actions, setsid=True)
 
 
-def server_pid(state_dir: str) -> int | None:
+def server_pid(state_dir: str, paths: Paths | None = None) -> int | None:
     """The pid of the state directory's running server, if one runs."""
+    paths = paths or Paths(state_dir)
     try:
-        with open(Paths(state_dir).pid) as f:
+        with open(paths.pid) as f:
             pid = int(f.read())
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            running = b"nsnet.cni.server" in f.read()
+            running = paths.module.encode() in f.read()
     except (OSError, ValueError):
         return None
     return pid if running else None
 
 
-def stop_server(state_dir: str, wait: float = 5.0) -> bool:
+def stop_server(state_dir: str, wait: float = 5.0, paths: Paths | None = None) -> bool:
     """Stop the state directory's server (SIGTERM: it answers what is queued
     first) and wait for it to go; False if it was still there after `wait` s."""
     import signal
     import time
 
-    pid = server_pid(state_dir)
+    pid = server_pid(state_dir, paths)
     if pid is None:
         return True
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + wait
-    while server_pid(state_dir) == pid:
+    while server_pid(state_dir, paths) == pid:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.01)

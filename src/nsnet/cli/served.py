@@ -1,0 +1,166 @@
+"""The command line through a warm server (opt-in: NSNET_CLI_LINGER=SECONDS).
+
+A command that changes one object or reads the store spends ~35 ms of CPU
+importing sqlite3, json and the engine before it does ~5 ms of work. With
+NSNET_CLI_LINGER > 0 such a command is handed to the warm server of its state
+directory (cli/server.py), which imported all that once and forks a child per
+command: the child takes this process's stdin, stdout and stderr (SCM_RIGHTS),
+working directory, umask, environment and argv, runs `main()` as this process
+would, and this process exits with its code. The server is started by the
+first such command and found, kept to one per state directory and stopped as
+the CNI plugin's is (cni/client.py: the same start-up, folder STATE/cli).
+
+What stays as it was: the child runs the one `main()` (parse, exit codes,
+one-line errors, the write-ahead intents); SIGTERM, SIGINT, SIGHUP and SIGQUIT
+sent to this process are passed to the child (a change rolls back or
+finishes, exit 143), and this process exits as the child did. Not served,
+made in this process: every other command (run, exec, -i/-t, topologies...),
+--state-dir/--store on the command line, a state directory not made yet, a
+caller who is not root, and whatever the server refuses: another nsnet
+version, network or mount namespace, user, capabilities or seccomp filter
+(/proc/self/status), or other NSNET_* settings than
+the ones it started with (modules read some at import). A server that cannot
+be reached, or refuses, before it forked leaves the command to this process.
+What differs: a command this process was SIGKILLed in the middle of runs to
+its end in the child (no rollback to recover, just the change done).
+
+Request (one SOCK_SEQPACKET message, fds 0, 1, 2 attached): NUL-separated
+PROTOCOL, version, identity (namespaces, privileges), cwd, umask, NAME=VALUE of the
+environment; two NULs; argv NUL-separated. Answers: OTHER, or `pid N` when
+the child runs and `exit N` when it ended."""
+
+import _socket
+import os
+import sys
+
+from .. import __version__
+
+PROTOCOL = "nsnet-cli/1"
+OTHER = b"other"
+DEFAULT_STATE_DIR = "/var/lib/nsnet"  # engine.context's (a test holds them equal)
+# (command words) served; everything else runs in the calling process
+SERVED = {("sandbox", "create"), ("sandbox", "rm"), ("sandbox", "ls"), ("sandbox", "inspect"),
+          ("network", "create"), ("network", "rm"), ("network", "connect"), ("network", "disconnect"),
+          ("network", "ls"), ("network", "inspect"), ("publish",), ("unpublish",), ("port",)}
+NOT_SERVED_OPTIONS = ("--state-dir", "--store")
+FORWARDED = (15, 2, 1, 3)  # SIGTERM, SIGINT, SIGHUP, SIGQUIT (_signal: `signal` would import enum)
+
+
+def linger() -> float:
+    try:
+        return max(0.0, float(os.environ.get("NSNET_CLI_LINGER") or 0))
+    except ValueError:
+        return 0.0
+
+
+def paths(state_dir: str):
+    from ..cni.client import Paths
+
+    return Paths(state_dir, "cli", "nsnet.cli.server")
+
+
+def is_served(argv: list[str]) -> bool:
+    words = tuple(argv[:2])
+    if words not in SERVED and words[:1] not in SERVED:
+        return False
+    return not any(a.split("=", 1)[0] in NOT_SERVED_OPTIONS for a in argv)
+
+
+PRIVILEGES = (b"Uid:", b"Gid:", b"CapInh:", b"CapPrm:", b"CapEff:", b"CapBnd:", b"CapAmb:", b"NoNewPrivs:",
+              b"Seccomp:")
+
+
+def identity() -> str:
+    """Which namespaces a command runs in and with which privileges (user,
+    capabilities, seccomp: `setpriv` may have taken some away): a server serves
+    only commands with exactly its own."""
+    net, mnt = os.stat("/proc/self/ns/net"), os.stat("/proc/self/ns/mnt")
+    with open("/proc/self/status", "rb") as f:
+        privileges = b" ".join(b",".join(line.split()) for line in f if line.startswith(PRIVILEGES))
+    return f"{net.st_dev}:{net.st_ino}:{mnt.st_dev}:{mnt.st_ino}:{privileges.decode()}"
+
+
+def settings(env) -> dict:
+    """The NSNET_* settings a server must share with a command (not how long it lingers)."""
+    return {k: v for k, v in env.items() if k.startswith("NSNET_") and k != "NSNET_CLI_LINGER"}
+
+
+def request(argv: list[str]) -> bytes:
+    umask = os.umask(0o22)
+    os.umask(umask)
+    head = [PROTOCOL, __version__, identity(), os.getcwd(), str(umask), *(f"{k}={v}" for k, v in os.environ.items())]
+    return ("\0".join(head) + "\0\0" + "\0".join(argv)).encode("utf-8", "surrogateescape")
+
+
+class Request:
+    __slots__ = ("argv", "cwd", "env", "identity", "umask", "version")
+
+    def __init__(self, data: bytes):
+        """ValueError if `data` is no request of this protocol."""
+        head, sep, args = data.decode("utf-8", "surrogateescape").partition("\0\0")
+        fields = head.split("\0")
+        if not sep or len(fields) < 5 or fields[0] != PROTOCOL or not args:
+            raise ValueError("not a request of this protocol")
+        self.version, self.identity, self.cwd = fields[1], fields[2], fields[3]
+        self.umask = int(fields[4])
+        self.env = dict(f.partition("=")[::2] for f in fields[5:])
+        self.argv = args.split("\0")
+
+
+def call(argv: list[str]) -> int | None:
+    """The exit code of the command made by the warm server; None when it is
+    not served (the caller makes it itself)."""
+    if linger() <= 0 or not is_served(argv) or os.geteuid() != 0:
+        return None
+    state_dir = os.environ.get("NSNET_STATE_DIR") or DEFAULT_STATE_DIR
+    if not os.path.isdir(state_dir):
+        return None  # the first command makes it (and nobody starts a server for a mistyped one)
+    from ..cni import client as warm
+
+    where = paths(state_dir)
+    sock = warm._connect(where) or warm._start(where)
+    if sock is warm.BUSY:
+        sock = warm._connect_soon(where)
+    if sock is None:
+        return None
+    try:
+        return _ask(sock, argv)
+    finally:
+        sock.close()
+
+
+def _ask(sock, argv: list[str]) -> int | None:
+    fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
+    try:
+        sock.settimeout(5.0)
+        sock.sendmsg([request(argv)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        first = sock.recv(64)
+    except OSError:  # no server after all, a closed standard stream, a request too long
+        return None
+    if not first.startswith(b"pid "):
+        return None  # refused (OTHER), or gone before its child ran: nothing was done
+    pid = int(first[4:])
+    forwarded: list[int] = []
+
+    def forward(signum, _frame):
+        forwarded.append(signum)
+        try:
+            os.kill(pid, signum)
+        except OSError:
+            pass
+
+    import _signal
+
+    for signum in FORWARDED:
+        _signal.signal(signum, forward)
+    sock.settimeout(None)  # a change may wait long for the store's lock
+    try:
+        last = sock.recv(64)
+    except OSError:
+        last = b""
+    if last.startswith(b"exit "):
+        return int(last[5:])
+    if forwarded:
+        return 128 + forwarded[-1]
+    sys.stderr.write(f"nsnet: error: the command's process {pid} ended without an exit code (killed?)\n")
+    return 1

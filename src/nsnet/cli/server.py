@@ -1,0 +1,165 @@
+"""The warm server of the command line for one state directory (`python -m
+nsnet.cli.server STATE LOCK_FD LISTENER_FD`, started by cli/served.py through
+cni/client.py's start-up; protocol and what is served: served.py).
+
+It imports what the served commands use, once, and opens nothing: no store,
+no netlink socket, so each forked child starts as clean as a new process and
+makes its own. The child takes the caller's standard streams, directory,
+umask, environment and argv and runs cli.main.main(); the server goes back to
+accepting at once (children are reaped by the kernel: SIGCHLD ignored).
+
+It stops after NSNET_CLI_LINGER seconds without a command, when its socket is
+no longer in the state directory, or on SIGTERM: it unlinks its socket,
+serves what is queued, then exits (children that run go on to their end)."""
+
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+
+from .. import __version__
+from ..cni import client as warm
+from . import exits, served
+from . import main as climain
+
+# What the served commands load: imported once, here (the point of this server)
+WARM = ("nsnet.engine", "nsnet.kernel.rtnl", "nsnet.cli.network", "nsnet.cli.output", "nsnet.cli.sandbox",
+        "nsnet.cli.parse", "nsnet.cli.session", "nsnet.cli.helptext", "nsnet.interrupt")
+
+TICK = 1.0  # seconds between looks at the socket and the idle time
+
+
+class Server:
+    def __init__(self, state_dir: str, listener: socket.socket):
+        self.paths = served.paths(state_dir)
+        self.listener = listener
+        self.identity = served.identity()
+        self.settings = served.settings(os.environ)
+        self.sock_id = _inode(self.paths.sock)
+        self.stopping = False
+
+    def run(self, linger: float) -> None:
+        self.listener.settimeout(TICK)
+        last = time.monotonic()
+        while not self.stopping:
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                if time.monotonic() - last >= linger or _inode(self.paths.sock) != self.sock_id:
+                    break
+                continue
+            except InterruptedError:
+                continue
+            self.serve_one(conn)
+            last = time.monotonic()
+        self.stop()
+
+    def serve_one(self, conn: socket.socket) -> None:
+        fds: list[int] = []
+        try:
+            conn.settimeout(5.0)  # the request follows the connect at once
+            data, ancillary, _, _ = conn.recvmsg(1 << 20, socket.CMSG_SPACE(3 * 4))
+            for level, kind, raw in ancillary:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fds += list(memoryview(raw[:len(raw) - len(raw) % 4]).cast("i"))
+            if self.takes(conn, data, fds):
+                if os.fork() == 0:
+                    self.child(conn, fds, served.Request(data))  # never returns
+            else:
+                conn.send(served.OTHER)
+        except OSError:
+            pass  # the caller went away before its child ran: it makes the command itself, or gave up
+        finally:
+            for fd in fds:
+                os.close(fd)
+            conn.close()
+
+    def takes(self, conn: socket.socket, data: bytes, fds: list[int]) -> bool:
+        """A request of this version, namespaces, user and settings, with three streams."""
+        _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        try:
+            req = served.Request(data)
+        except (ValueError, UnicodeError):
+            return False
+        return (len(fds) == 3 and uid == os.geteuid() and req.version == __version__
+                and req.identity == self.identity and served.settings(req.env) == self.settings)
+
+    def child(self, conn: socket.socket, fds: list[int], req) -> None:
+        """The command, as the calling process would have made it; its exit code to the caller."""
+        code = 1
+        try:
+            self.listener.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the command waits for its own children
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            for target, fd in enumerate(fds):
+                os.dup2(fd, target)
+            for fd in fds:
+                os.close(fd)
+            fds.clear()
+            os.chdir(req.cwd)
+            os.umask(req.umask)
+            os.environ.clear()
+            os.environ.update(req.env)
+            sys.argv = ["nsnet", *req.argv]
+            conn.send(f"pid {os.getpid()}".encode())
+            code = climain.main(req.argv)
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except OSError:
+                    pass
+        except BaseException as exc:  # before main() (it turns everything into a code itself)
+            code = exits.exit_code(exc)
+        finally:
+            try:
+                conn.send(f"exit {code}".encode())
+            except OSError:
+                pass
+            os._exit(code)
+
+    def stop(self) -> None:
+        """Nobody new finds the socket; what is queued is served."""
+        if _inode(self.paths.sock) == self.sock_id:
+            try:
+                os.unlink(self.paths.sock)
+            except OSError:
+                pass
+        self.listener.setblocking(False)
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                break
+            conn.setblocking(True)
+            self.serve_one(conn)
+        self.listener.close()
+
+
+def _inode(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def main(argv: list[str]) -> None:
+    state_dir, lock_fd, listener_fd = argv[0], int(argv[1]), int(argv[2])
+    os.chdir("/")
+    import importlib
+
+    for name in WARM:
+        importlib.import_module(name)
+    os.set_inheritable(lock_fd, False)  # held for life; no child may hold it
+    listener = socket.socket(fileno=listener_fd)
+    listener.set_inheritable(False)
+    server = Server(state_dir, listener)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the commands' children of ours
+    signal.signal(signal.SIGTERM, lambda *_: setattr(server, "stopping", True))
+    server.run(served.linger() or warm.DEFAULT_LINGER)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

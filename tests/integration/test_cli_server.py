@@ -1,0 +1,110 @@
+"""The command line through its warm server (NSNET_CLI_LINGER, cli/served.py):
+the same output and exit codes as made in the calling process; only commands
+of the server's own namespaces, privileges and settings; SIGTERM reaches the
+command; the server goes when its socket does."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from nsnet.cli import served
+from nsnet.cni.client import server_pid, stop_server
+
+from .helpers import NSNET, wait_until
+
+# served.call as bin/nsnet makes it, and whether it was served (None: made in this process)
+PROBE = "import sys; from nsnet.cli import served; code = served.call(sys.argv[1:]); print('served', code)"
+
+
+def served_env(host, **extra) -> dict:
+    return dict(host.env, NSNET_CLI_LINGER="30", **extra)
+
+
+def probe(host, *args, env=None, prefix=()):
+    return subprocess.run([*prefix, sys.executable, "-c", PROBE, *args], env=env or served_env(host),
+                          capture_output=True, text=True, timeout=60)
+
+
+def server_of(host):
+    return server_pid(host.state_dir, served.paths(host.state_dir))
+
+
+@pytest.fixture
+def lab(host):
+    assert host.cli("network", "create", "lan", "--subnet", "10.97.0.0/24").returncode == 0
+    yield host
+    assert stop_server(host.state_dir, paths=served.paths(host.state_dir))
+
+
+def test_served_commands_answer_as_in_process(lab):
+    r = probe(lab, "sandbox", "create", "a1", "--network", "lan", "-p", "18095:80")
+    assert r.stdout.endswith("served 0\n") and "created sandbox a1" in r.stdout, (r.stdout, r.stderr)
+    assert [sb["name"] for sb in lab.engine.sandbox_rows()] == ["a1"] and server_of(lab) is not None
+    for args in (["sandbox", "ls"], ["network", "inspect", "lan"], ["port"], ["network", "ls", "--json"],
+                 ["sandbox", "create", "bad name!"], ["network", "connect", "lan", "nope"], ["sandbox", "rm", "nope"],
+                 ["publish", "a1", "99999:80"], ["sandbox", "ls", "--help"]):
+        mine = lab.cli(*args)  # made in the calling process (no NSNET_CLI_LINGER)
+        theirs = probe(lab, *args)
+        assert (theirs.stdout, theirs.stderr) == (mine.stdout + f"served {mine.returncode}\n", mine.stderr), args
+    r = probe(lab, "sandbox", "rm", "a1")
+    assert r.stdout == "removed sandbox a1\nserved 0\n" and lab.engine.sandbox_rows() == []
+    # what the calling process itself loads: none of the engine, sqlite3 or json
+    r = subprocess.run([sys.executable, "-X", "importtime", NSNET, "network", "ls"], env=served_env(lab),
+                       capture_output=True, text=True, timeout=60)
+    loaded = {line.split("|")[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+    assert r.returncode == 0 and "lan" in r.stdout and not loaded & {"nsnet.engine", "sqlite3", "json", "re"}
+
+
+def test_other_namespaces_privileges_or_settings_are_made_in_process(lab):
+    assert probe(lab, "network", "ls").stdout.endswith("served 0\n")  # the server runs
+    not_served = [
+        probe(lab, "network", "ls", env=served_env(lab, NSNET_NETNS_PREFIX=lab.prefix)),  # another setting
+        probe(lab, "network", "ls", "--state-dir", lab.state_dir),  # the state dir named on the command line
+        probe(lab, "network", "ls", prefix=["setpriv", "--inh-caps=-all", "--bounding-set=-net_admin", "--"]),
+        probe(lab, "network", "ls", prefix=["ip", "netns", "exec", lab.name]),  # another network namespace
+        probe(lab, "ps"),  # not a served command
+    ]
+    for r in not_served:
+        assert r.stdout.endswith("served None\n"), (r.stdout, r.stderr)
+    weak = subprocess.run(["setpriv", "--inh-caps=-all", "--bounding-set=-net_admin,-sys_admin", "--", NSNET,
+                           "network", "rm", "lan"], env=served_env(lab), capture_output=True, text=True, timeout=60)
+    assert weak.returncode == 5 and [n["name"] for n in lab.engine.network_rows()] == ["lan"], weak.stderr
+
+
+def test_sigterm_reaches_the_served_command(lab):
+    assert probe(lab, "network", "ls").stdout.endswith("served 0\n")
+    server = server_of(lab)
+    db = sqlite3.connect(os.path.join(lab.state_dir, "state.db"), isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")  # the command waits for the store
+    try:
+        proc = subprocess.Popen([NSNET, "network", "create", "late", "--subnet", "10.98.0.0/24"],
+                                env=served_env(lab), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert wait_until(lambda: _children(server) or proc.poll() is not None, timeout=30, interval=0.005)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        db.rollback()
+        db.close()
+    assert proc.returncode == 143 and "terminated" in err, err
+    assert [n["name"] for n in lab.engine.network_rows()] == ["lan"]
+
+
+def test_the_server_goes_with_its_socket(lab):
+    assert probe(lab, "port").stdout.endswith("served 0\n")
+    pid = server_of(lab)
+    os.unlink(served.paths(lab.state_dir).sock)  # the state directory cleared away under it
+    assert wait_until(lambda: server_of(lab) is None, timeout=10)  # gone (or a zombie: no command line)
+    assert probe(lab, "port").stdout.endswith("served 0\n") and server_of(lab) not in (None, pid)  # a new one
+
+
+def _children(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return f.read().split()
+    except OSError:
+        return []
