@@ -7,7 +7,9 @@ Everything happens in a throwaway host namespace `ncl<pid>` (removed at the
 end, also on failure). Rounds are interleaved so load changes hit every
 command alike; each round creates one sandbox, connects it to a second
 network, publishes a port and removes it (the commands that change one
-object), and runs the listing and inspecting commands. Bytecode is cached as
+object), and runs the listing and inspecting commands, each made in its own
+process and then (rows "served") by the warm server NSNET_CLI_LINGER turns on
+(cli/served.py), in alternating order. Bytecode is cached as
 on a user's machine (cli_env). --imports prints where `sandbox create
 --network` spends its import time, module by module (python -X importtime).
 """
@@ -24,21 +26,25 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench.labhost import make_host, remove_host_files
 from bench.nsnet_cli_tool import cli_env
+from nsnet.cli.served import is_served, paths
+from nsnet.cni.client import stop_server
 
 NSNET = os.path.join(os.path.dirname(sys.executable), "nsnet")
 TARGET_MS = 25  # issue #21: changing one object, ls, inspect
 
 
-def commands(i: int) -> list[tuple[str, list[str]]]:
-    """(label, argv) of round i, in the order they run."""
-    sb = f"c{i}"
-    return [
+def commands(i: int, served: bool = False) -> list[tuple[str, list[str]]]:
+    """(label, argv) of round i, in the order they run; `served`: the commands
+    the warm server makes (NSNET_CLI_LINGER), on sandboxes of their own."""
+    sb = f"w{i}" if served else f"c{i}"
+    port = (21000 if served else 20000) + i
+    rows = [
         ("python -c pass", [sys.executable, "-c", "pass"]),
         ("nsnet --version", [NSNET, "--version"]),
         ("nsnet ps", [NSNET, "ps"]),
         ("nsnet sandbox create --network", [NSNET, "sandbox", "create", sb, "--network", "one"]),
         ("nsnet network connect", [NSNET, "network", "connect", "two", sb]),
-        ("nsnet publish", [NSNET, "publish", sb, f"{20000 + i}:80"]),
+        ("nsnet publish", [NSNET, "publish", sb, f"{port}:80"]),
         ("nsnet sandbox ls", [NSNET, "sandbox", "ls"]),
         ("nsnet network ls", [NSNET, "network", "ls"]),
         ("nsnet sandbox inspect", [NSNET, "sandbox", "inspect", "fixed"]),
@@ -47,6 +53,9 @@ def commands(i: int) -> list[tuple[str, list[str]]]:
         ("nsnet sandbox rm", [NSNET, "sandbox", "rm", sb]),
         ("nsnet run --help", [NSNET, "run", "--help"]),
     ]
+    if not served:
+        return rows
+    return [(label + " (served)", argv) for label, argv in rows if is_served(argv[1:])]
 
 
 class Lab:
@@ -64,9 +73,10 @@ class Lab:
     def nsnet(self, *args: str) -> None:
         subprocess.run([NSNET, *args], env=self.env, check=True, capture_output=True, timeout=60)
 
-    def time(self, argv: list[str]) -> float:
+    def time(self, argv: list[str], served: bool = False) -> float:
+        env = dict(self.env, NSNET_CLI_LINGER="60") if served else self.env
         t0 = time.perf_counter()
-        subprocess.run(argv, env=self.env, check=True, stdout=subprocess.DEVNULL, timeout=60)
+        subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, timeout=60)
         return (time.perf_counter() - t0) * 1000
 
     def imports(self) -> list[tuple[int, str]]:
@@ -82,6 +92,7 @@ class Lab:
         return sorted(rows, reverse=True)
 
     def close(self) -> None:
+        stop_server(self.state_dir, paths=paths(self.state_dir))
         with open(os.devnull, "w") as null:
             subprocess.run([NSNET, "network", "rm", "--force", "one", "two"], env=self.env, stdout=null,
                            stderr=null, timeout=60)
@@ -116,11 +127,14 @@ def main() -> int:
     samples: dict[str, list[float]] = {}
     try:
         for i in range(args.n):
-            for label, argv in commands(i):
-                samples.setdefault(label, []).append(lab.time(argv))
+            for served in (False, True) if i % 2 else (True, False):  # interleaved: load hits both alike
+                for label, argv in commands(i, served):
+                    samples.setdefault(label, []).append(lab.time(argv, served))
         heavy = lab.imports() if args.imports else []
     finally:
         lab.close()
+    order = [label for label, _ in commands(0)] + [label for label, _ in commands(0, True)]
+    samples = {label: samples[label] for label in order}
     res = {label: {"median": round(statistics.median(xs), 1), "min": round(min(xs), 1), "max": round(max(xs), 1)}
            for label, xs in samples.items()}
     print(f"n={args.n}  (milliseconds per process: median [min..max]; target <= {TARGET_MS} for changes, ls, inspect)")
