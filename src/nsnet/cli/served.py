@@ -130,29 +130,35 @@ def call(argv: list[str]) -> int | None:
 
 
 def _ask(sock, argv: list[str]) -> int | None:
+    import _signal
+
     fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
+    child: list[int] = []  # its pid, once it runs
+    arrived: list[int] = []
+
+    def forward(signum, _frame):
+        arrived.append(signum)
+        if child:
+            try:
+                os.kill(child[0], signum)
+            except OSError:
+                pass
+
+    # From before the request on: a signal that comes while the child starts is passed on when it runs
+    previous = {signum: _signal.signal(signum, forward) for signum in FORWARDED}
     try:
         sock.settimeout(5.0)
         sock.sendmsg([request(argv)], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
         first = sock.recv(64)
     except OSError:  # no server after all, a closed standard stream, a request too long
-        return None
-    if not first.startswith(b"pid "):
-        return None  # refused (OTHER), or gone before its child ran: nothing was done
-    pid = int(first[4:])
-    forwarded: list[int] = []
-
-    def forward(signum, _frame):
-        forwarded.append(signum)
-        try:
-            os.kill(pid, signum)
-        except OSError:
-            pass
-
-    import _signal
-
-    for signum in FORWARDED:
-        _signal.signal(signum, forward)
+        first = b""
+    if not first.startswith(b"pid "):  # refused (OTHER), or gone before its child ran: nothing was done
+        for signum, handler in previous.items():
+            _signal.signal(signum, handler)
+        return 128 + arrived[0] if arrived else None  # a signal before anything began: end as it would have
+    child.append(int(first[4:]))
+    for signum in list(arrived):
+        os.kill(child[0], signum)
     sock.settimeout(None)  # a change may wait long for the store's lock
     try:
         last = sock.recv(64)
@@ -160,7 +166,7 @@ def _ask(sock, argv: list[str]) -> int | None:
         last = b""
     if last.startswith(b"exit "):
         return int(last[5:])
-    if forwarded:
-        return 128 + forwarded[-1]
-    sys.stderr.write(f"nsnet: error: the command's process {pid} ended without an exit code (killed?)\n")
+    if arrived:
+        return 128 + arrived[-1]
+    sys.stderr.write(f"nsnet: error: the command's process {child[0]} ended without an exit code (killed?)\n")
     return 1

@@ -19,7 +19,7 @@ import struct
 import sys
 import time
 
-from .. import __version__
+from .. import __version__, interrupt
 from ..cni import client as warm
 from . import exits, served
 from . import main as climain
@@ -92,7 +92,7 @@ class Server:
         try:
             self.listener.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the command waits for its own children
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            interrupt.install()  # SIGTERM from here on ends the command as main() would (one line, 143)
             for target, fd in enumerate(fds):
                 os.dup2(fd, target)
             for fd in fds:
