@@ -29,7 +29,6 @@ PROTOCOL, version, identity (namespaces, privileges), cwd, umask, NAME=VALUE of 
 environment; two NULs; argv NUL-separated. Answers: OTHER, or `pid N` when
 the child runs and `exit N` when it ended."""
 
-import _socket
 import os
 import sys
 
@@ -131,6 +130,7 @@ def call(argv: list[str]) -> int | None:
 
 def _ask(sock, argv: list[str]) -> int | None:
     import _signal
+    import _socket  # here, not at the top: every `nsnet` process imports this module
 
     fds = b"".join(fd.to_bytes(4, sys.byteorder) for fd in (0, 1, 2))
     child: list[int] = []  # its pid, once it runs

@@ -1,0 +1,42 @@
+"""What the command line hands to its warm server (cli/served.py): which
+commands, and a request read back as it was sent."""
+
+import os
+
+import pytest
+
+from nsnet.cli import served
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["sandbox", "create", "a", "--network", "n"], True),
+    (["network", "connect", "n", "a"], True),
+    (["publish", "a", "80:80"], True),
+    (["port"], True),
+    (["sandbox", "ls", "--json"], True),
+    (["sandbox", "ls", "--state-dir", "/tmp/x"], False),  # the state dir decides the server
+    (["network", "ls", "--store=etcd://h:1"], False),
+    (["run", "-d", "--", "sleep", "1"], False),
+    (["exec", "a", "--", "sh"], False),
+    (["ps"], False),
+    (["up", "f.yaml"], False),
+    (["--version"], False),
+    ([], False),
+])
+def test_served_commands(argv, expected):
+    assert served.is_served(argv) is expected
+
+
+def test_a_request_reads_back_as_sent(monkeypatch):
+    monkeypatch.setenv("NSNET_HOST_NETNS", "lab")
+    argv = ["sandbox", "create", "", "--network", "caf\udcc3"]  # an empty word; bytes that are no UTF-8
+    req = served.Request(served.request(argv))
+    assert req.argv == argv and req.cwd == os.getcwd() and req.env["NSNET_HOST_NETNS"] == "lab"
+    assert req.identity == served.identity() and "CapEff:" in req.identity and req.version
+    with pytest.raises(ValueError):
+        served.Request(b"nsnet-cli/0\0x\0\0ls")
+
+
+def test_settings_leave_the_linger_out():
+    assert served.settings({"NSNET_CLI_LINGER": "30", "NSNET_STATE_DIR": "/s", "PATH": "/bin"}) == {
+        "NSNET_STATE_DIR": "/s"}
