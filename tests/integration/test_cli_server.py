@@ -3,8 +3,10 @@ the same output and exit codes as made in the calling process; only commands
 of the server's own namespaces, privileges and settings; SIGTERM reaches the
 command; the server goes when its socket does."""
 
+import array
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -81,6 +83,7 @@ def test_sigterm_reaches_the_served_command(lab):
     it ends as a command of its own would (exit 143, the change rolled back)."""
     assert probe(lab, "network", "ls").stdout.endswith("served 0\n")
     server = server_of(lab)
+    assert wait_until(lambda: not _children(server), timeout=10)  # the probe's child has gone
     db = sqlite3.connect(os.path.join(lab.state_dir, "state.db"), isolation_level=None)
     db.execute("BEGIN IMMEDIATE")  # the command waits for the store
     try:
@@ -97,12 +100,38 @@ def test_sigterm_reaches_the_served_command(lab):
     assert [n["name"] for n in lab.engine.network_rows()] == ["lan"]
 
 
+def test_a_caller_that_gave_up_never_has_its_command_made(lab, monkeypatch):
+    """Past the `pid` answer the child waits for GO: a caller that closes
+    instead (it timed out, and makes the command itself) leaves nothing done."""
+    assert probe(lab, "port").stdout.endswith("served 0\n")
+    for key, value in served_env(lab).items():
+        monkeypatch.setenv(key, value)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sock.connect(served.paths(lab.state_dir).sock)
+    with open(os.devnull, "r+b") as null:
+        fds = [null.fileno()] * 3
+        sock.sendmsg([served.request(["network", "create", "never", "--subnet", "10.99.0.0/24"])],
+                     [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+        pid = int(sock.recv(64).split()[1])
+        sock.close()
+    assert wait_until(lambda: not os.path.exists(f"/proc/{pid}/cmdline") or _zombie(pid), timeout=10)
+    assert [n["name"] for n in lab.engine.network_rows()] == ["lan"]
+
+
 def test_the_server_goes_with_its_socket(lab):
     assert probe(lab, "port").stdout.endswith("served 0\n")
     pid = server_of(lab)
     os.unlink(served.paths(lab.state_dir).sock)  # the state directory cleared away under it
     assert wait_until(lambda: server_of(lab) is None, timeout=10)  # gone (or a zombie: no command line)
     assert probe(lab, "port").stdout.endswith("served 0\n") and server_of(lab) not in (None, pid)  # a new one
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def _children(pid: int) -> list[str]:

@@ -27,7 +27,9 @@ its end in the child (no rollback to recover, just the change done).
 Request (one SOCK_SEQPACKET message, fds 0, 1, 2 attached): NUL-separated
 PROTOCOL, version, identity (namespaces, privileges), cwd, umask, NAME=VALUE of the
 environment; two NULs; argv NUL-separated. Answers: OTHER, or `pid N` when
-the child runs and `exit N` when it ended."""
+the child is ready, to which the caller says GO (a caller that gave up
+waiting closes instead, and the child ends without running anything: a
+command is never made twice), then `exit N` when it ended."""
 
 import os
 import sys
@@ -36,6 +38,7 @@ from .. import __version__
 
 PROTOCOL = "nsnet-cli/1"
 OTHER = b"other"
+GO = b"go"  # the caller's word that the child may run: it never runs once the caller gave up on it
 DEFAULT_STATE_DIR = "/var/lib/nsnet"  # engine.context's (a test holds them equal)
 # (command words) served; everything else runs in the calling process
 SERVED = {("sandbox", "create"), ("sandbox", "rm"), ("sandbox", "ls"), ("sandbox", "inspect"),
@@ -69,6 +72,12 @@ PRIVILEGES = (b"Uid:", b"Gid:", b"CapInh:", b"CapPrm:", b"CapEff:", b"CapBnd:", 
               b"Seccomp:")
 
 
+def version() -> str:
+    """nsnet's version and when this file was installed: a server of an older
+    install of the same version serves no command of a newer one."""
+    return f"{__version__}:{os.stat(__file__).st_mtime_ns}"
+
+
 def identity() -> str:
     """Which namespaces a command runs in and with which privileges (user,
     capabilities, seccomp: `setpriv` may have taken some away): a server serves
@@ -87,7 +96,7 @@ def settings(env) -> dict:
 def request(argv: list[str]) -> bytes:
     umask = os.umask(0o22)
     os.umask(umask)
-    head = [PROTOCOL, __version__, identity(), os.getcwd(), str(umask), *(f"{k}={v}" for k, v in os.environ.items())]
+    head = [PROTOCOL, version(), identity(), os.getcwd(), str(umask), *(f"{k}={v}" for k, v in os.environ.items())]
     return ("\0".join(head) + "\0\0" + "\0".join(argv)).encode("utf-8", "surrogateescape")
 
 
@@ -112,7 +121,7 @@ def call(argv: list[str]) -> int | None:
     if linger() <= 0 or not is_served(argv) or os.geteuid() != 0:
         return None
     state_dir = os.environ.get("NSNET_STATE_DIR") or DEFAULT_STATE_DIR
-    if not os.path.isdir(state_dir):
+    if not state_dir.startswith("/") or not os.path.isdir(state_dir):
         return None  # the first command makes it (and nobody starts a server for a mistyped one)
     from ..cni import client as warm
 
@@ -156,6 +165,10 @@ def _ask(sock, argv: list[str]) -> int | None:
         for signum, handler in previous.items():
             _signal.signal(signum, handler)
         return 128 + arrived[0] if arrived else None  # a signal before anything began: end as it would have
+    try:
+        sock.send(GO)
+    except OSError:  # gone before it ran: nothing was done
+        return 128 + arrived[0] if arrived else None
     child.append(int(first[4:]))
     for signum in list(arrived):
         os.kill(child[0], signum)

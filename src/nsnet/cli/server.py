@@ -19,7 +19,7 @@ import struct
 import sys
 import time
 
-from .. import __version__, interrupt
+from .. import interrupt
 from ..cni import client as warm
 from . import exits, served
 from . import main as climain
@@ -36,6 +36,7 @@ class Server:
         self.paths = served.paths(state_dir)
         self.listener = listener
         self.identity = served.identity()
+        self.version = served.version()  # of the code imported now: an install after it is not ours
         self.settings = served.settings(os.environ)
         self.sock_id = _inode(self.paths.sock)
         self.stopping = False
@@ -83,7 +84,7 @@ class Server:
             req = served.Request(data)
         except (ValueError, UnicodeError):
             return False
-        return (len(fds) == 3 and uid == os.geteuid() and req.version == __version__
+        return (len(fds) == 3 and uid == os.geteuid() and req.version == self.version
                 and req.identity == self.identity and served.settings(req.env) == self.settings)
 
     def child(self, conn: socket.socket, fds: list[int], req) -> None:
@@ -104,6 +105,10 @@ class Server:
             os.environ.update(req.env)
             sys.argv = ["nsnet", *req.argv]
             conn.send(f"pid {os.getpid()}".encode())
+            conn.settimeout(30.0)
+            if conn.recv(8) != served.GO:  # the caller gave up waiting and makes the command itself
+                os._exit(0)
+            conn.settimeout(None)
             code = climain.main(req.argv)
             for stream in (sys.stdout, sys.stderr):
                 try:
