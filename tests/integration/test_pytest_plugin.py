@@ -67,9 +67,10 @@ import subprocess
 
 def test_leaves_a_process_behind(nsnet_lab):
     nsnet_lab.sandbox("a")
-    proc = subprocess.Popen(["ip", "netns", "exec", nsnet_lab.netns("a"), "sh", "-c", "echo in; exec sleep 60"],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "in"  # in the sandbox before the test ends (a busy machine is slow)
+    # In the sandbox, under its final name, before the test ends (a busy machine is slow).
+    proc = subprocess.Popen(["ip", "netns", "exec", nsnet_lab.netns("a"), "python3", "-c",
+                             "import time; print('in', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "in"
 '''
 
 
@@ -77,7 +78,7 @@ def test_a_test_that_leaks_fails(tmp_path):
     (tmp_path / "test_leaky.py").write_text(textwrap.dedent(LEAKY))
     r = run_pytest(tmp_path)
     assert r.returncode == 1
-    assert "nsnet lab leaked: process" in r.stdout and "sleep 60" in r.stdout
+    assert "nsnet lab leaked: process" in r.stdout and "python3 -c import time" in r.stdout  # names it
     assert "1 passed, 1 error" in r.stdout
 
 
