@@ -100,6 +100,18 @@ def test_sigterm_reaches_the_served_command(lab):
     assert [n["name"] for n in lab.engine.network_rows()] == ["lan"]
 
 
+def test_a_command_killed_in_the_server_ends_its_caller_alike(lab):
+    """A child SIGKILLed at a kill point (the write-ahead intents' test hook)
+    ends its caller with SIGKILL too, once the child is gone: what the shell,
+    a test suite or crash recovery sees of a process of its own."""
+    env = served_env(lab, NSNET_KILL_AT="1")
+    assert probe(lab, "port", env=env).stdout.endswith("served 0\n")  # a server of these settings
+    r = subprocess.run([NSNET, "network", "create", "k", "--subnet", "10.99.1.0/24"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == -9, (r.returncode, r.stderr)
+    assert lab.cli("network", "create", "k", "--subnet", "10.99.1.0/24").returncode == 0  # settled, made
+
+
 def test_a_caller_that_gave_up_never_has_its_command_made(lab, monkeypatch):
     """Past the `pid` answer the child waits for GO: a caller that closes
     instead (it timed out, and makes the command itself) leaves nothing done."""

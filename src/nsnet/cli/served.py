@@ -29,7 +29,9 @@ PROTOCOL, version, identity (namespaces, privileges), cwd, umask, NAME=VALUE of 
 environment; two NULs; argv NUL-separated. Answers: OTHER, or `pid N` when
 the child is ready, to which the caller says GO (a caller that gave up
 waiting closes instead, and the child ends without running anything: a
-command is never made twice), then `exit N` when it ended."""
+command is never made twice), then, from the server once it reaped the
+child, `exit N` or `signal N`: the caller exits with N, or kills itself with
+signal N, as the command's own process would have ended."""
 
 import os
 import sys
@@ -179,6 +181,12 @@ def _ask(sock, argv: list[str]) -> int | None:
         last = b""
     if last.startswith(b"exit "):
         return int(last[5:])
+    if last.startswith(b"signal "):  # killed (a kill point, the OOM killer): this process ends the same way
+        signum = int(last[7:])
+        if signum in FORWARDED:
+            _signal.signal(signum, _signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return 128 + signum  # a signal that does not end a process
     if arrived:
         return 128 + arrived[-1]
     sys.stderr.write(f"nsnet: error: the command's process {child[0]} ended without an exit code (killed?)\n")

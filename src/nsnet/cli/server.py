@@ -6,11 +6,13 @@ It imports what the served commands use, once, and opens nothing: no store,
 no netlink socket, so each forked child starts as clean as a new process and
 makes its own. The child takes the caller's standard streams, directory,
 umask, environment and argv and runs cli.main.main(); the server goes back to
-accepting at once (children are reaped by the kernel: SIGCHLD ignored).
+accepting at once, and on SIGCHLD reaps the child and tells its caller how it
+ended (`exit N`, `signal N`): the caller ends the same way only once the
+child is gone, as with a process of its own.
 
 It stops after NSNET_CLI_LINGER seconds without a command, when its socket is
 no longer in the state directory, or on SIGTERM: it unlinks its socket,
-serves what is queued, then exits (children that run go on to their end)."""
+serves what is queued, waits for the children that run, then exits."""
 
 import os
 import signal
@@ -40,6 +42,7 @@ class Server:
         self.settings = served.settings(os.environ)
         self.sock_id = _inode(self.paths.sock)
         self.stopping = False
+        self.running: dict[int, socket.socket] = {}  # child -> its caller, told how it ended once reaped
 
     def run(self, linger: float) -> None:
         self.listener.settimeout(TICK)
@@ -66,8 +69,14 @@ class Server:
                 if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                     fds += list(memoryview(raw[:len(raw) - len(raw) % 4]).cast("i"))
             if self.takes(conn, data, fds):
-                if os.fork() == 0:
-                    self.child(conn, fds, served.Request(data))  # never returns
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})  # reaped once registered
+                try:
+                    pid = os.fork()
+                    if pid == 0:
+                        self.child(conn, fds, served.Request(data))  # never returns
+                    self.running[pid], conn = conn, None
+                finally:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
             else:
                 conn.send(served.OTHER)
         except OSError:
@@ -75,6 +84,28 @@ class Server:
         finally:
             for fd in fds:
                 os.close(fd)
+            if conn is not None:
+                conn.close()
+
+    def reap(self, *_) -> None:
+        """SIGCHLD: tell the caller of each child that ended how it did, once it
+        is gone (as a process of its own would be when its shell sees it end):
+        `exit N`, or `signal N` when it was killed (a kill point, the OOM killer)."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            conn = self.running.pop(pid, None)
+            if conn is None:
+                continue
+            how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
+            try:
+                conn.send(how.encode())
+            except OSError:
+                pass  # a caller that gave up before GO, or was killed
             conn.close()
 
     def takes(self, conn: socket.socket, data: bytes, fds: list[int]) -> bool:
@@ -88,11 +119,14 @@ class Server:
                 and req.identity == self.identity and served.settings(req.env) == self.settings)
 
     def child(self, conn: socket.socket, fds: list[int], req) -> None:
-        """The command, as the calling process would have made it; its exit code to the caller."""
+        """The command, as the calling process would have made it; the server tells the caller how it ended."""
         code = 1
         try:
             self.listener.close()
+            for other in self.running.values():
+                other.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the command waits for its own children
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
             interrupt.install()  # SIGTERM from here on ends the command as main() would (one line, 143)
             for target, fd in enumerate(fds):
                 os.dup2(fd, target)
@@ -118,10 +152,6 @@ class Server:
         except BaseException as exc:  # before main() (it turns everything into a code itself)
             code = exits.exit_code(exc)
         finally:
-            try:
-                conn.send(f"exit {code}".encode())
-            except OSError:
-                pass
             os._exit(code)
 
     def stop(self) -> None:
@@ -140,6 +170,8 @@ class Server:
             conn.setblocking(True)
             self.serve_one(conn)
         self.listener.close()
+        while self.running:  # each caller hears how its command ended (reap, on SIGCHLD)
+            time.sleep(0.05)
 
 
 def _inode(path: str):
@@ -161,7 +193,7 @@ def main(argv: list[str]) -> None:
     listener = socket.socket(fileno=listener_fd)
     listener.set_inheritable(False)
     server = Server(state_dir, listener)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the commands' children of ours
+    signal.signal(signal.SIGCHLD, server.reap)
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "stopping", True))
     server.run(served.linger() or warm.DEFAULT_LINGER)
 
