@@ -105,6 +105,7 @@ def test_a_command_killed_in_the_server_ends_its_caller_alike(lab):
     ends its caller with SIGKILL too, once the child is gone: what the shell,
     a test suite or crash recovery sees of a process of its own."""
     env = served_env(lab, NSNET_KILL_AT="1")
+    assert stop_server(lab.state_dir, paths=served.paths(lab.state_dir))  # one of other settings may run
     assert probe(lab, "port", env=env).stdout.endswith("served 0\n")  # a server of these settings
     r = subprocess.run([NSNET, "network", "create", "k", "--subnet", "10.99.1.0/24"], env=env,
                        capture_output=True, text=True, timeout=60)
