@@ -231,3 +231,19 @@ def test_changing_calls_show_their_own_parameters(engine):
     assert params["dry_run"].kind is inspect.Parameter.KEYWORD_ONLY and params["dry_run"].default is False
     assert "dry_run" in inspect.signature(engine.network_connect).parameters
     assert engine.network_create.__doc__ is not None
+
+
+def test_methods_read_on_the_class_are_the_methods(engine):
+    """Engine.network_connect on the class (help(Engine), inspect, the bench's
+    check that network_connect takes publish=) is a function of (engine, ...):
+    it raised TypeError ('not a callable object') and stopped `make bench`."""
+    import inspect
+
+    from nsnet import Engine
+
+    params = inspect.signature(Engine.network_connect).parameters
+    assert list(params)[:3] == ["engine", "network", "sandbox"] and "publish" in params and "dry_run" in params
+    assert list(inspect.signature(Engine.sandbox_ls).parameters) == ["engine"]
+    assert Engine.network_create.__name__ == "network_create" and Engine.network_create.__doc__
+    Engine.network_create(engine, "n", subnet="10.9.0.0/24")  # called with an engine, as any method
+    assert [n["name"] for n in Engine.network_ls(engine)] == ["n"]

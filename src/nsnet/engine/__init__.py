@@ -51,12 +51,38 @@ class via:  # lower case: it reads as the table's function, network_ls = via(Net
     def __init__(self, service: type, method: str, change: bool = False):
         self.service, self.method, self.change = service, method, change
         self.__doc__ = getattr(service, method).__doc__
+        self.name = method
+
+    def __set_name__(self, owner, name):
+        self.name = name
 
     def __get__(self, engine, owner=None):
         if engine is None:
-            return self
+            return self._unbound()
         bound = getattr(engine._services[self.service], self.method)
         return (_Change if self.change else _Read)(engine._services[Context], bound)
+
+    def _unbound(self):
+        """Engine.NAME on the class: a plain function of (engine, ...) that help()
+        and inspect.signature() read as the method it is (bench/nsnet_tool.py
+        asks whether network_connect takes publish=)."""
+        import inspect  # only when asked: never on a command's path
+
+        name = self.name
+
+        def method(engine, *args, **kwargs):
+            return getattr(engine, name)(*args, **kwargs)
+
+        params = list(inspect.signature(getattr(self.service, self.method)).parameters.values())
+        if self.change:  # (self, ex, ...): the Executor is run_change's to give; dry_run is the change's
+            params = [params[0], *params[2:]]
+            dry = inspect.Parameter("dry_run", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=bool)
+            at = len(params) - (1 if params[-1].kind == inspect.Parameter.VAR_KEYWORD else 0)
+            params = [*params[:at], dry, *params[at:]]
+        method.__signature__ = inspect.Signature([params[0].replace(name="engine"), *params[1:]])
+        method.__name__ = method.__qualname__ = name
+        method.__doc__ = self.__doc__
+        return method
 
 
 class _Read:
