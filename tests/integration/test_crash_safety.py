@@ -95,7 +95,8 @@ def test_sigterm_rolls_back_or_finishes(host, tmp_path, delay):
         assert len(sandboxes) == 12
     else:
         assert proc.returncode == 143 and "terminated" in err, err
-        assert sandboxes == set()  # `up` rolled back whole
+        # rolled back whole, or (the signal came after its last change) let finish, as the README says
+        assert len(sandboxes) in (0, 12), sandboxes
     # A rolled-back sandbox's namespace takes its veth with it when the kernel frees it, in the background.
     assert wait_until(lambda: mismatches(host) == [], timeout=5), mismatches(host)
     assert wait_until(lambda: host.cli("doctor").returncode == 0, timeout=5), host.cli("doctor").stdout
