@@ -23,6 +23,7 @@ import time
 
 from .. import interrupt
 from ..cni import client as warm
+from ..cni.loop import AcceptLoop
 from . import exits, served
 from . import main as climain
 
@@ -30,35 +31,14 @@ from . import main as climain
 WARM = ("nsnet.engine", "nsnet.kernel.rtnl", "nsnet.cli.network", "nsnet.cli.output", "nsnet.cli.sandbox",
         "nsnet.cli.parse", "nsnet.cli.session", "nsnet.cli.helptext", "nsnet.interrupt")
 
-TICK = 1.0  # seconds between looks at the socket and the idle time
-
-
-class Server:
+class Server(AcceptLoop):
     def __init__(self, state_dir: str, listener: socket.socket):
         self.paths = served.paths(state_dir)
-        self.listener = listener
+        super().__init__(self.paths.sock, listener)
         self.identity = served.identity()
         self.version = served.version()  # of the code imported now: an install after it is not ours
         self.settings = served.settings(os.environ)
-        self.sock_id = _inode(self.paths.sock)
-        self.stopping = False
         self.running: dict[int, socket.socket] = {}  # child -> its caller, told how it ended once reaped
-
-    def run(self, linger: float) -> None:
-        self.listener.settimeout(TICK)
-        last = time.monotonic()
-        while not self.stopping:
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                if time.monotonic() - last >= linger or _inode(self.paths.sock) != self.sock_id:
-                    break
-                continue
-            except InterruptedError:
-                continue
-            self.serve_one(conn)
-            last = time.monotonic()
-        self.stop()
 
     def serve_one(self, conn: socket.socket) -> None:
         fds: list[int] = []
@@ -154,32 +134,9 @@ class Server:
         finally:
             os._exit(code)
 
-    def stop(self) -> None:
-        """Nobody new finds the socket; what is queued is served."""
-        if _inode(self.paths.sock) == self.sock_id:
-            try:
-                os.unlink(self.paths.sock)
-            except OSError:
-                pass
-        self.listener.setblocking(False)
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                break
-            conn.setblocking(True)
-            self.serve_one(conn)
-        self.listener.close()
+    def finish(self) -> None:
         while self.running:  # each caller hears how its command ended (reap, on SIGCHLD)
             time.sleep(0.05)
-
-
-def _inode(path: str):
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 def main(argv: list[str]) -> None:

@@ -16,12 +16,10 @@ import os
 import signal
 import socket
 import sys
-import time
 
 from ..state.store import Store
 from . import client, plugin
-
-TICK = 1.0  # seconds between looks at the socket and the idle time
+from .loop import AcceptLoop
 
 
 class KeptStore(Store):
@@ -34,16 +32,14 @@ class KeptStore(Store):
         Store.close(self)
 
 
-class Server:
+class Server(AcceptLoop):
     def __init__(self, state_dir: str, listener: socket.socket):
         self.state_dir = state_dir
         self.paths = client.Paths(state_dir)
-        self.listener = listener
+        super().__init__(self.paths.sock, listener)
         self.store = KeptStore(state_dir)
         self.netns = client.netns_id()
         self.settings = _settings(os.environ)
-        self.sock_id = _inode(self.paths.sock)
-        self.stopping = False
 
     def engine(self, req):
         from ..engine import Engine
@@ -71,39 +67,10 @@ class Server:
             except OSError:
                 pass  # the caller went away: it makes the call itself, or gave up
 
-    def run(self, linger: float) -> None:
-        self.listener.settimeout(TICK)
-        last = time.monotonic()
-        while not self.stopping:
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                if time.monotonic() - last >= linger or _inode(self.paths.sock) != self.sock_id:
-                    break
-                continue
-            except InterruptedError:
-                continue
-            self.serve_one(conn)
-            _reap()
-            last = time.monotonic()
-        self.stop()
+    def between(self) -> None:
+        _reap()
 
-    def stop(self) -> None:
-        """Nobody new finds the socket; what is queued is answered; then the store closes."""
-        if _inode(self.paths.sock) == self.sock_id:
-            try:
-                os.unlink(self.paths.sock)
-            except OSError:
-                pass
-        self.listener.setblocking(False)
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                break
-            conn.setblocking(True)
-            self.serve_one(conn)
-        self.listener.close()
+    def finish(self) -> None:
         self.store.close_for_good()
 
 
@@ -122,14 +89,6 @@ def _reap() -> None:
 def _settings(env) -> dict:
     """What the engine reads from NSNET_* (how long a server lingers is not for a call to differ on)."""
     return {k: v for k, v in env.items() if k.startswith("NSNET_") and k != "NSNET_CNI_LINGER"}
-
-
-def _inode(path: str):
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 def main(argv: list[str]) -> None:
