@@ -10,6 +10,7 @@
 The reference plugins (/usr/lib/cni) sit beside nsnet in the plugin directory,
 so nsnet can be chained with them."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -81,3 +82,19 @@ class Cni:
 def single(conf_list: dict, **extra) -> dict:
     """The config a runtime sends nsnet for the list's first plugin (name and version injected)."""
     return {"cniVersion": conf_list["cniVersion"], "name": conf_list["name"], **conf_list["plugins"][0], **extra}
+
+
+@contextlib.contextmanager
+def container_namespaces(host, count: int, lo_up: bool = False):
+    """`count` namespaces a runtime made for its containers (HOSTc0, c1, ...), as
+    paths; removed afterwards."""
+    names = [f"{host.name}c{i}" for i in range(count)]
+    for name in names:
+        subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
+        if lo_up:
+            subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True, capture_output=True)
+    try:
+        yield [f"/run/netns/{name}" for name in names]
+    finally:
+        for name in names:
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)

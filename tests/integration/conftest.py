@@ -1,5 +1,6 @@
 import pytest
 
+from .cni_env import Cni
 from .helpers import Host, set_bridge_nf, wait_until
 from .outside import Outside
 
@@ -45,3 +46,13 @@ def outside(host):
         yield o
     finally:
         o.destroy()
+
+
+@pytest.fixture
+def cni(host):
+    """The CNI plugin as a runtime calls it, for the host's state dir (cni_env.Cni)."""
+    c = Cni(host)
+    try:
+        yield c
+    finally:
+        c.destroy()

@@ -9,7 +9,7 @@ import pytest
 from nsnet.errors import Conflict, KernelError
 from nsnet.names import BRIDGE_MAX_PORTS
 
-from .cni_env import Cni, single
+from .cni_env import container_namespaces, single
 from .helpers import in_ns, sh, wait_until
 
 
@@ -18,25 +18,10 @@ def bridge_ports(host) -> list[str]:
 
 
 @pytest.fixture
-def cni(host):
-    c = Cni(host)
-    try:
-        yield c
-    finally:
-        c.destroy()
-
-
-@pytest.fixture
 def containers(host):
     """The runtime's namespaces for the first and the 1024th container."""
-    names = [f"{host.name}c{i}" for i in range(2)]
-    for name in names:
-        sh("ip", "netns", "add", name)
-    try:
-        yield [f"/run/netns/{name}" for name in names]
-    finally:
-        for name in names:
-            sh("ip", "netns", "del", name, check=False)
+    with container_namespaces(host, 2) as paths:
+        yield paths
 
 
 def test_the_1024th_sandbox_on_a_bridge(host, cni, containers):

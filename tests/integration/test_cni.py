@@ -9,33 +9,17 @@ import subprocess
 
 import pytest
 
-from .cni_env import Cni, single
+from .cni_env import container_namespaces, single
 from .helpers import in_ns, ping, sh, wait_until
 from .outside import HOST_IP, OUTSIDE_IP
 from .traffic import served
 
 
 @pytest.fixture
-def cni(host):
-    c = Cni(host)
-    try:
-        yield c
-    finally:
-        c.destroy()
-
-
-@pytest.fixture
 def runtime(host):
     """Container namespaces, made (and removed) by the 'runtime'."""
-    names = [f"{host.name}c{i}" for i in range(3)]
-    for n in names:
-        sh("ip", "netns", "add", n)
-        sh("ip", "-n", n, "link", "set", "lo", "up")
-    try:
-        yield [f"/run/netns/{n}" for n in names]
-    finally:
-        for n in names:
-            subprocess.run(["ip", "netns", "del", n], capture_output=True)
+    with container_namespaces(host, 3, lo_up=True) as paths:
+        yield paths
 
 
 def ns(path: str) -> str:

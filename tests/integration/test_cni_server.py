@@ -10,29 +10,14 @@ import pytest
 
 from nsnet.cni.client import Paths, server_pid, stop_server
 
-from .cni_env import Cni, single
-from .helpers import ping, sh, wait_until
-
-
-@pytest.fixture
-def cni(host):
-    c = Cni(host)
-    try:
-        yield c
-    finally:
-        c.destroy()
+from .cni_env import container_namespaces, single
+from .helpers import ping, wait_until
 
 
 @pytest.fixture
 def runtime(host):
-    names = [f"{host.name}c{i}" for i in range(3)]
-    for n in names:
-        sh("ip", "netns", "add", n)
-    try:
-        yield [f"/run/netns/{n}" for n in names]
-    finally:
-        for n in names:
-            sh("ip", "netns", "del", n, check=False)
+    with container_namespaces(host, 3) as paths:
+        yield paths
 
 
 def add(cni, conf, netns, container, env=None):
