@@ -20,6 +20,7 @@ from .l2 import L2Ops
 from .netlink import messages
 from .netlink.consts import NETLINK_ROUTE
 from .netlink.nlsocket import NetlinkSocket, RequestError
+from .netnsops import NetnsOps
 from .sandboxops import SandboxOps
 from .wireguard import WireguardOps
 
@@ -29,7 +30,7 @@ _INDEX = 4  # ifinfomsg: family, pad, type, then the index
 _privileged: bool | None = None  # Kernel.privileged(), once read
 
 
-class Kernel(HostOps, L2Ops, SandboxOps, WireguardOps):
+class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
     def __init__(self, host_netns: str | None = None, owner: str | None = None):
         self.host_netns = host_netns
         # The mark of the namespaces this kernel makes: the alias of their `lo`,
@@ -126,51 +127,6 @@ class Kernel(HostOps, L2Ops, SandboxOps, WireguardOps):
             return nsfs.delete(name)
         except OSError as exc:
             raise _fail(f"deleting network namespace '{name}'", exc)
-
-    def netns_owner(self, name: str) -> str | None:
-        """The mark netns_create left on namespace `name` (the alias of its lo);
-        None if it has none or is gone."""
-        try:
-            with nsfs.inside(name):
-                sock = NetlinkSocket(NETLINK_ROUTE)
-        except OSError:
-            return None
-        try:
-            from .netlink import dumps
-
-            data, offset, end = sock.get(*messages.getlink("lo"))
-            return dumps.links([(0, data, offset, end)])[0]["alias"]
-        except (RequestError, OSError, IndexError):
-            return None
-        finally:
-            sock.close()
-
-    @staticmethod
-    def netns_names() -> list[str]:
-        """Every named network namespace (/run/netns)."""
-        return nsfs.list_names()
-    def _host_netns_file(self) -> str:
-        # With no named host, the host is the namespace this engine runs in (its
-        # threads return there after every brief visit).
-        return nsfs.netns_path(self.host_netns) if self.host_netns else "/proc/thread-self/ns/net"
-
-    def netns_share_host(self, name: str) -> None:
-        """Make /run/netns/NAME the host's own namespace (a host-mode sandbox), in
-        place of what is pinned there, so `ip netns exec NAME` enters the host's."""
-        self.netns_delete(name)
-        try:
-            nsfs.pin(name, self._host_netns_file())
-        except OSError as exc:
-            raise _fail(f"pinning the host's namespace as '{name}'", exc)
-
-    def netns_is_host(self, name: str) -> bool:
-        return nsfs.same(nsfs.netns_path(name), self._host_netns_file())
-
-    def netns_in_use(self, name: str) -> bool:
-        return bool(nsfs.holders(name))
-
-    def netns_exists(self, name: str) -> bool:
-        return nsfs.exists(name)
 
     def _forget(self, ns: str) -> None:
         sock = self._sockets.pop(ns, None)
