@@ -20,6 +20,7 @@ if __package__ in (None, ""):  # run as a script: import `bench` as a package, a
 
 from bench import report, results
 from bench.extras import run_extras
+from bench.floor_tool import KernelFloor
 from bench.harness import SysctlGuard, stale_cleanup, trap_signals
 from bench.nsnet_cli_tool import NsnetCliTool
 from bench.nsnet_tool import NsnetTool
@@ -33,7 +34,8 @@ from bench.settle import Settler
 # only: the tools run at that N (the rest would not fit in 15 minutes); max_n:
 # per tool, overrides the tool's own.
 FULL = {"ns": [10, 50, 200, 1000], "rounds": {10: 3, 50: 2, 200: 2, 1000: 1},
-        "port_rounds": {10: 2, 50: 1, 200: 1}, "only": {1000: ["nsnet", "cni-bridge", "ip-batch", "ip-batchall"]},
+        "port_rounds": {10: 2, 50: 1, 200: 1},
+        "only": {1000: ["nsnet", "floor", "cni-bridge", "ip-batch", "ip-batchall"]},
         "topology": (200, 4, 3), "ports": 1000, "port_cost": 200, "dual_stack": 200, "iperf": (2, 5),
         "dns": (1000, 5000), "run": 10, "overlay": ["--seconds", "3", "--rounds", "3", "--joins", "10"],
         "profile": (200, 1000)}
@@ -46,9 +48,9 @@ EXTRAS = ("topology", "ports", "dual_stack", "iperf", "dns", "run", "overlay", "
 
 
 def all_tools() -> list:
-    return [NsnetTool(), NsnetTool(ports=True), NsnetCliTool(), CniBridge(), CniBridge(ports=True), Netavark(),
-            Netavark(ports=True), IpLoop(), IpLoop(ports=True), IpBatch(), IpBatch(ports=True), IpBatchAll(),
-            IpBatchAll(ports=True)]
+    return [NsnetTool(), NsnetTool(ports=True), KernelFloor(), NsnetCliTool(), CniBridge(), CniBridge(ports=True),
+            Netavark(), Netavark(ports=True), IpLoop(), IpLoop(ports=True), IpBatch(), IpBatch(ports=True),
+            IpBatchAll(), IpBatchAll(ports=True)]
 
 
 def pick_tools(names: str | None, skipped: dict) -> list:

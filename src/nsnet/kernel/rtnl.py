@@ -31,8 +31,11 @@ _privileged: bool | None = None  # Kernel.privileged(), once read
 
 
 class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
-    def __init__(self, host_netns: str | None = None, owner: str | None = None):
+    def __init__(self, host_netns: str | None = None, owner: str | None = None, reaper=None):
         self.host_netns = host_netns
+        # A long-lived process's LinkReaper (reaper.py): link deletions return once
+        # the link has left its namespace, not after the kernel's release of it.
+        self.reaper = reaper
         # The mark of the namespaces this kernel makes: the alias of their `lo`,
         # set by the request that brings it up (no request of its own), read back
         # by netns_owner: `doctor` tells a namespace nsnet made from anyone else's.
@@ -311,7 +314,15 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
 
     def link_del(self, ns: str | None, ifname: str) -> bool:
         self._index_cache.pop((ns, ifname), None)
-        return self._remove(ns, f"deleting {ifname}", messages.dellink(ifname))
+        if self.reaper is None:
+            return self._remove(ns, f"deleting {ifname}", messages.dellink(ifname))
+        job = self.reaper.start(self._target(ns), ifname, GONE)
+        while not job.done.wait(0.0005):
+            if self._fresh_index(ns, ifname) is None:  # out of its namespace: the rest is the kernel's
+                return True
+        if job.error is not None:
+            raise _fail(f"deleting {ifname}", job.error)
+        return not job.missing
 
     def link_exists(self, ns: str | None, ifname: str) -> bool:
         return self._fresh_index(ns, ifname) is not None
