@@ -1,5 +1,7 @@
 """nsnet through its command line, as a shell user runs it: one `nsnet`
 process per sandbox, so Python start-up and imports are part of each attach.
+`served`: with the opt-in warm server (NSNET_CLI_LINGER=30), which the first
+call starts and which ends 30 s after the last or when the state directory goes.
 
     create_sandbox(i) = nothing (the CLI makes the netns and attaches in one call)
     attach(i)         = nsnet sandbox create <i> --network net0
@@ -43,10 +45,13 @@ class NsnetCliTool(Tool):
     slow = True  # ~0.25 s per call, flat in N: fewer rounds, and N <= 50
     max_n = 50
 
-    def __init__(self):
+    def __init__(self, served: bool = False):
         super().__init__(False)
         self.gateway = GATEWAY
         self.env: dict = {}
+        self.served = served
+        if served:  # the opt-in warm server (cli/served.py): the first call starts it
+            self.name, self.label = "nsnet-cli-served", "nsnet CLI, warm server (NSNET_CLI_LINGER)"
 
     def available(self):
         why = import_error()
@@ -64,7 +69,8 @@ class NsnetCliTool(Tool):
     def setup_host(self, host):
         super().setup_host(host)
         self.env = cli_env(NSNET_HOST_NETNS=host.name, NSNET_STATE_DIR=f"{host.tmpdir}/state",
-                           NSNET_NETNS_PREFIX=host.sandbox_prefix)
+                           NSNET_NETNS_PREFIX=host.sandbox_prefix,
+                           **({"NSNET_CLI_LINGER": "30"} if self.served else {}))
         self.nsnet("network", "create", "net0", "--subnet", SUBNET)
 
     def create_sandbox(self, i):
@@ -84,4 +90,10 @@ class NsnetCliTool(Tool):
         each = (time.perf_counter() - t0) * 1000 / max(1, n)
         self.nsnet("network", "rm", "net0", "--force")
         self.endpoints.clear()
+        if self.served:  # the warm server goes now, not 30 s later: nothing may stay in the host namespace
+            from nsnet.cli.served import paths
+            from nsnet.cni.client import stop_server
+
+            state_dir = self.env["NSNET_STATE_DIR"]
+            stop_server(state_dir, paths=paths(state_dir))
         return [each] * n

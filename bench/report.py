@@ -96,6 +96,11 @@ def render(data: dict) -> str:
         out += ["Skipped: " + "; ".join(f"**{k}** ({v})" for k, v in meta["skipped"].items()), ""]
     out += ["## Targets", "", *targets.render(table, data), "",
             "A verdict is what this run measured on this machine under the load above, not a test result.", ""]
+    model = by_process_model(table, tools)
+    if model:
+        out += ["## By process model (the README's table)", "", *model, "",
+                "ip -batch (all N): one `ip -batch` for all sandboxes' host sides and one per sandbox inside, "
+                "divided by N; ip -batch: three processes per sandbox; iproute2 loop: one per step.", ""]
     out += _analysis(data)
     out += ["## Create netns + attach, per sandbox (ms, median / p90)", "",
             *_grid(table, tools, names, ns, lambda f: _cell(f, "sandbox")), "",
@@ -147,6 +152,29 @@ BUCKET_SHORT = {"kernel netlink": "kernel: netlink requests",
                 "DNS upkeep": "DNS server upkeep (signal, resolv.conf, start)",
                 "nft": "nftables (libnftables)", "files": "file system (/proc scans, /etc/netns files)",
                 "sleep": "sleeping / waiting", "other Python": "other Python (nsnet and stdlib)"}
+
+
+API_MODEL = ("nsnet", "floor", "ip-batchall")  # a library call per sandbox (or one batch for all)
+PROCESS_MODEL = ("nsnet-cli", "nsnet-cli-served", "cni-bridge", "netavark", "ip-batch", "ip-loop")
+
+
+def by_process_model(table, tools) -> list[str]:
+    """The README's table: nsnet's API beside what costs no process per sandbox,
+    its command line beside the tools that start one (or more) per sandbox;
+    each group at the largest N all of its tools ran, from this one run."""
+    out = ["| process model | tool | ms per sandbox | tool / nsnet |", "|---|---|---|---|"]
+    for model, group, base in (("in-process", API_MODEL, "nsnet"), ("a process per sandbox", PROCESS_MODEL,
+                                                                       "nsnet-cli")):
+        ran = [t for t in group if t in table]
+        common = set.intersection(*(set(table[t]) for t in ran)) if ran else set()
+        if base not in ran or not common:
+            continue
+        n = 200 if 200 in common else max(common)
+        ref = table[base][n]["sandbox"]["median"]
+        for t in ran:
+            ms = table[t][n]["sandbox"]["median"]
+            out.append(f"| {model}, N={n} | {tools[t]['label']} | {ms:.2f} | {ms / ref:.2f} |")
+    return out if len(out) > 2 else []
 
 
 def _ratios(data, table, tools, names, ns) -> list[str]:
