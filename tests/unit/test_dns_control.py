@@ -112,3 +112,21 @@ def test_a_closing_door_reads_what_was_sent_and_refuses_the_rest(paths):
     assert link.send([(control.STALE, [])])
     door.take_queued()
     assert [w for w, _ in server.got][-1] == ["stale"]
+
+
+def test_changes_on_networks_without_dns_tell_no_server(engine, monkeypatch):
+    """With no network that resolves names no server serves any: a change
+    sends nothing, and does not even try the control socket (a socket and a
+    failed connect per attach, measured in the attach's budget)."""
+    from nsnet.dns.control import ServerLink
+
+    tried = []
+    monkeypatch.setattr(ServerLink, "_connect", lambda self: tried.append(1) or False)
+    engine.network_create("quiet", subnet="10.9.0.0/24", dns=False)
+    assert len(tried) == 1  # the network change's RELOAD: a server of another network may be stopping
+    tried.clear()
+    engine.sandbox_create("a", networks=["quiet"])
+    engine.network_disconnect("quiet", "a")
+    engine.network_connect("quiet", "a")
+    engine.sandbox_rm("a")
+    assert tried == []

@@ -80,6 +80,8 @@ class Dns(Service):
                 message = self._sandbox_message(sandbox, netns, was, self._asks(sandbox, nets))
                 if message:
                     messages.append(message)
+            if not nets:  # nothing resolves names, so no server serves any: "names changed" has no reader
+                messages = [m for m in messages if m[0] != STALE]
             if todo["networks"]:
                 messages.append((RELOAD, []))  # at once: with no network left, the server goes
             if messages:
