@@ -24,7 +24,7 @@ class L2Ops:
     def vxlan_add(self, ns, ifname, vni, local, port=VXLAN_PORT, mtu=None, master=None) -> None:
         """A VXLAN device without learning and with proxy ARP, up, enslaved to `master`."""
         master_index = self._require_index(ns, master, fresh=True) if master else None
-        self._index_cache.pop((ns, ifname), None)  # a new interface: an index cached for the name is stale
+        self._unindex(ns, ifname)  # a new interface: an index cached for the name is stale
         self._request(ns, f"creating vxlan {ifname} (vni {vni})",
                       messages.vxlan(ifname, int(vni), local, int(port), mtu and int(mtu), master_index))
 

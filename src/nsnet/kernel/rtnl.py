@@ -44,7 +44,9 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
         self._pinned: dict[str | None, tuple | None] = {}  # ns -> nsfs.identity() its socket was opened in
         self._checked: dict[str | None, int] = {}  # ns -> the epoch its socket was last checked in
         self._epoch = 0
-        self._index_cache: dict[tuple[str | None, str], int] = {}
+        # namespace -> {interface name: index}: a namespace's are forgotten at once
+        # (a per-key scan of one flat dict grew with every sandbox: O(N) per attach)
+        self._indexes: dict[str | None, dict[str, int]] = {}
         self._nft = None
         self._etc_ready: set = set()  # shared /etc/netns directories checked (hostops.netns_etc)
         self._ns_nft: dict = {}  # sandbox namespace -> its nftables handle (sandboxops.py)
@@ -140,8 +142,7 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
             nft.close()
         self._pinned.pop(ns, None)
         self._checked.pop(ns, None)
-        for key in [k for k in self._index_cache if k[0] == ns]:
-            del self._index_cache[key]
+        self._indexes.pop(ns, None)
 
     def close(self) -> None:
         for sock in self._sockets.values():
@@ -152,7 +153,7 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
         self._ns_nft.clear()
         self._pinned.clear()
         self._checked.clear()
-        self._index_cache.clear()
+        self._indexes.clear()
         if self._nft is not None:
             self._nft.close()
             self._nft = None
@@ -180,7 +181,7 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
         nsnet's back). If the kernel has no device of that index, the index is
         looked up afresh and the request sent once more. `remove`: a delete,
         False when the interface or the object is gone already."""
-        cached = (ns, ifname) in self._index_cache
+        cached = ifname in self._indexes.get(ns, ())
         index = self.link_index(ns, ifname)
         while True:
             if index is None:
@@ -214,7 +215,7 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
 
     # -- links ---------------------------------------------------------------------
     def link_index(self, ns: str | None, ifname: str) -> int | None:
-        cached = self._index_cache.get((ns, ifname))
+        cached = self._indexes.get(ns, {}).get(ifname)
         if cached is not None:
             return cached
         try:
@@ -224,12 +225,18 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
                 return None
             raise _fail(f"looking up {ifname}", exc)
         index = int.from_bytes(data[offset + _INDEX : offset + _INDEX + 4], "little", signed=True)
-        self._index_cache[(ns, ifname)] = index
+        self._indexes.setdefault(ns, {})[ifname] = index
         return index
+
+    def _unindex(self, ns: str | None, ifname: str) -> None:
+        """Forget a kept index: the interface is new, gone or not to be trusted."""
+        kept = self._indexes.get(ns)
+        if kept:
+            kept.pop(ifname, None)
 
     def _fresh_index(self, ns: str | None, ifname: str) -> int | None:
         """The index now, not the cached one (another process may have re-created it)."""
-        self._index_cache.pop((ns, ifname), None)
+        self._unindex(ns, ifname)
         return self.link_index(ns, ifname)
 
     def _require_index(self, ns: str | None, ifname: str, fresh: bool = False) -> int:
@@ -244,7 +251,7 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
         carrier; networks with IPv6 give it one without (see drivers/bridge.py).
         Set while it has no port, so no carrier, so no address made yet. Marked
         as this engine's (its alias: see `owner`)."""
-        self._index_cache.pop((None, ifname), None)  # a new interface: an index cached for the name is stale
+        self._unindex(None, ifname)  # a new interface: an index cached for the name is stale
         self._request(None, f"creating bridge {ifname}", messages.bridge(ifname, mtu, mac))
         self._request(None, f"setting addrgenmode of {ifname}", messages.addrgen_none(ifname))
         if self.owner:  # the kernel takes no alias with RTM_NEWLINK's create: one request more
@@ -265,8 +272,8 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
         on a peer before the pair exists, so the peer is raised with a second request.)"""
         # New interfaces: indexes cached for these names (of pairs deleted since,
         # by this process or another) are stale.
-        self._index_cache.pop((ns, ifname), None)
-        self._index_cache.pop((peer_ns, peer_ifname), None)
+        self._unindex(ns, ifname)
+        self._unindex(peer_ns, peer_ifname)
         peer_target = self._target(peer_ns)
         peer_fd = nsfs.open_fd(peer_target) if peer_target else nsfs.current_netns_fd()
         try:
@@ -313,9 +320,11 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
         self._request(ns, f"setting bridge port {ifname}", messages.bridge_port(ifname, hairpin))
 
     def link_del(self, ns: str | None, ifname: str) -> bool:
-        self._index_cache.pop((ns, ifname), None)
+        self._unindex(ns, ifname)
         if self.reaper is None:
             return self._remove(ns, f"deleting {ifname}", messages.dellink(ifname))
+        if self._fresh_index(ns, ifname) is None:
+            return False  # gone already (asked first: "gone from view" below must mean "deleted now")
         job = self.reaper.start(self._target(ns), ifname, GONE)
         while not job.done.wait(0.0005):
             if self._fresh_index(ns, ifname) is None:  # out of its namespace: the rest is the kernel's
