@@ -47,3 +47,21 @@ def test_a_reaped_deletion_of_what_is_gone_says_so_and_errors_still_surface(host
     assert "lo" in links(host.name)
     with pytest.raises(KernelError):
         Kernel(host.name + "-gone", None, LinkReaper()).link_del(None, "x0")
+
+
+def test_an_engines_disconnect_returns_with_the_link_gone_and_reconnects_at_once(host):
+    """Every Engine's kernel reaps: a disconnect returns once the veth has left
+    both namespaces, and the same interface can be made again right away."""
+    eng = host.engine
+    assert isinstance(eng.kernel.reaper, LinkReaper)
+    eng.network_create("n", subnet="10.37.0.0/24")
+    eng.sandbox_create("a", networks=["n"])
+    for _ in range(5):
+        end = eng.sandbox_inspect("a", live=False)["endpoints"][0]["host_ifname"]
+        eng.network_disconnect("n", "a")
+        assert end not in links(host.name)
+        assert "eth0" not in links(host.prefix + "a")
+        eng.network_connect("n", "a")
+        assert "eth0" in links(host.prefix + "a")
+    eng.kernel.reaper.wait()
+    assert eng.drift() == []

@@ -56,9 +56,11 @@ class Context:
     @property
     def kernel(self):
         if self._kernel is None:
+            from ..kernel.reaper import LinkReaper
             from ..kernel.rtnl import Kernel
 
-            self._kernel = Kernel(self.settings.host_netns, self.settings.owner_mark)
+            # Deletions return once the link has left its namespace (kernel/reaper.py).
+            self._kernel = Kernel(self.settings.host_netns, self.settings.owner_mark, LinkReaper())
         return self._kernel
 
     @property

@@ -4,11 +4,13 @@ Deleting a veth takes the kernel ~2-4 ms to take both ends out of their
 namespaces (their names, the bridge port, the routes) and then 12-20 ms more
 before it acks: after the RTNL lock is dropped it waits for an RCU barrier
 and for the device's last references (measured here, #16). Nothing anyone
-can see changes in that wait. A long-lived process (the CNI plugin's server)
-gives its Kernel a reaper: the request goes out on a thread of its own, and
-link_del returns as soon as the link has left its namespace; the thread ends
-with the kernel's ack, behind the answer. A one-shot command would gain
-nothing (its exit waits for the thread), so it has none.
+can see changes in that wait. So every Engine's Kernel has a reaper
+(engine/context.py; the CNI server shares one across its calls): the request
+goes out on a thread of its own, and link_del returns as soon as the link has
+left its namespace; the thread ends with the kernel's ack. A long-lived
+process (the CNI server, a test's Engine) goes on 12-20 ms sooner per
+deletion; a one-shot command's exit waits for the thread, as it waited for
+the ack before.
 """
 
 import socket

@@ -33,8 +33,8 @@ _privileged: bool | None = None  # Kernel.privileged(), once read
 class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
     def __init__(self, host_netns: str | None = None, owner: str | None = None, reaper=None):
         self.host_netns = host_netns
-        # A long-lived process's LinkReaper (reaper.py): link deletions return once
-        # the link has left its namespace, not after the kernel's release of it.
+        # A LinkReaper (reaper.py; every Engine's Kernel has one): link deletions return
+        # once the link has left its namespace, not after the kernel's release of it.
         self.reaper = reaper
         # The mark of the namespaces this kernel makes: the alias of their `lo`,
         # set by the request that brings it up (no request of its own), read back
