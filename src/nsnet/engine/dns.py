@@ -147,7 +147,10 @@ class Dns(Service):
             return []
         problems = []
         if not self.running():
-            problems.append(f"the DNS server is not running (networks {', '.join(sorted(nets))} resolve no names)")
+            last = _last_line(self.paths.log)
+            why = f"; its log ends: {last}" if last else ""
+            problems.append(f"the DNS server is not running (networks {', '.join(sorted(nets))} resolve no names"
+                            f"{why})")
         for sandbox, asker in self.config()["sandboxes"].items():
             netns = asker["netns"]
             if not netns.startswith("/") and not self.kernel.netns_etc_present(
@@ -192,3 +195,14 @@ class Dns(Service):
         """Let go of the server's connection (the server keeps running)."""
         self.link.close()
         self._reap()
+
+
+def _last_line(path: str, size: int = 4096) -> str:
+    """The last line of a server's log (why it stopped, if it said), at most 200 characters."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - size))
+            lines = f.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1].strip()[:200] if lines else ""
