@@ -18,5 +18,30 @@ def uts_path(name: str) -> str:
     return os.path.join(UTS_RUN_DIR, name)
 
 
+_nsfs_dev: int | None = None
+
+
+def is_namespace(st: os.stat_result) -> bool:
+    """Is this the stat of a namespace file (nsfs)? A pin whose bind mount is gone
+    (a command killed between making the file and mounting on it, or between
+    unmounting and unlinking it) is an empty file of /run's own filesystem."""
+    global _nsfs_dev
+    if _nsfs_dev is None:
+        _nsfs_dev = os.stat("/proc/self/ns/net").st_dev
+    return st.st_dev == _nsfs_dev
+
+
 def exists(name: str) -> bool:
-    return os.path.exists(netns_path(name))
+    """Does `name` pin a namespace? (A pin left unmounted does not.)"""
+    try:
+        return is_namespace(os.stat(netns_path(name)))
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def stale_pin(name: str) -> bool:
+    """Is /run/netns/NAME a file that pins nothing (see is_namespace)?"""
+    try:
+        return not is_namespace(os.stat(netns_path(name)))
+    except (FileNotFoundError, NotADirectoryError):
+        return False

@@ -31,7 +31,15 @@ from .libc import (
     umount,
     unshare,
 )
-from .netnsdir import NETNS_RUN_DIR, UTS_RUN_DIR, exists, netns_path, uts_path  # noqa: F401 (re-exported)
+from .netnsdir import (  # noqa: F401 (re-exported)
+    NETNS_RUN_DIR,
+    UTS_RUN_DIR,
+    exists,
+    is_namespace,
+    netns_path,
+    stale_pin,
+    uts_path,
+)
 
 
 def current_netns_fd() -> int:
@@ -49,7 +57,7 @@ def identity(name: str) -> tuple[int, int] | None:
         st = os.stat(netns_path(name))
     except (FileNotFoundError, NotADirectoryError):
         return None
-    return st.st_dev, st.st_ino
+    return (st.st_dev, st.st_ino) if is_namespace(st) else None
 
 
 @contextlib.contextmanager
@@ -62,6 +70,9 @@ def inside(name: str | None):
         return
     fd = open_fd(name)
     try:
+        if not is_namespace(os.fstat(fd)):
+            raise FileNotFoundError(errno.ENOENT, f"{netns_path(name)} pins no namespace (left unmounted by an "
+                                                  "interrupted command)")
         home = current_netns_fd()
         try:
             setns(fd)
@@ -96,7 +107,20 @@ def _pin_file(run_dir: str, path: str) -> None:
     if run_dir not in _run_dirs_ready:
         _ensure_run_dir(run_dir)
         _run_dirs_ready.add(run_dir)
-    os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444))
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444))
+    except FileExistsError:
+        # A pin a killed command left unmounted pins nothing: take its place.
+        # (Changes of one state dir are serialised by its store: no live
+        # creator of this name is between its file and its mount.)
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            st = None
+        if st is None or is_namespace(st):
+            raise
+        os.unlink(path)
+        os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444))
 
 
 def _unpin(path: str) -> None:
