@@ -46,6 +46,7 @@ class KernelFloor(Tool):
         self.inside: dict[int, list] = {}
         self.outside: dict[int, tuple] = {}
         self.master = 0
+        self.lo_up = messages.link_set("lo", up=True)
 
     def setup_host(self, host):
         super().setup_host(host)
@@ -64,7 +65,6 @@ class KernelFloor(Tool):
                               messages.addr(PEER_INDEX, f"{ip_of(i)}/16"),
                               messages.route("0.0.0.0/0", via=GATEWAY)]
             self.outside[i] = (f"nbf{i}", messages.addrgen_none(f"nbf{i}"))
-        self.lo_up = messages.link_set("lo", up=True)
 
     def create_sandbox(self, i):
         if i not in self.inside:

@@ -17,7 +17,6 @@ import signal
 import socket
 import sys
 
-from ..kernel.reaper import LinkReaper
 from ..state.store import Store
 from . import client, plugin
 from .loop import AcceptLoop
@@ -41,18 +40,14 @@ class Server(AcceptLoop):
         self.store = KeptStore(state_dir)
         self.netns = client.netns_id()
         self.settings = _settings(os.environ)
-        # DEL answers once the veth has left the namespaces, not after the kernel
-        # has released it (kernel/reaper.py): ~15 ms of a DEL's ~30.
-        self.reaper = LinkReaper()
 
     def engine(self, req):
+        """A call's Engine. Its Kernel reaps (engine/context.py): a DEL answers once
+        the veth has left the namespaces, ~15 ms before the kernel has released it;
+        the interpreter's exit waits for deletions still in flight."""
         from ..engine import Engine
-        from ..engine.context import Settings
-        from ..kernel.rtnl import Kernel
 
-        settings = Settings.resolve(None, self.state_dir, "", None)
-        kernel = Kernel(settings.host_netns, settings.owner_mark, self.reaper)
-        return Engine(state_dir=self.state_dir, netns_prefix="", store=self.store, kernel=kernel)
+        return Engine(state_dir=self.state_dir, netns_prefix="", store=self.store)
 
     def answer(self, data: bytes) -> bytes:
         try:
@@ -79,7 +74,6 @@ class Server(AcceptLoop):
         _reap()
 
     def finish(self) -> None:
-        self.reaper.wait()
         self.store.close_for_good()
 
 

@@ -77,11 +77,11 @@ class Dns(Service):
         messages = []
         try:
             for sandbox, (netns, was) in todo["sandboxes"].items():
-                message = self._sandbox_message(sandbox, netns, was, self._asks(sandbox, nets))
+                if not nets and not was:  # nothing resolves names: no server to tell, no resolv.conf to change
+                    continue
+                message = self._sandbox_message(sandbox, netns, was, self._asks(sandbox, nets) if nets else ())
                 if message:
                     messages.append(message)
-            if not nets:  # nothing resolves names, so no server serves any: "names changed" has no reader
-                messages = [m for m in messages if m[0] != STALE]
             if todo["networks"]:
                 messages.append((RELOAD, []))  # at once: with no network left, the server goes
             if messages:

@@ -5,6 +5,9 @@ import os
 
 from ..errors import KernelError, PermissionDenied
 
+# What a delete may hear when the object is gone already: not a failure.
+GONE = {errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL}
+
 
 def fail(what: str, exc: Exception) -> KernelError:
     code = getattr(exc, "code", None) or getattr(exc, "errno", 0) or 0

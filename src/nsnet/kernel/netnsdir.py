@@ -37,11 +37,3 @@ def exists(name: str) -> bool:
         return is_namespace(os.stat(netns_path(name)))
     except (FileNotFoundError, NotADirectoryError):
         return False
-
-
-def stale_pin(name: str) -> bool:
-    """Is /run/netns/NAME a file that pins nothing (see is_namespace)?"""
-    try:
-        return not is_namespace(os.stat(netns_path(name)))
-    except (FileNotFoundError, NotADirectoryError):
-        return False

@@ -37,7 +37,6 @@ from .netnsdir import (  # noqa: F401 (re-exported)
     exists,
     is_namespace,
     netns_path,
-    stale_pin,
     uts_path,
 )
 
@@ -70,13 +69,13 @@ def inside(name: str | None):
         return
     fd = open_fd(name)
     try:
-        if not is_namespace(os.fstat(fd)):
+        st = os.fstat(fd)
+        if not is_namespace(st):
             raise FileNotFoundError(errno.ENOENT, f"{netns_path(name)} pins no namespace (left unmounted by an "
                                                   "interrupted command)")
         home = current_netns_fd()
         try:
             setns(fd)
-            st = os.fstat(fd)
             yield st.st_dev, st.st_ino
         finally:
             setns(home)

@@ -5,7 +5,7 @@ namespaces (their names, the bridge port, the routes) and then 12-20 ms more
 before it acks: after the RTNL lock is dropped it waits for an RCU barrier
 and for the device's last references (measured here, #16). Nothing anyone
 can see changes in that wait. So every Engine's Kernel has a reaper
-(engine/context.py; the CNI server shares one across its calls): the request
+(engine/context.py): the request
 goes out on a thread of its own, and link_del returns as soon as the link has
 left its namespace; the thread ends with the kernel's ack. A long-lived
 process (the CNI server, a test's Engine) goes on 12-20 ms sooner per
@@ -17,6 +17,7 @@ import socket
 import threading
 
 from . import nsfs
+from .failure import GONE
 from .netlink import messages
 from .netlink.nlsocket import NetlinkSocket, RequestError
 
@@ -24,8 +25,8 @@ from .netlink.nlsocket import NetlinkSocket, RequestError
 class Deletion:
     """One link's deletion on its own thread; `error` once `done` is set."""
 
-    def __init__(self, netns: str | None, ifname: str, gone: set[int]):
-        self.netns, self.ifname, self.gone = netns, ifname, gone
+    def __init__(self, netns: str | None, ifname: str):
+        self.netns, self.ifname = netns, ifname
         self.done = threading.Event()
         self.error: BaseException | None = None
         self.missing = False  # there was no such link
@@ -40,7 +41,7 @@ class Deletion:
             finally:
                 sock.close()
         except RequestError as exc:
-            self.missing = exc.code in self.gone
+            self.missing = exc.code in GONE
             if not self.missing:
                 self.error = exc
         except OSError as exc:
@@ -56,11 +57,11 @@ class LinkReaper:
         self.limit = limit
         self._running: list[Deletion] = []
 
-    def start(self, netns: str | None, ifname: str, gone: set[int]) -> Deletion:
+    def start(self, netns: str | None, ifname: str) -> Deletion:
         self._running = [d for d in self._running if not d.done.is_set()]
         while len(self._running) >= self.limit:
             self._running.pop(0).thread.join()
-        job = Deletion(netns, ifname, gone)
+        job = Deletion(netns, ifname)
         job.thread.start()
         self._running.append(job)
         return job

@@ -14,6 +14,7 @@ import socket
 from ..errors import KernelError
 from ..names import BRIDGE_MAX_PORTS
 from . import nsfs
+from .failure import GONE
 from .failure import fail as _fail
 from .hostops import HostOps
 from .l2 import L2Ops
@@ -25,7 +26,6 @@ from .sandboxops import SandboxOps
 from .wireguard import WireguardOps
 
 CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
-GONE = {errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL}
 _INDEX = 4  # ifinfomsg: family, pad, type, then the index
 _privileged: bool | None = None  # Kernel.privileged(), once read
 
@@ -320,12 +320,12 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
         self._request(ns, f"setting bridge port {ifname}", messages.bridge_port(ifname, hairpin))
 
     def link_del(self, ns: str | None, ifname: str) -> bool:
-        self._unindex(ns, ifname)
         if self.reaper is None:
+            self._unindex(ns, ifname)
             return self._remove(ns, f"deleting {ifname}", messages.dellink(ifname))
         if self._fresh_index(ns, ifname) is None:
             return False  # gone already (asked first: "gone from view" below must mean "deleted now")
-        job = self.reaper.start(self._target(ns), ifname, GONE)
+        job = self.reaper.start(self._target(ns), ifname)
         while not job.done.wait(0.0005):
             if self._fresh_index(ns, ifname) is None:  # out of its namespace: the rest is the kernel's
                 return True

@@ -162,8 +162,9 @@ class Lab:
         for pid, ns in _holders(mine).items():
             if ns != self.name:
                 leaks.append(f"process {pid} ({_cmdline(pid)}) still runs in sandbox namespace {ns}")
-            _signal(pid)
-            dying.append(pid)
+            if pid not in dying:  # the DNS server is in the lab's host namespace: signalled already
+                _signal(pid)
+                dying.append(pid)
         _quiet(self.engine.close)
         for ns in mine:
             nsfs.delete(ns)  # the host's goes too: its bridges and veths go with it
