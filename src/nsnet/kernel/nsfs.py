@@ -109,14 +109,15 @@ def _pin_file(run_dir: str, path: str) -> None:
     try:
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444))
     except FileExistsError:
-        # A pin a killed command left unmounted pins nothing: take its place.
-        # (Changes of one state dir are serialised by its store: no live
-        # creator of this name is between its file and its mount.)
+        # A network namespace's pin a killed command left unmounted pins nothing:
+        # take its place. Only there: those are made by changes, which one state
+        # dir's store serialises, so no live creator is between its file and its
+        # mount. A UTS pin is made by whichever `exec` comes first, and two race.
         try:
             st = os.stat(path)
         except FileNotFoundError:
             st = None
-        if st is None or is_namespace(st):
+        if st is None or is_namespace(st) or run_dir != NETNS_RUN_DIR:
             raise
         os.unlink(path)
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o444))
