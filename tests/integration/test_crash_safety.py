@@ -7,6 +7,7 @@ its back; a DNS server killed with -9 is noticed by `status` and restarted by `u
 import os
 import signal
 import subprocess
+import sys
 import textwrap
 import time
 
@@ -98,7 +99,7 @@ def test_sigterm_rolls_back_or_finishes(host, tmp_path, delay):
         # rolled back whole, or (the signal came after its last change) let finish, as the README says
         assert len(sandboxes) in (0, 12), sandboxes
     # A rolled-back sandbox's namespace takes its veth with it when the kernel frees it, in the background.
-    assert wait_until(lambda: mismatches(host) == [], timeout=5), mismatches(host)
+    assert wait_until(lambda: mismatches(host) == [], timeout=5), (mismatches(host), proc.returncode, err)
     assert wait_until(lambda: host.cli("doctor").returncode == 0, timeout=5), host.cli("doctor").stdout
     assert host.cli("up", path).returncode == 0 and host.cli("down", path).returncode == 0
 
@@ -189,3 +190,29 @@ def test_every_changing_command_killed_at_every_point(host, name):
     tally = Tally(name)
     points = sweep(host, tally, command, reverse=reverse, again_ok=_already)
     assert points >= 2 and tally.found == 0, tally.notes
+
+
+# SIGTERM while the command closes its engine (the change done): the close must finish, or this
+# process's intent log stays behind with its store, reaper and DNS work cut short (#14 item 9:
+# a suite run under CPU burners found the log of an `up` that had finished).
+TERM_IN_CLOSE = """
+import os, signal, sys
+from nsnet.cli import main
+from nsnet.engine import Engine
+close = Engine.close
+def close_after_sigterm(self):
+    os.kill(os.getpid(), signal.SIGTERM)
+    close(self)
+Engine.close = close_after_sigterm
+sys.exit(main.main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_while_closing_lets_the_close_finish(host):
+    proc = subprocess.run([sys.executable, "-c", TERM_IN_CLOSE, "sandbox", "create", "tc1", "--network", "default"],
+                          env=host.env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 143 and "terminated" in proc.stderr, proc.stderr
+    assert host.engine.sandbox_get("tc1")["name"] == "tc1"  # the change had finished
+    intents = os.path.join(host.state_dir, "intents")
+    assert not os.path.isdir(intents) or os.listdir(intents) == [], os.listdir(intents)
+    assert mismatches(host) == []

@@ -2,6 +2,7 @@
 sandbox is answered on 127.0.0.11 in its own namespace, by its own networks
 (dns_server_env.py draws the namespaces)."""
 
+import json
 import os
 import shutil
 import socket
@@ -203,3 +204,48 @@ def test_qtype_any_and_unknown_types(topo, dns):
     mx = ca.query(RESOLVER, "web1", "MX")
     assert mx.header.rcode == RCODE.NOERROR and mx.rr == []
     assert ca.query(RESOLVER, "devops", "AXFR").header.rcode == RCODE.NOTIMP
+
+
+def test_a_query_after_a_change_is_answered_from_the_new_records(topo, tmp_path):
+    """A server that wakes to the engine's "stale" and a query sent after it
+    reads the message first, even on a connection it has yet to accept (#14
+    item 9: under two CPU burners an AAAA for a sandbox made a moment before
+    got SERVFAIL). In-process, to serve exactly one wake-up."""
+    from nsnet.dns import control
+    from nsnet.dns.server import Server
+
+    cfg = dict(base(topo), upstreams=[])  # a name it does not know: SERVFAIL at once
+    path = tmp_path / "dns.json"
+    path.write_text(json.dumps(cfg))
+    door_path = str(tmp_path / "control.sock")
+    door = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    door.bind(door_path)
+    door.listen(8)
+    server = Server(str(path), door=door, door_path=door_path)
+    try:
+        server.start()
+        ca = topo["ca"]
+        assert addrs(_served(server, ca, "web1")) == ["192.168.1.2"]
+        cfg["networks"]["devops"]["records"]["late"] = ["192.168.1.7"]
+        path.write_text(json.dumps(cfg))  # what the engine's commit is to the store
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as engine:
+            engine.connect(door_path)
+            engine.send(control.STALE)
+            reply = _served(server, ca, "late")
+        assert reply is not None and addrs(reply) == ["192.168.1.7"], reply
+    finally:
+        server.close()
+
+
+def _served(server, client, name):
+    """Send one query, let the server serve one wake-up, read the reply."""
+    q = DNSRecord.question(name)
+    client.sock.sendto(q.pack(), (RESOLVER, 53))
+    server.serve_ready(1.0)
+    client.sock.settimeout(1.0)
+    try:
+        reply = DNSRecord.parse(client.sock.recvfrom(65535)[0])
+    except TimeoutError:
+        return None
+    assert reply.header.id == q.header.id
+    return reply

@@ -39,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             handler(ctx, **call.values)
         finally:
-            ctx.close()
+            with interrupt.deferred():  # SIGTERM now: the close finishes (intent log, deletions in flight), then 143
+                ctx.close()
     except BaseException as exc:
         from .exits import exit_code
 

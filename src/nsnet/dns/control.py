@@ -186,6 +186,11 @@ class Door:
             conn.setblocking(False)
             self.conns[conn.fileno()] = conn
             self.sel.register(conn, selectors.EVENT_READ, lambda s, m: self._read(s))
+            self._read(conn)  # what it sent before we accepted it comes before anything ready after
+
+    def owns(self, sock) -> bool:
+        """Is `sock` the listener or one of its connections?"""
+        return sock is self.listener or self.conns.get(sock.fileno()) is sock
 
     def take_queued(self) -> None:
         """Accept and read whatever waits already (at start-up: what engines sent

@@ -63,28 +63,32 @@ class Server(TcpClients, Forwarder):
         before = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)}
         self.sel.register(rd, selectors.EVENT_READ, lambda s, m: s.recv(4096))
         try:
-            if self.door is not None:
-                self.door.take_queued()       # sockets sent while we started: no pair made twice
-            self._stat = self.source.key()
-            self._apply(self.source.load())   # a bad config at startup is fatal
-            self._stale_since = None
-            for conn in self._pings:          # "pong" means: serving, sockets made
-                control.reply(conn, control.PONG)
-            self._pings = None
-            log.info("serving %d networks to %d sandboxes", len(self.cfg.networks), len(self.listeners))
-            if self.pidfile:  # written once the sockets are bound: the pidfile means "ready"
-                with open(self.pidfile + ".tmp", "w") as f:
-                    f.write(f"{os.getpid()}\n")
-                os.replace(self.pidfile + ".tmp", self.pidfile)  # never seen empty
+            self.start()
             self._loop()
         finally:
             signal.set_wakeup_fd(-1)
             for sig, handler in before.items():
                 signal.signal(sig, handler)
-            self._shutdown()
+            self.close()
             rd.close()
             wr.close()
         return 0
+
+    def start(self) -> None:
+        """Take what was sent while we started, load the config, make the sockets."""
+        if self.door is not None:
+            self.door.take_queued()       # sockets sent while we started: no pair made twice
+        self._stat = self.source.key()
+        self._apply(self.source.load())   # a bad config at startup is fatal
+        self._stale_since = None
+        for conn in self._pings:          # "pong" means: serving, sockets made
+            control.reply(conn, control.PONG)
+        self._pings = None
+        log.info("serving %d networks to %d sandboxes", len(self.cfg.networks), len(self.listeners))
+        if self.pidfile:  # written once the sockets are bound: the pidfile means "ready"
+            with open(self.pidfile + ".tmp", "w") as f:
+                f.write(f"{os.getpid()}\n")
+            os.replace(self.pidfile + ".tmp", self.pidfile)  # never seen empty
 
     def _on_signal(self, signum, _frame) -> None:
         if signum == signal.SIGHUP:
@@ -99,12 +103,23 @@ class Server(TcpClients, Forwarder):
             # one: a burst of network changes costs a few reloads, not one each.
             due = self._last_reload + self._reload_gap
             wake = min(next_tick, due) if self._hup else next_tick
-            for key, mask in self.sel.select(max(0.0, wake - time.monotonic())):
-                key.data(key.fileobj, mask)
+            self.serve_ready(max(0.0, wake - time.monotonic()))
             now = time.monotonic()
             if now >= next_tick or (self._hup and now >= due):
                 self._tick(now)
                 next_tick = now + POLL
+
+    def serve_ready(self, timeout: float) -> None:
+        """Serve what is ready within `timeout`: the engine's messages first. A
+        query sent after a change was told to us finds the message queued when
+        it arrives, and is answered from the records after the change (a slow
+        server wakes to both at once; a query read first was answered from the
+        old records: SERVFAIL for a name made a moment before)."""
+        events = self.sel.select(timeout)
+        if len(events) > 1 and self.door is not None:
+            events.sort(key=lambda event: not self.door.owns(event[0].fileobj))
+        for key, mask in events:
+            key.data(key.fileobj, mask)
 
     def _tick(self, now: float) -> None:
         if not self.source.alive():
@@ -172,7 +187,7 @@ class Server(TcpClients, Forwarder):
         log.info("no network resolves names any more: exiting")
         self._stop = True
 
-    def _shutdown(self) -> None:
+    def close(self) -> None:
         if self.door is not None:
             self.door.close()
         for c in list(self.conns.values()):
