@@ -247,19 +247,18 @@ def list_names() -> list[str]:
 
 def holders(name: str) -> list[int]:
     """Pids of processes (other than this one) whose threads are inside namespace
-    `name`. Unpinning a namespace frees it only when nobody is left inside."""
+    `name`. Unpinning a namespace frees it only when nobody is left inside.
+    One readlink per process (half a stat's cost: every `sandbox rm` asks)."""
     try:
-        st = os.stat(netns_path(name))
+        wanted = f"net:[{os.stat(netns_path(name)).st_ino}]"  # one nsfs: the inode names the namespace
     except FileNotFoundError:
         return []
-    me, found = os.getpid(), []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == me:
-            continue
-        try:
-            ns = os.stat(f"/proc/{entry.name}/ns/net")
-        except OSError:
-            continue
-        if (ns.st_dev, ns.st_ino) == (st.st_dev, st.st_ino):
-            found.append(int(entry.name))
+    me, found = str(os.getpid()), []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and pid != me:
+            try:
+                if os.readlink(f"/proc/{pid}/ns/net") == wanted:
+                    found.append(int(pid))
+            except OSError:
+                continue
     return found
