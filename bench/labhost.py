@@ -1,6 +1,7 @@
 """A throwaway host namespace for nsnet benches: lo up, and no upstream
 resolvers for nsnet's DNS server (it must never forward out of the bench)."""
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -25,9 +26,14 @@ def remove_host_files(name: str) -> None:
     remove_files(name, name + "-")
 
 
-def remove_files(name: str, prefix: str) -> None:
-    """/etc/netns entries named `name` or starting with `prefix`."""
-    base = "/etc/netns"
+def remove_files(name: str, prefix: str, base: str = "/etc/netns") -> None:
+    """Entries of `base` named `name` or starting with `prefix`: nsnet's are
+    symbolic links (which rmtree refuses), a bench host's own a directory."""
     for entry in os.listdir(base) if os.path.isdir(base) else []:
         if entry == name or (prefix and entry.startswith(prefix)):
-            shutil.rmtree(os.path.join(base, entry), ignore_errors=True)
+            path = os.path.join(base, entry)
+            if os.path.islink(path):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
