@@ -1,10 +1,10 @@
 """A throwaway host namespace for nsnet benches: lo up, and no upstream
 resolvers for nsnet's DNS server (it must never forward out of the bench)."""
 
-import contextlib
 import os
-import shutil
 import subprocess
+
+from nsnet.testing import remove_etc  # nsnet's entries are links, which rmtree refuses
 
 
 def make_host(name: str) -> None:
@@ -27,13 +27,7 @@ def remove_host_files(name: str) -> None:
 
 
 def remove_files(name: str, prefix: str, base: str = "/etc/netns") -> None:
-    """Entries of `base` named `name` or starting with `prefix`: nsnet's are
-    symbolic links (which rmtree refuses), a bench host's own a directory."""
+    """Entries of `base` named `name` or starting with `prefix`."""
     for entry in os.listdir(base) if os.path.isdir(base) else []:
         if entry == name or (prefix and entry.startswith(prefix)):
-            path = os.path.join(base, entry)
-            if os.path.islink(path):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-            else:
-                shutil.rmtree(path, ignore_errors=True)
+            remove_etc(os.path.join(base, entry))

@@ -88,8 +88,8 @@ def attach_rows(table, data) -> list[tuple]:
                      f"{ds['ratio']:.2f}× ({ds['dual_ms']:.2f} against {ds['ipv4_ms']:.2f} ms, interleaved; first "
                      f"quarter {ds['ratio_first_quarter']:.2f}×, last {ds['ratio_last_quarter']:.2f}×)",
                      _verdict(ds["ratio"] <= 1.3)))
-    cli = {n: _get(table, "nsnet-cli", n, "sandbox", "median") for n in sorted(table.get("nsnet-cli", {}))}
-    cli = {n: ms for n, ms in cli.items() if ms is not None}
+    cli = {n: ms for n in sorted(table.get("nsnet-cli", {}))
+           if (ms := _get(table, "nsnet-cli", n, "sandbox", "median")) is not None}
     if cli:
         rows.append(("`nsnet sandbox create --network` ≤ 25 ms per process (#21)",
                      ", ".join(f"N={n} {ms:.1f} ms" for n, ms in cli.items()), _verdict(max(cli.values()) <= 25)))

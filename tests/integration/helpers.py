@@ -14,6 +14,7 @@ import uuid
 
 from nsnet import Engine
 from nsnet.kernel import nsfs
+from nsnet.testing import remove_etc
 
 PREFIX = "nt"
 NSNET = os.path.join(os.path.dirname(sys.executable), "nsnet")  # the venv's console script
@@ -101,16 +102,6 @@ class Host:
             nsfs.delete(ns)
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
         shutil.rmtree(self.state_dir, ignore_errors=True)
-
-
-def remove_etc(path: str) -> None:
-    """An /etc/netns entry: nsnet's are symbolic links (rmtree refuses them and
-    left thousands behind), a test's own may be a directory."""
-    if os.path.islink(path):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def wait_until(predicate, timeout=5.0, interval=0.05):

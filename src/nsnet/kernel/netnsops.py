@@ -52,7 +52,7 @@ class NetnsOps:
         return nsfs.same(nsfs.netns_path(name), self._host_netns_file())
 
     def netns_in_use(self, name: str) -> bool:
-        return bool(nsfs.holders(name))
+        return bool(nsfs.holders([name]))
 
     def netns_exists(self, name: str) -> bool:
         return nsfs.exists(name)

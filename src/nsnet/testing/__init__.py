@@ -37,7 +37,7 @@ def _etc_entries(name: str) -> list[str]:
         return []
 
 
-def _remove_etc(path: str) -> None:
+def remove_etc(path: str) -> None:
     """An /etc/netns entry: nsnet's is a symbolic link to one shared directory
     (which rmtree refuses: thousands of links were left behind), the lab's own
     host entry a directory."""
@@ -159,7 +159,7 @@ class Lab:
             _stop_group(proc)
         prefix = self.name + "-"
         mine = [n for n in nsfs.list_names() if n == self.name or n.startswith(prefix)]
-        for pid, ns in _holders(mine).items():
+        for pid, ns in nsfs.holders(mine).items():
             if ns != self.name:
                 leaks.append(f"process {pid} ({_cmdline(pid)}) still runs in sandbox namespace {ns}")
             if pid not in dying:  # the DNS server is in the lab's host namespace: signalled already
@@ -170,10 +170,10 @@ class Lab:
             nsfs.delete(ns)  # the host's goes too: its bridges and veths go with it
         etc = {self.name, *mine}
         for entry in etc:
-            _remove_etc(f"/etc/netns/{entry}")
+            remove_etc(f"/etc/netns/{entry}")
         strays = set(_etc_entries(self.name))  # of sandboxes gone before: one listdir (a big /etc/netns costs ~1 ms)
         for entry in strays:
-            _remove_etc(f"/etc/netns/{entry}")
+            remove_etc(f"/etc/netns/{entry}")
         shutil.rmtree(self.state_dir, ignore_errors=True)
         for pid in dying:
             _reap(pid)
@@ -199,28 +199,6 @@ def _quiet(call):
         return call()
     except Exception:
         return None
-
-
-def _holders(namespaces: list[str]) -> dict[int, str]:
-    """pid -> namespace, for processes inside any of `namespaces` (one pass over /proc)."""
-    wanted = {}
-    for ns in namespaces:
-        try:
-            wanted[f"net:[{os.stat(nsfs.netns_path(ns)).st_ino}]"] = ns  # as nsfs.holders
-        except FileNotFoundError:
-            continue
-    found, me = {}, str(os.getpid())
-    if not wanted:
-        return found
-    for pid in os.listdir("/proc"):
-        if pid.isdigit() and pid != me:
-            try:
-                ns = wanted.get(os.readlink(f"/proc/{pid}/ns/net"))
-            except OSError:
-                continue
-            if ns:
-                found[int(pid)] = ns
-    return found
 
 
 def _cmdline(pid: int) -> str:
