@@ -21,9 +21,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import proc
 from bench.labhost import make_host, remove_host_files
 from bench.nsnet_cli_tool import cli_env
 from nsnet.cli.served import is_served, paths
@@ -75,9 +75,7 @@ class Lab:
 
     def time(self, argv: list[str], served: bool = False) -> float:
         env = dict(self.env, NSNET_CLI_LINGER="60") if served else self.env
-        t0 = time.perf_counter()
-        subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, timeout=60)
-        return (time.perf_counter() - t0) * 1000
+        return proc.run(argv, env=env, check=True).ms
 
     def imports(self) -> list[tuple[int, str]]:
         """(microseconds of its own, module) for `sandbox create --network`, largest first."""

@@ -18,6 +18,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
+from bench import proc
 from bench.harness import HostNamespace, trap_signals
 from bench.nsnet_cni_tool import NsnetCniTool
 from bench.peer_cni import CniBridge
@@ -91,8 +92,9 @@ def parallel_adds(tool, n: int, tag: str) -> float:
             for p, (_, _, stdin) in zip(procs, calls, strict=True):
                 p.stdin.write(stdin)
                 p.stdin.close()
-            outs = [(p.stdout.read(), p.wait(timeout=120)) for p in procs]
-            wall = time.perf_counter() - t0
+            outs = [p.stdout.read() for p in procs]
+            wall = max(proc.exit_ms(p, t0, timeout=120) for p in procs) / 1000
+            outs = [(out, p.returncode) for out, p in zip(outs, procs, strict=True)]
             addrs = set()
             for i, (out, code) in enumerate(outs):
                 if code != 0:

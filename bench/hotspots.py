@@ -21,7 +21,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import topology
+from bench import proc, topology
 from bench.harness import HostNamespace
 from bench.nsnet_cli_tool import cli_env
 
@@ -109,10 +109,7 @@ def cli_create(host, samples: int = 5) -> dict:
     nsnet = os.path.join(os.path.dirname(sys.executable), "nsnet")
     walls, imports = [], []
     for i in range(samples):
-        t0 = time.perf_counter()
-        subprocess.run([nsnet, "sandbox", "create", f"c{i}", "--network", "p0"], env=env, capture_output=True,
-                       timeout=60, check=True)
-        walls.append((time.perf_counter() - t0) * 1000)
+        walls.append(proc.run([nsnet, "sandbox", "create", f"c{i}", "--network", "p0"], env=env, check=True).ms)
         res = subprocess.run([sys.executable, "-X", "importtime", nsnet, "sandbox", "create", f"d{i}", "--network",
                               "p0"], env=env, capture_output=True, text=True, timeout=60, check=True)
         imports.append(sum(int(m.group(1)) for m in re.finditer(r"import time:\s+\d+ \|\s+(\d+) \| (?! )",

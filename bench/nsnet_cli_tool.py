@@ -15,11 +15,11 @@ harness finds the sandboxes by its own prefix).
 
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from . import proc
 from .nsnet_tool import import_error
 from .tool import Endpoint, Tool
 
@@ -60,8 +60,7 @@ class NsnetCliTool(Tool):
         return why
 
     def nsnet(self, *args: str) -> str:
-        res = subprocess.run([NSNET, *args], env=self.env, check=False, capture_output=True, text=True,
-                             timeout=60)
+        res = proc.run([NSNET, *args], env=self.env, text=True)
         if res.returncode != 0:
             raise RuntimeError(f"nsnet {' '.join(args[:3])}: rc={res.returncode} {res.stderr.strip()[-300:]}")
         return res.stdout

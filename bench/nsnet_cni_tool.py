@@ -10,9 +10,9 @@ either); the issue's target is ADD <= 2x and DEL <= 1x that peer's.
 
 import json
 import os
-import subprocess
 import sys
 
+from . import proc
 from .nsnet_cli_tool import cli_env
 from .nsnet_tool import import_error
 from .tool import Endpoint, Tool
@@ -57,7 +57,7 @@ class NsnetCniTool(Tool):
 
     def _call(self, command: str, i: int) -> dict:
         argv, env, stdin = self.call_args(command, i)
-        res = subprocess.run(argv, input=stdin, env=env, check=False, capture_output=True, timeout=60)
+        res = proc.run(argv, input=stdin, env=env)
         if res.returncode != 0:
             raise RuntimeError(f"nsnet-cni {command} sandbox {i}: {(res.stdout or res.stderr).decode().strip()}")
         return json.loads(res.stdout) if res.stdout.strip() else {}

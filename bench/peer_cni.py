@@ -6,8 +6,8 @@ runtimeConfig.portMappings.  bridge + host-local IPAM, ipMasq off."""
 
 import json
 import os
-import subprocess
 
+from . import proc
 from .tool import CONTAINER_PORT, Endpoint, Tool
 
 CNI_PATH = "/usr/lib/cni"
@@ -60,7 +60,7 @@ class CniBridge(Tool):
 
     def _call(self, plugin: str, command: str, i: int, stdin: bytes) -> dict:
         argv, env, stdin = self.call_args(command, i, plugin, stdin)
-        res = subprocess.run(argv, input=stdin, env=env, check=False, capture_output=True, timeout=60)
+        res = proc.run(argv, input=stdin, env=env)
         if res.returncode != 0:
             raise RuntimeError(f"CNI {plugin} {command} sandbox {i}: "
                                f"{(res.stdout or res.stderr).decode().strip()}")

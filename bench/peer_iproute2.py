@@ -14,8 +14,8 @@ sandbox's nft rule by handle.
 """
 
 import re
-import subprocess
 
+from . import proc
 from .tool import CONTAINER_PORT, Endpoint, Tool
 
 BRIDGE, SUBNET, GATEWAY = "nbibr0", "10.233.0.0/16", "10.233.0.1"
@@ -37,8 +37,7 @@ def ip_of(i: int) -> str:
 
 
 def run(*cmd, stdin: str | None = None) -> str:
-    res = subprocess.run(list(cmd), input=stdin, check=False, capture_output=True, text=True,
-                         timeout=60)
+    res = proc.run(list(cmd), input=stdin, text=True)
     if res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}: {res.stderr.strip()}")
     return res.stdout

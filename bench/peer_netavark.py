@@ -6,8 +6,8 @@ rules: both only inside the throwaway host namespace."""
 
 import json
 import os
-import subprocess
 
+from . import proc
 from .tool import CONTAINER_PORT, Endpoint, Tool
 
 NETAVARK = "/usr/lib/podman/netavark"
@@ -54,9 +54,8 @@ class Netavark(Tool):
         }
 
     def _call(self, verb: str, i: int) -> None:
-        res = subprocess.run([NETAVARK, "--config", self.config_dir, verb,
-                              f"/run/netns/{self.host.sandbox_name(i)}"],
-                             input=self.opts[i], check=False, capture_output=True, timeout=60)
+        res = proc.run([NETAVARK, "--config", self.config_dir, verb, f"/run/netns/{self.host.sandbox_name(i)}"],
+                       input=self.opts[i])
         if res.returncode != 0:
             raise RuntimeError(f"netavark {verb} sandbox {i}: {res.stderr.decode().strip()}")
 

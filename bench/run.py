@@ -37,6 +37,7 @@ from nsnet import Engine
 from nsnet.kernel import nsfs
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench import proc
 from bench.labhost import make_host, remove_host_files
 from bench.nsnet_cli_tool import cli_env
 
@@ -86,13 +87,14 @@ class Bench:
         port = 18000 + i
         argv = [NSNET, "run", "-d", "--name", f"c{i}", "--network", "bench", "-p", f"{port}:{PORT}", "--",
                 *server_argv(PORT)]
-        t0 = time.perf_counter()
-        p = subprocess.Popen(argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        listening = self.connect_time(port, t0)
-        _, err = p.communicate(timeout=30)
-        returned = (time.perf_counter() - t0) * 1000  # an upper bound: the poll loop ran first
-        if p.returncode != 0:
-            raise RuntimeError(f"nsnet run failed: {err.decode().strip()}")
+        with tempfile.TemporaryFile() as err:
+            t0 = time.perf_counter()
+            p = subprocess.Popen(argv, env=self.env, stdout=subprocess.DEVNULL, stderr=err)
+            listening = self.connect_time(port, t0)
+            returned = proc.exit_ms(p, t0, timeout=30)
+            if p.returncode != 0:
+                err.seek(0)
+                raise RuntimeError(f"nsnet run failed: {err.read().decode().strip()}")
         return listening, returned
 
     def api_sample(self, i: int) -> float:

@@ -12,7 +12,6 @@ link, sandbox namespace or process (the DNS server) is left.
 """
 
 import os
-import subprocess
 import sys
 import time
 import traceback
@@ -21,7 +20,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: import `bench` as a package
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import checks, peer_mininet
+from bench import checks, peer_mininet, proc
 from bench.harness import HostNamespace, SysctlGuard, stale_cleanup, trap_signals
 from bench.nsnet_cli_tool import cli_env
 from bench.runner import _cpu, _loadavg, other_cpu_pct
@@ -80,8 +79,7 @@ class Cli:
                            NSNET_NETNS_PREFIX=host.sandbox_prefix)
 
     def _run(self, verb: str) -> int:
-        res = subprocess.run([NSNET, "--json", verb, self.path], env=self.env, capture_output=True,
-                             text=True, timeout=120, check=False)
+        res = proc.run([NSNET, "--json", verb, self.path], env=self.env, text=True, timeout=120)
         if res.returncode != 0:
             raise RuntimeError(f"nsnet {verb}: rc={res.returncode} {res.stderr.strip()[-300:]}")
         import json

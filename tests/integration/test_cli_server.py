@@ -62,6 +62,35 @@ def test_served_commands_answer_as_in_process(lab):
     assert r.returncode == 0 and "lan" in r.stdout and not loaded & {"nsnet.engine", "sqlite3", "json", "re"}
 
 
+# Every served command, in one process after the server's imports: what it loads on top
+WARM_PROBE = """
+import importlib, io, contextlib, sys
+from nsnet.cli import server
+for name in server.WARM:
+    importlib.import_module(name)
+before = set(sys.modules)
+from nsnet.cli.main import main
+for line in sys.stdin.read().splitlines():
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(line.split()) == 0, line
+print(" ".join(sorted(m for m in set(sys.modules) - before if getattr(sys.modules[m], "__file__", "")
+                      and sys.modules[m].__file__.endswith(".py"))))
+"""
+
+
+def test_the_server_has_imported_what_served_commands_load(lab):
+    """A module imported in the child is imported per command (~0.1-1 ms each): WARM must hold them all."""
+    commands = ["sandbox create x --network lan -p 18096:80", "network create l2 --subnet 10.98.0.0/24",
+                "network connect l2 x", "publish x 18097:80", "unpublish x 18097:80", "sandbox ls",
+                "sandbox inspect x", "network ls", "network inspect lan", "port", "network disconnect l2 x",
+                "sandbox rm x", "network rm l2"]
+    assert set(tuple(c.split()[:2]) if c.split()[0] in ("sandbox", "network") else tuple(c.split()[:1])
+               for c in commands) == served.SERVED
+    r = subprocess.run([sys.executable, "-c", WARM_PROBE], input="\n".join(commands), env=lab.env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "\n", (r.stdout, r.stderr)
+
+
 def test_other_namespaces_privileges_or_settings_are_made_in_process(lab):
     assert probe(lab, "network", "ls").stdout.endswith("served 0\n")  # the server runs
     not_served = [
