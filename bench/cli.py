@@ -8,8 +8,8 @@ end, also on failure). Rounds are interleaved so load changes hit every
 command alike; each round creates one sandbox, connects it to a second
 network, publishes a port and removes it (the commands that change one
 object), and runs the listing and inspecting commands, each made in its own
-process and then (rows "served") by the warm server NSNET_CLI_LINGER turns on
-(cli/served.py), in alternating order. Bytecode is cached as
+process (NSNET_CLI_LINGER=0) and then (rows "served") by the warm server the
+command line uses by default (cli/served.py), in alternating order. Bytecode is cached as
 on a user's machine (cli_env). --imports prints where `sandbox create
 --network` spends its import time, module by module (python -X importtime).
 """
@@ -35,7 +35,7 @@ TARGET_MS = 25  # issue #21: changing one object, ls, inspect
 
 def commands(i: int, served: bool = False) -> list[tuple[str, list[str]]]:
     """(label, argv) of round i, in the order they run; `served`: the commands
-    the warm server makes (NSNET_CLI_LINGER), on sandboxes of their own."""
+    the warm server makes (the default), on sandboxes of their own."""
     sb = f"w{i}" if served else f"c{i}"
     port = (21000 if served else 20000) + i
     rows = [
@@ -74,7 +74,7 @@ class Lab:
         subprocess.run([NSNET, *args], env=self.env, check=True, capture_output=True, timeout=60)
 
     def time(self, argv: list[str], served: bool = False) -> float:
-        env = dict(self.env, NSNET_CLI_LINGER="60") if served else self.env
+        env = dict(self.env, NSNET_CLI_LINGER="60" if served else "0")
         return proc.run(argv, env=env, check=True).ms
 
     def imports(self) -> list[tuple[int, str]]:

@@ -105,7 +105,7 @@ def cli_create(host, samples: int = 5) -> dict:
     """`nsnet sandbox create X --network p0` as a process: wall time, and how
     much of it is Python start-up + imports (-X importtime, top level)."""
     env = cli_env(NSNET_HOST_NETNS=host.name, NSNET_STATE_DIR=f"{host.tmpdir}/state",
-                  NSNET_NETNS_PREFIX=host.sandbox_prefix)
+                  NSNET_NETNS_PREFIX=host.sandbox_prefix, NSNET_CLI_LINGER="0")  # profiled here, not in a server
     nsnet = os.path.join(os.path.dirname(sys.executable), "nsnet")
     walls, imports = [], []
     for i in range(samples):

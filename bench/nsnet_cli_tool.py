@@ -1,7 +1,8 @@
 """nsnet through its command line, as a shell user runs it: one `nsnet`
 process per sandbox, so Python start-up and imports are part of each attach.
-`served`: with the opt-in warm server (NSNET_CLI_LINGER=30), which the first
-call starts and which ends 30 s after the last or when the state directory goes.
+By default through its warm server (cli/served.py), which the first call
+starts and which ends 30 s after the last or when the state directory goes;
+`in_process`: NSNET_CLI_LINGER=0, every command made in its own process.
 
     create_sandbox(i) = nothing (the CLI makes the netns and attaches in one call)
     attach(i)         = nsnet sandbox create <i> --network net0
@@ -41,17 +42,17 @@ def cli_env(**extra: str) -> dict:
 
 class NsnetCliTool(Tool):
     family = "nsnet"
-    name, label = "nsnet-cli", "nsnet CLI"
+    name, label = "nsnet-cli", "nsnet CLI (its warm server, the default)"
     slow = True  # ~0.25 s per call, flat in N: fewer rounds, and N <= 50
     max_n = 50
 
-    def __init__(self, served: bool = False):
+    def __init__(self, in_process: bool = False):
         super().__init__(False)
         self.gateway = GATEWAY
         self.env: dict = {}
-        self.served = served
-        if served:  # the opt-in warm server (cli/served.py): the first call starts it
-            self.name, self.label = "nsnet-cli-served", "nsnet CLI, warm server (NSNET_CLI_LINGER)"
+        self.served = not in_process  # the warm server (cli/served.py): the first call starts it
+        if in_process:
+            self.name, self.label = "nsnet-cli-inproc", "nsnet CLI, NSNET_CLI_LINGER=0 (all in its own process)"
 
     def available(self):
         why = import_error()
@@ -69,7 +70,7 @@ class NsnetCliTool(Tool):
         super().setup_host(host)
         self.env = cli_env(NSNET_HOST_NETNS=host.name, NSNET_STATE_DIR=f"{host.tmpdir}/state",
                            NSNET_NETNS_PREFIX=host.sandbox_prefix,
-                           **({"NSNET_CLI_LINGER": "30"} if self.served else {}))
+                           NSNET_CLI_LINGER="30" if self.served else "0")
         self.nsnet("network", "create", "net0", "--subnet", SUBNET)
 
     def create_sandbox(self, i):

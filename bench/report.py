@@ -155,7 +155,7 @@ BUCKET_SHORT = {"kernel netlink": "kernel: netlink requests",
 
 
 API_MODEL = ("nsnet", "floor", "ip-batchall")  # a library call per sandbox (or one batch for all)
-PROCESS_MODEL = ("nsnet-cli", "nsnet-cli-served", "cni-bridge", "netavark", "ip-batch", "ip-loop")
+PROCESS_MODEL = ("nsnet-cli", "nsnet-cli-inproc", "cni-bridge", "netavark", "ip-batch", "ip-loop")
 
 
 def by_process_model(table, tools) -> list[str]:

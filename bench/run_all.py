@@ -40,7 +40,7 @@ FULL = {"ns": [10, 50, 200, 1000], "rounds": {10: 3, 50: 2, 200: 2, 1000: 1},
         "dns": (1000, 5000), "run": 10, "overlay": ["--seconds", "3", "--rounds", "3", "--joins", "10"],
         "profile": (200, 1000)}
 QUICK = {"ns": [10, 50], "rounds": {10: 2, 50: 1}, "port_rounds": {10: 1, 50: 1}, "only": {},
-         "max_n": {"nsnet-cli": 10, "nsnet-cli-served": 10, "cni-portmap": 10, "netavark-port": 10},
+         "max_n": {"nsnet-cli": 10, "nsnet-cli-inproc": 10, "cni-portmap": 10, "netavark-port": 10},
          "topology": (50, 2, 1), "ports": 200, "port_cost": 50, "dual_stack": 50, "iperf": (1, 1), "dns": (200, 2000),
          "run": 3,
          "overlay": ["--seconds", "1", "--rounds", "1", "--joins", "3"], "profile": (50, 200)}
@@ -48,7 +48,7 @@ EXTRAS = ("topology", "ports", "dual_stack", "iperf", "dns", "run", "overlay", "
 
 
 def all_tools() -> list:
-    return [NsnetTool(), NsnetTool(ports=True), KernelFloor(), NsnetCliTool(), NsnetCliTool(served=True),
+    return [NsnetTool(), NsnetTool(ports=True), KernelFloor(), NsnetCliTool(), NsnetCliTool(in_process=True),
             CniBridge(), CniBridge(ports=True),
             Netavark(), Netavark(ports=True), IpLoop(), IpLoop(ports=True), IpBatch(), IpBatch(ports=True),
             IpBatchAll(), IpBatchAll(ports=True)]

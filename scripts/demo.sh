@@ -13,6 +13,7 @@ nsnet() { .venv/bin/nsnet "$@"; }
 cleanup() {
   for ns in $(ls /run/netns 2>/dev/null | grep "^$HOST-" || true); do ip netns del "$ns" 2>/dev/null || true; done
   [ -f "$STATE/dns/server.pid" ] && kill "$(cat "$STATE/dns/server.pid")" 2>/dev/null || true
+  [ -f "$STATE/cli/server.pid" ] && kill "$(cat "$STATE/cli/server.pid")" 2>/dev/null || true
   ip netns del "$HOST" 2>/dev/null || true
   rm -rf "$STATE" "/etc/netns/$HOST" /etc/netns/"$HOST"-*
 }

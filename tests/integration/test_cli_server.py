@@ -1,4 +1,4 @@
-"""The command line through its warm server (NSNET_CLI_LINGER, cli/served.py):
+"""The command line through its warm server (on unless NSNET_CLI_LINGER=0, cli/served.py):
 the same output and exit codes as made in the calling process; only commands
 of the server's own namespaces, privileges and settings; SIGTERM reaches the
 command; the server goes when its socket does."""
@@ -50,7 +50,8 @@ def test_served_commands_answer_as_in_process(lab):
     for args in (["sandbox", "ls"], ["network", "inspect", "lan"], ["port"], ["network", "ls", "--json"],
                  ["sandbox", "create", "bad name!"], ["network", "connect", "lan", "nope"], ["sandbox", "rm", "nope"],
                  ["publish", "a1", "99999:80"], ["sandbox", "ls", "--help"]):
-        mine = lab.cli(*args)  # made in the calling process (no NSNET_CLI_LINGER)
+        mine = subprocess.run([NSNET, *args], env=dict(lab.env, NSNET_CLI_LINGER="0"), capture_output=True,
+                              text=True, timeout=60)  # made in the calling process
         theirs = probe(lab, *args)
         assert (theirs.stdout, theirs.stderr) == (mine.stdout + f"served {mine.returncode}\n", mine.stderr), args
     r = probe(lab, "sandbox", "rm", "a1")
@@ -89,6 +90,12 @@ def test_the_server_has_imported_what_served_commands_load(lab):
     r = subprocess.run([sys.executable, "-c", WARM_PROBE], input="\n".join(commands), env=lab.env,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout == "\n", (r.stdout, r.stderr)
+
+
+def test_served_by_default_and_made_in_process_with_a_zero_linger(lab):
+    env = {k: v for k, v in lab.env.items() if k != "NSNET_CLI_LINGER"}
+    assert probe(lab, "network", "ls", env=env).stdout.endswith("served 0\n")
+    assert probe(lab, "network", "ls", env=dict(env, NSNET_CLI_LINGER="0")).stdout.endswith("served None\n")
 
 
 def test_other_namespaces_privileges_or_settings_are_made_in_process(lab):

@@ -270,7 +270,7 @@ class FakeKernel:
             table.pop(key, None)
         table.update(peers)
 
-    def close(self):
+    def close(self, exiting=False):
         pass
 
     def verbs(self):

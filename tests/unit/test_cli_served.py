@@ -40,3 +40,12 @@ def test_a_request_reads_back_as_sent(monkeypatch):
 def test_settings_leave_the_linger_out():
     assert served.settings({"NSNET_CLI_LINGER": "30", "NSNET_STATE_DIR": "/s", "PATH": "/bin"}) == {
         "NSNET_STATE_DIR": "/s"}
+
+
+@pytest.mark.parametrize("value, expected", [(None, 30.0), ("0", 0.0), ("5", 5.0), ("-3", 0.0), ("soon", 30.0)])
+def test_the_warm_server_is_on_unless_the_linger_is_zero(monkeypatch, value, expected):
+    if value is None:
+        monkeypatch.delenv("NSNET_CLI_LINGER", raising=False)
+    else:
+        monkeypatch.setenv("NSNET_CLI_LINGER", value)
+    assert served.linger() == expected

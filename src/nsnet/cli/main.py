@@ -52,7 +52,7 @@ def run() -> None:
     """The installed command (bin/nsnet): main(), then leave without the
     interpreter's teardown (freeing every module cost `run` ~4 ms); whatever a
     command opened is closed by then, only the standard streams hold output.
-    With NSNET_CLI_LINGER set, a served command is made by the warm server (served.py)."""
+    A served command is made by the warm server (served.py; NSNET_CLI_LINGER=0: here)."""
     from . import served
 
     code = served.call(sys.argv[1:])

@@ -1,14 +1,17 @@
-"""The command line through a warm server (opt-in: NSNET_CLI_LINGER=SECONDS).
+"""The command line through a warm server (NSNET_CLI_LINGER=SECONDS, default
+30; 0 turns it off), as the CNI plugin's calls go to theirs.
 
 A command that changes one object or reads the store spends ~35 ms of CPU
-importing sqlite3, json and the engine before it does ~5 ms of work. With
-NSNET_CLI_LINGER > 0 such a command is handed to the warm server of its state
+importing sqlite3, json and the engine before it does ~2-5 ms of work. Such a
+command is handed to the warm server of its state
 directory (cli/server.py), which imported all that once and forks a child per
 command: the child takes this process's stdin, stdout and stderr (SCM_RIGHTS),
 working directory, umask, environment and argv, runs `main()` as this process
 would, and this process exits with its code. The server is started by the
 first such command and found, kept to one per state directory and stopped as
-the CNI plugin's is (cni/client.py: the same start-up, folder STATE/cli).
+the CNI plugin's is (cni/client.py: the same start-up, folder STATE/cli); it
+stops after NSNET_CLI_LINGER seconds without a command, or within a second of
+its state directory going.
 
 What stays as it was: the child runs the one `main()` (parse, exit codes,
 one-line errors, the write-ahead intents); SIGTERM, SIGINT, SIGHUP and SIGQUIT
@@ -42,6 +45,7 @@ PROTOCOL = "nsnet-cli/1"
 OTHER = b"other"
 GO = b"go"  # the caller's word that the child may run: it never runs once the caller gave up on it
 DEFAULT_STATE_DIR = "/var/lib/nsnet"  # engine.context's (a test holds them equal)
+DEFAULT_LINGER = 30.0  # seconds, as the CNI plugin's server (cni/client.py)
 # (command words) served; everything else runs in the calling process
 SERVED = {("sandbox", "create"), ("sandbox", "rm"), ("sandbox", "ls"), ("sandbox", "inspect"),
           ("network", "create"), ("network", "rm"), ("network", "connect"), ("network", "disconnect"),
@@ -51,10 +55,11 @@ FORWARDED = (15, 2, 1, 3)  # SIGTERM, SIGINT, SIGHUP, SIGQUIT (_signal: `signal`
 
 
 def linger() -> float:
+    """Seconds a server waits for the next command; 0: none is used."""
     try:
-        return max(0.0, float(os.environ.get("NSNET_CLI_LINGER") or 0))
+        return max(0.0, float(os.environ.get("NSNET_CLI_LINGER", DEFAULT_LINGER)))
     except ValueError:
-        return 0.0
+        return DEFAULT_LINGER
 
 
 def paths(state_dir: str):

@@ -148,6 +148,9 @@ def main(argv: list[str]) -> None:
 
     for name in WARM:
         importlib.import_module(name)
+    import gc
+
+    gc.freeze()  # what is imported now is never scanned by a child's collections: its pages stay shared
     os.set_inheritable(lock_fd, False)  # held for life; no child may hold it
     listener = socket.socket(fileno=listener_fd)
     listener.set_inheritable(False)

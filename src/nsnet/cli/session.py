@@ -20,4 +20,4 @@ class Context:
 
     def close(self):
         if self._engine is not None:
-            self._engine.close()
+            self._engine.close(exiting=True)  # the command's process ends next

@@ -179,9 +179,12 @@ class Engine:
     def used_ifnames(self, sandbox: str) -> set[str]:
         return used_ifnames(self.store, sandbox)
 
-    def close(self) -> None:
+    def close(self, exiting: bool = False) -> None:
+        """`exiting`: the process ends right after (the command line): what
+        the kernel would make its exit wait for is left to a short-lived
+        child (kernel/handover.py)."""
         self._services[Dns].close()
-        self._services[Context].close()
+        self._services[Context].close(exiting)
 
     def __enter__(self):
         return self

@@ -110,12 +110,12 @@ class Context:
     def netns_name(self, sandbox: str) -> str:
         return self.settings.netns_prefix + sandbox
 
-    def close(self) -> None:
+    def close(self, exiting: bool = False) -> None:
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
         if self._kernel is not None:
-            self._kernel.close()
+            self._kernel.close(exiting)
         if self._store is not None:
             self._store.close()
 

@@ -8,7 +8,7 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x04000000, 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_BIND, MS_REC, MS_SLAVE, MS_SHARED = 0x1000, 0x4000, 1 << 19, 1 << 20
 MNT_DETACH = 2
-PR_SET_NAME = 15
+PR_SET_PDEATHSIG, PR_SET_NAME = 1, 15
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -49,3 +49,8 @@ def sethostname(name: str) -> None:
 
 def set_process_name(name: str) -> None:
     libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
+def die_with_parent(signum: int) -> None:
+    """The kernel sends `signum` to this process when the thread that forked it ends."""
+    check(libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")

@@ -75,6 +75,7 @@ class Nft:
         self._ctx = None
         self._wire = None
         self._stock: dict[tuple[int, int], list] = {}
+        self.committed = False  # a batch went to the kernel: closing our sockets soon after waits (handover.py)
 
     def probe_socket(self, kind: int, family: int = socket.AF_INET) -> socket.socket:
         """A new, unbound socket of this namespace with SO_REUSEADDR set (an IPv6
@@ -109,6 +110,7 @@ class Nft:
             except OSError:
                 return False  # no nfnetlink socket here: libnftables will say why
         try:
+            self.committed = True
             self._wire.run(commands)
         except nftables.Unsupported:
             return False
@@ -131,6 +133,7 @@ class Nft:
         text = payload if isinstance(payload, str) else json.dumps(payload)
         with inside(self.netns):
             ctx = self._context()
+            self.committed = self.committed or not text.startswith("list ")
             rc = _lib.nft_run_cmd_from_buffer(ctx, text.encode())
             out = _lib.nft_ctx_get_output_buffer(ctx) or b""
             err = _lib.nft_ctx_get_error_buffer(ctx) or b""

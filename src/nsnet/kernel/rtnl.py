@@ -144,7 +144,13 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
         self._checked.pop(ns, None)
         self._indexes.pop(ns, None)
 
-    def close(self) -> None:
+    def close(self, exiting: bool = False) -> None:
+        """`exiting`: this process ends next; after an nftables change its
+        sockets go to a keeper (handover.py), so the exit does not wait."""
+        if exiting and any(nft.committed for nft in (self._nft, *self._ns_nft.values()) if nft is not None):
+            from .handover import keep_after_exit
+
+            keep_after_exit()
         for sock in self._sockets.values():
             sock.close()
         self._sockets.clear()
