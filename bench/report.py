@@ -253,7 +253,23 @@ def write(data: dict) -> list[Path]:
             + plots_extras.write(data.get("extras", {}), IMG))
 
 
-if __name__ == "__main__":
-    src = sys.argv[1] if len(sys.argv) > 1 else RESULTS_DIR / "latest.json"
-    for p in write(load(src)):
+def main(argv: list[str]) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m bench.report",
+                                 description="Write docs/benchmarks.md and its plots from a results file.")
+    ap.add_argument("results", nargs="?", default=str(RESULTS_DIR / "latest.json"),
+                    help="a bench/results/*.json (default: the latest run)")
+    args = ap.parse_args(argv)
+    try:
+        data = load(args.results)
+    except (OSError, ValueError) as exc:
+        print(f"bench.report: cannot read {args.results}: {exc}", file=sys.stderr)
+        return 2
+    for p in write(data):
         print("wrote", p)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
