@@ -1,7 +1,11 @@
 """`python -m bench.report`: a results file that cannot be read is one line and exit 2, not a traceback."""
 
+import sys
+from pathlib import Path
+
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parents[2]))  # the repository: bench/ is no installed package
 from bench import report
 
 

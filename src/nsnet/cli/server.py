@@ -29,9 +29,12 @@ from . import main as climain
 
 # What the served commands load: imported once, here (the point of this server)
 # (a test holds it to what each served command imports).
-WARM = ("nsnet.engine", "nsnet.kernel.rtnl", "nsnet.kernel.reaper", "nsnet.kernel.nft", "nsnet.kernel.netlink.dumps",
-        "nsnet.run.stop", "nsnet.cli.network", "nsnet.cli.output", "nsnet.cli.sandbox", "nsnet.cli.parse",
+WARM = ("nsnet.engine", "nsnet.kernel.rtnl", "nsnet.kernel.reaper", "nsnet.kernel.nft", "nsnet.kernel.handover",
+        "nsnet.kernel.netlink.dumps", "nsnet.run.stop", "nsnet.cli.network", "nsnet.cli.output", "nsnet.cli.sandbox", "nsnet.cli.parse",
         "nsnet.cli.session", "nsnet.cli.helptext", "nsnet.interrupt", "hashlib")
+
+BLOCKED = {signal.SIGCHLD, *served.FORWARDED}  # around a fork (serve_one)
+
 
 class Server(AcceptLoop):
     def __init__(self, state_dir: str, listener: socket.socket):
@@ -51,14 +54,19 @@ class Server(AcceptLoop):
                 if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                     fds += list(memoryview(raw[:len(raw) - len(raw) % 4]).cast("i"))
             if self.takes(conn, data, fds):
-                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})  # reaped once registered
+                # SIGCHLD: reaped once registered. The forwarded ones: the caller may pass one on as soon
+                # as it has the pid, which is said now, while the child starts; it waits, blocked, for
+                # the child's own handlers (child()).
+                signal.pthread_sigmask(signal.SIG_BLOCK, BLOCKED)
                 try:
                     pid = os.fork()
                     if pid == 0:
                         self.child(conn, fds, served.Request(data))  # never returns
-                    self.running[pid], conn = conn, None
+                    self.running[pid] = conn
+                    conn.send(f"pid {pid}".encode())  # the caller's GO comes while the child gets ready
+                    conn = None
                 finally:
-                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, BLOCKED)
             else:
                 conn.send(served.OTHER)
         except OSError:
@@ -108,8 +116,6 @@ class Server(AcceptLoop):
             for other in self.running.values():
                 other.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the command waits for its own children
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
-            interrupt.install()  # SIGTERM from here on ends the command as main() would (one line, 143)
             for target, fd in enumerate(fds):
                 os.dup2(fd, target)
             for fd in fds:
@@ -120,7 +126,8 @@ class Server(AcceptLoop):
             os.environ.clear()
             os.environ.update(req.env)
             sys.argv = ["nsnet", *req.argv]
-            conn.send(f"pid {os.getpid()}".encode())
+            interrupt.install()  # SIGTERM from here on ends the command as main() would (one line, 143)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, BLOCKED)  # a signal passed on meanwhile arrives now
             conn.settimeout(30.0)
             if conn.recv(8) != served.GO:  # the caller gave up waiting and makes the command itself
                 os._exit(0)
