@@ -30,8 +30,9 @@ from . import main as climain
 # What the served commands load: imported once, here (the point of this server)
 # (a test holds it to what each served command imports).
 WARM = ("nsnet.engine", "nsnet.kernel.rtnl", "nsnet.kernel.reaper", "nsnet.kernel.nft", "nsnet.kernel.handover",
-        "nsnet.kernel.netlink.dumps", "nsnet.run.stop", "nsnet.cli.network", "nsnet.cli.output", "nsnet.cli.sandbox", "nsnet.cli.parse",
-        "nsnet.cli.session", "nsnet.cli.helptext", "nsnet.interrupt", "hashlib")
+        "nsnet.kernel.netlink.dumps", "nsnet.run.stop", "nsnet.cli.network", "nsnet.cli.output",
+        "nsnet.cli.sandbox", "nsnet.cli.parse", "nsnet.cli.session", "nsnet.cli.helptext", "nsnet.interrupt",
+        "hashlib")
 
 BLOCKED = {signal.SIGCHLD, *served.FORWARDED}  # around a fork (serve_one)
 
