@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 from . import aggregate as agg
-from . import plots_extras, report_extras, targets
-from .plots import write_plots
+from . import report_extras, targets
 from .results import RESULTS_DIR, load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -247,6 +246,9 @@ def _pct(x: float) -> str:
 
 
 def write(data: dict) -> list[Path]:
+    from . import plots_extras  # matplotlib: installed with the bench's extras only
+    from .plots import write_plots
+
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(render(data))
     return ([DOC] + write_plots(agg.by_tool_n(data), data["tools"], IMG)
