@@ -119,13 +119,13 @@ def test_sigterm_reaches_the_served_command(lab):
     it ends as a command of its own would (exit 143, the change rolled back)."""
     assert probe(lab, "network", "ls").stdout.endswith("served 0\n")
     server = server_of(lab)
-    assert wait_until(lambda: not _children(server), timeout=10)  # the probe's child has gone
+    assert wait_until(lambda: not _commands(server), timeout=10)  # the probe's child has gone
     db = sqlite3.connect(os.path.join(lab.state_dir, "state.db"), isolation_level=None)
     db.execute("BEGIN IMMEDIATE")  # the command waits for the store
     try:
         proc = subprocess.Popen([NSNET, "network", "create", "late", "--subnet", "10.98.0.0/24"],
                                 env=served_env(lab), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert wait_until(lambda: _children(server) or proc.poll() is not None, timeout=30, interval=0.005)
+        assert wait_until(lambda: _commands(server) or proc.poll() is not None, timeout=30, interval=0.005)
         proc.send_signal(signal.SIGTERM)  # noted by the change, raised at its first kernel step
         time.sleep(0.05)  # passed on (a kill(2) away) before the store is free
     finally:
@@ -167,6 +167,18 @@ def test_a_caller_that_gave_up_never_has_its_command_made(lab, monkeypatch):
     assert [n["name"] for n in lab.engine.network_rows()] == ["lan"]
 
 
+def test_a_spare_child_killed_while_waiting_is_replaced(lab):
+    """The server forks the next command's child ahead; one that died waiting is not the end of it."""
+    assert probe(lab, "port").stdout.endswith("served 0\n")
+    server = server_of(lab)
+    assert wait_until(lambda: _spares(server), timeout=10)
+    for spare in _spares(server):
+        os.kill(int(spare), signal.SIGKILL)
+    r = probe(lab, "sandbox", "create", "s1", "--network", "lan")
+    assert r.stdout.endswith("served 0\n") and [sb["name"] for sb in lab.engine.sandbox_rows()] == ["s1"], r
+    assert server_of(lab) == server
+
+
 def test_the_server_goes_with_its_socket(lab):
     assert probe(lab, "port").stdout.endswith("served 0\n")
     pid = server_of(lab)
@@ -181,6 +193,22 @@ def _zombie(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def _commands(server: int) -> list[str]:
+    """The server's children that run a command: they took their caller's stderr (the spare it forks
+    ahead still has the server's log)."""
+    def stderr(pid):
+        try:
+            return os.readlink(f"/proc/{pid}/fd/2")
+        except OSError:
+            return None
+
+    return [c for c in _children(server) if stderr(c) not in (None, stderr(server))]
+
+
+def _spares(server: int) -> list[str]:
+    return [c for c in _children(server) if c not in _commands(server) and not _zombie(int(c))]
 
 
 def _children(pid: int) -> list[str]:

@@ -200,9 +200,9 @@ import os, signal, sys
 from nsnet.cli import main
 from nsnet.engine import Engine
 close = Engine.close
-def close_after_sigterm(self):
+def close_after_sigterm(self, exiting=False):
     os.kill(os.getpid(), signal.SIGTERM)
-    close(self)
+    close(self, exiting)
 Engine.close = close_after_sigterm
 sys.exit(main.main(sys.argv[1:]))
 """

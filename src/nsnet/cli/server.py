@@ -14,6 +14,7 @@ It stops after NSNET_CLI_LINGER seconds without a command, when its socket is
 no longer in the state directory, or on SIGTERM: it unlinks its socket,
 serves what is queued, waits for the children that run, then exits."""
 
+import array
 import os
 import signal
 import socket
@@ -45,6 +46,64 @@ class Server(AcceptLoop):
         self.version = served.version()  # of the code imported now: an install after it is not ours
         self.settings = served.settings(os.environ)
         self.running: dict[int, socket.socket] = {}  # child -> its caller, told how it ended once reaped
+        self.spare: tuple[int, socket.socket] | None = None  # a child forked ahead, and our end of its link
+
+    def fork_spare(self) -> None:
+        """A child forked before its command comes (the fork, ~1-2 ms with its first page copies, is then
+        no part of any command's time): it waits on its link for a request, its fds and its caller."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, BLOCKED)  # the child unblocks them once it is ready
+        try:
+            pid = os.fork()
+            if pid == 0:
+                ours.close()
+                self.wait_for_work(theirs)  # never returns
+        except OSError:
+            ours.close()
+            return
+        finally:
+            theirs.close()
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        self.spare = (pid, ours)
+
+    def hand_over(self, data: bytes, fds: list[int], conn: socket.socket) -> int:
+        """The spare's pid, once it has the request (a new spare if it is gone)."""
+        for _ in range(2):
+            if self.spare is None:
+                self.fork_spare()
+            if self.spare is None:
+                raise OSError("no child could be forked")
+            pid, link = self.spare
+            self.spare = None
+            try:
+                link.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [conn.fileno(), *fds]))])
+                return pid
+            except OSError:  # the spare died waiting (killed): another one
+                continue
+            finally:
+                link.close()
+        raise OSError("no child took the request")
+
+    def between(self) -> None:
+        if self.spare is None and not self.stopping:
+            self.fork_spare()
+
+    def wait_for_work(self, link: socket.socket) -> None:
+        """The spare: drop what is the server's, then wait for a request (none: the server went)."""
+        try:
+            self.listener.close()
+            for other in self.running.values():
+                other.close()
+            data, ancillary, _, _ = link.recvmsg(1 << 20, socket.CMSG_SPACE(4 * 4))
+            fds = [fd for level, kind, raw in ancillary if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS
+                   for fd in memoryview(raw[:len(raw) - len(raw) % 4]).cast("i")]
+            link.close()
+            if not data or len(fds) != 4:
+                os._exit(0)
+        except BaseException:
+            os._exit(0)
+        self.running.clear()
+        self.child(socket.socket(fileno=fds[0]), fds[1:], served.Request(data))
 
     def serve_one(self, conn: socket.socket) -> None:
         fds: list[int] = []
@@ -55,19 +114,16 @@ class Server(AcceptLoop):
                 if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                     fds += list(memoryview(raw[:len(raw) - len(raw) % 4]).cast("i"))
             if self.takes(conn, data, fds):
-                # SIGCHLD: reaped once registered. The forwarded ones: the caller may pass one on as soon
-                # as it has the pid, which is said now, while the child starts; it waits, blocked, for
-                # the child's own handlers (child()).
-                signal.pthread_sigmask(signal.SIG_BLOCK, BLOCKED)
+                # SIGCHLD: reaped once registered. A signal the caller passes on as soon as it has the pid
+                # waits, blocked in the child, for the child's own handlers (child()).
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
                 try:
-                    pid = os.fork()
-                    if pid == 0:
-                        self.child(conn, fds, served.Request(data))  # never returns
+                    pid = self.hand_over(data, fds, conn)
                     self.running[pid] = conn
                     conn.send(f"pid {pid}".encode())  # the caller's GO comes while the child gets ready
                     conn = None
                 finally:
-                    signal.pthread_sigmask(signal.SIG_UNBLOCK, BLOCKED)
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
             else:
                 conn.send(served.OTHER)
         except OSError:
@@ -113,9 +169,6 @@ class Server(AcceptLoop):
         """The command, as the calling process would have made it; the server tells the caller how it ended."""
         code = 1
         try:
-            self.listener.close()
-            for other in self.running.values():
-                other.close()
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the command waits for its own children
             for target, fd in enumerate(fds):
                 os.dup2(fd, target)
@@ -145,6 +198,9 @@ class Server(AcceptLoop):
             os._exit(code)
 
     def finish(self) -> None:
+        if self.spare is not None:  # it finds its link closed and ends
+            self.spare[1].close()
+            self.spare = None
         while self.running:  # each caller hears how its command ended (reap, on SIGCHLD)
             time.sleep(0.05)
 
@@ -165,6 +221,7 @@ def main(argv: list[str]) -> None:
     server = Server(state_dir, listener)
     signal.signal(signal.SIGCHLD, server.reap)
     signal.signal(signal.SIGTERM, lambda *_: setattr(server, "stopping", True))
+    server.fork_spare()
     server.run(served.linger() or warm.DEFAULT_LINGER)
 
 
