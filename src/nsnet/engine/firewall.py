@@ -169,7 +169,7 @@ class Firewall(Service):
         return [SetLinkUp(None, "lo")]
 
     def network_removed(self, before: list[dict]) -> tuple[list, list]:
-        """(steps before the bridge goes, steps after it) for a bridged network just removed from the store."""
+        """(firewall rules, forwarding sysctls) to change for a bridged network just removed from the store."""
         rules = self._rules_step(before)
         after = []
         remaining = self.bridged_networks()

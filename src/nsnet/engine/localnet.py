@@ -46,9 +46,12 @@ class LocalNetworks(Service):
 
     def remove(self, ex, net: dict, drv) -> list:
         """Forget the row of `net` (its endpoints gone already); returns its
-        teardown steps: firewall rules before the bridge goes, forwarding after."""
+        teardown steps: firewall rules and forwarding before the bridge goes
+        (its deletion holds the kernel's RTNL lock through an RCU grace period,
+        ~15-20 ms, for which a sysctl written after it would wait; as the last
+        step it returns once the bridge has left the namespace)."""
         before = self.firewall.bridged_networks()
         self.store.remove_network(net["name"])
         self.dns.touch(ex)
-        first, last = self.firewall.network_removed(before) if net["bridge"] else ([], [])
-        return first + drv.plan_remove(net) + last + drv.plan_vacate(self.ctx, net)
+        rules, forwarding = self.firewall.network_removed(before) if net["bridge"] else ([], [])
+        return rules + forwarding + drv.plan_remove(net) + drv.plan_vacate(self.ctx, net)

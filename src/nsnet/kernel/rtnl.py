@@ -8,8 +8,10 @@ per namespace, opened from inside it and kept (netlink/nlsocket.py).
 """
 
 import errno
+import fcntl
 import os
 import socket
+import struct
 
 from ..errors import KernelError
 from ..names import BRIDGE_MAX_PORTS
@@ -27,6 +29,7 @@ from .wireguard import WireguardOps
 
 CAP_NET_ADMIN, CAP_SYS_ADMIN = 12, 21
 _INDEX = 4  # ifinfomsg: family, pad, type, then the index
+SIOCGIFINDEX = 0x8933  # ioctl: a device name's index (linux/sockios.h)
 _privileged: bool | None = None  # Kernel.privileged(), once read
 
 
@@ -240,6 +243,19 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
         if kept:
             kept.pop(ifname, None)
 
+    def _named(self, ns: str | None, ifname: str) -> bool:
+        """Does `ifname` name a device of the namespace now? SIOCGIFINDEX on our
+        netlink socket there: the kernel looks the name up under RCU, where a
+        link dump waits for the RTNL lock, which a deletion holds through its
+        RCU grace period (a bridge's: ~15-20 ms)."""
+        try:
+            fcntl.ioctl(self._rtnl(ns).sock.fileno(), SIOCGIFINDEX, struct.pack("16si", ifname.encode(), 0))
+        except OSError as exc:
+            if exc.errno == errno.ENODEV:
+                return False
+            raise
+        return True
+
     def _fresh_index(self, ns: str | None, ifname: str) -> int | None:
         """The index now, not the cached one (another process may have re-created it)."""
         self._unindex(ns, ifname)
@@ -332,8 +348,9 @@ class Kernel(NetnsOps, HostOps, L2Ops, SandboxOps, WireguardOps):
         if self._fresh_index(ns, ifname) is None:
             return False  # gone already (asked first: "gone from view" below must mean "deleted now")
         job = self.reaper.start(self._target(ns), ifname)
+        self._unindex(ns, ifname)
         while not job.done.wait(0.0005):
-            if self._fresh_index(ns, ifname) is None:  # out of its namespace: the rest is the kernel's
+            if not self._named(ns, ifname):  # out of its namespace: the rest is the kernel's
                 return True
         if job.error is not None:
             raise _fail(f"deleting {ifname}", job.error)
