@@ -31,13 +31,14 @@ def test_a_missing_config_file_is_one_line_and_exit_2(tmp_path, capsys):
     assert "cannot read DNS config" in capsys.readouterr().err
 
 
-def test_the_server_starts_without_dnslib_logging_or_argparse():
+def test_the_server_starts_without_dnslib_logging_argparse_or_json():
     """Start-up is part of the product: a server that nobody asks never loads
-    dnslib, and logging and argparse are not loaded at all (dns/log.py, __main__)."""
+    dnslib, and logging, argparse and json (with re: ~5 ms) are not loaded at all
+    (dns/log.py, __main__, config.py reads its file with state/jsonread.py)."""
     import subprocess
     import sys
 
     code = ("import sys, nsnet.dns.__main__, nsnet.dns.source, nsnet.dns.server; "
-            "print(sorted(m for m in ('dnslib', 'logging', 'argparse') if m in sys.modules))")
+            "print(sorted(m for m in ('dnslib', 'logging', 'argparse', 'json', 're') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
