@@ -104,6 +104,15 @@ class Host:
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
+def ended(pid: int) -> bool:
+    """The process is gone, or a zombie nobody reaped yet (it runs no more)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def wait_until(predicate, timeout=5.0, interval=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -17,7 +17,7 @@ import pytest
 from nsnet.cli import served
 from nsnet.cni.client import server_pid, stop_server
 
-from .helpers import NSNET, wait_until
+from .helpers import NSNET, ended, wait_until
 
 # served.call as bin/nsnet makes it, and whether it was served (None: made in this process)
 PROBE = "import sys; from nsnet.cli import served; code = served.call(sys.argv[1:]); print('served', code)"
@@ -163,7 +163,7 @@ def test_a_caller_that_gave_up_never_has_its_command_made(lab, monkeypatch):
                      [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
         pid = int(sock.recv(64).split()[1])
         sock.close()
-    assert wait_until(lambda: not os.path.exists(f"/proc/{pid}/cmdline") or _zombie(pid), timeout=10)
+    assert wait_until(lambda: ended(pid), timeout=10)
     assert [n["name"] for n in lab.engine.network_rows()] == ["lan"]
 
 
@@ -187,14 +187,6 @@ def test_the_server_goes_with_its_socket(lab):
     assert probe(lab, "port").stdout.endswith("served 0\n") and server_of(lab) not in (None, pid)  # a new one
 
 
-def _zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
-
-
 def _commands(server: int) -> list[str]:
     """The server's children that run a command: they took their caller's stderr (the spare it forks
     ahead still has the server's log)."""
@@ -208,7 +200,7 @@ def _commands(server: int) -> list[str]:
 
 
 def _spares(server: int) -> list[str]:
-    return [c for c in _children(server) if c not in _commands(server) and not _zombie(int(c))]
+    return [c for c in _children(server) if c not in _commands(server) and not ended(int(c))]
 
 
 def _children(pid: int) -> list[str]:

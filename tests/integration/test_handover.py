@@ -5,11 +5,10 @@ holds nothing but netlink sockets (not the caller's pipes, not the store) and
 dies with its parent."""
 
 import json
-import os
 import subprocess
 import sys
 
-from .helpers import wait_until
+from .helpers import ended, wait_until
 
 # An engine on the test's host: `work`, then close(exiting=True); reports its
 # children and what each holds, then leaves as the command line does (_exit)
@@ -55,7 +54,7 @@ def test_after_an_nftables_change_a_keeper_holds_only_netlink_sockets_and_dies_w
     assert len(held) == 1, held  # one keeper
     (keeper, fds), = held.items()
     assert fds and set(fds) == {"socket"}, fds  # no pipe of the caller, no file of the store
-    assert wait_until(lambda: not os.path.exists(f"/proc/{keeper}") or _zombie(keeper), timeout=10)
+    assert wait_until(lambda: ended(keeper), timeout=10)
     assert host.engine.sandbox_rm("k1") and host.engine.network_rm("hn") is not None
 
 
@@ -67,10 +66,3 @@ def test_without_an_nftables_change_there_is_no_keeper(host):
                        env=host.env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "[]", (r.stdout, r.stderr)
 
-
-def _zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True

@@ -14,7 +14,6 @@ It stops after NSNET_CLI_LINGER seconds without a command, when its socket is
 no longer in the state directory, or on SIGTERM: it unlinks its socket,
 serves what is queued, waits for the children that run, then exits."""
 
-import array
 import os
 import signal
 import socket
@@ -76,7 +75,7 @@ class Server(AcceptLoop):
             pid, link = self.spare
             self.spare = None
             try:
-                link.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [conn.fileno(), *fds]))])
+                socket.send_fds(link, [data], [conn.fileno(), *fds])
                 return pid
             except OSError:  # the spare died waiting (killed): another one
                 continue
@@ -94,25 +93,19 @@ class Server(AcceptLoop):
             self.listener.close()
             for other in self.running.values():
                 other.close()
-            data, ancillary, _, _ = link.recvmsg(1 << 20, socket.CMSG_SPACE(4 * 4))
-            fds = [fd for level, kind, raw in ancillary if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS
-                   for fd in memoryview(raw[:len(raw) - len(raw) % 4]).cast("i")]
+            data, fds, _, _ = socket.recv_fds(link, 1 << 20, 4)
             link.close()
             if not data or len(fds) != 4:
                 os._exit(0)
         except BaseException:
             os._exit(0)
-        self.running.clear()
         self.child(socket.socket(fileno=fds[0]), fds[1:], served.Request(data))
 
     def serve_one(self, conn: socket.socket) -> None:
         fds: list[int] = []
         try:
             conn.settimeout(5.0)  # the request follows the connect at once
-            data, ancillary, _, _ = conn.recvmsg(1 << 20, socket.CMSG_SPACE(3 * 4))
-            for level, kind, raw in ancillary:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    fds += list(memoryview(raw[:len(raw) - len(raw) % 4]).cast("i"))
+            data, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
             if self.takes(conn, data, fds):
                 # SIGCHLD: reaped once registered. A signal the caller passes on as soon as it has the pid
                 # waits, blocked in the child, for the child's own handlers (child()).
