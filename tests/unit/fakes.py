@@ -146,6 +146,10 @@ class FakeKernel:
         return [{"ifname": "eth0", "cidr": "10.0.2.15/24", "family": 2}] if family != socket.AF_INET6 else []
 
     @staticmethod
+    def fork_helper(args, log_path, fds):
+        return None  # no forker: spawn_helper is asked next
+
+    @staticmethod
     def spawn_helper(argv, log_path, fds=()):
         return None  # no process: the engine treats the DNS server as not started
 

@@ -40,6 +40,7 @@ import os
 import sys
 
 from .. import __version__
+from ..kernel.selfproc import identity
 
 PROTOCOL = "nsnet-cli/1"
 OTHER = b"other"
@@ -75,24 +76,10 @@ def is_served(argv: list[str]) -> bool:
     return not any(a.split("=", 1)[0] in NOT_SERVED_OPTIONS for a in argv)
 
 
-PRIVILEGES = (b"Uid:", b"Gid:", b"CapInh:", b"CapPrm:", b"CapEff:", b"CapBnd:", b"CapAmb:", b"NoNewPrivs:",
-              b"Seccomp:")
-
-
 def version() -> str:
     """nsnet's version and when this file was installed: a server of an older
     install of the same version serves no command of a newer one."""
     return f"{__version__}:{os.stat(__file__).st_mtime_ns}"
-
-
-def identity() -> str:
-    """Which namespaces a command runs in and with which privileges (user,
-    capabilities, seccomp: `setpriv` may have taken some away): a server serves
-    only commands with exactly its own."""
-    net, mnt = os.stat("/proc/self/ns/net"), os.stat("/proc/self/ns/mnt")
-    with open("/proc/self/status", "rb") as f:
-        privileges = b" ".join(b",".join(line.split()) for line in f if line.startswith(PRIVILEGES))
-    return f"{net.st_dev}:{net.st_ino}:{mnt.st_dev}:{mnt.st_ino}:{privileges.decode()}"
 
 
 def settings(env) -> dict:

@@ -52,8 +52,9 @@ def linger() -> float:
 class Paths:
     """A warm server's files; `folder` cni (this one's) or cli (cli/server.py's: the same start-up)."""
 
-    def __init__(self, state_dir: str, folder: str = "cni", module: str = "nsnet.cni.server"):
-        self.module = module  # what _spawn runs: python -m MODULE STATE LOCK_FD LISTENER_FD
+    def __init__(self, state_dir: str, folder: str = "cni", module: str = "nsnet.cni.server", tail: tuple = ()):
+        self.module = module  # what _spawn runs: python -m MODULE STATE LOCK_FD LISTENER_FD *TAIL
+        self.tail = tail
         self.folder = os.path.join(state_dir, folder)
         self.sock = os.path.join(self.folder, "server.sock")
         self.lock = os.path.join(self.folder, "server.lock")
@@ -187,7 +188,7 @@ def _spawn(paths: Paths, lock: int, listener: int) -> int:
     for fd in (lock, listener):
         os.set_inheritable(fd, True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CNI_")}
-    argv = [sys.executable, "-m", paths.module, os.path.dirname(paths.folder), str(lock), str(listener)]
+    argv = [sys.executable, "-m", paths.module, os.path.dirname(paths.folder), str(lock), str(listener), *paths.tail]
     actions = [(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0),
                (os.POSIX_SPAWN_OPEN, 1, paths.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
                (os.POSIX_SPAWN_DUP2, 1, 2)]

@@ -68,3 +68,14 @@ class AcceptLoop:
             self.serve_one(conn)
         self.listener.close()
         self.finish()
+
+
+def reap_children(*_) -> None:
+    """Collect every child that ended (a SIGCHLD handler, or between calls)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return

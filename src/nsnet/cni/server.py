@@ -19,7 +19,7 @@ import sys
 
 from ..state.store import Store
 from . import client, plugin
-from .loop import AcceptLoop
+from .loop import AcceptLoop, reap_children
 
 
 class KeptStore(Store):
@@ -71,22 +71,10 @@ class Server(AcceptLoop):
                 pass  # the caller went away: it makes the call itself, or gave up
 
     def between(self) -> None:
-        _reap()
+        reap_children()  # a DNS server a call started, which stopped itself
 
     def finish(self) -> None:
         self.store.close_for_good()
-
-
-def _reap() -> None:
-    """Collect children that ended (a DNS server a call started, which stopped
-    itself): between calls no engine code waits for one of its own."""
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
 
 
 def _settings(env) -> dict:

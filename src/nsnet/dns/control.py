@@ -58,7 +58,8 @@ class ServerLink:
     lock, the link starts the server itself."""
 
     def __init__(self, paths: Paths, spawn):
-        """spawn(lock_fd, control_fd) -> pid, or None when nothing was started (a fake kernel)."""
+        """spawn(lock_fd, control_fd) -> pid (0: started, pid not known), or None when nothing
+        was started (a fake kernel)."""
         self.paths = paths
         self._spawn = spawn
         self._sock: socket.socket | None = None
@@ -147,10 +148,11 @@ class ServerLink:
                 if pid is None:
                     os.unlink(self.paths.control)
                     return False
-                with open(self.paths.pid + ".tmp", "w") as f:
-                    f.write(f"{pid}\n")
-                os.replace(self.paths.pid + ".tmp", self.paths.pid)
-                self.started.append(pid)
+                if pid:  # 0: forked by the forker, which writes the pid itself (dns/forker.py)
+                    with open(self.paths.pid + ".tmp", "w") as f:
+                        f.write(f"{pid}\n")
+                    os.replace(self.paths.pid + ".tmp", self.paths.pid)
+                    self.started.append(pid)
                 return True
             finally:
                 listener.close()

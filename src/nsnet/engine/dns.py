@@ -108,12 +108,16 @@ class Dns(Service):
         return (encode(ADD, sandbox, netns), socks) if socks else (STALE, [])
 
     def _spawn(self, lock_fd: int, control_fd: int) -> int | None:
+        """Forked by the warm forker (dns/forker.py) if one takes it, else a new process."""
         settings = self.ctx.settings
-        argv = [sys.executable, "-m", "nsnet.dns", "--state-dir", settings.state_dir,
-                "--lock-fd", "3", "--control-fd", "4"]
+        args = ["--state-dir", settings.state_dir, "--lock-fd", "3", "--control-fd", "4"]
         if settings.host_netns:
-            argv += ["--host-netns", settings.host_netns]
-        return self.kernel.spawn_helper(argv, self.paths.log, (lock_fd, control_fd))
+            args += ["--host-netns", settings.host_netns]
+        pid = self.kernel.fork_helper(args, self.paths.log, (lock_fd, control_fd))
+        if pid is not None:
+            return pid
+        return self.kernel.spawn_helper([sys.executable, "-m", "nsnet.dns", *args], self.paths.log,
+                                        (lock_fd, control_fd))
 
     def _reap(self) -> None:
         """Servers this process started and that have exited: no zombies left."""

@@ -47,6 +47,20 @@ class HostOps:
                 os.close(fd)
 
     @staticmethod
+    def fork_helper(args: list[str], log_path: str, fds: tuple[int, int]) -> int | None:
+        """The DNS server (`python -m nsnet.dns ARGS`, fds as spawn_helper's)
+        forked by the warm forker (dns/forker.py, which holds the protocol): its
+        pid, 0 if the forker has it and did not say the pid; None if no forker
+        took it (spawn_helper starts it then; a forker is started for the next)."""
+        from ..dns import forker
+
+        log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            return forker.start(args, (*fds, log))
+        finally:
+            os.close(log)
+
+    @staticmethod
     def helper_running(lock_path: str) -> bool:
         """Does a live process hold the flock on lock_path (a helper holds its own
         lock for life; the kernel lets it go when the process dies, even by -9)?"""

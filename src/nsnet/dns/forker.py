@@ -1,0 +1,198 @@
+"""DNS servers forked from a warm process instead of each started as a new
+Python (`python -m nsnet.dns.forker ROOT LOCK_FD LISTENER_FD PADDING`).
+
+A new server spends ~30 ms of CPU on Python's start-up and its imports before
+it answers anything; on two cores that is CPU taken from whoever just made a
+network (a per-test lab: 18 ms without it, 25-32 with it). The forker imported
+all that once and forks a server per request in ~1 ms. There is one per
+install and mount namespace: ROOT/dns-forker-KEY/ (KEY: of the code and the
+Python) holds its socket, lock, pid and log, with cni/client.py's start-up. It
+stops after NSNET_DNS_LINGER seconds (30; 0: never used) without a request,
+as the warm servers of the command line and of the CNI plugin do.
+
+It opens nothing at all (no store: a forked SQLite connection is unsafe), so
+each child starts as clean as a new process: a session of its own, the
+caller's lock, control socket and log as fds 3, 4, 1 and 2, and nothing else
+open. The child shows `python -m nsnet.dns ARGS` as its command line (written
+over the forker's, which is padded for it), so it is found as any server is.
+
+Whoever finds no forker starts one for the next server and starts this one
+itself (kernel.spawn_helper), as when the forker refuses: another network or
+mount namespace, user or privileges.
+
+Request (one SOCK_SEQPACKET message, fds lock, control, log attached):
+NUL-separated PROTOCOL, version, identity, NAME=VALUE of the environment,
+two NULs, the server's arguments. Answer: `pid N` (also written to the state dir's
+server.pid first), or OTHER."""
+
+import os
+import socket
+import sys
+
+from .. import __version__
+from ..cni import client as warm
+from ..cni.loop import AcceptLoop, reap_children
+from ..kernel.selfproc import identity, set_cmdline
+
+PROTOCOL = "nsnet-dns-forker/1"
+OTHER = b"other"
+ROOT = "/run/nsnet"
+DEFAULT_LINGER = 30.0
+REPLY_WAIT = 5.0  # seconds for `pid N`: a forker still starting (a loaded machine) takes this long at most
+PADDING = 4096  # bytes of command line a child can show (its state directory's path is in it)
+# What a server loads: imported once by the forker (a test holds it to what a server imports)
+WARM = ("nsnet.dns.__main__", "nsnet.dns.server", "nsnet.dns.source", "nsnet.dns.build", "nsnet.dns.answers",
+        "nsnet.state.store", "nsnet.kernel.nsfs", "nsnet.kernel.libc", "sqlite3", "dnslib", "dnslib.label")
+
+
+def linger() -> float:
+    try:
+        return max(0.0, float(os.environ.get("NSNET_DNS_LINGER", DEFAULT_LINGER)))
+    except ValueError:
+        return DEFAULT_LINGER
+
+
+def paths(root: str = ROOT):
+    """One forker per install (its code and its Python): a request never meets another install's."""
+    import zlib
+
+    key = zlib.crc32(f"{sys.executable}\0{version()}".encode())
+    return warm.Paths(root, f"dns-forker-{key:08x}", "nsnet.dns.forker", tail=(" " * PADDING,))
+
+
+def version() -> str:
+    """nsnet's version and when the server's code was installed: a forker of older code forks no server."""
+    here = os.path.dirname(__file__)
+    files = [os.path.join(here, n) for n in os.listdir(here) if n.endswith(".py")]
+    return f"{__version__}:{max(os.stat(f).st_mtime_ns for f in files)}"
+
+
+def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int | None:
+    """A server forked with `args` and fds (lock, control, log): its pid (0: forked,
+    pid not heard back, the forker writes it); None if no forker took it (the caller
+    starts the server itself; a forker is started for the next one)."""
+    if linger() <= 0:
+        return None
+    where = paths(root)
+    sock = warm._connect(where)
+    if sock is None:
+        started = warm._start(where)  # for the next server: this one does not wait for its start-up
+        if started not in (None, warm.BUSY):
+            started.close()
+        return None
+    try:
+        sock.settimeout(REPLY_WAIT)
+        head = [PROTOCOL, version(), identity(), *(f"{k}={v}" for k, v in os.environ.items())]
+        socket.send_fds(sock, [("\0".join(head) + "\0\0" + "\0".join(args)).encode()], list(fds))
+    except OSError:  # gone, or stopping: nothing was sent
+        sock.close()
+        return None
+    try:
+        reply = sock.recv(64)
+    except OSError:  # sent: the forker has it, and may have forked (never start a second server on one lock)
+        return 0
+    finally:
+        sock.close()
+    if reply.startswith(b"pid "):
+        return int(reply[4:])
+    return None if reply == OTHER else 0
+
+
+class Forker(AcceptLoop):
+    def __init__(self, root: str, listener: socket.socket):
+        super().__init__(paths(root).sock, listener)  # the version of the code imported now
+        self.identity, self.version = identity(), version()
+
+    def takes(self, conn: socket.socket, head: list[str], fds: list[int]) -> bool:
+        """A request of this version, namespaces and privileges, with its three fds."""
+        import struct
+
+        _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+        return (len(fds) == 3 and len(head) >= 3 and uid == os.geteuid() and head[0] == PROTOCOL
+                and head[1] == self.version and head[2] == self.identity)
+
+    def serve_one(self, conn: socket.socket) -> None:
+        fds: list[int] = []
+        try:
+            conn.settimeout(5.0)
+            data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+            head, _, args = data.decode("utf-8", "surrogateescape").partition("\0\0")
+            argv, head = args.split("\0"), head.split("\0")
+            if not self.takes(conn, head, fds) or "--state-dir" not in argv:
+                conn.send(OTHER)
+                return
+            pid = os.fork()
+            if pid == 0:
+                self.child(conn, argv, fds, dict(f.partition("=")[::2] for f in head[3:]))  # never returns
+            _write_pid(argv[argv.index("--state-dir") + 1], pid)
+            conn.send(f"pid {pid}".encode())
+        except (OSError, ValueError, IndexError):
+            pass  # a caller gone, or a request that is none: it starts its server itself, or nothing
+        finally:
+            for fd in fds:
+                os.close(fd)
+            conn.close()
+
+    def child(self, conn: socket.socket, argv: list[str], fds: list[int], env: dict) -> None:
+        """The server: a session of its own, the caller's environment, fds 0-4 as a
+        new one has them, nothing else open."""
+        code = 1
+        try:
+            import fcntl
+            import signal
+
+            for signum in (signal.SIGCHLD, signal.SIGTERM):
+                signal.signal(signum, signal.SIG_DFL)
+            os.setsid()
+            self.listener.close()
+            conn.close()
+            null = os.open("/dev/null", os.O_RDONLY)
+            lock, control, log, null = (fcntl.fcntl(fd, fcntl.F_DUPFD, 8) for fd in (*fds, null))  # above 0-4
+            for target, fd in ((0, null), (3, lock), (4, control), (1, log), (2, log)):
+                os.dup2(fd, target)
+            os.closerange(5, 1 << 30)  # close_range(2): one call
+            os.environ.clear()
+            os.environ.update(env)  # no module of a server reads it at import
+            set_cmdline([sys.executable, "-m", "nsnet.dns", *argv])
+            from .__main__ import main
+
+            code = main(argv)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:  # a child never returns into the forker's loop
+            code = 1
+        finally:
+            os._exit(code)
+
+
+def _write_pid(state_dir: str, pid: int) -> None:
+    """Before the caller hears it: whoever reads server.pid after the change finds this server."""
+    from .control import Paths
+
+    path = Paths(state_dir).pid
+    with open(path + ".tmp", "w") as f:
+        f.write(f"{pid}\n")
+    os.replace(path + ".tmp", path)
+
+
+def main(argv: list[str]) -> None:
+    import gc
+    import importlib
+    import signal
+
+    root, lock_fd, listener_fd = argv[0], int(argv[1]), int(argv[2])
+    os.chdir("/")
+    for name in WARM:
+        importlib.import_module(name)
+    gc.freeze()  # imported once: a child's collections never scan (and copy) these pages
+    os.set_inheritable(lock_fd, False)
+    listener = socket.socket(fileno=listener_fd)
+    listener.set_inheritable(False)
+    forker = Forker(root, listener)
+    signal.signal(signal.SIGCHLD, reap_children)
+    signal.signal(signal.SIGTERM, lambda *_: setattr(forker, "stopping", True))
+    forker.run(linger() or DEFAULT_LINGER)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

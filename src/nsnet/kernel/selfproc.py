@@ -1,0 +1,33 @@
+"""This process as /proc/self shows it: which namespaces and privileges it
+has (a warm server serves only callers with exactly its own), and its
+command line (a process forked from a warm server shows what it became).
+Only `os`: every `nsnet` process imports this."""
+
+import os
+
+PRIVILEGES = (b"Uid:", b"Gid:", b"CapInh:", b"CapPrm:", b"CapEff:", b"CapBnd:", b"CapAmb:", b"NoNewPrivs:",
+              b"Seccomp:")
+
+
+def identity() -> str:
+    """Network and mount namespaces, user, capabilities, seccomp (`setpriv` may have taken some away)."""
+    net, mnt = os.stat("/proc/self/ns/net"), os.stat("/proc/self/ns/mnt")
+    with open("/proc/self/status", "rb") as f:
+        privileges = b" ".join(b",".join(line.split()) for line in f if line.startswith(PRIVILEGES))
+    return f"{net.st_dev}:{net.st_ino}:{mnt.st_dev}:{mnt.st_ino}:{privileges.decode()}"
+
+
+def set_cmdline(argv: list[str]) -> bool:
+    """Show `argv` as this process's command line (/proc/PID/cmdline, ps),
+    written over the memory of the one it was started with, as setproctitle
+    does: it must fit there (False if it does not; nothing changes)."""
+    import ctypes
+
+    with open("/proc/self/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end: fields 48 and 49 of proc(5)
+    new = b"".join(a.encode("utf-8", "surrogateescape") + b"\0" for a in argv)
+    if len(new) > end - start:
+        return False
+    ctypes.memmove(start, new + b"\0" * (end - start - len(new)), end - start)
+    return True

@@ -1,0 +1,147 @@
+"""DNS servers forked from the warm forker (dns/forker.py): a server is the
+forker's child with the same command line, fds and answers as one started
+as a new process; the forker serves only callers of its namespaces and
+privileges; NSNET_DNS_LINGER=0 starts servers as new processes; the forker
+goes after its linger; it has imported what a server loads."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from nsnet.cni import client as warm
+from nsnet.dns import forker
+
+from .helpers import ended, wait_until
+
+SUBNET = "10.97.40.0/24"
+
+
+def _ppid(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def _cmdline(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return [a.decode() for a in f.read().split(b"\0") if a]
+
+
+def _fds(pid: int) -> dict[int, str]:
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def _running_forker(root: str = forker.ROOT) -> int:
+    """The pid of this install's forker, started now if none runs."""
+    where = forker.paths(root)
+    sock = warm._connect(where) or warm._start(where)
+    assert sock not in (None, warm.BUSY)
+    sock.close()
+    assert wait_until(lambda: warm.server_pid(root, where) is not None, timeout=10)
+    return warm.server_pid(root, where)
+
+
+def test_a_server_is_forked_with_the_command_line_fds_and_answers_of_a_new_one(host):
+    pid_of_forker = _running_forker()
+    host.engine.network_create("fk", subnet=SUBNET)
+    host.engine.sandbox_create("fa", networks=[("fk", None)])
+    host.engine.sandbox_create("fb", networks=[("fk", None)])
+    pid = host.engine.dns_pid()
+    assert pid is not None and _ppid(pid) == pid_of_forker
+    with open(os.path.join(host.state_dir, "dns", "server.pid")) as f:
+        assert int(f.read()) == pid
+    assert _cmdline(pid) == [sys.executable, "-m", "nsnet.dns", "--state-dir", host.state_dir, "--lock-fd", "3",
+                             "--control-fd", "4", "--host-netns", host.name]
+    fds = _fds(pid)
+    log = os.path.join(host.state_dir, "dns", "server.log")
+    assert (fds[0], fds[1], fds[2], fds[3]) == ("/dev/null", log, log, os.path.join(host.state_dir, "dns",
+                                                                                   "server.lock"))
+    # nothing of the forker's (its lock, listener, log) and no file but its own: sockets and the store
+    others = [t for fd, t in fds.items() if fd > 4 and not t.startswith(("socket:", "anon_inode:", host.state_dir))]
+    assert others == []
+    assert os.getsid(pid) == pid  # a session of its own
+    r = subprocess.run(["ip", "netns", "exec", host.engine.sandbox_rows()[0]["netns"], "getent", "hosts", "fb"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and r.stdout.split()[1] == "fb", r
+    # it goes as a server of its own does: with the last network that resolves names
+    host.engine.sandbox_rm("fa")
+    host.engine.sandbox_rm("fb")
+    host.engine.network_rm("fk")
+    assert wait_until(lambda: ended(pid), timeout=10)
+
+
+# An engine in another process: its DNS server's parent, and whether that is the probe itself
+PROBE = """
+import json, os, sys
+from nsnet import Engine
+eng = Engine()
+eng.network_create("fk", subnet=sys.argv[1])
+eng.sandbox_create("fa", networks=[("fk", None)])
+pid = eng.dns_pid()
+with open(f"/proc/{pid}/stat") as f:
+    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+print(json.dumps({"mine": ppid == os.getpid(), "pid": pid}))
+eng.close()
+"""
+
+
+def _probe(host, prefix=(), **env) -> dict:
+    r = subprocess.run([*prefix, sys.executable, "-c", PROBE, SUBNET], env=dict(host.env, **env),
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_a_zero_linger_starts_the_server_as_a_process_of_its_own(host):
+    _running_forker()
+    assert _probe(host, NSNET_DNS_LINGER="0")["mine"]
+
+
+def test_callers_of_other_namespaces_are_refused_and_start_their_own(host):
+    _running_forker()
+    # `ip netns exec` gives the caller another network and mount namespace
+    assert _probe(host, prefix=["ip", "netns", "exec", host.name])["mine"]
+
+
+def test_the_forker_goes_after_its_linger_and_lets_go_of_its_lock():
+    root = tempfile.mkdtemp(prefix="nsnet-test-forker-")
+    where = forker.paths(root)
+    env = dict(os.environ, NSNET_DNS_LINGER="1")
+    start = f"from nsnet.dns import forker; print(forker.start(['--state-dir', '/nonexistent'], (0, 1, 2), {root!r}))"
+    r = subprocess.run([sys.executable, "-c", start], env=env, capture_output=True, text=True, timeout=60)
+    assert r.stdout == "None\n", r.stderr  # none ran: one is started for the next server, this one is not asked
+    assert wait_until(lambda: warm.server_pid(root, where) is not None, timeout=10)
+    pid = warm.server_pid(root, where)
+    assert wait_until(lambda: ended(pid), timeout=10)
+    assert not os.path.exists(where.sock)
+    assert not subprocess.run(["flock", "-n", where.lock, "true"]).returncode  # nobody holds its lock
+    subprocess.run(["rm", "-rf", root])
+
+
+# After the forker's imports, what a server loads as it starts (none: WARM holds them all)
+WARM_PROBE = """
+import importlib, os, signal, sys, threading
+from nsnet.dns import forker
+for name in forker.WARM:
+    importlib.import_module(name)
+before = set(sys.modules)
+from nsnet.dns.__main__ import main
+threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+main(["--state-dir", sys.argv[1], "--host-netns", sys.argv[2]])
+print(" ".join(sorted(m for m in set(sys.modules) - before)))
+"""
+
+
+def test_the_forker_has_imported_what_a_server_loads(host):
+    host.engine.network_create("fk", subnet=SUBNET)
+    host.engine.sandbox_create("fa", networks=[("fk", None)])
+    r = subprocess.run([sys.executable, "-c", WARM_PROBE, host.state_dir, host.name], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == "\n", (r.stdout, r.stderr)
