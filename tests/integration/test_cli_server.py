@@ -84,7 +84,7 @@ def test_the_server_has_imported_what_served_commands_load(lab):
     commands = ["sandbox create x --network lan -p 18096:80", "network create l2 --subnet 10.98.0.0/24",
                 "network connect l2 x", "publish x 18097:80", "unpublish x 18097:80", "sandbox ls",
                 "sandbox inspect x", "network ls", "network inspect lan", "port", "network disconnect l2 x",
-                "sandbox rm x", "network rm l2"]
+                "run -d --name r1 --sandbox x -- sleep 30", "sandbox rm x", "network rm l2"]
     assert set(tuple(c.split()[:2]) if c.split()[0] in ("sandbox", "network") else tuple(c.split()[:1])
                for c in commands) == served.SERVED
     r = subprocess.run([sys.executable, "-c", WARM_PROBE], input="\n".join(commands), env=lab.env,
@@ -105,6 +105,8 @@ def test_other_namespaces_privileges_or_settings_are_made_in_process(lab):
         probe(lab, "network", "ls", "--state-dir", lab.state_dir),  # the state dir named on the command line
         probe(lab, "network", "ls", prefix=["setpriv", "--inh-caps=-all", "--bounding-set=-net_admin", "--"]),
         probe(lab, "network", "ls", prefix=["ip", "netns", "exec", lab.name]),  # another network namespace
+        probe(lab, "network", "ls", prefix=["nice", "-n", "3"]),  # what a process started from it would inherit
+        probe(lab, "network", "ls", prefix=["prlimit", "--nofile=512:4096", "--"]),
         probe(lab, "ps"),  # not a served command
     ]
     for r in not_served:
@@ -112,6 +114,39 @@ def test_other_namespaces_privileges_or_settings_are_made_in_process(lab):
     weak = subprocess.run(["setpriv", "--inh-caps=-all", "--bounding-set=-net_admin,-sys_admin", "--", NSNET,
                            "network", "rm", "lan"], env=served_env(lab), capture_output=True, text=True, timeout=60)
     assert weak.returncode == 5 and [n["name"] for n in lab.engine.network_rows()] == ["lan"], weak.stderr
+
+
+def _conditions(pid: int) -> tuple:
+    """What a process inherits from whoever started it, besides namespaces and privileges."""
+    def read(name):
+        with open(f"/proc/{pid}/{name}") as f:
+            return f.read()
+    return read("cgroup"), read("limits"), read("oom_score_adj"), os.getpriority(os.PRIO_PROCESS, pid)
+
+
+def test_run_detached_is_served_and_its_process_has_the_callers_conditions(lab):
+    assert probe(lab, "sandbox", "create", "rs", "--network", "lan").stdout.endswith("served 0\n")
+    r = probe(lab, "run", "-d", "--name", "r1", "--sandbox", "rs", "--", "sleep", "60")
+    assert r.stdout.startswith("started r1 (pid ") and r.stdout.endswith("served 0\n"), (r.stdout, r.stderr)
+    pid = int(r.stdout.split("pid ")[1].split(")")[0])
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        assert f.read() == b"sleep\x0060\x00"
+    assert _conditions(pid) == _conditions(os.getpid())  # the probe's are this test's
+    ps = subprocess.run([NSNET, "ps"], env=lab.env, capture_output=True, text=True, timeout=60)
+    assert "r1" in ps.stdout and "running" in ps.stdout, ps.stdout
+    # made in the calling process: not detached, or a terminal, or other conditions than the server's
+    not_served = [
+        probe(lab, "run", "--sandbox", "rs", "--", "true"),
+        probe(lab, "run", "-dit", "--sandbox", "rs", "--", "true"),
+        probe(lab, "run", "--sandbox", "rs", "--", "ls", "-d", "/"),
+        probe(lab, "run", "-d", "--name", "r2", "--sandbox", "rs", "--", "sleep", "60", prefix=["nice", "-n", "3"]),
+        probe(lab, "run", "-d", "--name", "r3", "--sandbox", "rs", "--", "sleep", "60",
+              prefix=["prlimit", "--nofile=512:4096", "--"]),
+    ]
+    for r in not_served:
+        assert r.stdout.endswith("served None\n"), (r.stdout, r.stderr)
+    assert probe(lab, "sandbox", "rm", "rs").stdout.endswith("served 0\n")  # stops what runs there
+    assert wait_until(lambda: ended(pid), timeout=10)
 
 
 def test_sigterm_reaches_the_served_command(lab):

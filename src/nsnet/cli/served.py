@@ -16,13 +16,16 @@ its state directory going.
 What stays as it was: the child runs the one `main()` (parse, exit codes,
 one-line errors, the write-ahead intents); SIGTERM, SIGINT, SIGHUP and SIGQUIT
 sent to this process are passed to the child (a change rolls back or
-finishes, exit 143), and this process exits as the child did. Not served,
-made in this process: every other command (run, exec, -i/-t, topologies...),
---state-dir/--store on the command line, a state directory not made yet, a
-caller who is not root, and whatever the server refuses: another nsnet
-version, network or mount namespace, user, capabilities or seccomp filter
-(/proc/self/status), or other NSNET_* settings than
-the ones it started with (modules read some at import). A server that cannot
+finishes, exit 143), and this process exits as the child did. `run` is
+served detached only (-d, without -i or -t: the caller waits for nothing but
+the start). Not served, made in this process: every other command (run in
+the foreground, exec, topologies...), --state-dir/--store on the command
+line, a state directory not made yet, a caller who is not root, and whatever
+the server refuses: another nsnet version, network or mount namespace, user,
+groups, capabilities or seccomp filter (/proc/self/status), what a process
+started from here would inherit (cgroup, limits, OOM score, login, LSM label,
+scheduling: kernel/selfproc.py), or other NSNET_* settings than the ones it
+started with (modules read some at import). A server that cannot
 be reached, or refuses, before it forked leaves the command to this process.
 What differs: a command this process was SIGKILLed in the middle of runs to
 its end in the child (no rollback to recover, just the change done).
@@ -50,7 +53,8 @@ DEFAULT_LINGER = 30.0  # seconds, as the CNI plugin's server (cni/client.py)
 # (command words) served; everything else runs in the calling process
 SERVED = {("sandbox", "create"), ("sandbox", "rm"), ("sandbox", "ls"), ("sandbox", "inspect"),
           ("network", "create"), ("network", "rm"), ("network", "connect"), ("network", "disconnect"),
-          ("network", "ls"), ("network", "inspect"), ("publish",), ("unpublish",), ("port",)}
+          ("network", "ls"), ("network", "inspect"), ("publish",), ("unpublish",), ("port",),
+          ("run",)}  # run: detached only, without -i or -t (the server parses it: cli/server.py)
 NOT_SERVED_OPTIONS = ("--state-dir", "--store")
 FORWARDED = (15, 2, 1, 3)  # SIGTERM, SIGINT, SIGHUP, SIGQUIT (_signal: `signal` would import enum)
 
@@ -73,7 +77,15 @@ def is_served(argv: list[str]) -> bool:
     words = tuple(argv[:2])
     if words not in SERVED and words[:1] not in SERVED:
         return False
+    if words[:1] == ("run",) and not _detached(argv):
+        return False
     return not any(a.split("=", 1)[0] in NOT_SERVED_OPTIONS for a in argv)
+
+
+def _detached(argv: list[str]) -> bool:
+    """A first look for --detach among run's options (-d, or in -dit); the server parses for real."""
+    options = argv[1:argv.index("--")] if "--" in argv else argv[1:]
+    return any(a == "--detach" or (a[:1] == "-" and a[1:2] != "-" and "d" in a) for a in options)
 
 
 def version() -> str:

@@ -26,12 +26,14 @@ from ..cni import client as warm
 from ..cni.loop import AcceptLoop
 from . import exits, served
 from . import main as climain
+from .parse import parse
 
 # What the served commands load: imported once, here (the point of this server)
 # (a test holds it to what each served command imports).
 WARM = ("nsnet.engine", "nsnet.kernel.rtnl", "nsnet.kernel.reaper", "nsnet.kernel.nft", "nsnet.kernel.handover",
         "nsnet.kernel.netlink.dumps", "nsnet.run.stop", "nsnet.cli.network", "nsnet.cli.output",
         "nsnet.cli.sandbox", "nsnet.cli.parse", "nsnet.cli.session", "nsnet.cli.helptext", "nsnet.interrupt",
+        "nsnet.cli.run", "nsnet.run.spawn", "nsnet.run.foreground", "nsnet.run.spec", "nsnet.kernel.process",
         "hashlib")
 
 BLOCKED = {signal.SIGCHLD, *served.FORWARDED}  # around a fork (serve_one)
@@ -156,7 +158,8 @@ class Server(AcceptLoop):
         except (ValueError, UnicodeError):
             return False
         return (len(fds) == 3 and uid == os.geteuid() and req.version == self.version
-                and req.identity == self.identity and served.settings(req.env) == self.settings)
+                and req.identity == self.identity and served.settings(req.env) == self.settings
+                and (req.argv[0] != "run" or _detached(req.argv)))
 
     def child(self, conn: socket.socket, fds: list[int], req) -> None:
         """The command, as the calling process would have made it; the server tells the caller how it ended."""
@@ -196,6 +199,15 @@ class Server(AcceptLoop):
             self.spare = None
         while self.running:  # each caller hears how its command ended (reap, on SIGCHLD)
             time.sleep(0.05)
+
+
+def _detached(argv: list[str]) -> bool:
+    """`run` with --detach and without -i or -t: the caller only waits for the start."""
+    try:
+        values = parse(argv).values
+    except Exception:  # a usage error: the caller's own process says it
+        return False
+    return bool(values.get("detach")) and not values.get("interactive") and not values.get("tty")
 
 
 def main(argv: list[str]) -> None:

@@ -5,16 +5,31 @@ Only `os`: every `nsnet` process imports this."""
 
 import os
 
-PRIVILEGES = (b"Uid:", b"Gid:", b"CapInh:", b"CapPrm:", b"CapEff:", b"CapBnd:", b"CapAmb:", b"NoNewPrivs:",
-              b"Seccomp:")
+PRIVILEGES = (b"Uid:", b"Gid:", b"Groups:", b"CapInh:", b"CapPrm:", b"CapEff:", b"CapBnd:", b"CapAmb:",
+              b"NoNewPrivs:", b"Seccomp:")
+# What a process it starts inherits besides (`nice`, `taskset`, `prlimit`, `choom`, a systemd scope, a login)
+CONDITIONS = ("/proc/self/cgroup", "/proc/self/limits", "/proc/self/oom_score_adj", "/proc/self/loginuid",
+              "/proc/self/attr/current")
 
 
 def identity() -> str:
-    """Network and mount namespaces, user, capabilities, seccomp (`setpriv` may have taken some away)."""
+    """Network and mount namespaces, user and groups, capabilities, seccomp
+    (`setpriv` may have taken some away), and what a process started from here
+    inherits: cgroup, resource limits, OOM score, login, security label,
+    scheduling (policy, nice value, CPUs)."""
     net, mnt = os.stat("/proc/self/ns/net"), os.stat("/proc/self/ns/mnt")
     with open("/proc/self/status", "rb") as f:
         privileges = b" ".join(b",".join(line.split()) for line in f if line.startswith(PRIVILEGES))
-    return f"{net.st_dev}:{net.st_ino}:{mnt.st_dev}:{mnt.st_ino}:{privileges.decode()}"
+    conditions = []
+    for path in CONDITIONS:
+        try:
+            with open(path, "rb") as f:
+                conditions.append(f.read().hex())
+        except OSError:  # no LSM, no audit
+            conditions.append("-")
+    scheduling = (os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0), sorted(os.sched_getaffinity(0)))
+    return (f"{net.st_dev}:{net.st_ino}:{mnt.st_dev}:{mnt.st_ino}:{privileges.decode()}:{':'.join(conditions)}:"
+            f"{scheduling}")
 
 
 def set_cmdline(argv: list[str]) -> bool:
