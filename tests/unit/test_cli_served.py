@@ -16,7 +16,12 @@ from nsnet.cli import served
     (["sandbox", "ls", "--json"], True),
     (["sandbox", "ls", "--state-dir", "/tmp/x"], False),  # the state dir decides the server
     (["network", "ls", "--store=etcd://h:1"], False),
-    (["run", "-d", "--", "sleep", "1"], False),
+    (["run", "-d", "--", "sleep", "1"], True),  # the server parses it for real (cli/server.py)
+    (["run", "--detach", "--name", "x", "--", "sleep", "1"], True),
+    (["run", "-dit", "--", "sh"], True),  # refused by the server: a terminal
+    (["run", "--", "sleep", "1"], False),  # the foreground
+    (["run", "--", "ls", "-d", "/"], False),  # -d of the command, not of run
+    (["run", "--name", "x", "sleep", "1"], False),
     (["exec", "a", "--", "sh"], False),
     (["ps"], False),
     (["up", "f.yaml"], False),
