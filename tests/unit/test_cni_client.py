@@ -56,7 +56,7 @@ def test_the_server_collects_children_that_ended():
     import os
     import time
 
-    from nsnet.cni.server import _reap
+    from nsnet.cni.loop import reap_children as _reap
 
     def state(pid):
         with open(f"/proc/{pid}/stat") as f:
