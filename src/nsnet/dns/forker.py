@@ -5,8 +5,9 @@ A new server spends ~30 ms of CPU on Python's start-up and its imports before
 it answers anything; on two cores that is CPU taken from whoever just made a
 network (a per-test lab: 18 ms without it, 25-32 with it). The forker imported
 all that once and forks a server per request in ~1 ms. There is one per
-install and mount namespace: ROOT/dns-forker-KEY/ (KEY: of the code and the
-Python) holds its socket, lock, pid and log, with cni/client.py's start-up. It
+install and identity: ROOT/dns-forker-KEY/ (KEY: of the code, the Python and
+kernel/selfproc.identity) holds its socket, lock, pid and log, with
+cni/client.py's start-up. It
 stops after NSNET_DNS_LINGER seconds (30; 0: never used) without a request,
 as the warm servers of the command line and of the CNI plugin do.
 
@@ -25,6 +26,7 @@ NUL-separated PROTOCOL, version, identity, NAME=VALUE of the environment,
 two NULs, the server's arguments. Answer: `pid N` (also written to the state dir's
 server.pid first), or OTHER."""
 
+import contextlib
 import os
 import socket
 import sys
@@ -53,10 +55,12 @@ def linger() -> float:
 
 
 def paths(root: str = ROOT):
-    """One forker per install (its code and its Python): a request never meets another install's."""
+    """One forker per install (its code and its Python) and identity: a request never
+    meets another install's forker, and callers in another namespace (`ip netns exec`)
+    or under other limits never keep everyone else's requests from theirs."""
     import zlib
 
-    key = zlib.crc32(f"{sys.executable}\0{version()}".encode())
+    key = zlib.crc32(f"{sys.executable}\0{version()}\0{identity()}".encode())
     return warm.Paths(root, f"dns-forker-{key:08x}", "nsnet.dns.forker", tail=(" " * PADDING,))
 
 
@@ -102,6 +106,19 @@ class Forker(AcceptLoop):
     def __init__(self, root: str, listener: socket.socket):
         super().__init__(paths(root).sock, listener)  # the version of the code imported now
         self.identity, self.version = identity(), version()
+
+    def finish(self) -> None:
+        """Leave no folder behind (one per install and identity): its lock is ours until we exit."""
+        folder = os.path.dirname(self.sock_path)
+        for name in ("server.pid", "server.lock"):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(folder, name))
+        log = os.path.join(folder, "server.log")
+        with contextlib.suppress(OSError):
+            if os.path.getsize(log) == 0:
+                os.unlink(log)
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)  # not if it has a log to read, or a new forker's files
 
     def takes(self, conn: socket.socket, head: list[str], fds: list[int]) -> bool:
         """A request of this version, namespaces and privileges, with its three fds."""
