@@ -54,13 +54,13 @@ def linger() -> float:
         return DEFAULT_LINGER
 
 
-def paths(root: str = ROOT):
+def paths(root: str = ROOT, me: str | None = None):
     """One forker per install (its code and its Python) and identity: a request never
     meets another install's forker, and callers in another namespace (`ip netns exec`)
     or under other limits never keep everyone else's requests from theirs."""
     import zlib
 
-    key = zlib.crc32(f"{sys.executable}\0{version()}\0{identity()}".encode())
+    key = zlib.crc32(f"{sys.executable}\0{version()}\0{me or identity()}".encode())
     return warm.Paths(root, f"dns-forker-{key:08x}", "nsnet.dns.forker", tail=(" " * PADDING,))
 
 
@@ -77,7 +77,8 @@ def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int |
     starts the server itself; a forker is started for the next one)."""
     if linger() <= 0:
         return None
-    where = paths(root)
+    me = identity()
+    where = paths(root, me)
     sock = warm._connect(where)
     if sock is None:
         started = warm._start(where)  # for the next server: this one does not wait for its start-up
@@ -86,7 +87,7 @@ def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int |
         return None
     try:
         sock.settimeout(REPLY_WAIT)
-        head = [PROTOCOL, version(), identity(), *(f"{k}={v}" for k, v in os.environ.items())]
+        head = [PROTOCOL, version(), me, *(f"{k}={v}" for k, v in os.environ.items())]
         socket.send_fds(sock, [("\0".join(head) + "\0\0" + "\0".join(args)).encode()], list(fds))
     except OSError:  # gone, or stopping: nothing was sent
         sock.close()
