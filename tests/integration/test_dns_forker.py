@@ -12,6 +12,8 @@ import tempfile
 
 from nsnet.cni import client as warm
 from nsnet.dns import forker
+from nsnet.kernel import nsfs
+from nsnet.kernel.selfproc import identity
 
 from .helpers import ended, wait_until
 
@@ -107,10 +109,33 @@ def test_a_zero_linger_starts_the_server_as_a_process_of_its_own(host):
     assert _probe(host, NSNET_DNS_LINGER="0")["mine"]
 
 
-def test_callers_of_other_namespaces_are_refused_and_start_their_own(host):
+def _forkers_in(netns: str) -> list[int]:
+    target = os.stat(f"/run/netns/{netns}").st_ino
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{pid}/ns/net").st_ino == target and "nsnet.dns.forker" in _cmdline(int(pid)):
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def test_callers_in_another_namespace_start_their_own_server_and_no_forker_there(host):
     _running_forker()
     # `ip netns exec` gives the caller another network and mount namespace
     assert _probe(host, prefix=["ip", "netns", "exec", host.name])["mine"]
+    assert _forkers_in(host.name) == []  # none would keep the namespace for its linger
+
+
+def test_a_thread_in_another_namespace_is_not_forked_for(host):
+    """An engine driven from a thread that entered a namespace (as the benches do): the
+    thread's namespace decides, not the process's, and no forker starts in there."""
+    _running_forker()
+    with open(os.devnull) as null, nsfs.inside(host.name):
+        inner = identity()
+        assert forker.start(["--state-dir", host.state_dir], (null.fileno(),) * 3) is None
+    assert inner != identity() and _forkers_in(host.name) == []
 
 
 def test_the_forker_goes_after_its_linger_and_leaves_no_folder():
@@ -131,6 +156,8 @@ def test_the_forker_goes_after_its_linger_and_leaves_no_folder():
 WARM_PROBE = """
 import importlib, os, signal, sys, threading
 from nsnet.dns import forker
+from nsnet.kernel import nsfs
+from nsnet.kernel.selfproc import identity
 for name in forker.WARM:
     importlib.import_module(name)
 before = set(sys.modules)

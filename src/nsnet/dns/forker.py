@@ -19,7 +19,9 @@ over the forker's, which is padded for it), so it is found as any server is.
 
 Whoever finds no forker starts one for the next server and starts this one
 itself (kernel.spawn_helper), as when the forker refuses: another network or
-mount namespace, user or privileges.
+mount namespace, user or privileges. Only callers in the machine's own
+network namespace use a forker: it lives where it was started, and one in
+a namespace of its own would keep that namespace alive for its linger.
 
 Request (one SOCK_SEQPACKET message, fds lock, control, log attached):
 NUL-separated PROTOCOL, version, identity, NAME=VALUE of the environment,
@@ -34,7 +36,7 @@ import sys
 from .. import __version__
 from ..cni import client as warm
 from ..cni.loop import AcceptLoop, reap_children
-from ..kernel.selfproc import identity, set_cmdline
+from ..kernel.selfproc import identity, in_machine_netns, set_cmdline
 
 PROTOCOL = "nsnet-dns-forker/1"
 OTHER = b"other"
@@ -71,12 +73,18 @@ def version() -> str:
     return f"{__version__}:{max(os.stat(f).st_mtime_ns for f in files)}"
 
 
+_started: list[int] = []  # forkers this process started: reaped once they end (a long-lived engine)
+
+
 def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int | None:
     """A server forked with `args` and fds (lock, control, log): its pid (0: forked,
     pid not heard back, the forker writes it); None if no forker took it (the caller
-    starts the server itself; a forker is started for the next one)."""
-    if linger() <= 0:
+    starts the server itself; a forker is started for the next one). Only from the
+    machine's own network namespace: a forker lives where its starter is, and one in
+    a namespace of its own would keep that namespace for its linger."""
+    if linger() <= 0 or not in_machine_netns():
         return None
+    _reap_started()
     me = identity()
     where = paths(root, me)
     sock = warm._connect(where)
@@ -84,6 +92,9 @@ def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int |
         started = warm._start(where)  # for the next server: this one does not wait for its start-up
         if started not in (None, warm.BUSY):
             started.close()
+            pid = warm.server_pid(root, where)
+            if pid:
+                _started.append(pid)
         return None
     try:
         sock.settimeout(REPLY_WAIT)
@@ -103,9 +114,20 @@ def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int |
     return None if reply == OTHER else 0
 
 
+def _reap_started() -> None:
+    for pid in list(_started):
+        try:
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):
+                continue
+        except ChildProcessError:
+            pass
+        _started.remove(pid)
+
+
 class Forker(AcceptLoop):
-    def __init__(self, root: str, listener: socket.socket):
-        super().__init__(paths(root).sock, listener)  # the version of the code imported now
+    def __init__(self, listener: socket.socket):
+        # where its starter made the listener (server.sock.PID, then renamed to server.sock)
+        super().__init__(os.path.join(os.path.dirname(listener.getsockname()), "server.sock"), listener)
         self.identity, self.version = identity(), version()
 
     def finish(self) -> None:
@@ -198,7 +220,7 @@ def main(argv: list[str]) -> None:
     import importlib
     import signal
 
-    root, lock_fd, listener_fd = argv[0], int(argv[1]), int(argv[2])
+    lock_fd, listener_fd = int(argv[1]), int(argv[2])  # argv[0]: the root, argv[3]: room for a child's argv
     os.chdir("/")
     for name in WARM:
         importlib.import_module(name)
@@ -206,7 +228,7 @@ def main(argv: list[str]) -> None:
     os.set_inheritable(lock_fd, False)
     listener = socket.socket(fileno=listener_fd)
     listener.set_inheritable(False)
-    forker = Forker(root, listener)
+    forker = Forker(listener)
     signal.signal(signal.SIGCHLD, reap_children)
     signal.signal(signal.SIGTERM, lambda *_: setattr(forker, "stopping", True))
     forker.run(linger() or DEFAULT_LINGER)

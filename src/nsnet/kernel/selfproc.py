@@ -17,7 +17,7 @@ def identity() -> str:
     (`setpriv` may have taken some away), and what a process started from here
     inherits: cgroup, resource limits, OOM score, login, security label,
     scheduling (policy, nice value, CPUs)."""
-    net, mnt = os.stat("/proc/self/ns/net"), os.stat("/proc/self/ns/mnt")
+    net, mnt = os.stat("/proc/thread-self/ns/net"), os.stat("/proc/thread-self/ns/mnt")  # this thread's (setns)
     with open("/proc/self/status", "rb") as f:
         privileges = b" ".join(b",".join(line.split()) for line in f if line.startswith(PRIVILEGES))
     conditions = []
@@ -46,3 +46,19 @@ def set_cmdline(argv: list[str]) -> bool:
         return False
     ctypes.memmove(start, new + b"\0" * (end - start - len(new)), end - start)
     return True
+
+
+def in_machine_netns() -> bool:
+    """Is this thread in the network namespace of pid 1 (the machine's, or the
+    container's)? Where pid 1 may not be looked at (a VM's init), kthreadd's
+    (pid 2) is the machine's; where neither can be read, no."""
+    mine = os.stat("/proc/thread-self/ns/net")
+    for pid in (1, 2):
+        try:
+            machine = os.stat(f"/proc/{pid}/ns/net")
+        except PermissionError:
+            continue
+        except OSError:
+            return False
+        return (mine.st_dev, mine.st_ino) == (machine.st_dev, machine.st_ino)
+    return False
