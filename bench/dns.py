@@ -8,8 +8,10 @@ within a time bound. Prints queries/s, p50/p99 latency, and the server's RSS.
 
 Lab: what a test suite does per test through the API: a network with DNS, 5
 sandboxes, then everything removed (the server starts and stops with it);
-rounds alternate with the same lab on a network without DNS. Prints the
-median and p95 of each, and when the first name resolved.
+rounds alternate with the same lab on a network without DNS, all on one host,
+call by call. Prints the median and p95 of each, and when the first name
+resolved. Then the nsnet_lab fixture's lab (a host of its own per test), tests
+back to back and with a 100 ms body between them.
 
     .venv/bin/python bench/dns.py [--names 1000] [--queries 5000] [--lab-rounds 30] [--skip load|lab]
 """
@@ -179,6 +181,34 @@ def lab(rounds: int = 30, sandboxes: int = 5, log=print) -> dict:
         _remove_host(host, state)
 
 
+def fixture(rounds: int = 20, log=print) -> dict:
+    """The per-test lab as a test suite gets it: the nsnet_lab fixture's Lab (a
+    host namespace and state dir of its own, a network with DNS, 5 sandboxes,
+    the teardown and its leak check), tests back to back and with a 100 ms body
+    between them. {"back_to_back": [ms], "body_100ms": [ms]}, totals per test."""
+    from nsnet.testing import Lab
+
+    out = {}
+    for key, body in (("back_to_back", 0.0), ("body_100ms", 0.1)):
+        totals = []
+        for _ in range(rounds):
+            time.sleep(body)
+            t0 = time.perf_counter()
+            lab = Lab(tag="bfx")
+            try:
+                lab.network("lab", subnet="10.232.0.0/24")
+                lab.sandboxes("s0", "s1", "s2", "s3", "s4", network="lab")
+            finally:
+                leaks = lab.close()
+            totals.append((time.perf_counter() - t0) * 1e3)
+            if leaks:
+                raise RuntimeError(f"the lab leaked: {leaks}")
+        out[key] = totals
+        log(f"nsnet_lab fixture with DNS, {key.replace('_', ' ')}: median {statistics.median(totals):.1f} ms, "
+            f"p95 {_quantile(totals, 0.95):.1f} ms")
+    return out
+
+
 def _remove_host(host: str, state: str) -> None:
     """The bench host, its sandboxes, its state and its DNS server (killed by pid)."""
     with Engine(host_netns=host, state_dir=state) as eng:
@@ -203,6 +233,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if "lab" not in args.skip:
         lab(args.lab_rounds)
+        fixture(args.lab_rounds)
     if "load" not in args.skip:
         measure(args.names, args.queries, args.limit)
 

@@ -59,7 +59,8 @@ def run_extras(plan: dict, settler, data: dict, skip: set, phase: str = "before"
             print(f"dns: {names} names, {queries} queries per client", flush=True)
             say = lambda s: print(f"  {s}", flush=True)  # noqa: E731
             _guarded("dns", data, settler, 0,
-                     lambda: {"lab": dns.lab(LAB_ROUNDS, log=say), **dns.measure(names, queries, 20.0, log=say)})
+                     lambda: {"lab": dns.lab(LAB_ROUNDS, log=say), "fixture": dns.fixture(LAB_ROUNDS, log=say),
+                             **dns.measure(names, queries, 20.0, log=say)})
         return
     n, nets, rounds = plan["topology"]
     if "topology" not in skip:

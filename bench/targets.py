@@ -132,10 +132,21 @@ def extra_rows(ex: dict) -> list[tuple]:
                   _verdict(eight["qps"] >= 50000)),
                  ("DNS p99 latency ≤ 1 ms", f"{eight['p99_ms']:.2f} ms", _verdict(eight["p99_ms"] <= 1)),
                  (f"DNS server RSS ≤ 40 MB ({dns['names']:,} names)", f"{rss:.1f} MB", _verdict(rss <= 40))]
-    lab = dns.get("lab", {}).get("dns")
-    if lab:
-        total = sorted(lab["total_ms"])
-        med, p95 = statistics.median(total), total[min(len(total) - 1, int(len(total) * 0.95))]
+    def med_p95(xs):
+        xs = sorted(xs)
+        return statistics.median(xs), xs[min(len(xs) - 1, int(len(xs) * 0.95))]
+
+    fixture, lab = dns.get("fixture"), dns.get("lab", {}).get("dns")
+    if fixture:  # the per-test lab as the nsnet_lab fixture makes it; the other ways of using it beside it
+        med, p95 = med_p95(fixture["body_100ms"])
+        also = "; back to back {:.1f} (p95 {:.1f})".format(*med_p95(fixture["back_to_back"]))
+        if lab:
+            also += "; call by call on one host {:.1f} (p95 {:.1f})".format(*med_p95(lab["total_ms"]))
+        rows.append(("5-sandbox per-test lab with DNS ≤ 30 ms median, ≤ 50 ms p95 (the `nsnet_lab` fixture, "
+                     "tests with a 100 ms body)", f"{med:.1f} ms, p95 {p95:.1f} ms{also}",
+                     _verdict(med <= 30 and p95 <= 50)))
+    elif lab:
+        med, p95 = med_p95(lab["total_ms"])
         rows.append(("5-sandbox lab with DNS ≤ 30 ms median, ≤ 50 ms p95", f"{med:.1f} ms, p95 {p95:.1f} ms",
                      _verdict(med <= 30 and p95 <= 50)))
     run = ex.get("run", {})
