@@ -49,7 +49,7 @@ def _running_forker(root: str = forker.ROOT) -> int:
     sock.close()
     assert wait_until(lambda: warm.server_pid(root, where) is not None, timeout=10)
     with open(os.devnull) as null:
-        assert forker.start(["--refused"], (null.fileno(),) * 3, root) is None
+        assert forker.start(["--refused"], (null.fileno(),) * 3, root) == 0  # sent, and not forked for
     return warm.server_pid(root, where)
 
 

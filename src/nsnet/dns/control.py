@@ -79,9 +79,9 @@ class ServerLink:
                 started = self._start()
                 if started is False:
                     return False
+                if time.monotonic() > deadline:  # a server started that never listens, or one that never goes
+                    raise TimeoutError(f"the DNS server neither answers nor lets go of {self.paths.lock}")
                 if started is None:  # someone else holds the lock: a server starting or stopping
-                    if time.monotonic() > deadline:
-                        raise TimeoutError(f"the DNS server neither answers nor lets go of {self.paths.lock}")
                     time.sleep(0.002)
                 continue
             data, socks = messages[i]

@@ -25,8 +25,9 @@ a namespace of its own would keep that namespace alive for its linger.
 
 Request (one SOCK_SEQPACKET message, fds lock, control, log attached):
 NUL-separated PROTOCOL, version, identity, NAME=VALUE of the environment,
-two NULs, the server's arguments. Answer: `pid N` (also written to the state dir's
-server.pid first), or OTHER."""
+two NULs, the server's arguments. No answer: the forker writes the server's
+pid to the state dir's server.pid (Dns.pid waits for it while the server's
+lock is held)."""
 
 import contextlib
 import os
@@ -39,10 +40,9 @@ from ..cni.loop import AcceptLoop, reap_children
 from ..kernel.selfproc import identity, in_machine_netns, set_cmdline
 
 PROTOCOL = "nsnet-dns-forker/1"
-OTHER = b"other"
 ROOT = "/run/nsnet"
 DEFAULT_LINGER = 30.0
-REPLY_WAIT = 5.0  # seconds for `pid N`: a forker still starting (a loaded machine) takes this long at most
+SEND_WAIT = 5.0  # seconds a request may wait for room in a forker's queue
 PADDING = 4096  # bytes of command line a child can show (its state directory's path is in it)
 # What a server loads: imported once by the forker (a test holds it to what a server imports)
 WARM = ("nsnet.dns.__main__", "nsnet.dns.server", "nsnet.dns.source", "nsnet.dns.build", "nsnet.dns.answers",
@@ -77,8 +77,8 @@ _started: list[int] = []  # forkers this process started: reaped once they end (
 
 
 def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int | None:
-    """A server forked with `args` and fds (lock, control, log): its pid (0: forked,
-    pid not heard back, the forker writes it); None if no forker took it (the caller
+    """Ask the forker for a server with `args` and fds (lock, control, log): 0 once
+    asked (the forker forks it and writes its pid); None if no forker runs (the caller
     starts the server itself; a forker is started for the next one). Only from the
     machine's own network namespace: a forker lives where its starter is, and one in
     a namespace of its own would keep that namespace for its linger."""
@@ -96,22 +96,15 @@ def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int |
             if pid:
                 _started.append(pid)
         return None
+    head = [PROTOCOL, version(), me, *(f"{k}={v}" for k, v in os.environ.items())]
     try:
-        sock.settimeout(REPLY_WAIT)
-        head = [PROTOCOL, version(), me, *(f"{k}={v}" for k, v in os.environ.items())]
+        sock.settimeout(SEND_WAIT)
         socket.send_fds(sock, [("\0".join(head) + "\0\0" + "\0".join(args)).encode()], list(fds))
     except OSError:  # gone, or stopping: nothing was sent
-        sock.close()
         return None
-    try:
-        reply = sock.recv(64)
-    except OSError:  # sent: the forker has it, and may have forked (never start a second server on one lock)
-        return 0
     finally:
         sock.close()
-    if reply.startswith(b"pid "):
-        return int(reply[4:])
-    return None if reply == OTHER else 0
+    return 0  # the forker forks and writes the pid (waiting for it cost the caller ~3 ms on two busy cores)
 
 
 def _reap_started() -> None:
@@ -159,13 +152,11 @@ class Forker(AcceptLoop):
             head, _, args = data.decode("utf-8", "surrogateescape").partition("\0\0")
             argv, head = args.split("\0"), head.split("\0")
             if not self.takes(conn, head, fds) or "--state-dir" not in argv:
-                conn.send(OTHER)
-                return
+                return  # cannot be: its folder is of the caller's identity and version (the caller's link retries)
             pid = os.fork()
             if pid == 0:
                 self.child(conn, argv, fds, dict(f.partition("=")[::2] for f in head[3:]))  # never returns
             _write_pid(argv[argv.index("--state-dir") + 1], pid)
-            conn.send(f"pid {pid}".encode())
         except (OSError, ValueError, IndexError):
             pass  # a caller gone, or a request that is none: it starts its server itself, or nothing
         finally:

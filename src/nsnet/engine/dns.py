@@ -15,6 +15,7 @@ network resolves names any more."""
 import contextlib
 import os
 import sys
+import time
 
 from ..dns.build import build_config, dns_name, dns_networks
 from ..dns.config import LISTEN, LISTEN6
@@ -131,9 +132,19 @@ class Dns(Service):
     def running(self) -> bool:
         return self.kernel.helper_running(self.paths.lock)
 
-    def pid(self) -> int | None:
-        """The running server's pid (checked against its command line: no pid reuse)."""
+    def pid(self, wait: float = 2.0) -> int | None:
+        """The running server's pid (checked against its command line: no pid reuse).
+        While its lock is held and the pid file does not name it yet (the forker
+        writes it just after the change), it waits up to `wait` seconds for it."""
         self._reap()
+        deadline = time.monotonic() + wait
+        while True:
+            pid = self._pid_now()
+            if pid is not None or time.monotonic() > deadline or not self.running():
+                return pid
+            time.sleep(0.002)
+
+    def _pid_now(self) -> int | None:
         try:
             with open(self.paths.pid) as f:
                 pid = int(f.read().strip())
