@@ -149,6 +149,13 @@ def test_run_detached_is_served_and_its_process_has_the_callers_conditions(lab):
     assert wait_until(lambda: ended(pid), timeout=10)
 
 
+def test_a_server_whose_conditions_changed_serves_no_more(lab):
+    assert probe(lab, "network", "ls").stdout.endswith("served 0\n")
+    os.setpriority(os.PRIO_PROCESS, server_of(lab), 4)  # a child forked now would run at nice 4
+    r = probe(lab, "network", "ls")
+    assert r.stdout.endswith("served None\n"), (r.stdout, r.stderr)
+
+
 def test_sigterm_reaches_the_served_command(lab):
     """SIGTERM to the calling process reaches the command in the server's child:
     it ends as a command of its own would (exit 143, the change rolled back)."""

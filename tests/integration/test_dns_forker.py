@@ -6,6 +6,7 @@ goes after its linger; it has imported what a server loads."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,15 +42,17 @@ def _fds(pid: int) -> dict[int, str]:
 
 
 def _running_forker(root: str = forker.ROOT) -> int:
-    """The pid of this install's forker, started now if none runs, and not about to
-    stop: a request it refuses (no state dir) starts its idle time again."""
+    """The pid of this install's forker, a fresh one: another test's may be at the end
+    of its linger."""
     where = forker.paths(root)
+    old = warm.server_pid(root, where)
+    if old is not None:
+        os.kill(old, signal.SIGTERM)
+        assert wait_until(lambda: ended(old), timeout=10)
     sock = warm._connect(where) or warm._start(where)
     assert sock not in (None, warm.BUSY)
     sock.close()
     assert wait_until(lambda: warm.server_pid(root, where) is not None, timeout=10)
-    with open(os.devnull) as null:
-        assert forker.start(["--refused"], (null.fileno(),) * 3, root) == 0  # sent, and not forked for
     return warm.server_pid(root, where)
 
 
@@ -136,6 +139,22 @@ def test_a_thread_in_another_namespace_is_not_forked_for(host):
         inner = identity()
         assert forker.start(["--state-dir", host.state_dir], (null.fileno(),) * 3) is None
     assert inner != identity() and _forkers_in(host.name) == []
+
+
+def test_a_forker_that_cannot_serve_stops_and_the_server_starts_anyway(host):
+    """A forker whose own conditions changed after it started (here: its nice value)
+    refuses its callers: it stops at the first, and that change's server starts as a
+    process of its own (the link retries), with names resolving."""
+    pid_of_forker = _running_forker()
+    os.setpriority(os.PRIO_PROCESS, pid_of_forker, 5)
+    host.engine.network_create("fk", subnet=SUBNET)
+    host.engine.sandbox_create("fa", networks=[("fk", None)])
+    pid = host.engine.dns_pid()
+    assert pid is not None and _ppid(pid) == os.getpid()
+    assert wait_until(lambda: ended(pid_of_forker), timeout=10)
+    r = subprocess.run(["ip", "netns", "exec", host.engine.sandbox_rows()[0]["netns"], "getent", "hosts", "fa"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r
 
 
 def test_the_forker_goes_after_its_linger_and_leaves_no_folder():

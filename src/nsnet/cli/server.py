@@ -43,7 +43,6 @@ class Server(AcceptLoop):
     def __init__(self, state_dir: str, listener: socket.socket):
         self.paths = served.paths(state_dir)
         super().__init__(self.paths.sock, listener)
-        self.identity = served.identity()
         self.version = served.version()  # of the code imported now: an install after it is not ours
         self.settings = served.settings(os.environ)
         self.running: dict[int, socket.socket] = {}  # child -> its caller, told how it ended once reaped
@@ -151,14 +150,16 @@ class Server(AcceptLoop):
             conn.close()
 
     def takes(self, conn: socket.socket, data: bytes, fds: list[int]) -> bool:
-        """A request of this version, namespaces, user and settings, with three streams."""
+        """A request of this version and settings, with three streams, from a caller of
+        the server's identity as it is now (a server reniced or moved since would pass
+        that on to the command's processes)."""
         _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
         try:
             req = served.Request(data)
         except (ValueError, UnicodeError):
             return False
         return (len(fds) == 3 and uid == os.geteuid() and req.version == self.version
-                and req.identity == self.identity and served.settings(req.env) == self.settings
+                and req.identity == served.identity() and served.settings(req.env) == self.settings
                 and (req.argv[0] != "run" or _detached(req.argv)))
 
     def child(self, conn: socket.socket, fds: list[int], req) -> None:

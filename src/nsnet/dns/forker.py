@@ -7,9 +7,11 @@ network (a per-test lab: 18 ms without it, 25-32 with it). The forker imported
 all that once and forks a server per request in ~1 ms. There is one per
 install and identity: ROOT/dns-forker-KEY/ (KEY: of the code, the Python and
 kernel/selfproc.identity) holds its socket, lock, pid and log, with
-cni/client.py's start-up. It
-stops after NSNET_DNS_LINGER seconds (30; 0: never used) without a request,
-as the warm servers of the command line and of the CNI plugin do.
+cni/client.py's start-up. It stops after NSNET_DNS_LINGER seconds (30; 0:
+never used) without a request, as the warm servers of the command line and
+of the CNI plugin do, and at once if it cannot serve a request (its own
+conditions changed, a fork failed): the caller's link then retries, finds
+no forker, and starts the server itself.
 
 It opens nothing at all (no store: a forked SQLite connection is unsafe), so
 each child starts as clean as a new process: a session of its own, the
@@ -18,10 +20,9 @@ open. The child shows `python -m nsnet.dns ARGS` as its command line (written
 over the forker's, which is padded for it), so it is found as any server is.
 
 Whoever finds no forker starts one for the next server and starts this one
-itself (kernel.spawn_helper), as when the forker refuses: another network or
-mount namespace, user or privileges. Only callers in the machine's own
-network namespace use a forker: it lives where it was started, and one in
-a namespace of its own would keep that namespace alive for its linger.
+itself (kernel.spawn_helper). Only callers in the machine's own network
+namespace use a forker: it lives where it was started, and one in a
+namespace of its own would keep that namespace alive for its linger.
 
 Request (one SOCK_SEQPACKET message, fds lock, control, log attached):
 NUL-separated PROTOCOL, version, identity, NAME=VALUE of the environment,
@@ -121,7 +122,7 @@ class Forker(AcceptLoop):
     def __init__(self, listener: socket.socket):
         # where its starter made the listener (server.sock.PID, then renamed to server.sock)
         super().__init__(os.path.join(os.path.dirname(listener.getsockname()), "server.sock"), listener)
-        self.identity, self.version = identity(), version()
+        self.version = version()  # of the code imported now
 
     def finish(self) -> None:
         """Leave no folder behind (one per install and identity): its lock is ours until we exit."""
@@ -137,23 +138,31 @@ class Forker(AcceptLoop):
             os.rmdir(folder)  # not if it has a log to read, or a new forker's files
 
     def takes(self, conn: socket.socket, head: list[str], fds: list[int]) -> bool:
-        """A request of this version, namespaces and privileges, with its three fds."""
+        """A request of this version, with its three fds, from a caller of this forker's
+        identity as it is now (a forker reniced or moved since would pass that on)."""
         import struct
 
         _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
         return (len(fds) == 3 and len(head) >= 3 and uid == os.geteuid() and head[0] == PROTOCOL
-                and head[1] == self.version and head[2] == self.identity)
+                and head[1] == self.version and head[2] == identity())
 
     def serve_one(self, conn: socket.socket) -> None:
         fds: list[int] = []
         try:
             conn.settimeout(5.0)
             data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+            if not data:
+                return  # whoever started this forker connects and closes (cni/client.py's start-up)
             head, _, args = data.decode("utf-8", "surrogateescape").partition("\0\0")
             argv, head = args.split("\0"), head.split("\0")
             if not self.takes(conn, head, fds) or "--state-dir" not in argv:
-                return  # cannot be: its folder is of the caller's identity and version (the caller's link retries)
-            pid = os.fork()
+                self.stopping = True  # its folder is its callers' identity: its own changed (renice, a cgroup move)
+                return
+            try:
+                pid = os.fork()
+            except OSError:
+                self.stopping = True  # the caller's link retries and, with no forker, starts the server itself
+                raise
             if pid == 0:
                 self.child(conn, argv, fds, dict(f.partition("=")[::2] for f in head[3:]))  # never returns
             _write_pid(argv[argv.index("--state-dir") + 1], pid)
@@ -197,7 +206,7 @@ class Forker(AcceptLoop):
 
 
 def _write_pid(state_dir: str, pid: int) -> None:
-    """Before the caller hears it: whoever reads server.pid after the change finds this server."""
+    """Whoever reads server.pid finds this server (Dns.pid waits for it while the lock is held)."""
     from .control import Paths
 
     path = Paths(state_dir).pid
