@@ -77,12 +77,12 @@ def is_served(argv: list[str]) -> bool:
     words = tuple(argv[:2])
     if words not in SERVED and words[:1] not in SERVED:
         return False
-    if words[:1] == ("run",) and not _detached(argv):
+    if words[:1] == ("run",) and not _may_detach(argv):
         return False
     return not any(a.split("=", 1)[0] in NOT_SERVED_OPTIONS for a in argv)
 
 
-def _detached(argv: list[str]) -> bool:
+def _may_detach(argv: list[str]) -> bool:
     """A first look for --detach among run's options (-d, or in -dit); the server parses for real."""
     options = argv[1:argv.index("--")] if "--" in argv else argv[1:]
     return any(a == "--detach" or (a[:1] == "-" and a[1:2] != "-" and "d" in a) for a in options)

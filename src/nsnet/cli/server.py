@@ -17,13 +17,12 @@ serves what is queued, waits for the children that run, then exits."""
 import os
 import signal
 import socket
-import struct
 import sys
 import time
 
 from .. import interrupt
 from ..cni import client as warm
-from ..cni.loop import AcceptLoop
+from ..cni.loop import AcceptLoop, peer_uid
 from . import exits, served
 from . import main as climain
 from .parse import parse
@@ -153,12 +152,11 @@ class Server(AcceptLoop):
         """A request of this version and settings, with three streams, from a caller of
         the server's identity as it is now (a server reniced or moved since would pass
         that on to the command's processes)."""
-        _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
         try:
             req = served.Request(data)
         except (ValueError, UnicodeError):
             return False
-        return (len(fds) == 3 and uid == os.geteuid() and req.version == self.version
+        return (len(fds) == 3 and peer_uid(conn) == os.geteuid() and req.version == self.version
                 and req.identity == served.identity() and served.settings(req.env) == self.settings
                 and (req.argv[0] != "run" or _detached(req.argv)))
 

@@ -30,6 +30,7 @@ import _socket
 import os
 import sys
 
+from ..kernel.selfproc import netns_id
 from ..state.jsonread import loads
 
 PROTOCOL = b"1"
@@ -42,9 +43,10 @@ SERVED = ("ADD", "DEL", "CHECK", "STATUS", "GC")
 BUSY = "busy"  # _start: another call holds the lock
 
 
-def linger() -> float:
+def linger(variable: str = "NSNET_CNI_LINGER") -> float:
+    """Seconds a warm server waits for the next call (this one's, or the DNS forker's); 0: none is used."""
     try:
-        return max(0.0, float(os.environ.get("NSNET_CNI_LINGER", DEFAULT_LINGER)))
+        return max(0.0, float(os.environ.get(variable, DEFAULT_LINGER)))
     except ValueError:
         return DEFAULT_LINGER
 
@@ -75,11 +77,6 @@ def state_dir_of(raw: str) -> str | None:
         return None
     given = conf.get("stateDir", os.environ.get("NSNET_STATE_DIR") or DEFAULT_STATE_DIR)
     return given if isinstance(given, str) and given.startswith("/") else None
-
-
-def netns_id() -> str:
-    st = os.stat("/proc/self/ns/net")
-    return f"{st.st_dev}:{st.st_ino}"
 
 
 def request(command: str, raw: str, environ=os.environ) -> bytes:

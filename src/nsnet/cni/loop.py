@@ -6,6 +6,7 @@ then unlink the socket, serve what is queued, and finish."""
 
 import os
 import socket
+import struct
 import time
 
 TICK = 1.0  # seconds between looks at the socket and the idle time
@@ -79,3 +80,8 @@ def reap_children(*_) -> None:
             return
         if pid == 0:
             return
+
+
+def peer_uid(conn: socket.socket) -> int:
+    """The uid of the process at the other end of a unix socket (SO_PEERCRED)."""
+    return struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))[1]

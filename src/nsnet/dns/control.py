@@ -43,6 +43,12 @@ class Paths:
         self.log = os.path.join(self.folder, "server.log")
         self.etc = os.path.join(self.folder, "etc")  # the resolv.conf every sandbox shares
 
+    def write_pid(self, pid: int) -> None:
+        """Whole or not at all (tmp + rename): a reader never sees it empty."""
+        with open(self.pid + ".tmp", "w") as f:
+            f.write(f"{pid}\n")
+        os.replace(self.pid + ".tmp", self.pid)
+
 
 def encode(*words) -> bytes:
     return b"\0".join(w if isinstance(w, bytes) else w.encode() for w in words)
@@ -149,9 +155,7 @@ class ServerLink:
                     os.unlink(self.paths.control)
                     return False
                 if pid:  # 0: forked by the forker, which writes the pid itself (dns/forker.py)
-                    with open(self.paths.pid + ".tmp", "w") as f:
-                        f.write(f"{pid}\n")
-                    os.replace(self.paths.pid + ".tmp", self.paths.pid)
+                    self.paths.write_pid(pid)
                     self.started.append(pid)
                 return True
             finally:

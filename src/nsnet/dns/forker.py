@@ -37,12 +37,12 @@ import sys
 
 from .. import __version__
 from ..cni import client as warm
-from ..cni.loop import AcceptLoop, reap_children
+from ..cni.loop import AcceptLoop, peer_uid, reap_children
 from ..kernel.selfproc import identity, in_machine_netns, set_cmdline
+from .control import Paths
 
 PROTOCOL = "nsnet-dns-forker/1"
 ROOT = "/run/nsnet"
-DEFAULT_LINGER = 30.0
 SEND_WAIT = 5.0  # seconds a request may wait for room in a forker's queue
 PADDING = 4096  # bytes of command line a child can show (its state directory's path is in it)
 # What a server loads: imported once by the forker (a test holds it to what a server imports)
@@ -51,19 +51,16 @@ WARM = ("nsnet.dns.__main__", "nsnet.dns.server", "nsnet.dns.source", "nsnet.dns
 
 
 def linger() -> float:
-    try:
-        return max(0.0, float(os.environ.get("NSNET_DNS_LINGER", DEFAULT_LINGER)))
-    except ValueError:
-        return DEFAULT_LINGER
+    return warm.linger("NSNET_DNS_LINGER")
 
 
-def paths(root: str = ROOT, me: str | None = None):
+def paths(root: str = ROOT, me: str | None = None, code: str | None = None):
     """One forker per install (its code and its Python) and identity: a request never
     meets another install's forker, and callers in another namespace (`ip netns exec`)
     or under other limits never keep everyone else's requests from theirs."""
     import zlib
 
-    key = zlib.crc32(f"{sys.executable}\0{version()}\0{me or identity()}".encode())
+    key = zlib.crc32(f"{sys.executable}\0{code or version()}\0{me or identity()}".encode())
     return warm.Paths(root, f"dns-forker-{key:08x}", "nsnet.dns.forker", tail=(" " * PADDING,))
 
 
@@ -86,8 +83,8 @@ def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int |
     if linger() <= 0 or not in_machine_netns():
         return None
     _reap_started()
-    me = identity()
-    where = paths(root, me)
+    me, code = identity(), version()
+    where = paths(root, me, code)
     sock = warm._connect(where)
     if sock is None:
         started = warm._start(where)  # for the next server: this one does not wait for its start-up
@@ -97,7 +94,7 @@ def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int |
             if pid:
                 _started.append(pid)
         return None
-    head = [PROTOCOL, version(), me, *(f"{k}={v}" for k, v in os.environ.items())]
+    head = [PROTOCOL, code, me, *(f"{k}={v}" for k, v in os.environ.items())]
     try:
         sock.settimeout(SEND_WAIT)
         socket.send_fds(sock, [("\0".join(head) + "\0\0" + "\0".join(args)).encode()], list(fds))
@@ -140,10 +137,7 @@ class Forker(AcceptLoop):
     def takes(self, conn: socket.socket, head: list[str], fds: list[int]) -> bool:
         """A request of this version, with its three fds, from a caller of this forker's
         identity as it is now (a forker reniced or moved since would pass that on)."""
-        import struct
-
-        _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
-        return (len(fds) == 3 and len(head) >= 3 and uid == os.geteuid() and head[0] == PROTOCOL
+        return (len(fds) == 3 and len(head) >= 3 and peer_uid(conn) == os.geteuid() and head[0] == PROTOCOL
                 and head[1] == self.version and head[2] == identity())
 
     def serve_one(self, conn: socket.socket) -> None:
@@ -165,7 +159,7 @@ class Forker(AcceptLoop):
                 raise
             if pid == 0:
                 self.child(conn, argv, fds, dict(f.partition("=")[::2] for f in head[3:]))  # never returns
-            _write_pid(argv[argv.index("--state-dir") + 1], pid)
+            Paths(argv[argv.index("--state-dir") + 1]).write_pid(pid)  # Dns.pid waits for it
         except (OSError, ValueError, IndexError):
             pass  # a caller gone, or a request that is none: it starts its server itself, or nothing
         finally:
@@ -205,16 +199,6 @@ class Forker(AcceptLoop):
             os._exit(code)
 
 
-def _write_pid(state_dir: str, pid: int) -> None:
-    """Whoever reads server.pid finds this server (Dns.pid waits for it while the lock is held)."""
-    from .control import Paths
-
-    path = Paths(state_dir).pid
-    with open(path + ".tmp", "w") as f:
-        f.write(f"{pid}\n")
-    os.replace(path + ".tmp", path)
-
-
 def main(argv: list[str]) -> None:
     import gc
     import importlib
@@ -231,7 +215,7 @@ def main(argv: list[str]) -> None:
     forker = Forker(listener)
     signal.signal(signal.SIGCHLD, reap_children)
     signal.signal(signal.SIGTERM, lambda *_: setattr(forker, "stopping", True))
-    forker.run(linger() or DEFAULT_LINGER)
+    forker.run(linger() or warm.DEFAULT_LINGER)
 
 
 if __name__ == "__main__":

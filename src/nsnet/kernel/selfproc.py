@@ -12,12 +12,18 @@ CONDITIONS = ("/proc/self/cgroup", "/proc/self/limits", "/proc/self/oom_score_ad
               "/proc/self/attr/current")
 
 
+def netns_id(proc: str = "thread-self") -> str:
+    """The network namespace of this thread (or of /proc/PROC), as DEV:INODE."""
+    st = os.stat(f"/proc/{proc}/ns/net")
+    return f"{st.st_dev}:{st.st_ino}"
+
+
 def identity() -> str:
     """Network and mount namespaces, user and groups, capabilities, seccomp
     (`setpriv` may have taken some away), and what a process started from here
     inherits: cgroup, resource limits, OOM score, login, security label,
     scheduling (policy, nice value, CPUs)."""
-    net, mnt = os.stat("/proc/thread-self/ns/net"), os.stat("/proc/thread-self/ns/mnt")  # this thread's (setns)
+    mnt = os.stat("/proc/thread-self/ns/mnt")  # this thread's, as its network namespace (setns)
     with open("/proc/self/status", "rb") as f:
         privileges = b" ".join(b",".join(line.split()) for line in f if line.startswith(PRIVILEGES))
     conditions = []
@@ -28,37 +34,33 @@ def identity() -> str:
         except OSError:  # no LSM, no audit
             conditions.append("-")
     scheduling = (os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0), sorted(os.sched_getaffinity(0)))
-    return (f"{net.st_dev}:{net.st_ino}:{mnt.st_dev}:{mnt.st_ino}:{privileges.decode()}:{':'.join(conditions)}:"
+    return (f"{netns_id()}:{mnt.st_dev}:{mnt.st_ino}:{privileges.decode()}:{':'.join(conditions)}:"
             f"{scheduling}")
 
 
-def set_cmdline(argv: list[str]) -> bool:
+def set_cmdline(argv: list[str]) -> None:
     """Show `argv` as this process's command line (/proc/PID/cmdline, ps),
     written over the memory of the one it was started with, as setproctitle
-    does: it must fit there (False if it does not; nothing changes)."""
+    does: it must fit there (if it does not, nothing changes)."""
     import ctypes
 
     with open("/proc/self/stat", "rb") as f:
         fields = f.read().rsplit(b")", 1)[1].split()
     start, end = int(fields[45]), int(fields[46])  # arg_start, arg_end: fields 48 and 49 of proc(5)
     new = b"".join(a.encode("utf-8", "surrogateescape") + b"\0" for a in argv)
-    if len(new) > end - start:
-        return False
-    ctypes.memmove(start, new + b"\0" * (end - start - len(new)), end - start)
-    return True
+    if len(new) <= end - start:
+        ctypes.memmove(start, new + b"\0" * (end - start - len(new)), end - start)
 
 
 def in_machine_netns() -> bool:
     """Is this thread in the network namespace of pid 1 (the machine's, or the
     container's)? Where pid 1 may not be looked at (a VM's init), kthreadd's
     (pid 2) is the machine's; where neither can be read, no."""
-    mine = os.stat("/proc/thread-self/ns/net")
-    for pid in (1, 2):
+    for pid in ("1", "2"):
         try:
-            machine = os.stat(f"/proc/{pid}/ns/net")
+            return netns_id(pid) == netns_id()
         except PermissionError:
             continue
         except OSError:
             return False
-        return (mine.st_dev, mine.st_ino) == (machine.st_dev, machine.st_ino)
     return False
