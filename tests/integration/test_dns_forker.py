@@ -157,6 +157,17 @@ def test_a_forker_that_cannot_serve_stops_and_the_server_starts_anyway(host):
     assert r.returncode == 0, r
 
 
+def test_a_refusal_reaches_the_caller_before_it_goes_on(host):
+    """The caller learns of a refusal while it still holds the lock and listener it
+    sent: were it told "asked" and the forker then dropped them, what the change
+    sent its server would be lost with no server started (a CI run caught that race)."""
+    pid_of_forker = _running_forker()
+    os.setpriority(os.PRIO_PROCESS, pid_of_forker, 5)
+    with open(os.devnull) as null:
+        assert forker.start(["--state-dir", host.state_dir], (null.fileno(),) * 3) is None
+    assert wait_until(lambda: ended(pid_of_forker), timeout=10)
+
+
 def test_the_forker_goes_after_its_linger_and_leaves_no_folder():
     root = tempfile.mkdtemp(prefix="nsnet-test-forker-")
     where = forker.paths(root)

@@ -9,9 +9,11 @@ install and identity: ROOT/dns-forker-KEY/ (KEY: of the code, the Python and
 kernel/selfproc.identity) holds its socket, lock, pid and log, with
 cni/client.py's start-up. It stops after NSNET_DNS_LINGER seconds (30; 0:
 never used) without a request, as the warm servers of the command line and
-of the CNI plugin do, and at once if it cannot serve a request (its own
-conditions changed, a fork failed): the caller's link then retries, finds
-no forker, and starts the server itself.
+of the CNI plugin do, and at once if it cannot serve a request: its own
+conditions changed (it refuses, and the caller starts the server itself) or
+a fork failed (after it took the request: that change's sockets reach the
+next server, which the next change starts and which makes the sockets it
+lacks from the store).
 
 It opens nothing at all (no store: a forked SQLite connection is unsafe), so
 each child starts as clean as a new process: a session of its own, the
@@ -26,9 +28,12 @@ namespace of its own would keep that namespace alive for its linger.
 
 Request (one SOCK_SEQPACKET message, fds lock, control, log attached):
 NUL-separated PROTOCOL, version, identity, NAME=VALUE of the environment,
-two NULs, the server's arguments. No answer: the forker writes the server's
-pid to the state dir's server.pid (Dns.pid waits for it while the server's
-lock is held)."""
+two NULs, the server's arguments. Answer: one byte, TAKEN, once the request is
+checked and before the fork, or the connection closed without it (refused:
+the caller still holds its lock and listener and starts the server itself;
+a refusal after the caller had gone on would lose what it sent the server).
+The forker writes the server's pid to the state dir's server.pid (Dns.pid
+waits for it while the server's lock is held)."""
 
 import contextlib
 import os
@@ -41,7 +46,8 @@ from ..cni.loop import AcceptLoop, peer_uid, reap_children
 from ..kernel.selfproc import identity, in_machine_netns, set_cmdline
 from .control import Paths
 
-PROTOCOL = "nsnet-dns-forker/1"
+PROTOCOL = "nsnet-dns-forker/2"
+TAKEN = b"+"
 ROOT = "/run/nsnet"
 SEND_WAIT = 5.0  # seconds a request may wait for room in a forker's queue
 PADDING = 4096  # bytes of command line a child can show (its state directory's path is in it)
@@ -76,8 +82,9 @@ _started: list[int] = []  # forkers this process started: reaped once they end (
 
 def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int | None:
     """Ask the forker for a server with `args` and fds (lock, control, log): 0 once
-    asked (the forker forks it and writes its pid); None if no forker runs (the caller
-    starts the server itself; a forker is started for the next one). Only from the
+    it took the request (it forks the server and writes its pid); None if no forker
+    runs or it refused (the caller starts the server itself; a forker is started for
+    the next one). Only from the
     machine's own network namespace: a forker lives where its starter is, and one in
     a namespace of its own would keep that namespace for its linger."""
     if linger() <= 0 or not in_machine_netns():
@@ -98,11 +105,15 @@ def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int |
     try:
         sock.settimeout(SEND_WAIT)
         socket.send_fds(sock, [("\0".join(head) + "\0\0" + "\0".join(args)).encode()], list(fds))
+        answer = sock.recv(1)
+    except TimeoutError:  # a forker that holds the fds and does not say: as taken (the link's deadline covers it)
+        return 0
     except OSError:  # gone, or stopping: nothing was sent
         return None
     finally:
         sock.close()
-    return 0  # the forker forks and writes the pid (waiting for it cost the caller ~3 ms on two busy cores)
+    # taken: it forks and writes the pid (waiting for the fork cost the caller ~1.5 ms on two busy cores)
+    return 0 if answer == TAKEN else None
 
 
 def _reap_started() -> None:
@@ -152,10 +163,11 @@ class Forker(AcceptLoop):
             if not self.takes(conn, head, fds) or "--state-dir" not in argv:
                 self.stopping = True  # its folder is its callers' identity: its own changed (renice, a cgroup move)
                 return
+            conn.send(TAKEN)
             try:
                 pid = os.fork()
             except OSError:
-                self.stopping = True  # the caller's link retries and, with no forker, starts the server itself
+                self.stopping = True  # the next change finds no server and starts one (see above)
                 raise
             if pid == 0:
                 self.child(conn, argv, fds, dict(f.partition("=")[::2] for f in head[3:]))  # never returns
