@@ -49,7 +49,8 @@ def test_served_commands_answer_as_in_process(lab):
     assert [sb["name"] for sb in lab.engine.sandbox_rows()] == ["a1"] and server_of(lab) is not None
     for args in (["sandbox", "ls"], ["network", "inspect", "lan"], ["port"], ["network", "ls", "--json"],
                  ["sandbox", "create", "bad name!"], ["network", "connect", "lan", "nope"], ["sandbox", "rm", "nope"],
-                 ["publish", "a1", "99999:80"], ["sandbox", "ls", "--help"]):
+                 ["publish", "a1", "99999:80"], ["sandbox", "ls", "--help"], ["--json", "network", "ls"],
+                 ["--host-netns", lab.name, "sandbox", "inspect", "a1"]):  # global options before the command
         mine = subprocess.run([NSNET, *args], env=dict(lab.env, NSNET_CLI_LINGER="0"), capture_output=True,
                               text=True, timeout=60)  # made in the calling process
         theirs = probe(lab, *args)
@@ -126,7 +127,7 @@ def _conditions(pid: int) -> tuple:
 
 def test_run_detached_is_served_and_its_process_has_the_callers_conditions(lab):
     assert probe(lab, "sandbox", "create", "rs", "--network", "lan").stdout.endswith("served 0\n")
-    r = probe(lab, "run", "-d", "--name", "r1", "--sandbox", "rs", "--", "sleep", "60")
+    r = probe(lab, "--host-netns", lab.name, "run", "-d", "--name", "r1", "--sandbox", "rs", "--", "sleep", "60")
     assert r.stdout.startswith("started r1 (pid ") and r.stdout.endswith("served 0\n"), (r.stdout, r.stderr)
     pid = int(r.stdout.split("pid ")[1].split(")")[0])
     with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -138,6 +139,7 @@ def test_run_detached_is_served_and_its_process_has_the_callers_conditions(lab):
     not_served = [
         probe(lab, "run", "--sandbox", "rs", "--", "true"),
         probe(lab, "run", "-dit", "--sandbox", "rs", "--", "true"),
+        probe(lab, "--json", "run", "-dit", "--sandbox", "rs", "--", "true"),  # the server parses past --json
         probe(lab, "run", "--sandbox", "rs", "--", "ls", "-d", "/"),
         probe(lab, "run", "-d", "--name", "r2", "--sandbox", "rs", "--", "sleep", "60", prefix=["nice", "-n", "3"]),
         probe(lab, "run", "-d", "--name", "r3", "--sandbox", "rs", "--", "sleep", "60",

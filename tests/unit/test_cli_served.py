@@ -14,6 +14,15 @@ from nsnet.cli import served
     (["publish", "a", "80:80"], True),
     (["port"], True),
     (["sandbox", "ls", "--json"], True),
+    (["--json", "sandbox", "ls"], True),  # global options before the command
+    (["--host-netns", "lab", "sandbox", "create", "a"], True),
+    (["--host-netns=lab", "--json", "network", "ls"], True),
+    (["--host-netns", "lab", "--json", "run", "-d", "--", "sleep", "1"], True),
+    (["--host-netns", "lab", "run", "--", "ls", "-d", "/"], False),
+    (["--host-netns", "lab", "ps"], False),
+    (["--state-dir", "/tmp/x", "sandbox", "ls"], False),
+    (["--host-netns"], False),
+    (["--host-netns", "run", "run", "-d", "--", "sleep", "1"], True),  # a namespace named run
     (["sandbox", "ls", "--state-dir", "/tmp/x"], False),  # the state dir decides the server
     (["network", "ls", "--store=etcd://h:1"], False),
     (["run", "-d", "--", "sleep", "1"], True),  # the server parses it for real (cli/server.py)

@@ -56,6 +56,7 @@ SERVED = {("sandbox", "create"), ("sandbox", "rm"), ("sandbox", "ls"), ("sandbox
           ("network", "ls"), ("network", "inspect"), ("publish",), ("unpublish",), ("port",),
           ("run",)}  # run: detached only, without -i or -t (the server parses it: cli/server.py)
 NOT_SERVED_OPTIONS = ("--state-dir", "--store")
+LEADING_OPTIONS = {"--host-netns": 2, "--json": 1}  # global options a command may follow: how many words each takes
 FORWARDED = (15, 2, 1, 3)  # SIGTERM, SIGINT, SIGHUP, SIGQUIT (_signal: `signal` would import enum)
 
 
@@ -74,12 +75,27 @@ def paths(state_dir: str):
 
 
 def is_served(argv: list[str]) -> bool:
-    words = tuple(argv[:2])
+    at = _command_at(argv)
+    words = tuple(argv[at:at + 2])
     if words not in SERVED and words[:1] not in SERVED:
         return False
-    if words[:1] == ("run",) and not _may_detach(argv):
+    if words[:1] == ("run",) and not _may_detach(argv[at:]):
         return False
     return not any(a.split("=", 1)[0] in NOT_SERVED_OPTIONS for a in argv)
+
+
+def _command_at(argv: list[str]) -> int:
+    """Where the command's words start, after the global options given before it
+    (`nsnet --host-netns lab --json sandbox ls`); the child parses them for real."""
+    i = 0
+    while i < len(argv):
+        if argv[i] in LEADING_OPTIONS:
+            i += LEADING_OPTIONS[argv[i]]
+        elif argv[i].startswith("--host-netns="):
+            i += 1
+        else:
+            break
+    return i
 
 
 def _may_detach(argv: list[str]) -> bool:

@@ -158,7 +158,7 @@ class Server(AcceptLoop):
             return False
         return (len(fds) == 3 and peer_uid(conn) == os.geteuid() and req.version == self.version
                 and req.identity == served.identity() and served.settings(req.env) == self.settings
-                and (req.argv[0] != "run" or _detached(req.argv)))
+                and _serves(req.argv))
 
     def child(self, conn: socket.socket, fds: list[int], req) -> None:
         """The command, as the calling process would have made it; the server tells the caller how it ended."""
@@ -200,13 +200,16 @@ class Server(AcceptLoop):
             time.sleep(0.05)
 
 
-def _detached(argv: list[str]) -> bool:
-    """`run` with --detach and without -i or -t: the caller only waits for the start."""
+def _serves(argv: list[str]) -> bool:
+    """Any command the caller hands over (served.is_served chose them), but `run`
+    only with --detach and without -i or -t: the caller only waits for the start."""
     try:
-        values = parse(argv).values
+        call = parse(argv)
     except Exception:  # a usage error: the caller's own process says it
         return False
-    return bool(values.get("detach")) and not values.get("interactive") and not values.get("tty")
+    if call.path[1:] != ["run"]:
+        return True
+    return bool(call.values.get("detach")) and not call.values.get("interactive") and not call.values.get("tty")
 
 
 def main(argv: list[str]) -> None:
