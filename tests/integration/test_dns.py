@@ -12,6 +12,8 @@ import time
 import pytest
 from dnslib import RCODE
 
+from nsnet.dns.server import STALE_MAX
+
 from .dns_server_env import Client, addrs
 from .helpers import Host, in_ns, ping, wait_until
 from .outside import HOST_IP, OUTSIDE_IP
@@ -213,12 +215,17 @@ def test_attaches_cost_the_server_nothing_until_a_query(dns_lab):
             return f.read().count("reloaded:")
 
     assert resolve(web1, "ns") == "192.168.1.3"
-    before = reloads()
-    for i in range(10):
-        e.sandbox_create(f"burst{i}", networks=["devops"])
-    time.sleep(0.3)  # more than the reload gap (20-80 ms) a network change would have waited
-    assert reloads() == before
-    assert resolve(web1, "burst9") == "192.168.1.13"  # the query itself brings the records up to date
+    for attempt in range(3):  # a burst slowed by a busy machine towards STALE_MAX is tried again
+        before = reloads()
+        t0 = time.monotonic()
+        for i in range(10):
+            e.sandbox_create(f"burst{attempt}-{i}", networks=["devops"])
+        time.sleep(0.3)  # more than the reload gap (20-80 ms) a network change would have waited
+        after, took = reloads(), time.monotonic() - t0
+        if took < 0.8 * STALE_MAX:
+            break
+    assert after == before
+    assert resolve(web1, f"burst{attempt}-9") == f"192.168.1.{13 + 10 * attempt}"  # the query brings them up to date
     assert wait_until(lambda: reloads() == before + 1, timeout=2)
 
 

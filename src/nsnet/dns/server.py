@@ -148,9 +148,11 @@ class Server(TcpClients, Forwarder):
             self._close_conn(c)
 
     def fresh(self) -> None:
-        """Before answering: reload if records changed since the last reload.
-        Attaches cost the server nothing until someone asks."""
-        if self._stale_since is not None:
+        """Before answering: reload if records or networks changed since the last
+        reload. Attaches cost the server nothing until someone asks; a network
+        change's reload, pending for the gap, is this one (not another after it)."""
+        if self._stale_since is not None or self._hup:
+            self._hup = False
             self._stat = self.source.key() or self._stat
             self._reload()
 
