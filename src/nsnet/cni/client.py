@@ -31,7 +31,6 @@ import os
 import sys
 
 from ..kernel.selfproc import netns_id
-from ..state.jsonread import loads
 
 PROTOCOL = b"1"
 OTHER = b"other"
@@ -69,6 +68,8 @@ def state_dir_of(raw: str) -> str | None:
     stateDir, NSNET_STATE_DIR, the default. None for a config that does not
     parse or a stateDir that is no absolute path: the calling process refuses
     it (no server is started for a store nobody can use)."""
+    from ..state.jsonread import loads  # here: the command line's client (cli/served.py) reads no JSON
+
     try:
         conf = loads(raw)
     except ValueError:
