@@ -153,10 +153,19 @@ def test_run_detached_is_served_and_its_process_has_the_callers_conditions(lab):
 
 
 def test_a_server_whose_conditions_changed_serves_no_more(lab):
-    assert probe(lab, "network", "ls").stdout.endswith("served 0\n")
+    """A child keeps what it inherited at its fork: the spare forked before the server
+    was reniced may still make one command (at the caller's nice value), none after."""
+    assert probe(lab, "sandbox", "create", "rn", "--network", "lan").stdout.endswith("served 0\n")
     os.setpriority(os.PRIO_PROCESS, server_of(lab), 4)  # a child forked now would run at nice 4
-    r = probe(lab, "network", "ls")
-    assert r.stdout.endswith("served None\n"), (r.stdout, r.stderr)
+    outcomes = []
+    for name in ("n1", "n2"):
+        r = probe(lab, "run", "-d", "--name", name, "--sandbox", "rn", "--", "sleep", "60")
+        outcomes.append(r.stdout)
+        if r.stdout.endswith("served 0\n"):  # by the spare forked before
+            pid = int(r.stdout.split("pid ")[1].split(")")[0])
+            assert os.getpriority(os.PRIO_PROCESS, pid) == 0  # the caller's
+    assert outcomes[-1] == "served None\n", outcomes
+    assert lab.cli("sandbox", "rm", "rn").returncode == 0  # stops what runs there
 
 
 def test_sigterm_reaches_the_served_command(lab):

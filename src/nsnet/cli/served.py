@@ -35,9 +35,10 @@ PROTOCOL, version, identity (namespaces, privileges), cwd, umask, NAME=VALUE of 
 environment; two NULs; argv NUL-separated. Answers: OTHER, or `pid N` when
 the child is ready, to which the caller says GO (a caller that gave up
 waiting closes instead, and the child ends without running anything: a
-command is never made twice), then, from the server once it reaped the
-child, `exit N` or `signal N`: the caller exits with N, or kills itself with
-signal N, as the command's own process would have ended."""
+command is never made twice), then `exit N` from the child once the command
+has ended (output flushed, store closed), or, for a child that was killed,
+`signal N` from the server once it reaped it: the caller exits with N, or
+kills itself with signal N, as the command's own process would have ended."""
 
 import os
 import sys
