@@ -206,12 +206,10 @@ def test_qtype_any_and_unknown_types(topo, dns):
     assert ca.query(RESOLVER, "devops", "AXFR").header.rcode == RCODE.NOTIMP
 
 
-def test_a_query_after_a_change_is_answered_from_the_new_records(topo, tmp_path):
-    """A server that wakes to the engine's "stale" and a query sent after it
-    reads the message first, even on a connection it has yet to accept (#14
-    item 9: under two CPU burners an AAAA for a sandbox made a moment before
-    got SERVFAIL). In-process, to serve exactly one wake-up."""
-    from nsnet.dns import control
+def _late_record(topo, tmp_path, message: bytes, alone: bool):
+    """An in-process server (to serve exactly one wake-up) that answered web1; the
+    store then gains "late" and the engine sends `message` (`alone`: the server
+    reads it in a wake-up of its own, before the query); the reply to "late"."""
     from nsnet.dns.server import Server
 
     cfg = dict(base(topo), upstreams=[])  # a name it does not know: SERVFAIL at once
@@ -230,11 +228,23 @@ def test_a_query_after_a_change_is_answered_from_the_new_records(topo, tmp_path)
         path.write_text(json.dumps(cfg))  # what the engine's commit is to the store
         with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as engine:
             engine.connect(door_path)
-            engine.send(control.STALE)
-            reply = _served(server, ca, "late")
-        assert reply is not None and addrs(reply) == ["192.168.1.7"], reply
+            engine.send(message)
+            if alone:
+                server.serve_ready(1.0)
+            return server, _served(server, ca, "late")
     finally:
         server.close()
+
+
+def test_a_query_after_a_change_is_answered_from_the_new_records(topo, tmp_path):
+    """A server that wakes to the engine's "stale" and a query sent after it
+    reads the message first, even on a connection it has yet to accept (#14
+    item 9: under two CPU burners an AAAA for a sandbox made a moment before
+    got SERVFAIL)."""
+    from nsnet.dns import control
+
+    _, reply = _late_record(topo, tmp_path, control.STALE, alone=False)
+    assert reply is not None and addrs(reply) == ["192.168.1.7"], reply
 
 
 def test_a_query_in_a_network_changes_gap_is_answered_from_the_new_records(topo, tmp_path):
@@ -243,31 +253,10 @@ def test_a_query_in_a_network_changes_gap_is_answered_from_the_new_records(topo,
     after the change, and that reload is the pending one, not one more after it
     (under load, one more came after a test had counted them)."""
     from nsnet.dns import control
-    from nsnet.dns.server import Server
 
-    cfg = dict(base(topo), upstreams=[])
-    path = tmp_path / "dns.json"
-    path.write_text(json.dumps(cfg))
-    door_path = str(tmp_path / "control.sock")
-    door = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    door.bind(door_path)
-    door.listen(8)
-    server = Server(str(path), door=door, door_path=door_path)
-    try:
-        server.start()
-        ca = topo["ca"]
-        assert addrs(_served(server, ca, "web1")) == ["192.168.1.2"]
-        cfg["networks"]["devops"]["records"]["late"] = ["192.168.1.7"]
-        path.write_text(json.dumps(cfg))
-        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as engine:
-            engine.connect(door_path)
-            engine.send(control.RELOAD)
-            server.serve_ready(1.0)  # the message alone: the reload waits for its gap
-            reply = _served(server, ca, "late")
-        assert reply is not None and addrs(reply) == ["192.168.1.7"], reply
-        assert not server._hup  # no second reload pending
-    finally:
-        server.close()
+    server, reply = _late_record(topo, tmp_path, control.RELOAD, alone=True)  # the reload waits for its gap
+    assert reply is not None and addrs(reply) == ["192.168.1.7"], reply
+    assert not server._hup  # no second reload pending
 
 
 def _served(server, client, name):
