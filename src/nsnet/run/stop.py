@@ -61,7 +61,10 @@ def _settle(records, targets: list[dict]) -> None:
             if now is None or now.get("state") == "exited" or now.get("pid") != r["pid"]:
                 continue
             if not procfs.alive(r.get("supervisor_pid"), r.get("supervisor_starttime")) and _gone(r):
-                records.update(r["name"], state="exited", exit_code=None, signal=None, finished_at=time.time())
+                # read again: a supervisor records the exit just before it goes, maybe since `now` was read
+                last = records.read(r["name"])
+                if last is not None and last.get("state") != "exited" and last.get("pid") == r["pid"]:
+                    records.update(r["name"], state="exited", exit_code=None, signal=None, finished_at=time.time())
                 continue
             still.append(r)
         pending = still
