@@ -50,7 +50,9 @@ def test_served_commands_answer_as_in_process(lab):
     for args in (["sandbox", "ls"], ["network", "inspect", "lan"], ["port"], ["network", "ls", "--json"],
                  ["sandbox", "create", "bad name!"], ["network", "connect", "lan", "nope"], ["sandbox", "rm", "nope"],
                  ["publish", "a1", "99999:80"], ["sandbox", "ls", "--help"], ["--json", "network", "ls"],
-                 ["--host-netns", lab.name, "sandbox", "inspect", "a1"]):  # global options before the command
+                 ["--host-netns", lab.name, "sandbox", "inspect", "a1"],  # global options before the command
+                 ["partition", "nope"], ["impair", "a1", "--loss", "101"], ["impair", "a1", "--delay", "5"],
+                 ["faults"], ["--json", "faults"]):
         mine = subprocess.run([NSNET, *args], env=dict(lab.env, NSNET_CLI_LINGER="0"), capture_output=True,
                               text=True, timeout=60)  # made in the calling process
         theirs = probe(lab, *args)
@@ -86,7 +88,9 @@ def test_the_server_has_imported_what_served_commands_load(lab):
     commands = ["sandbox create x --network lan -p 18096:80", "network create l2 --subnet 10.98.0.0/24",
                 "network connect l2 x", "publish x 18097:80", "unpublish x 18097:80", "sandbox ls",
                 "sandbox inspect x", "network ls", "network inspect lan", "port", "network disconnect l2 x",
-                "run -d --name r1 --sandbox x -- sleep 30", "sandbox rm x", "network rm l2"]
+                "run -d --name r1 --sandbox x -- sleep 30", "sandbox create y --network lan", "partition x",
+                "faults", "heal", "impair y --loss 10", "impair y --clear", "sandbox rm x", "sandbox rm y",
+                "network rm l2"]
     assert set(tuple(c.split()[:2]) if c.split()[0] in ("sandbox", "network") else tuple(c.split()[:1])
                for c in commands) == served.SERVED
     r = subprocess.run([sys.executable, "-c", WARM_PROBE], input="\n".join(commands), env=lab.env,

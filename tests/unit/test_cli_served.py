@@ -13,6 +13,9 @@ from nsnet.cli import served
     (["network", "connect", "n", "a"], True),
     (["publish", "a", "80:80"], True),
     (["port"], True),
+    (["partition", "a", "b,c"], True),
+    (["impair", "a", "--loss", "5"], True),
+    (["faults", "--json"], True),
     (["sandbox", "ls", "--json"], True),
     (["--json", "sandbox", "ls"], True),  # global options before the command
     (["--host-netns", "lab", "sandbox", "create", "a"], True),

@@ -55,6 +55,7 @@ DEFAULT_LINGER = 30.0  # seconds, as the CNI plugin's server (cni/client.py)
 SERVED = {("sandbox", "create"), ("sandbox", "rm"), ("sandbox", "ls"), ("sandbox", "inspect"),
           ("network", "create"), ("network", "rm"), ("network", "connect"), ("network", "disconnect"),
           ("network", "ls"), ("network", "inspect"), ("publish",), ("unpublish",), ("port",),
+          ("partition",), ("heal",), ("impair",), ("faults",),  # a test script's faults, from its shell
           ("run",)}  # run: detached only, without -i or -t (the server parses it: cli/server.py)
 NOT_SERVED_OPTIONS = ("--state-dir", "--store")
 LEADING_OPTIONS = {"--host-netns": 2, "--json": 1}  # global options a command may follow: how many words each takes

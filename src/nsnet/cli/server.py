@@ -35,7 +35,8 @@ from .parse import parse
 # (a test holds it to what each served command imports).
 WARM = ("nsnet.engine", "nsnet.kernel.rtnl", "nsnet.kernel.reaper", "nsnet.kernel.nft", "nsnet.kernel.handover",
         "nsnet.kernel.netlink.dumps", "nsnet.run.stop", "nsnet.cli.network", "nsnet.cli.output",
-        "nsnet.cli.sandbox", "nsnet.cli.parse", "nsnet.cli.session", "nsnet.cli.helptext", "nsnet.interrupt",
+        "nsnet.cli.sandbox", "nsnet.cli.faults", "nsnet.cli.parse", "nsnet.cli.session", "nsnet.cli.helptext",
+        "nsnet.interrupt",
         "nsnet.cli.run", "nsnet.run.spawn", "nsnet.run.foreground", "nsnet.run.spec", "nsnet.kernel.process",
         "hashlib")
 
