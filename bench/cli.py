@@ -50,6 +50,9 @@ def commands(i: int, served: bool = False) -> list[tuple[str, list[str]]]:
         ("nsnet sandbox inspect", [NSNET, "sandbox", "inspect", "fixed"]),
         ("nsnet network inspect", [NSNET, "network", "inspect", "one"]),
         ("nsnet port", [NSNET, "port"]),
+        ("nsnet partition", [NSNET, "partition", sb]),
+        ("nsnet faults", [NSNET, "faults"]),
+        ("nsnet heal", [NSNET, "heal"]),
         ("nsnet sandbox rm", [NSNET, "sandbox", "rm", sb]),
         ("nsnet run --help", [NSNET, "run", "--help"]),
     ]
