@@ -43,7 +43,7 @@ import sys
 from .. import __version__
 from ..cni import client as warm
 from ..cni.loop import AcceptLoop, peer_uid, reap_children
-from ..kernel.selfproc import identity, in_machine_netns, set_cmdline
+from ..kernel.selfproc import identity, in_machine_netns, reap_ended, set_cmdline
 from .control import Paths
 
 PROTOCOL = "nsnet-dns-forker/2"
@@ -89,7 +89,7 @@ def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int |
     a namespace of its own would keep that namespace for its linger."""
     if linger() <= 0 or not in_machine_netns():
         return None
-    _reap_started()
+    reap_ended(_started)
     me, code = identity(), version()
     where = paths(root, me, code)
     sock = warm._connect(where)
@@ -114,16 +114,6 @@ def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int |
         sock.close()
     # taken: it forks and writes the pid (waiting for the fork cost the caller ~1.5 ms on two busy cores)
     return 0 if answer == TAKEN else None
-
-
-def _reap_started() -> None:
-    for pid in list(_started):
-        try:
-            if os.waitpid(pid, os.WNOHANG) == (0, 0):
-                continue
-        except ChildProcessError:
-            pass
-        _started.remove(pid)
 
 
 class Forker(AcceptLoop):

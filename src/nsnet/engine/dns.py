@@ -12,7 +12,6 @@ sent to them, waiting in the kernel. The server reads the names from the
 store itself, makes the sockets it lacks (after a restart) and stops when no
 network resolves names any more."""
 
-import contextlib
 import os
 import sys
 import time
@@ -21,6 +20,7 @@ from ..dns.build import build_config, dns_name, dns_networks
 from ..dns.config import LISTEN, LISTEN6
 from ..dns.control import ADD, DROP, RELOAD, STALE, Paths, ServerLink, encode
 from ..errors import InvalidInput, KernelError
+from ..kernel.selfproc import reap_ended
 from .context import Service
 
 PORT = 53
@@ -122,11 +122,7 @@ class Dns(Service):
 
     def _reap(self) -> None:
         """Servers this process started and that have exited: no zombies left."""
-        for pid in list(self.link.started):
-            with contextlib.suppress(ChildProcessError):
-                if os.waitpid(pid, os.WNOHANG) == (0, 0):
-                    continue
-            self.link.started.remove(pid)
+        reap_ended(self.link.started)
 
     # -- status, check, repair --------------------------------------------------------
     def running(self) -> bool:

@@ -64,3 +64,15 @@ def in_machine_netns() -> bool:
         except OSError:
             return False
     return False
+
+
+def reap_ended(pids: list[int]) -> None:
+    """Collect those of this process's children `pids` that ended (no zombies left);
+    they leave the list, the ones still running stay."""
+    for pid in list(pids):
+        try:
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):
+                continue
+        except ChildProcessError:  # not ours, or collected already
+            pass
+        pids.remove(pid)
