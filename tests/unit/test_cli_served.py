@@ -66,3 +66,12 @@ def test_the_warm_server_is_on_unless_the_linger_is_zero(monkeypatch, value, exp
     else:
         monkeypatch.setenv("NSNET_CLI_LINGER", value)
     assert served.linger() == expected
+
+
+def test_the_leading_options_are_the_tables_global_ones():
+    """served.py skips the global options before a command without importing the table:
+    the same options, each taking as many words (the rest are never served)."""
+    from nsnet.cli.table import GLOBAL
+
+    words = {name: 2 if o.takes_value else 1 for o in GLOBAL for name in o.names}
+    assert {**served.LEADING_OPTIONS, **{o: 2 for o in served.NOT_SERVED_OPTIONS}} == words

@@ -77,7 +77,7 @@ def paths(state_dir: str):
 
 
 def is_served(argv: list[str]) -> bool:
-    at = _command_at(argv)
+    at = command_at(argv)
     words = tuple(argv[at:at + 2])
     if words not in SERVED and words[:1] not in SERVED:
         return False
@@ -86,7 +86,7 @@ def is_served(argv: list[str]) -> bool:
     return not any(a.split("=", 1)[0] in NOT_SERVED_OPTIONS for a in argv)
 
 
-def _command_at(argv: list[str]) -> int:
+def command_at(argv: list[str]) -> int:
     """Where the command's words start, after the global options given before it
     (`nsnet --host-netns lab --json sandbox ls`); the child parses them for real."""
     i = 0
