@@ -57,14 +57,14 @@ def _settle(records, targets: list[dict]) -> None:
     while pending and time.monotonic() < deadline:
         still = []
         for r in pending:
+            # the supervisor first, the record after: it records the exit just before it goes, so
+            # one seen gone has written all it will by the time the record is read
+            supervised = procfs.alive(r.get("supervisor_pid"), r.get("supervisor_starttime"))
             now = records.read(r["name"])
             if now is None or now.get("state") == "exited" or now.get("pid") != r["pid"]:
                 continue
-            if not procfs.alive(r.get("supervisor_pid"), r.get("supervisor_starttime")) and _gone(r):
-                # read again: a supervisor records the exit just before it goes, maybe since `now` was read
-                last = records.read(r["name"])
-                if last is not None and last.get("state") != "exited" and last.get("pid") == r["pid"]:
-                    records.update(r["name"], state="exited", exit_code=None, signal=None, finished_at=time.time())
+            if not supervised and _gone(r):
+                records.update(r["name"], state="exited", exit_code=None, signal=None, finished_at=time.time())
                 continue
             still.append(r)
         pending = still
