@@ -4,6 +4,7 @@ as a new process; the forker serves only callers of its namespaces and
 privileges; NSNET_DNS_LINGER=0 starts servers as new processes; the forker
 goes after its linger; it has imported what a server loads."""
 
+import contextlib
 import json
 import os
 import signal
@@ -113,14 +114,11 @@ def test_a_zero_linger_starts_the_server_as_a_process_of_its_own(host):
 
 
 def _forkers_in(netns: str) -> list[int]:
-    target = os.stat(f"/run/netns/{netns}").st_ino
     found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if os.stat(f"/proc/{pid}/ns/net").st_ino == target and "nsnet.dns.forker" in _cmdline(int(pid)):
-                found.append(int(pid))
-        except OSError:
-            pass
+    for pid in nsfs.holders([netns]):
+        with contextlib.suppress(OSError):  # gone meanwhile
+            if "nsnet.dns.forker" in _cmdline(pid):
+                found.append(pid)
     return found
 
 
