@@ -149,10 +149,7 @@ def call(argv: list[str]) -> int | None:
         return None  # the first command makes it (and nobody starts a server for a mistyped one)
     from ..cni import client as warm
 
-    where = paths(state_dir)
-    sock = warm._connect(where) or warm._start(where)
-    if sock is warm.BUSY:
-        sock = warm._connect_soon(where)
+    sock = warm.connect(paths(state_dir))
     if sock is None:
         return None
     try:

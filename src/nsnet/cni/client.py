@@ -99,9 +99,7 @@ def parse_request(data: bytes) -> tuple[str, str, dict, str]:
 def ask(paths: Paths, message: bytes) -> tuple[int, bytes] | None:
     """The server's (exit code, output), the server started first if none runs;
     None when it cannot take the call (the caller makes it itself)."""
-    sock = _connect(paths) or _start(paths)
-    if sock is BUSY:
-        sock = _connect_soon(paths)
+    sock = connect(paths)
     if sock is None:
         return None
     try:
@@ -116,6 +114,12 @@ def ask(paths: Paths, message: bytes) -> tuple[int, bytes] | None:
     if not sep or code == OTHER or not code.isdigit():
         return None
     return int(code), out
+
+
+def connect(paths: Paths):
+    """A connection to the server, started first if none runs; None if there is none to be had."""
+    sock = _connect(paths) or _start(paths)
+    return _connect_soon(paths) if sock is BUSY else sock
 
 
 def _connect(paths: Paths):
