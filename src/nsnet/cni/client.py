@@ -230,6 +230,7 @@ def stop_server(state_dir: str, wait: float = 5.0, paths: Paths | None = None) -
 
 def main() -> None:
     command = os.environ.get("CNI_COMMAND", "")
+    raw = None  # read here only for a call the server may take
     if command in SERVED and linger() > 0:
         raw = sys.stdin.read()
         state_dir = state_dir_of(raw)
@@ -242,12 +243,6 @@ def main() -> None:
             sys.stdout.buffer.write(out)
             sys.stdout.flush()
             os._exit(code)  # nothing of ours to tear down
-        from .plugin import call
-
-        code, out = call(command, os.environ, raw)
-        sys.stdout.write(out)
-        sys.stdout.flush()
-        sys.exit(code)
     from .plugin import main as in_process
 
-    in_process()
+    in_process(raw)

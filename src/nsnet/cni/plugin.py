@@ -81,10 +81,11 @@ def call(command: str, env, raw: str, engine=_engine) -> tuple[int, str]:
         return 1, json.dumps(as_cni_error(exc).to_dict(version))
 
 
-def main() -> None:
-    """The whole call in this process (what cni/client.py falls back to)."""
+def main(raw: str | None = None) -> None:
+    """The whole call in this process (what cni/client.py falls back to; `raw`: stdin, if it read it)."""
     command = os.environ.get("CNI_COMMAND", "")
-    raw = sys.stdin.read() if not (command == "VERSION" and sys.stdin.isatty()) else ""
+    if raw is None:
+        raw = sys.stdin.read() if not (command == "VERSION" and sys.stdin.isatty()) else ""
     code, out = call(command, os.environ, raw)
     sys.stdout.write(out)
     sys.stdout.flush()
