@@ -47,30 +47,22 @@ def _network_row(eng, req: Request) -> dict:
     """The network's row, or, when this ADD is to make it, the config's subnets
     as one (static addresses are matched against them). An existing network must
     have the subnets the config names, if it names any."""
+    wanted = req.network.get("subnet")
+    texts = [] if wanted is None else [wanted] if isinstance(wanted, str) else wanted
+    try:
+        asked = [ipaddress.ip_network(w, strict=False) for w in texts]
+    except (TypeError, ValueError):
+        raise bad(f"subnet {wanted!r} is not a valid CIDR")
     net = eng.network_get(req.name)
     if net is None:
-        wanted = req.network.get("subnet")
-        texts = [] if wanted is None else [wanted] if isinstance(wanted, str) else wanted
-        try:
-            nets = [ipaddress.ip_network(w, strict=False) for w in texts]
-        except (TypeError, ValueError):
-            raise bad(f"subnet {wanted!r} is not a valid CIDR")
-        return {family.SUBNET[n.version]: str(n) for n in nets}
-    wanted = req.network.get("subnet")
-    if wanted is not None:
-        try:
-            asked = {ipaddress.ip_network(w, strict=False) for w in ([wanted] if isinstance(wanted, str) else wanted)}
-        except (TypeError, ValueError):
-            raise bad(f"subnet {wanted!r} is not a valid CIDR")
-        has = set(family.subnets(net).values())
-        if asked != has:
-            raise bad(f"network '{req.name}' exists with subnet {', '.join(sorted(map(str, has))) or 'none'}, "
-                      f"not {', '.join(sorted(map(str, asked)))}")
+        return {family.SUBNET[n.version]: str(n) for n in asked}
+    if wanted is None:
+        return net
+    has = set(family.subnets(net).values())
+    if set(asked) != has:
+        raise bad(f"network '{req.name}' exists with subnet {', '.join(sorted(map(str, has))) or 'none'}, "
+                  f"not {', '.join(sorted(map(str, set(asked))))}")
     return net
-
-
-def _container_mac(eng, netns: str, ifname: str) -> str | None:
-    return eng.interface_macs(netns).get(ifname)
 
 
 def add(eng, req: Request) -> dict:
@@ -100,7 +92,7 @@ def add(eng, req: Request) -> dict:
             _forget_if_empty(eng, name)
         raise
     net = eng.network_get(req.name)
-    mac = req.mac or _container_mac(eng, req.netns, req.ifname)
+    mac = req.mac or eng.interface_macs(req.netns).get(req.ifname)
     return build(req.version, net, ep, req.netns, mac, dns_of(net, req.dns), req.prev_result)
 
 
@@ -140,7 +132,7 @@ def check(eng, req: Request) -> None:
                                f"missing: {drift[0].commands[0]})")
     want_mac = interfaces[index].get("mac")
     if want_mac:
-        mac = _container_mac(eng, req.netns, req.ifname)
+        mac = eng.interface_macs(req.netns).get(req.ifname)
         if mac is not None and mac.lower() != str(want_mac).lower():
             raise CniError(PLUGIN, f"{req.ifname} has MAC {mac}, prevResult says {want_mac}")
 
