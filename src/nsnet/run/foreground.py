@@ -26,7 +26,8 @@ def terminal() -> int | None:
     return None
 
 
-def _give_terminal(tty: int, pgid: int) -> None:
+def give_terminal(tty: int, pgid: int) -> None:
+    """Make `pgid` the terminal's foreground group (SIGTTOU ignored: we may not be it now)."""
     old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
     try:
         os.tcsetpgrp(tty, pgid)
@@ -60,12 +61,12 @@ def wait(pid: int, leader: int, tty: int | None) -> int:
             _, status = os.waitpid(pid, os.WUNTRACED if job_control else 0)
             if not os.WIFSTOPPED(status):
                 return wait_status_code(status)
-            _give_terminal(tty, os.getpgrp())  # Ctrl-Z: stop with it ...
+            give_terminal(tty, os.getpgrp())  # Ctrl-Z: stop with it ...
             os.kill(os.getpid(), signal.SIGSTOP)
-            _give_terminal(tty, leader)  # ... and on `fg`, continue it
+            give_terminal(tty, leader)  # ... and on `fg`, continue it
             os.killpg(leader, signal.SIGCONT)
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)
         if tty is not None:
-            _give_terminal(tty, os.getpgrp())
+            give_terminal(tty, os.getpgrp())

@@ -23,6 +23,7 @@ import sys
 from ..kernel import process
 from ..plain import PlainData
 from . import procfs
+from .foreground import give_terminal
 
 RESET_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGPIPE,
                  signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGCHLD, signal.SIGUSR1,
@@ -170,10 +171,4 @@ def hand_over(pid: int, tty: int | None) -> None:
     except OSError:
         pass  # the child was first, or already exec'd
     if tty is not None:
-        old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
-        try:
-            os.tcsetpgrp(tty, pid)
-        except OSError:
-            pass
-        finally:
-            signal.signal(signal.SIGTTOU, old)
+        give_terminal(tty, pid)
