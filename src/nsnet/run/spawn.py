@@ -160,15 +160,13 @@ def _become_supervisor(cfg: dict) -> None:
                 os.close(fd)
             except OSError:
                 pass
+    args = [json.dumps(cfg)]
     try:
-        os.execv(sys.executable, [sys.executable, "-I", "-S", launch_mod.BOOT, "supervise", json.dumps(cfg)])
-    except OSError:
-        from .supervise import cleanup, supervise
+        os.execv(sys.executable, [sys.executable, "-I", "-S", launch_mod.BOOT, "supervise", *args])
+    except OSError:  # no fresh interpreter: this one supervises
+        from .supervise import main
 
-        supervise(cfg)
-        if cfg.get("rm"):
-            cleanup(cfg)
-        os._exit(0)
+        main(args)
 
 
 def _open_fds() -> list[int]:
