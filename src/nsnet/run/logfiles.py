@@ -26,11 +26,11 @@ class RotatingLog:
         if max_size < 1 or max_files < 1:
             raise ValueError("max_size and max_files must be at least 1")
         self.path, self.max_size, self.max_files = path, max_size, max_files
-        self.fd = self._open()
-        self.size = os.fstat(self.fd).st_size
+        self._open()
 
-    def _open(self) -> int:
-        return os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+    def _open(self) -> None:
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+        self.size = os.fstat(self.fd).st_size
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -65,8 +65,7 @@ class RotatingLog:
             for older, newer in itertools.pairwise(paths):  # .1 -> .2 (the oldest goes), then log -> .1
                 if os.path.exists(newer):
                     os.replace(newer, older)
-        self.fd = self._open()
-        self.size = os.fstat(self.fd).st_size
+        self._open()
 
     def close(self) -> None:
         if self.fd >= 0:

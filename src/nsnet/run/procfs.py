@@ -16,9 +16,9 @@ class Stat:
         self.state, self.ppid, self.pgrp, self.starttime = state, ppid, pgrp, starttime
 
 
-def stat(pid: int, proc: str = "/proc") -> Stat | None:
+def stat(pid: int) -> Stat | None:
     try:
-        with open(f"{proc}/{pid}/stat", "rb") as f:
+        with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
     except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
         return None
@@ -42,12 +42,12 @@ def starttime(pid: int) -> int | None:
     return st.starttime if st else None
 
 
-def alive(pid: int | None, start: int | None, proc: str = "/proc") -> bool:
+def alive(pid: int | None, start: int | None) -> bool:
     """True while the process (pid, start) runs; False once it exited (a zombie
     counts as exited) or its pid now belongs to someone else."""
     if not pid or start is None:
         return False
-    st = stat(pid, proc)
+    st = stat(pid)
     return st is not None and st.starttime == start and st.state not in ("Z", "X")
 
 

@@ -76,7 +76,7 @@ def render(rs: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(state_dir: str | None, as_json: bool, quiet: bool = False, everything: bool = False) -> int:
+def main(state_dir: str | None, as_json: bool, quiet: bool = False, everything: bool = False) -> None:
     rs = rows(state_dir or DEFAULT_STATE_DIR, everything)
     if quiet and not as_json:
         out = "".join(f"{r['name']}\n" for r in rs)
@@ -88,4 +88,3 @@ def main(state_dir: str | None, as_json: bool, quiet: bool = False, everything: 
         out = render(rs)
     sys.stdout.write(out)
     sys.stdout.flush()
-    return 0

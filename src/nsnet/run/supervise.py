@@ -22,13 +22,6 @@ DRAIN_SECONDS = 2.0  # after the exit, for output still in flight from leftover 
 READ_SIZE = 65536
 
 
-def _read(fd: int) -> bytes:
-    try:
-        return os.read(fd, READ_SIZE)
-    except OSError:
-        return b""
-
-
 class Pump:
     def __init__(self, pid: int, logs: dict):
         self.pid = pid
@@ -40,7 +33,10 @@ class Pump:
         self.poller.register(self.pidfd, select.POLLIN)
 
     def _take(self, fd: int) -> None:
-        data = _read(fd)
+        try:
+            data = os.read(fd, READ_SIZE)
+        except OSError:
+            data = b""
         if data:
             self.logs[fd].write(data)
             return
