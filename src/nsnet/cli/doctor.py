@@ -16,10 +16,8 @@ def doctor(ctx, fix):
     else:
         for f in found:
             output.line(f"{f['kind']:<11} {f['subject']}: {f['problem']}")
-        for note in result.get("warnings", []):
+        for note in result.get("warnings", []) + result.get("errors", []):
             output.warning(note)
-        for error in result.get("errors", []):
-            output.warning(error)
         if not found:
             output.line("clean: the store and the kernel agree")
         elif fix:

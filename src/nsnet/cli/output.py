@@ -85,15 +85,10 @@ def kv(data: dict, title: str) -> None:
 def result(result, summary: str, as_json: bool) -> None:
     """Dry runs print their commands; real runs print a summary (or JSON) and
     their warnings."""
-    if isinstance(result, dict) and result.get("dry_run"):
-        if as_json:
-            emit_json(result)
-        else:
-            commands(result["commands"], "dry run: nothing was changed")
-        return
     if as_json:
-        emit_json(result)
-        return
+        return emit_json(result)
+    if isinstance(result, dict) and result.get("dry_run"):
+        return commands(result["commands"], "dry run: nothing was changed")
     line(summary)
     if isinstance(result, dict):  # what a best-effort teardown or the work after the commit could not do
         for problem in result.get("errors", []) + result.get("warnings", []):

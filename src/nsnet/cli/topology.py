@@ -51,10 +51,8 @@ def _show(ctx, out, verb: str) -> None:
     else:
         _changes(out.changes)
         output.line(_count(out.changes))
-    for warning in out.warnings:
-        output.warning(warning)
-    for error in out.errors:
-        output.warning(error)
+    for note in [*out.warnings, *out.errors]:
+        output.warning(note)
     if out.errors:
         raise Unfinished(f"`{verb}` of topology '{out.topology}' finished with {len(out.errors)} error(s)")
 
