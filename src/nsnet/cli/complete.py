@@ -116,16 +116,11 @@ def _values(kind: str | None, current: str, globals_: dict) -> list[str]:
         elif what == "process":
             from ..run import pslist
 
-            found += [r["name"] for r in pslist.rows(_state_dir(globals_))]
+            state_dir = globals_.get("state_dir") or os.environ.get("NSNET_STATE_DIR") or pslist.DEFAULT_STATE_DIR
+            found += [r["name"] for r in pslist.rows(state_dir)]
         else:
             found += _names(what, globals_)
     return [name for name in found if name.startswith(current)]
-
-
-def _state_dir(globals_: dict) -> str:
-    from ..run.pslist import DEFAULT_STATE_DIR
-
-    return globals_.get("state_dir") or os.environ.get("NSNET_STATE_DIR") or DEFAULT_STATE_DIR
 
 
 def _names(what: str, globals_: dict) -> list[str]:

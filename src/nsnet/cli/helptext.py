@@ -27,7 +27,7 @@ def _group(group, prog: str, top: bool) -> str:
     if top:
         parts.append("Options (before or after the command):\n" + _rows(
             [(_names(o), o.help) for o in GLOBAL] + [("--version", "Print the version."), HELP_LINE]))
-    parts.append("Commands:\n" + _rows([(name, sub.summary) for name, sub in group.commands.items()]))
+    parts.append("Commands:\n" + _rows([(name, sub.help.split("\n", 1)[0]) for name, sub in group.commands.items()]))
     parts.append(f"Run '{prog} COMMAND --help' for more on a command."
                  + ("\nShell completion: see 'nsnet completion --help'." if top else ""))
     return "\n\n".join(parts) + "\n"

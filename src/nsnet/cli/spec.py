@@ -55,10 +55,6 @@ class Command:
         self.args = args
         self.options = options
 
-    @property
-    def summary(self) -> str:
-        return self.help.split("\n", 1)[0]
-
 
 class Group:
     """A command with subcommands (`nsnet network ...`)."""
@@ -69,10 +65,6 @@ class Group:
         self.name = name
         self.help = help
         self.commands = {c.name: c for c in commands}
-
-    @property
-    def summary(self) -> str:
-        return self.help.split("\n", 1)[0]
 
 
 def integer(low: int | None = None, high: int | None = None):
