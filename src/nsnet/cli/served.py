@@ -3,32 +3,16 @@
 
 A command that changes one object or reads the store spends ~35 ms of CPU
 importing sqlite3, json and the engine before it does ~2-5 ms of work. Such a
-command is handed to the warm server of its state
-directory (cli/server.py), which imported all that once and forks a child per
-command: the child takes this process's stdin, stdout and stderr (SCM_RIGHTS),
-working directory, umask, environment and argv, runs `main()` as this process
-would, and this process exits with its code. The server is started by the
-first such command and found, kept to one per state directory and stopped as
-the CNI plugin's is (cni/client.py: the same start-up, folder STATE/cli); it
-stops after NSNET_CLI_LINGER seconds without a command, or within a second of
-its state directory going.
-
-What stays as it was: the child runs the one `main()` (parse, exit codes,
-one-line errors, the write-ahead intents); SIGTERM, SIGINT, SIGHUP and SIGQUIT
-sent to this process are passed to the child (a change rolls back or
-finishes, exit 143), and this process exits as the child did. `run` is
-served detached only (-d, without -i or -t: the caller waits for nothing but
-the start). Not served, made in this process: every other command (run in
-the foreground, exec, topologies...), --state-dir/--store on the command
-line, a state directory not made yet, a caller who is not root, and whatever
-the server refuses: another nsnet version, network or mount namespace, user,
-groups, capabilities or seccomp filter (/proc/self/status), what a process
-started from here would inherit (cgroup, limits, OOM score, login, LSM label,
-scheduling: kernel/selfproc.py), or other NSNET_* settings than the ones it
-started with (modules read some at import). A server that cannot
-be reached, or refuses, before it forked leaves the command to this process.
-What differs: a command this process was SIGKILLed in the middle of runs to
-its end in the child (no rollback to recover, just the change done).
+command is handed to the warm server of its state directory (cli/server.py),
+which imported all that once and forks a child per command: the child takes
+this process's stdin, stdout and stderr (SCM_RIGHTS), working directory,
+umask, environment and argv, runs the one `main()` as this process would, and
+this process exits as the child did (SIGTERM, SIGINT, SIGHUP and SIGQUIT sent
+here are passed on). The server is started, found, kept to one per state
+directory and stopped as the CNI plugin's is (cni/client.py, folder STATE/cli).
+What is served, and what the server refuses (this process then makes the
+command itself): SERVED below and docs/design.md ("The command line is served
+warm").
 
 Request (one SOCK_SEQPACKET message, fds 0, 1, 2 attached): NUL-separated
 PROTOCOL, version, identity (namespaces, privileges), cwd, umask, NAME=VALUE of the

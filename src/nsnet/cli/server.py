@@ -4,15 +4,10 @@ cni/client.py's start-up; protocol and what is served: served.py).
 
 It imports what the served commands use, once, and opens nothing: no store,
 no netlink socket, so each forked child starts as clean as a new process and
-makes its own. The child takes the caller's standard streams, directory,
-umask, environment and argv and runs cli.main.main(); the server goes back to
-accepting at once. The child tells its caller `exit N` once the command has
-ended (its output flushed, its store closed), just before it exits; a child
-killed before that the server reaps (SIGCHLD) and tells the caller `signal N`
-(or `exit N`): the caller ends the same way, as with a process of its own.
-
-The child is forked ahead (the spare), off the commands' path, and takes a
-command only from a caller of the identity it inherited then.
+makes its own. The child is forked ahead (the spare), off the commands' path,
+and takes a command only from a caller of the identity it inherited then. It
+tells its caller `exit N` once the command has ended; a child killed before
+that the server reaps (SIGCHLD) and tells the caller `signal N` (or `exit N`).
 
 It stops after NSNET_CLI_LINGER seconds without a command, when its socket is
 no longer in the state directory, or on SIGTERM: it unlinks its socket,
