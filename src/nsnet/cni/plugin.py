@@ -41,11 +41,10 @@ def run(command: str, env, raw: str, engine=_engine) -> dict | None:
         return {"cniVersion": req.version, "supportedVersions": SUPPORTED}
     eng = engine(req)
     try:
-        out = {"ADD": commands.add, "DEL": commands.delete, "CHECK": commands.check, "STATUS": commands.status,
-               "GC": commands.gc}[command](eng, req)
+        return {"ADD": commands.add, "DEL": commands.delete, "CHECK": commands.check, "STATUS": commands.status,
+                "GC": commands.gc}[command](eng, req)
     finally:
         eng.close()
-    return out
 
 
 def as_cni_error(exc: BaseException) -> CniError:

@@ -85,11 +85,9 @@ def record_exit(state_dir: str, name: str, status: int) -> None:
 
 def supervise(cfg: dict) -> int:
     folder = ProcessRecords(cfg["state_dir"]).folder(cfg["name"])
-    logs = {}
-    for stream, fd in (("stdout", cfg["stdout_fd"]), ("stderr", cfg["stderr_fd"])):
-        logs[fd] = logfiles.RotatingLog(logfiles.log_path(folder, stream), cfg["max_size"], cfg["max_files"])
-    pump = Pump(cfg["pid"], logs)
-    return pump.run(lambda status: record_exit(cfg["state_dir"], cfg["name"], status))
+    logs = {fd: logfiles.RotatingLog(logfiles.log_path(folder, stream), cfg["max_size"], cfg["max_files"])
+            for stream, fd in (("stdout", cfg["stdout_fd"]), ("stderr", cfg["stderr_fd"]))}
+    return Pump(cfg["pid"], logs).run(lambda status: record_exit(cfg["state_dir"], cfg["name"], status))
 
 
 def cleanup(cfg: dict) -> None:
