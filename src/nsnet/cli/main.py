@@ -34,8 +34,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         module, _, function = call.command.handler.partition(":")
         handler = getattr(__import__(f"nsnet.cli.{module}", fromlist=[function]), function)
-        ctx = Context(call.globals["host_netns"], call.globals["state_dir"], call.globals["as_json"],
-                      call.globals["store"])
+        ctx = Context(**call.globals)
         try:
             handler(ctx, **call.values)
         finally:
