@@ -1,10 +1,7 @@
 """The `nsnet-cni` process a runtime starts: it hands the call to the warm
-server of its state directory (cni/server.py) and prints its answer. A
-Python process costs ~10 ms before it does anything, and the engine's
-imports (json, sqlite3, socket, ctypes, the engine) three times that: this
-path imports only C modules and nsnet's JSON reader, so a call costs
-Python's start-up, one connect and the work itself, done by a process that
-imported everything once.
+server of its state directory (cni/server.py) and prints its answer. It
+imports only C modules and nsnet's JSON reader: the engine's imports cost
+three times Python's start-up (docs/cni.md, "The warm server").
 
     STATE/cni/server.sock  the server's unix SOCK_SEQPACKET listener, made by
                            whoever starts it and inherited, so the first call
