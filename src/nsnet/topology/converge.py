@@ -20,7 +20,7 @@ from ..errors import Conflict, NsnetError, RollbackError
 from . import commands, diff
 from .addresses import AddressPlan
 from .model import Topology
-from .runner import Outcome, Runner, rehearse
+from .runner import Outcome, Runner
 
 
 def claim_or_refuse(engine, topo: Topology) -> diff.State:
@@ -75,7 +75,8 @@ def up(engine, topo: Topology, dry_run: bool = False, progress=None) -> Outcome:
         return _converge(engine, topo, state, run)
     state = claim_or_refuse(engine, topo)
     repair = _dry_repair(engine, topo, state)
-    rehearse(engine, lambda: _converge(engine, topo, state, run, repair=False))
+    with engine.rehearsal():
+        _converge(engine, topo, state, run, repair=False)
     if repair:
         out.changes.extend(f"~ repair {owner}" for owner in repair["owners"])
         out.commands.extend(["# ~ repair drift"] + repair["commands"])

@@ -58,12 +58,10 @@ def network_change(spec, row) -> str | None:
             if (want is not None and have != want) or (what == "mtu" and have != want):
                 diffs.append(f"{what} {have or '-'} -> {want or '-'}")
     options = row.get("options") or {}
-    if bool(options.get("internal")) != spec.internal:
-        diffs.append(f"internal {bool(options.get('internal'))} -> {spec.internal}")
-    if bool(options.get("masquerade", True)) != spec.masquerade:
-        diffs.append(f"masquerade {bool(options.get('masquerade', True))} -> {spec.masquerade}")
-    if bool(options.get("direct_routing")) != spec.direct_routing:
-        diffs.append(f"direct_routing {bool(options.get('direct_routing'))} -> {spec.direct_routing}")
+    for key, default in (("internal", False), ("masquerade", True), ("direct_routing", False)):
+        have = bool(options.get(key, default))
+        if have != getattr(spec, key):
+            diffs.append(f"{key} {have} -> {getattr(spec, key)}")
     for key in sorted(DRIVERS[spec.driver].options):  # the driver's own (--opt), absent meaning off
         have, want = options.get(key) or False, spec.options.get(key) or False
         if have != want:
@@ -164,8 +162,9 @@ def _address_change(att: Attachment, ep: dict, statics: dict, net: str, sandbox:
     return None
 
 
-def _ends(a, b, ifname_a, ifname_b, ip_a, ip_b, ip6_a, ip6_b) -> dict:
-    return {a: (ifname_a, ip_a, ip6_a), b: (ifname_b, ip_b, ip6_b)}
+def _ends(link: dict) -> dict:
+    """{sandbox: (ifname, ip, ip6)} of a link row (or vars() of a Link): either way round."""
+    return {link[side]: (link[f"ifname_{side}"], link[f"ip_{side}"], link[f"ip6_{side}"]) for side in ("a", "b")}
 
 
 def link_changes(topo: Topology, state: State, managed: set[str]) -> tuple[list, list[Link]]:
@@ -179,9 +178,7 @@ def link_changes(topo: Topology, state: State, managed: set[str]) -> tuple[list,
         spec = wanted.get(key)
         if spec is None:
             drop.append((row, "not in the file"))
-        elif _ends(row["a"], row["b"], row["ifname_a"], row["ifname_b"], row["ip_a"], row["ip_b"], row["ip6_a"],
-                   row["ip6_b"]) != _ends(spec.a, spec.b, spec.ifname_a, spec.ifname_b, spec.ip_a, spec.ip_b,
-                                          spec.ip6_a, spec.ip6_b):
+        elif _ends(row) != _ends(vars(spec)):
             drop.append((row, "interface names or addresses changed"))
         else:
             keep.add(key)

@@ -52,9 +52,8 @@ def from_store(engine, topo: Topology | None = None) -> Picture:
             eps.setdefault(link[side], []).append((link[f"ifname_{side}"], link[f"ip_{side}"], None))
     pic.sandboxes = [{"name": s["name"], "mode": s["mode"], "ifaces": eps.get(s["name"], []),
                       "routes": routes.get(s["name"], [])} for s in sbs]
-    ports = engine.port_ls()
     pic.ports = [f"{_host(p['host_ip'], p['sandbox_ip'])}:{p['host_port']}/{p['proto']} -> "
-                 f"{p['sandbox']}:{p['sandbox_port']}" for p in ports if p["sandbox"] in names]
+                 f"{p['sandbox']}:{p['sandbox_port']}" for p in engine.port_ls() if p["sandbox"] in names]
     return pic
 
 

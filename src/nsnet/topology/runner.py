@@ -21,13 +21,6 @@ class Outcome:
                 "warnings": self.warnings}
 
 
-def rehearse(engine, fn) -> None:
-    """Run fn (engine calls with dry_run=True) as one rehearsal: later calls see
-    what earlier ones would have recorded, and nothing is kept."""
-    with engine.rehearsal():
-        fn()
-
-
 class Runner:
     """Makes engine calls, records them as changes (and, dry, as commands)."""
 

@@ -42,7 +42,6 @@ def status(engine, topo: Topology) -> list[Row]:
     return rows
 
 
-
 def summary(rows: list[Row]) -> str | None:
     """None when everything is ok, else a one-line count of the rest."""
     counts: dict[str, int] = {}
