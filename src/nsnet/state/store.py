@@ -30,7 +30,6 @@ from .processes import ProcessRecords
 
 TOPOLOGY_KINDS = ("network", "sandbox")  # links and routes belong to their sandboxes
 
-JSON_COLUMNS = ("options",)
 _IP_COLUMN = {4: "ip", 6: "ip6"}  # an endpoint's address of each family
 
 
@@ -38,9 +37,8 @@ def _row(row: sqlite3.Row | None) -> dict | None:
     if row is None:
         return None
     out = dict(row)
-    for col in JSON_COLUMNS:
-        if col in out:
-            out[col] = json.loads(out[col] or "{}")
+    if "options" in out:  # the one JSON column
+        out["options"] = json.loads(out["options"] or "{}")
     return out
 
 
@@ -195,10 +193,7 @@ class Store(FaultRows):
             raise self._failure(exc) from None
 
     def _all(self, sql, *args):
-        try:
-            return [_row(r) for r in self.db.execute(sql, args).fetchall()]
-        except sqlite3.Error as exc:
-            raise self._failure(exc) from None
+        return [_row(r) for r in self._rows(sql, *args)]
 
     def _where(self, table: str, **equal):
         """Rows of `table` (by id) whose columns equal the given non-None values."""
