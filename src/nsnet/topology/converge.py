@@ -83,16 +83,11 @@ def up(engine, topo: Topology, dry_run: bool = False, progress=None) -> Outcome:
     return out
 
 
-def _kept(topo: Topology, state: diff.State) -> tuple[list[str], set[str]]:
-    """Objects this topology had and keeps as they are (targets for drift repair)."""
-    replaced = diff.replaced_networks(topo, state)
-    nets = [n for n in topo.networks if n in state.networks and n not in replaced]
-    sbs = [s for s in topo.sandboxes if s in state.sandboxes]
-    return sbs + nets, set(replaced)
-
-
 def _dry_repair(engine, topo, state) -> dict | None:
-    targets, replaced = _kept(topo, state)
+    """The drift repair of the objects this topology had and keeps as they are."""
+    replaced = set(diff.replaced_networks(topo, state))
+    targets = ([s for s in topo.sandboxes if s in state.sandboxes]
+               + [n for n in topo.networks if n in state.networks and n not in replaced])
     drift = engine.drift(target=targets, exclude=replaced)
     if not drift:
         return None

@@ -67,9 +67,8 @@ def from_topology(topo: Topology, host: str = "host") -> Picture:
                      "gateway": _both(*(gateway_of(n, v) for v in (4, 6))),
                      "bridge": n.bridge or f"nsbr-{n.name}", "internal": n.internal}
                     for n in topo.networks.values()]
-    ifaces: dict[str, list] = {name: [] for name in topo.sandboxes}
-    for sb in topo.sandboxes.values():
-        ifaces[sb.name] += [(a.ifname, _both(a.ip, a.ip6) or "auto", a.network) for a in sb.attachments]
+    ifaces = {sb.name: [(a.ifname, _both(a.ip, a.ip6) or "auto", a.network) for a in sb.attachments]
+              for sb in topo.sandboxes.values()}
     for link in topo.links:
         ip_a, ip_b = _both(link.ip_a, link.ip6_a), _both(link.ip_b, link.ip6_b)
         pic.links.append({"a": link.a, "b": link.b, "ifname_a": link.ifname_a, "ifname_b": link.ifname_b,

@@ -266,17 +266,9 @@ def _batches(probes: list[Probe], budget: int) -> list[list[Probe]]:
     by_src: dict[str, list[Probe]] = {}
     for p in probes:
         by_src.setdefault(p.src_ns, []).append(p)
-    out, current, cost = [], [], 0
-    for group in by_src.values():
-        for p in group:
-            if cost + 2 > budget and current:
-                out.append(current)
-                current, cost = [], 0
-            current.append(p)
-            cost += 2
-    if current:
-        out.append(current)
-    return out
+    ordered = [p for group in by_src.values() for p in group]
+    size = max(1, budget // 2)
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
 def _wave(kernel, probes: list[Probe], timeout: float) -> None:
@@ -292,7 +284,6 @@ def _wave(kernel, probes: list[Probe], timeout: float) -> None:
         deadline = started + timeout
         resend_every = timeout / (RESENDS + 1)
         next_send = started
-        sending = False
         while time.monotonic() < deadline:
             if time.monotonic() >= next_send:
                 icmp.refill()
