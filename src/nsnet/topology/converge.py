@@ -233,12 +233,11 @@ def _calls(sb) -> int:
 def _create_sandbox(engine, run: Runner, sb, ips: AddressPlan) -> None:
     kwargs = {"publish": list(sb.publish)} if sb.publish else {}
     made = {"hostname": sb.hostname} if sb.hostname else {}
+    run.undo_by(engine.sandbox_rm, sb.name)
     if _in_one_call(sb):
         nets = [(a.network, ips.address(a.network, a.ip, a.ip6)) for a in sb.attachments]
-        run.undo_by(engine.sandbox_rm, sb.name)
         run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, networks=nets, **kwargs, **made)
         return
-    run.undo_by(engine.sandbox_rm, sb.name)
     run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, **made)
     for i, att in enumerate(sb.attachments):
         extra = kwargs if i == 0 else {}  # ports go to the first network, as sandbox_create does

@@ -20,7 +20,7 @@ class State:
     links: list
     routes: dict  # sandbox -> [route rows]
     owners: dict  # (kind, name) -> topology
-    ports: dict = None  # sandbox -> {(host_ip, host_port, proto, sandbox_port)}
+    ports: dict  # sandbox -> {(host_ip, host_port, proto, sandbox_port)}
 
     @classmethod
     def read(cls, engine) -> "State":
@@ -225,7 +225,7 @@ def port_changes(topo: Topology, state: State, sandboxes) -> tuple[list, list]:
     for name in sandboxes:
         if name not in state.sandboxes or name not in topo.sandboxes:
             continue
-        have, want = (state.ports or {}).get(name, set()), _wanted_ports(topo.sandboxes[name])
+        have, want = state.ports.get(name, set()), _wanted_ports(topo.sandboxes[name])
         drop += [(name, p) for p in sorted(have - want)]
         add += [(name, p) for p in sorted(want - have)]
     return drop, add

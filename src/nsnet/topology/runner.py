@@ -84,13 +84,11 @@ class Runner:
             try:
                 result = method(*args, **kwargs)
             except NsnetError:
+                undo = None  # refused: it made nothing
                 raise
-            except BaseException:
+            finally:
                 if undo:
                     self._undo.append(undo)
-                raise
-            if undo:
-                self._undo.append(undo)
             if isinstance(result, dict):
                 self.out.errors.extend(result.get("errors") or [])
         self.out.changes.append(label)

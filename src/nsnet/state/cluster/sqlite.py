@@ -82,8 +82,7 @@ class SqliteKV(KV):
             db = self.db
             self._begin(db)
             try:
-                rev = self._rev(db)
-                rev = self._expire(db, rev)
+                rev = self._expire(db, self._rev(db))
                 result, changed = fn(db, rev + 1)
                 if changed:
                     rev += 1
