@@ -84,12 +84,12 @@ def find_outside(engine, spec: Outside) -> dict:
     theirs = [c for c in engine.interface_addresses(spec.netns) if not c.startswith(("127.", "::1/"))]
     host = engine.interface_addresses(None)
     world = {"netns": spec.netns}
+    given = {spec.ip, spec.host_ip} - {None}
     for version, key in ((4, "ip"), (6, "ip6")):
-        given = {spec.ip, spec.host_ip} - {None}
-        ip = next((a for a in (spec.ip,) if a and family.version_of(a) == version), None)
+        ip = spec.ip if spec.ip and family.version_of(spec.ip) == version else None
         if ip is None:
             ip = next((c.split("/")[0] for c in theirs if family.version_of(c) == version), None)
-        host_ip = next((a for a in (spec.host_ip,) if a and family.version_of(a) == version), None)
+        host_ip = spec.host_ip if spec.host_ip and family.version_of(spec.host_ip) == version else None
         if ip and host_ip is None:
             addr = ipaddress.ip_address(ip)
             host_ip = next((c.split("/")[0] for c in host if c.split("/")[0] not in given | {ip}
