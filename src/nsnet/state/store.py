@@ -11,8 +11,8 @@ changing engine call runs inside `transaction()` (BEGIN IMMEDIATE), held across
 its kernel steps: concurrent nsnet processes serialise instead of racing for
 addresses or names, and a failed call leaves the store as it was. SQL lives
 here, in faultrows.py (faults' rows) and in database.py (the schema, opening
-the file) only. The SQLite file
-is opened on first use: reaching the process records costs no database.
+the file) only. The SQLite file is opened on first use: reaching the process
+records costs no database.
 """
 
 import contextlib
