@@ -14,6 +14,7 @@ from .. import family
 from ..errors import InvalidInput, NotFound, NsnetError
 from . import probe as probes_mod
 from .expect import HOST, OUTSIDE
+from .expect import names as sandboxes_of
 from .model import Expectation, Outside, Topology
 from .probe import Probe
 
@@ -154,7 +155,7 @@ def _expectation_probes(engine, expect: list[Expectation], found, world) -> dict
         if OUTSIDE in (exp.src, exp.dst) and world is None:
             out[id(exp)] = None
             continue
-        if any(n not in found for n in (exp.src, exp.dst) if n not in (OUTSIDE, HOST)):
+        if any(n not in found for n in sandboxes_of(exp)):
             out[id(exp)] = None  # a sandbox on a host/none network: nothing of its own to probe
             continue
         src_ns = world["netns"] if exp.src == OUTSIDE else found[exp.src].netns
@@ -189,7 +190,7 @@ def _judge(exp: Expectation, probes, matrix, world, partial) -> dict:
            "want": want}
     if probes is None and (OUTSIDE in (exp.src, exp.dst)) and world is None:
         return dict(out, got=None, ok=None, detail="skipped: no outside namespace (--outside NETNS)")
-    if probes is None and any(n not in matrix for n in (exp.src, exp.dst) if n not in (OUTSIDE, HOST)):
+    if probes is None and any(n not in matrix for n in sandboxes_of(exp)):
         return dict(out, got=None, ok=None, detail="skipped: a sandbox without a namespace of its own")
     if probes is None:
         got = matrix.get(exp.src, {}).get(exp.dst, False)
