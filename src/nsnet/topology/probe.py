@@ -150,17 +150,14 @@ class _Icmp:
             result, got_ident, seq = answer
             if got_ident != ident or seq >= len(group):
                 continue
-            if result == OK and ipaddress.ip_address(group[seq].addr) == ipaddress.ip_address(peer[0]):
-                self._done(group[seq], OK, ident, seq)
-            elif result == UNREACHABLE and not group[seq].result:
-                self._done(group[seq], UNREACHABLE, ident, seq)
-
-    def _done(self, p: Probe, result: str, ident: int, seq: int) -> None:
-        if not p.result or result == OK:
-            p.result = result
-            sent = self.sent.get((ident, seq))
-            if sent and result == OK:
-                p.rtt_ms = round((time.monotonic() - sent) * 1000, 2)
+            p = group[seq]
+            if result == OK and ipaddress.ip_address(p.addr) == ipaddress.ip_address(peer[0]):
+                p.result = OK
+                sent = self.sent.get((ident, seq))
+                if sent:
+                    p.rtt_ms = round((time.monotonic() - sent) * 1000, 2)
+            elif result == UNREACHABLE and not p.result:  # a result already in (an answer) stays
+                p.result = UNREACHABLE
 
     def close(self) -> None:
         for sock, _, _ in self.socks.values():
