@@ -58,14 +58,11 @@ def network_change(spec, row) -> str | None:
             if (want is not None and have != want) or (what == "mtu" and have != want):
                 diffs.append(f"{what} {have or '-'} -> {want or '-'}")
     options = row.get("options") or {}
-    for key, default in (("internal", False), ("masquerade", True), ("direct_routing", False)):
-        have = bool(options.get(key, default))
-        if have != getattr(spec, key):
-            diffs.append(f"{key} {have} -> {getattr(spec, key)}")
-    for key in sorted(DRIVERS[spec.driver].options):  # the driver's own (--opt), absent meaning off
-        have, want = options.get(key) or False, spec.options.get(key) or False
-        if have != want:
-            diffs.append(f"{key} {have} -> {want}")
+    flags = [(key, bool(options.get(key, default)), getattr(spec, key))
+             for key, default in (("internal", False), ("masquerade", True), ("direct_routing", False))]
+    flags += [(key, options.get(key) or False, spec.options.get(key) or False)  # the driver's own (--opt), absent: off
+              for key in sorted(DRIVERS[spec.driver].options)]
+    diffs += [f"{key} {have} -> {want}" for key, have, want in flags if have != want]
     return ", ".join(diffs) or None
 
 
