@@ -203,13 +203,6 @@ def route_changes(topo: Topology, state: State, managed: set[str]) -> tuple[list
     return drop, add
 
 
-def _wanted_ports(spec) -> set:
-    out = set()
-    for text in spec.publish:
-        out |= {(p.host_ip, p.host_port, p.proto, p.sandbox_port) for p in parse_publish(text)}
-    return out
-
-
 def port_text(port: tuple) -> str:
     host_ip, host_port, proto, sandbox_port = port
     return f"{host_ip + ':' if host_ip else ''}{host_port}:{sandbox_port}/{proto}"
@@ -222,7 +215,9 @@ def port_changes(topo: Topology, state: State, sandboxes) -> tuple[list, list]:
     for name in sandboxes:
         if name not in state.sandboxes or name not in topo.sandboxes:
             continue
-        have, want = state.ports.get(name, set()), _wanted_ports(topo.sandboxes[name])
+        have = state.ports.get(name, set())
+        want = {(p.host_ip, p.host_port, p.proto, p.sandbox_port) for text in topo.sandboxes[name].publish
+                for p in parse_publish(text)}
         drop += [(name, p) for p in sorted(have - want)]
         add += [(name, p) for p in sorted(want - have)]
     return drop, add
