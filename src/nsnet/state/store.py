@@ -186,11 +186,9 @@ class Store(FaultRows):
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
 
-    def _one(self, sql, *args):
-        try:
-            return _row(self.db.execute(sql, args).fetchone())
-        except sqlite3.Error as exc:
-            raise self._failure(exc) from None
+    def _one(self, sql, *args):  # a key's row: at most one
+        rows = self._rows(sql, *args)
+        return _row(rows[0]) if rows else None
 
     def _all(self, sql, *args):
         return [_row(r) for r in self._rows(sql, *args)]
