@@ -88,8 +88,6 @@ AFTER_COLUMNS = "CREATE UNIQUE INDEX IF NOT EXISTS endpoint_ip6 ON endpoints (ne
 # Before version 4 a sandbox had one endpoint per network (UNIQUE (network, sandbox));
 # now one per interface: SQLite changes a constraint only by copying the table.
 ENDPOINTS_UNIQUE_BEFORE_4 = "UNIQUE (network, sandbox))"
-ENDPOINTS_INDEXES = ("CREATE UNIQUE INDEX IF NOT EXISTS endpoint_ip ON endpoints (network, ip)",
-                     "CREATE INDEX IF NOT EXISTS endpoint_sandbox ON endpoints (sandbox)", AFTER_COLUMNS)
 SCHEMA_VERSION = 4  # PRAGMA user_version once SCHEMA is in place; bump it with SCHEMA
 TABLES = ("networks", "sandboxes", "endpoints", "links", "routes", "ports", "meta", "topology_objects",
           "partition_groups", "impairments", "fault_tables")
@@ -179,7 +177,7 @@ def _endpoints_per_interface(db: sqlite3.Connection) -> None:
     db.execute(f"INSERT INTO endpoints_v4 ({columns}) SELECT {columns} FROM endpoints")
     db.execute("DROP TABLE endpoints")
     db.execute("ALTER TABLE endpoints_v4 RENAME TO endpoints")
-    for index in ENDPOINTS_INDEXES:
+    for index in [st for st in SCHEMA.split(";") if " ON endpoints " in st] + [AFTER_COLUMNS]:
         db.execute(index)
 
 
@@ -242,9 +240,9 @@ def write_marker(path: str) -> None:
     os.replace(tmp, marker)
 
 
-def backup_due(path: str, now: float | None = None) -> bool:
+def backup_due(path: str) -> bool:
     try:
-        age = (time.time() if now is None else now) - os.stat(path + BACKUP_SUFFIX).st_mtime
+        age = time.time() - os.stat(path + BACKUP_SUFFIX).st_mtime
     except FileNotFoundError:
         return True
     return age >= BACKUP_EVERY

@@ -58,17 +58,12 @@ class FaultRows:
 
     def addresses(self, sandboxes) -> dict[str, list[str]]:
         """sandbox -> its addresses of both families (networks and direct links), for the given sandboxes."""
-        out = self._per_sandbox(sandboxes, (
-            "SELECT sandbox, ip FROM endpoints WHERE ip IS NOT NULL AND sandbox IN ({marks}) "
-            "UNION ALL SELECT a, substr(ip_a, 1, instr(ip_a, '/') - 1) FROM links WHERE ip_a IS NOT NULL "
-            "AND a IN ({marks}) UNION ALL SELECT b, substr(ip_b, 1, instr(ip_b, '/') - 1) FROM links "
-            "WHERE ip_b IS NOT NULL AND b IN ({marks})"))
-        v6 = self._per_sandbox(sandboxes, (
-            "SELECT sandbox, ip6 FROM endpoints WHERE ip6 IS NOT NULL AND sandbox IN ({marks}) "
-            "UNION ALL SELECT a, substr(ip6_a, 1, instr(ip6_a, '/') - 1) FROM links WHERE ip6_a IS NOT NULL "
-            "AND a IN ({marks}) UNION ALL SELECT b, substr(ip6_b, 1, instr(ip6_b, '/') - 1) FROM links "
-            "WHERE ip6_b IS NOT NULL AND b IN ({marks})"))
-        return {name: ips + v6[name] for name, ips in out.items()}
+        v4, v6 = (self._per_sandbox(sandboxes, (
+            f"SELECT sandbox, {ip} FROM endpoints WHERE {ip} IS NOT NULL AND sandbox IN ({{marks}}) "
+            f"UNION ALL SELECT a, substr({ip}_a, 1, instr({ip}_a, '/') - 1) FROM links WHERE {ip}_a IS NOT NULL "
+            f"AND a IN ({{marks}}) UNION ALL SELECT b, substr({ip}_b, 1, instr({ip}_b, '/') - 1) FROM links "
+            f"WHERE {ip}_b IS NOT NULL AND b IN ({{marks}})")) for ip in ("ip", "ip6"))
+        return {name: ips + v6[name] for name, ips in v4.items()}
 
     def interfaces(self, sandboxes) -> dict[str, list[str]]:
         """sandbox -> the interfaces nsnet made in it (networks and direct links)."""

@@ -11,8 +11,8 @@ changing engine call runs inside `transaction()` (BEGIN IMMEDIATE), held across
 its kernel steps: concurrent nsnet processes serialise instead of racing for
 addresses or names, and a failed call leaves the store as it was. SQL lives
 here, in faultrows.py (faults' rows) and in database.py (the schema, opening
-the file) only. The SQLite file
-is opened on first use: reaching the process records costs no database.
+the file) only. The SQLite file is opened on first use: reaching the process
+records costs no database.
 """
 
 import contextlib
@@ -30,7 +30,6 @@ from .processes import ProcessRecords
 
 TOPOLOGY_KINDS = ("network", "sandbox")  # links and routes belong to their sandboxes
 
-JSON_COLUMNS = ("options",)
 _IP_COLUMN = {4: "ip", 6: "ip6"}  # an endpoint's address of each family
 
 
@@ -38,9 +37,8 @@ def _row(row: sqlite3.Row | None) -> dict | None:
     if row is None:
         return None
     out = dict(row)
-    for col in JSON_COLUMNS:
-        if col in out:
-            out[col] = json.loads(out[col] or "{}")
+    if "options" in out:  # the one JSON column
+        out["options"] = json.loads(out["options"] or "{}")
     return out
 
 
@@ -188,17 +186,12 @@ class Store(FaultRows):
         except sqlite3.Error as exc:
             raise self._failure(exc) from None
 
-    def _one(self, sql, *args):
-        try:
-            return _row(self.db.execute(sql, args).fetchone())
-        except sqlite3.Error as exc:
-            raise self._failure(exc) from None
+    def _one(self, sql, *args):  # a key's row: at most one
+        rows = self._rows(sql, *args)
+        return _row(rows[0]) if rows else None
 
     def _all(self, sql, *args):
-        try:
-            return [_row(r) for r in self.db.execute(sql, args).fetchall()]
-        except sqlite3.Error as exc:
-            raise self._failure(exc) from None
+        return [_row(r) for r in self._rows(sql, *args)]
 
     def _where(self, table: str, **equal):
         """Rows of `table` (by id) whose columns equal the given non-None values."""

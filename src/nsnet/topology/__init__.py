@@ -15,7 +15,7 @@ from .validate import validate
 from .yamlload import load_file, load_text
 
 
-def from_data(data, source: str = "<topology>") -> Topology:
+def from_data(data) -> Topology:
     r = Reader()
     topo = parse(data, r)
     if topo is not None and not r.errors:
@@ -26,11 +26,11 @@ def from_data(data, source: str = "<topology>") -> Topology:
 
 
 def loads(text: str, source: str = "<topology>") -> Topology:
-    return from_data(load_text(text, source), source)
+    return from_data(load_text(text, source))
 
 
 def load(path: str) -> Topology:
-    return from_data(load_file(path), path)
+    return from_data(load_file(path))
 
 
 def name_of(path: str) -> str:

@@ -6,6 +6,7 @@ planned on its own."""
 import ipaddress
 
 from .. import family, ipam
+from .diff import static_ips
 from .model import Topology
 
 
@@ -16,11 +17,9 @@ class AddressPlan:
         self.cursor: dict[tuple[str, int], int] = {}
         self.last: dict[tuple[str, int], int] = {}
         self.statics: dict[tuple[str, int], set[int]] = {}
-        for sb in topo.sandboxes.values():
-            for att in sb.attachments:
-                for version, ip in ((4, att.ip), (6, att.ip6)):
-                    if ip:
-                        self.statics.setdefault((att.network, version), set()).add(int(ipaddress.ip_address(ip)))
+        for network, ip in static_ips(topo):
+            addr = ipaddress.ip_address(ip)
+            self.statics.setdefault((network, addr.version), set()).add(int(addr))
 
     def _family(self, network: str, net: dict, version: int) -> set[int]:
         key = (network, version)

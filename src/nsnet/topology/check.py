@@ -14,6 +14,7 @@ from .. import family
 from ..errors import InvalidInput, NotFound, NsnetError
 from . import probe as probes_mod
 from .expect import HOST, OUTSIDE
+from .expect import names as sandboxes_of
 from .model import Expectation, Outside, Topology
 from .probe import Probe
 
@@ -84,12 +85,12 @@ def find_outside(engine, spec: Outside) -> dict:
     theirs = [c for c in engine.interface_addresses(spec.netns) if not c.startswith(("127.", "::1/"))]
     host = engine.interface_addresses(None)
     world = {"netns": spec.netns}
+    given = {spec.ip, spec.host_ip} - {None}
     for version, key in ((4, "ip"), (6, "ip6")):
-        given = {spec.ip, spec.host_ip} - {None}
-        ip = next((a for a in (spec.ip,) if a and family.version_of(a) == version), None)
+        ip = spec.ip if spec.ip and family.version_of(spec.ip) == version else None
         if ip is None:
             ip = next((c.split("/")[0] for c in theirs if family.version_of(c) == version), None)
-        host_ip = next((a for a in (spec.host_ip,) if a and family.version_of(a) == version), None)
+        host_ip = spec.host_ip if spec.host_ip and family.version_of(spec.host_ip) == version else None
         if ip and host_ip is None:
             addr = ipaddress.ip_address(ip)
             host_ip = next((c.split("/")[0] for c in host if c.split("/")[0] not in given | {ip}
@@ -103,7 +104,7 @@ def find_outside(engine, spec: Outside) -> dict:
 
 def _world_addrs(world: dict, key: str = "ip") -> list[str]:
     """The outside's addresses (`ip`) or the host's facing it (`host_ip`), IPv4 first."""
-    return [a for a in (world[key], world[f"{key}6"] if key == "ip" else world["host_ip6"]) if a]
+    return [a for a in (world[key], world[f"{key}6"]) if a]
 
 
 def check(engine, topo: Topology | None, outside: Outside | None, timeout: float = 1.0) -> Report:
@@ -154,7 +155,7 @@ def _expectation_probes(engine, expect: list[Expectation], found, world) -> dict
         if OUTSIDE in (exp.src, exp.dst) and world is None:
             out[id(exp)] = None
             continue
-        if any(n not in found for n in (exp.src, exp.dst) if n not in (OUTSIDE, HOST)):
+        if any(n not in found for n in sandboxes_of(exp)):
             out[id(exp)] = None  # a sandbox on a host/none network: nothing of its own to probe
             continue
         src_ns = world["netns"] if exp.src == OUTSIDE else found[exp.src].netns
@@ -177,7 +178,7 @@ def _expectation_probes(engine, expect: list[Expectation], found, world) -> dict
 
 def _publisher(engine, found, host_port: int) -> tuple[str | None, int | None]:
     """The namespace and port that host port `host_port` is forwarded to."""
-    for port in engine.port_ls() if hasattr(engine, "port_ls") else []:
+    for port in engine.port_ls():
         if port["proto"] == "tcp" and port["host_port"] == host_port and port["sandbox"] in found:
             return found[port["sandbox"]].netns, port["sandbox_port"]
     return None, None
@@ -189,7 +190,7 @@ def _judge(exp: Expectation, probes, matrix, world, partial) -> dict:
            "want": want}
     if probes is None and (OUTSIDE in (exp.src, exp.dst)) and world is None:
         return dict(out, got=None, ok=None, detail="skipped: no outside namespace (--outside NETNS)")
-    if probes is None and any(n not in matrix for n in (exp.src, exp.dst) if n not in (OUTSIDE, HOST)):
+    if probes is None and any(n not in matrix for n in sandboxes_of(exp)):
         return dict(out, got=None, ok=None, detail="skipped: a sandbox without a namespace of its own")
     if probes is None:
         got = matrix.get(exp.src, {}).get(exp.dst, False)
@@ -207,7 +208,6 @@ def _judge(exp: Expectation, probes, matrix, world, partial) -> dict:
             version = family.version_of(p.addr)
             answered[version] = answered.get(version, False) or p.reached
         got = all(answered.values()) and bool(answered) if exp.reach and exp.dst != HOST else any(answered.values())
-        results = sorted({p.result for p in probes}) or ["nothing to probe"]
         detail = ", ".join(f"{p.addr}:{p.port}={p.result}" if p.port else f"{p.addr}={p.result}"
-                           for p in probes) or results[0]
+                           for p in probes) or "nothing to probe"
     return dict(out, got=got, ok=got == exp.reach, detail=detail)

@@ -79,7 +79,14 @@ def converge(engine, topo: Topology, run) -> None:
     """Start what should run and does not (or runs another command); stop the
     topology's processes whose sandbox no longer declares a command."""
     for label, method, args, kwargs in run.expect(_actions(engine, topo)):
-        _call(run, label, method, *args, **kwargs)
+        if run.out.dry_run:  # processes live outside the store: a dry run only names them
+            run.out.changes.append(label)
+            run.out.commands.append(f"# {label}")
+            continue
+        try:
+            run.call(label, method, *args, **kwargs)
+        except NsnetError as exc:
+            run.out.errors.append(f"{label}: {exc}")
 
 
 def _actions(engine, topo: Topology) -> list[tuple]:
@@ -101,18 +108,6 @@ def _actions(engine, topo: Topology) -> list[tuple]:
                      "workdir": sb.command.workdir, "isolate_pid": sb.command.isolate_pid,
                      "init": sb.command.init}))
     return out
-
-
-def _call(run, label: str, method, *args, **kwargs) -> None:
-    """Processes live outside the store: a dry run only names them."""
-    if run.out.dry_run:
-        run.out.changes.append(label)
-        run.out.commands.append(f"# {label}")
-        return
-    try:
-        run.call(label, method, *args, **kwargs)
-    except NsnetError as exc:
-        run.out.errors.append(f"{label}: {exc}")
 
 
 def status_rows(engine, topo: Topology, row_class) -> list:

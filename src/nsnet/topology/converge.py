@@ -20,7 +20,7 @@ from ..errors import Conflict, NsnetError, RollbackError
 from . import commands, diff
 from .addresses import AddressPlan
 from .model import Topology
-from .runner import Outcome, Runner, rehearse
+from .runner import Outcome, Runner
 
 
 def claim_or_refuse(engine, topo: Topology) -> diff.State:
@@ -75,23 +75,19 @@ def up(engine, topo: Topology, dry_run: bool = False, progress=None) -> Outcome:
         return _converge(engine, topo, state, run)
     state = claim_or_refuse(engine, topo)
     repair = _dry_repair(engine, topo, state)
-    rehearse(engine, lambda: _converge(engine, topo, state, run, repair=False))
+    with engine.rehearsal():
+        _converge(engine, topo, state, run, repair=False)
     if repair:
         out.changes.extend(f"~ repair {owner}" for owner in repair["owners"])
         out.commands.extend(["# ~ repair drift"] + repair["commands"])
     return out
 
 
-def _kept(topo: Topology, state: diff.State) -> tuple[list[str], set[str]]:
-    """Objects this topology had and keeps as they are (targets for drift repair)."""
-    replaced = diff.replaced_networks(topo, state)
-    nets = [n for n in topo.networks if n in state.networks and n not in replaced]
-    sbs = [s for s in topo.sandboxes if s in state.sandboxes]
-    return sbs + nets, set(replaced)
-
-
 def _dry_repair(engine, topo, state) -> dict | None:
-    targets, replaced = _kept(topo, state)
+    """The drift repair of the objects this topology had and keeps as they are."""
+    replaced = set(diff.replaced_networks(topo, state))
+    targets = ([s for s in topo.sandboxes if s in state.sandboxes]
+               + [n for n in topo.networks if n in state.networks and n not in replaced])
     drift = engine.drift(target=targets, exclude=replaced)
     if not drift:
         return None
@@ -237,12 +233,11 @@ def _calls(sb) -> int:
 def _create_sandbox(engine, run: Runner, sb, ips: AddressPlan) -> None:
     kwargs = {"publish": list(sb.publish)} if sb.publish else {}
     made = {"hostname": sb.hostname} if sb.hostname else {}
+    run.undo_by(engine.sandbox_rm, sb.name)
     if _in_one_call(sb):
         nets = [(a.network, ips.address(a.network, a.ip, a.ip6)) for a in sb.attachments]
-        run.undo_by(engine.sandbox_rm, sb.name)
         run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, networks=nets, **kwargs, **made)
         return
-    run.undo_by(engine.sandbox_rm, sb.name)
     run.call(f"+ sandbox '{sb.name}'", engine.sandbox_create, sb.name, **made)
     for i, att in enumerate(sb.attachments):
         extra = kwargs if i == 0 else {}  # ports go to the first network, as sandbox_create does

@@ -20,7 +20,7 @@ class State:
     links: list
     routes: dict  # sandbox -> [route rows]
     owners: dict  # (kind, name) -> topology
-    ports: dict = None  # sandbox -> {(host_ip, host_port, proto, sandbox_port)}
+    ports: dict  # sandbox -> {(host_ip, host_port, proto, sandbox_port)}
 
     @classmethod
     def read(cls, engine) -> "State":
@@ -58,16 +58,11 @@ def network_change(spec, row) -> str | None:
             if (want is not None and have != want) or (what == "mtu" and have != want):
                 diffs.append(f"{what} {have or '-'} -> {want or '-'}")
     options = row.get("options") or {}
-    if bool(options.get("internal")) != spec.internal:
-        diffs.append(f"internal {bool(options.get('internal'))} -> {spec.internal}")
-    if bool(options.get("masquerade", True)) != spec.masquerade:
-        diffs.append(f"masquerade {bool(options.get('masquerade', True))} -> {spec.masquerade}")
-    if bool(options.get("direct_routing")) != spec.direct_routing:
-        diffs.append(f"direct_routing {bool(options.get('direct_routing'))} -> {spec.direct_routing}")
-    for key in sorted(DRIVERS[spec.driver].options):  # the driver's own (--opt), absent meaning off
-        have, want = options.get(key) or False, spec.options.get(key) or False
-        if have != want:
-            diffs.append(f"{key} {have} -> {want}")
+    flags = [(key, bool(options.get(key, default)), getattr(spec, key))
+             for key, default in (("internal", False), ("masquerade", True), ("direct_routing", False))]
+    flags += [(key, options.get(key) or False, spec.options.get(key) or False)  # the driver's own (--opt), absent: off
+              for key in sorted(DRIVERS[spec.driver].options)]
+    diffs += [f"{key} {have} -> {want}" for key, have, want in flags if have != want]
     return ", ".join(diffs) or None
 
 
@@ -164,8 +159,9 @@ def _address_change(att: Attachment, ep: dict, statics: dict, net: str, sandbox:
     return None
 
 
-def _ends(a, b, ifname_a, ifname_b, ip_a, ip_b, ip6_a, ip6_b) -> dict:
-    return {a: (ifname_a, ip_a, ip6_a), b: (ifname_b, ip_b, ip6_b)}
+def _ends(link: dict) -> dict:
+    """{sandbox: (ifname, ip, ip6)} of a link row (or vars() of a Link): either way round."""
+    return {link[side]: (link[f"ifname_{side}"], link[f"ip_{side}"], link[f"ip6_{side}"]) for side in ("a", "b")}
 
 
 def link_changes(topo: Topology, state: State, managed: set[str]) -> tuple[list, list[Link]]:
@@ -179,9 +175,7 @@ def link_changes(topo: Topology, state: State, managed: set[str]) -> tuple[list,
         spec = wanted.get(key)
         if spec is None:
             drop.append((row, "not in the file"))
-        elif _ends(row["a"], row["b"], row["ifname_a"], row["ifname_b"], row["ip_a"], row["ip_b"], row["ip6_a"],
-                   row["ip6_b"]) != _ends(spec.a, spec.b, spec.ifname_a, spec.ifname_b, spec.ip_a, spec.ip_b,
-                                          spec.ip6_a, spec.ip6_b):
+        elif _ends(row) != _ends(vars(spec)):
             drop.append((row, "interface names or addresses changed"))
         else:
             keep.add(key)
@@ -209,13 +203,6 @@ def route_changes(topo: Topology, state: State, managed: set[str]) -> tuple[list
     return drop, add
 
 
-def _wanted_ports(spec) -> set:
-    out = set()
-    for text in spec.publish:
-        out |= {(p.host_ip, p.host_port, p.proto, p.sandbox_port) for p in parse_publish(text)}
-    return out
-
-
 def port_text(port: tuple) -> str:
     host_ip, host_port, proto, sandbox_port = port
     return f"{host_ip + ':' if host_ip else ''}{host_port}:{sandbox_port}/{proto}"
@@ -228,7 +215,9 @@ def port_changes(topo: Topology, state: State, sandboxes) -> tuple[list, list]:
     for name in sandboxes:
         if name not in state.sandboxes or name not in topo.sandboxes:
             continue
-        have, want = (state.ports or {}).get(name, set()), _wanted_ports(topo.sandboxes[name])
+        have = state.ports.get(name, set())
+        want = {(p.host_ip, p.host_port, p.proto, p.sandbox_port) for text in topo.sandboxes[name].publish
+                for p in parse_publish(text)}
         drop += [(name, p) for p in sorted(have - want)]
         add += [(name, p) for p in sorted(want - have)]
     return drop, add

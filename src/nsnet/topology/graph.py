@@ -52,9 +52,8 @@ def from_store(engine, topo: Topology | None = None) -> Picture:
             eps.setdefault(link[side], []).append((link[f"ifname_{side}"], link[f"ip_{side}"], None))
     pic.sandboxes = [{"name": s["name"], "mode": s["mode"], "ifaces": eps.get(s["name"], []),
                       "routes": routes.get(s["name"], [])} for s in sbs]
-    ports = engine.port_ls()
     pic.ports = [f"{_host(p['host_ip'], p['sandbox_ip'])}:{p['host_port']}/{p['proto']} -> "
-                 f"{p['sandbox']}:{p['sandbox_port']}" for p in ports if p["sandbox"] in names]
+                 f"{p['sandbox']}:{p['sandbox_port']}" for p in engine.port_ls() if p["sandbox"] in names]
     return pic
 
 
@@ -68,9 +67,8 @@ def from_topology(topo: Topology, host: str = "host") -> Picture:
                      "gateway": _both(*(gateway_of(n, v) for v in (4, 6))),
                      "bridge": n.bridge or f"nsbr-{n.name}", "internal": n.internal}
                     for n in topo.networks.values()]
-    ifaces: dict[str, list] = {name: [] for name in topo.sandboxes}
-    for sb in topo.sandboxes.values():
-        ifaces[sb.name] += [(a.ifname, _both(a.ip, a.ip6) or "auto", a.network) for a in sb.attachments]
+    ifaces = {sb.name: [(a.ifname, _both(a.ip, a.ip6) or "auto", a.network) for a in sb.attachments]
+              for sb in topo.sandboxes.values()}
     for link in topo.links:
         ip_a, ip_b = _both(link.ip_a, link.ip6_a), _both(link.ip_b, link.ip6_b)
         pic.links.append({"a": link.a, "b": link.b, "ifname_a": link.ifname_a, "ifname_b": link.ifname_b,

@@ -150,17 +150,14 @@ class _Icmp:
             result, got_ident, seq = answer
             if got_ident != ident or seq >= len(group):
                 continue
-            if result == OK and ipaddress.ip_address(group[seq].addr) == ipaddress.ip_address(peer[0]):
-                self._done(group[seq], OK, ident, seq)
-            elif result == UNREACHABLE and not group[seq].result:
-                self._done(group[seq], UNREACHABLE, ident, seq)
-
-    def _done(self, p: Probe, result: str, ident: int, seq: int) -> None:
-        if not p.result or result == OK:
-            p.result = result
-            sent = self.sent.get((ident, seq))
-            if sent and result == OK:
-                p.rtt_ms = round((time.monotonic() - sent) * 1000, 2)
+            p = group[seq]
+            if result == OK and ipaddress.ip_address(p.addr) == ipaddress.ip_address(peer[0]):
+                p.result = OK
+                sent = self.sent.get((ident, seq))
+                if sent:
+                    p.rtt_ms = round((time.monotonic() - sent) * 1000, 2)
+            elif result == UNREACHABLE and not p.result:  # a result already in (an answer) stays
+                p.result = UNREACHABLE
 
     def close(self) -> None:
         for sock, _, _ in self.socks.values():
@@ -266,17 +263,9 @@ def _batches(probes: list[Probe], budget: int) -> list[list[Probe]]:
     by_src: dict[str, list[Probe]] = {}
     for p in probes:
         by_src.setdefault(p.src_ns, []).append(p)
-    out, current, cost = [], [], 0
-    for group in by_src.values():
-        for p in group:
-            if cost + 2 > budget and current:
-                out.append(current)
-                current, cost = [], 0
-            current.append(p)
-            cost += 2
-    if current:
-        out.append(current)
-    return out
+    ordered = [p for group in by_src.values() for p in group]
+    size = max(1, budget // 2)
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
 def _wave(kernel, probes: list[Probe], timeout: float) -> None:
@@ -292,7 +281,6 @@ def _wave(kernel, probes: list[Probe], timeout: float) -> None:
         deadline = started + timeout
         resend_every = timeout / (RESENDS + 1)
         next_send = started
-        sending = False
         while time.monotonic() < deadline:
             if time.monotonic() >= next_send:
                 icmp.refill()

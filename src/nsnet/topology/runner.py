@@ -21,13 +21,6 @@ class Outcome:
                 "warnings": self.warnings}
 
 
-def rehearse(engine, fn) -> None:
-    """Run fn (engine calls with dry_run=True) as one rehearsal: later calls see
-    what earlier ones would have recorded, and nothing is kept."""
-    with engine.rehearsal():
-        fn()
-
-
 class Runner:
     """Makes engine calls, records them as changes (and, dry, as commands)."""
 
@@ -91,13 +84,11 @@ class Runner:
             try:
                 result = method(*args, **kwargs)
             except NsnetError:
+                undo = None  # refused: it made nothing
                 raise
-            except BaseException:
+            finally:
                 if undo:
                     self._undo.append(undo)
-                raise
-            if undo:
-                self._undo.append(undo)
             if isinstance(result, dict):
                 self.out.errors.extend(result.get("errors") or [])
         self.out.changes.append(label)

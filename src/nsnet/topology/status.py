@@ -2,6 +2,7 @@
 what drifted in the kernel, and what the topology owns that the file dropped.
 Read-only; one store read and one kernel dump per namespace."""
 
+from collections import Counter
 from dataclasses import asdict, dataclass
 
 from .. import family
@@ -42,13 +43,9 @@ def status(engine, topo: Topology) -> list[Row]:
     return rows
 
 
-
 def summary(rows: list[Row]) -> str | None:
     """None when everything is ok, else a one-line count of the rest."""
-    counts: dict[str, int] = {}
-    for row in rows:
-        if row.state != OK:
-            counts[row.state] = counts.get(row.state, 0) + 1
+    counts = Counter(row.state for row in rows if row.state != OK)  # in the order first met
     return ", ".join(f"{n} {state}" for state, n in counts.items()) or None
 
 

@@ -2,7 +2,7 @@
 and forget it. Twice is fine: the second time there is nothing to do."""
 
 from . import diff
-from .runner import Outcome, Runner, rehearse
+from .runner import Outcome, Runner
 
 
 def count(engine, name: str) -> int:
@@ -12,13 +12,13 @@ def count(engine, name: str) -> int:
 
 def down(engine, name: str, dry_run: bool = False, progress=None) -> Outcome:
     out = Outcome(name, dry_run)
+    run = Runner(engine, out, progress)
     if not dry_run:
         engine.require_privileges()
         out.warnings.extend(engine.settle())  # a killed change first: a topology that is gone makes no change
-    run = Runner(engine, out, progress)
-    if not dry_run:
         return _down(engine, name, run)
-    rehearse(engine, lambda: _down(engine, name, run))
+    with engine.rehearsal():  # one rehearsal: later calls see earlier ones, nothing is kept
+        _down(engine, name, run)
     return out
 
 

@@ -82,8 +82,7 @@ class SqliteKV(KV):
             db = self.db
             self._begin(db)
             try:
-                rev = self._rev(db)
-                rev = self._expire(db, rev)
+                rev = self._expire(db, self._rev(db))
                 result, changed = fn(db, rev + 1)
                 if changed:
                     rev += 1
@@ -123,14 +122,11 @@ class SqliteKV(KV):
                 db.execute("DELETE FROM events WHERE rev <= ?", (cut[0],))
                 db.execute("UPDATE meta SET value=? WHERE name='compacted'", (cut[0],))
 
-    def _item(self, row) -> Item:
-        return Item(row[0], row[1], row[2], row[3], row[4])
-
     def get(self, key):
         with self._locked():
             row = self.db.execute("SELECT key, value, create_rev, mod_rev, lease FROM kv WHERE key=?",
                                   (key,)).fetchone()
-        return self._item(row) if row else None
+        return Item(*row) if row else None
 
     def range(self, prefix):
         self.expire_due()
@@ -142,14 +138,14 @@ class SqliteKV(KV):
                 rev = self._rev(self.db)
             finally:
                 self.db.execute("COMMIT")
-        return [self._item(r) for r in rows], rev
+        return [Item(*r) for r in rows], rev
 
     def txn(self, compares: list[Compare], ops: list) -> bool:
         def apply(db, rev):
             for c in compares:
                 row = db.execute("SELECT key, value, create_rev, mod_rev, lease FROM kv WHERE key=?",
                                  (c.key,)).fetchone()
-                if not c.holds(self._item(row) if row else None):
+                if not c.holds(Item(*row) if row else None):
                     return False, False
             for op in ops:
                 if isinstance(op, Put):

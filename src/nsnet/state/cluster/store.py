@@ -183,9 +183,9 @@ class ClusterStore:
                 return False
             record = decode(item.value) or {}
             epoch = self.kv.get(self.key("epoch", name))
-            others = sorted(set(self.claims(name)) - set(release))
+            owners = self.claims(name)
+            others = sorted(set(owners) - set(release))
             if others:
-                owners = self.claims(name)
                 who = ", ".join(f"{ip} ({owners[ip].get('sandbox')}@{owners[ip].get('host')})" for ip in others[:5])
                 raise Conflict(f"network '{name}' still has {len(others)} endpoint(s) on the cluster: {who}; "
                                "disconnect them on their hosts first")
