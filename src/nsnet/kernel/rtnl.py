@@ -137,7 +137,7 @@ class Kernel(NetnsOps, AddressRouteOps, HostOps, L2Ops, SandboxOps, WireguardOps
         except OSError as exc:
             raise _fail(f"deleting network namespace '{name}'", exc)
 
-    def _forget(self, ns: str) -> None:
+    def _forget(self, ns: str | None) -> None:
         sock = self._sockets.pop(ns, None)
         if sock:
             sock.close()
@@ -155,14 +155,8 @@ class Kernel(NetnsOps, AddressRouteOps, HostOps, L2Ops, SandboxOps, WireguardOps
             from .handover import keep_after_exit
 
             keep_after_exit()
-        for sock in self._sockets.values():
-            sock.close()
-        self._sockets.clear()
-        for nft in self._ns_nft.values():
-            nft.close()
-        self._ns_nft.clear()
-        self._pinned.clear()
-        self._checked.clear()
+        for ns in {*self._sockets, *self._ns_nft}:
+            self._forget(ns)
         self._indexes.clear()
         if self._nft is not None:
             self._nft.close()
@@ -208,10 +202,6 @@ class Kernel(NetnsOps, AddressRouteOps, HostOps, L2Ops, SandboxOps, WireguardOps
                 if remove and exc.code in GONE:
                     return False
                 raise _fail(what, exc)
-
-    def _master_index(self, ns: str | None, master: str, attempt: int) -> int:
-        """The index of `master`: the kept one first, a fresh one on a retry."""
-        return self._require_index(ns, master, fresh=attempt > 0)
 
     def _read(self, ns: str | None, what: str, request: tuple, decoder: str, *args) -> list:
         """A dump, decoded by the function `decoder` of netlink/dumps.py (imported
@@ -301,7 +291,7 @@ class Kernel(NetnsOps, AddressRouteOps, HostOps, L2Ops, SandboxOps, WireguardOps
         peer_fd = nsfs.open_fd(peer_target) if peer_target else nsfs.current_netns_fd()
         try:
             for attempt in range(2):  # a kept master index may be stale (the kernel says EINVAL)
-                master_index = self._master_index(ns, master, attempt) if master else None
+                master_index = self._require_index(ns, master, fresh=attempt > 0) if master else None
                 try:
                     self._rtnl(ns).request(*messages.veth(ifname, peer_ifname, peer_fd, master_index, mtu, peer_mac))
                     break
@@ -330,7 +320,7 @@ class Kernel(NetnsOps, AddressRouteOps, HostOps, L2Ops, SandboxOps, WireguardOps
         for attempt in range(2):  # a kept master index may be stale (the kernel says EINVAL)
             master_index = None
             if master is not None:
-                master_index = self._master_index(ns, master, attempt) if master else 0
+                master_index = self._require_index(ns, master, fresh=attempt > 0) if master else 0
             try:
                 self._rtnl(ns).request(*messages.link_set(ifname, up, master_index, mtu, mac, alias))
                 return
