@@ -303,14 +303,10 @@ class Kernel(NetnsOps, AddressRouteOps, HostOps, L2Ops, SandboxOps, WireguardOps
                         raise _fail(f"creating veth {ifname}", exc)
         finally:
             os.close(peer_fd)
-        # The kernel's IPv6 link-local address on a veth end means DAD, router
-        # solicitations and MLD reports, flooded to every port of the
-        # bridge: attaching the N-th sandbox cost O(N) (measured: 2 ms at N=0,
-        # 8 ms at N=600; flat without). Address generation is turned off on both
-        # ends while the peer is still down (no carrier: no address made yet).
-        # Netlink, not the disable_ipv6 sysctl: opening /proc/sys in a new
-        # namespace cost up to ~1 ms. The IPv6 addresses nsnet gives come with
-        # their own requests (steps), without DAD (messages.addr).
+        # No IPv6 link-local address on either end (its DAD, router solicitations and
+        # MLD reports flooded every bridge port: O(N) per attach), turned off while
+        # the peer is down, so none is made yet; netlink, not the disable_ipv6
+        # sysctl (up to ~1 ms in a new namespace). Numbers: docs/design.md.
         self._request(ns, f"setting addrgenmode of {ifname}", messages.addrgen_none(ifname))
         self._request(peer_ns, f"setting addrgenmode of {peer_ifname}", messages.addrgen_none(peer_ifname))
         self.link_set(peer_ns, peer_ifname, up=True)
