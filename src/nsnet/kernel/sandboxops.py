@@ -12,7 +12,6 @@ import errno
 from ..errors import KernelError
 from .failure import fail as _fail
 from .netlink import tc
-from .netlink.consts import TC_H_ROOT
 from .netlink.nlsocket import RequestError
 
 NO_QDISC = {errno.ENOENT, errno.EINVAL}  # deleting the default root qdisc: "handle of zero"
@@ -58,7 +57,7 @@ class SandboxOps:
         if index is None:
             return False
         try:
-            self._rtnl(ns).request(*tc.qdisc_del(index, TC_H_ROOT))
+            self._rtnl(ns).request(*tc.qdisc_del(index))
         except RequestError as exc:
             if exc.code in NO_QDISC:
                 return False
