@@ -20,6 +20,8 @@ retransmit timer (a second): measured here, one join in ten took 1,040 ms.
 import socket
 import struct
 
+from .netlink import attrs
+
 ETH_P_ARP = 0x0806
 ETH_P_IPV6 = 0x86DD
 BROADCAST = b"\xff" * 6
@@ -28,14 +30,10 @@ ALL_NODES_MAC = b"\x33\x33\x00\x00\x00\x01"
 ICMPV6, NEIGHBOUR_ADVERT, OVERRIDE = 58, 136, 0x20000000
 
 
-def _mac(text: str) -> bytes:
-    return bytes(int(part, 16) for part in text.split(":"))
-
-
 def frame(src_mac: bytes, ip: str, mac: str) -> bytes:
     """Ethernet broadcast from `src_mac` carrying ARP reply ip is-at mac (to everyone)."""
     addr = socket.inet_aton(ip)
-    arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + _mac(mac) + addr + BROADCAST + addr
+    arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + attrs.mac(mac) + addr + BROADCAST + addr
     return BROADCAST + src_mac + struct.pack("!H", ETH_P_ARP) + arp
 
 
@@ -52,7 +50,7 @@ def na_frame(src_mac: bytes, ip: str, mac: str) -> bytes:
     """Ethernet to all nodes from `src_mac` carrying an unsolicited neighbour
     advertisement: ip is-at mac (override, not solicited)."""
     target, dst = socket.inet_pton(socket.AF_INET6, ip), socket.inet_pton(socket.AF_INET6, ALL_NODES)
-    option = struct.pack("!BB", 2, 1) + _mac(mac)  # target link-layer address, 8 bytes
+    option = struct.pack("!BB", 2, 1) + attrs.mac(mac)  # target link-layer address, 8 bytes
     body = struct.pack("!BBHI", NEIGHBOUR_ADVERT, 0, 0, OVERRIDE) + target + option
     pseudo = target + dst + struct.pack("!I3xB", len(body), ICMPV6)
     body = body[:2] + struct.pack("!H", _checksum(pseudo + body)) + body[4:]

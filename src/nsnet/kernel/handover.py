@@ -1,17 +1,10 @@
 """Netlink sockets a process about to exit hands to a child instead of
-releasing them itself.
-
-Releasing the last reference to a NETLINK_NETFILTER socket makes the kernel
-first free what nf_tables' recent commits left behind (nft_rcv_nl_event
-flushes its destroy work, which waits for an RCU grace period): 10-20 ms
-here after any commit, in close() or, the same, in the process's exit. A
-`sandbox rm` whose work takes 4 ms would end 13 ms later than that. So a
-process that changed nftables and is about to exit (Kernel.close(exiting=True))
-forks a keeper: it keeps a copy of the process's netlink sockets, closes
-everything else at once (standard streams, the store, locks), and dies with
-its parent (PR_SET_PDEATHSIG). The parent's closes are then not the last;
-the kernel's wait happens in the keeper, after whoever waits on the command
-saw it end."""
+releasing them itself: releasing the last NETLINK_NETFILTER socket after an
+nf_tables commit waits for an RCU grace period (10-20 ms here; nft_rcv_nl_event),
+in close() or in the exit. So Kernel.close(exiting=True) forks a keeper that
+holds copies of them, closes everything else at once (standard streams, the
+store, locks) and dies with its parent: the wait happens after the command has
+ended (docs/design.md)."""
 
 import os
 import signal

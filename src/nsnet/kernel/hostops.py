@@ -201,10 +201,7 @@ class HostOps:
     @staticmethod
     def netns_etc_names() -> list[str]:
         """The namespaces /etc/netns has an entry for (a directory or a link)."""
-        try:
-            return sorted(os.listdir("/etc/netns"))
-        except FileNotFoundError:
-            return []
+        return nsfs.list_names("/etc/netns")
 
     def port_in_use(self, host_ip: str, proto: str, port: int, version: int = 4) -> bool:
         """Is a socket in the host namespace bound to this port (of IPv`version`;

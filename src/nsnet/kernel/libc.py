@@ -5,7 +5,7 @@ import ctypes
 import os
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x04000000, 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 MS_BIND, MS_REC, MS_SLAVE, MS_SHARED = 0x1000, 0x4000, 1 << 19, 1 << 20
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_NAME = 1, 15
@@ -45,10 +45,6 @@ def umount(target: bytes) -> bool:
 def sethostname(name: str) -> None:
     raw = name.encode()
     check(libc.sethostname(raw, len(raw)), "sethostname")
-
-
-def set_process_name(name: str) -> None:
-    libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)
 
 
 def die_with_parent(signum: int) -> None:

@@ -31,9 +31,16 @@ def is_namespace(st: os.stat_result) -> bool:
     return st.st_dev == _nsfs_dev
 
 
+def identity(name: str) -> tuple[int, int] | None:
+    """Which namespace the name `name` pins now (None: none): it changes when the
+    namespace is deleted and another is made under the same name."""
+    try:
+        st = os.stat(netns_path(name))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (st.st_dev, st.st_ino) if is_namespace(st) else None
+
+
 def exists(name: str) -> bool:
     """Does `name` pin a namespace? (A pin left unmounted does not.)"""
-    try:
-        return is_namespace(os.stat(netns_path(name)))
-    except (FileNotFoundError, NotADirectoryError):
-        return False
+    return identity(name) is not None

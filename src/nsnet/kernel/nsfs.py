@@ -35,6 +35,7 @@ from .netnsdir import (  # noqa: F401 (re-exported)
     NETNS_RUN_DIR,
     UTS_RUN_DIR,
     exists,
+    identity,
     is_namespace,
     netns_path,
     uts_path,
@@ -47,16 +48,6 @@ def current_netns_fd() -> int:
 
 def open_fd(name: str) -> int:
     return os.open(netns_path(name), os.O_RDONLY | os.O_CLOEXEC)
-
-
-def identity(name: str) -> tuple[int, int] | None:
-    """Which namespace the name `name` pins now (None: none): it changes when the
-    namespace is deleted and another is made under the same name."""
-    try:
-        st = os.stat(netns_path(name))
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return (st.st_dev, st.st_ino) if is_namespace(st) else None
 
 
 @contextlib.contextmanager
@@ -158,8 +149,7 @@ def pin(name: str, source: str) -> None:
     try:
         mount(source.encode(), path.encode(), b"none", MS_BIND, f"bind-mount {path}")
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+        _unpin(path)
         raise
 
 
@@ -238,9 +228,9 @@ def delete(name: str) -> bool:
     return True
 
 
-def list_names() -> list[str]:
+def list_names(directory: str = NETNS_RUN_DIR) -> list[str]:
     try:
-        return sorted(os.listdir(NETNS_RUN_DIR))
+        return sorted(os.listdir(directory))
     except FileNotFoundError:
         return []
 

@@ -21,8 +21,9 @@ from .libc import (
     MS_NOSUID,
     MS_REC,
     MS_SLAVE,
+    PR_SET_NAME,
+    libc,
     mount,
-    set_process_name,
     setns,
     umount,
     unshare,
@@ -127,4 +128,4 @@ def mount_proc() -> None:
 
 
 def set_name(name: str) -> None:
-    set_process_name(name)
+    libc.prctl(PR_SET_NAME, name.encode()[:15], 0, 0, 0)

@@ -1,17 +1,8 @@
-"""Link deletions that do not wait for the kernel's release of the device.
-
-Deleting a veth takes the kernel ~2-4 ms to take both ends out of their
-namespaces (their names, the bridge port, the routes) and then 12-20 ms more
-before it acks: after the RTNL lock is dropped it waits for an RCU barrier
-and for the device's last references (measured here, #16). Nothing anyone
-can see changes in that wait. So every Engine's Kernel has a reaper
-(engine/context.py): the request
-goes out on a thread of its own, and link_del returns as soon as the link has
-left its namespace; the thread ends with the kernel's ack. A long-lived
-process (the CNI server, a test's Engine) goes on 12-20 ms sooner per
-deletion; a one-shot command's exit waits for the thread, as it waited for
-the ack before.
-"""
+"""Link deletions that do not wait for the kernel's release of the device: a
+veth's ack comes 12-20 ms after both ends have left their namespaces (an RCU
+barrier, the device's last references; #16), so the request goes out on a
+thread of its own and link_del returns once the link is gone from view
+(docs/design.md). A process's exit waits for the threads."""
 
 import socket
 import threading

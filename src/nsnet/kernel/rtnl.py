@@ -137,7 +137,7 @@ class Kernel(NetnsOps, AddressRouteOps, HostOps, L2Ops, SandboxOps, WireguardOps
         except OSError as exc:
             raise _fail(f"deleting network namespace '{name}'", exc)
 
-    def _forget(self, ns: str) -> None:
+    def _forget(self, ns: str | None) -> None:
         sock = self._sockets.pop(ns, None)
         if sock:
             sock.close()
@@ -155,14 +155,8 @@ class Kernel(NetnsOps, AddressRouteOps, HostOps, L2Ops, SandboxOps, WireguardOps
             from .handover import keep_after_exit
 
             keep_after_exit()
-        for sock in self._sockets.values():
-            sock.close()
-        self._sockets.clear()
-        for nft in self._ns_nft.values():
-            nft.close()
-        self._ns_nft.clear()
-        self._pinned.clear()
-        self._checked.clear()
+        for ns in {*self._sockets, *self._ns_nft}:
+            self._forget(ns)
         self._indexes.clear()
         if self._nft is not None:
             self._nft.close()
@@ -208,10 +202,6 @@ class Kernel(NetnsOps, AddressRouteOps, HostOps, L2Ops, SandboxOps, WireguardOps
                 if remove and exc.code in GONE:
                     return False
                 raise _fail(what, exc)
-
-    def _master_index(self, ns: str | None, master: str, attempt: int) -> int:
-        """The index of `master`: the kept one first, a fresh one on a retry."""
-        return self._require_index(ns, master, fresh=attempt > 0)
 
     def _read(self, ns: str | None, what: str, request: tuple, decoder: str, *args) -> list:
         """A dump, decoded by the function `decoder` of netlink/dumps.py (imported
@@ -301,7 +291,7 @@ class Kernel(NetnsOps, AddressRouteOps, HostOps, L2Ops, SandboxOps, WireguardOps
         peer_fd = nsfs.open_fd(peer_target) if peer_target else nsfs.current_netns_fd()
         try:
             for attempt in range(2):  # a kept master index may be stale (the kernel says EINVAL)
-                master_index = self._master_index(ns, master, attempt) if master else None
+                master_index = self._require_index(ns, master, fresh=attempt > 0) if master else None
                 try:
                     self._rtnl(ns).request(*messages.veth(ifname, peer_ifname, peer_fd, master_index, mtu, peer_mac))
                     break
@@ -313,14 +303,10 @@ class Kernel(NetnsOps, AddressRouteOps, HostOps, L2Ops, SandboxOps, WireguardOps
                         raise _fail(f"creating veth {ifname}", exc)
         finally:
             os.close(peer_fd)
-        # The kernel's IPv6 link-local address on a veth end means DAD, router
-        # solicitations and MLD reports, flooded to every port of the
-        # bridge: attaching the N-th sandbox cost O(N) (measured: 2 ms at N=0,
-        # 8 ms at N=600; flat without). Address generation is turned off on both
-        # ends while the peer is still down (no carrier: no address made yet).
-        # Netlink, not the disable_ipv6 sysctl: opening /proc/sys in a new
-        # namespace cost up to ~1 ms. The IPv6 addresses nsnet gives come with
-        # their own requests (steps), without DAD (messages.addr).
+        # No IPv6 link-local address on either end (its DAD, router solicitations and
+        # MLD reports flooded every bridge port: O(N) per attach), turned off while
+        # the peer is down, so none is made yet; netlink, not the disable_ipv6
+        # sysctl (up to ~1 ms in a new namespace). Numbers: docs/design.md.
         self._request(ns, f"setting addrgenmode of {ifname}", messages.addrgen_none(ifname))
         self._request(peer_ns, f"setting addrgenmode of {peer_ifname}", messages.addrgen_none(peer_ifname))
         self.link_set(peer_ns, peer_ifname, up=True)
@@ -330,7 +316,7 @@ class Kernel(NetnsOps, AddressRouteOps, HostOps, L2Ops, SandboxOps, WireguardOps
         for attempt in range(2):  # a kept master index may be stale (the kernel says EINVAL)
             master_index = None
             if master is not None:
-                master_index = self._master_index(ns, master, attempt) if master else 0
+                master_index = self._require_index(ns, master, fresh=attempt > 0) if master else 0
             try:
                 self._rtnl(ns).request(*messages.link_set(ifname, up, master_index, mtu, mac, alias))
                 return

@@ -12,7 +12,6 @@ import errno
 from ..errors import KernelError
 from .failure import fail as _fail
 from .netlink import tc
-from .netlink.consts import TC_H_ROOT
 from .netlink.nlsocket import RequestError
 
 NO_QDISC = {errno.ENOENT, errno.EINVAL}  # deleting the default root qdisc: "handle of zero"
@@ -33,28 +32,23 @@ class SandboxOps:
             raise KernelError(f"network namespace '{ns}' does not exist", errno.ENOENT)
 
     # -- queueing disciplines ------------------------------------------------------
-    def _tc(self, ns: str, what: str, msg: tuple) -> None:
-        try:
-            self._rtnl(ns).request(*msg)
-        except RequestError as exc:
-            raise _fail(what, exc)
-
     def qdisc_htb(self, ns: str, ifname: str, default_class: int) -> None:
         """Root htb 1: on `ifname` (replacing the interface's default queue);
         unclassified packets go to class 1:`default_class`, or unshaped with 0."""
         index = self._require_index(ns, ifname, fresh=True)
-        self._tc(ns, f"adding htb qdisc to {ifname}", tc.htb_qdisc(index, default_class))
+        self._request(ns, f"adding htb qdisc to {ifname}", tc.htb_qdisc(index, default_class))
 
     def tclass_htb(self, ns: str, ifname: str, minor: int, rate: int) -> None:
         """Class 1:`minor` of the root htb: `rate` bytes per second."""
         index = self._require_index(ns, ifname)
         quantum = min(max(rate // tc.HTB_R2Q, 1600), 200_000)  # htb warns outside these
-        self._tc(ns, f"adding htb class to {ifname}", tc.htb_class(index, minor, rate, tc.htb_burst(rate), quantum))
+        msg = tc.htb_class(index, minor, rate, tc.htb_burst(rate), quantum)
+        self._request(ns, f"adding htb class to {ifname}", msg)
 
     def qdisc_netem(self, ns: str, ifname: str, parent: int, handle: int, delay: float, jitter: float = 0.0) -> None:
         """netem under `parent` delaying packets `delay` seconds (+- `jitter`)."""
         index = self._require_index(ns, ifname)
-        self._tc(ns, f"adding netem qdisc to {ifname}", tc.netem_qdisc(index, parent, handle, delay, jitter))
+        self._request(ns, f"adding netem qdisc to {ifname}", tc.netem_qdisc(index, parent, handle, delay, jitter))
 
     def qdisc_clear(self, ns: str, ifname: str) -> bool:
         """Delete the root qdisc (the interface falls back to its default); False
@@ -63,7 +57,7 @@ class SandboxOps:
         if index is None:
             return False
         try:
-            self._rtnl(ns).request(*tc.qdisc_del(index, TC_H_ROOT))
+            self._rtnl(ns).request(*tc.qdisc_del(index))
         except RequestError as exc:
             if exc.code in NO_QDISC:
                 return False

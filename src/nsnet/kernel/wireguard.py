@@ -263,10 +263,10 @@ class WireguardOps:
 
         if is_running(record):
             pid = int(record["pid"])
-            for sig, wait in ((signal.SIGTERM, STOP_TIMEOUT), (signal.SIGKILL, STOP_TIMEOUT)):
+            for sig in (signal.SIGTERM, signal.SIGKILL):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
-                deadline = time.monotonic() + wait
+                deadline = time.monotonic() + STOP_TIMEOUT
                 while is_running(record) and time.monotonic() < deadline:
                     time.sleep(0.01)
                 if not is_running(record):

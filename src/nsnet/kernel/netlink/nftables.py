@@ -1,13 +1,10 @@
 """Set and map elements straight over nfnetlink: the hot path of published ports.
 
-libnftables takes ~0.2-0.45 ms for a batch that only adds two map elements:
-it parses the JSON, then refreshes its cache (generation, tables, chains,
-sets, objects: six netlink round trips) before it sends the one batch that
-matters. For batches made only of `add` / `create` / `delete element`
-commands, nsnet sends that batch itself: the messages libnftables would send
-(compare `nft --debug=mnl add element ...`), in one send() on a
-NETLINK_NETFILTER socket kept open in the host namespace (kernel/nft.py).
-The batch is still one nf_tables transaction: all of it or nothing.
+libnftables takes ~0.2-0.45 ms for a batch that only adds two map elements
+(JSON parsing, then a cache refresh of six netlink round trips: docs/design.md).
+Batches of only `add` / `create` / `delete element` commands go as the messages
+libnftables would send (`nft --debug=mnl add element ...`), in one send() on a
+socket kept open (kernel/nft.py): still one nf_tables transaction.
 
 The kernel is asked for the sets' types once (one GETSET dump per table, kept
 until a libnftables batch may have changed them); values are encoded from
