@@ -97,9 +97,7 @@ def skeleton(owner: tuple[int, str]) -> list:
     """Idempotent declarations: `add` of what exists is a no-op."""
     cmds = claim(owner)
     cmds += [{"add": n.chain(name, t, hook, prio)} for name, t, hook, prio in CHAINS]
-    cmds += [
-        {"add": n.set_(BRIDGES, "ifname")},
-    ]
+    cmds.append({"add": n.set_(BRIDGES, "ifname")})
     for (addr_map, port_map), key, addr in (
             (PUB_IP, ["ipv4_addr", "inet_proto", "inet_service"], "ipv4_addr"),
             (PUB_ANY, ["inet_proto", "inet_service"], "ipv4_addr"),
@@ -257,33 +255,15 @@ def rules(networks: list[dict]) -> list:
     return cmds
 
 
-def _elements(ports: list[dict]) -> dict[str, list]:
-    """Stored port rows -> map elements, grouped by map (two per port)."""
-    out = {name: [] for pair in MAPS.values() for name in pair}
-    for p in ports:
-        comment = f"sandbox {p['sandbox']} ({p['network']})"
-        (addr_map, port_map), key = _port_map(p)
-        key = n.concat(*key)
-        out[addr_map].append(n.map_elem(key, p["sandbox_ip"], comment))
-        out[port_map].append(n.map_elem(key, p["sandbox_port"], comment))
-    return out
-
-
 def port_commands(verb: str, ports: list[dict]) -> list:
-    cmds = []
-    for name, elems in _elements(ports).items():
-        if not elems:
-            continue
-        if verb == "delete":  # deletion names the keys only
-            elems = [key["elem"]["val"] for key, _ in elems]
-        cmds.append({verb: n.element(name, elems)})
-    return cmds
+    """These ports' map elements: `add` commands, or `delete` ones (which name the keys only)."""
+    add, delete = port_batches(ports)
+    return (add if verb == "add" else delete)["nftables"]
 
 
 def port_batches(ports: list[dict]) -> tuple[dict, dict]:
-    """(add batch, delete batch) of these ports' map elements, made in one pass:
-    the same as batch(*port_commands("add", ports)) and ("delete", ...), for the
-    hot path of publishing (one sandbox_create -p)."""
+    """(add batch, delete batch) of these ports' map elements, made in one pass
+    (the hot path of publishing: one sandbox_create -p)."""
     add = {name: [] for pair in MAPS.values() for name in pair}
     keys = {name: [] for pair in MAPS.values() for name in pair}
     for p in ports:
