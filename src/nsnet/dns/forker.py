@@ -44,7 +44,7 @@ from .. import __version__
 from ..cni import client as warm
 from ..cni.loop import AcceptLoop, peer_uid, reap_children
 from ..kernel.selfproc import identity, in_machine_netns, reap_ended, set_cmdline
-from .control import Paths
+from .control import Paths, write_pid
 
 PROTOCOL = "nsnet-dns-forker/2"
 TAKEN = b"+"
@@ -161,7 +161,7 @@ class Forker(AcceptLoop):
                 raise
             if pid == 0:
                 self.child(conn, argv, fds, dict(f.partition("=")[::2] for f in head[3:]))  # never returns
-            Paths(argv[argv.index("--state-dir") + 1]).write_pid(pid)  # Dns.pid waits for it
+            write_pid(Paths(argv[argv.index("--state-dir") + 1]).pid, pid)  # Dns.pid waits for it
         except (OSError, ValueError, IndexError):
             pass  # a caller gone, or a request that is none: it starts its server itself, or nothing
         finally:
