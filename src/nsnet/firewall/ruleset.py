@@ -191,7 +191,6 @@ def _internal_rules(net: dict) -> list:
 def _network_rules(net: dict) -> list:
     bridge, name = net["bridge"], net["name"]
     opts = net.get("options") or {}
-    subnet = n.prefix(net["subnet"]) if net.get("subnet") else None  # an IPv6-only network has none
     rules = []
     if opts.get("masquerade") and not opts.get("internal"):
         for proto, column, what in (("ip", "subnet", "outbound NAT"), ("ip6", "subnet6", "outbound NAT66")):
@@ -199,22 +198,18 @@ def _network_rules(net: dict) -> list:
                 rules.append(n.rule("postrouting", [n.match(n.payload(proto, "saddr"), n.prefix(net[column])),
                                                     n.match(n.meta("oifname"), bridge, "!="), n.MASQUERADE],
                                     f"nsnet network {name}: {what}"))
-    if not opts.get("internal") and subnet:
+    if not opts.get("internal"):
         # A sandbox reaching a published port of its own network (its own, too):
         # the reply must come back through the host, so the source becomes the
         # gateway. Matched on addresses: with br_netfilter the DNAT'ed packet is
         # bridged and this hook sees no input interface.
-        rules.append(n.rule("postrouting", [n.match(n.ct("status"), "dnat", "in"),
-                                            n.match(n.payload("ip", "saddr"), subnet),
-                                            n.match(n.payload("ip", "daddr"), subnet), n.MASQUERADE],
-                            f"nsnet network {name}: hairpin to its published ports"))
-    if not opts.get("internal") and net.get("subnet6"):
-        subnet6 = n.prefix(net["subnet6"])
-        rules.append(n.rule("postrouting", [n.match(n.ct("status"), "dnat", "in"),
-                                            n.match(n.payload("ip6", "saddr"), subnet6),
-                                            n.match(n.payload("ip6", "daddr"), subnet6), n.MASQUERADE],
-                            f"nsnet network {name}: IPv6 hairpin to its published ports"))
-    if not opts.get("internal"):
+        for proto, column, what in (("ip", "subnet", "hairpin"), ("ip6", "subnet6", "IPv6 hairpin")):
+            if net.get(column):  # an IPv6-only network has no subnet
+                subnet = n.prefix(net[column])
+                rules.append(n.rule("postrouting", [n.match(n.ct("status"), "dnat", "in"),
+                                                    n.match(n.payload(proto, "saddr"), subnet),
+                                                    n.match(n.payload(proto, "daddr"), subnet), n.MASQUERADE],
+                                    f"nsnet network {name}: {what} to its published ports"))
         rules.append(n.rule("forward", [n.match(n.meta("iifname"), bridge),
                                         n.match(n.meta("oifname"), f"@{BRIDGES}"),
                                         n.match(n.meta("oifname"), bridge, "!="), n.DROP],
