@@ -165,13 +165,12 @@ class OverlayDriver(BridgeDriver):
         ctx.cluster.check_new_network(record["name"], record["subnet"], record["vni"], record.get("subnet6"))
         fits = underlay_mtu(ctx, host["address"]) - VXLAN_OVERHEAD - tunnel.overhead(encrypted)
         wireguard = f" and {tunnel.WG_OVERHEAD} of WireGuard" if encrypted else ""
+        why = f"underlay MTU minus {VXLAN_OVERHEAD} bytes of VXLAN headers{wireguard}"
         if record["mtu"] and record["mtu"] > fits:
-            raise InvalidInput(f"mtu {record['mtu']} does not fit the underlay: at most {fits} "
-                               f"(underlay MTU minus {VXLAN_OVERHEAD} bytes of VXLAN headers{wireguard})")
+            raise InvalidInput(f"mtu {record['mtu']} does not fit the underlay: at most {fits} ({why})")
         if record.get("subnet6") and min(record["mtu"] or fits, fits) < IPV6_MIN_MTU:
             raise InvalidInput(f"an overlay carrying IPv6 needs an MTU of at least {IPV6_MIN_MTU}; this one would "
-                               f"have {min(record['mtu'] or fits, fits)} (underlay MTU minus {VXLAN_OVERHEAD} bytes "
-                               f"of VXLAN headers{wireguard})")
+                               f"have {min(record['mtu'] or fits, fits)} ({why})")
         shared = {"name": record["name"], "subnet": record["subnet"], "gateway": record["gateway"],
                   "vni": record["vni"] or ctx.cluster.free_vni(), "mtu": record["mtu"],
                   "internal": record["internal"], "masquerade": record["masquerade"],
