@@ -72,10 +72,6 @@ def encode(*words) -> bytes:
     return b"\0".join(w if isinstance(w, bytes) else w.encode() for w in words)
 
 
-def decode(data: bytes) -> list[str]:
-    return data.decode(errors="replace").split("\0")
-
-
 class ServerLink:
     """The engine's end: one connection, kept between changes. Sending is the
     liveness check (a gone server is a broken pipe); when nobody holds the
@@ -235,7 +231,7 @@ class Door:
                 for s in socks:
                     s.close()
                 continue
-            self.on_message(decode(data), socks, conn)
+            self.on_message(data.decode(errors="replace").split("\0"), socks, conn)
 
     def _close_conn(self, conn: socket.socket) -> None:
         if self.conns.pop(conn.fileno(), None) is not None:
