@@ -133,12 +133,10 @@ def element_batch(have: SandboxFaults, want: SandboxFaults) -> dict | None:
     cmds = []
     for name in SETS:
         old, new = set(getattr(have, name)), set(getattr(want, name))
-        for sfx, gone in _split(sorted(old - new)).items():
-            if gone:
-                cmds.append({"delete": _element(name + sfx, gone)})
-        for sfx, came in _split(sorted(new - old)).items():
-            if came:
-                cmds.append({"add": _element(name + sfx, came)})
+        for verb, changed in (("delete", old - new), ("add", new - old)):
+            for sfx, elems in _split(sorted(changed)).items():
+                if elems:
+                    cmds.append({verb: _element(name + sfx, elems)})
     return {"nftables": cmds} if cmds else None
 
 
