@@ -31,6 +31,7 @@ or dropping the first one's NAT and ports.
 """
 
 from . import nftjson as n
+from .ports import WILDCARDS  # a port's host_ip for all addresses (of its family)
 
 CHAINS = [
     ("guard", "filter", "prerouting", -300),
@@ -57,7 +58,6 @@ PUB_DIRECT6 = "pub_direct6"
 DIRECT_KEY6 = n.concat(n.payload("ip6", "daddr"), n.meta("l4proto"), n.payload("th", "dport"))
 DIRECT_TYPE6 = ["ipv6_addr", "inet_proto", "inet_service"]
 LOOPBACK = "127.0.0.0/8"
-WILDCARDS = ("", "0.0.0.0", "::")  # a port's host_ip for all addresses (of its family)
 
 
 def _port_map(p: dict) -> tuple[tuple[str, str], list]:
