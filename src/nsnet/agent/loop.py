@@ -1,24 +1,18 @@
-"""The agent's main loop: one session at a time against the cluster store.
-
-A session registers this host (its advertise address under a lease kept alive
-every ttl/3 s), takes a snapshot, resyncs everything from it, then follows the
-watch from the snapshot's revision: an endpoint published on another host is
-programmed here as soon as its event arrives. When the store goes away (etcd
-stopped or restarted) the session ends and a new one starts with backoff
-(0.2 s doubling to 5 s); its full resync repairs whatever changed meanwhile.
-A restart of the agent itself is the same: snapshot, resync, watch.
+"""The agent's main loop: one session at a time against the cluster store
+(docs/overlay.md, "Agent"): register this host under a lease, take a snapshot,
+resync everything from it, then follow the watch from its revision. When the
+store goes away the session ends and a new one starts with backoff; its full
+resync repairs whatever changed meanwhile.
 
 Encrypted overlays: each session first renews this host's WireGuard identity
 (key pair, tunnel address) and registers it with the host; the WireGuard
 device's peers follow the live hosts (engine.tunnel_sync), and a device whose
 wireguard-go died is started again within a second.
 
-SIGTERM / SIGINT end the loop cleanly. The lease is left to expire: a restart
-within the TTL disturbs nothing, and an agent that stays away is dropped by
-the other hosts after the TTL (their entries and peers for this host go). The
-WireGuard device stays up while an encrypted network here needs it (its data
-plane, like VXLAN's, does not depend on the agent); on exit the agent stops it
-only if none does.
+SIGTERM / SIGINT end the loop; the lease is left to expire (a restart within
+the TTL disturbs nothing). The WireGuard device stays up while an encrypted
+network here needs it (its data plane, like VXLAN's, does not depend on the
+agent); on exit the agent stops it only if none does.
 """
 
 import signal

@@ -28,11 +28,6 @@ def diff(vxlan: str, desired: dict, fdb: dict, neigh: dict) -> list:
     return steps
 
 
-def as_tables(entries: dict) -> tuple[dict, dict]:
-    """{ip: (mac, vtep)} -> ({mac: vtep}, {ip: mac})."""
-    return {mac: vtep for mac, vtep in entries.values()}, {ip: mac for ip, (mac, _) in entries.items()}
-
-
 class Programmer:
     def __init__(self, kernel):
         self.kernel = kernel
@@ -50,8 +45,9 @@ class Programmer:
         if read_kernel or key not in self.programmed:
             fdb = self.kernel.fdb_entries(None, vxlan)
             neigh = self.kernel.neigh_entries(None, vxlan)
-        else:
-            fdb, neigh = as_tables(self.programmed[key])
+        else:  # what we programmed, {ip: (mac, vtep)}, as the kernel's tables
+            fdb = {mac: vtep for mac, vtep in self.programmed[key].values()}
+            neigh = {ip: mac for ip, (mac, _) in self.programmed[key].items()}
         steps = diff(vxlan, desired, fdb, neigh)
         added = [(s.ip, s.mac) for s in steps if isinstance(s, AddNeigh)]
         if bridge and added:

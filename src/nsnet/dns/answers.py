@@ -47,10 +47,10 @@ def _edns(req: DNSRecord) -> list:
     return []
 
 
-def error(req: DNSRecord, rcode: int, ra: int = 1) -> DNSRecord:
+def error(req: DNSRecord, rcode: int) -> DNSRecord:
     """An empty reply with `rcode`; echoes the question only when there is exactly one."""
     h = req.header
-    return DNSRecord(DNSHeader(id=h.id, bitmap=h.bitmap, qr=1, aa=0, tc=0, z=0, ad=0, ra=ra,
+    return DNSRecord(DNSHeader(id=h.id, bitmap=h.bitmap, qr=1, aa=0, tc=0, z=0, ad=0, ra=1,
                                rcode=rcode),
                      questions=req.questions[:1] if len(req.questions) == 1 else None,
                      ar=_edns(req))

@@ -43,19 +43,33 @@ class Paths:
         self.log = os.path.join(self.folder, "server.log")
         self.etc = os.path.join(self.folder, "etc")  # the resolv.conf every sandbox shares
 
-    def write_pid(self, pid: int) -> None:
-        """Whole or not at all (tmp + rename): a reader never sees it empty."""
-        with open(self.pid + ".tmp", "w") as f:
-            f.write(f"{pid}\n")
-        os.replace(self.pid + ".tmp", self.pid)
+
+def write_pid(path: str, pid: int) -> None:
+    """Whole or not at all (tmp + rename): a reader never sees it empty."""
+    with open(path + ".tmp", "w") as f:
+        f.write(f"{pid}\n")
+    os.replace(path + ".tmp", path)
+
+
+def listen_at(path: str) -> socket.socket:
+    """The listening control socket, bound under a name of its own and renamed
+    to `path`: a sender never connects to one that does not listen yet."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        tmp = f"{path}.{os.getpid()}"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        listener.bind(tmp)
+        listener.listen(BACKLOG)
+        os.replace(tmp, path)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
 
 
 def encode(*words) -> bytes:
     return b"\0".join(w if isinstance(w, bytes) else w.encode() for w in words)
-
-
-def decode(data: bytes) -> list[str]:
-    return data.decode(errors="replace").split("\0")
 
 
 class ServerLink:
@@ -142,20 +156,14 @@ class ServerLink:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return None
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            listener = listen_at(self.paths.control)
             try:
-                tmp = f"{self.paths.control}.{os.getpid()}"
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                listener.bind(tmp)
-                listener.listen(BACKLOG)
-                os.replace(tmp, self.paths.control)
                 pid = self._spawn(fd, listener.fileno())
                 if pid is None:
                     os.unlink(self.paths.control)
                     return False
                 if pid:  # 0: forked by the forker, which writes the pid itself (dns/forker.py)
-                    self.paths.write_pid(pid)
+                    write_pid(self.paths.pid, pid)
                     self.started.append(pid)
                 return True
             finally:
@@ -185,9 +193,7 @@ class Door:
         while True:
             try:
                 conn, _ = self.listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # out of fds: leave it in the backlog
+            except OSError:  # none waits (BlockingIOError), or out of fds: leave it in the backlog
                 return
             conn.setblocking(False)
             self.conns[conn.fileno()] = conn
@@ -225,7 +231,7 @@ class Door:
                 for s in socks:
                     s.close()
                 continue
-            self.on_message(decode(data), socks, conn)
+            self.on_message(data.decode(errors="replace").split("\0"), socks, conn)
 
     def _close_conn(self, conn: socket.socket) -> None:
         if self.conns.pop(conn.fileno(), None) is not None:
@@ -251,14 +257,7 @@ class Door:
 
     def reopen(self) -> None:
         """Serve again after shut() (the lock was never let go: the path is ours)."""
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        tmp = f"{self.path}.{os.getpid()}"
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        listener.bind(tmp)
-        listener.listen(BACKLOG)
-        os.replace(tmp, self.path)
-        self._open(listener)
+        self._open(listen_at(self.path))
 
     def close(self) -> None:
         self.shut()

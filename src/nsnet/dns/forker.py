@@ -1,30 +1,16 @@
 """DNS servers forked from a warm process instead of each started as a new
-Python (`python -m nsnet.dns.forker ROOT LOCK_FD LISTENER_FD PADDING`).
+Python (`python -m nsnet.dns.forker ROOT LOCK_FD LISTENER_FD PADDING`): a new
+server spends ~30 ms of CPU on start-up and imports, taken from whoever just
+made a network; the forker imported all that once and forks a server per
+request in ~1 ms. docs/design.md has the rest: one per install and identity
+(ROOT/dns-forker-KEY/), who starts it, what a child starts with.
 
-A new server spends ~30 ms of CPU on Python's start-up and its imports before
-it answers anything; on two cores that is CPU taken from whoever just made a
-network (a per-test lab: 18 ms without it, 25-32 with it). The forker imported
-all that once and forks a server per request in ~1 ms. There is one per
-install and identity: ROOT/dns-forker-KEY/ (KEY: of the code, the Python and
-kernel/selfproc.identity) holds its socket, lock, pid and log, with
-cni/client.py's start-up. It stops after NSNET_DNS_LINGER seconds (30; 0:
-never used) without a request, as the warm servers of the command line and
-of the CNI plugin do, and at once if it cannot serve a request: its own
-conditions changed (it refuses, and the caller starts the server itself) or
-a fork failed (after it took the request: that change's sockets reach the
-next server, which the next change starts and which makes the sockets it
-lacks from the store).
-
-It opens nothing at all (no store: a forked SQLite connection is unsafe), so
-each child starts as clean as a new process: a session of its own, the
-caller's lock, control socket and log as fds 3, 4, 1 and 2, and nothing else
-open. The child shows `python -m nsnet.dns ARGS` as its command line (written
-over the forker's, which is padded for it), so it is found as any server is.
-
-Whoever finds no forker starts one for the next server and starts this one
-itself (kernel.spawn_helper). Only callers in the machine's own network
-namespace use a forker: it lives where it was started, and one in a
-namespace of its own would keep that namespace alive for its linger.
+It stops after NSNET_DNS_LINGER seconds (30; 0: never used) without a request,
+and at once if it cannot serve one: its own conditions changed (it refuses,
+and the caller starts the server itself) or a fork failed (after it took the
+request: that change's sockets reach the next server, which the next change
+starts and which makes the sockets it lacks from the store). It opens nothing
+at all (no store: a forked SQLite connection is unsafe).
 
 Request (one SOCK_SEQPACKET message, fds lock, control, log attached):
 NUL-separated PROTOCOL, version, identity, NAME=VALUE of the environment,
@@ -44,7 +30,7 @@ from .. import __version__
 from ..cni import client as warm
 from ..cni.loop import AcceptLoop, peer_uid, reap_children
 from ..kernel.selfproc import identity, in_machine_netns, reap_ended, set_cmdline
-from .control import Paths
+from .control import Paths, write_pid
 
 PROTOCOL = "nsnet-dns-forker/2"
 TAKEN = b"+"
@@ -84,9 +70,8 @@ def start(args: list[str], fds: tuple[int, int, int], root: str = ROOT) -> int |
     """Ask the forker for a server with `args` and fds (lock, control, log): 0 once
     it took the request (it forks the server and writes its pid); None if no forker
     runs or it refused (the caller starts the server itself; a forker is started for
-    the next one). Only from the
-    machine's own network namespace: a forker lives where its starter is, and one in
-    a namespace of its own would keep that namespace for its linger."""
+    the next one). Only from the machine's own network namespace: a forker lives where
+    its starter is, and one in a namespace of its own would keep that namespace for its linger."""
     if linger() <= 0 or not in_machine_netns():
         return None
     reap_ended(_started)
@@ -161,7 +146,7 @@ class Forker(AcceptLoop):
                 raise
             if pid == 0:
                 self.child(conn, argv, fds, dict(f.partition("=")[::2] for f in head[3:]))  # never returns
-            Paths(argv[argv.index("--state-dir") + 1]).write_pid(pid)  # Dns.pid waits for it
+            write_pid(Paths(argv[argv.index("--state-dir") + 1]).pid, pid)  # Dns.pid waits for it
         except (OSError, ValueError, IndexError):
             pass  # a caller gone, or a request that is none: it starts its server itself, or nothing
         finally:

@@ -86,9 +86,7 @@ class Server(TcpClients, Forwarder):
         self._pings = None
         log.info("serving %d networks to %d sandboxes", len(self.cfg.networks), len(self.listeners))
         if self.pidfile:  # written once the sockets are bound: the pidfile means "ready"
-            with open(self.pidfile + ".tmp", "w") as f:
-                f.write(f"{os.getpid()}\n")
-            os.replace(self.pidfile + ".tmp", self.pidfile)  # never seen empty
+            control.write_pid(self.pidfile, os.getpid())
 
     def _on_signal(self, signum, _frame) -> None:
         if signum == signal.SIGHUP:

@@ -25,9 +25,7 @@ class TcpClients:
         for _ in range(BATCH):
             try:
                 sock, _ = lsock.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # e.g. out of file descriptors: leave it in the backlog
+            except OSError:  # none waits (BlockingIOError), or e.g. out of file descriptors: leave it in the backlog
                 return
             if len(self.conns) >= MAX_TCP:
                 self._close_conn(next(iter(self.conns.values())))

@@ -1,30 +1,17 @@
-"""`overlay`: one network across hosts (Docker's overlay driver).
+"""`overlay`: one network across hosts (Docker's overlay driver); docs/overlay.md
+describes it whole, IPv6 inside included.
 
-Per host and per overlay network: a Linux bridge in the host namespace holding
-the network's gateway address (the same address on every host: an anycast
-gateway answered locally, so outbound traffic is NATed by the local host), and
-a VXLAN device enslaved to it. Sandboxes attach to the bridge with a veth, as
-with the bridge driver, under a MAC derived from their address. Endpoints on
-other hosts are reached through static fdb entries (MAC -> VTEP) and neighbour
-entries (IP -> MAC, answered by proxy ARP) that the agent keeps in step with
-the cluster store: no multicast, no flooding, no learning.
-
-The cluster store holds the network (VNI, subnets) and every host's endpoints
-and address claims; each host keeps a copy of the network (a row in its own
-store, whose options hold the host-specific facts: vni, vxlan (the device
-name), local (this host's VTEP address), port), made at create on the
-creating host and on the first connect elsewhere. The only cluster write made
-while planning is the address claim (one transaction), which a ClaimAddress
-step gives back if the plan fails; --dry-run claims nothing.
-
-IPv6 inside (dual-stack or IPv6-only; the underlay stays IPv4): the bridge holds
-the IPv6 gateway too, an endpoint claims an address of each family in one
-transaction and is published with both, and the agent adds a neighbour entry
-for the IPv6 one beside the IPv4 one (proxy answers neighbour solicitations
-from them as it answers ARP, and an unsolicited neighbour advertisement
-follows new ones as a gratuitous ARP does). The MAC is derived from the IPv4
-address, else from the IPv6 one's last 32 bits (the cluster store refuses two
-addresses that would share one).
+Per host and per overlay network: the bridge driver's bridge, holding the
+gateway address (the same on every host, answered locally), and a VXLAN device
+enslaved to it; endpoints on other hosts are static fdb and neighbour entries
+that the agent keeps in step with the cluster store. The cluster store holds
+the network (VNI, subnets), every host's endpoints and address claims; each
+host keeps a copy of the network (a row in its own store, whose options hold
+the host-specific facts: vni, vxlan (the device name), local (this host's VTEP
+address), port), made at create on the creating host and on the first connect
+elsewhere. The only cluster write made while planning is the address claim
+(one transaction), which a ClaimAddress step gives back if the plan fails;
+--dry-run claims nothing.
 
 `--opt encrypted`: the network's VXLAN runs through this host's WireGuard
 device (drivers/tunnel.py): the row's options add `encrypted` and `tunnel`
@@ -178,13 +165,12 @@ class OverlayDriver(BridgeDriver):
         ctx.cluster.check_new_network(record["name"], record["subnet"], record["vni"], record.get("subnet6"))
         fits = underlay_mtu(ctx, host["address"]) - VXLAN_OVERHEAD - tunnel.overhead(encrypted)
         wireguard = f" and {tunnel.WG_OVERHEAD} of WireGuard" if encrypted else ""
+        why = f"underlay MTU minus {VXLAN_OVERHEAD} bytes of VXLAN headers{wireguard}"
         if record["mtu"] and record["mtu"] > fits:
-            raise InvalidInput(f"mtu {record['mtu']} does not fit the underlay: at most {fits} "
-                               f"(underlay MTU minus {VXLAN_OVERHEAD} bytes of VXLAN headers{wireguard})")
+            raise InvalidInput(f"mtu {record['mtu']} does not fit the underlay: at most {fits} ({why})")
         if record.get("subnet6") and min(record["mtu"] or fits, fits) < IPV6_MIN_MTU:
             raise InvalidInput(f"an overlay carrying IPv6 needs an MTU of at least {IPV6_MIN_MTU}; this one would "
-                               f"have {min(record['mtu'] or fits, fits)} (underlay MTU minus {VXLAN_OVERHEAD} bytes "
-                               f"of VXLAN headers{wireguard})")
+                               f"have {min(record['mtu'] or fits, fits)} ({why})")
         shared = {"name": record["name"], "subnet": record["subnet"], "gateway": record["gateway"],
                   "vni": record["vni"] or ctx.cluster.free_vni(), "mtu": record["mtu"],
                   "internal": record["internal"], "masquerade": record["masquerade"],

@@ -15,7 +15,7 @@ The partition's chains run at priority raw, before conntrack: a dropped packet
 makes no connection-tracking entry, and an established connection's packets
 are dropped like any others. Pure functions; the steps run them."""
 
-from ..firewall.nftjson import render
+from ..firewall.nftjson import match, meta, payload, prefix, render
 from .tables import SandboxFaults
 
 FAMILY, TABLE = "inet", "nsnet_faults"
@@ -25,20 +25,12 @@ SETS = ("allow", "cut_out", "cut_in")  # plain sets: changed element by element
 FAMILIES = (("ip", "ipv4_addr", ""), ("ip6", "ipv6_addr", "6"))  # (payload, set type, set name suffix)
 
 
-def _ip(field, proto="ip"):
-    return {"payload": {"protocol": proto, "field": field}}
-
-
 def _split(addresses) -> dict[str, list]:
     """Addresses (or subnets) by set name suffix: '' for IPv4, '6' for IPv6."""
     out = {"": [], "6": []}
     for a in addresses:
         out["6" if ":" in a else ""].append(a)
     return out
-
-
-def _match(left, right, op="=="):
-    return {"match": {"op": op, "left": left, "right": right}}
 
 
 def _set(name, flags=(), kind="ipv4_addr"):
@@ -62,32 +54,29 @@ def _element(name, elems):
 
 
 def _net(cidr: str):
-    if "/" not in cidr:
-        return cidr
-    addr, length = cidr.split("/")
-    return {"prefix": {"addr": addr, "len": int(length)}}
+    return prefix(cidr) if "/" in cidr else cidr
 
 
 def _cut(chain, own, peer, proto, sfx):
-    return _rule(chain, [_match(_ip(own, proto), f"@cut_{chain}{sfx}"), _match(_ip(peer, proto), f"@nets{sfx}"),
-                         _match(_ip(peer, proto), f"@allow{sfx}", "!="), {"drop": None}], "nsnet: partition")
+    return _rule(chain, [match(payload(proto, own), f"@cut_{chain}{sfx}"), match(payload(proto, peer), f"@nets{sfx}"),
+                         match(payload(proto, peer), f"@allow{sfx}", "!="), {"drop": None}], "nsnet: partition")
 
 
 def _impair_rules(rules) -> list:
     out = []
     for ifname, loss, peers, classify in rules:
-        dev = _match({"meta": {"key": "oifname"}}, ifname)
+        dev = match(meta("oifname"), ifname)
         if peers is None:
             variants = [[dev]]
         else:
             by_family = _split(peers)
-            variants = [[dev, _match(_ip("daddr", proto), {"set": by_family[sfx]})]
+            variants = [[dev, match(payload(proto, "daddr"), {"set": by_family[sfx]})]
                         for proto, _, sfx in FAMILIES if by_family[sfx]]
         for base in variants:
             if loss:
                 threshold = round(loss * LOSS_SCALE / 100)
                 drop = [] if threshold >= LOSS_SCALE else [
-                    _match({"numgen": {"mode": "random", "mod": LOSS_SCALE, "offset": 0}}, threshold, "<")]
+                    match({"numgen": {"mode": "random", "mod": LOSS_SCALE, "offset": 0}}, threshold, "<")]
                 out.append(_rule("impair", base + drop + [{"drop": None}], f"nsnet: loss {loss:g}%"))
             if classify:
                 out.append(_rule("impair", [*base, {"mangle": {"key": {"meta": {"key": "priority"}},
@@ -144,12 +133,10 @@ def element_batch(have: SandboxFaults, want: SandboxFaults) -> dict | None:
     cmds = []
     for name in SETS:
         old, new = set(getattr(have, name)), set(getattr(want, name))
-        for sfx, gone in _split(sorted(old - new)).items():
-            if gone:
-                cmds.append({"delete": _element(name + sfx, gone)})
-        for sfx, came in _split(sorted(new - old)).items():
-            if came:
-                cmds.append({"add": _element(name + sfx, came)})
+        for verb, changed in (("delete", old - new), ("add", new - old)):
+            for sfx, elems in _split(sorted(changed)).items():
+                if elems:
+                    cmds.append({verb: _element(name + sfx, elems)})
     return {"nftables": cmds} if cmds else None
 
 

@@ -75,7 +75,7 @@ def rule(chain_name, exprs, comment):
     return {"rule": {"family": FAMILY, "table": TABLE, "chain": chain_name, "expr": exprs, "comment": comment}}
 
 
-def element(set_name, elems, kind="set"):
+def element(set_name, elems):
     return {"element": {"family": FAMILY, "table": TABLE, "name": set_name, "elem": elems}}
 
 

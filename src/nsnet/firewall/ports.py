@@ -123,10 +123,10 @@ def parse_all(specs) -> list[Port]:
     seen = {}
     for spec in specs or []:
         for port in parse_publish(spec):
-            for other in seen.get((port.proto, port.host_port), []):
-                if overlap(other.host_ip, port.host_ip):
-                    raise InvalidInput(f"publish: host port {port.proto}/{port.host_port} is given twice")
-            seen.setdefault((port.proto, port.host_port), []).append(port)
+            others = seen.setdefault((port.proto, port.host_port), [])
+            if any(overlap(other.host_ip, port.host_ip) for other in others):
+                raise InvalidInput(f"publish: host port {port.proto}/{port.host_port} is given twice")
+            others.append(port)
             ports.append(port)
     return ports
 

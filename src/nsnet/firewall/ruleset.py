@@ -31,6 +31,7 @@ or dropping the first one's NAT and ports.
 """
 
 from . import nftjson as n
+from .ports import WILDCARDS  # a port's host_ip for all addresses (of its family)
 
 CHAINS = [
     ("guard", "filter", "prerouting", -300),
@@ -57,7 +58,6 @@ PUB_DIRECT6 = "pub_direct6"
 DIRECT_KEY6 = n.concat(n.payload("ip6", "daddr"), n.meta("l4proto"), n.payload("th", "dport"))
 DIRECT_TYPE6 = ["ipv6_addr", "inet_proto", "inet_service"]
 LOOPBACK = "127.0.0.0/8"
-WILDCARDS = ("", "0.0.0.0", "::")  # a port's host_ip for all addresses (of its family)
 
 
 def _port_map(p: dict) -> tuple[tuple[str, str], list]:
@@ -97,9 +97,7 @@ def skeleton(owner: tuple[int, str]) -> list:
     """Idempotent declarations: `add` of what exists is a no-op."""
     cmds = claim(owner)
     cmds += [{"add": n.chain(name, t, hook, prio)} for name, t, hook, prio in CHAINS]
-    cmds += [
-        {"add": n.set_(BRIDGES, "ifname")},
-    ]
+    cmds.append({"add": n.set_(BRIDGES, "ifname")})
     for (addr_map, port_map), key, addr in (
             (PUB_IP, ["ipv4_addr", "inet_proto", "inet_service"], "ipv4_addr"),
             (PUB_ANY, ["inet_proto", "inet_service"], "ipv4_addr"),
@@ -193,7 +191,6 @@ def _internal_rules(net: dict) -> list:
 def _network_rules(net: dict) -> list:
     bridge, name = net["bridge"], net["name"]
     opts = net.get("options") or {}
-    subnet = n.prefix(net["subnet"]) if net.get("subnet") else None  # an IPv6-only network has none
     rules = []
     if opts.get("masquerade") and not opts.get("internal"):
         for proto, column, what in (("ip", "subnet", "outbound NAT"), ("ip6", "subnet6", "outbound NAT66")):
@@ -201,22 +198,18 @@ def _network_rules(net: dict) -> list:
                 rules.append(n.rule("postrouting", [n.match(n.payload(proto, "saddr"), n.prefix(net[column])),
                                                     n.match(n.meta("oifname"), bridge, "!="), n.MASQUERADE],
                                     f"nsnet network {name}: {what}"))
-    if not opts.get("internal") and subnet:
+    if not opts.get("internal"):
         # A sandbox reaching a published port of its own network (its own, too):
         # the reply must come back through the host, so the source becomes the
         # gateway. Matched on addresses: with br_netfilter the DNAT'ed packet is
         # bridged and this hook sees no input interface.
-        rules.append(n.rule("postrouting", [n.match(n.ct("status"), "dnat", "in"),
-                                            n.match(n.payload("ip", "saddr"), subnet),
-                                            n.match(n.payload("ip", "daddr"), subnet), n.MASQUERADE],
-                            f"nsnet network {name}: hairpin to its published ports"))
-    if not opts.get("internal") and net.get("subnet6"):
-        subnet6 = n.prefix(net["subnet6"])
-        rules.append(n.rule("postrouting", [n.match(n.ct("status"), "dnat", "in"),
-                                            n.match(n.payload("ip6", "saddr"), subnet6),
-                                            n.match(n.payload("ip6", "daddr"), subnet6), n.MASQUERADE],
-                            f"nsnet network {name}: IPv6 hairpin to its published ports"))
-    if not opts.get("internal"):
+        for proto, column, what in (("ip", "subnet", "hairpin"), ("ip6", "subnet6", "IPv6 hairpin")):
+            if net.get(column):  # an IPv6-only network has no subnet
+                subnet = n.prefix(net[column])
+                rules.append(n.rule("postrouting", [n.match(n.ct("status"), "dnat", "in"),
+                                                    n.match(n.payload(proto, "saddr"), subnet),
+                                                    n.match(n.payload(proto, "daddr"), subnet), n.MASQUERADE],
+                                    f"nsnet network {name}: {what} to its published ports"))
         rules.append(n.rule("forward", [n.match(n.meta("iifname"), bridge),
                                         n.match(n.meta("oifname"), f"@{BRIDGES}"),
                                         n.match(n.meta("oifname"), bridge, "!="), n.DROP],
@@ -257,33 +250,15 @@ def rules(networks: list[dict]) -> list:
     return cmds
 
 
-def _elements(ports: list[dict]) -> dict[str, list]:
-    """Stored port rows -> map elements, grouped by map (two per port)."""
-    out = {name: [] for pair in MAPS.values() for name in pair}
-    for p in ports:
-        comment = f"sandbox {p['sandbox']} ({p['network']})"
-        (addr_map, port_map), key = _port_map(p)
-        key = n.concat(*key)
-        out[addr_map].append(n.map_elem(key, p["sandbox_ip"], comment))
-        out[port_map].append(n.map_elem(key, p["sandbox_port"], comment))
-    return out
-
-
 def port_commands(verb: str, ports: list[dict]) -> list:
-    cmds = []
-    for name, elems in _elements(ports).items():
-        if not elems:
-            continue
-        if verb == "delete":  # deletion names the keys only
-            elems = [key["elem"]["val"] for key, _ in elems]
-        cmds.append({verb: n.element(name, elems)})
-    return cmds
+    """These ports' map elements: `add` commands, or `delete` ones (which name the keys only)."""
+    add, delete = port_batches(ports)
+    return (add if verb == "add" else delete)["nftables"]
 
 
 def port_batches(ports: list[dict]) -> tuple[dict, dict]:
-    """(add batch, delete batch) of these ports' map elements, made in one pass:
-    the same as batch(*port_commands("add", ports)) and ("delete", ...), for the
-    hot path of publishing (one sandbox_create -p)."""
+    """(add batch, delete batch) of these ports' map elements, made in one pass
+    (the hot path of publishing: one sandbox_create -p)."""
     add = {name: [] for pair in MAPS.values() for name in pair}
     keys = {name: [] for pair in MAPS.values() for name in pair}
     for p in ports:
