@@ -71,3 +71,16 @@ def test_a_label_with_quotes_stays_one_mermaid_label():
     pic = picture(1, nets=1)
     pic.host = 'host "lab"'
     assert '  host[["host #quot;lab#quot;"]]' in text(pic, "mmd").splitlines()
+
+
+def test_a_topology_not_up_shows_the_bridge_the_engine_would_make():
+    # A long network name does not fit 'nsbr-NAME' in IFNAMSIZ: the engine hashes it (names.bridge_name).
+    from nsnet.names import bridge_name
+    from nsnet.topology import loads
+    from nsnet.topology.graph import from_topology
+
+    topo = loads("name: t\nnetworks:\n  analytics-backend: {subnet: 10.5.0.0/24}\n  db: {subnet: 10.6.0.0/24}\n"
+                 "sandboxes:\n  a: {networks: [analytics-backend, db]}\n")
+    bridges = {n["name"]: n["bridge"] for n in from_topology(topo).networks}
+    assert bridges == {"analytics-backend": bridge_name("analytics-backend"), "db": "nsbr-db"}
+    assert len(bridges["analytics-backend"]) <= 15

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ..errors import InvalidInput, KernelError
 from ..firewall.ports import parse_spec
+from ..names import bridge_name
 from .model import Topology
 from .validate import gateway_of
 
@@ -65,7 +66,7 @@ def from_topology(topo: Topology, host: str = "host") -> Picture:
                      "subnet": _both(*(s or ("auto" if v in n.versions() else None)
                                        for v, s in ((4, n.subnet), (6, n.subnet6)))),
                      "gateway": _both(*(gateway_of(n, v) for v in (4, 6))),
-                     "bridge": n.bridge or f"nsbr-{n.name}", "internal": n.internal}
+                     "bridge": n.bridge or bridge_name(n.name), "internal": n.internal}
                     for n in topo.networks.values()]
     ifaces = {sb.name: [(a.ifname, _both(a.ip, a.ip6) or "auto", a.network) for a in sb.attachments]
               for sb in topo.sandboxes.values()}
