@@ -106,4 +106,8 @@ def test_command_quoting():
 
 
 def test_default_state_dir_matches_the_engine():
-    assert pslist.DEFAULT_STATE_DIR == DEFAULT_STATE_DIR
+    # The light modules keep their own copy: importing the engine's costs sqlite3.
+    from nsnet.cli import served
+    from nsnet.cni import client
+
+    assert pslist.DEFAULT_STATE_DIR == served.DEFAULT_STATE_DIR == client.DEFAULT_STATE_DIR == DEFAULT_STATE_DIR
