@@ -159,7 +159,7 @@ def test_unsolicited_neighbour_advertisement_frame():
     import socket
     import struct
 
-    from nsnet.kernel.garp import _checksum, na_frame
+    from nsnet.kernel.garp import checksum, na_frame
 
     raw = na_frame(bytes.fromhex("020000000001"), "fd00::3", "02:42:00:00:00:03")
     assert raw[:6] == bytes.fromhex("333300000001") and raw[6:12] == bytes.fromhex("020000000001")
@@ -171,4 +171,4 @@ def test_unsolicited_neighbour_advertisement_frame():
     assert icmp[0] == 136 and icmp[1] == 0 and icmp[4] == 0x20  # override, neither solicited nor router
     assert icmp[8:24] == target and icmp[24:26] == b"\x02\x01" and icmp[26:32] == bytes.fromhex("024200000003")
     pseudo = ip6[8:40] + struct.pack("!I3xB", 32, 58)
-    assert _checksum(pseudo + icmp) == 0  # a valid checksum sums to 0xffff
+    assert checksum(pseudo + icmp) == 0  # a valid checksum sums to 0xffff

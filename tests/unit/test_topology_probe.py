@@ -11,7 +11,7 @@ def test_echo_request_checksums_to_zero():
     packet = probe._echo(0x1234, 7)
     kind, code, _, ident, seq = struct.unpack_from("!BBHHH", packet)
     assert (kind, code, ident, seq) == (8, 0, 0x1234, 7)
-    assert probe._checksum(packet) == 0
+    assert probe.checksum(packet) == 0
 
 
 def test_batches_stay_within_the_budget_and_keep_every_probe():

@@ -37,7 +37,8 @@ def frame(src_mac: bytes, ip: str, mac: str) -> bytes:
     return BROADCAST + src_mac + struct.pack("!H", ETH_P_ARP) + arp
 
 
-def _checksum(data: bytes) -> int:
+def checksum(data: bytes) -> int:
+    """The Internet checksum (RFC 1071), of ICMP and ICMPv6 messages."""
     if len(data) % 2:
         data += b"\0"
     total = sum(struct.unpack(f"!{len(data) // 2}H", data))
@@ -53,6 +54,6 @@ def na_frame(src_mac: bytes, ip: str, mac: str) -> bytes:
     option = struct.pack("!BB", 2, 1) + attrs.mac(mac)  # target link-layer address, 8 bytes
     body = struct.pack("!BBHI", NEIGHBOUR_ADVERT, 0, 0, OVERRIDE) + target + option
     pseudo = target + dst + struct.pack("!I3xB", len(body), ICMPV6)
-    body = body[:2] + struct.pack("!H", _checksum(pseudo + body)) + body[4:]
+    body = body[:2] + struct.pack("!H", checksum(pseudo + body)) + body[4:]
     header = struct.pack("!IHBB", 6 << 28, len(body), ICMPV6, 255) + target + dst
     return ALL_NODES_MAC + src_mac + struct.pack("!H", ETH_P_IPV6) + header + body

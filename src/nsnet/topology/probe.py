@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from itertools import zip_longest
 
 from ..errors import NsnetError
+from ..kernel.garp import checksum
 from ..kernel.netlink.consts import NUD_PERMANENT
 
 OK, TIMEOUT, UNREACHABLE, REFUSED = "ok", "timeout", "unreachable", "refused"
@@ -48,21 +49,12 @@ class Probe:
         return self.result == OK
 
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    total = (total >> 16) + (total & 0xFFFF)
-    total += total >> 16
-    return ~total & 0xFFFF
-
-
 def _echo(ident: int, seq: int, family: int = socket.AF_INET) -> bytes:
     payload = b"nsnet-check"
     if family == socket.AF_INET6:  # the kernel fills in an ICMPv6 checksum (it covers the addresses)
         return struct.pack("!BBHHH", ECHO_REQUEST6, 0, 0, ident, seq) + payload
     header = struct.pack("!BBHHH", ECHO_REQUEST, 0, 0, ident, seq)
-    return struct.pack("!BBHHH", ECHO_REQUEST, 0, _checksum(header + payload), ident, seq) + payload
+    return struct.pack("!BBHHH", ECHO_REQUEST, 0, checksum(header + payload), ident, seq) + payload
 
 
 def _family(addr: str) -> int:
