@@ -76,3 +76,17 @@ def reap_ended(pids: list[int]) -> None:
         except ChildProcessError:  # not ours, or collected already
             pass
         pids.remove(pid)
+
+
+def reap(pid: int, timeout: float) -> None:
+    """Collect the exit of this process's child `pid`, waiting `timeout` s at
+    most (a killed child may take a moment: a Go process's threads are still
+    leaving when its main thread is a zombie). Another's child is not ours to collect."""
+    import time  # here: every `nsnet` process imports this module
+
+    deadline = time.monotonic() + timeout
+    try:
+        while os.waitpid(pid, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:
+            time.sleep(0.001)
+    except ChildProcessError:  # not ours, or collected already
+        pass

@@ -28,7 +28,7 @@ import socket
 import time
 
 from ..errors import KernelError
-from . import nsfs
+from . import nsfs, selfproc
 from .netlink import messages
 
 BACKEND_ENV = "NSNET_WIREGUARD"  # auto (default) | kernel | userspace
@@ -271,7 +271,7 @@ class WireguardOps:
                     time.sleep(0.01)
                 if not is_running(record):
                     break
-            _reap(pid)
+            selfproc.reap(pid, 1.0)
         _forget_record(dev)
 
     # -- peers -----------------------------------------------------------------------
@@ -329,19 +329,6 @@ class WireguardOps:
             lines = done.stderr.strip().splitlines()
             raise KernelError(f"wg {' '.join(args[:2])}: {lines[-1] if lines else f'exit {done.returncode}'}")
         return done.stdout
-
-
-def _reap(pid: int, timeout: float = 1.0) -> None:
-    """Collect the exit of our own child (bounded): a Go process's threads may
-    still be leaving when its main thread is already a zombie."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:  # not ours (its parent reaps it), or reaped already
-            return
-        time.sleep(0.005)
 
 
 def _connects(path: str) -> bool:

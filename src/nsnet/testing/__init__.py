@@ -20,10 +20,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import uuid
 
-from ..kernel import nsfs
+from ..kernel import nsfs, selfproc
 
 PREFIX = "nl"  # lab host namespaces: nl<tag><random>; their sandboxes: <that>-<sandbox>
 NO_UPSTREAM = "# an nsnet lab: no upstream resolvers\n"
@@ -174,7 +173,7 @@ class Lab:
             remove_etc(f"/etc/netns/{entry}")
         shutil.rmtree(self.state_dir, ignore_errors=True)
         for pid in dying:
-            _reap(pid)
+            selfproc.reap(pid, 0.1)  # the lab's DNS server
         left = [n for n in nsfs.list_names() if n == self.name or n.startswith(prefix)]
         leaks += [f"namespace {n} was not removed" for n in left]
         leaks += [f"/etc/netns/{n} was not removed" for n in sorted(etc)
@@ -210,18 +209,6 @@ def _cmdline(pid: int) -> str:
 def _signal(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-
-
-def _reap(pid: int) -> None:
-    """Wait (100 ms at most) for a killed child of ours to go (the lab's DNS server
-    is one); another process's is the kernel's to clean up."""
-    try:
-        for _ in range(100):
-            if os.waitpid(pid, os.WNOHANG) != (0, 0):
-                return
-            time.sleep(0.001)
-    except ChildProcessError:
-        pass
 
 
 def _stop_group(proc: subprocess.Popen) -> None:
