@@ -115,12 +115,10 @@ class Links(Service):
             raise Conflict(f"sandboxes '{a}' and '{b}' are not linked")
         self.store.remove_link(link["id"])
         for side in (link["a"], link["b"]):
-            for cidr in family.link_cidrs(link, side):
-                subnet = ipaddress.ip_interface(cidr).network
-                for route in self.store.routes(side):
-                    via = ipaddress.ip_address(route["via"]) if route["via"] else None
-                    if via is not None and via.version == subnet.version and via in subnet:
-                        self.store.remove_route(side, route["dest"])
+            subnets = [ipaddress.ip_interface(cidr).network for cidr in family.link_cidrs(link, side)]
+            for route in self.store.routes(side):  # (an address is in no network of the other family)
+                if route["via"] and any(ipaddress.ip_address(route["via"]) in subnet for subnet in subnets):
+                    self.store.remove_route(side, route["dest"])
         plan = Plan([DeleteLink(self.store.sandbox(link["a"])["netns"], link["ifname_a"])])
         return {"removed": f"{a}<->{b}", "errors": ex.best_effort(plan)}
 
