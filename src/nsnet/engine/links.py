@@ -26,7 +26,8 @@ def _pairs(subnet, ip_a, ip_b) -> dict[int, tuple[str, str]]:
         raise InvalidInput("give both --ip-a and --ip-b (or --subnet)")
     if not ip_a:
         return {}
-    sides = [_interfaces(flag, value) for flag, value in (("--ip-a", ip_a), ("--ip-b", ip_b))]
+    sides = [ipam.per_family(value, _interface, flag, "addresses")  # {family: ip_interface} of each end
+             for flag, value in (("--ip-a", ip_a), ("--ip-b", ip_b))]
     if set(sides[0]) != set(sides[1]):
         raise InvalidInput("--ip-a and --ip-b must give addresses of the same families")
     out = {}
@@ -38,11 +39,6 @@ def _pairs(subnet, ip_a, ip_b) -> dict[int, tuple[str, str]]:
             raise InvalidInput(f"--ip-a and --ip-b are the same address {a.ip}")
         out[version] = (str(a), str(b))
     return out
-
-
-def _interfaces(flag: str, value) -> dict:
-    """{family: ip_interface} of one end: 'CIDR', 'CIDR,CIDR' or a list."""
-    return ipam.per_family(value, _interface, flag, "addresses")
 
 
 def _interface(text: str, flag: str):
