@@ -9,16 +9,15 @@ no broadcast, so its last address is a host's.
 
 import bisect
 import ipaddress
+import itertools
 import socket
 from collections.abc import Iterable
 
 from .errors import Conflict, InvalidInput
-from .family import DEFAULT_ROUTE as DEFAULT_ROUTES
-from .family import version_of
+from .family import DEFAULT_ROUTE, version_of
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-DEFAULT_ROUTE = DEFAULT_ROUTES[4]
 SMALLEST = {4: 30, 6: 126}  # longest prefix of a network: a gateway and at least one sandbox
 _AF = {4: socket.AF_INET, 6: socket.AF_INET6}
 
@@ -86,7 +85,7 @@ def parse_subnets(subnets, where: str = "subnet") -> dict[int, IPNetwork]:
 def parse_dest(dest: str, version: int = 4) -> str:
     """A route destination: a CIDR, or 'default' (of the family `version`)."""
     if dest == "default":
-        return DEFAULT_ROUTES[version]
+        return DEFAULT_ROUTE[version]
     try:
         net = ipaddress.ip_network(dest, strict=True)
     except ValueError:
@@ -134,12 +133,9 @@ def to_int(text: str) -> int:
 def allocate(subnet: IPNetwork, reserved: Iterable) -> IPAddress:
     """Lowest free host address."""
     used = {to_int(a) for a in map(str, reserved)}
-    first, last = int(subnet.network_address) + 1, last_host(subnet)
-    candidate = first
-    while candidate <= last:
+    for candidate in range(int(subnet.network_address) + 1, last_host(subnet) + 1):
         if candidate not in used:
             return ipaddress.ip_address(candidate) if subnet.version == 4 else ipaddress.IPv6Address(candidate)
-        candidate += 1
     raise Conflict(f"subnet {subnet} has no free addresses left")
 
 
@@ -209,9 +205,7 @@ def ula_prefix(machine_id: str) -> ipaddress.IPv6Network:
 def pick_subnet6(taken: Iterable[IPNetwork], prefix: ipaddress.IPv6Network, limit: int = 65536) -> IPNetwork:
     """The lowest /64 of `prefix` (a /48) that overlaps nothing `taken`."""
     taken = [t for t in taken if t.version == 6]
-    for i, candidate in enumerate(prefix.subnets(new_prefix=64)):
-        if i >= limit:
-            break
+    for candidate in itertools.islice(prefix.subnets(new_prefix=64), limit):
         if not any(candidate.overlaps(t) for t in taken):
             return candidate
     raise Conflict(f"the IPv6 pool {prefix} is exhausted; pass --subnet")

@@ -66,6 +66,7 @@ class via:  # lower case: it reads as the table's function, network_ls = via(Net
         """Engine.NAME on the class: a plain function of (engine, ...) that help()
         and inspect.signature() read as the method it is (bench/nsnet_tool.py
         asks whether network_connect takes publish=)."""
+        import functools
         import inspect  # only when asked: never on a command's path
 
         name = self.name
@@ -73,13 +74,10 @@ class via:  # lower case: it reads as the table's function, network_ls = via(Net
         def method(engine, *args, **kwargs):
             return getattr(engine, name)(*args, **kwargs)
 
-        params = list(inspect.signature(getattr(self.service, self.method)).parameters.values())
-        if self.change:  # (self, ex, ...): the Executor is run_change's to give; dry_run is the change's
-            params = [params[0], *params[2:]]
-            dry = inspect.Parameter("dry_run", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=bool)
-            at = len(params) - (1 if params[-1].kind == inspect.Parameter.VAR_KEYWORD else 0)
-            params = [*params[:at], dry, *params[at:]]
-        method.__signature__ = inspect.Signature([params[0].replace(name="engine"), *params[1:]])
+        # What an Engine's method shows (the service method's, `self` bound), after `engine`.
+        shown = (_Change if self.change else _Read)(None, functools.partial(getattr(self.service, self.method), None))
+        engine = inspect.Parameter("engine", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        method.__signature__ = inspect.Signature([engine, *shown.__signature__.parameters.values()])
         method.__name__ = method.__qualname__ = name
         method.__doc__ = self.__doc__
         return method

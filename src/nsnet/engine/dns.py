@@ -91,7 +91,7 @@ class Dns(Service):
             for _, socks in messages:
                 for s in socks:  # the server has its own copies now
                     s.close()
-            self._reap()
+            reap_ended(self.link.started)  # servers this process started that have exited: no zombies
 
     def _sandbox_message(self, sandbox: str, netns: str, was: bool, asks: tuple) -> tuple | None:
         """Link or unlink the sandbox's resolv.conf; the message for the server:
@@ -120,10 +120,6 @@ class Dns(Service):
         return self.kernel.spawn_helper([sys.executable, "-m", "nsnet.dns", *args], self.paths.log,
                                         (lock_fd, control_fd))
 
-    def _reap(self) -> None:
-        """Servers this process started and that have exited: no zombies left."""
-        reap_ended(self.link.started)
-
     # -- status, check, repair --------------------------------------------------------
     def running(self) -> bool:
         return self.kernel.helper_running(self.paths.lock)
@@ -132,7 +128,7 @@ class Dns(Service):
         """The running server's pid (checked against its command line: no pid reuse).
         While its lock is held and the pid file does not name it yet (the forker
         writes it just after the change), it waits up to `wait` seconds for it."""
-        self._reap()
+        reap_ended(self.link.started)
         deadline = time.monotonic() + wait
         while True:
             pid = self._pid_now()
@@ -200,12 +196,12 @@ class Dns(Service):
             self.link.send([(RELOAD, [])], start=False)
         elif not self.link.ping():
             raise KernelError(f"the DNS server did not start (see {self.paths.log})")
-        self._reap()
+        reap_ended(self.link.started)
 
     def close(self) -> None:
         """Let go of the server's connection (the server keeps running)."""
         self.link.close()
-        self._reap()
+        reap_ended(self.link.started)
 
 
 def _last_line(path: str, size: int = 4096) -> str:

@@ -21,6 +21,7 @@ from ..run.procfs import alive
 from ..steps import DeleteLink, DeleteNetns, Plan
 from ..steps.view import KernelView
 from .context import Service
+from .lookup import used_ifnames
 
 
 class Finding(PlainData):
@@ -131,9 +132,7 @@ class Doctor(Service):
                 continue
             if not view.netns_exists(sb["netns"]):
                 continue  # drift says so
-            names = {ep["ifname"] for ep in self.store.endpoints(sandbox=sb["name"])}
-            for link in self.store.links(sb["name"]):
-                names.add(link["ifname_a"] if link["a"] == sb["name"] else link["ifname_b"])
+            names = used_ifnames(self.store, sb["name"])
             for link in view.links(sb["netns"]):
                 if link["kind"] == "veth" and link["ifname"] not in names:
                     out.append(Finding("orphan", f"interface {link['ifname']} (sandbox {sb['name']})",
@@ -142,23 +141,17 @@ class Doctor(Service):
         return out
 
     def _processes(self) -> list[Finding]:
-        out = []
-        for record in self.store.processes.all():
-            if record.get("state") == "starting" and not alive(record.get("creator_pid"),
-                                                               record.get("creator_starttime")):
-                out.append(Finding("process", f"process {record['name']}",
-                                   "its start was interrupted (the nsnet that started it died)"))
-        return out
+        return [Finding("process", f"process {record['name']}",
+                        "its start was interrupted (the nsnet that started it died)")
+                for record in self.store.processes.all() if record.get("state") == "starting"
+                and not alive(record.get("creator_pid"), record.get("creator_starttime"))]
 
     def _topologies(self) -> list[Finding]:
         sandboxes = {sb["name"] for sb in self.store.sandboxes()}
         networks = {n["name"] for n in self.store.networks()}
-        out = []
-        for (kind, name), topology in sorted(self.store.topology_owners().items()):
-            if name not in (sandboxes if kind == "sandbox" else networks):
-                out.append(Finding("topology", f"{kind} {name}",
-                                   f"topology '{topology}' claims it but it does not exist"))
-        return out
+        return [Finding("topology", f"{kind} {name}", f"topology '{topology}' claims it but it does not exist")
+                for (kind, name), topology in sorted(self.store.topology_owners().items())
+                if name not in (sandboxes if kind == "sandbox" else networks)]
 
     # -- fixing ---------------------------------------------------------------------
     def fix(self, ex) -> dict:

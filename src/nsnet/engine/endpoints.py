@@ -183,8 +183,7 @@ class Endpoints(Service):
         subnets = family.subnets(net)
         if subnets:
             for route in self.store.routes(ep["sandbox"]):
-                via = ipaddress.ip_address(route["via"]) if route["via"] else None
-                if via is not None and via.version in subnets and via in subnets[via.version]:
+                if route["via"] and any(ipaddress.ip_address(route["via"]) in s for s in subnets.values()):
                     self.store.remove_route(ep["sandbox"], route["dest"])
         if not self.store.endpoints(sandbox=ep["sandbox"]):
             self.store.set_sandbox_mode(ep["sandbox"], "netns")

@@ -66,19 +66,22 @@ class Executor:
         if self.intents is not None:
             self.intents.clear()
 
-    def _intend(self, plan: Plan) -> None:
+    def _intend(self, plan: Plan) -> bool:
+        """Record a dry run's commands, or journal the plan's steps: True when they are to run."""
+        if self.dry_run:
+            self.commands += plan.explain(self.host)
+            return False
+        if not plan.steps:
+            return False
         self._unsettled += 1
         if self.intents is not None:
             self.intents.write([step.as_record() for step in plan.steps])
+        return True
 
     def apply(self, plan: Plan) -> None:
         """Every step, or none: on failure the applied ones are undone in reverse."""
-        if self.dry_run:
-            self.commands += plan.explain(self.host)
+        if not self._intend(plan):
             return
-        if not plan.steps:
-            return
-        self._intend(plan)
         done: list[Step] = []
         try:
             for step in plan.steps:
@@ -116,12 +119,8 @@ class Executor:
 
     def best_effort(self, plan: Plan) -> list[str]:
         """Every step even if some fail (teardown, repair); returns the errors seen."""
-        if self.dry_run:
-            self.commands += plan.explain(self.host)
+        if not self._intend(plan):
             return []
-        if not plan.steps:
-            return []
-        self._intend(plan)
         errors = []
         for step in plan.steps:
             try:

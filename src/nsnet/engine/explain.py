@@ -20,12 +20,11 @@ class Explain(Service):
         nets = self.store.networks()
         sandboxes = self.store.sandboxes()
         if target is not None:
-            if self.store.network(target):
-                plan = Plan()
-                for net in (n for n in nets if n["name"] == target):
-                    plan.extend(get_driver(net["driver"]).plan_create(net))
-                    for ep in self.store.endpoints(network=target):
-                        plan.extend(self._connect_steps(net, ep, self.store.sandbox(ep["sandbox"])))
+            net = self.store.network(target)
+            if net:
+                plan = Plan().extend(get_driver(net["driver"]).plan_create(net))
+                for ep in self.store.endpoints(network=target):
+                    plan.extend(self._connect_steps(net, ep, self.store.sandbox(ep["sandbox"])))
                 return plan.once()
             if not self.store.sandbox(target):
                 raise NotFound(f"no sandbox or network named '{target}'")

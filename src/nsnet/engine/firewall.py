@@ -112,12 +112,9 @@ class Firewall(Service):
         after = self.bridged_networks()
         if not after and not before:
             return None
-        if not after:
-            undo = nftjson.batch(*ruleset.skeleton(self.owner), *ruleset.rules(before))
-            return Nft(ruleset.teardown(self.owner), undo)
-        undo = (nftjson.batch(*ruleset.skeleton(self.owner), *ruleset.rules(before)) if before
-                else ruleset.teardown(self.owner))
-        return Nft(nftjson.batch(*ruleset.skeleton(self.owner), *ruleset.rules(after)), undo)
+        do, undo = (nftjson.batch(*ruleset.skeleton(self.owner), *ruleset.rules(nets)) if nets
+                    else ruleset.teardown(self.owner) for nets in (after, before))
+        return Nft(do, undo)
 
     def network_added(self, ex, net: dict, before: list[dict]) -> list:
         """Steps for a bridged network just added to the store (`before`: the bridged networks until now)."""
@@ -330,8 +327,8 @@ class Firewall(Service):
     def differences(self, listing: dict | None) -> list[str]:
         """What nsnet's table in the kernel (`listing`, None: no table) lacks or
         has beyond what the store says (`doctor`)."""
-        nets, ports = self.bridged_networks(), self.store.ports()
-        return compare.differences(ruleset.full(nets, ports, self.owner) if nets or ports else None, listing)
+        step = self.plan()
+        return compare.differences(step.batch if step else None, listing)
 
     def reload_step(self) -> Nft:
         """nsnet's whole table made again from the store (or removed: nothing to filter)."""

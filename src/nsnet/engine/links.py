@@ -26,7 +26,8 @@ def _pairs(subnet, ip_a, ip_b) -> dict[int, tuple[str, str]]:
         raise InvalidInput("give both --ip-a and --ip-b (or --subnet)")
     if not ip_a:
         return {}
-    sides = [_interfaces(flag, value) for flag, value in (("--ip-a", ip_a), ("--ip-b", ip_b))]
+    sides = [ipam.per_family(value, _interface, flag, "addresses")  # {family: ip_interface} of each end
+             for flag, value in (("--ip-a", ip_a), ("--ip-b", ip_b))]
     if set(sides[0]) != set(sides[1]):
         raise InvalidInput("--ip-a and --ip-b must give addresses of the same families")
     out = {}
@@ -38,11 +39,6 @@ def _pairs(subnet, ip_a, ip_b) -> dict[int, tuple[str, str]]:
             raise InvalidInput(f"--ip-a and --ip-b are the same address {a.ip}")
         out[version] = (str(a), str(b))
     return out
-
-
-def _interfaces(flag: str, value) -> dict:
-    """{family: ip_interface} of one end: 'CIDR', 'CIDR,CIDR' or a list."""
-    return ipam.per_family(value, _interface, flag, "addresses")
 
 
 def _interface(text: str, flag: str):
@@ -115,12 +111,10 @@ class Links(Service):
             raise Conflict(f"sandboxes '{a}' and '{b}' are not linked")
         self.store.remove_link(link["id"])
         for side in (link["a"], link["b"]):
-            for cidr in family.link_cidrs(link, side):
-                subnet = ipaddress.ip_interface(cidr).network
-                for route in self.store.routes(side):
-                    via = ipaddress.ip_address(route["via"]) if route["via"] else None
-                    if via is not None and via.version == subnet.version and via in subnet:
-                        self.store.remove_route(side, route["dest"])
+            subnets = [ipaddress.ip_interface(cidr).network for cidr in family.link_cidrs(link, side)]
+            for route in self.store.routes(side):  # (an address is in no network of the other family)
+                if route["via"] and any(ipaddress.ip_address(route["via"]) in subnet for subnet in subnets):
+                    self.store.remove_route(side, route["dest"])
         plan = Plan([DeleteLink(self.store.sandbox(link["a"])["netns"], link["ifname_a"])])
         return {"removed": f"{a}<->{b}", "errors": ex.best_effort(plan)}
 

@@ -1,5 +1,6 @@
 """Networks: create / remove / list / inspect, for every driver."""
 
+import collections
 import ipaddress
 import socket
 
@@ -163,12 +164,11 @@ class Networks(Service):
         of the default network, which sandboxes join without naming it)."""
         drv, net = find_network(self.ctx, name)
         endpoints = self.store.endpoints(network=name) if net else []
+        who = ", ".join(ep["sandbox"] for ep in endpoints)
         if endpoints and name == DEFAULT_NETWORK:
-            who = ", ".join(ep["sandbox"] for ep in endpoints)
             raise Conflict(f"the default network is in use by {len(endpoints)} sandbox(es) ({who}); "
                            "remove them first")
         if endpoints and not force:
-            who = ", ".join(ep["sandbox"] for ep in endpoints)
             raise Conflict(f"network '{name}' has {len(endpoints)} sandbox(es) attached ({who}); "
                            "disconnect them or use --force")
         first = drv.plan_unshare(self.ctx, name, endpoints)
@@ -182,10 +182,8 @@ class Networks(Service):
 
     def ls(self) -> list[dict]:
         """Every network, with its number of sandboxes."""
-        counts = {}
-        for ep in self.store.endpoints():
-            counts[ep["network"]] = counts.get(ep["network"], 0) + 1
-        rows = [dict(network_view(n), sandboxes=counts.get(n["name"], 0)) for n in self.store.networks()]
+        counts = collections.Counter(ep["network"] for ep in self.store.endpoints())
+        rows = [dict(network_view(n), sandboxes=counts[n["name"]]) for n in self.store.networks()]
         known = {r["name"] for r in rows}
         for drv in DRIVERS.values():  # networks beyond this host with no copy here yet
             rows += drv.listed(self.ctx, known)

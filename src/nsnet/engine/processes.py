@@ -17,7 +17,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..firewall.ports import parse_all
 from ..names import check_hostname, check_name
 from ..run import logfiles  # light; the rest of nsnet.run is imported where used
-from ..run.procfs import is_running
+from ..run.procfs import is_running, starttime
 from .context import Service
 from .executor import run_change
 from .lookup import get_network, get_sandbox
@@ -148,8 +148,8 @@ class Processes(Service):
 
         name, records = record["name"], self.store.processes
         me = os.getpid()
-        records.update(name, state="running", pid=leader, pgid=leader, starttime=self._starttime(leader),
-                     supervisor_pid=me, supervisor_starttime=self._starttime(me), started_at=time.time())
+        records.update(name, state="running", pid=leader, pgid=leader, starttime=starttime(leader),
+                     supervisor_pid=me, supervisor_starttime=starttime(me), started_at=time.time())
         code = terminal.relay(master, pid, leader, interactive) if master is not None else \
             foreground.wait(pid, leader, tty)
         records.update(name, state="exited", exit_code=code, signal=code - 128 if code > 128 else None,
@@ -290,7 +290,7 @@ class Processes(Service):
             "name": name, "sandbox": sb_name, "argv": argv,
             "state": "starting", "detached": bool(detach), "rm": bool(rm), "isolate_pid": bool(isolate_pid),
             "init": bool(init), "created_sandbox": created, "creator_pid": me,
-            "creator_starttime": self._starttime(me), "created_at": time.time(),
+            "creator_starttime": starttime(me), "created_at": time.time(),
             "host_netns": self.ctx.settings.host_netns,
         }
 
@@ -303,12 +303,6 @@ class Processes(Service):
                               *(["--host-netns", self.ctx.settings.host_netns] if self.ctx.settings.host_netns else []),
                               "sandbox", "rm", record["sandbox"]]
         return cfg
-
-    @staticmethod
-    def _starttime(pid: int):
-        from ..run.procfs import starttime
-
-        return starttime(pid)
 
     def _remove_quietly(self, sandbox: str) -> list[str]:
         try:

@@ -78,8 +78,7 @@ class Reconcile(Service):
         maps = self._owner_maps()
         out = set()
         for step in steps:
-            sandboxes, networks = _owners(step, *maps)
-            out |= set(sandboxes) | set(networks)
+            out.update(*_owners(step, *maps))
         return sorted(out)
 
     def _drift_candidates(self, view, target=None, exclude=()) -> list[Drift]:
@@ -87,14 +86,10 @@ class Reconcile(Service):
         sandbox/network names), and the removal of addresses nsnet did not put on
         its interfaces, minus those touching an `exclude`d object."""
         maps = self._owner_maps()
-        names = None
-        if isinstance(target, str):
-            steps = self.explain.rebuild_plan(target).steps
-        else:
-            names = None if target is None else set(target)
-            if names is not None and not names:
-                return []
-            steps = self.explain.rebuild_plan().steps
+        names = None if target is None or isinstance(target, str) else set(target)
+        if names is not None and not names:
+            return []
+        steps = self.explain.rebuild_plan(target if names is None else None).steps
         steps = steps + _stray_addresses(steps, view)
         exclude = set(exclude)
         out = []

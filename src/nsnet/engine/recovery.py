@@ -45,9 +45,7 @@ class Recovery(Service):
         """Settle every unfinished change (run_change calls this first); returns
         one note per change settled."""
         found = self.unfinished()
-        if not found:
-            return []
-        return self.settle(ex, found)
+        return self.settle(ex, found) if found else []
 
     def settle_now(self, ex) -> dict:
         """A change of its own that only settles what changes killed earlier left
@@ -57,15 +55,8 @@ class Recovery(Service):
 
     def leftovers(self, steps: list) -> list:
         """The recorded steps whose objects the store does not claim, newest first."""
-        claimed = set()
-        for step in self.explain.rebuild_plan().steps:
-            claimed |= step.makes()
-        out = []
-        for step in reversed(steps):
-            made = step.makes()
-            if made and not made & claimed:
-                out.append(step)
-        return out
+        claimed = set().union(*(step.makes() for step in self.explain.rebuild_plan().steps))
+        return [step for step in reversed(steps) if step.makes() and not step.makes() & claimed]
 
     def settle(self, ex, found: list) -> list[str]:
         steps = [s for intent in found for s in (restore(r) for r in intent.records) if s is not None]
@@ -101,11 +92,8 @@ class Recovery(Service):
             inside = step.touches()[0]
             if "netns" in kinds or any(key[0] == "link" and key[1] is None for key in keys):
                 out.append(step)  # a namespace, or the host end of a pair (its peer goes with it)
-            elif inside & namespaces or not all(self._exists(ns) for ns in inside):
+            elif inside & namespaces or not all(self.kernel.netns_exists(ns) for ns in inside):
                 continue  # goes with its namespace, or went already
             elif "link" in kinds or not step.touches()[1] & links:
                 out.append(step)  # a link between sandboxes; an address or route that stays otherwise
         return out
-
-    def _exists(self, ns: str) -> bool:
-        return self.kernel.netns_exists(ns)

@@ -27,8 +27,7 @@ class Tunnels(Service):
         is made once (the private key stays in the state dir, root only), the tunnel
         address claimed in the cluster store (the same one again after a restart)."""
         host = require_host(self.store)
-        settings = self.ctx.settings
-        key = self.kernel.wg_keypair(tunnel.key_path(settings.state_dir))
+        key = self.kernel.wg_keypair(tunnel.key_path(self.ctx.settings.state_dir))
         before = (host.get("wg") or {}).get("tunnel")
         address = self.ctx.cluster.claim_tunnel(host["name"], tunnel.TUNNEL_SUBNET, before)
         host["wg"] = {"key": key, "port": tunnel.WG_PORT, "tunnel": address}
@@ -106,11 +105,10 @@ class Tunnels(Service):
         if dev is None:
             return {"device": None, "host": host.get("name")}
         state = self.kernel.wg_state(dev)
-        names = {}
         try:
             names = {(h.get("wg") or {}).get("key"): name for name, h in self.ctx.cluster.hosts().items()}
         except NsnetError:  # the cluster store is away: peers without names
-            pass
+            names = {}
         peers = self.kernel.wg_peers(dev) if state["running"] else {}
         wg = host.get("wg") or {}
         return {"device": dev["ifname"], "host": host.get("name"), "backend": state["backend"], "pid": state["pid"],

@@ -2,7 +2,7 @@
 
 from ..family import version_of
 from .base import Step, on
-from .links import ip_command
+from .links import OnInterface, ip_command
 
 
 def _dest_key(dest: str) -> str:
@@ -14,11 +14,13 @@ def _dest_text(dest: str) -> str:
     return "default" if dest in ("0.0.0.0/0", "::/0") else dest
 
 
-class AddAddress(Step):
-    kind = "addr_add"
-
+class _Address(OnInterface):
     def __init__(self, ns: str | None, ifname: str, cidr: str):
         self.ns, self.ifname, self.cidr = ns, ifname, cidr
+
+
+class AddAddress(_Address):
+    kind = "addr_add"
 
     def apply(self, k):
         k.addr_add(self.ns, self.ifname, self.cidr)
@@ -37,18 +39,12 @@ class AddAddress(Step):
     def makes(self):
         return {("addr", self.ns, self.ifname, self.cidr)}
 
-    def touches(self):
-        return on(self.ns, self.ifname)
 
-
-class DeleteAddress(Step):
+class DeleteAddress(_Address):
     """An address nsnet did not put on one of its own interfaces (repair: a
     foreign address would become the source of the interface's routes)."""
 
     kind = "addr_del"
-
-    def __init__(self, ns: str | None, ifname: str, cidr: str):
-        self.ns, self.ifname, self.cidr = ns, ifname, cidr
 
     def apply(self, k):
         k.addr_del(self.ns, self.ifname, self.cidr)  # gone already (its interface re-made): nothing to do
@@ -61,9 +57,6 @@ class DeleteAddress(Step):
 
     def check(self, view):
         return not view.has_addr(self.ns, self.ifname, self.cidr)
-
-    def touches(self):
-        return on(self.ns, self.ifname)
 
 
 class _Route(Step):

@@ -100,9 +100,8 @@ class Plan(PlainData):
     def explain(self, host: str | None = None) -> list[str]:
         """The steps' commands; `host`: the namespace that plays the host, which
         the host's commands then name (see aimed_at)."""
-        if host is None:
-            return [line for step in self.steps for line in step.explain()]
-        return [aimed_at(host, line) if step.in_host else line for step in self.steps for line in step.explain()]
+        return [aimed_at(host, line) if host is not None and step.in_host else line
+                for step in self.steps for line in step.explain()]
 
     def once(self) -> "Plan":
         """This plan without repeats of shared steps (equal ones after the first)."""

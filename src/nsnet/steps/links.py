@@ -11,11 +11,18 @@ def ip_command(ns: str | None, rest: str, version: int = 4) -> str:
     return f"ip -n {ns} {six}{rest}" if ns else f"ip {six}{rest}"
 
 
-class CreateNetns(Step):
-    kind = "netns_add"
+class OnNamespace(Step):
+    """A step on sandbox namespace `name` as a whole."""
 
     def __init__(self, name: str):
         self.name = name
+
+    def touches(self):
+        return {self.name}, set()
+
+
+class CreateNetns(OnNamespace):
+    kind = "netns_add"
 
     def apply(self, k):
         k.netns_create(self.name)
@@ -30,14 +37,11 @@ class CreateNetns(Step):
         lo = view.link(self.name, "lo")
         return bool(lo and lo["up"])
 
-    def touches(self):
-        return {self.name}, set()
-
     def makes(self):
         return {("netns", self.name)}
 
 
-class ShareHostNetns(Step):
+class ShareHostNetns(OnNamespace):
     """A host-mode sandbox (`--network host`) runs in the host's own namespace:
     /run/netns/NAME is a bind mount of it, so `ip netns exec NAME` enters what
     `nsnet exec NAME` enters. `replaces`: NAME held the sandbox's own (empty)
@@ -64,11 +68,8 @@ class ShareHostNetns(Step):
     def check(self, view):
         return view.netns_is_host(self.name)
 
-    def touches(self):
-        return {self.name}, set()
 
-
-class LeaveHostNetns(Step):
+class LeaveHostNetns(OnNamespace):
     """A sandbox leaving the host network gets a namespace of its own again (lo up)."""
 
     kind = "netns_leave_host"
@@ -90,15 +91,9 @@ class LeaveHostNetns(Step):
     def check(self, view):
         return view.netns_exists(self.name) and not view.netns_is_host(self.name)
 
-    def touches(self):
-        return {self.name}, set()
 
-
-class DeleteNetns(Step):
+class DeleteNetns(OnNamespace):
     kind = "netns_del"
-
-    def __init__(self, name: str):
-        self.name = name
 
     def apply(self, k):
         k.netns_delete(self.name)
@@ -108,9 +103,6 @@ class DeleteNetns(Step):
 
     def check(self, view):
         return not view.netns_exists(self.name)
-
-    def touches(self):
-        return {self.name}, set()
 
 
 class CreateBridge(Step):
@@ -215,14 +207,21 @@ class CreateVeth(Step):
         return {("link", self.ns, self.ifname), ("link", self.peer_ns, self.peer_ifname)}
 
 
-class SetLinkUp(Step):
+class OnInterface(Step):
+    """A step on one interface of namespace `ns` (None: the host)."""
+
+    def __init__(self, ns: str | None, ifname: str):
+        self.ns, self.ifname = ns, ifname
+
+    def touches(self):
+        return on(self.ns, self.ifname)
+
+
+class SetLinkUp(OnInterface):
     """An interface up (the `lo` of a host namespace made with `ip netns add`:
     without it, ports published on 127.0.0.1 cannot be reached)."""
 
     kind = "link_up"
-
-    def __init__(self, ns: str | None, ifname: str):
-        self.ns, self.ifname = ns, ifname
 
     def apply(self, k):
         k.link_set(self.ns, self.ifname, up=True)
@@ -237,11 +236,8 @@ class SetLinkUp(Step):
         link = view.link(self.ns, self.ifname)
         return bool(link and link["up"])
 
-    def touches(self):
-        return on(self.ns, self.ifname)
 
-
-class SetHairpin(Step):
+class SetHairpin(OnInterface):
     """Hairpin mode on a bridge port: frames may leave through the port they
     came in on. A sandbox that connects to its own published port through the
     host is DNAT'ed back to itself; with br_netfilter (bridge-nf-call-iptables=1,
@@ -250,9 +246,6 @@ class SetHairpin(Step):
     publish, not on all: a hairpin port also gets its own broadcasts back."""
 
     kind = "bridge_port_hairpin"
-
-    def __init__(self, ns: str | None, ifname: str):
-        self.ns, self.ifname = ns, ifname
 
     def apply(self, k):
         k.bridge_port_set(self.ns, self.ifname, hairpin=True)
@@ -267,15 +260,9 @@ class SetHairpin(Step):
         link = view.link(self.ns, self.ifname)
         return bool(link and link.get("hairpin"))
 
-    def touches(self):
-        return on(self.ns, self.ifname)
 
-
-class DeleteLink(Step):
+class DeleteLink(OnInterface):
     kind = "link_del"
-
-    def __init__(self, ns: str | None, ifname: str):
-        self.ns, self.ifname = ns, ifname
 
     def apply(self, k):
         k.link_del(self.ns, self.ifname)
@@ -285,6 +272,3 @@ class DeleteLink(Step):
 
     def check(self, view):
         return view.link(self.ns, self.ifname) is None
-
-    def touches(self):
-        return on(self.ns, self.ifname)

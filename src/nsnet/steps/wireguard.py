@@ -6,7 +6,15 @@ idempotent, and only the step that started the device stops it on rollback."""
 from .base import Step, on
 
 
-class StartTunnel(Step):
+class _OnDevice(Step):
+    def __init__(self, device: dict):
+        self.device = device
+
+    def touches(self):
+        return on(None, self.device["ifname"])
+
+
+class StartTunnel(_OnDevice):
     """The device up, with its key, port, MTU and tunnel address."""
 
     kind = "wg_up"
@@ -35,11 +43,8 @@ class StartTunnel(Step):
         link = view.link(None, self.device["ifname"])
         return bool(link and link["up"])
 
-    def touches(self):
-        return on(None, self.device["ifname"])
 
-
-class SetTunnelPeers(Step):
+class SetTunnelPeers(_OnDevice):
     """Add or update peers (public key -> endpoint, allowed IPs) and remove others.
     No undo: the peers are the cluster's live hosts, which every encrypted network
     of this host wants (and the agent keeps them so)."""
@@ -59,17 +64,11 @@ class SetTunnelPeers(Step):
                   for key, p in sorted(self.peers.items())]
         return lines
 
-    def touches(self):
-        return on(None, self.device["ifname"])
 
-
-class StopTunnel(Step):
+class StopTunnel(_OnDevice):
     """The device goes (wireguard-go: stopped by its recorded pid) once no encrypted network needs it."""
 
     kind = "wg_down"
-
-    def __init__(self, device: dict):
-        self.device = device
 
     def apply(self, k):
         k.wg_down(self.device)
@@ -77,6 +76,3 @@ class StopTunnel(Step):
     def explain(self):
         name = self.device["ifname"]
         return [f"ip link del {name}  # wireguard-go: kill the pid recorded in {self.device['run']}/{name}.json"]
-
-    def touches(self):
-        return on(None, self.device["ifname"])
