@@ -11,7 +11,7 @@ import signal
 import socket
 import time
 
-from . import libc
+from . import libc, selfproc
 
 LIMIT = 60.0  # seconds a keeper outlives nothing: at most this long if its parent lives on
 
@@ -29,7 +29,7 @@ def keep_after_exit() -> int | None:
     try:  # the keeper: only system calls, then _exit (nothing of the parent's Python state runs)
         libc.die_with_parent(signal.SIGKILL)
         os.setsid()  # no signal of the command's terminal
-        for fd in _open_fds():
+        for fd in selfproc.open_fds():
             if not _netlink(fd):
                 try:
                     os.close(fd)
@@ -39,10 +39,6 @@ def keep_after_exit() -> int | None:
             time.sleep(LIMIT)
     finally:
         os._exit(0)
-
-
-def _open_fds() -> list[int]:
-    return [int(name) for name in os.listdir("/proc/self/fd")]
 
 
 def _netlink(fd: int) -> bool:

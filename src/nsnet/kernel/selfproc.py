@@ -66,6 +66,14 @@ def in_machine_netns() -> bool:
     return False
 
 
+def open_fds() -> list[int]:
+    """This process's open file descriptors (the listing's own among them, closed by now)."""
+    try:
+        return [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        return []
+
+
 def reap_ended(pids: list[int]) -> None:
     """Collect those of this process's children `pids` that ended (no zombies left);
     they leave the list, the ones still running stay."""

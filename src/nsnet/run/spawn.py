@@ -19,6 +19,7 @@ import signal
 import sys
 import time
 
+from ..kernel import selfproc
 from ..state.processes import ProcessRecords
 from . import launch as launch_mod
 from . import procfs
@@ -154,7 +155,7 @@ def _become_supervisor(cfg: dict) -> None:
     os.set_inheritable(cfg["stdout_fd"], True)
     os.set_inheritable(cfg["stderr_fd"], True)
     keep = {cfg["stdout_fd"], cfg["stderr_fd"]}
-    for fd in _open_fds():
+    for fd in selfproc.open_fds():
         if fd > 2 and fd not in keep:
             try:
                 os.close(fd)
@@ -167,13 +168,6 @@ def _become_supervisor(cfg: dict) -> None:
         from .supervise import main
 
         main(args)
-
-
-def _open_fds() -> list[int]:
-    try:
-        return [int(fd) for fd in os.listdir("/proc/self/fd")]
-    except OSError:
-        return []
 
 
 # -- foreground ----------------------------------------------------------------
