@@ -53,3 +53,28 @@ def test_reap_ended_keeps_the_running_and_drops_the_collected():
 def _state(pid: int) -> str:
     with open(f"/proc/{pid}/stat") as f:
         return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_pid_from_names_a_running_process_only_with_each_word_in_its_argv(tmp_path):
+    pidfile = tmp_path / "pid"
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "nsnet.x", "/state"])
+    try:
+        pidfile.write_text(f"{child.pid}\n")
+        deadline = time.monotonic() + 10  # Popen returns once exec closed its pipe: argv is set a moment after
+        while _argv(child.pid) == b"" and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert selfproc.pid_from(str(pidfile), b"nsnet.x", b"/state") == child.pid
+        assert selfproc.pid_from(str(pidfile), b"nsnet.x", b"/other") is None
+        assert selfproc.pid_from(str(pidfile), b"nsnet") is None  # a word, not a part of one
+    finally:
+        child.kill()
+        child.wait()
+    assert selfproc.pid_from(str(pidfile), b"nsnet.x") is None  # gone
+    pidfile.write_text("not a pid")
+    assert selfproc.pid_from(str(pidfile)) is None
+    assert selfproc.pid_from(str(tmp_path / "missing")) is None
+
+
+def _argv(pid: int) -> bytes:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read()

@@ -27,6 +27,7 @@ import _socket
 import os
 import sys
 
+from ..kernel import selfproc
 from ..kernel.selfproc import netns_id
 
 PROTOCOL = b"1"
@@ -197,14 +198,7 @@ def _spawn(paths: Paths, lock: int, listener: int) -> int:
 def server_pid(state_dir: str, paths: Paths | None = None) -> int | None:
     """The pid of the state directory's running server, if one runs."""
     paths = paths or Paths(state_dir)
-    try:
-        with open(paths.pid) as f:
-            pid = int(f.read())
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            running = paths.module.encode() in f.read()
-    except (OSError, ValueError):
-        return None
-    return pid if running else None
+    return selfproc.pid_from(paths.pid, paths.module.encode())
 
 
 def stop_server(state_dir: str, wait: float = 5.0, paths: Paths | None = None) -> bool:

@@ -20,7 +20,7 @@ from ..dns.build import build_config, dns_name, dns_networks
 from ..dns.config import LISTEN, LISTEN6
 from ..dns.control import ADD, DROP, RELOAD, STALE, Paths, ServerLink, encode
 from ..errors import InvalidInput, KernelError
-from ..kernel.selfproc import reap_ended
+from ..kernel import selfproc
 from .context import Service
 
 PORT = 53
@@ -91,7 +91,7 @@ class Dns(Service):
             for _, socks in messages:
                 for s in socks:  # the server has its own copies now
                     s.close()
-            reap_ended(self.link.started)  # servers this process started that have exited: no zombies
+            selfproc.reap_ended(self.link.started)  # servers this process started that have exited: no zombies
 
     def _sandbox_message(self, sandbox: str, netns: str, was: bool, asks: tuple) -> tuple | None:
         """Link or unlink the sandbox's resolv.conf; the message for the server:
@@ -128,7 +128,7 @@ class Dns(Service):
         """The running server's pid (checked against its command line: no pid reuse).
         While its lock is held and the pid file does not name it yet (the forker
         writes it just after the change), it waits up to `wait` seconds for it."""
-        reap_ended(self.link.started)
+        selfproc.reap_ended(self.link.started)
         deadline = time.monotonic() + wait
         while True:
             pid = self._pid_now()
@@ -137,15 +137,7 @@ class Dns(Service):
             time.sleep(0.002)
 
     def _pid_now(self) -> int | None:
-        try:
-            with open(self.paths.pid) as f:
-                pid = int(f.read().strip())
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmdline = f.read().split(b"\0")
-        except (OSError, ValueError):
-            return None
-        ours = self.ctx.settings.state_dir.encode() in cmdline and b"nsnet.dns" in cmdline
-        return pid if ours else None
+        return selfproc.pid_from(self.paths.pid, self.ctx.settings.state_dir.encode(), b"nsnet.dns")
 
     def check(self) -> list[str]:
         """What is wrong with name resolution here, one line each (none: all well)."""
@@ -196,12 +188,12 @@ class Dns(Service):
             self.link.send([(RELOAD, [])], start=False)
         elif not self.link.ping():
             raise KernelError(f"the DNS server did not start (see {self.paths.log})")
-        reap_ended(self.link.started)
+        selfproc.reap_ended(self.link.started)
 
     def close(self) -> None:
         """Let go of the server's connection (the server keeps running)."""
         self.link.close()
-        reap_ended(self.link.started)
+        selfproc.reap_ended(self.link.started)
 
 
 def _last_line(path: str, size: int = 4096) -> str:

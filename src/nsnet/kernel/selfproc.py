@@ -66,6 +66,19 @@ def in_machine_netns() -> bool:
     return False
 
 
+def pid_from(pidfile: str, *words: bytes) -> int | None:
+    """The pid in `pidfile` if that process runs with each of `words` in its
+    argv (a pid file may outlive its process, and pids are reused)."""
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read())
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    return pid if all(word in argv for word in words) else None
+
+
 def open_fds() -> list[int]:
     """This process's open file descriptors (the listing's own among them, closed by now)."""
     try:
