@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -202,3 +203,27 @@ def test_the_forker_has_imported_what_a_server_loads(host):
     r = subprocess.run([sys.executable, "-c", WARM_PROBE, host.state_dir, host.name], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0 and r.stdout == "\n", (r.stdout, r.stderr)
+
+
+def test_a_forked_server_that_cannot_start_says_why_in_its_log(host):
+    """A server that fails at its start writes why to its log, forked or not: a
+    forked one ended silently (`doctor` then said only "not running")."""
+    _running_forker()
+    r = host.cli("network", "create", "fk", "--subnet", SUBNET, "--no-dns")  # a store, no server
+    assert r.returncode == 0, r.stderr
+    with open(os.path.join(host.state_dir, "state.db"), "r+b") as f:
+        f.write(os.urandom(4096))
+    folder = os.path.join(host.state_dir, "dns")
+    os.makedirs(folder, exist_ok=True)
+    log = os.path.join(folder, "server.log")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with open(os.path.join(folder, "server.lock"), "w") as lock, open(log, "w") as out, listener:
+        args = ["--state-dir", host.state_dir, "--lock-fd", "3", "--control-fd", "4", "--host-netns", host.name]
+        assert forker.start(args, (lock.fileno(), listener.fileno(), out.fileno())) == 0
+
+    def said() -> str:
+        with open(log) as f:
+            return f.read()
+
+    assert wait_until(lambda: "nsnet-dns: state store " in said(), timeout=10), said()
+    assert said().splitlines()[-1].startswith("nsnet-dns: state store ")

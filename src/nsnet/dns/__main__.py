@@ -12,6 +12,7 @@ import resource
 import socket
 import sys
 
+from ..errors import NsnetError
 from . import log
 from .config import ConfigError
 from .server import Server
@@ -113,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"nsnet-dns: {e}", file=sys.stderr)
         return 2
+    except NsnetError as e:  # the store: damaged, locked past the wait, read-only
+        print(f"nsnet-dns: {e}", file=sys.stderr)
+        return e.exit_code
     except OSError as e:
         print(f"nsnet-dns: {e}", file=sys.stderr)
         return 6

@@ -181,6 +181,10 @@ class Forker(AcceptLoop):
             sys.stdout.flush()
             sys.stderr.flush()
         except BaseException:  # a child never returns into the forker's loop
+            import traceback
+
+            traceback.print_exc()  # to its log, as a server started as a new process would
+            sys.stderr.flush()
             code = 1
         finally:
             os._exit(code)
