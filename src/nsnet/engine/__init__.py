@@ -74,10 +74,9 @@ class via:  # lower case: it reads as the table's function, network_ls = via(Net
         def method(engine, *args, **kwargs):
             return getattr(engine, name)(*args, **kwargs)
 
-        # What an Engine's method shows (the service method's, `self` bound), after `engine`.
-        shown = (_Change if self.change else _Read)(None, functools.partial(getattr(self.service, self.method), None))
+        shown = _signature(functools.partial(getattr(self.service, self.method), None), self.change)  # `self` bound
         engine = inspect.Parameter("engine", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        method.__signature__ = inspect.Signature([engine, *shown.__signature__.parameters.values()])
+        method.__signature__ = inspect.Signature([engine, *shown.parameters.values()])
         method.__name__ = method.__qualname__ = name
         method.__doc__ = self.__doc__
         return method
@@ -102,9 +101,7 @@ class _Read:
 
     @property
     def __signature__(self):
-        import inspect  # only when asked: importing inspect costs a CLI call ~5 ms
-
-        return inspect.signature(self.bound)
+        return _signature(self.bound, change=False)
 
 
 class _Change(_Read):
@@ -118,13 +115,21 @@ class _Change(_Read):
 
     @property
     def __signature__(self):
-        import inspect
+        return _signature(self.bound, change=True)
 
-        sig = inspect.signature(self.bound)
-        params = list(sig.parameters.values())[1:]  # the Executor is run_change's to give
-        dry = inspect.Parameter("dry_run", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=bool)
-        at = len(params) - (1 if params and params[-1].kind == inspect.Parameter.VAR_KEYWORD else 0)
-        return sig.replace(parameters=[*params[:at], dry, *params[at:]])
+
+def _signature(bound, change: bool):
+    """What an Engine method shows: the service method's parameters; for a
+    change, without the Executor (run_change's to give) and with dry_run."""
+    import inspect  # only when asked: importing inspect costs a CLI call ~5 ms
+
+    sig = inspect.signature(bound)
+    if not change:
+        return sig
+    params = list(sig.parameters.values())[1:]
+    dry = inspect.Parameter("dry_run", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=bool)
+    at = len(params) - (1 if params and params[-1].kind == inspect.Parameter.VAR_KEYWORD else 0)
+    return sig.replace(parameters=[*params[:at], dry, *params[at:]])
 
 
 class Engine:
