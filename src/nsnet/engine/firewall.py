@@ -35,9 +35,9 @@ def _port_removal_steps(gone: list[dict], successors: list[dict], direct_gone: s
     made again from the store instead."""
     if not gone and not direct_gone:
         return []
-    do = [*ruleset.port_commands("delete", gone), *ruleset.port_commands("add", successors),
-          *ruleset.direct_commands("delete", direct_gone)]
-    undo = [*ruleset.skeleton(owner), *ruleset.port_commands("delete", successors), *ruleset.port_commands("add", gone),
+    (add_gone, delete_gone), (add_next, delete_next) = ruleset.port_batches(gone), ruleset.port_batches(successors)
+    do = [*delete_gone["nftables"], *add_next["nftables"], *ruleset.direct_commands("delete", direct_gone)]
+    undo = [*ruleset.skeleton(owner), *delete_next["nftables"], *add_gone["nftables"],
             *ruleset.direct_commands("add", direct_gone)]
     return [Nft(nftjson.batch(*do), nftjson.batch(*undo), rebuild=rebuild)]
 
@@ -112,9 +112,12 @@ class Firewall(Service):
         after = self.bridged_networks()
         if not after and not before:
             return None
-        do, undo = (nftjson.batch(*ruleset.skeleton(self.owner), *ruleset.rules(nets)) if nets
-                    else ruleset.teardown(self.owner) for nets in (after, before))
-        return Nft(do, undo)
+
+        def table(nets: list[dict]) -> dict:
+            return nftjson.batch(*ruleset.skeleton(self.owner), *ruleset.rules(nets)) if nets \
+                else ruleset.teardown(self.owner)
+
+        return Nft(table(after), table(before))
 
     def network_added(self, ex, net: dict, before: list[dict]) -> list:
         """Steps for a bridged network just added to the store (`before`: the bridged networks until now)."""
