@@ -9,7 +9,7 @@ from ..names import check_mac, host_veth_name
 from ..steps import AddRoute, LeaveHostNetns, Plan, ShareHostNetns
 from .context import Service
 from .dns import check_alias
-from .lookup import find_network, get_network, get_sandbox, pick_ifname, used_ifnames
+from .lookup import find_network, forget_routes_via, get_network, get_sandbox, pick_ifname, used_ifnames
 
 
 class Endpoints(Service):
@@ -182,9 +182,7 @@ class Endpoints(Service):
         self.store.remove_endpoint(ep["id"])
         subnets = family.subnets(net)
         if subnets:
-            for route in self.store.routes(ep["sandbox"]):
-                if route["via"] and any(ipaddress.ip_address(route["via"]) in s for s in subnets.values()):
-                    self.store.remove_route(ep["sandbox"], route["dest"])
+            forget_routes_via(self.store, ep["sandbox"], subnets.values())
         if not self.store.endpoints(sandbox=ep["sandbox"]):
             self.store.set_sandbox_mode(ep["sandbox"], "netns")
             if sb["mode"] == "host" and not sandbox_goes:

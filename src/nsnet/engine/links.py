@@ -8,7 +8,7 @@ from ..errors import Conflict, InvalidInput
 from ..names import check_ifname, default_link_ifname, link_local
 from ..steps import AddAddress, CreateVeth, DeleteLink, Plan
 from .context import Service
-from .lookup import get_sandbox, used_ifnames
+from .lookup import forget_routes_via, get_sandbox, used_ifnames
 
 
 def _pairs(subnet, ip_a, ip_b) -> dict[int, tuple[str, str]]:
@@ -112,9 +112,7 @@ class Links(Service):
         self.store.remove_link(link["id"])
         for side in (link["a"], link["b"]):
             subnets = [ipaddress.ip_interface(cidr).network for cidr in family.link_cidrs(link, side)]
-            for route in self.store.routes(side):  # (an address is in no network of the other family)
-                if route["via"] and any(ipaddress.ip_address(route["via"]) in subnet for subnet in subnets):
-                    self.store.remove_route(side, route["dest"])
+            forget_routes_via(self.store, side, subnets)
         plan = Plan([DeleteLink(self.store.sandbox(link["a"])["netns"], link["ifname_a"])])
         return {"removed": f"{a}<->{b}", "errors": ex.best_effort(plan)}
 

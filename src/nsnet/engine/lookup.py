@@ -1,5 +1,7 @@
 """Store lookups that raise the user-facing NotFound, and interface names in use."""
 
+import ipaddress
+
 from ..drivers import DRIVERS, get_driver
 from ..errors import Conflict, NotFound
 from ..names import check_ifname
@@ -29,6 +31,13 @@ def find_network(ctx, name: str) -> tuple:
         if drv.find(ctx, name) is not None:
             return drv, None
     raise NotFound(f"network '{name}' not found")
+
+
+def forget_routes_via(store, sandbox: str, subnets) -> None:
+    """The sandbox's stored routes through an address of `subnets` go (their interface goes)."""
+    for route in store.routes(sandbox):
+        if route["via"] and any(ipaddress.ip_address(route["via"]) in subnet for subnet in subnets):
+            store.remove_route(sandbox, route["dest"])
 
 
 def used_ifnames(store, sandbox: str) -> set[str]:
