@@ -78,3 +78,13 @@ def test_pid_from_names_a_running_process_only_with_each_word_in_its_argv(tmp_pa
 def _argv(pid: int) -> bytes:
     with open(f"/proc/{pid}/cmdline", "rb") as f:
         return f.read()
+
+
+def test_reap_says_whether_the_child_was_collected():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert selfproc.reap(child.pid, 0.05) is False
+    finally:
+        child.kill()
+    assert selfproc.reap(child.pid, 5.0) is True
+    assert selfproc.reap(1, 5.0) is True  # not ours: nothing to wait for

@@ -99,15 +99,19 @@ def reap_ended(pids: list[int]) -> None:
         pids.remove(pid)
 
 
-def reap(pid: int, timeout: float) -> None:
+def reap(pid: int, timeout: float) -> bool:
     """Collect the exit of this process's child `pid`, waiting `timeout` s at
     most (a killed child may take a moment: a Go process's threads are still
-    leaving when its main thread is a zombie). Another's child is not ours to collect."""
+    leaving when its main thread is a zombie); False if it still runs. Another's
+    child is not ours to collect."""
     import time  # here: every `nsnet` process imports this module
 
     deadline = time.monotonic() + timeout
     try:
-        while os.waitpid(pid, os.WNOHANG) == (0, 0) and time.monotonic() < deadline:
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() >= deadline:
+                return False
             time.sleep(0.001)
     except ChildProcessError:  # not ours, or collected already
         pass
+    return True

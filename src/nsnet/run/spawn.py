@@ -141,13 +141,6 @@ def _supervisor(launch, report_w: int, cfg: dict) -> None:
         os._exit(1)
 
 
-def _reap(pid: int, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if os.waitpid(pid, os.WNOHANG)[0]:
-            return
-        time.sleep(0.005)
-    os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
 
 
@@ -168,6 +161,12 @@ def _become_supervisor(cfg: dict) -> None:
         from .supervise import main
 
         main(args)
+
+
+def _reap(pid: int) -> None:
+    """A child whose start failed: collected, or killed if it is still there after 5 s."""
+    if not selfproc.reap(pid, 5.0):
+        os.kill(pid, signal.SIGKILL)
 
 
 # -- foreground ----------------------------------------------------------------
