@@ -27,8 +27,7 @@ import _socket
 import os
 import sys
 
-from ..kernel import selfproc
-from ..kernel.selfproc import netns_id
+from ..kernel.selfproc import netns_id, pid_from
 
 PROTOCOL = b"1"
 OTHER = b"other"
@@ -198,7 +197,7 @@ def _spawn(paths: Paths, lock: int, listener: int) -> int:
 def server_pid(state_dir: str, paths: Paths | None = None) -> int | None:
     """The pid of the state directory's running server, if one runs."""
     paths = paths or Paths(state_dir)
-    return selfproc.pid_from(paths.pid, paths.module.encode())
+    return pid_from(paths.pid, paths.module.encode())
 
 
 def stop_server(state_dir: str, wait: float = 5.0, paths: Paths | None = None) -> bool:

@@ -56,7 +56,7 @@ class Recovery(Service):
     def leftovers(self, steps: list) -> list:
         """The recorded steps whose objects the store does not claim, newest first."""
         claimed = set().union(*(step.makes() for step in self.explain.rebuild_plan().steps))
-        return [step for step in reversed(steps) if step.makes() and not step.makes() & claimed]
+        return [step for step in reversed(steps) if (made := step.makes()) and not made & claimed]
 
     def settle(self, ex, found: list) -> list[str]:
         steps = [s for intent in found for s in (restore(r) for r in intent.records) if s is not None]
